@@ -1,0 +1,34 @@
+# Thin wrapper around CMake. `make demo` and `make test` install what is missing first.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+.PHONY: all build demo test sanitize bench clean setup
+
+all: build
+
+setup:
+	@tools/setup.sh build
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@tools/demo.sh $(BUILD)/geoflux
+
+test:
+	@tools/setup.sh test
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+sanitize:
+	@tools/setup.sh test
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGF_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@bench/run
+
+clean:
+	rm -rf $(BUILD) build-asan out

@@ -1,0 +1,73 @@
+/* gf_ctx: the object that owns everything a run needs instead of globals:
+ * the last error message (with file:line:column where it applies), the log
+ * callback, and lazily created per-thread handles for PROJ and GEOS.
+ * A gf_ctx is used by one thread at a time; worker threads get their own
+ * with gf_ctx_fork(), which shares the log callback of its parent. */
+#ifndef GEOFLUX_CTX_H
+#define GEOFLUX_CTX_H
+
+#include <stdarg.h>
+#include "geoflux/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gf_ctx gf_ctx;
+
+typedef enum gf_log_level {
+    GF_LOG_DEBUG = 0,
+    GF_LOG_INFO = 1,
+    GF_LOG_WARN = 2,
+    GF_LOG_ERROR = 3
+} gf_log_level;
+
+/* Log sink. Called with a complete message (no trailing newline). May be
+ * called from worker threads, but never concurrently: the context family
+ * serialises calls with one mutex. */
+typedef void (*gf_log_fn)(void *user, gf_log_level level, const char *msg);
+
+/* Creates a context. Returns GF_OK or GF_ERR_NOMEM. Caller frees with
+ * gf_ctx_destroy(). */
+gf_status gf_ctx_create(gf_ctx **out);
+
+/* Creates a child context for a worker thread: own error buffer and own
+ * PROJ/GEOS handles, parent's log sink. Caller frees with gf_ctx_destroy()
+ * before destroying the parent. */
+gf_status gf_ctx_fork(gf_ctx *parent, gf_ctx **out);
+
+/* Frees the context and its PROJ/GEOS handles. NULL is a no-op. */
+void gf_ctx_destroy(gf_ctx *ctx);
+
+/* Sets the log sink (default: none, messages are dropped) and the minimum
+ * level passed to it. */
+void gf_ctx_set_log(gf_ctx *ctx, gf_log_fn fn, void *user, gf_log_level min);
+
+/* Records an error message and returns st unchanged, so callers can write
+ * `return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));`. */
+gf_status gf_ctx_err(gf_ctx *ctx, gf_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The last error message; "" when none. Borrowed: valid until the next
+ * gf_ctx_err() on this context. */
+const char *gf_ctx_errmsg(const gf_ctx *ctx);
+
+/* Copies the error of a child context into ctx (used when a worker fails). */
+void gf_ctx_take_error(gf_ctx *ctx, const gf_ctx *child);
+
+void gf_ctx_log(gf_ctx *ctx, gf_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void gf_ctx_vlog(gf_ctx *ctx, gf_log_level level, const char *fmt, va_list ap);
+
+/* The PROJ context (PJ_CONTEXT *) of this gf_ctx, created on first use with
+ * logging silenced; NULL if PROJ could not create one. Owned by ctx. */
+void *gf_ctx_proj(gf_ctx *ctx);
+
+/* The GEOS handle (GEOSContextHandle_t) of this gf_ctx, created on first
+ * use; GEOS messages go to the error buffer. Owned by ctx. */
+void *gf_ctx_geos(gf_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

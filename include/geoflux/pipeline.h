@@ -1,0 +1,120 @@
+/* The pipeline: one source (a pull cursor filling batches), middle stages
+ * run on worker threads, sinks committed in input order.
+ *
+ * Threading model (after libvips): each worker thread takes the source lock,
+ * pulls the next batch and stamps it with a sequence number, releases the
+ * lock, runs every stage on it with its own gf_ctx, runs every sink's
+ * encode() (parallel part of a writer), then waits for its turn and runs
+ * every sink's commit() in sequence order. At most `threads` batches are in
+ * flight, so memory is bounded by the batch size, and output bytes do not
+ * depend on the thread count. */
+#ifndef GEOFLUX_PIPELINE_H
+#define GEOFLUX_PIPELINE_H
+
+#include <stdint.h>
+#include "geoflux/batch.h"
+#include "geoflux/ctx.h"
+#include "geoflux/schema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Growable byte buffer used by encoders. */
+typedef struct gf_buf {
+    char *p;
+    size_t len, cap;
+} gf_buf;
+gf_status gf_buf_reserve(gf_buf *b, size_t extra);
+gf_status gf_buf_append(gf_buf *b, const void *p, size_t n);
+gf_status gf_buf_printf(gf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gf_buf_free(gf_buf *b);
+
+/* Source: fills an empty batch with up to b->cap rows (and rejects).
+ * Returns GF_OK with b->n + b->nrej > 0, GF_DONE at end of input, or an
+ * error. Called under the source lock, never concurrently. */
+typedef struct gf_source_vt {
+    const char *name;
+    gf_status (*next)(void *st, gf_ctx *ctx, gf_batch *b);
+    /* Rows read so far (data records, not headers). */
+    uint64_t (*rows_read)(void *st);
+} gf_source_vt;
+
+/* Middle stage. start() runs once before any batch, on the main thread, and
+ * may append fields to *schema; run() is called from worker threads, with the
+ * worker's index (0..nworkers-1) and own ctx, and must only touch per-worker
+ * state or read-only shared state. end() runs once after the last batch.
+ * destroy(NULL) must be a no-op. */
+typedef struct gf_stage_vt {
+    const char *name;
+    gf_status (*start)(void *st, gf_ctx *ctx, gf_schema *schema, int nworkers);
+    gf_status (*run)(void *st, gf_ctx *wctx, int worker, gf_batch *b);
+    gf_status (*end)(void *st, gf_ctx *ctx);
+    void (*destroy)(void *st);
+} gf_stage_vt;
+
+/* Sink (writer). begin() on the main thread with the final schema;
+ * encode() (optional) on a worker, into a per-batch buffer; commit() in
+ * sequence order, one at a time, with the encoded buffer; finish() after the
+ * last batch (flush, rename the temporary file to its final name); abort()
+ * on failure (remove temporary files). */
+typedef struct gf_sink_vt {
+    const char *name;
+    gf_status (*begin)(void *st, gf_ctx *ctx, const gf_schema *schema, int nworkers);
+    gf_status (*encode)(void *st, gf_ctx *wctx, int worker, const gf_batch *b, gf_buf *out);
+    gf_status (*commit)(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc);
+    gf_status (*finish)(void *st, gf_ctx *ctx);
+    void (*abort)(void *st);
+    void (*destroy)(void *st);
+} gf_sink_vt;
+
+typedef struct gf_run_stats {
+    uint64_t read;     /* data rows read */
+    uint64_t written;  /* rows that reached the sinks */
+    uint64_t rejected; /* rows rejected */
+    uint64_t invalid_kept;  /* rows kept despite errors (--keep-invalid) */
+    uint64_t with_warnings; /* rows with at least one warning */
+    uint64_t no_position;   /* written rows without a position */
+    uint64_t pos_mismatch;  /* rows whose x/y and lon/lat disagree */
+    double seconds;
+} gf_run_stats;
+
+/* Called after each committed batch on the committing thread. */
+typedef void (*gf_progress_fn)(void *user, const gf_run_stats *s);
+
+typedef struct gf_pipeline_opts {
+    int threads;        /* worker threads; <= 0: all cores */
+    size_t batch_rows;  /* rows per batch; 0: GF_BATCH_ROWS */
+    gf_progress_fn progress;
+    void *progress_user;
+} gf_pipeline_opts;
+
+typedef struct gf_pipeline gf_pipeline;
+
+/* Creates an empty pipeline bound to ctx (borrowed). Caller frees with
+ * gf_pipeline_destroy(), which also destroys the source, stages and sinks it
+ * was given. */
+gf_status gf_pipeline_create(gf_ctx *ctx, const gf_pipeline_opts *opts, gf_pipeline **out);
+void gf_pipeline_destroy(gf_pipeline *p);
+
+/* Takes ownership of st (freed with vt->destroy... sources: free_fn). The
+ * schema is borrowed from the source and copied at run time. */
+gf_status gf_pipeline_set_source(gf_pipeline *p, const gf_source_vt *vt, void *st,
+                                 const gf_schema *schema, void (*free_fn)(void *));
+gf_status gf_pipeline_add_stage(gf_pipeline *p, const gf_stage_vt *vt, void *st);
+gf_status gf_pipeline_add_sink(gf_pipeline *p, const gf_sink_vt *vt, void *st);
+
+/* The schema after every stage's start(); valid once run has begun. */
+const gf_schema *gf_pipeline_schema(const gf_pipeline *p);
+
+/* Runs to completion. On error every sink is aborted (no partial output
+ * under a final name) and the error message is in ctx. stats may be NULL. */
+gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats);
+
+/* Number of online CPUs (at least 1). */
+int gf_ncpus(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

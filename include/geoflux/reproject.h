@@ -1,0 +1,47 @@
+/* Reprojection with PROJ and detection of the CRS of x/y columns. */
+#ifndef GEOFLUX_REPROJECT_H
+#define GEOFLUX_REPROJECT_H
+
+#include "geoflux/pipeline.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What PROJ knows of a CRS given by the user ("EPSG:2154", "2154", WKT,
+ * PROJ string). */
+typedef struct gf_crs_info {
+    int epsg;          /* 0 when none */
+    int geographic;    /* 1 for lon/lat degrees */
+    char name[128];
+    char *wkt;         /* WKT2_2019; caller frees with gf_crs_info_free() */
+} gf_crs_info;
+gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out);
+void gf_crs_info_free(gf_crs_info *info);
+
+typedef struct gf_reproject_opts {
+    const char *s_srs;  /* CRS of x/y; NULL: detect per row (legal projection, CC zones, overseas) */
+    const char *t_srs;  /* output CRS; NULL: EPSG:4326 */
+    double mismatch_m;  /* x/y vs long/lat tolerance; 0: 10 m */
+} gf_reproject_opts;
+
+/* Stage that, for every address row, takes its position from long/lat when
+ * present, else from x/y (CRS given or detected), fills b->lon/b->lat
+ * (WGS84) and b->gx/b->gy (output CRS), and adds the properties
+ * `xy_crs` (CRS detected or declared for x/y, "EPSG:NNNN"),
+ * `pos_mismatch` (x/y and long/lat disagree by more than the tolerance in
+ * the legal CRS, or in --s-srs) and `pos_mismatch_m`.
+ * Caller frees the state with gf_reproject_stage_vt.destroy (the pipeline
+ * does it once added). */
+gf_status gf_reproject_create(gf_ctx *ctx, const gf_reproject_opts *opts, void **st);
+extern const gf_stage_vt gf_reproject_stage_vt;
+
+/* The legal CRS (EPSG code) for a commune INSEE code: 2154 in metropolitan
+ * France, 5490 Antilles, 2972 Guyane, 2975 Réunion, 4471 Mayotte, 4467
+ * Saint-Pierre-et-Miquelon...; 0 when unknown. */
+int gf_legal_epsg_for_insee(const char *insee, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

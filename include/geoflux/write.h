@@ -1,0 +1,61 @@
+/* Writers (pipeline sinks). gf_output_open() picks the writer from the
+ * format name or the file extension; each writer writes under a temporary
+ * name and renames at finish(), so an interrupted run leaves nothing under
+ * the final name. Coordinates come from b->gx/b->gy (output CRS) or
+ * b->lon/b->lat (WGS84), properties from the batch's typed columns. */
+#ifndef GEOFLUX_WRITE_H
+#define GEOFLUX_WRITE_H
+
+#include <stddef.h>
+#include "geoflux/pipeline.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gf_output_opts {
+    const char *path;      /* "-" = standard output (text formats only) */
+    const char *format;    /* NULL: from the extension; "geojson", "geojsonl", "gpkg", "pmtiles", "mbtiles", or an OGR driver name */
+    const char *layer;     /* layer/table name; NULL: from the schema kind ("addresses") */
+    int append;            /* GeoPackage: add a layer to an existing file */
+    int precision;         /* coordinate decimals; < 0: 7 for degrees, 2 for metres */
+    /* Output CRS, resolved by the caller with gf_crs_resolve(). */
+    int epsg;              /* 0 when the CRS has no EPSG code */
+    const char *srs_wkt;   /* WKT2 of the output CRS (borrowed) */
+    int srs_geographic;    /* 1 when gx/gy are degrees (lon, lat) */
+    /* Vector tiles */
+    int minzoom, maxzoom;
+    const char *attributes; /* comma-separated property names; NULL: all */
+    size_t max_memory;      /* bytes for the tile sort; 0: default */
+    const char *tmpdir;     /* NULL: next to the output */
+} gf_output_opts;
+
+/* Opens the writer for opts->path. On success *vt and *st form a sink for
+ * gf_pipeline_add_sink() (which takes ownership of st). GF_ERR_ARG for an
+ * unknown format (message lists the known ones). */
+gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_vt **vt, void **st);
+
+/* Format name for a path ("geojson", "geojsonl", "gpkg", ...) or NULL. */
+const char *gf_output_format_for_path(const char *path);
+
+/* The individual writers (used by gf_output_open). */
+gf_status gf_geojson_open(gf_ctx *ctx, const gf_output_opts *opts, int ndjson, void **st);
+extern const gf_sink_vt gf_geojson_sink_vt;
+
+/* Rejects CSV: `source;line;reason;raw`, one row per rejected record. */
+gf_status gf_rejects_open(gf_ctx *ctx, const char *path, const char *const *inputs, int ninputs, void **st);
+extern const gf_sink_vt gf_rejects_sink_vt;
+
+/* Atomic file helpers: gf_atomic_tmpname() writes "<dir>/.<base>.tmp-<pid>"
+ * into out; gf_atomic_commit() renames it to path (fsync first). */
+void gf_atomic_tmpname(const char *path, char *out, size_t outsz);
+gf_status gf_atomic_commit(gf_ctx *ctx, const char *tmp, const char *path);
+
+/* Fast fixed-point formatting of v with prec decimals (trailing zeros
+ * trimmed); returns the length written to out (at least 32 bytes). */
+int gf_fmt_fixed(double v, int prec, char *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,228 @@
+/* geoflux convert: the main job. Reads BAL/BAN CSV inputs, validates,
+ * types, reprojects (and joins) every row, and writes the output plus a
+ * rejects file, in one streaming pass. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "geoflux/ingest.h"
+#include "geoflux/pipeline.h"
+#include "geoflux/reproject.h"
+#include "geoflux/write.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: geoflux convert INPUT... -o OUTPUT [OPTIONS]\n"
+        "\n"
+        "Reads BAL (1.1-1.5) or BAN (current or legacy) CSV files as one stream,\n"
+        "checks every row, positions it, and writes OUTPUT in one pass.\n"
+        "INPUT may be gzip-compressed (detected) or '-' for standard input;\n"
+        "';' ',' or tab separators and UTF-8 (with or without BOM) or Latin-1 are detected.\n"
+        "\n"
+        "output:\n"
+        "  -o, --output FILE      output file ('-' = standard output, NDJSON)\n"
+        "  -f, --format NAME      geojson, geojsonl (NDJSON), gpkg, pmtiles, mbtiles, or an\n"
+        "                         OGR driver name; default: from the extension\n"
+        "                         (.geojson .geojsonl/.ndjson .gpkg .pmtiles .mbtiles .fgb .shp .csv)\n"
+        "      --layer NAME       layer name (GeoPackage, tiles); default: addresses\n"
+        "      --precision N      coordinate decimals (default 7 for degrees, 2 for metres)\n"
+        "      --rejects FILE     rejected rows as CSV (source;line;reason;raw); default:\n"
+        "                         OUTPUT.rejects.csv, written only when a row is rejected\n"
+        "      --keep-invalid     keep rows that break a BAL rule, with their codes in the\n"
+        "                         'errors' property (unparseable rows are always rejected)\n"
+        "\n"
+        "coordinates:\n"
+        "      --s-srs CRS        CRS of the x/y columns (default: detected per row among\n"
+        "                         Lambert-93, CC42-CC50 and the overseas legal systems)\n"
+        "      --t-srs CRS        output CRS (default EPSG:4326); any CRS PROJ knows\n"
+        "\n"
+        "input:\n"
+        "      --encoding E       auto (default), utf-8 or latin1\n"
+        "      --sep C            field separator (default: detected among ; , tab)\n"
+        "\n"
+        "run:\n"
+        "  -j, --threads N        worker threads (default: all cores); output bytes do not\n"
+        "                         depend on it\n"
+        "      --summary json     print the counts as one JSON object on standard output\n"
+        "  -q, --quiet            errors only on standard error\n"
+        "  -v, --verbose          also informational messages (layout detected, ...)\n"
+        "\n"
+        "Every run ends with its counts: read = written + rejected.\n"
+        "\n"
+        "example:\n"
+        "  geoflux convert data/samples/bal/*.csv -o out/adresses.geojson\n"
+        "  zcat adresses-31.csv.gz | geoflux convert - -o adresses-31.geojsonl --t-srs EPSG:2154\n"
+        "\n"
+        "exit codes: 0 ok, 2 usage error or unreadable input, 3 run failed\n");
+}
+
+typedef struct progress_state {
+    int tty;
+    struct timespec last;
+} progress_state;
+
+static void progress(void *user, const gf_run_stats *s)
+{
+    progress_state *p = user;
+    if (!p->tty) return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double dt = (double)(now.tv_sec - p->last.tv_sec) + (double)(now.tv_nsec - p->last.tv_nsec) * 1e-9;
+    if (dt < 0.2) return;
+    p->last = now;
+    fprintf(stderr, "\r\033[Kgeoflux: %llu rows, %llu rejected, %.0f rows/s", (unsigned long long)s->read,
+            (unsigned long long)s->rejected, s->seconds > 0 ? (double)s->read / s->seconds : 0.0);
+}
+
+int gf_cmd_convert(int argc, char **argv)
+{
+    enum { O_SSRS = 256, O_TSRS, O_REJECTS, O_KEEP, O_SUMMARY, O_LAYER, O_PREC, O_ENC, O_SEP };
+    static const struct option lo[] = {
+        {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
+        {"threads", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'},
+        {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
+        {"s-srs", required_argument, 0, O_SSRS}, {"t-srs", required_argument, 0, O_TSRS},
+        {"rejects", required_argument, 0, O_REJECTS}, {"keep-invalid", no_argument, 0, O_KEEP},
+        {"summary", required_argument, 0, O_SUMMARY}, {"layer", required_argument, 0, O_LAYER},
+        {"precision", required_argument, 0, O_PREC}, {"encoding", required_argument, 0, O_ENC},
+        {"sep", required_argument, 0, O_SEP}, {0, 0, 0, 0}};
+    const char *out = NULL, *format = NULL, *s_srs = NULL, *t_srs = NULL, *rejects = NULL, *layer = NULL;
+    int threads = 0, verbose = 0, keep_invalid = 0, summary_json = 0, precision = -1;
+    gf_reader_opts ro = {0};
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:f:j:qvh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'f': format = optarg; break;
+        case 'j': threads = atoi(optarg); break;
+        case 'q': verbose = -1; break;
+        case 'v': verbose = 1; break;
+        case 'h': help(stdout); return GF_EXIT_OK;
+        case O_SSRS: s_srs = optarg; break;
+        case O_TSRS: t_srs = optarg; break;
+        case O_REJECTS: rejects = optarg; break;
+        case O_KEEP: keep_invalid = 1; break;
+        case O_SUMMARY:
+            if (strcmp(optarg, "json") != 0) { fprintf(stderr, "geoflux convert: --summary takes 'json'\n"); return GF_EXIT_USAGE; }
+            summary_json = 1;
+            break;
+        case O_LAYER: layer = optarg; break;
+        case O_PREC: precision = atoi(optarg); break;
+        case O_ENC:
+            if (!strcasecmp(optarg, "auto")) ro.csv.encoding = GF_ENC_AUTO;
+            else if (!strcasecmp(optarg, "utf-8") || !strcasecmp(optarg, "utf8")) ro.csv.encoding = GF_ENC_UTF8;
+            else if (!strcasecmp(optarg, "latin1") || !strcasecmp(optarg, "latin-1") || !strcasecmp(optarg, "iso-8859-1") ||
+                     !strcasecmp(optarg, "windows-1252") || !strcasecmp(optarg, "cp1252")) ro.csv.encoding = GF_ENC_LATIN1;
+            else { fprintf(stderr, "geoflux convert: unknown encoding '%s'\n", optarg); return GF_EXIT_USAGE; }
+            break;
+        case O_SEP:
+            if (!strcmp(optarg, "\\t") || !strcmp(optarg, "tab")) ro.csv.sep = '\t';
+            else if (strlen(optarg) == 1) ro.csv.sep = optarg[0];
+            else { fprintf(stderr, "geoflux convert: --sep takes one character\n"); return GF_EXIT_USAGE; }
+            break;
+        default: help(stderr); return GF_EXIT_USAGE;
+        }
+    }
+    int ninputs = argc - optind;
+    if (ninputs <= 0 || !out) {
+        fprintf(stderr, "geoflux convert: %s\n", ninputs <= 0 ? "no input file" : "no output (-o FILE)");
+        help(stderr);
+        return GF_EXIT_USAGE;
+    }
+    if (summary_json && !strcmp(out, "-")) {
+        fprintf(stderr, "geoflux convert: --summary json and -o - both use standard output\n");
+        return GF_EXIT_USAGE;
+    }
+    const char *const *inputs = (const char *const *)(argv + optind);
+
+    gf_ctx *ctx = gf_cli_ctx(verbose);
+    if (!ctx) return GF_EXIT_FAIL;
+    int code = GF_EXIT_FAIL;
+    gf_pipeline *p = NULL;
+    gf_reader *reader = NULL;
+    gf_crs_info crs = {0};
+    char rejects_path[1100];
+    gf_status st;
+
+    gf_reproject_opts rpo = {.s_srs = s_srs, .t_srs = t_srs};
+    if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
+    if ((st = gf_reader_open(ctx, inputs, ninputs, &ro, &reader))) goto fail;
+    gf_pipeline_opts po = {.threads = threads};
+    progress_state ps = {.tty = gf_cli_is_tty() && verbose >= 0};
+    clock_gettime(CLOCK_MONOTONIC, &ps.last);
+    po.progress = progress;
+    po.progress_user = &ps;
+    if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
+    gf_pipeline_set_source(p, &gf_reader_source_vt, reader, gf_address_schema(), (void (*)(void *))gf_reader_destroy);
+    reader = NULL; /* owned by the pipeline */
+
+    /* stages, in order */
+    if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
+    void *rp = NULL;
+    if ((st = gf_reproject_create(ctx, &rpo, &rp))) goto fail;
+    if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); goto fail; }
+
+    /* sinks */
+    gf_output_opts oo = {.path = out, .format = format, .layer = layer, .precision = precision,
+                         .epsg = crs.epsg, .srs_wkt = crs.wkt, .srs_geographic = crs.geographic};
+    const gf_sink_vt *svt;
+    void *sst;
+    if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
+    if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
+    if (rejects) {
+        snprintf(rejects_path, sizeof rejects_path, "%s", rejects);
+    } else {
+        snprintf(rejects_path, sizeof rejects_path, "?%s.rejects.csv", strcmp(out, "-") ? out : "geoflux");
+    }
+    if ((st = gf_rejects_open(ctx, rejects_path, inputs, ninputs, &sst))) goto fail;
+    if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }
+
+    gf_run_stats s;
+    st = gf_pipeline_run(p, &s);
+    if (ps.tty) fputs("\r\033[K", stderr);
+    if (st) goto fail;
+    if (s.read != s.written + s.rejected) {
+        fprintf(stderr, "geoflux: internal error: read %llu != written %llu + rejected %llu\n",
+                (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected);
+        code = GF_EXIT_FAIL;
+        goto done;
+    }
+    const char *rj = rejects_path[0] == '?' ? rejects_path + 1 : rejects_path;
+    double rate = s.seconds > 0 ? (double)s.read / s.seconds : 0;
+    if (summary_json) {
+        printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"invalid_kept\":%llu,\"with_warnings\":%llu,"
+               "\"no_position\":%llu,\"pos_mismatch\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"output\":\"%s\","
+               "\"rejects\":%s%s%s}\n",
+               (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected,
+               (unsigned long long)s.invalid_kept, (unsigned long long)s.with_warnings,
+               (unsigned long long)s.no_position, (unsigned long long)s.pos_mismatch, s.seconds, rate, out,
+               s.rejected || rejects ? "\"" : "", s.rejected || rejects ? rj : "null", s.rejected || rejects ? "\"" : "");
+    }
+    if (verbose >= 0) {
+        fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu", (unsigned long long)s.read,
+                (unsigned long long)s.written, (unsigned long long)s.rejected);
+        if (s.invalid_kept) fprintf(stderr, " (%llu kept with errors)", (unsigned long long)s.invalid_kept);
+        fprintf(stderr, "; %llu with warnings, %llu without position, %llu x/y vs long/lat mismatches; %.2f s, %.0f rows/s\n",
+                (unsigned long long)s.with_warnings, (unsigned long long)s.no_position,
+                (unsigned long long)s.pos_mismatch, s.seconds, rate);
+        fprintf(stderr, "geoflux: output: %s\n", out);
+        if (s.rejected || rejects) fprintf(stderr, "geoflux: rejects: %s\n", rj);
+    }
+    code = GF_EXIT_OK;
+    goto done;
+fail:
+    fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
+    code = st == GF_ERR_IO && !p ? GF_EXIT_USAGE : gf_cli_exit_for(st);
+    if (st == GF_ERR_IO && strstr(gf_ctx_errmsg(ctx), "No such file")) code = GF_EXIT_USAGE;
+done:
+    gf_pipeline_destroy(p);
+    gf_reader_destroy(reader);
+    gf_crs_info_free(&crs);
+    gf_ctx_destroy(ctx);
+    return code;
+}

@@ -1,0 +1,43 @@
+/* geoflux: command dispatch and global help. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+/* Subcommands: to add one, write src/cli/cmd_NAME.c and add a line here. */
+static const gf_cli_command commands[] = {
+    {"convert", "read BAL/BAN CSV, validate, reproject, join, write GeoJSON/NDJSON/GPKG/...", gf_cmd_convert},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "geoflux %s: streaming address and geodata processing\n\n"
+            "usage: geoflux COMMAND [OPTIONS]...\n\ncommands:\n",
+            "0.1.0");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n`geoflux COMMAND --help` documents each command.\n\n"
+            "exit codes:\n"
+            "  0  success (validate: every file is valid)\n"
+            "  1  validate: at least one file has errors\n"
+            "  2  usage error, or an input could not be opened or recognised\n"
+            "  3  the run failed (write error, PROJ/GDAL/GEOS failure, ...)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? GF_EXIT_USAGE : GF_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("geoflux 0.1.0\n");
+        return GF_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "geoflux: unknown command '%s' (see geoflux --help)\n", argv[1]);
+    return GF_EXIT_USAGE;
+}

@@ -1,0 +1,379 @@
+/* Hand-written streaming CSV tokenizer (RFC 4180 quoting, ';' ',' or tab
+ * detected from the header, LF / CRLF / CR line breaks, UTF-8 BOM).
+ *
+ * Why by hand: it is the hottest loop of the engine and it must keep the raw
+ * record (for rejects), physical line numbers (for messages) and decide
+ * the encoding per record; libcsv-style callbacks would cost a copy per field.
+ *
+ * Memory is bounded by the read chunk plus the longest record: the buffer
+ * holds the unread tail of the previous chunk and the next chunk; a record
+ * that does not fit in max_record is reported as malformed and skipped. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "geoflux/ingest.h"
+
+struct gf_csv {
+    gf_stream *s;
+    gf_csv_opts o;
+    char *buf;         /* [pos, end) is unread input */
+    size_t pos, end, cap;
+    int eof, started, had_bom, saw_cr, seen_header_sep;
+    char sep;
+    uint64_t line;     /* physical line of buf[pos] */
+    uint64_t transcoded;
+    char *scratch;     /* unescaped quoted fields */
+    size_t scap;
+    char *tbuf;        /* record transcoded from Windows-1252 */
+    size_t tcap;
+};
+
+/* Windows-1252 0x80..0x9F to Unicode; other bytes map to themselves (Latin-1). */
+static const unsigned short cp1252_hi[32] = {
+    0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178};
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    o[0] = (char)(0xE0 | (cp >> 12));
+    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+}
+
+/* 1 if [p, p+n) is valid UTF-8 (no overlongs, no surrogates). */
+static int utf8_valid(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII fast path, 8 bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ULL) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        unsigned c = p[i];
+        if (c < 0x80) { i++; continue; }
+        size_t k;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; }
+        else return 0;
+        if (i + k >= n) return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i + j] & 0x3F);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+gf_status gf_csv_open(gf_ctx *ctx, gf_stream *s, const gf_csv_opts *opts, gf_csv **out)
+{
+    gf_csv *c = calloc(1, sizeof *c);
+    if (!c) {
+        gf_stream_close(s);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    c->s = s;
+    if (opts) c->o = *opts;
+    if (!c->o.chunk) c->o.chunk = 256 * 1024;
+    if (!c->o.max_record) c->o.max_record = 1024 * 1024;
+    c->cap = c->o.chunk + c->o.max_record;
+    c->buf = malloc(c->cap + 1);
+    c->scap = 2 * c->cap + 1; /* an escaped field may be copied twice */
+    c->scratch = malloc(c->scap);
+    c->sep = c->o.sep;
+    c->line = 1;
+    if (!c->buf || !c->scratch) {
+        gf_csv_close(c);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    *out = c;
+    return GF_OK;
+}
+
+void gf_csv_close(gf_csv *c)
+{
+    if (!c) return;
+    gf_stream_close(c->s);
+    free(c->buf);
+    free(c->scratch);
+    free(c->tbuf);
+    free(c);
+}
+
+char gf_csv_sep(const gf_csv *c) { return c->sep ? c->sep : ';'; }
+int gf_csv_had_bom(const gf_csv *c) { return c->had_bom; }
+int gf_csv_saw_cr_only(const gf_csv *c) { return c->saw_cr; }
+uint64_t gf_csv_transcoded(const gf_csv *c) { return c->transcoded; }
+
+/* Moves unread bytes to the front and reads one more chunk. */
+static gf_status refill(gf_csv *c, gf_ctx *ctx)
+{
+    if (c->pos > 0) {
+        memmove(c->buf, c->buf + c->pos, c->end - c->pos);
+        c->end -= c->pos;
+        c->pos = 0;
+    }
+    size_t room = c->cap - c->end;
+    if (room == 0) return GF_OK; /* record longer than the buffer: caller handles */
+    size_t got = 0;
+    gf_status st = gf_stream_read(c->s, ctx, c->buf + c->end, room < c->o.chunk ? room : c->o.chunk, &got);
+    if (st) return st;
+    if (got == 0) c->eof = 1;
+    c->end += got;
+    if (!c->started && (c->end >= 3 || c->eof)) {
+        c->started = 1;
+        if (c->end >= 3 && memcmp(c->buf, "\xEF\xBB\xBF", 3) == 0) {
+            c->had_bom = 1;
+            c->pos = 3;
+        }
+    }
+    return GF_OK;
+}
+
+/* Picks the separator with the most occurrences outside quotes in the first line. */
+static char detect_sep(const char *p, const char *e)
+{
+    int n[3] = {0, 0, 0}, q = 0;
+    for (; p < e; p++) {
+        if (*p == '"') q = !q;
+        else if (!q && (*p == '\n' || *p == '\r')) break;
+        else if (!q && *p == ';') n[0]++;
+        else if (!q && *p == ',') n[1]++;
+        else if (!q && *p == '\t') n[2]++;
+    }
+    if (n[1] > n[0] && n[1] >= n[2]) return ',';
+    if (n[2] > n[0] && n[2] > n[1]) return '\t';
+    return ';';
+}
+
+enum { TOK_OK, TOK_MORE, TOK_ERR };
+
+/* Tokenizes one record from [p, e). at_eof: no more input follows.
+ * Fills rec fields (pointing into p's buffer or c->scratch), *used (bytes of
+ * the record including its terminator), *lines (line breaks consumed). */
+static int tokenize(gf_csv *c, const char *p, const char *e, int at_eof, gf_csv_record *rec,
+                    size_t *used, uint64_t *lines, size_t *rawlen)
+{
+    const char *start = p;
+    char sep = c->sep;
+    size_t so = 0; /* scratch offset */
+    uint64_t nl = 0;
+    rec->nfields = 0;
+    rec->error = NULL;
+    rec->error_col = 0;
+    for (;;) {
+        if (rec->nfields >= GF_CSV_MAX_FIELDS) {
+            rec->error = "too many fields";
+            rec->error_col = GF_CSV_MAX_FIELDS + 1;
+            /* skip to the end of the line */
+            while (p < e && *p != '\n' && *p != '\r') p++;
+            if (p >= e && !at_eof) return TOK_MORE;
+            *rawlen = (size_t)(p - start);
+            if (p < e && *p == '\r') { p++; if (p < e && *p == '\n') p++; else if (p >= e && !at_eof) return TOK_MORE; }
+            else if (p < e) p++;
+            *used = (size_t)(p - start);
+            *lines = nl + 1;
+            return TOK_ERR;
+        }
+        int fi = rec->nfields;
+        if (p < e && *p == '"') {
+            const char *q = ++p;
+            int esc = 0;
+            for (;;) {
+                const char *qq = memchr(q, '"', (size_t)(e - q));
+                if (!qq) {
+                    if (!at_eof) return TOK_MORE;
+                    rec->error = "unterminated quoted field";
+                    rec->error_col = fi + 1;
+                    for (const char *t = p; t < e; t++) nl += *t == '\n';
+                    *rawlen = (size_t)(e - start);
+                    *used = (size_t)(e - start);
+                    *lines = nl + 1;
+                    return TOK_ERR;
+                }
+                if (qq + 1 >= e && !at_eof) return TOK_MORE;
+                if (qq + 1 < e && qq[1] == '"') { esc = 1; q = qq + 2; continue; }
+                q = qq;
+                break;
+            }
+            for (const char *t = p; t < q; t++) nl += *t == '\n';
+            if (!esc) {
+                rec->field[fi] = p;
+                rec->len[fi] = (size_t)(q - p);
+            } else {
+                char *o = c->scratch + so;
+                size_t k = 0;
+                for (const char *t = p; t < q; t++) {
+                    o[k++] = *t;
+                    if (*t == '"') t++;
+                }
+                rec->field[fi] = o;
+                rec->len[fi] = k;
+                so += k;
+            }
+            p = q + 1;
+            if (p < e && *p != sep && *p != '\n' && *p != '\r') {
+                /* Text after the closing quote: keep it (as spreadsheets do) but
+                 * only when it is unquoted text; e.g. "ab"cd -> abcd. */
+                const char *t = p;
+                while (t < e && *t != sep && *t != '\n' && *t != '\r') t++;
+                if (t >= e && !at_eof) return TOK_MORE;
+                char *o = c->scratch + so;
+                memcpy(o, rec->field[fi], rec->len[fi]);
+                memcpy(o + rec->len[fi], p, (size_t)(t - p));
+                rec->field[fi] = o;
+                rec->len[fi] += (size_t)(t - p);
+                so += rec->len[fi];
+                p = t;
+            }
+        } else {
+            const char *f = p;
+            while (p < e && *p != sep && *p != '\n' && *p != '\r') p++;
+            rec->field[fi] = f;
+            rec->len[fi] = (size_t)(p - f);
+        }
+        rec->nfields++;
+        if (p >= e) {
+            if (!at_eof) return TOK_MORE;
+            *rawlen = (size_t)(p - start);
+            *used = (size_t)(p - start);
+            *lines = nl;
+            return TOK_OK;
+        }
+        if (*p == sep) { p++; continue; }
+        /* line break */
+        *rawlen = (size_t)(p - start);
+        if (*p == '\r') {
+            if (p + 1 >= e && !at_eof) return TOK_MORE;
+            if (p + 1 < e && p[1] == '\n') p += 2;
+            else { p++; c->saw_cr = 1; }
+        } else {
+            p++;
+        }
+        *used = (size_t)(p - start);
+        *lines = nl + 1;
+        return TOK_OK;
+    }
+}
+
+static int is_blank_line(const char *p, const char *e)
+{
+    return p < e && (*p == '\n' || *p == '\r');
+}
+
+static gf_status transcode(gf_csv *c, gf_ctx *ctx, const char *p, size_t n)
+{
+    if (c->tcap < n * 3 + 1) {
+        free(c->tbuf);
+        c->tcap = n * 3 + 1;
+        c->tbuf = malloc(c->tcap);
+        if (!c->tbuf) { c->tcap = 0; return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        unsigned cp = ch < 0x80 ? ch : ch < 0xA0 ? cp1252_hi[ch - 0x80] : ch;
+        k += put_utf8(c->tbuf + k, cp);
+    }
+    c->tbuf[k] = 0;
+    return GF_OK;
+}
+
+gf_status gf_csv_next(gf_csv *c, gf_ctx *ctx, gf_csv_record *rec)
+{
+    gf_status st;
+    for (;;) {
+        if (c->pos >= c->end) {
+            if (c->eof) return GF_DONE;
+            if ((st = refill(c, ctx))) return st;
+            continue;
+        }
+        /* skip blank lines */
+        const char *p = c->buf + c->pos, *e = c->buf + c->end;
+        if (is_blank_line(p, e)) {
+            if (*p == '\r' && p + 1 >= e && !c->eof) { if ((st = refill(c, ctx))) return st; continue; }
+            if (*p == '\r' && p + 1 < e && p[1] == '\n') c->pos += 2;
+            else { if (*p == '\r') c->saw_cr = 1; c->pos += 1; }
+            c->line++;
+            continue;
+        }
+        if (!c->sep) {
+            /* need the whole first line to detect the separator */
+            const char *nlp = memchr(p, '\n', (size_t)(e - p));
+            if (!nlp && !c->eof && c->end < c->cap) { if ((st = refill(c, ctx))) return st; continue; }
+            c->sep = detect_sep(p, e);
+        }
+        size_t used = 0, rawlen = 0;
+        uint64_t lines = 0;
+        int r = tokenize(c, p, e, c->eof, rec, &used, &lines, &rawlen);
+        if (r == TOK_MORE) {
+            if (c->end - c->pos >= c->o.max_record) {
+                /* Too long: report and skip to the next line break. */
+                const char *nlp = memchr(p, '\n', (size_t)(e - p));
+                rec->nfields = 0;
+                rec->line = c->line;
+                rec->raw = p;
+                rec->rawlen = 200;
+                rec->error = "record longer than the maximum record size";
+                rec->error_col = 0;
+                rec->transcoded = 0;
+                if (nlp) {
+                    c->pos = (size_t)(nlp + 1 - c->buf);
+                } else {
+                    c->pos = c->end; /* drop the buffer; the rest of the line follows */
+                }
+                c->line++;
+                return GF_OK;
+            }
+            if ((st = refill(c, ctx))) return st;
+            continue;
+        }
+        rec->line = c->line;
+        rec->raw = p;
+        rec->rawlen = rawlen;
+        rec->transcoded = 0;
+        int force_latin1 = c->o.encoding == GF_ENC_LATIN1;
+        if ((force_latin1 || c->o.encoding == GF_ENC_AUTO) &&
+            (force_latin1 ? 1 : !utf8_valid((const unsigned char *)p, rawlen))) {
+            int ascii = 1;
+            for (size_t i = 0; i < rawlen && ascii; i++) ascii = (unsigned char)p[i] < 0x80;
+            if (!ascii) {
+                if ((st = transcode(c, ctx, p, rawlen))) return st;
+                size_t tl = strlen(c->tbuf);
+                if (c->scap < 2 * tl + 1) {
+                    char *ns = realloc(c->scratch, 2 * tl + 1);
+                    if (!ns) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                    c->scratch = ns;
+                    c->scap = 2 * tl + 1;
+                }
+                size_t u2, rl2;
+                uint64_t l2;
+                tokenize(c, c->tbuf, c->tbuf + tl, 1, rec, &u2, &l2, &rl2);
+                rec->raw = c->tbuf;
+                rec->rawlen = tl;
+                rec->transcoded = 1;
+                c->transcoded++;
+            }
+        }
+        c->pos += used;
+        c->line += lines;
+        (void)r;
+        return GF_OK;
+    }
+}

@@ -1,0 +1,167 @@
+/* The reader: the pipeline's source. Opens the inputs one after the other,
+ * maps each header, and fills batches with text columns, the raw record and
+ * its line. Records that cannot be parsed become rejects here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geoflux/ingest.h"
+
+struct gf_reader {
+    const char *const *paths;
+    int n, cur;           /* cur: index of the open input, -1 before the first */
+    gf_reader_opts o;
+    gf_csv *csv;
+    gf_header_map *maps;  /* one per input */
+    int *opened;
+    int *warned_enc;
+    uint64_t rows;
+};
+
+gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, const gf_reader_opts *opts,
+                         gf_reader **out)
+{
+    if (npaths <= 0) return gf_ctx_err(ctx, GF_ERR_ARG, "no input");
+    gf_reader *r = calloc(1, sizeof *r);
+    if (!r) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    r->paths = paths;
+    r->n = npaths;
+    r->cur = -1;
+    if (opts) r->o = *opts;
+    r->maps = calloc((size_t)npaths, sizeof *r->maps);
+    r->opened = calloc((size_t)npaths, sizeof *r->opened);
+    r->warned_enc = calloc((size_t)npaths, sizeof *r->warned_enc);
+    if (!r->maps || !r->opened || !r->warned_enc) {
+        gf_reader_destroy(r);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    *out = r;
+    return GF_OK;
+}
+
+void gf_reader_destroy(gf_reader *r)
+{
+    if (!r) return;
+    gf_csv_close(r->csv);
+    free(r->maps);
+    free(r->opened);
+    free(r->warned_enc);
+    free(r);
+}
+
+uint64_t gf_reader_rows(const gf_reader *r) { return r->rows; }
+int gf_reader_count(const gf_reader *r) { return r->n; }
+const char *gf_reader_path(const gf_reader *r, int i) { return (i >= 0 && i < r->n) ? r->paths[i] : "?"; }
+gf_layout gf_reader_layout(const gf_reader *r, int i)
+{
+    return (i >= 0 && i < r->n && r->opened[i]) ? r->maps[i].layout : GF_LAYOUT_UNKNOWN;
+}
+
+/* Opens input i and maps its header. */
+static gf_status open_input(gf_reader *r, gf_ctx *ctx, int i)
+{
+    gf_stream *s;
+    gf_status st = gf_stream_open(ctx, r->paths[i], &s);
+    if (st) return st;
+    st = gf_csv_open(ctx, s, &r->o.csv, &r->csv);
+    if (st) return st;
+    gf_csv_record hdr;
+    st = gf_csv_next(r->csv, ctx, &hdr);
+    if (st == GF_DONE) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s: empty file (no header)", r->paths[i]);
+    if (st) return st;
+    if (hdr.error) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s:%llu: header: %s", r->paths[i],
+                                     (unsigned long long)hdr.line, hdr.error);
+    st = gf_header_map_address(ctx, &hdr, &r->maps[i]);
+    if (st) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s:%llu: %s", r->paths[i], (unsigned long long)hdr.line, gf_ctx_errmsg(ctx));
+        return gf_ctx_err(ctx, st, "%s", msg);
+    }
+    r->opened[i] = 1;
+    gf_ctx_log(ctx, GF_LOG_INFO, "%s: %s, separator '%s'%s", r->paths[i], gf_layout_name(r->maps[i].layout),
+               gf_csv_sep(r->csv) == '\t' ? "\\t" : (char[]){gf_csv_sep(r->csv), 0},
+               gf_csv_had_bom(r->csv) ? ", UTF-8 BOM" : "");
+    if (r->maps[i].unknown[0])
+        gf_ctx_log(ctx, GF_LOG_INFO, "%s: columns not carried to the output: %s", r->paths[i], r->maps[i].unknown);
+    return GF_OK;
+}
+
+static int all_empty(const gf_csv_record *rec, int from)
+{
+    for (int i = from; i < rec->nfields; i++)
+        for (size_t k = 0; k < rec->len[i]; k++)
+            if (rec->field[i][k] != ' ') return 0;
+    return 1;
+}
+
+gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
+{
+    gf_status st;
+    char reason[256];
+    while (b->n + b->nrej < b->cap) {
+        if (!r->csv) {
+            if (r->cur + 1 >= r->n) break;
+            r->cur++;
+            if ((st = open_input(r, ctx, r->cur))) return st;
+        }
+        gf_csv_record rec;
+        st = gf_csv_next(r->csv, ctx, &rec);
+        if (st == GF_DONE) {
+            gf_csv_close(r->csv);
+            r->csv = NULL;
+            continue;
+        }
+        if (st) return st;
+        uint32_t src = (uint32_t)r->cur;
+        const gf_header_map *m = &r->maps[r->cur];
+        r->rows++;
+        if (rec.transcoded && !r->warned_enc[r->cur]) {
+            r->warned_enc[r->cur] = 1;
+            gf_ctx_log(ctx, GF_LOG_WARN,
+                       "%s:%llu: not UTF-8: read as Windows-1252 and converted (file.encoding.non_standard)",
+                       r->paths[r->cur], (unsigned long long)rec.line);
+        }
+        if (rec.error) {
+            if (rec.error_col)
+                snprintf(reason, sizeof reason, "parse: column %d: %s", rec.error_col, rec.error);
+            else
+                snprintf(reason, sizeof reason, "parse: %s", rec.error);
+            if ((st = gf_batch_reject_raw(b, rec.line, src, rec.raw, rec.rawlen, reason))) return st;
+            continue;
+        }
+        if (rec.nfields != m->ncols && !(rec.nfields > m->ncols && all_empty(&rec, m->ncols))) {
+            /* a short row may only lack trailing columns that the header has but are empty */
+            int short_ok = rec.nfields < m->ncols;
+            for (int i = rec.nfields; short_ok && i < m->ncols; i++) short_ok = m->col_field[i] < 0;
+            if (!short_ok) {
+                snprintf(reason, sizeof reason, "parse: column %d: the row has %d fields, the header has %d",
+                         (rec.nfields < m->ncols ? rec.nfields : m->ncols) + 1, rec.nfields, m->ncols);
+                if ((st = gf_batch_reject_raw(b, rec.line, src, rec.raw, rec.rawlen, reason))) return st;
+                continue;
+            }
+        }
+        long row = gf_batch_add_row(b, rec.line, src);
+        if (row < 0) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "batch overflow");
+        if ((st = gf_batch_intern(b, rec.raw, rec.rawlen, &b->raw[row]))) return st;
+        int nf = rec.nfields < m->ncols ? rec.nfields : m->ncols;
+        for (int i = 0; i < nf; i++) {
+            int f = m->col_field[i];
+            if (f < 0) continue;
+            const char *p = rec.field[i];
+            size_t len = rec.len[i];
+            /* Exact text: validation must see outer blanks; typing trims. */
+            if (len == 0) continue; /* empty = absent */
+            if ((st = gf_batch_set_str(b, f, (size_t)row, p, len))) return st;
+        }
+    }
+    return (b->n + b->nrej) ? GF_OK : GF_DONE;
+}
+
+static gf_status src_next(void *st, gf_ctx *ctx, gf_batch *b) { return gf_reader_next(st, ctx, b); }
+static uint64_t src_rows(void *st) { return gf_reader_rows(st); }
+
+const gf_source_vt gf_reader_source_vt = {
+    .name = "reader",
+    .next = src_next,
+    .rows_read = src_rows,
+};

@@ -1,0 +1,201 @@
+/* GeoJSON (RFC 7946 FeatureCollection) and newline-delimited GeoJSON
+ * writer. Features are encoded on the workers (the expensive part: number
+ * and string formatting) and only fwrite()n in order at commit. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "geoflux/write.h"
+
+typedef struct gf_gj {
+    gf_output_opts o;
+    char path[1024], tmp[1100];
+    FILE *f;
+    int to_stdout, ndjson, first, prec;
+    const gf_schema *schema;
+} gf_gj;
+
+gf_status gf_geojson_open(gf_ctx *ctx, const gf_output_opts *opts, int ndjson, void **st)
+{
+    gf_gj *g = calloc(1, sizeof *g);
+    if (!g) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    g->o = *opts;
+    g->ndjson = ndjson;
+    g->first = 1;
+    snprintf(g->path, sizeof g->path, "%s", opts->path);
+    g->to_stdout = strcmp(opts->path, "-") == 0;
+    g->prec = opts->precision >= 0 ? opts->precision : (opts->srs_geographic ? 7 : 2);
+    *st = g;
+    return GF_OK;
+}
+
+static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nworkers)
+{
+    gf_gj *g = st;
+    g->schema = schema;
+    if (g->to_stdout) {
+        g->f = stdout;
+    } else {
+        gf_atomic_tmpname(g->path, g->tmp, sizeof g->tmp);
+        g->f = fopen(g->tmp, "wb");
+        if (!g->f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", g->tmp, strerror(errno));
+        setvbuf(g->f, NULL, _IOFBF, 1 << 20);
+    }
+    if (!g->ndjson) {
+        fputs("{\"type\":\"FeatureCollection\",\n", g->f);
+        if (!g->o.srs_geographic || (g->o.epsg && g->o.epsg != 4326)) {
+            /* RFC 7946 is WGS84 only; GDAL and QGIS read this pre-RFC member. */
+            if (g->o.epsg)
+                fprintf(g->f, "\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::%d\"}},\n", g->o.epsg);
+        }
+        fputs("\"features\":[\n", g->f);
+    }
+    return GF_OK;
+}
+
+static gf_status put_json_str(gf_buf *o, const char *p, size_t n)
+{
+    gf_status st = gf_buf_reserve(o, n * 2 + 2);
+    if (st) return st;
+    char *w = o->p + o->len;
+    *w++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"' || c == '\\') { *w++ = '\\'; *w++ = (char)c; }
+        else if (c >= 0x20) *w++ = (char)c;
+        else {
+            o->len = (size_t)(w - o->p);
+            if ((st = gf_buf_reserve(o, 6 + (n - i) * 2 + 2))) return st;
+            w = o->p + o->len;
+            static const char hex[] = "0123456789abcdef";
+            const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+            if (esc) { *w++ = esc[0]; *w++ = esc[1]; }
+            else { memcpy(w, "\\u00", 4); w += 4; *w++ = hex[c >> 4]; *w++ = hex[c & 15]; }
+        }
+    }
+    *w++ = '"';
+    o->len = (size_t)(w - o->p);
+    return GF_OK;
+}
+
+#define PUT(s) do { if ((st = gf_buf_append(out, s, sizeof(s) - 1))) return st; } while (0)
+
+static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, gf_buf *out)
+{
+    gf_gj *g = stv;
+    gf_status st;
+    const gf_schema *s = b->schema;
+    char num[40];
+    for (size_t r = 0; r < b->n; r++) {
+        if (!g->ndjson) PUT(",\n");
+        if (b->flags[r] & GF_ROW_HAS_POS) {
+            PUT("{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
+            int l = gf_fmt_fixed(b->gx[r], g->prec, num);
+            num[l++] = ',';
+            l += gf_fmt_fixed(b->gy[r], g->prec, num + l);
+            if ((st = gf_buf_append(out, num, (size_t)l))) return st;
+            PUT("]},\"properties\":{");
+        } else {
+            PUT("{\"type\":\"Feature\",\"geometry\":null,\"properties\":{");
+        }
+        for (int f = 0; f < s->nfields; f++) {
+            if (f) PUT(",");
+            if ((st = gf_buf_printf(out, "\"%s\":", s->fields[f].name))) return st;
+            const gf_col *c = &b->cols[f];
+            if (!c->valid[r]) { PUT("null"); continue; }
+            switch (s->fields[f].type) {
+            case GF_T_STRING:
+            case GF_T_DATE:
+                st = put_json_str(out, b->arena + c->v.s[r].off, c->v.s[r].len);
+                break;
+            case GF_T_INT: {
+                int l = snprintf(num, sizeof num, "%lld", (long long)c->v.i[r]);
+                st = gf_buf_append(out, num, (size_t)l);
+                break;
+            }
+            case GF_T_REAL: {
+                int l = gf_fmt_fixed(c->v.d[r], 10, num);
+                st = gf_buf_append(out, num, (size_t)l);
+                break;
+            }
+            case GF_T_BOOL:
+                st = c->v.i[r] ? gf_buf_append(out, "true", 4) : gf_buf_append(out, "false", 5);
+                break;
+            }
+            if (st) return st;
+        }
+        /* BAL rule codes found by validation (kept rows only) */
+        PUT(",\"errors\":");
+        if (b->errors[r].len) { if ((st = put_json_str(out, b->arena + b->errors[r].off, b->errors[r].len))) return st; }
+        else PUT("null");
+        PUT(",\"warnings\":");
+        if (b->warnings[r].len) { if ((st = put_json_str(out, b->arena + b->warnings[r].off, b->warnings[r].len))) return st; }
+        else PUT("null");
+        PUT("}}");
+        if (g->ndjson) PUT("\n");
+    }
+    (void)ctx; (void)worker;
+    return GF_OK;
+}
+
+static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
+{
+    gf_gj *g = stv;
+    const char *p = enc->p;
+    size_t n = enc->len;
+    if (!g->ndjson && g->first && n >= 2) { p += 2; n -= 2; } /* no comma before the first feature */
+    if (n && g->first) g->first = 0;
+    if (n && fwrite(p, 1, n, g->f) != n)
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", g->path, strerror(errno));
+    (void)b;
+    return GF_OK;
+}
+
+static gf_status finish(void *stv, gf_ctx *ctx)
+{
+    gf_gj *g = stv;
+    if (!g->ndjson) fputs("\n]}\n", g->f);
+    if (g->to_stdout) {
+        if (fflush(g->f) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "stdout: %s", strerror(errno));
+        g->f = NULL;
+        return GF_OK;
+    }
+    int bad = fflush(g->f) != 0 || fsync(fileno(g->f)) != 0;
+    bad |= fclose(g->f) != 0;
+    g->f = NULL;
+    if (bad) {
+        unlink(g->tmp);
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", g->path, strerror(errno));
+    }
+    return gf_atomic_commit(ctx, g->tmp, g->path);
+}
+
+static void sink_abort(void *stv)
+{
+    gf_gj *g = stv;
+    if (g->f && !g->to_stdout) {
+        fclose(g->f);
+        unlink(g->tmp);
+    }
+    g->f = NULL;
+}
+
+static void destroy(void *stv)
+{
+    gf_gj *g = stv;
+    if (!g) return;
+    sink_abort(g);
+    free(g);
+}
+
+const gf_sink_vt gf_geojson_sink_vt = {
+    .name = "geojson",
+    .begin = begin,
+    .encode = encode,
+    .commit = commit,
+    .finish = finish,
+    .abort = sink_abort,
+    .destroy = destroy,
+};

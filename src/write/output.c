@@ -1,0 +1,46 @@
+/* Output format dispatch: the format name (or the path's extension) picks
+ * the writer. To add a writer, add its extension and its case below. */
+#include <string.h>
+#include <strings.h>
+
+#include "geoflux/write.h"
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcasecmp(s + a - b, suf) == 0;
+}
+
+const char *gf_output_format_for_path(const char *path)
+{
+    static const struct { const char *ext, *fmt; } map[] = {
+        {".geojsonl", "geojsonl"}, {".geojsons", "geojsonl"}, {".ndjson", "geojsonl"},
+        {".jsonl", "geojsonl"}, {".geojson", "geojson"}, {".json", "geojson"},
+        {".gpkg", "gpkg"}, {".pmtiles", "pmtiles"}, {".mbtiles", "mbtiles"},
+        {".fgb", "FlatGeobuf"}, {".shp", "ESRI Shapefile"}, {".csv", "CSV"},
+        {".kml", "KML"}, {".gml", "GML"}, {".sqlite", "SQLite"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (ends_with(path, map[i].ext)) return map[i].fmt;
+    return NULL;
+}
+
+gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_vt **vt, void **st)
+{
+    const char *fmt = opts->format ? opts->format : gf_output_format_for_path(opts->path);
+    if (!fmt && strcmp(opts->path, "-") == 0) fmt = "geojsonl";
+    if (!fmt)
+        return gf_ctx_err(ctx, GF_ERR_ARG,
+                          "%s: cannot tell the output format from the extension; use -f "
+                          "(geojson, geojsonl, gpkg, pmtiles, mbtiles, or an OGR driver name)",
+                          opts->path);
+    if (!strcasecmp(fmt, "geojson")) {
+        *vt = &gf_geojson_sink_vt;
+        return gf_geojson_open(ctx, opts, 0, st);
+    }
+    if (!strcasecmp(fmt, "geojsonl") || !strcasecmp(fmt, "ndjson") || !strcasecmp(fmt, "geojsonseq")) {
+        *vt = &gf_geojson_sink_vt;
+        return gf_geojson_open(ctx, opts, 1, st);
+    }
+    return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: output format '%s' is not supported", opts->path, fmt);
+}
