@@ -199,12 +199,15 @@ static int tokenize(gf_csv *c, const char *p, const char *e, int at_eof, gf_csv_
                 const char *qq = memchr(q, '"', (size_t)(e - q));
                 if (!qq) {
                     if (!at_eof) return TOK_MORE;
+                    /* Reject the first physical line only and resume after
+                     * it: a stray quote must not swallow the rest of the file. */
                     rec->error = "unterminated quoted field";
                     rec->error_col = fi + 1;
-                    for (const char *t = p; t < e; t++) nl += *t == '\n';
-                    *rawlen = (size_t)(e - start);
-                    *used = (size_t)(e - start);
-                    *lines = nl + 1;
+                    const char *eol = memchr(start, '\n', (size_t)(e - start));
+                    const char *stop = eol ? eol : e;
+                    *rawlen = (size_t)(stop - start) - (stop > start && stop[-1] == '\r');
+                    *used = (size_t)(stop - start) + (eol != NULL);
+                    *lines = 1;
                     return TOK_ERR;
                 }
                 if (qq + 1 >= e && !at_eof) return TOK_MORE;

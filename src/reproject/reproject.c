@@ -48,6 +48,7 @@ typedef struct gf_rp {
     char t_srs[512];
     char s_srs[512];
     int out_is_wgs84;
+    int out_epsg;
     int f_xy_crs, f_mismatch, f_mismatch_m;
     int nworkers;
     gf_rp_worker *w;
@@ -89,6 +90,10 @@ gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out)
     /* accept a bare EPSG number */
     if (def[0] >= '0' && def[0] <= '9' && strspn(def, "0123456789") == strlen(def)) {
         snprintf(buf, sizeof buf, "EPSG:%s", def);
+        def = buf;
+    } else if (def[0] == '+' && !strstr(def, "+type=crs")) {
+        /* a PROJ string is an operation unless it says it is a CRS */
+        snprintf(buf, sizeof buf, "%s +type=crs", def);
         def = buf;
     }
     PJ *crs = proj_create(pc, def);
@@ -149,6 +154,7 @@ gf_status gf_reproject_create(gf_ctx *ctx, const gf_reproject_opts *opts, void *
     gf_status s = gf_crs_resolve(ctx, r->t_srs, &ti);
     if (s) { free(r); return s; }
     r->out_is_wgs84 = ti.epsg == 4326;
+    r->out_epsg = ti.epsg;
     if (ti.epsg) snprintf(r->t_srs, sizeof r->t_srs, "EPSG:%d", ti.epsg);
     gf_crs_info_free(&ti);
     if (r->o.s_srs) {
@@ -401,9 +407,19 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
         return GF_OK;
     }
     size_t m = 0;
+    char want[16];
+    int wl = r->out_epsg ? snprintf(want, sizeof want, "EPSG:%d", r->out_epsg) : -1;
     for (size_t i = 0; i < n; i++) {
         b->gx[i] = b->gy[i] = NAN;
         if (!(b->flags[i] & GF_ROW_HAS_POS)) continue;
+        /* x/y already in the output CRS and coherent: keep the source values exactly */
+        if (addr && wl > 0 && (b->flags[i] & GF_ROW_HAS_XY) && !(b->flags[i] & GF_ROW_POS_MISMATCH) &&
+            b->cols[r->f_xy_crs].valid[i] && b->cols[r->f_xy_crs].v.s[i].len == (uint32_t)wl &&
+            memcmp(b->arena + b->cols[r->f_xy_crs].v.s[i].off, want, (size_t)wl) == 0) {
+            b->gx[i] = b->cols[GF_A_X].v.d[i];
+            b->gy[i] = b->cols[GF_A_Y].v.d[i];
+            continue;
+        }
         w->idx[m] = i;
         w->x[m] = b->lon[i];
         w->y[m] = b->lat[i];

@@ -35,15 +35,7 @@ int gf_fmt_fixed(double v, int prec, char *out)
     if (prec > 12) prec = 12;
     if (!isfinite(v)) return snprintf(out, 32, "null");
     double sc = fabs(v) * p10[prec];
-    if (sc >= 9.0e15) {
-        int n = snprintf(out, 32, "%.*f", prec, v);
-        if (prec > 0) {
-            while (n > 0 && out[n - 1] == '0') n--;
-            if (n > 0 && out[n - 1] == '.') n--;
-            out[n] = 0;
-        }
-        return n;
-    }
+    if (sc >= 9.0e15) return snprintf(out, 32, "%.17g", v); /* huge: exponent form, still valid JSON */
     uint64_t u = (uint64_t)llround(sc);
     uint64_t ip = u / (uint64_t)p10[prec], fp = u % (uint64_t)p10[prec];
     char tmp[32];

@@ -2,6 +2,7 @@
  * writer. Features are encoded on the workers (the expensive part: number
  * and string formatting) and only fwrite()n in order at commit. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@ typedef struct gf_gj {
     FILE *f;
     int to_stdout, ndjson, first, prec;
     const gf_schema *schema;
+    char keys[GF_MAX_FIELDS][72]; /* ",\"name\":" prebuilt per field */
+    size_t keylen[GF_MAX_FIELDS];
 } gf_gj;
 
 gf_status gf_geojson_open(gf_ctx *ctx, const gf_output_opts *opts, int ndjson, void **st)
@@ -35,6 +38,8 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
 {
     gf_gj *g = st;
     g->schema = schema;
+    for (int f = 0; f < schema->nfields; f++)
+        g->keylen[f] = (size_t)snprintf(g->keys[f], sizeof g->keys[f], "%s\"%s\":", f ? "," : "", schema->fields[f].name);
     if (g->to_stdout) {
         g->f = stdout;
     } else {
@@ -101,8 +106,7 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
             PUT("{\"type\":\"Feature\",\"geometry\":null,\"properties\":{");
         }
         for (int f = 0; f < s->nfields; f++) {
-            if (f) PUT(",");
-            if ((st = gf_buf_printf(out, "\"%s\":", s->fields[f].name))) return st;
+            if ((st = gf_buf_append(out, g->keys[f], g->keylen[f]))) return st;
             const gf_col *c = &b->cols[f];
             if (!c->valid[r]) { PUT("null"); continue; }
             switch (s->fields[f].type) {
@@ -116,7 +120,12 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
                 break;
             }
             case GF_T_REAL: {
-                int l = gf_fmt_fixed(c->v.d[r], 10, num);
+                /* 15 significant digits, at most 10 decimals: 6225601.11 stays
+                 * 6225601.11 instead of showing the binary error in the 17th digit */
+                double a = fabs(c->v.d[r]);
+                int dec = 15;
+                for (double t = 1; t <= a && dec > 0; t *= 10) dec--;
+                int l = gf_fmt_fixed(c->v.d[r], dec > 10 ? 10 : dec, num);
                 st = gf_buf_append(out, num, (size_t)l);
                 break;
             }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# End-to-end tests of `geoflux convert` on the bundled samples, with GDAL as
+# the second reader. Usage: convert.sh GEOFLUX SRCDIR OUTDIR
+set -u
+GF=$1; SRC=$2; OUT=$3
+rm -rf "$OUT"; mkdir -p "$OUT"
+fails=0; checks=0
+ok() { checks=$((checks+1)); if eval "$1"; then :; else fails=$((fails+1)); echo "FAIL: $2" >&2; fi; }
+S=$SRC/data/samples
+json() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+# 1. every sample, one run: counts add up, GDAL reads the GeoJSON
+"$GF" convert "$S"/bal/*.csv "$S"/ban/adresses-54.csv.gz -o "$OUT/all.geojson" --summary json -q > "$OUT/sum.json"
+ok '[ $? -eq 0 ]' "convert all samples"
+read_=$(json "$OUT/sum.json" "d['read']"); w=$(json "$OUT/sum.json" "d['written']"); r=$(json "$OUT/sum.json" "d['rejected']")
+ok '[ "$read_" -eq $((w + r)) ]' "read = written + rejected ($read_ $w $r)"
+ok '[ "$read_" -eq 7293 ]' "7293 data rows in the samples (got $read_)"
+n=$(ogrinfo -ro -so -al "$OUT/all.geojson" 2>/dev/null | sed -n 's/^Feature Count: //p')
+ok '[ "$n" = "$w" ]' "GDAL counts $n features, geoflux wrote $w"
+ok 'ogrinfo -ro -so -al "$OUT/all.geojson" | grep -q "numero: Integer"' "numero is an integer for GDAL"
+ok 'ogrinfo -ro -so -al "$OUT/all.geojson" | grep -q "certification_commune: Integer(Boolean)"' "certification is a boolean"
+
+# 2. Soual: x/y in CC44 detected and flagged
+"$GF" convert "$S/bal/soual-81289-cc44-extract.csv" -o "$OUT/soual.geojsonl" -q
+ok 'grep -c "\"xy_crs\":\"EPSG:3944\",\"pos_mismatch\":true" "$OUT/soual.geojsonl" | grep -qx 2' "Soual flagged CC44"
+
+# 3. stdin + gzip, NDJSON, same bytes as from the file
+"$GF" convert - -o "$OUT/ban-stdin.geojsonl" -q < "$S/ban/adresses-54.csv.gz"
+"$GF" convert "$S/ban/adresses-54.csv.gz" -o "$OUT/ban-file.geojsonl" -q
+ok 'cmp -s "$OUT/ban-stdin.geojsonl" "$OUT/ban-file.geojsonl"' "stdin gzip = file"
+ok '[ "$(wc -l < "$OUT/ban-file.geojsonl")" -eq 712 ]' "712 BAN rows, one per line"
+
+# 4. Latin-1 copy of a UTF-8 file gives the same output
+iconv -f UTF-8 -t WINDOWS-1252 "$S/bal/test-valid.csv" > "$OUT/latin1.csv" 2>/dev/null || \
+  /usr/bin/python3 -c "import sys;open(sys.argv[2],'wb').write(open(sys.argv[1],encoding='utf-8-sig').read().encode('cp1252'))" "$S/bal/test-valid.csv" "$OUT/latin1.csv"
+"$GF" convert "$S/bal/test-valid.csv" -o "$OUT/utf8.geojsonl" -q
+"$GF" convert "$OUT/latin1.csv" -o "$OUT/latin1.geojsonl" 2> "$OUT/latin1.err"
+ok 'cmp -s "$OUT/utf8.geojsonl" "$OUT/latin1.geojsonl"' "Latin-1 transcoded to the same UTF-8"
+ok 'grep -q "Windows-1252" "$OUT/latin1.err"' "Latin-1 warning"
+
+# 5. broken rows: rejects with line numbers and reasons, counts still add up
+{ head -3 "$S/bal/bal-valid.csv"; printf '31591_xxxx_00013;;31591;"Rue des 3 Places;13;;Escoulis\n'; \
+  printf '31591_xxxx_00015;;31591;Rue;15\n'; tail -n +4 "$S/bal/bal-valid.csv"; } > "$OUT/broken.csv"
+"$GF" convert "$OUT/broken.csv" -o "$OUT/broken.geojson" --rejects "$OUT/broken.rejects.csv" --summary json -q > "$OUT/b.json"
+ok '[ "$(json "$OUT/b.json" "d[\"read\"]")" -eq 8 ]' "8 rows read in broken.csv"
+ok '[ "$(json "$OUT/b.json" "d[\"rejected\"]")" -ge 1 ]' "broken rows rejected"
+ok '[ "$(json "$OUT/b.json" "d[\"read\"]")" -eq $(( $(json "$OUT/b.json" "d[\"written\"]") + $(json "$OUT/b.json" "d[\"rejected\"]") )) ]' "broken: read = written + rejected"
+ok 'grep -q "^.*broken.csv;4;parse:" "$OUT/broken.rejects.csv"' "reject keeps line 4 and the reason"
+
+# 6. default rejects file only when something was rejected
+"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/clean.geojson" -q
+ok '[ ! -e "$OUT/clean.geojson.rejects.csv" ]' "no rejects file for a clean run"
+
+# 7. atomic: a failing run leaves nothing under the final name (bad CRS, missing input)
+"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/never.geojson" --t-srs EPSG:999999 -q 2>/dev/null; rc=$?
+ok '[ $rc -ne 0 ] && [ ! -e "$OUT/never.geojson" ]' "bad CRS: no output (rc=$rc)"
+"$GF" convert "$OUT/missing.csv" -o "$OUT/never2.geojson" -q 2> "$OUT/missing.err"; rc=$?
+ok '[ $rc -eq 2 ] && [ ! -e "$OUT/never2.geojson" ]' "missing input: exit 2, no output (rc=$rc)"
+ok 'grep -q "missing.csv" "$OUT/missing.err"' "missing input named in the message"
+ok '[ -z "$(ls -A "$OUT" | grep "\.tmp-")" ]' "no temporary file left"
+printf 'foo;bar\n1;2\n' > "$OUT/notbal.csv"
+"$GF" convert "$OUT/notbal.csv" -o "$OUT/never3.geojson" -q 2> "$OUT/notbal.err"; rc=$?
+ok '[ $rc -eq 2 ] && grep -q "notbal.csv:1: not an address file" "$OUT/notbal.err"' "non-address file: exit 2 with file:line"
+
+# 8. same bytes whatever the thread count, on a file larger than a batch
+/usr/bin/python3 "$SRC/bench/gen_extract.py" --rows 30000 -o "$OUT/synth.csv" 2>/dev/null
+"$GF" convert "$OUT/synth.csv" -o "$OUT/t1.geojson" -j 1 -q
+"$GF" convert "$OUT/synth.csv" -o "$OUT/t4.geojson" -j 4 -q
+ok 'cmp -s "$OUT/t1.geojson" "$OUT/t4.geojson"' "threads 1 and 4 give the same bytes"
+
+# 9. output CRS: Lambert-93 GeoJSON declares its CRS, GDAL agrees
+"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/l93.geojson" --t-srs EPSG:2154 -q
+ok 'ogrinfo -ro -so -al "$OUT/l93.geojson" | grep -q "Lambert-93"' "GDAL sees Lambert-93"
+ok 'grep -q "\[539416.13,6225601.11\]" "$OUT/l93.geojson"' "Lambert-93 coordinates round-trip"
+
+# 10. help and usage errors
+ok '"$GF" --help | grep -q convert' "global help"
+ok '"$GF" convert --help | grep -q -- "--keep-invalid"' "convert help"
+"$GF" convert -o x.geojson 2>/dev/null; rc=$?; ok '[ $rc -eq 2 ]' "no input: exit 2"
+"$GF" frobnicate 2>/dev/null; rc=$?; ok '[ $rc -eq 2 ]' "unknown command: exit 2"
+
+echo "$((checks - fails)) passed, $fails failed"
+[ $fails -eq 0 ]
