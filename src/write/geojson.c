@@ -39,7 +39,7 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
     gf_gj *g = st;
     g->schema = schema;
     for (int f = 0; f < schema->nfields; f++)
-        g->keylen[f] = (size_t)snprintf(g->keys[f], sizeof g->keys[f], "%s\"%s\":", f ? "," : "", schema->fields[f].name);
+        g->keylen[f] = (size_t)snprintf(g->keys[f], sizeof g->keys[f], ",\"%s\":", schema->fields[f].name);
     if (g->to_stdout) {
         g->f = stdout;
     } else {
@@ -105,10 +105,15 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
         } else {
             PUT("{\"type\":\"Feature\",\"geometry\":null,\"properties\":{");
         }
+        /* Null properties are omitted: readers (GDAL, tippecanoe, MapLibre)
+         * treat a missing key as null, and BAN rows would otherwise carry a
+         * dozen nulls each, doubling the output. */
+        int first = 1;
         for (int f = 0; f < s->nfields; f++) {
-            if ((st = gf_buf_append(out, g->keys[f], g->keylen[f]))) return st;
             const gf_col *c = &b->cols[f];
-            if (!c->valid[r]) { PUT("null"); continue; }
+            if (!c->valid[r]) continue;
+            if ((st = gf_buf_append(out, g->keys[f] + first, g->keylen[f] - (size_t)first))) return st;
+            first = 0;
             switch (s->fields[f].type) {
             case GF_T_STRING:
             case GF_T_DATE:
@@ -135,13 +140,16 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
             }
             if (st) return st;
         }
-        /* BAL rule codes found by validation (kept rows only) */
-        PUT(",\"errors\":");
-        if (b->errors[r].len) { if ((st = put_json_str(out, b->arena + b->errors[r].off, b->errors[r].len))) return st; }
-        else PUT("null");
-        PUT(",\"warnings\":");
-        if (b->warnings[r].len) { if ((st = put_json_str(out, b->arena + b->warnings[r].off, b->warnings[r].len))) return st; }
-        else PUT("null");
+        /* BAL rule codes found by validation ('|'-separated) */
+        if (b->errors[r].len) {
+            if ((st = gf_buf_append(out, ",\"errors\":" + first, 10 - (size_t)first))) return st;
+            if ((st = put_json_str(out, b->arena + b->errors[r].off, b->errors[r].len))) return st;
+            first = 0;
+        }
+        if (b->warnings[r].len) {
+            if ((st = gf_buf_append(out, ",\"warnings\":" + first, 12 - (size_t)first))) return st;
+            if ((st = put_json_str(out, b->arena + b->warnings[r].off, b->warnings[r].len))) return st;
+        }
         PUT("}}");
         if (g->ndjson) PUT("\n");
     }
@@ -171,8 +179,9 @@ static gf_status finish(void *stv, gf_ctx *ctx)
         g->f = NULL;
         return GF_OK;
     }
-    int bad = fflush(g->f) != 0 || fsync(fileno(g->f)) != 0;
-    bad |= fclose(g->f) != 0;
+    /* No fsync: the rename keeps readers from ever seeing a partial file;
+     * durability across a power cut is the file system's business. */
+    int bad = fclose(g->f) != 0;
     g->f = NULL;
     if (bad) {
         unlink(g->tmp);
