@@ -1,5 +1,6 @@
 # Thin wrapper around CMake. `make demo` and `make test` install what is missing first.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 .PHONY: all build demo test sanitize bench clean setup
 
@@ -10,7 +11,7 @@ setup:
 
 build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --build $(BUILD) -j $(JOBS) | grep -v -e '^\[' -e 'Built target' -e 'Scanning dependencies' || true
 
 demo: build
 	@tools/demo.sh $(BUILD)/geoflux

@@ -27,6 +27,10 @@ typedef struct gf_stream gf_stream;
 gf_status gf_stream_open(gf_ctx *ctx, const char *path, gf_stream **out);
 /* Reads up to n bytes; *got = 0 at end of stream. */
 gf_status gf_stream_read(gf_stream *s, gf_ctx *ctx, void *buf, size_t n, size_t *got);
+/* Bytes of the underlying file consumed so far (compressed bytes for gzip);
+ * size is the file size, 0 when unknown (pipe, stdin). */
+uint64_t gf_stream_offset(gf_stream *s);
+uint64_t gf_stream_size(const gf_stream *s);
 void gf_stream_close(gf_stream *s);
 
 /* ---- CSV tokenizer ------------------------------------------------------ */
@@ -73,6 +77,8 @@ int gf_csv_had_bom(const gf_csv *c);
 int gf_csv_saw_cr_only(const gf_csv *c);
 /* Records read as Windows-1252 so far. */
 uint64_t gf_csv_transcoded(const gf_csv *c);
+/* The stream being read (borrowed, owned by c). */
+gf_stream *gf_csv_stream(gf_csv *c);
 void gf_csv_close(gf_csv *c);
 
 /* ---- header mapping ----------------------------------------------------- */
@@ -109,6 +115,10 @@ void gf_reader_destroy(gf_reader *r);
 /* Fills b with up to b->cap rows (text columns); GF_DONE at end of input. */
 gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b);
 uint64_t gf_reader_rows(const gf_reader *r);
+/* Progress for a progress bar, safe to call from any thread while another
+ * reads: bytes consumed of all inputs so far, and their total size (0 when
+ * unknown, e.g. standard input). */
+void gf_reader_progress(const gf_reader *r, uint64_t *done, uint64_t *total);
 /* Layout of input i (known once its header was read). */
 gf_layout gf_reader_layout(const gf_reader *r, int i);
 const char *gf_reader_path(const gf_reader *r, int i);

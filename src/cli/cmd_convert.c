@@ -63,6 +63,7 @@ static void help(FILE *f)
 typedef struct progress_state {
     int tty;
     struct timespec last;
+    const gf_reader *reader;
 } progress_state;
 
 static void progress(void *user, const gf_run_stats *s)
@@ -74,7 +75,17 @@ static void progress(void *user, const gf_run_stats *s)
     double dt = (double)(now.tv_sec - p->last.tv_sec) + (double)(now.tv_nsec - p->last.tv_nsec) * 1e-9;
     if (dt < 0.2) return;
     p->last = now;
-    fprintf(stderr, "\r\033[Kgeoflux: %llu rows, %llu rejected, %.0f rows/s", (unsigned long long)s->read,
+    uint64_t done = 0, total = 0;
+    if (p->reader) gf_reader_progress(p->reader, &done, &total);
+    char bar[48] = "";
+    if (total) {
+        int w = 30, k = (int)((double)done / (double)total * w);
+        if (k > w) k = w;
+        bar[0] = '[';
+        for (int i = 0; i < w; i++) bar[1 + i] = i < k ? '#' : '.';
+        snprintf(bar + 1 + w, sizeof bar - 1 - (size_t)w, "] %3d%% ", (int)(100.0 * (double)done / (double)total));
+    }
+    fprintf(stderr, "\r\033[Kgeoflux: %s%llu rows, %llu rejected, %.0f rows/s", bar, (unsigned long long)s->read,
             (unsigned long long)s->rejected, s->seconds > 0 ? (double)s->read / s->seconds : 0.0);
 }
 
@@ -158,6 +169,7 @@ int gf_cmd_convert(int argc, char **argv)
     po.progress = progress;
     po.progress_user = &ps;
     if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
+    ps.reader = reader;
     gf_pipeline_set_source(p, &gf_reader_source_vt, reader, gf_address_schema(), (void (*)(void *))gf_reader_destroy);
     reader = NULL; /* owned by the pipeline */
 

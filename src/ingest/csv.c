@@ -106,6 +106,8 @@ gf_status gf_csv_open(gf_ctx *ctx, gf_stream *s, const gf_csv_opts *opts, gf_csv
     return GF_OK;
 }
 
+gf_stream *gf_csv_stream(gf_csv *c) { return c->s; }
+
 void gf_csv_close(gf_csv *c)
 {
     if (!c) return;

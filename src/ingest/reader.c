@@ -1,7 +1,9 @@
 /* The reader: the pipeline's source. Opens the inputs one after the other,
  * maps each header, and fills batches with text columns, the raw record and
  * its line. Records that cannot be parsed become rejects here. */
+#include <stdatomic.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,9 @@ struct gf_reader {
     int *opened;
     int *warned_enc;
     uint64_t rows;
+    uint64_t done_before;      /* bytes of the inputs already closed */
+    _Atomic uint64_t done;     /* bytes consumed, for progress */
+    uint64_t total;            /* sum of input sizes; 0 if any is unknown */
 };
 
 gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, const gf_reader_opts *opts,
@@ -35,8 +40,23 @@ gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, cons
         gf_reader_destroy(r);
         return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     }
+    /* total size for the progress bar: known only if every input is a file */
+    for (int i = 0; i < npaths; i++) {
+        struct stat sb;
+        if (strcmp(paths[i], "-") == 0 || stat(paths[i], &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            r->total = 0;
+            break;
+        }
+        r->total += (uint64_t)sb.st_size;
+    }
     *out = r;
     return GF_OK;
+}
+
+void gf_reader_progress(const gf_reader *r, uint64_t *done, uint64_t *total)
+{
+    *done = atomic_load_explicit(&((gf_reader *)r)->done, memory_order_relaxed);
+    *total = r->total;
 }
 
 void gf_reader_destroy(gf_reader *r)
@@ -107,6 +127,8 @@ gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
         gf_csv_record rec;
         st = gf_csv_next(r->csv, ctx, &rec);
         if (st == GF_DONE) {
+            r->done_before += gf_stream_size(gf_csv_stream(r->csv));
+            atomic_store_explicit(&r->done, r->done_before, memory_order_relaxed);
             gf_csv_close(r->csv);
             r->csv = NULL;
             continue;
@@ -154,6 +176,9 @@ gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
             if ((st = gf_batch_set_str(b, f, (size_t)row, p, len))) return st;
         }
     }
+    if (r->csv)
+        atomic_store_explicit(&r->done, r->done_before + gf_stream_offset(gf_csv_stream(r->csv)),
+                              memory_order_relaxed);
     return (b->n + b->nrej) ? GF_OK : GF_DONE;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -14,6 +15,7 @@
 
 struct gf_stream {
     gzFile gz;
+    uint64_t size;
     char path[1024];
 };
 
@@ -26,6 +28,8 @@ gf_status gf_stream_open(gf_ctx *ctx, const char *path, gf_stream **out)
         close(fd);
         return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     }
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) s->size = (uint64_t)sb.st_size;
     s->gz = gzdopen(fd, "rb");
     if (!s->gz) {
         close(fd);
@@ -51,6 +55,14 @@ gf_status gf_stream_read(gf_stream *s, gf_ctx *ctx, void *buf, size_t n, size_t 
     *got = (size_t)r;
     return GF_OK;
 }
+
+uint64_t gf_stream_offset(gf_stream *s)
+{
+    z_off_t o = gzoffset(s->gz); /* compressed position for gzip, file position otherwise */
+    return o > 0 ? (uint64_t)o : 0;
+}
+
+uint64_t gf_stream_size(const gf_stream *s) { return s->size; }
 
 void gf_stream_close(gf_stream *s)
 {
