@@ -89,6 +89,12 @@ typedef struct gf_header_map {
     int col_field[GF_CSV_MAX_FIELDS]; /* input column -> gf_addr_field, -1 ignored */
     int field_col[GF_A_COUNT];      /* gf_addr_field -> input column, -1 absent */
     char unknown[512];              /* names of ignored non-empty columns, ", "-separated */
+    /* Multilingual names (BAL 1.2+: voie_nom_bre, toponyme_eus, ...): input
+     * column and canonical property name (voie_nom_<lang>, ...). The reader
+     * turns them into extra string fields of its schema. */
+    int nlang;
+    int lang_col[16];
+    char lang_name[16][48];
 } gf_header_map;
 
 /* Maps a header record to the canonical address fields. Returns
@@ -123,6 +129,11 @@ void gf_reader_progress(const gf_reader *r, uint64_t *done, uint64_t *total);
 gf_layout gf_reader_layout(const gf_reader *r, int i);
 const char *gf_reader_path(const gf_reader *r, int i);
 int gf_reader_count(const gf_reader *r);
+
+/* The reader's schema: the canonical address fields followed by the
+ * multilingual name columns found in the inputs' headers (read at open for
+ * every input but standard input). Valid until gf_reader_destroy(). */
+const gf_schema *gf_reader_schema(const gf_reader *r);
 
 /* Adapter so a reader is a pipeline source (state = gf_reader *). */
 extern const gf_source_vt gf_reader_source_vt;

@@ -170,7 +170,7 @@ int gf_cmd_convert(int argc, char **argv)
     po.progress_user = &ps;
     if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
     ps.reader = reader;
-    gf_pipeline_set_source(p, &gf_reader_source_vt, reader, gf_address_schema(), (void (*)(void *))gf_reader_destroy);
+    gf_pipeline_set_source(p, &gf_reader_source_vt, reader, gf_reader_schema(reader), (void (*)(void *))gf_reader_destroy);
     reader = NULL; /* owned by the pipeline */
 
     /* stages, in order */

@@ -96,6 +96,32 @@ void gf_header_norm(const char *p, size_t n, char *out, size_t outsz)
     out[k] = 0;
 }
 
+/* Regional-language suffixes accepted by the BAN for the *_xxx columns
+ * (BaseAdresseNationale/shared-data, langues-regionales.json). */
+static const char *const langs[] = {"fra", "bre", "eus", "gsw", "cos", "gcr", "gcf", "rcf", "swb",
+                                    "oci", "cat", "pcd", "oc-provenc", "oc-nicard", "vls", "fr-gallo",
+                                    "aji", "dhv", "nen", "pri", "ty", "mrq", "pmt", "mrv", "frp"};
+static const struct { const char *base, *canon; } lang_bases[] = {
+    {"commune_nom", "commune_nom"}, {"commune_deleguee_nom", "commune_deleguee_nom"},
+    {"voie_nom", "voie_nom"}, {"toponyme", "voie_nom"},
+    {"lieudit_complement_nom", "lieudit_complement_nom"}, {"lieudit_complement", "lieudit_complement_nom"},
+};
+
+/* "voie_nom_bre" -> "voie_nom_bre", "toponyme_eus" -> "voie_nom_eus"; 0 if not multilingual. */
+static int lang_name(const char *n, char *out, size_t outsz)
+{
+    for (size_t b = 0; b < sizeof lang_bases / sizeof lang_bases[0]; b++) {
+        size_t bl = strlen(lang_bases[b].base);
+        if (strncmp(n, lang_bases[b].base, bl) != 0 || n[bl] != '_') continue;
+        for (size_t l = 0; l < sizeof langs / sizeof langs[0]; l++)
+            if (strcmp(n + bl + 1, langs[l]) == 0) {
+                snprintf(out, outsz, "%s_%s", lang_bases[b].canon, langs[l]);
+                return 1;
+            }
+    }
+    return 0;
+}
+
 static int lookup(const char *name)
 {
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
@@ -137,6 +163,10 @@ gf_status gf_header_map_address(gf_ctx *ctx, const gf_csv_record *hdr, gf_header
         if (ban && !strcmp(n, "id")) f = has[H_CODE_POST] ? GF_A_BAN_ID : GF_A_CLE_INTEROP;
         m->col_field[i] = -1;
         if (f < 0) {
+            if (m->nlang < 16 && lang_name(n, m->lang_name[m->nlang], sizeof m->lang_name[0])) {
+                m->lang_col[m->nlang++] = i;
+                continue;
+            }
             if (n[0]) note_unknown(m, n);
             continue;
         }

@@ -21,6 +21,9 @@ struct gf_reader {
     uint64_t done_before;      /* bytes of the inputs already closed */
     _Atomic uint64_t done;     /* bytes consumed, for progress */
     uint64_t total;            /* sum of input sizes; 0 if any is unknown */
+    gf_schema schema;          /* canonical fields + multilingual extras */
+    char names[GF_MAX_FIELDS][48]; /* storage of the extra field names */
+    int (*lang_field)[16];     /* per input: schema field of each lang column, -1 none */
 };
 
 gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, const gf_reader_opts *opts,
@@ -36,7 +39,9 @@ gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, cons
     r->maps = calloc((size_t)npaths, sizeof *r->maps);
     r->opened = calloc((size_t)npaths, sizeof *r->opened);
     r->warned_enc = calloc((size_t)npaths, sizeof *r->warned_enc);
-    if (!r->maps || !r->opened || !r->warned_enc) {
+    r->lang_field = calloc((size_t)npaths, sizeof *r->lang_field);
+    r->schema = *gf_address_schema();
+    if (!r->maps || !r->opened || !r->warned_enc || !r->lang_field) {
         gf_reader_destroy(r);
         return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     }
@@ -49,9 +54,33 @@ gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, cons
         }
         r->total += (uint64_t)sb.st_size;
     }
+    /* Pre-read the headers of the files (not standard input) so that the
+     * schema carries every multilingual column of every input. */
+    for (int i = 0; i < npaths; i++) {
+        if (strcmp(paths[i], "-") == 0) continue;
+        gf_stream *s;
+        gf_csv *c;
+        gf_csv_record hdr;
+        gf_header_map m;
+        if (gf_stream_open(ctx, paths[i], &s) != GF_OK) continue; /* reported when reached */
+        if (gf_csv_open(ctx, s, &r->o.csv, &c) != GF_OK) continue;
+        if (gf_csv_next(c, ctx, &hdr) == GF_OK && !hdr.error && gf_header_map_address(ctx, &hdr, &m) == GF_OK) {
+            for (int k = 0; k < m.nlang; k++) {
+                if (gf_schema_find(&r->schema, m.lang_name[k]) >= 0 || r->schema.nfields >= GF_MAX_FIELDS - 12)
+                    continue;
+                char *slot = r->names[r->schema.nfields];
+                snprintf(slot, sizeof r->names[0], "%s", m.lang_name[k]);
+                gf_schema_add(&r->schema, slot, GF_T_STRING, NULL);
+            }
+        }
+        gf_csv_close(c);
+    }
+    gf_ctx_err(ctx, GF_OK, "%s", ""); /* errors of the pre-read are reported again when reached */
     *out = r;
     return GF_OK;
 }
+
+const gf_schema *gf_reader_schema(const gf_reader *r) { return &r->schema; }
 
 void gf_reader_progress(const gf_reader *r, uint64_t *done, uint64_t *total)
 {
@@ -66,6 +95,7 @@ void gf_reader_destroy(gf_reader *r)
     free(r->maps);
     free(r->opened);
     free(r->warned_enc);
+    free(r->lang_field);
     free(r);
 }
 
@@ -98,6 +128,13 @@ static gf_status open_input(gf_reader *r, gf_ctx *ctx, int i)
         return gf_ctx_err(ctx, st, "%s", msg);
     }
     r->opened[i] = 1;
+    for (int k = 0; k < 16; k++) r->lang_field[i][k] = -1;
+    for (int k = 0; k < r->maps[i].nlang; k++) {
+        r->lang_field[i][k] = gf_schema_find(&r->schema, r->maps[i].lang_name[k]);
+        if (r->lang_field[i][k] < 0)
+            gf_ctx_log(ctx, GF_LOG_INFO, "%s: column %s not carried (standard input headers are not pre-read)",
+                       r->paths[i], r->maps[i].lang_name[k]);
+    }
     gf_ctx_log(ctx, GF_LOG_INFO, "%s: %s, separator '%s'%s", r->paths[i], gf_layout_name(r->maps[i].layout),
                gf_csv_sep(r->csv) == '\t' ? "\\t" : (char[]){gf_csv_sep(r->csv), 0},
                gf_csv_had_bom(r->csv) ? ", UTF-8 BOM" : "");
@@ -174,6 +211,11 @@ gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
             /* Exact text: validation must see outer blanks; typing trims. */
             if (len == 0) continue; /* empty = absent */
             if ((st = gf_batch_set_str(b, f, (size_t)row, p, len))) return st;
+        }
+        for (int k = 0; k < m->nlang; k++) {
+            int col = m->lang_col[k], f = r->lang_field[r->cur][k];
+            if (f < 0 || col >= nf || rec.len[col] == 0) continue;
+            if ((st = gf_batch_set_str(b, f, (size_t)row, rec.field[col], rec.len[col]))) return st;
         }
     }
     if (r->csv)

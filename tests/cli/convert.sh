@@ -20,6 +20,11 @@ ok '[ "$n" = "$w" ]' "GDAL counts $n features, geoflux wrote $w"
 ok 'ogrinfo -ro -so -al "$OUT/all.geojson" | grep -q "numero: Integer"' "numero is an integer for GDAL"
 ok 'ogrinfo -ro -so -al "$OUT/all.geojson" | grep -q "certification_commune: Integer(Boolean)"' "certification is a boolean"
 
+# 1b. multilingual columns (Breton in the Bruz BAL) are carried as properties
+"$GF" convert "$S/bal/bal_35047_v1.3.csv" -o "$OUT/bruz.geojsonl" -q
+ok 'grep -q "\"voie_nom_bre\":\"Straed ar C.hasia\"" "$OUT/bruz.geojsonl"' "Breton street name carried"
+ok 'grep -q "\"lieudit_complement_nom_bre\"" "$OUT/bruz.geojsonl" || ! grep -q "lieudit_complement_bre" "$OUT/bruz.geojsonl"' "lieudit_complement_bre renamed"
+
 # 2. Soual: x/y in CC44 detected and flagged
 "$GF" convert "$S/bal/soual-81289-cc44-extract.csv" -o "$OUT/soual.geojsonl" -q
 ok 'grep -c "\"xy_crs\":\"EPSG:3944\",\"pos_mismatch\":true" "$OUT/soual.geojsonl" | grep -qx 2' "Soual flagged CC44"
