@@ -3,6 +3,7 @@
 # Usage: tools/fuzz.sh [TARGET] [SECONDS]   e.g. tools/fuzz.sh fuzz_reader 300
 # New crashers go to tests/fuzz/corpus once fixed, where ctest replays them.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 target=${1:-fuzz_reader}; secs=${2:-120}
 command -v clang >/dev/null || { apt-get install -y -qq clang >/dev/null; }
