@@ -151,6 +151,45 @@ static int all_empty(const gf_csv_record *rec, int from)
     return 1;
 }
 
+/* The legacy BAN extract has no cle_interop (its `id` is an IGN id) but it
+ * has every part of one: INSEE_VOIE_NUMERO[_suffixe], lower case. */
+static gf_status derive_cle_interop(gf_batch *b, size_t row)
+{
+    const gf_col *c = b->cols;
+    if (!c[GF_A_COMMUNE_INSEE].valid[row] || !c[GF_A_ID_FANTOIR].valid[row] || !c[GF_A_NUMERO].valid[row])
+        return GF_OK;
+    gf_sref in = c[GF_A_COMMUNE_INSEE].v.s[row], fa = c[GF_A_ID_FANTOIR].v.s[row], nu = c[GF_A_NUMERO].v.s[row];
+    if (in.len != 5 || nu.len > 5) return GF_OK;
+    /* id_fantoir is the 4-character voie code, or INSEE + voie code */
+    const char *fp = b->arena + fa.off;
+    size_t fl = fa.len;
+    if (fl > 4) { fp += fl - 4; fl = 4; }
+    if (fl != 4) return GF_OK;
+    char buf[64];
+    size_t k = 0;
+    memcpy(buf, b->arena + in.off, 5);
+    k = 5;
+    buf[k++] = '_';
+    for (size_t i = 0; i < 4; i++) buf[k++] = (char)((fp[i] >= 'A' && fp[i] <= 'Z') ? fp[i] + 32 : fp[i]);
+    buf[k++] = '_';
+    for (size_t i = nu.len; i < 5; i++) buf[k++] = '0';
+    for (size_t i = 0; i < nu.len; i++) {
+        char ch = b->arena[nu.off + i];
+        if (ch < '0' || ch > '9') return GF_OK;
+        buf[k++] = ch;
+    }
+    if (c[GF_A_SUFFIXE].valid[row]) {
+        gf_sref su = c[GF_A_SUFFIXE].v.s[row];
+        if (su.len == 0 || su.len > 9) return GF_OK;
+        buf[k++] = '_';
+        for (size_t i = 0; i < su.len; i++) {
+            char ch = b->arena[su.off + i];
+            buf[k++] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
+        }
+    }
+    return gf_batch_set_str(b, GF_A_CLE_INTEROP, row, buf, k);
+}
+
 gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
 {
     gf_status st;
@@ -212,6 +251,7 @@ gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
             if (len == 0) continue; /* empty = absent */
             if ((st = gf_batch_set_str(b, f, (size_t)row, p, len))) return st;
         }
+        if (m->layout == GF_LAYOUT_BAN_LEGACY && (st = derive_cle_interop(b, (size_t)row))) return st;
         for (int k = 0; k < m->nlang; k++) {
             int col = m->lang_col[k], f = r->lang_field[r->cur][k];
             if (f < 0 || col >= nf || rec.len[col] == 0) continue;

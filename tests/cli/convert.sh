@@ -34,6 +34,7 @@ ok 'grep -c "\"xy_crs\":\"EPSG:3944\",\"pos_mismatch\":true" "$OUT/soual.geojson
 "$GF" convert "$S/ban/adresses-54.csv.gz" -o "$OUT/ban-file.geojsonl" -q
 ok 'cmp -s "$OUT/ban-stdin.geojsonl" "$OUT/ban-file.geojsonl"' "stdin gzip = file"
 ok '[ "$(wc -l < "$OUT/ban-file.geojsonl")" -eq 712 ]' "712 BAN rows, one per line"
+ok 'grep -q "\"cle_interop\":\"54084_0040_00002_bis\"" "$OUT/ban-file.geojsonl"' "legacy BAN: cle_interop derived"
 
 # 4. Latin-1 copy of a UTF-8 file gives the same output
 iconv -f UTF-8 -t WINDOWS-1252 "$S/bal/test-valid.csv" > "$OUT/latin1.csv" 2>/dev/null || \
