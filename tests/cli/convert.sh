@@ -74,6 +74,16 @@ ok '[ $rc -eq 2 ] && grep -q "notbal.csv:1: not an address file" "$OUT/notbal.er
 "$GF" convert "$OUT/synth.csv" -o "$OUT/t4.geojson" -j 4 -q
 ok 'cmp -s "$OUT/t1.geojson" "$OUT/t4.geojson"' "threads 1 and 4 give the same bytes"
 
+# 8b. streaming: peak memory does not grow with the input (10x more rows, same RSS within 8 MB)
+if [ -x /usr/bin/time ] && ! ldd "$GF" | grep -q asan; then
+  { cat "$OUT/synth.csv"; for i in 1 2 3 4 5 6 7 8 9; do tail -n +2 "$OUT/synth.csv"; done; } > "$OUT/synth300k.csv"
+  /usr/bin/time -f %M -o "$OUT/rss_small" "$GF" convert "$OUT/synth.csv" -o "$OUT/m1.geojsonl" -q -j 2
+  /usr/bin/time -f %M -o "$OUT/rss_big" "$GF" convert "$OUT/synth300k.csv" -o "$OUT/m2.geojsonl" -q -j 2
+  small=$(tail -1 "$OUT/rss_small"); big=$(tail -1 "$OUT/rss_big")
+  ok '[ $((big - small)) -lt 8192 ]' "memory flat: ${small} KB for 30k rows, ${big} KB for 300k rows"
+  rm -f "$OUT/synth300k.csv" "$OUT/m1.geojsonl" "$OUT/m2.geojsonl"
+fi
+
 # 9. output CRS: Lambert-93 GeoJSON declares its CRS, GDAL agrees
 "$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/l93.geojson" --t-srs EPSG:2154 -q
 ok 'ogrinfo -ro -so -al "$OUT/l93.geojson" | grep -q "Lambert-93"' "GDAL sees Lambert-93"
