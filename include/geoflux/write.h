@@ -13,6 +13,16 @@
 extern "C" {
 #endif
 
+/* A layer that a stage produces during the run (for example the per-commune
+ * statistics written by the join at its end()) and that a writer copies
+ * into its output at finish(): a GeoPackage table, a polygon layer in
+ * vector tiles. path is any OGR-readable dataset; it exists when the sinks
+ * finish (stages end() before sinks finish()). Borrowed. */
+typedef struct gf_extra_layer {
+    const char *name; /* layer name in the output ("communes") */
+    const char *path; /* OGR dataset to read at finish() */
+} gf_extra_layer;
+
 typedef struct gf_output_opts {
     const char *path;      /* "-" = standard output (text formats only) */
     const char *format;    /* NULL: from the extension; "geojson", "geojsonl", "gpkg", "pmtiles", "mbtiles", or an OGR driver name */
@@ -28,6 +38,11 @@ typedef struct gf_output_opts {
     const char *attributes; /* comma-separated property names; NULL: all */
     size_t max_memory;      /* bytes for the tile sort; 0: default */
     const char *tmpdir;     /* NULL: next to the output */
+    /* Layers added at finish() (see gf_extra_layer); writers that cannot
+     * hold several layers ignore them. */
+    const gf_extra_layer *extra_layers;
+    int nextra_layers;
+    int threads;            /* writers with their own worker pool (tiles); <= 0: all cores */
 } gf_output_opts;
 
 /* Opens the writer for opts->path. On success *vt and *st form a sink for
