@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Streaming core: CSV -> NDJSON / GeoJSON, geoflux vs ogr2ogr on the same extract.
+# Streaming core: CSV -> NDJSON / GeoJSON, geoflux vs ogr2ogr on the same
+# extract, in one run: plain (positions from lon/lat) and with reprojection
+# to Lambert-93; then peak RSS on a tenth of the file, to show that memory
+# does not grow with the input.
 # Env: GF (binary), GF_BENCH_EXTRACT (BAN-format CSV), set by bench/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,12 +11,22 @@ IN=${GF_BENCH_EXTRACT:?run through bench/run}
 O=bench/out/convert; rm -rf "$O"; mkdir -p "$O"
 t() { /usr/bin/time -f "%e %M" -o "$O/time" "$@" >/dev/null 2>&1 || true; cat "$O/time"; }
 rows=$(($(wc -l < "$IN") - 1))
-printf "%-44s %10s %10s %10s\n" "job ($rows rows)" "seconds" "peak MB" "rows/s"
-row() { read -r s kb <<<"$2"; printf "%-44s %10.2f %10.0f %10.0f\n" "$1" "$s" "$((kb/1024))" "$(echo "$rows / $s" | bc -l)"; echo "$s" > "$O/$3.s"; }
+OGR_IN=(-oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat -oo AUTODETECT_TYPE=YES)
+printf "%-48s %10s %10s %10s\n" "job ($rows rows)" "seconds" "peak MB" "rows/s"
+row() { read -r s kb <<<"$2"; printf "%-48s %10.2f %10.0f %10.0f\n" "$1" "$s" "$((kb/1024))" "$(echo "$rows / $s" | bc -l)"; echo "$s" > "$O/$3.s"; echo "$kb" > "$O/$3.kb"; }
 row "geoflux convert -> .geojsonl (all cores)" "$(t "$GF" convert "$IN" -o "$O/gf.geojsonl" -q)" gf_ndjson
 row "geoflux convert -> .geojsonl (-j 1)" "$(t "$GF" convert "$IN" -o "$O/gf1.geojsonl" -q -j 1)" gf_ndjson1
 row "geoflux convert -> .geojson" "$(t "$GF" convert "$IN" -o "$O/gf.geojson" -q)" gf_geojson
-row "ogr2ogr -f GeoJSONSeq" "$(t ogr2ogr -f GeoJSONSeq "$O/ogr.geojsonl" "$IN" -oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat -oo AUTODETECT_TYPE=YES -a_srs EPSG:4326)" ogr_ndjson
-row "ogr2ogr -f GeoJSON" "$(t ogr2ogr -f GeoJSON "$O/ogr.geojson" "$IN" -oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat -oo AUTODETECT_TYPE=YES -a_srs EPSG:4326)" ogr_geojson
-printf "ratio ogr2ogr/geoflux: NDJSON %.1fx, GeoJSON %.1fx\n" \
-  "$(echo "$(cat $O/ogr_ndjson.s) / $(cat $O/gf_ndjson.s)" | bc -l)" "$(echo "$(cat $O/ogr_geojson.s) / $(cat $O/gf_geojson.s)" | bc -l)"
+row "geoflux convert -> .geojsonl --t-srs EPSG:2154" "$(t "$GF" convert "$IN" -o "$O/gf-l93.geojsonl" -q --t-srs EPSG:2154)" gf_l93
+row "ogr2ogr -f GeoJSONSeq" "$(t ogr2ogr -f GeoJSONSeq "$O/ogr.geojsonl" "$IN" "${OGR_IN[@]}" -a_srs EPSG:4326)" ogr_ndjson
+row "ogr2ogr -f GeoJSON" "$(t ogr2ogr -f GeoJSON "$O/ogr.geojson" "$IN" "${OGR_IN[@]}" -a_srs EPSG:4326)" ogr_geojson
+row "ogr2ogr -f GeoJSONSeq -t_srs EPSG:2154" "$(t ogr2ogr -f GeoJSONSeq "$O/ogr-l93.geojsonl" "$IN" "${OGR_IN[@]}" -s_srs EPSG:4326 -t_srs EPSG:2154 -lco RFC7946=NO)" ogr_l93
+r() { echo "$(cat "$O/$1.s") / $(cat "$O/$2.s")" | bc -l; }
+printf "ratio ogr2ogr/geoflux: NDJSON %.1fx, GeoJSON %.1fx, NDJSON with reprojection %.1fx\n" \
+  "$(r ogr_ndjson gf_ndjson)" "$(r ogr_geojson gf_geojson)" "$(r ogr_l93 gf_l93)"
+# Memory against input size: the first tenth of the same file.
+head -n $((rows / 10 + 1)) "$IN" > "$O/tenth.csv"
+row "geoflux convert -> .geojsonl, $((rows / 10)) rows" "$(t "$GF" convert "$O/tenth.csv" -o "$O/gf-tenth.geojsonl" -q)" gf_tenth
+printf "peak RSS: %d MB at %d rows, %d MB at %d rows\n" "$(($(cat "$O/gf_tenth.kb") / 1024))" $((rows / 10)) \
+  "$(($(cat "$O/gf_ndjson.kb") / 1024))" "$rows"
+rm -f "$O"/*.geojson "$O"/*.geojsonl "$O/tenth.csv"

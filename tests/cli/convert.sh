@@ -69,7 +69,7 @@ printf 'foo;bar\n1;2\n' > "$OUT/notbal.csv"
 ok '[ $rc -eq 2 ] && grep -q "notbal.csv:1: not an address file" "$OUT/notbal.err"' "non-address file: exit 2 with file:line"
 
 # 8. same bytes whatever the thread count, on a file larger than a batch
-/usr/bin/python3 "$SRC/bench/gen_extract.py" --rows 30000 -o "$OUT/synth.csv" 2>/dev/null
+/usr/bin/python3 "$SRC/tools/gen_extract.py" --rows 30000 -o "$OUT/synth.csv" 2>/dev/null
 "$GF" convert "$OUT/synth.csv" -o "$OUT/t1.geojson" -j 1 -q
 "$GF" convert "$OUT/synth.csv" -o "$OUT/t4.geojson" -j 4 -q
 ok 'cmp -s "$OUT/t1.geojson" "$OUT/t4.geojson"' "threads 1 and 4 give the same bytes"
