@@ -1,0 +1,24 @@
+/* Harmonised BAL 1.4 output (`geoflux convert --to-bal 1.4`): any input
+ * version (BAL 1.1-1.5, BAN extracts) rewritten as a clean BAL 1.4 file,
+ * UTF-8 without BOM, ';'-separated, LF, the 21 columns of the 1.4 order,
+ * with normalised values (see src/write/bal.c), so that the reference
+ * validator accepts what the validation stage let through. */
+#ifndef GEOFLUX_BAL_H
+#define GEOFLUX_BAL_H
+
+#include "geoflux/write.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opens the writer for opts->path (opts->path "-" is standard output).
+ * Only "1.4" is supported as version (GF_ERR_UNSUPPORTED otherwise).
+ * *st is a sink state for gf_bal_sink_vt; the pipeline takes ownership. */
+gf_status gf_bal_open(gf_ctx *ctx, const gf_output_opts *opts, const char *version, void **st);
+extern const gf_sink_vt gf_bal_sink_vt;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,167 @@
+/* geoflux validate: checks BAL files with the rules, codes and levels of the
+ * reference validator (@ban-team/validateur-bal), streaming. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "geoflux/validate.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: geoflux validate FILE... [--profile 1.3|1.3-relax|1.4|1.5] [--format text|json]\n"
+        "\n"
+        "Checks BAL files (1.1-1.5) with the rules, error codes and levels of the reference\n"
+        "validator (@ban-team/validateur-bal 3.5): file (encoding, delimiter, line breaks,\n"
+        "columns), fields, rows and file-wide checks (BAN ids). Streaming: any size.\n"
+        "\n"
+        "      --profile P     1.3, 1.3-relax, 1.4, 1.5 (also 1.1-strict, 1.2-strict, 1.3-strict);\n"
+        "                      default: from the header, as the reference does (1.5 with id_ban_*\n"
+        "                      and toponyme, 1.4 with id_ban_*, else 1.3)\n"
+        "      --format F      text (default) or json (one object per file and line:\n"
+        "                      {\"profile\",\"valid\",\"rows\",\"invalid_rows\",\"errors\",\"warnings\",\"infos\"})\n"
+        "      --encoding E    auto (default), utf-8 or latin1\n"
+        "\n"
+        "exit codes: 0 every file is valid, 1 a file has errors, 2 a file could not be read\n");
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_json(const char *path, int several, const gf_validate_report *r)
+{
+    printf("{");
+    if (several) { printf("\"file\":"); json_str(path); printf(","); }
+    printf("\"profile\":\"%s\",\"valid\":%s,\"rows\":%llu,\"invalid_rows\":[", r->profile, r->valid ? "true" : "false",
+           (unsigned long long)r->rows);
+    for (size_t i = 0; i < r->ninvalid; i++) printf("%s%llu", i ? "," : "", (unsigned long long)r->invalid_lines[i]);
+    printf("]");
+    static const char *const keys[3] = {"infos", "warnings", "errors"};
+    for (int lv = GF_VL_ERROR; lv >= GF_VL_INFO; lv--) {
+        printf(",\"%s\":{", keys[lv]);
+        int first = 1;
+        for (size_t i = 0; i < r->ncodes; i++) {
+            if ((int)r->codes[i].level != lv) continue;
+            printf("%s\"%s\":%llu", first ? "" : ",", r->codes[i].code,
+                   (unsigned long long)(r->codes[i].rows ? r->codes[i].rows : 1));
+            first = 0;
+        }
+        printf("}");
+    }
+    printf("}\n");
+}
+
+static void print_text(const char *path, const gf_validate_report *r)
+{
+    size_t ne = 0, nw = 0, ni = 0;
+    for (size_t i = 0; i < r->ncodes; i++) {
+        if (r->codes[i].level == GF_VL_ERROR) ne++;
+        else if (r->codes[i].level == GF_VL_WARN) nw++;
+        else ni++;
+    }
+    printf("%s: %s\n", path, r->valid ? "VALID" : "INVALID");
+    printf("  profile %s, %llu rows, %zu invalid rows, encoding %s, delimiter '%s'\n", r->profile,
+           (unsigned long long)r->rows, r->ninvalid, r->encoding,
+           r->delimiter == '\t' ? "\\t" : (char[]){r->delimiter ? r->delimiter : '?', 0});
+    if (!r->parse_ok) printf("  the CSV structure is broken: validation stopped (as the reference does)\n");
+    if (r->unknown_fields[0]) printf("  ignored columns: %s\n", r->unknown_fields);
+    static const char *const titles[3] = {"infos", "warnings", "errors"};
+    for (int lv = GF_VL_ERROR; lv >= GF_VL_INFO; lv--) {
+        size_t n = lv == GF_VL_ERROR ? ne : lv == GF_VL_WARN ? nw : ni;
+        if (!n) continue;
+        printf("  %s:\n", titles[lv]);
+        for (size_t i = 0; i < r->ncodes; i++) {
+            const gf_vcode_stat *s = &r->codes[i];
+            if ((int)s->level != lv) continue;
+            if (s->rows == 0) {
+                printf("    %-52s file\n", s->code);
+                continue;
+            }
+            printf("    %-52s %8llu row%s, line%s", s->code, (unsigned long long)s->rows, s->rows > 1 ? "s" : "",
+                   s->nlines > 1 ? "s" : "");
+            for (int k = 0; k < s->nlines; k++) printf("%s%llu", k ? "," : " ", (unsigned long long)s->lines[k]);
+            if (s->rows > (uint64_t)s->nlines) printf(",...");
+            printf("\n");
+        }
+    }
+}
+
+int gf_cmd_validate(int argc, char **argv)
+{
+    enum { O_PROFILE = 256, O_FORMAT, O_ENC };
+    static const struct option lo[] = {{"profile", required_argument, 0, O_PROFILE},
+                                       {"format", required_argument, 0, O_FORMAT},
+                                       {"encoding", required_argument, 0, O_ENC},
+                                       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    gf_validate_file_opts o = {0};
+    int json = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'h': help(stdout); return GF_EXIT_OK;
+        case O_PROFILE:
+            if (!gf_validate_profile_known(optarg)) {
+                fprintf(stderr, "geoflux validate: unknown profile '%s' (1.3, 1.3-relax, 1.4, 1.5)\n", optarg);
+                return GF_EXIT_USAGE;
+            }
+            o.profile = optarg;
+            break;
+        case O_FORMAT:
+            if (!strcmp(optarg, "json")) json = 1;
+            else if (!strcmp(optarg, "text")) json = 0;
+            else { fprintf(stderr, "geoflux validate: --format takes text or json\n"); return GF_EXIT_USAGE; }
+            break;
+        case O_ENC:
+            if (!strcasecmp(optarg, "auto")) o.csv.encoding = GF_ENC_AUTO;
+            else if (!strcasecmp(optarg, "utf-8") || !strcasecmp(optarg, "utf8")) o.csv.encoding = GF_ENC_UTF8;
+            else if (!strcasecmp(optarg, "latin1") || !strcasecmp(optarg, "windows-1252")) o.csv.encoding = GF_ENC_LATIN1;
+            else { fprintf(stderr, "geoflux validate: unknown encoding '%s'\n", optarg); return GF_EXIT_USAGE; }
+            break;
+        default: help(stderr); return GF_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "geoflux validate: no input file\n");
+        help(stderr);
+        return GF_EXIT_USAGE;
+    }
+    gf_ctx *ctx = gf_cli_ctx(0);
+    if (!ctx) return GF_EXIT_FAIL;
+    int code = GF_EXIT_OK, several = argc - optind > 1;
+    for (int i = optind; i < argc; i++) {
+        gf_validate_report r;
+        gf_status st = gf_validate_file(ctx, argv[i], &o, &r);
+        if (st) {
+            fprintf(stderr, "geoflux validate: %s: %s\n", argv[i],
+                    gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
+            if (json) {
+                printf("{");
+                if (several) { printf("\"file\":"); json_str(argv[i]); printf(","); }
+                printf("\"error\":");
+                json_str(gf_ctx_errmsg(ctx));
+                printf("}\n");
+            }
+            code = GF_EXIT_USAGE;
+            continue;
+        }
+        if (json) print_json(argv[i], several, &r);
+        else print_text(argv[i], &r);
+        if (!r.valid && code == GF_EXIT_OK) code = GF_EXIT_INVALID;
+        gf_validate_report_free(&r);
+    }
+    fflush(stdout);
+    gf_ctx_destroy(ctx);
+    return code;
+}

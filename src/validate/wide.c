@@ -1,0 +1,222 @@
+/* File-wide checks of the reference validator, streaming (see wide.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate/wide.h"
+
+#define CONFLICT 0x80000000u
+
+static size_t slot(uint64_t key, size_t cap) { return (size_t)(key * 0x9E3779B97F4A7C15ULL >> 20) & (cap - 1); }
+
+/* 1: grown; 0: out of memory; -1: over the budget */
+static int grow(gf_vmap *m)
+{
+    size_t nc = m->cap ? m->cap * 2 : 1024;
+    gf_vwide *w = m->owner;
+    if (w) {
+        size_t budget = w->budget ? w->budget : GF_VWIDE_BUDGET;
+        if (w->used + nc * sizeof(gf_vent) > budget) return -1;
+    }
+    gf_vent *ne = calloc(nc, sizeof *ne);
+    if (!ne) return 0;
+    if (w) w->used += (nc - m->cap) * sizeof(gf_vent);
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->e[i].key) continue;
+        size_t j = slot(m->e[i].key, nc);
+        while (ne[j].key) j = (j + 1) & (nc - 1);
+        ne[j] = m->e[i];
+    }
+    free(m->e);
+    m->e = ne;
+    m->cap = nc;
+    return 1;
+}
+
+/* Adds count rows with (key, val) whose first line is first. */
+static int put(gf_vmap *m, uint64_t key, uint64_t val, uint32_t first, uint32_t count)
+{
+    if ((m->n + 1) * 4 > m->cap * 3) {
+        int g = grow(m);
+        if (g == 0) return 0;
+        if (g < 0) {
+            /* over budget: update an existing group, drop a new one */
+            m->owner->truncated = 1;
+            if (!m->cap) return 1;
+            size_t j = slot(key, m->cap);
+            while (m->e[j].key && m->e[j].key != key) j = (j + 1) & (m->cap - 1);
+            if (!m->e[j].key) return 1;
+        }
+    }
+    size_t j = slot(key, m->cap);
+    while (m->e[j].key && m->e[j].key != key) j = (j + 1) & (m->cap - 1);
+    gf_vent *e = &m->e[j];
+    if (!e->key) {
+        *e = (gf_vent){key, val, count, first};
+        m->n++;
+        return 1;
+    }
+    uint32_t c = (e->count | count) & CONFLICT;
+    if (e->val != val) c = CONFLICT;
+    e->count = (((e->count & ~CONFLICT) + (count & ~CONFLICT)) & ~CONFLICT) | c;
+    if (first < e->first) e->first = first;
+    return 1;
+}
+
+static int flush(gf_vmap *m)
+{
+    if (!m->run.key) return 1;
+    int ok = put(m, m->run.key, m->run.val, m->run.first, m->run.count);
+    m->run.key = 0;
+    return ok;
+}
+
+static int observe(gf_vmap *m, uint64_t key, uint64_t val, uint64_t line)
+{
+    if (!key) key = 1;
+    uint32_t l = line > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)line;
+    if (m->run.key == key && m->run.val == val && m->run.count < 0x7FFFFFF0u) {
+        m->run.count++;
+        return 1;
+    }
+    int ok = flush(m);
+    m->run = (gf_vent){key, val, 1, l};
+    return ok;
+}
+
+static int has(const gf_vmap *m, uint64_t key)
+{
+    if (!key) key = 1;
+    if (m->run.key == key) return 1;
+    if (!m->cap) return 0;
+    size_t j = slot(key, m->cap);
+    while (m->e[j].key) {
+        if (m->e[j].key == key) return 1;
+        j = (j + 1) & (m->cap - 1);
+    }
+    return 0;
+}
+
+static uint64_t hs(const char *p, size_t n) { return p ? gf_vhash(p, n, GF_VHASH0) : 0; }
+
+static gf_vmap *maps(gf_vwide *w, int i);
+
+void gf_vwide_row(gf_vwide *w, const gf_vparsed *p, uint64_t line)
+{
+    int ok = 1;
+    if (!w->communes.owner)
+        for (int i = 0; i < 6; i++) maps(w, i)->owner = w;
+    int topo = p->has_numero && p->numero == 99999;
+    w->rows++;
+    /* validateUseBanIds */
+    if (p->id_commune && p->id_toponyme && (p->id_adresse || topo)) {
+        w->useban++;
+        ok &= observe(&w->communes, hs(p->id_commune, p->n_commune), 0, line);
+    }
+    /* validateVoieBanIds */
+    if (p->id_toponyme) {
+        uint64_t t = hs(p->id_toponyme, p->n_toponyme);
+        ok &= observe(&w->topo, t, p->voie_ident_hash, line);
+        uint64_t vk = gf_vhash(topo ? "#toponyme" : "#voie", topo ? 9 : 5, p->voie_ident_hash);
+        ok &= observe(&w->voie, vk, t, line);
+    }
+    /* validateAdresseBanIds */
+    if (!topo) {
+        if (p->id_adresse) ok &= observe(&w->adr, hs(p->id_adresse, p->n_adresse), p->numero_ident_hash, line);
+        if (w->track_num) ok &= observe(&w->num, p->numero_ident_hash, hs(p->id_adresse, p->n_adresse), line);
+    }
+    /* validateComplementIsDeclared */
+    if (topo) ok &= observe(&w->toponyms, p->has_voie ? p->voie_exact_hash : 2, 0, line);
+    if (p->has_lieudit) {
+        if (w->nlieudit + 2 > w->caplieudit) {
+            size_t nc = w->caplieudit ? w->caplieudit * 2 : 1024;
+            size_t budget = w->budget ? w->budget : GF_VWIDE_BUDGET;
+            if (w->used + (nc - w->caplieudit) * sizeof(uint64_t) > budget) {
+                w->truncated = 1;
+                goto done;
+            }
+            uint64_t *nl = realloc(w->lieudit, nc * sizeof *nl);
+            if (nl) { w->used += (nc - w->caplieudit) * sizeof *nl; w->lieudit = nl; w->caplieudit = nc; }
+        }
+        if (w->nlieudit + 2 <= w->caplieudit) {
+            w->lieudit[w->nlieudit++] = p->lieudit_hash;
+            w->lieudit[w->nlieudit++] = line;
+        } else {
+            ok = 0;
+        }
+    }
+done:
+    if (!ok) w->nomem = 1;
+}
+
+static gf_vmap *maps(gf_vwide *w, int i)
+{
+    gf_vmap *m[] = {&w->communes, &w->topo, &w->voie, &w->adr, &w->num, &w->toponyms};
+    return i < 6 ? m[i] : NULL;
+}
+
+static void flush_all(gf_vwide *w)
+{
+    for (int i = 0; i < 6; i++)
+        if (!flush(maps(w, i))) w->nomem = 1;
+}
+
+void gf_vwide_merge(gf_vwide *d, const gf_vwide *s)
+{
+    int ok = 1;
+    d->rows += s->rows;
+    d->useban += s->useban;
+    d->track_num |= s->track_num;
+    d->truncated |= s->truncated;
+    if (!d->communes.owner)
+        for (int i = 0; i < 6; i++) maps(d, i)->owner = d;
+    flush_all(d);
+    for (int k = 0; k < 6; k++) {
+        gf_vmap *dm = maps(d, k), *sm = maps((gf_vwide *)s, k);
+        for (size_t i = 0; i < sm->cap; i++)
+            if (sm->e[i].key) ok &= put(dm, sm->e[i].key, sm->e[i].val, sm->e[i].first, sm->e[i].count);
+        if (sm->run.key) ok &= put(dm, sm->run.key, sm->run.val, sm->run.first, sm->run.count);
+    }
+    for (size_t i = 0; i < s->nlieudit; i += 2) {
+        if (d->nlieudit + 2 > d->caplieudit) {
+            size_t nc = d->caplieudit ? d->caplieudit * 2 : 1024;
+            uint64_t *nl = realloc(d->lieudit, nc * sizeof *nl);
+            if (!nl) { ok = 0; break; }
+            d->lieudit = nl;
+            d->caplieudit = nc;
+        }
+        d->lieudit[d->nlieudit++] = s->lieudit[i];
+        d->lieudit[d->nlieudit++] = s->lieudit[i + 1];
+    }
+    if (!ok || s->nomem) d->nomem = 1;
+}
+
+void gf_vwide_free(gf_vwide *w)
+{
+    for (int i = 0; i < 6; i++) free(maps(w, i)->e);
+    free(w->lieudit);
+    memset(w, 0, sizeof *w);
+}
+
+static void report_conflicts(const gf_vmap *m, const char *code, gf_vwide_row_fn fn, void *u)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->e[i].key && (m->e[i].count & CONFLICT)) fn(u, code, m->e[i].count & ~CONFLICT, m->e[i].first);
+}
+
+void gf_vwide_finish(gf_vwide *w, gf_vwide_row_fn rowfn, gf_vwide_file_fn filefn, void *u)
+{
+    flush_all(w);
+    if (w->truncated) filefn(u, "file.wide_checks_incomplete");
+    if (w->rows == 0) filefn(u, "rows.empty");
+    if (w->useban == w->rows) {
+        if (w->communes.n > 1) filefn(u, "rows.multi_id_ban_commune");
+    } else if (w->useban > 0) {
+        filefn(u, "rows.every_line_required_id_ban");
+    }
+    report_conflicts(&w->topo, "row.different_voie_nom_with_same_id_ban_toponyme", rowfn, u);
+    report_conflicts(&w->voie, "row.different_id_ban_toponyme_with_same_voie_nom", rowfn, u);
+    report_conflicts(&w->adr, "row.different_adresse_with_same_id_ban_adresse", rowfn, u);
+    report_conflicts(&w->num, "row.different_id_ban_adresses_with_same_adresse", rowfn, u);
+    for (size_t i = 0; i < w->nlieudit; i += 2)
+        if (!has(&w->toponyms, w->lieudit[i])) rowfn(u, "row.lieudit_complement_nom_not_declared", 1, w->lieudit[i + 1]);
+}

@@ -1,0 +1,52 @@
+/* Private: the reference's file-wide checks (lib/schema/rows.ts and
+ * rows/ban_ids.ts) over a stream. Instead of holding every row as the
+ * reference does, each check keeps one hash-map entry per group (32 bytes:
+ * key hash, value hash, count, first line): an id_ban_toponyme, a street,
+ * an id_ban_adresse, an address. A group whose rows disagree is flagged and
+ * every row of it carries the code, as in the reference. */
+#ifndef GF_VALIDATE_WIDE_H
+#define GF_VALIDATE_WIDE_H
+
+#include "validate/rules.h"
+
+/* 24 bytes: the count's top bit is the conflict flag; lines over 4G are
+ * clamped (only used to point at an example row). */
+typedef struct gf_vent { uint64_t key, val; uint32_t count, first; } gf_vent;
+/* Consecutive rows usually share their street and ids: a run of equal
+ * (key, val) is counted in `run` and stored once. */
+typedef struct gf_vmap {
+    gf_vent *e;
+    size_t cap, n;
+    gf_vent run;
+    struct gf_vwide *owner; /* for the memory budget */
+} gf_vmap;
+
+/* Memory budget of the group tables (bytes); past it, new groups are no
+ * longer recorded (existing ones still are) and the file gets the info
+ * code file.wide_checks_incomplete: memory stays bounded whatever the size. */
+#define GF_VWIDE_BUDGET ((size_t)256 << 20)
+
+typedef struct gf_vwide {
+    size_t budget, used;   /* budget 0: GF_VWIDE_BUDGET */
+    int truncated;
+    int track_num;         /* the file can carry id_ban_adresse (column or uid_adresse) */
+    uint64_t rows, useban;
+    gf_vmap communes;      /* distinct id_ban_commune of rows using BAN ids */
+    gf_vmap topo, voie, adr, num, toponyms;
+    uint64_t *lieudit;     /* pairs (hash, line) of rows with lieudit_complement_nom */
+    size_t nlieudit, caplieudit;
+    int nomem;
+} gf_vwide;
+
+void gf_vwide_row(gf_vwide *w, const gf_vparsed *p, uint64_t line);
+/* Adds src's groups into dst (convert: one gf_vwide per worker). */
+void gf_vwide_merge(gf_vwide *dst, const gf_vwide *src);
+void gf_vwide_free(gf_vwide *w);
+
+/* Result callbacks: a row code for n rows (first: the first line of one
+ * group), or a file code ("rows.multi_id_ban_commune"). */
+typedef void (*gf_vwide_row_fn)(void *u, const char *code, uint64_t nrows, uint64_t first);
+typedef void (*gf_vwide_file_fn)(void *u, const char *code);
+void gf_vwide_finish(gf_vwide *w, gf_vwide_row_fn rowfn, gf_vwide_file_fn filefn, void *u);
+
+#endif

@@ -1,0 +1,350 @@
+/* BAL 1.4 writer: the harmonised output of `convert --to-bal 1.4`. Reads the
+ * typed address columns (after validation, typing and reprojection) and
+ * writes them in the 1.4 column order, normalised the way the reference
+ * validator wants them:
+ *  - ids: id_ban_* (or those carried by a 1.3 uid_adresse) when they are
+ *    UUID v4, else empty (BAN ids are issued by the BAN: never invented);
+ *  - cle_interop lower case with a 5-digit number part; rebuilt from
+ *    commune_insee, the voie code of the key if any ("xxxx" if none), numero
+ *    and suffixe when the input has none (BAL 1.5, BAN);
+ *  - commune_insee from the key when missing; commune_nom spelt as in the COG;
+ *  - voie_nom (toponyme in 1.5) with '_' as spaces, or the lieu-dit name
+ *    for a BAN address without street; suffixe lower case;
+ *  - position in its canonical spelling ("cage d’escalier");
+ *  - long/lat with 7 decimals (from the row, or from x/y positioned by the
+ *    reprojection stage), x/y recomputed from long/lat in the territory's
+ *    legal system with 2 decimals, so both always agree (CC44 x/y of a
+ *    commune become Lambert-93);
+ *  - cad_parcelles in the 14-character form, no leading/trailing '|';
+ *  - date_der_maj ISO; certification_commune 1/0. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "geoflux/address.h"
+#include "geoflux/bal.h"
+#include "validate/rules.h"
+
+typedef struct gf_balw {
+    char path[1024], tmp[1100];
+    FILE *f;
+    int to_stdout, nworkers;
+    gf_vproj **pj; /* per worker; PROJ objects of the worker contexts */
+} gf_balw;
+
+static const char header[] =
+    "id_ban_commune;id_ban_toponyme;id_ban_adresse;cle_interop;commune_insee;commune_nom;commune_deleguee_insee;"
+    "commune_deleguee_nom;voie_nom;lieudit_complement_nom;numero;suffixe;position;x;y;long;lat;cad_parcelles;"
+    "source;date_der_maj;certification_commune\n";
+
+gf_status gf_bal_open(gf_ctx *ctx, const gf_output_opts *opts, const char *version, void **st)
+{
+    if (!version || strcmp(version, "1.4") != 0)
+        return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "--to-bal: only version 1.4 is written (got '%s')", version ? version : "");
+    gf_balw *w = calloc(1, sizeof *w);
+    if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    snprintf(w->path, sizeof w->path, "%s", opts->path);
+    w->to_stdout = strcmp(opts->path, "-") == 0;
+    *st = w;
+    return GF_OK;
+}
+
+static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nworkers)
+{
+    gf_balw *w = stv;
+    if (!schema->kind || strcmp(schema->kind, "address") != 0)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "--to-bal needs address input");
+    w->pj = calloc((size_t)nworkers, sizeof *w->pj);
+    if (!w->pj) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    w->nworkers = nworkers;
+    if (w->to_stdout) {
+        w->f = stdout;
+    } else {
+        gf_atomic_tmpname(w->path, w->tmp, sizeof w->tmp);
+        w->f = fopen(w->tmp, "wb");
+        if (!w->f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", w->tmp, strerror(errno));
+        setvbuf(w->f, NULL, _IOFBF, 1 << 20);
+    }
+    if (fputs(header, w->f) == EOF) return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed", w->path);
+    return GF_OK;
+}
+
+/* A value: quoted only if it holds ';', '"' or a line break (BAL files are
+ * not quoted, but a name may contain them). */
+static gf_status put(gf_buf *o, const char *p, size_t n)
+{
+    int q = 0;
+    for (size_t i = 0; i < n && !q; i++) q = p[i] == ';' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
+    if (!q) return gf_buf_append(o, p, n);
+    gf_status st = gf_buf_reserve(o, n * 2 + 2);
+    if (st) return st;
+    o->p[o->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"') o->p[o->len++] = '"';
+        o->p[o->len++] = p[i];
+    }
+    o->p[o->len++] = '"';
+    return GF_OK;
+}
+
+static int str(const gf_batch *b, int f, size_t r, const char **p, size_t *n)
+{
+    if (!b->cols[f].valid[r]) { *p = ""; *n = 0; return 0; }
+    *p = b->arena + b->cols[f].v.s[r].off;
+    *n = b->cols[f].v.s[r].len;
+    return *n > 0;
+}
+
+/* "@c:<uuid>" in a 1.3 uid_adresse */
+static int uid_part(const char *u, size_t un, char tag, const char **p)
+{
+    for (size_t i = 0; i + 39 <= un; i++)
+        if (u[i] == '@' && (u[i + 1] | 32) == tag && u[i + 2] == ':' && gf_vuuid_v4(u + i + 3, 36) &&
+            (i + 39 == un || u[i + 39] == ' ')) {
+            *p = u + i + 3;
+            return 1;
+        }
+    return 0;
+}
+
+#define SEP() do { if ((st = gf_buf_append(out, ";", 1))) return st; } while (0)
+
+static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, gf_buf *out)
+{
+    gf_balw *w = stv;
+    gf_status st;
+    if (!w->pj[worker] && (st = gf_vproj_create(wctx, &w->pj[worker]))) return st;
+    gf_vproj *pj = w->pj[worker];
+    char tmp[1024], num[48];
+    for (size_t r = 0; r < b->n; r++) {
+        const char *p, *u;
+        size_t n, un;
+        int has_uid = str(b, GF_A_UID_ADRESSE, r, &u, &un);
+        /* ids */
+        static const int idf[3] = {GF_A_ID_BAN_COMMUNE, GF_A_ID_BAN_TOPONYME, GF_A_ID_BAN_ADRESSE};
+        static const char tags[3] = {'c', 'v', 'a'};
+        for (int k = 0; k < 3; k++) {
+            const char *id = NULL;
+            if (str(b, idf[k], r, &p, &n) && gf_vuuid_v4(p, n)) id = p;
+            else if (has_uid) uid_part(u, un, tags[k], &id);
+            if (id) {
+                for (int i = 0; i < 36; i++) tmp[i] = (char)((id[i] >= 'A' && id[i] <= 'F') ? id[i] + 32 : id[i]);
+                if ((st = gf_buf_append(out, tmp, 36))) return st;
+            }
+            SEP();
+        }
+        /* commune */
+        char insee[8] = "";
+        if (str(b, GF_A_COMMUNE_INSEE, r, &p, &n) && n == 5) {
+            for (int i = 0; i < 5; i++) insee[i] = (char)((p[i] >= 'a' && p[i] <= 'z') ? p[i] - 32 : p[i]);
+            insee[5] = 0;
+        }
+        const char *cle;
+        size_t clen;
+        int has_cle = str(b, GF_A_CLE_INTEROP, r, &cle, &clen);
+        if (!insee[0] && has_cle && clen > 5 && cle[5] == '_') {
+            for (int i = 0; i < 5; i++) insee[i] = (char)((cle[i] >= 'a' && cle[i] <= 'z') ? cle[i] - 32 : cle[i]);
+            insee[5] = 0;
+        }
+        int64_t numero = b->cols[GF_A_NUMERO].valid[r] ? b->cols[GF_A_NUMERO].v.i[r] : -1;
+        const char *suf;
+        size_t sufn;
+        int has_suf = str(b, GF_A_SUFFIXE, r, &suf, &sufn) && sufn < 64;
+        char sufl[64];
+        for (size_t i = 0; has_suf && i < sufn; i++) sufl[i] = (char)((suf[i] >= 'A' && suf[i] <= 'Z') ? suf[i] + 32 : suf[i]);
+        /* cle_interop: INSEE_VOIE_NNNNN[_suffixe], lower case */
+        size_t k = 0;
+        char voie[8] = "xxxx";
+        if (has_cle) {
+            const char *us = memchr(cle, '_', clen);
+            const char *us2 = us ? memchr(us + 1, '_', clen - (size_t)(us + 1 - cle)) : NULL;
+            if (us && us2 && us2 - us - 1 == 4)
+                for (int i = 0; i < 4; i++) voie[i] = (char)((us[1 + i] >= 'A' && us[1 + i] <= 'Z') ? us[1 + i] + 32 : us[1 + i]);
+        }
+        if (insee[0] && numero >= 0) {
+            k = (size_t)snprintf(tmp, sizeof tmp, "%c%c%c%c%c_%s_%05lld", insee[0] | (insee[0] >= 'A' ? 32 : 0),
+                                 insee[1] | (insee[1] >= 'A' ? 32 : 0), insee[2], insee[3], insee[4], voie, (long long)numero);
+            if (has_suf && k + sufn + 2 < sizeof tmp) {
+                tmp[k++] = '_';
+                memcpy(tmp + k, sufl, sufn);
+                k += sufn;
+            }
+        } else if (has_cle && clen < sizeof tmp) {
+            for (size_t i = 0; i < clen; i++) tmp[i] = (char)((cle[i] >= 'A' && cle[i] <= 'Z') ? cle[i] + 32 : cle[i]);
+            k = clen;
+        }
+        if ((st = put(out, tmp, k))) return st;
+        SEP();
+        if ((st = gf_buf_append(out, insee, strlen(insee)))) return st;
+        SEP();
+        int ci = insee[0] ? gf_cog_current(insee) : -1;
+        if (ci >= 0) st = put(out, gf_cog_name(ci), strlen(gf_cog_name(ci)));
+        else { str(b, GF_A_COMMUNE_NOM, r, &p, &n); st = put(out, p, n); }
+        if (st) return st;
+        SEP();
+        str(b, GF_A_COMMUNE_DELEGUEE_INSEE, r, &p, &n);
+        if ((st = put(out, p, n))) return st;
+        SEP();
+        str(b, GF_A_COMMUNE_DELEGUEE_NOM, r, &p, &n);
+        if ((st = put(out, p, n))) return st;
+        SEP();
+        /* voie_nom; a BAN address on a lieu-dit (no street) takes the
+         * lieu-dit's name, as a BAL does */
+        const char *ld;
+        size_t ldn;
+        int has_ld = str(b, GF_A_LIEUDIT_COMPLEMENT_NOM, r, &ld, &ldn);
+        int ld_is_voie = !str(b, GF_A_VOIE_NOM, r, &p, &n) && has_ld;
+        if (ld_is_voie) { p = ld; n = ldn; }
+        if (n > sizeof tmp) n = sizeof tmp;
+        for (size_t i = 0; i < n; i++) tmp[i] = p[i] == '_' ? ' ' : p[i];
+        if ((st = put(out, tmp, n))) return st;
+        SEP();
+        if (!ld_is_voie && (st = put(out, ld, ldn))) return st;
+        SEP();
+        if (numero >= 0) {
+            int l = snprintf(num, sizeof num, "%lld", (long long)numero);
+            if ((st = gf_buf_append(out, num, (size_t)l))) return st;
+        }
+        SEP();
+        if (has_suf && (st = put(out, sufl, sufn))) return st;
+        SEP();
+        if (str(b, GF_A_POSITION, r, &p, &n)) {
+            const char *canon = gf_vposition_canon(p, n);
+            if (canon) st = gf_buf_append(out, canon, strlen(canon));
+            else st = put(out, p, n);
+            if (st) return st;
+        }
+        SEP();
+        /* coordinates */
+        double lon = NAN, lat = NAN;
+        if (b->cols[GF_A_LONG].valid[r] && b->cols[GF_A_LAT].valid[r]) {
+            lon = b->cols[GF_A_LONG].v.d[r];
+            lat = b->cols[GF_A_LAT].v.d[r];
+        } else if (!isnan(b->lon[r]) && !isnan(b->lat[r])) {
+            lon = b->lon[r];
+            lat = b->lat[r];
+        }
+        double xy[2];
+        int proj = !isnan(lon) && gf_vproj_legal(pj, lon, lat, xy);
+        if (proj) {
+            int l = gf_fmt_fixed(xy[0], 2, num);
+            if ((st = gf_buf_append(out, num, (size_t)l))) return st;
+            SEP();
+            l = gf_fmt_fixed(xy[1], 2, num);
+            if ((st = gf_buf_append(out, num, (size_t)l))) return st;
+            SEP();
+        } else {
+            for (int c = GF_A_X; c <= GF_A_Y; c++) {
+                if (b->cols[c].valid[r]) {
+                    int l = gf_fmt_fixed(b->cols[c].v.d[r], 2, num);
+                    if ((st = gf_buf_append(out, num, (size_t)l))) return st;
+                }
+                SEP();
+            }
+        }
+        if (!isnan(lon)) {
+            int l = gf_fmt_fixed(lon, 7, num);
+            if ((st = gf_buf_append(out, num, (size_t)l))) return st;
+            SEP();
+            l = gf_fmt_fixed(lat, 7, num);
+            if ((st = gf_buf_append(out, num, (size_t)l))) return st;
+        } else {
+            SEP();
+        }
+        SEP();
+        /* cad_parcelles: 14-character ids */
+        if (str(b, GF_A_CAD_PARCELLES, r, &p, &n)) {
+            size_t o = 0, s0 = 0;
+            for (size_t i = 0; i <= n && o + 16 < sizeof tmp; i++) {
+                if (i < n && p[i] != '|') continue;
+                size_t len = i - s0;
+                if (len == 15) { memcpy(tmp + o, p + s0, 2); memcpy(tmp + o + 2, p + s0 + 3, 12); len = 14; }
+                else if (len > 0) memcpy(tmp + o, p + s0, len);
+                if (len) { o += len; tmp[o++] = '|'; }
+                s0 = i + 1;
+            }
+            if (o) o--; /* last '|' */
+            if ((st = put(out, tmp, o))) return st;
+        }
+        SEP();
+        str(b, GF_A_SOURCE, r, &p, &n);
+        if ((st = put(out, p, n))) return st;
+        SEP();
+        if (str(b, GF_A_DATE_DER_MAJ, r, &p, &n) && (st = gf_buf_append(out, p, n))) return st;
+        SEP();
+        int cert = b->cols[GF_A_CERTIFICATION_COMMUNE].valid[r] && b->cols[GF_A_CERTIFICATION_COMMUNE].v.i[r];
+        if ((st = gf_buf_append(out, cert ? "1\n" : "0\n", 2))) return st;
+    }
+    return GF_OK;
+}
+
+static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
+{
+    gf_balw *w = stv;
+    (void)b;
+    if (enc->len && fwrite(enc->p, 1, enc->len, w->f) != enc->len)
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
+    return GF_OK;
+}
+
+static void free_proj(gf_balw *w)
+{
+    for (int i = 0; i < w->nworkers && w->pj; i++) {
+        gf_vproj_destroy(w->pj[i]);
+        w->pj[i] = NULL;
+    }
+}
+
+static gf_status finish(void *stv, gf_ctx *ctx)
+{
+    gf_balw *w = stv;
+    free_proj(w); /* before the worker contexts go */
+    if (w->to_stdout) {
+        w->f = NULL;
+        if (fflush(stdout) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "stdout: %s", strerror(errno));
+        return GF_OK;
+    }
+    int bad = fclose(w->f) != 0;
+    w->f = NULL;
+    if (bad) {
+        unlink(w->tmp);
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
+    }
+    return gf_atomic_commit(ctx, w->tmp, w->path);
+}
+
+static void sink_abort(void *stv)
+{
+    gf_balw *w = stv;
+    free_proj(w);
+    if (w->f && !w->to_stdout) {
+        fclose(w->f);
+        unlink(w->tmp);
+    }
+    w->f = NULL;
+}
+
+static void destroy(void *stv)
+{
+    gf_balw *w = stv;
+    if (!w) return;
+    if (w->f && !w->to_stdout) {
+        fclose(w->f);
+        unlink(w->tmp);
+    }
+    free(w->pj); /* PROJ objects were freed by finish() or abort() */
+    free(w);
+}
+
+const gf_sink_vt gf_bal_sink_vt = {
+    .name = "bal-1.4",
+    .begin = begin,
+    .encode = encode,
+    .commit = commit,
+    .finish = finish,
+    .abort = sink_abort,
+    .destroy = destroy,
+};

@@ -1,0 +1,247 @@
+/* Unit tests of the BAL validator: rules on single rows, levels per
+ * profile, header analysis, the COG, whole files and invalid inputs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gf_test.h"
+#include "geoflux/validate.h"
+#include "validate/rules.h"
+#include "validate/wide.h"
+
+static void row_cb(void *u, const char *code, uint64_t nrows, uint64_t first)
+{
+    if (!strcmp(code, "row.different_id_ban_adresses_with_same_adresse") && nrows == 2 && first == 2) ++*(int *)u;
+}
+static void file_cb(void *u, const char *code) { (void)u; (void)code; }
+
+static gf_vrow row;
+
+static void set(int f, const char *v)
+{
+    row.present[f] = 1;
+    row.v[f] = v;
+    row.n[f] = strlen(v);
+}
+
+/* A valid Bruz address (from data/samples/bal/bal_35047_v1.3.csv). */
+static void base(void)
+{
+    memset(&row, 0, sizeof row);
+    set(VF_CLE_INTEROP, "35047_0001_00001");
+    set(VF_COMMUNE_INSEE, "35047");
+    set(VF_COMMUNE_NOM, "Bruz");
+    set(VF_VOIE_NOM, "Rue des Acacias");
+    set(VF_NUMERO, "1");
+    set(VF_POSITION, "bâtiment");
+    set(VF_X, "346486.97");
+    set(VF_Y, "6780392.5");
+    set(VF_LONG, "-1.745464335");
+    set(VF_LAT, "48.0282820439");
+    set(VF_SOURCE, "Rennes Métropole");
+    set(VF_DATE_DER_MAJ, "2021-03-15");
+    set(VF_CERTIFICATION_COMMUNE, "1");
+}
+
+static int has(const gf_vissues *iss, const char *code)
+{
+    for (int i = 0; i < iss->n; i++)
+        if (!strcmp(iss->code[i], code)) return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *srcdir = argc > 1 ? argv[1] : ".";
+    gf_ctx *ctx;
+    CHECK(gf_ctx_create(&ctx) == GF_OK);
+    gf_vproj *pj;
+    CHECK(gf_vproj_create(ctx, &pj) == GF_OK);
+    long today = 20000; /* 2024-10-05 */
+    gf_vissues iss;
+    gf_vparsed pv;
+
+    /* COG */
+    int bruz = gf_cog_current("35047");
+    CHECK(bruz >= 0);
+    CHECK_STR(gf_cog_name(bruz), "Bruz");
+    CHECK(gf_cog_current("99999") < 0);
+    CHECK(gf_cog_current("2A004") >= 0); /* Ajaccio */
+    CHECK(gf_cog_former("01340") && gf_cog_has_former(gf_cog_current("01015"), "01340"));
+
+    /* a valid row has no code */
+    base();
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(iss.n == 0);
+    for (int i = 0; i < iss.n; i++) fprintf(stderr, "  unexpected %s\n", iss.code[i]);
+
+    base(); set(VF_NUMERO, "12a");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "numero.type_invalide") && has(&iss, "row.adresse_incomplete"));
+
+    base(); set(VF_NUMERO, "99999"); set(VF_CLE_INTEROP, "35047_0001_99999"); set(VF_POSITION, "");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(iss.n == 0); /* a toponym: no position needed */
+
+    base(); set(VF_NUMERO, "100000");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "numero.trop_grand"));
+
+    base(); set(VF_POSITION, "cage d’escalier");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(iss.n == 0);
+    base(); set(VF_POSITION, "Cage d'escalier");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "position.enum_fuzzy") && !has(&iss, "position.valeur_invalide"));
+    base(); set(VF_POSITION, "porche");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "position.valeur_invalide"));
+
+    base(); set(VF_CLE_INTEROP, "35047_0001_1");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "cle_interop.numero_prefixe_manquant") && !has(&iss, "row.incoherence_numero"));
+    base(); set(VF_CLE_INTEROP, "35047_0001_00002");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "row.incoherence_numero"));
+    base(); set(VF_CLE_INTEROP, "35047_XXXX_00001");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "cle_interop.casse_invalide") && has(&iss, "cle_interop.voie_non_renseignee"));
+
+    base(); set(VF_LONG, "48.0282820439"); set(VF_LAT, "-1.745464335");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "row.longlat_invalides"));
+    base(); set(VF_X, "346400.00");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "row.longlat_xy_incoherents"));
+    base(); set(VF_X, "346486,97");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "x.separateur_decimal_invalide") && !has(&iss, "row.longlat_xy_incoherents"));
+
+    base(); set(VF_DATE_DER_MAJ, "2099-01-01");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "date_der_maj.date_future"));
+    base(); set(VF_DATE_DER_MAJ, "2021-02-30");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "date_der_maj.date_invalide"));
+
+    base(); set(VF_VOIE_NOM, "RUE DES ACACIAS");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "voie_nom.casse_incorrecte"));
+    base(); set(VF_VOIE_NOM, " Rue des Acacias");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "voie_nom.espaces_debut_fin"));
+    base(); set(VF_COMMUNE_NOM, "BRUZ");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "commune_nom.casse_incorrecte") && has(&iss, "row.commune_nom_invalide"));
+
+    base(); set(VF_ID_BAN_ADRESSE, "fe09df05-3da5-4799-9e3a-0a5709657e4a");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "row.lack_of_id_ban"));
+    base(); set(VF_ID_BAN_ADRESSE, "fe09df05-3da5-1799-9e3a-0a5709657e4a"); /* version 1 */
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "id_ban_adresse.type_invalide"));
+
+    /* localised name */
+    base();
+    row.nlang = 1;
+    row.lang[0].field = VF_VOIE_NOM;
+    row.lang[0].name = "voie_nom_bre";
+    row.lang[0].v = "Ru";
+    row.lang[0].n = 2;
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "voie_nom_bre.trop_court"));
+
+    /* levels */
+    CHECK(gf_validate_level("1.3", "numero.type_invalide") == GF_VL_ERROR);
+    CHECK(gf_validate_level("1.3-relax", "cle_interop.casse_invalide") == GF_VL_WARN);
+    CHECK(gf_validate_level("1.3", "cle_interop.casse_invalide") == GF_VL_ERROR);
+    CHECK(gf_validate_level("1.3", "voie_nom_bre.trop_court") == GF_VL_WARN);
+    CHECK(gf_validate_level("1.4", "rows.multi_id_ban_commune") == GF_VL_ERROR);
+    CHECK(gf_validate_level("1.3", "rows.multi_id_ban_commune") == GF_VL_INFO);
+    CHECK(gf_validate_level("1.5", "field.voie_nom.missing") == GF_VL_INFO);
+    CHECK(gf_validate_level("1.5", "field.toponyme.missing") == GF_VL_ERROR);
+    CHECK(gf_validate_level("nope", "numero.type_invalide") == GF_VL_INFO);
+    CHECK(!gf_validate_profile_known("2.0") && gf_validate_profile_known("1.3-relax"));
+
+    /* header: exact names only, regional columns */
+    {
+        const char *names[] = {"cle_interop", "lon", "voie_nom", "voie_nom_bre", "numero", "Numero"};
+        size_t lens[6];
+        for (int i = 0; i < 6; i++) lens[i] = strlen(names[i]);
+        gf_vheader h;
+        gf_vheader_analyse(names, lens, 6, &h);
+        CHECK(h.field_col[VF_CLE_INTEROP] == 0 && h.field_col[VF_LONG] < 0 && h.field_col[VF_NUMERO] == 4);
+        CHECK(h.nlang == 1 && h.lang[0].col == 3);
+        CHECK(strstr(h.unknown, "lon") && strstr(h.unknown, "Numero"));
+        CHECK_STR(gf_vheader_profile(&h), "1.3");
+    }
+
+    /* file-wide tables stay under their budget */
+    {
+        gf_vwide w = {.budget = 64 << 10, .track_num = 1};
+        gf_vparsed q;
+        memset(&q, 0, sizeof q);
+        q.has_numero = 1;
+        q.numero = 1;
+        q.id_adresse = "fe09df05-3da5-4799-9e3a-0a5709657e4a";
+        q.n_adresse = 36;
+        for (uint64_t i = 0; i < 100000; i++) {
+            q.numero_ident_hash = i * 7919 + 1;
+            gf_vwide_row(&w, &q, i + 2);
+        }
+        CHECK(w.truncated && !w.nomem && w.used <= (64 << 10));
+        gf_vwide_free(&w);
+        /* an address with two id_ban_adresse is found */
+        gf_vwide w2 = {.track_num = 1};
+        q.numero_ident_hash = 42;
+        gf_vwide_row(&w2, &q, 2);
+        q.id_adresse = "38cd1631-1dc4-41d7-b1df-0cda008e6140";
+        gf_vwide_row(&w2, &q, 3);
+        struct { int n; } seen = {0};
+        gf_vwide_finish(&w2, row_cb, file_cb, &seen);
+        CHECK(seen.n == 1);
+        gf_vwide_free(&w2);
+    }
+
+    /* whole files */
+    char path[4096];
+    gf_validate_report rep;
+    snprintf(path, sizeof path, "%s/data/samples/bal/sample.csv", srcdir);
+    CHECK(gf_validate_file(ctx, path, NULL, &rep) == GF_OK);
+    CHECK(!rep.valid && rep.rows == 15 && rep.ninvalid == 12 && !strcmp(rep.profile, "1.3"));
+    gf_validate_report_free(&rep);
+    snprintf(path, sizeof path, "%s/data/samples/bal/bal_simple_v1.3.csv", srcdir);
+    CHECK(gf_validate_file(ctx, path, NULL, &rep) == GF_OK);
+    CHECK(rep.valid && rep.rows == 25 && rep.ncodes == 0);
+    gf_validate_report_free(&rep);
+    gf_validate_file_opts o = {.profile = "1.4"};
+    CHECK(gf_validate_file(ctx, path, &o, &rep) == GF_OK);
+    CHECK(!strcmp(rep.profile, "1.4"));
+    gf_validate_report_free(&rep);
+
+    /* invalid inputs */
+    CHECK(gf_validate_file(ctx, "/nonexistent/x.csv", NULL, &rep) == GF_ERR_IO);
+    gf_validate_file_opts bad = {.profile = "9"};
+    CHECK(gf_validate_file(ctx, path, &bad, &rep) == GF_ERR_ARG);
+    char tmp[] = "/tmp/gf_test_validate_XXXXXX";
+    int fd = mkstemp(tmp);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("numero;voie_nom\n1;\"Rue\n", f); /* unterminated quote */
+    fclose(f);
+    CHECK(gf_validate_file(ctx, tmp, NULL, &rep) == GF_OK);
+    CHECK(!rep.valid && !rep.parse_ok);
+    gf_validate_report_free(&rep);
+    f = fopen(tmp, "w");
+    fclose(f); /* empty */
+    CHECK(gf_validate_file(ctx, tmp, NULL, &rep) == GF_OK);
+    CHECK(!rep.valid);
+    gf_validate_report_free(&rep);
+    remove(tmp);
+    gf_validate_report_free(NULL);
+
+    gf_vproj_destroy(pj);
+    gf_vproj_destroy(NULL);
+    gf_ctx_destroy(ctx);
+    GF_TEST_END();
+}
