@@ -1,0 +1,87 @@
+/* Tile math: projection to 32-bit world coordinates, Hilbert indices,
+ * PMTiles tile ids, varints. */
+#include <math.h>
+
+#include "tiles/tilemath.h"
+
+void gf_tile_world(double lon, double lat, uint32_t *x, uint32_t *y)
+{
+    if (lat > 85.0511287798) lat = 85.0511287798;
+    if (lat < -85.0511287798) lat = -85.0511287798;
+    if (lon < -180) lon = -180;
+    if (lon > 180) lon = 180;
+    double fx = (lon + 180.0) / 360.0;
+    double s = sin(lat * M_PI / 180.0);
+    double fy = 0.5 - log((1 + s) / (1 - s)) / (4 * M_PI);
+    double wx = floor(fx * 4294967296.0), wy = floor(fy * 4294967296.0);
+    if (wx < 0) wx = 0;
+    if (wy < 0) wy = 0;
+    if (wx > 4294967295.0) wx = 4294967295.0;
+    if (wy > 4294967295.0) wy = 4294967295.0;
+    *x = (uint32_t)wx;
+    *y = (uint32_t)wy;
+}
+
+void gf_tile_lonlat(double wx, double wy, double *lon, double *lat)
+{
+    *lon = wx / 4294967296.0 * 360.0 - 180.0;
+    double n = M_PI - 2.0 * M_PI * wy / 4294967296.0;
+    *lat = 180.0 / M_PI * atan(0.5 * (exp(n) - exp(-n)));
+}
+
+/* The classic rotate-and-flip Hilbert walk. Flipping with the full grid
+ * size n (not the quadrant size) only changes bits already consumed, which
+ * is what makes a coarse tile's index a prefix of its points' indices. */
+uint64_t gf_hilbert_xy2d(int order, uint32_t x32, uint32_t y32)
+{
+    uint64_t n = order >= 32 ? (1ull << 32) : (1ull << order);
+    uint64_t x = x32, y = y32, d = 0;
+    for (uint64_t s = n / 2; s > 0; s /= 2) {
+        uint64_t rx = (x & s) > 0, ry = (y & s) > 0;
+        d += s * s * ((3 * rx) ^ ry);
+        if (ry == 0) {
+            if (rx == 1) { x = n - 1 - x; y = n - 1 - y; }
+            uint64_t t = x; x = y; y = t;
+        }
+    }
+    return d;
+}
+
+void gf_hilbert_d2xy(int order, uint64_t d, uint32_t *ox, uint32_t *oy)
+{
+    uint64_t n = 1ull << order, x = 0, y = 0, t = d;
+    for (uint64_t s = 1; s < n; s *= 2) {
+        uint64_t rx = 1 & (t / 2), ry = 1 & (t ^ rx);
+        if (ry == 0) {
+            if (rx == 1) { x = s - 1 - x; y = s - 1 - y; }
+            uint64_t tmp = x; x = y; y = tmp;
+        }
+        x += s * rx;
+        y += s * ry;
+        t /= 4;
+    }
+    *ox = (uint32_t)x;
+    *oy = (uint32_t)y;
+}
+
+uint64_t gf_pmtiles_zoom_base(int z)
+{
+    uint64_t acc = 0;
+    for (int t = 0; t < z; t++) acc += 1ull << (2 * t);
+    return acc;
+}
+
+uint64_t gf_pmtiles_zxy_to_id(int z, uint32_t x, uint32_t y)
+{
+    return gf_pmtiles_zoom_base(z) + (z ? gf_hilbert_xy2d(z, x, y) : 0);
+}
+
+size_t gf_varint_get(const uint8_t *p, size_t avail, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (size_t i = 0; i < avail && i < 10; i++) {
+        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) { *v = r; return i + 1; }
+    }
+    return 0;
+}
