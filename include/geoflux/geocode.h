@@ -1,0 +1,194 @@
+/* Geocoding against the address base, and reverse geocoding.
+ *
+ * An index (gf_gc_index) is built once from any number of BAL/BAN files by
+ * running the usual pipeline (reader -> typing -> reproject) into the index
+ * builder sink, then frozen. Frozen, it is read-only and shared by every
+ * worker; each worker owns a gf_gc_scratch for its query-time buffers. It
+ * can be saved to one flat file and memory-mapped back (native byte order:
+ * a file is only read back on the kind of machine that wrote it).
+ *
+ * What the index holds, per commune (INSEE code): its names (and former
+ * commune / hamlet names: commune_deleguee_nom, La Poste's ligne_5),
+ * postcodes and a position; its streets and places (BAL/BAN toponyms,
+ * numero 99999, and lieu-dit complements) under a normalised name; and its
+ * addresses (number, suffix, cle_interop, position) sorted by street and
+ * number. Communes are found by INSEE code, by postcode (from BAN rows and
+ * the La Poste base) or by normalised name. */
+#ifndef GEOFLUX_GEOCODE_H
+#define GEOFLUX_GEOCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "geoflux/pipeline.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gf_gc_index gf_gc_index;
+typedef struct gf_gc_builder gf_gc_builder;
+typedef struct gf_gc_scratch gf_gc_scratch;
+
+/* ---- building ----------------------------------------------------------- */
+
+/* Creates an empty builder. Caller frees with gf_gc_builder_destroy() unless
+ * it was handed to a pipeline as a sink (see gf_gc_builder_sink_vt). */
+gf_status gf_gc_builder_create(gf_ctx *ctx, gf_gc_builder **out);
+void gf_gc_builder_destroy(gf_gc_builder *b);
+
+/* Sink that inserts every committed address row (canonical address schema,
+ * positions in b->lon/b->lat: put it after gf_reproject_stage_vt). Commit
+ * is serial and in input order, so ids are deterministic. State = the
+ * builder; the pipeline takes ownership of it, so keep a borrowed pointer
+ * and call gf_gc_builder_finish() before destroying the pipeline. */
+extern const gf_sink_vt gf_gc_builder_sink_vt;
+
+/* Adds the La Poste postcode base (CSV, gzip or not, header
+ * code_commune_insee,nom_de_la_commune,code_postal,...,latitude,longitude):
+ * postcodes of every commune, and a position for communes without
+ * addresses. May be called before or after the address rows. */
+gf_status gf_gc_builder_add_postcodes(gf_gc_builder *b, gf_ctx *ctx, const char *path);
+
+/* Freezes the builder into an index (the builder is emptied but must still
+ * be destroyed by its owner). Caller frees the index with
+ * gf_gc_index_destroy(). */
+gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out);
+
+/* Convenience: builds an index from address files (BAL/BAN, gzip ok) and an
+ * optional La Poste file (NULL: none), with `threads` workers (<= 0: all
+ * cores). */
+gf_status gf_gc_index_build(gf_ctx *ctx, const char *const *paths, int npaths, const char *postcodes,
+                            int threads, gf_gc_index **out);
+
+/* Writes the index to path (atomically). */
+gf_status gf_gc_index_save(const gf_gc_index *ix, gf_ctx *ctx, const char *path);
+/* Maps an index file. GF_ERR_PARSE when it is not one (or from another
+ * version or byte order). Caller frees with gf_gc_index_destroy(). */
+gf_status gf_gc_index_load(gf_ctx *ctx, const char *path, gf_gc_index **out);
+void gf_gc_index_destroy(gf_gc_index *ix);
+
+typedef struct gf_gc_stats {
+    uint64_t communes, streets, addresses, postcodes, trigrams;
+    size_t bytes; /* memory held (or mapped) */
+} gf_gc_stats;
+void gf_gc_index_stats(const gf_gc_index *ix, gf_gc_stats *out);
+
+/* ---- querying ------------------------------------------------------------- */
+
+typedef enum gf_gc_type {
+    GF_GC_NONE = 0,
+    GF_GC_HOUSENUMBER,
+    GF_GC_STREET,
+    GF_GC_LOCALITY,
+    GF_GC_MUNICIPALITY
+} gf_gc_type;
+
+/* "housenumber", "street", "locality", "municipality", "" */
+const char *gf_gc_type_name(gf_gc_type t);
+
+/* A query: free text (q) plus optional filters. Every pointer is borrowed
+ * and may be NULL; lengths are in bytes (no NUL needed). */
+typedef struct gf_gc_query {
+    const char *q; size_t qlen;               /* "12 bis r. de la Paix 31000 Toulouse" */
+    const char *postcode; size_t postcodelen; /* filter */
+    const char *citycode; size_t citycodelen; /* INSEE filter */
+    const char *city; size_t citylen;         /* commune name, when it is a column of its own */
+} gf_gc_query;
+
+/* One result. Strings point into the index (valid while it lives).
+ *
+ * The score is a product, so that a result is only confident when every
+ * stage was: street similarity (1 for the same normalised name, else
+ * 1 - 1.5 * edits / length, times 0.85 when the street type had to be left
+ * out; times 0.9 when a runner-up street is as close) x commune confidence
+ * (1 for an INSEE code, a postcode with one commune, or a matching name;
+ * 0.98 for a former commune or hamlet name; 0.95 for a postcode of several
+ * communes; 0.85-0.9 for a fuzzy or homonym name) x the number stage (1 for
+ * the number and suffix asked for, 0.95 for "b" read as "bis", 0.8 for
+ * another suffix of that number, 0.75 interpolated, 0.6 nearest number;
+ * street or place results 1 without a number, 0.8-0.9 with one). A commune
+ * result scores 0.9 x confidence when only a commune was asked for, 0.3 x
+ * confidence when the street was not found. */
+typedef struct gf_gc_result {
+    gf_gc_type type;
+    double score, score_next; /* [0,1]; score_next: the best other candidate, 0 if none */
+    double lon, lat;          /* WGS84 */
+    double distance;          /* reverse: metres to the query point */
+    int64_t housenumber;      /* -1 when none */
+    char suffix[16];          /* "bis", "a", ... or "" */
+    const char *id;           /* cle_interop of the address ("" when none) */
+    const char *name;         /* "12 bis Rue de la Paix", or the street / place / commune name */
+    const char *street;       /* street or place name ("" for municipality) */
+    const char *postcode;     /* "" when unknown */
+    const char *city;         /* commune name */
+    const char *citycode;     /* INSEE */
+} gf_gc_result;
+
+/* Per-worker buffers. Caller frees with gf_gc_scratch_destroy(). */
+gf_status gf_gc_scratch_create(const gf_gc_index *ix, gf_gc_scratch **out);
+void gf_gc_scratch_destroy(gf_gc_scratch *s);
+
+/* Geocodes one query. Always returns GF_OK (res->type == GF_GC_NONE when
+ * nothing was found) except for GF_ERR_ARG on NULL arguments. res->name is
+ * built in the scratch: valid until the next call with the same scratch. */
+gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *s, const gf_gc_query *q, gf_gc_result *res);
+
+/* Nearest address (numbered address, or a street/place without numbers)
+ * to lon/lat within max_m metres (<= 0: no limit). res->type == GF_GC_NONE
+ * when there is none. */
+gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *s, double lon, double lat, double max_m,
+                        gf_gc_result *res);
+
+/* Great-circle distance in metres. */
+double gf_gc_distance(double lon1, double lat1, double lon2, double lat2);
+
+/* Text normalisation used on both sides (exposed for tests): lower case,
+ * accents folded, punctuation to blanks, abbreviations expanded (R, Av, Bd,
+ * Ch, Imp, Pl, Rte, St, Ste, Lot, Res, ...), articles dropped. Writes a
+ * NUL-terminated string of at most outsz-1 bytes; returns its length. */
+size_t gf_gc_normalize(const char *p, size_t n, char *out, size_t outsz);
+
+/* ---- pipeline stages ------------------------------------------------------- */
+
+typedef struct gf_geocode_opts {
+    const gf_gc_index *index;   /* borrowed: must outlive the pipeline */
+    const char *columns;        /* comma-separated input columns joined into the query;
+                                   NULL: from the schema (SCDL ADR_NUMERO,ADR_NOMVOIE; else adresse/address/q) */
+    const char *postcode;       /* column name of the postcode filter; NULL: ADR_CODEPOSTAL/postcode/code_postal if present */
+    const char *citycode;       /* column name of the INSEE filter; NULL: citycode/code_insee if present */
+    const char *city;           /* column name of the commune name; NULL: ADR_COMMUNE/ADR_VILLE/city/commune if present */
+    const char *lat_col, *lon_col; /* columns with the input's own coordinates (WGS84), checked against
+                                      the result; NULL: EQUIP_LAT/EQUIP_LONG, lat/lon, ... if present */
+    double far_m;               /* distance beyond which result_far is set; 0: 100 m */
+} gf_geocode_opts;
+
+/* Geocoding stage. start() appends latitude, longitude, result_label,
+ * result_score, result_score_next, result_type, result_id,
+ * result_housenumber, result_name, result_street, result_postcode,
+ * result_city, result_citycode, result_status, and, when the input has
+ * coordinates, result_distance and result_far (input columns already
+ * called so are renamed NAME_input). run() sets b->lon/b->lat and
+ * GF_ROW_HAS_POS for found rows: put gf_reproject_stage_vt after it to get
+ * b->gx/gy in the output CRS. Caller frees with gf_geocode_stage_vt.destroy
+ * (the pipeline does it once added). */
+gf_status gf_geocode_stage_create(gf_ctx *ctx, const gf_geocode_opts *opts, void **st);
+extern const gf_stage_vt gf_geocode_stage_vt;
+
+typedef struct gf_reverse_opts {
+    const gf_gc_index *index;      /* borrowed */
+    const char *lat_col, *lon_col; /* NULL: lat/latitude/y..., lon/lng/long/longitude/x... */
+    double max_m;                  /* <= 0: no limit */
+} gf_reverse_opts;
+
+/* Reverse stage: for each row with a point (WGS84 columns), the nearest
+ * address: adds result_latitude, result_longitude, result_distance,
+ * result_label, result_type, result_id, result_housenumber, result_name,
+ * result_street, result_postcode, result_city, result_citycode,
+ * result_status; the row's own position is the input point. */
+gf_status gf_reverse_stage_create(gf_ctx *ctx, const gf_reverse_opts *opts, void **st);
+extern const gf_stage_vt gf_reverse_stage_vt;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,360 @@
+/* geoflux geocode / reverse / index: geocoding tables (SCDL équipements
+ * files or any CSV) against the address base, offline and in batch. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "geoflux/equipment.h"
+#include "geoflux/geocode.h"
+#include "geoflux/pipeline.h"
+#include "geoflux/reproject.h"
+#include "geoflux/write.h"
+
+static void help_geocode(FILE *f)
+{
+    fprintf(f,
+        "usage: geoflux geocode (--addresses FILE... | --index FILE) INPUT.csv -o OUTPUT [OPTIONS]\n"
+        "\n"
+        "Geocodes every row of INPUT (an SCDL équipements file, 0.1.5 or the older\n"
+        "template, or any CSV) against the address base, offline. OUTPUT has the input\n"
+        "columns plus latitude, longitude, result_label, result_score, result_score_next,\n"
+        "result_type (housenumber, street, locality, municipality), result_id (cle_interop),\n"
+        "result_housenumber, result_name, result_street, result_postcode, result_city,\n"
+        "result_citycode, result_status (ok, not-found, skipped, error); when the input has\n"
+        "coordinates, result_distance (metres to the result) and result_far (beyond --far).\n"
+        "\n"
+        "address base:\n"
+        "      --addresses FILE   BAL or BAN file (gzip ok); repeat for several\n"
+        "      --index FILE       an index saved by `geoflux index build` instead\n"
+        "      --postcodes FILE   La Poste postcode base (CSV, gzip ok) for postcodes and\n"
+        "                         communes without addresses (default: $GEOFLUX_POSTCODES)\n"
+        "query:\n"
+        "      --columns A,B      input columns joined into the query (repeatable; default:\n"
+        "                         ADR_NUMERO,ADR_NOMVOIE for SCDL files, else adresse/address/q)\n"
+        "      --postcode COL     postcode filter column (default: ADR_CODEPOSTAL/postcode/code_postal)\n"
+        "      --citycode COL     INSEE code filter column (default: citycode/code_insee)\n"
+        "      --city COL         commune name column (default: ADR_COMMUNE/ADR_VILLE/city/commune)\n"
+        "      --lat COL --lon COL  the input's own WGS84 coordinates, checked against the result\n"
+        "      --far METRES       distance flagged in result_far (default 100)\n"
+        "output:\n"
+        "  -o, --output FILE      .csv (native writer), .geojson, .geojsonl, .gpkg, ...\n"
+        "  -f, --format NAME      csv, geojson, geojsonl, gpkg, or an OGR driver name\n"
+        "      --t-srs CRS        output CRS of the geometry (default EPSG:4326)\n"
+        "      --rejects FILE     rows rejected by SCDL validation (default OUTPUT.rejects.csv)\n"
+        "      --keep-invalid     keep (and geocode) rows that break an SCDL rule\n"
+        "  -j, --threads N        worker threads (default: all cores)\n"
+        "      --summary json     counts as one JSON object on standard output\n"
+        "  -q, --quiet / -v, --verbose\n"
+        "\n"
+        "example:\n"
+        "  geoflux geocode --addresses data/samples/bal/bal_35047_v1.3.csv \\\n"
+        "      data/samples/equipements/equipements-35047.csv -o out/equipements.geojson\n"
+        "\n"
+        "exit codes: 0 ok, 2 usage error or unreadable input, 3 run failed\n");
+}
+
+static void help_reverse(FILE *f)
+{
+    fprintf(f,
+        "usage: geoflux reverse (--addresses FILE... | --index FILE) INPUT.csv -o OUTPUT [OPTIONS]\n"
+        "\n"
+        "For each row's point (WGS84 columns lat/lon, latitude/longitude, EQUIP_LAT/EQUIP_LONG,\n"
+        "or --lat/--lon), the nearest address: result_latitude, result_longitude,\n"
+        "result_distance (metres), result_label, result_type, result_id, result_housenumber,\n"
+        "result_name, result_street, result_postcode, result_city, result_citycode, result_status.\n"
+        "\n"
+        "      --addresses FILE, --index FILE, --postcodes FILE   as for geocode\n"
+        "      --lat COL --lon COL   coordinate columns\n"
+        "      --max-distance M      no result beyond M metres (default: none)\n"
+        "  -o, -f, --t-srs, -j, -q, -v, --summary json   as for geocode\n");
+}
+
+static void help_index(FILE *f)
+{
+    fprintf(f,
+        "usage: geoflux index build FILE... -o INDEX [--postcodes FILE] [-j N]\n"
+        "\n"
+        "Builds the geocoding index from BAL/BAN files (and the La Poste postcode base)\n"
+        "and saves it as one flat file, memory-mapped by `--index INDEX` later.\n");
+}
+
+/* Counts results by status and type: a commit-only sink. */
+typedef struct tally {
+    int f_status, f_type;
+    uint64_t ok, notfound, skipped, error, types[5];
+} tally;
+
+static gf_status t_begin(void *st, gf_ctx *ctx, const gf_schema *s, int nw)
+{
+    tally *t = st;
+    (void)ctx; (void)nw;
+    t->f_status = gf_schema_find(s, "result_status");
+    t->f_type = gf_schema_find(s, "result_type");
+    return GF_OK;
+}
+
+static int col_is(const gf_batch *b, int f, size_t r, const char *v)
+{
+    if (f < 0 || !b->cols[f].valid[r]) return 0;
+    size_t n = strlen(v);
+    return b->cols[f].v.s[r].len == n && !memcmp(b->arena + b->cols[f].v.s[r].off, v, n);
+}
+
+static gf_status t_commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
+{
+    tally *t = st;
+    (void)ctx; (void)enc;
+    for (size_t r = 0; r < b->n; r++) {
+        if (col_is(b, t->f_status, r, "ok")) t->ok++;
+        else if (col_is(b, t->f_status, r, "not-found")) t->notfound++;
+        else if (col_is(b, t->f_status, r, "skipped")) t->skipped++;
+        else t->error++;
+        for (int k = 1; k < 5; k++)
+            if (col_is(b, t->f_type, r, gf_gc_type_name((gf_gc_type)k))) t->types[k]++;
+    }
+    return GF_OK;
+}
+
+static const gf_sink_vt tally_vt = {.name = "tally", .begin = t_begin, .commit = t_commit};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static gf_status load_index(gf_ctx *ctx, const char *index, const char **addrs, int naddrs, const char *postcodes,
+                            int threads, int verbose, gf_gc_index **out)
+{
+    double t0 = now_s();
+    gf_status st;
+    if (index) st = gf_gc_index_load(ctx, index, out);
+    else st = gf_gc_index_build(ctx, addrs, naddrs, postcodes, threads, out);
+    if (st) return st;
+    if (verbose >= 0) {
+        gf_gc_stats s;
+        gf_gc_index_stats(*out, &s);
+        fprintf(stderr, "geoflux: index %s: %llu communes, %llu streets and places, %llu addresses, %.0f MB, %.2f s\n",
+                index ? "loaded" : "built", (unsigned long long)s.communes, (unsigned long long)s.streets,
+                (unsigned long long)s.addresses, (double)s.bytes / 1e6, now_s() - t0);
+    }
+    return GF_OK;
+}
+
+static int run_cmd(int argc, char **argv, int reverse)
+{
+    enum { O_ADDR = 256, O_INDEX, O_PC, O_COLS, O_POSTCODE, O_CITYCODE, O_CITY, O_LAT, O_LON, O_FAR, O_TSRS, O_REJ,
+           O_KEEP, O_SUMMARY, O_MAXD, O_LAYER, O_PREC };
+    static const struct option lo[] = {
+        {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
+        {"threads", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'}, {"addresses", required_argument, 0, O_ADDR}, {"index", required_argument, 0, O_INDEX},
+        {"postcodes", required_argument, 0, O_PC}, {"columns", required_argument, 0, O_COLS},
+        {"postcode", required_argument, 0, O_POSTCODE}, {"citycode", required_argument, 0, O_CITYCODE},
+        {"city", required_argument, 0, O_CITY}, {"lat", required_argument, 0, O_LAT}, {"lon", required_argument, 0, O_LON},
+        {"far", required_argument, 0, O_FAR}, {"t-srs", required_argument, 0, O_TSRS}, {"rejects", required_argument, 0, O_REJ},
+        {"keep-invalid", no_argument, 0, O_KEEP}, {"summary", required_argument, 0, O_SUMMARY},
+        {"max-distance", required_argument, 0, O_MAXD}, {"layer", required_argument, 0, O_LAYER},
+        {"precision", required_argument, 0, O_PREC}, {0, 0, 0, 0}};
+    const char *out = NULL, *format = NULL, *index = NULL, *postcodes = getenv("GEOFLUX_POSTCODES"), *t_srs = NULL;
+    const char *postcode = NULL, *citycode = NULL, *city = NULL, *lat = NULL, *lon = NULL, *rejects = NULL, *layer = NULL;
+    const char *addrs[64];
+    int naddrs = 0, threads = 0, verbose = 0, keep = 0, summary = 0, precision = -1;
+    double far = 0, maxd = 0;
+    char columns[1024] = "";
+    const char *cmd = reverse ? "reverse" : "geocode";
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:f:j:qvh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'f': format = optarg; break;
+        case 'j': threads = atoi(optarg); break;
+        case 'q': verbose = -1; break;
+        case 'v': verbose = 1; break;
+        case 'h': reverse ? help_reverse(stdout) : help_geocode(stdout); return GF_EXIT_OK;
+        case O_ADDR:
+            if (naddrs >= 64) { fprintf(stderr, "geoflux %s: at most 64 --addresses\n", cmd); return GF_EXIT_USAGE; }
+            addrs[naddrs++] = optarg;
+            break;
+        case O_INDEX: index = optarg; break;
+        case O_PC: postcodes = optarg; break;
+        case O_COLS: {
+            size_t l = strlen(columns);
+            snprintf(columns + l, sizeof columns - l, "%s%s", l ? "," : "", optarg);
+            break;
+        }
+        case O_POSTCODE: postcode = optarg; break;
+        case O_CITYCODE: citycode = optarg; break;
+        case O_CITY: city = optarg; break;
+        case O_LAT: lat = optarg; break;
+        case O_LON: lon = optarg; break;
+        case O_FAR: far = atof(optarg); break;
+        case O_TSRS: t_srs = optarg; break;
+        case O_REJ: rejects = optarg; break;
+        case O_KEEP: keep = 1; break;
+        case O_SUMMARY:
+            if (strcmp(optarg, "json")) { fprintf(stderr, "geoflux %s: --summary takes 'json'\n", cmd); return GF_EXIT_USAGE; }
+            summary = 1;
+            break;
+        case O_MAXD: maxd = atof(optarg); break;
+        case O_LAYER: layer = optarg; break;
+        case O_PREC: precision = atoi(optarg); break;
+        default: reverse ? help_reverse(stderr) : help_geocode(stderr); return GF_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1 || !out || (!index && naddrs == 0) || (index && naddrs)) {
+        fprintf(stderr, "geoflux %s: %s\n", cmd,
+                argc - optind != 1 ? "one INPUT file expected" : !out ? "no output (-o FILE)"
+                : index ? "--index and --addresses are exclusive" : "no address base (--addresses FILE or --index FILE)");
+        reverse ? help_reverse(stderr) : help_geocode(stderr);
+        return GF_EXIT_USAGE;
+    }
+    const char *input = argv[optind];
+    gf_ctx *ctx = gf_cli_ctx(verbose);
+    if (!ctx) return GF_EXIT_FAIL;
+    int code = GF_EXIT_FAIL;
+    gf_gc_index *ix = NULL;
+    gf_pipeline *p = NULL;
+    gf_table_reader *tr = NULL;
+    gf_crs_info crs = {0};
+    char rejects_path[1100];
+    tally tl = {0};
+    gf_status st;
+    const gf_sink_vt *svt;
+    void *sst, *stage;
+    if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
+    if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) goto fail;
+    gf_csv_opts co = {0};
+    if ((st = gf_table_open(ctx, input, &co, &tr))) goto fail;
+    gf_table_reader *reader = tr;
+    gf_pipeline_opts po = {.threads = threads};
+    if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
+    gf_pipeline_set_source(p, &gf_table_source_vt, tr, gf_table_schema(tr), (void (*)(void *))gf_table_destroy);
+    tr = NULL;
+    if (!reverse) {
+        if ((st = gf_equip_validate_create(ctx, reader, keep, &stage))) goto fail;
+        if ((st = gf_pipeline_add_stage(p, &gf_equip_validate_stage_vt, stage))) { free(stage); goto fail; }
+    }
+    if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
+    if (reverse) {
+        gf_reverse_opts ro = {.index = ix, .lat_col = lat, .lon_col = lon, .max_m = maxd};
+        if ((st = gf_reverse_stage_create(ctx, &ro, &stage))) goto fail;
+        if ((st = gf_pipeline_add_stage(p, &gf_reverse_stage_vt, stage))) { gf_reverse_stage_vt.destroy(stage); goto fail; }
+    } else {
+        gf_geocode_opts go = {.index = ix, .columns = columns[0] ? columns : NULL, .postcode = postcode,
+                              .citycode = citycode, .city = city, .lat_col = lat, .lon_col = lon, .far_m = far};
+        if ((st = gf_geocode_stage_create(ctx, &go, &stage))) goto fail;
+        if ((st = gf_pipeline_add_stage(p, &gf_geocode_stage_vt, stage))) { gf_geocode_stage_vt.destroy(stage); goto fail; }
+    }
+    /* b->lon/lat -> b->gx/gy in the output CRS (the table is not an address
+     * schema, so the stage only converts positions) */
+    gf_reproject_opts rpo = {.t_srs = t_srs};
+    if ((st = gf_reproject_create(ctx, &rpo, &stage))) goto fail;
+    if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, stage))) { gf_reproject_stage_vt.destroy(stage); goto fail; }
+    gf_output_opts oo = {.path = out, .format = format, .layer = layer, .precision = precision, .epsg = crs.epsg,
+                         .srs_wkt = crs.wkt, .srs_geographic = crs.geographic};
+    if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
+    if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
+    if (rejects) snprintf(rejects_path, sizeof rejects_path, "%s", rejects);
+    else snprintf(rejects_path, sizeof rejects_path, "?%s.rejects.csv", strcmp(out, "-") ? out : "geoflux");
+    const char *inputs[1] = {input};
+    if ((st = gf_rejects_open(ctx, rejects_path, inputs, 1, &sst))) goto fail;
+    if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }
+    if ((st = gf_pipeline_add_sink(p, &tally_vt, &tl))) goto fail;
+    gf_run_stats s;
+    if ((st = gf_pipeline_run(p, &s))) goto fail;
+    double rate = s.seconds > 0 ? (double)s.read / s.seconds : 0;
+    if (summary)
+        printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"ok\":%llu,\"not_found\":%llu,\"skipped\":%llu,"
+               "\"error\":%llu,\"housenumber\":%llu,\"street\":%llu,\"locality\":%llu,\"municipality\":%llu,"
+               "\"seconds\":%.3f,\"rows_per_s\":%.0f}\n",
+               (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected,
+               (unsigned long long)tl.ok, (unsigned long long)tl.notfound, (unsigned long long)tl.skipped,
+               (unsigned long long)tl.error, (unsigned long long)tl.types[1], (unsigned long long)tl.types[2],
+               (unsigned long long)tl.types[3], (unsigned long long)tl.types[4], s.seconds, rate);
+    if (verbose >= 0) {
+        fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu; ", (unsigned long long)s.read,
+                (unsigned long long)s.written, (unsigned long long)s.rejected);
+        if (reverse)
+            fprintf(stderr, "%llu found, %llu not found, %llu skipped", (unsigned long long)tl.ok,
+                    (unsigned long long)tl.notfound, (unsigned long long)tl.skipped);
+        else
+            fprintf(stderr, "%llu ok (%llu housenumber, %llu street, %llu locality, %llu municipality), %llu not found, %llu skipped",
+                    (unsigned long long)tl.ok, (unsigned long long)tl.types[1], (unsigned long long)tl.types[2],
+                    (unsigned long long)tl.types[3], (unsigned long long)tl.types[4], (unsigned long long)tl.notfound,
+                    (unsigned long long)tl.skipped);
+        fprintf(stderr, "; %.2f s, %.0f rows/s\n", s.seconds, rate);
+        if (s.rejected || rejects) fprintf(stderr, "geoflux: rejects: %s\n", rejects_path + (rejects_path[0] == '?'));
+    }
+    code = GF_EXIT_OK;
+    goto done;
+fail:
+    fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
+    code = (st == GF_ERR_IO && !p) ? GF_EXIT_USAGE : gf_cli_exit_for(st);
+done:
+    gf_pipeline_destroy(p);
+    gf_table_destroy(tr);
+    gf_gc_index_destroy(ix);
+    gf_crs_info_free(&crs);
+    gf_ctx_destroy(ctx);
+    return code;
+}
+
+int gf_cmd_geocode(int argc, char **argv) { return run_cmd(argc, argv, 0); }
+int gf_cmd_reverse(int argc, char **argv) { return run_cmd(argc, argv, 1); }
+
+int gf_cmd_index(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "build") != 0) {
+        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) { help_index(stdout); return GF_EXIT_OK; }
+        help_index(stderr);
+        return GF_EXIT_USAGE;
+    }
+    enum { O_PC = 256 };
+    static const struct option lo[] = {{"output", required_argument, 0, 'o'}, {"threads", required_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
+        {"postcodes", required_argument, 0, O_PC}, {0, 0, 0, 0}};
+    const char *out = NULL, *postcodes = getenv("GEOFLUX_POSTCODES");
+    int threads = 0, verbose = 0, c;
+    argc--;
+    argv++;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:j:qvh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'j': threads = atoi(optarg); break;
+        case 'q': verbose = -1; break;
+        case 'v': verbose = 1; break;
+        case 'h': help_index(stdout); return GF_EXIT_OK;
+        case O_PC: postcodes = optarg; break;
+        default: help_index(stderr); return GF_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc || !out) {
+        fprintf(stderr, "geoflux index build: %s\n", !out ? "no output (-o FILE)" : "no input file");
+        help_index(stderr);
+        return GF_EXIT_USAGE;
+    }
+    gf_ctx *ctx = gf_cli_ctx(verbose);
+    if (!ctx) return GF_EXIT_FAIL;
+    gf_gc_index *ix = NULL;
+    double t0 = now_s();
+    gf_status st = load_index(ctx, NULL, (const char **)(argv + optind), argc - optind, postcodes, threads, verbose, &ix);
+    if (st == GF_OK) st = gf_gc_index_save(ix, ctx, out);
+    int code = GF_EXIT_OK;
+    if (st) {
+        fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
+        code = st == GF_ERR_IO && strstr(gf_ctx_errmsg(ctx), "No such file") ? GF_EXIT_USAGE : gf_cli_exit_for(st);
+    } else if (verbose >= 0) {
+        fprintf(stderr, "geoflux: index written to %s (%.2f s in all)\n", out, now_s() - t0);
+    }
+    gf_gc_index_destroy(ix);
+    gf_ctx_destroy(ctx);
+    return code;
+}

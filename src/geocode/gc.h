@@ -1,0 +1,121 @@
+/* Private layout of the geocoding index and the text helpers shared by the
+ * builder, the matcher and the stages. Every array is flat and refers to the
+ * others by index or by offset into one string pool, so that the same
+ * structure is either malloc'd (built) or points into a mapped file. */
+#ifndef GF_GEOCODE_GC_H
+#define GF_GEOCODE_GC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "geoflux/geocode.h"
+
+#define GC_NONE UINT32_MAX
+#define GC_E7 1e7 /* positions are int32 degrees * 1e7 (1 cm) */
+
+typedef struct gc_commune {
+    char insee[8];
+    uint32_t name;      /* display name (pool) */
+    uint32_t nname;     /* normalised name (pool) */
+    uint32_t postcode;  /* first postcode known (pool, "" none) */
+    uint32_t next_name; /* next commune with the same normalised name, GC_NONE */
+    int32_t lon, lat;   /* INT32_MIN: no position */
+    uint32_t naddr;
+} gc_commune;
+
+typedef struct gc_street {
+    uint32_t commune;
+    uint32_t name;      /* display name */
+    uint32_t nname;     /* normalised name */
+    uint32_t postcode;  /* pool, "" unknown */
+    uint32_t addr0, naddr;
+    int32_t lon, lat;   /* INT32_MIN: none */
+    uint16_t nlen;      /* strlen of nname */
+    uint16_t tstart;    /* offset of the name after its leading street type ("rue "), 0 if none */
+    uint8_t kind;       /* 0 street, 1 locality (lieu-dit) */
+    uint8_t pad[3];
+} gc_street;
+
+typedef struct gc_addr {
+    uint32_t street;
+    int32_t num;
+    uint32_t suffix; /* pool, normalised ("bis", "a"), "" none */
+    uint32_t cle;    /* pool, "" none */
+    int32_t lon, lat;
+} gc_addr;
+
+/* Another name of a commune: a former commune (commune déléguée of the
+ * address files, La Poste's ligne_5 hamlet or former commune). */
+typedef struct gc_alias {
+    uint32_t nname;   /* normalised (pool) */
+    uint32_t commune;
+} gc_alias;
+
+struct gf_gc_index {
+    /* arrays (owned when built, into the mapping when loaded) */
+    gc_commune *communes; uint32_t ncommunes;
+    gc_street *streets; uint32_t nstreets;
+    gc_addr *addrs; uint32_t naddrs;
+    char *pool; uint64_t poollen;
+    uint32_t *h_insee; uint32_t h_insee_cap;   /* commune idx + 1, 0 empty */
+    uint32_t *h_street; uint32_t h_street_cap; /* street idx + 1 */
+    uint32_t *h_cname; uint32_t h_cname_cap;   /* first commune idx + 1 with that name */
+    uint64_t *postcodes; uint32_t npostcodes;  /* (postcode << 32) | commune, sorted */
+    gc_alias *aliases; uint32_t naliases;      /* sorted by name, then commune */
+    uint64_t *tri_keys; uint32_t *tri_vals; uint32_t ntri; /* ((commune << 24 | trigram) sorted, street */
+    uint32_t *grid_start; uint32_t *grid_items; /* reverse grid: items are addr idx, or naddrs + street idx */
+    uint32_t ngrid_items;
+    double g_lon0, g_lat0, g_cell; uint32_t g_nx, g_ny;
+    /* storage */
+    void *map; size_t maplen; /* loaded: the mapping */
+    int owned;                /* built: arrays are malloc'd */
+};
+
+struct gf_gc_scratch {
+    const gf_gc_index *ix;
+    uint16_t *tri_count; /* per street */
+    uint32_t *touched; size_t ntouched, touched_cap;
+    char name[512];
+};
+
+/* ---- text (norm.c) ---- */
+/* Folds UTF-8 (or ASCII) to lower-case ASCII words separated by one blank. */
+size_t gc_fold(const char *p, size_t n, char *out, size_t outsz);
+/* Normalised word for a folded word: abbreviation expanded, or NULL when it
+ * is an article to drop. Returns w itself when unchanged. */
+const char *gc_word(const char *w, size_t n, size_t *outn);
+/* 1 when the folded word is a street type (rue, avenue, ..., or its abbreviation). */
+int gc_is_street_type(const char *w, size_t n);
+/* Normalised suffix ("BIS" -> "bis", "quater" -> "qua", "B" -> "b"); 0 if not a suffix. */
+int gc_suffix_norm(const char *w, size_t n, char out[16]);
+/* Optimal string alignment distance (Damerau-Levenshtein with adjacent
+ * transpositions), or k + 1 as soon as it must exceed k. */
+int gc_osa(const char *a, int la, const char *b, int lb, int k);
+/* FNV-1a */
+static inline uint64_t gc_hash(const char *p, size_t n, uint64_t h)
+{
+    if (!h) h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)p[i]; h *= 1099511628211ULL; }
+    return h;
+}
+
+/* Trigrams of " name " (blank-padded), as 24-bit integers; returns how many (<= max). */
+static inline size_t gc_trigrams(const char *s, size_t l, uint32_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l && n < max; i++) {
+        uint32_t c0 = i == 0 ? ' ' : (unsigned char)s[i - 1], c1 = (unsigned char)s[i];
+        uint32_t c2 = i + 1 < l ? (unsigned char)s[i + 1] : ' ';
+        out[n++] = (c0 << 16) | (c1 << 8) | c2;
+    }
+    return n;
+}
+
+/* ---- index lookups (index.c) ---- */
+uint32_t gc_find_insee(const gf_gc_index *ix, const char *insee, size_t n);
+uint32_t gc_find_street(const gf_gc_index *ix, uint32_t commune, const char *nname, size_t n);
+uint32_t gc_find_cname(const gf_gc_index *ix, const char *nname, size_t n);
+/* Communes having nname as another name: writes up to max of them, returns how many. */
+int gc_find_alias(const gf_gc_index *ix, const char *nname, size_t n, uint32_t *out, int max);
+static inline const char *gc_str(const gf_gc_index *ix, uint32_t off) { return ix->pool + off; }
+
+#endif

@@ -1,0 +1,1051 @@
+/* The geocoding index: builder (a pipeline sink), freezing (sorting, hash
+ * tables, trigram postings, reverse grid), La Poste postcodes, and the flat
+ * file format (saved with write(), loaded with mmap()).
+ *
+ * Build cost is kept off the serial commit: encode() runs on the workers and
+ * does the expensive part (name normalisation), packing each row into a
+ * small record; commit() only appends records, with a one-entry cache for
+ * the commune and the street because rows of one street come together. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "geoflux/address.h"
+#include "geoflux/ingest.h"
+#include "geoflux/reproject.h"
+#include "geoflux/write.h"
+#include "geocode/gc.h"
+
+#define GC_MAGIC "GFGCIDX1"
+#define GC_VERSION 2u
+
+struct gf_gc_builder {
+    gc_commune *communes; uint32_t nc, cc;
+    uint8_t *c_poste_name;  /* per commune: name came from La Poste (replaced by an address file's) */
+    int32_t *c_plon, *c_plat; /* La Poste position, INT32_MIN none */
+    gc_street *streets; uint32_t ns, cs;
+    gc_addr *addrs; uint32_t na, ca;
+    char *pool; uint64_t plen, pcap;
+    uint32_t *h_insee; uint32_t hi_cap;
+    uint32_t *h_street; uint32_t hs_cap;
+    uint64_t *pc; uint32_t npc, cpc;
+    gc_alias *al; uint32_t nal, cal;
+    uint32_t last_c, last_s;
+    uint32_t sfx_off[64]; char sfx[64][16]; int nsfx;
+};
+
+/* ---- growable arrays ---- */
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t elt)
+{
+    if (need <= *cap) return 0;
+    uint32_t nc = *cap ? *cap : 1024;
+    while (nc < need) nc *= 2;
+    void *np = realloc(*p, (size_t)nc * elt);
+    if (!np) return -1;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
+static int pool_add(gf_gc_builder *b, const char *s, size_t n, uint32_t *off)
+{
+    if (n == 0) { *off = 0; return 0; }
+    if (b->plen + n + 1 > b->pcap) {
+        uint64_t nc = b->pcap ? b->pcap : 1 << 20;
+        while (nc < b->plen + n + 1) nc *= 2;
+        if (nc > UINT32_MAX) return -1;
+        char *np = realloc(b->pool, nc);
+        if (!np) return -1;
+        b->pool = np;
+        b->pcap = nc;
+    }
+    memcpy(b->pool + b->plen, s, n);
+    b->pool[b->plen + n] = 0;
+    *off = (uint32_t)b->plen;
+    b->plen += n + 1;
+    return 0;
+}
+
+gf_status gf_gc_builder_create(gf_ctx *ctx, gf_gc_builder **out)
+{
+    gf_gc_builder *b = calloc(1, sizeof *b);
+    if (!b) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (!(b->pool = malloc(1 << 20))) { free(b); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    b->pcap = 1 << 20;
+    b->pool[0] = 0; /* offset 0 is the empty string */
+    b->plen = 1;
+    b->last_c = b->last_s = GC_NONE;
+    *out = b;
+    return GF_OK;
+}
+
+void gf_gc_builder_destroy(gf_gc_builder *b)
+{
+    if (!b) return;
+    free(b->communes); free(b->c_poste_name); free(b->c_plon); free(b->c_plat);
+    free(b->streets); free(b->addrs); free(b->pool);
+    free(b->h_insee); free(b->h_street); free(b->pc); free(b->al);
+    free(b);
+}
+
+/* ---- hashing ---- */
+static uint32_t insee_hash(const char *s, size_t n) { return (uint32_t)gc_hash(s, n, 0); }
+static uint32_t street_hash(uint32_t c, const char *s, size_t n)
+{
+    uint64_t h = gc_hash((const char *)&c, sizeof c, 0);
+    return (uint32_t)gc_hash(s, n, h);
+}
+
+static int rehash_insee(uint32_t **tab, uint32_t *cap, const gc_commune *cs, uint32_t n)
+{
+    uint32_t nc = 64;
+    while (nc < n * 2 + 2) nc *= 2;
+    uint32_t *t = calloc(nc, sizeof *t);
+    if (!t) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t h = insee_hash(cs[i].insee, strlen(cs[i].insee)) & (nc - 1);
+        while (t[h]) h = (h + 1) & (nc - 1);
+        t[h] = i + 1;
+    }
+    free(*tab);
+    *tab = t;
+    *cap = nc;
+    return 0;
+}
+
+static int rehash_street(uint32_t **tab, uint32_t *cap, const gc_street *ss, uint32_t n, const char *pool)
+{
+    uint32_t nc = 64;
+    while (nc < n * 2 + 2) nc *= 2;
+    uint32_t *t = calloc(nc, sizeof *t);
+    if (!t) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *nm = pool + ss[i].nname;
+        uint32_t h = street_hash(ss[i].commune, nm, strlen(nm)) & (nc - 1);
+        while (t[h]) h = (h + 1) & (nc - 1);
+        t[h] = i + 1;
+    }
+    free(*tab);
+    *tab = t;
+    *cap = nc;
+    return 0;
+}
+
+static uint32_t find_insee_in(const uint32_t *t, uint32_t cap, const gc_commune *cs, const char *s, size_t n)
+{
+    if (!cap || n == 0 || n > 6) return GC_NONE;
+    uint32_t h = insee_hash(s, n) & (cap - 1);
+    while (t[h]) {
+        const gc_commune *c = &cs[t[h] - 1];
+        if (strncmp(c->insee, s, n) == 0 && c->insee[n] == 0) return t[h] - 1;
+        h = (h + 1) & (cap - 1);
+    }
+    return GC_NONE;
+}
+
+static uint32_t find_street_in(const uint32_t *t, uint32_t cap, const gc_street *ss, const char *pool, uint32_t c,
+                               const char *s, size_t n)
+{
+    if (!cap) return GC_NONE;
+    uint32_t h = street_hash(c, s, n) & (cap - 1);
+    while (t[h]) {
+        const gc_street *st = &ss[t[h] - 1];
+        if (st->commune == c && st->nlen == n && memcmp(pool + st->nname, s, n) == 0) return t[h] - 1;
+        h = (h + 1) & (cap - 1);
+    }
+    return GC_NONE;
+}
+
+uint32_t gc_find_insee(const gf_gc_index *ix, const char *s, size_t n)
+{
+    char up[8];
+    if (n == 0 || n > 6) return GC_NONE;
+    for (size_t i = 0; i < n; i++) up[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i]; /* 2a -> 2A */
+    return find_insee_in(ix->h_insee, ix->h_insee_cap, ix->communes, up, n);
+}
+
+uint32_t gc_find_street(const gf_gc_index *ix, uint32_t c, const char *s, size_t n)
+{
+    return find_street_in(ix->h_street, ix->h_street_cap, ix->streets, ix->pool, c, s, n);
+}
+
+uint32_t gc_find_cname(const gf_gc_index *ix, const char *s, size_t n)
+{
+    if (!ix->h_cname_cap || n == 0) return GC_NONE;
+    uint32_t h = (uint32_t)gc_hash(s, n, 0) & (ix->h_cname_cap - 1);
+    while (ix->h_cname[h]) {
+        const char *nm = ix->pool + ix->communes[ix->h_cname[h] - 1].nname;
+        if (strncmp(nm, s, n) == 0 && nm[n] == 0) return ix->h_cname[h] - 1;
+        h = (h + 1) & (ix->h_cname_cap - 1);
+    }
+    return GC_NONE;
+}
+
+int gc_find_alias(const gf_gc_index *ix, const char *s, size_t n, uint32_t *out, int max)
+{
+    uint32_t lo = 0, hi = ix->naliases;
+    while (lo < hi) {
+        uint32_t m = (lo + hi) / 2;
+        const char *nm = ix->pool + ix->aliases[m].nname;
+        int c = strncmp(nm, s, n);
+        if (c == 0 && nm[n] != 0) c = 1;
+        if (c < 0) lo = m + 1;
+        else hi = m;
+    }
+    int k = 0;
+    for (uint32_t i = lo; i < ix->naliases && k < max; i++) {
+        const char *nm = ix->pool + ix->aliases[i].nname;
+        if (strncmp(nm, s, n) != 0 || nm[n] != 0) break;
+        out[k++] = ix->aliases[i].commune;
+    }
+    return k;
+}
+
+/* ---- builder inserts ---- */
+static gf_status get_commune(gf_gc_builder *b, gf_ctx *ctx, const char *insee, size_t n, uint32_t *out)
+{
+    uint32_t c = find_insee_in(b->h_insee, b->hi_cap, b->communes, insee, n);
+    if (c == GC_NONE) {
+        if (grow((void **)&b->communes, &b->cc, b->nc + 1, sizeof *b->communes)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        uint32_t cc2 = b->cc;
+        /* side arrays follow the same capacity */
+        uint8_t *pn = realloc(b->c_poste_name, cc2);
+        int32_t *pl = realloc(b->c_plon, cc2 * sizeof *pl);
+        if (pn) b->c_poste_name = pn;
+        if (pl) b->c_plon = pl;
+        int32_t *pa = realloc(b->c_plat, cc2 * sizeof *pa);
+        if (pa) b->c_plat = pa;
+        if (!pn || !pl || !pa) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        c = b->nc++;
+        gc_commune *cm = &b->communes[c];
+        memset(cm, 0, sizeof *cm);
+        memcpy(cm->insee, insee, n);
+        cm->next_name = GC_NONE;
+        cm->lon = cm->lat = INT32_MIN;
+        b->c_poste_name[c] = 0;
+        b->c_plon[c] = b->c_plat[c] = INT32_MIN;
+        if (b->nc * 2 + 2 > b->hi_cap) { /* grow: the rehash inserts the new commune too */
+            if (rehash_insee(&b->h_insee, &b->hi_cap, b->communes, b->nc)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        } else {
+            uint32_t h = insee_hash(insee, n) & (b->hi_cap - 1);
+            while (b->h_insee[h]) h = (h + 1) & (b->hi_cap - 1);
+            b->h_insee[h] = c + 1;
+        }
+    }
+    *out = c;
+    return GF_OK;
+}
+
+static gf_status add_postcode(gf_gc_builder *b, gf_ctx *ctx, const char *pc, size_t n, uint32_t c)
+{
+    if (n != 5) return GF_OK;
+    uint32_t v = 0;
+    for (size_t i = 0; i < 5; i++) {
+        if (pc[i] < '0' || pc[i] > '9') return GF_OK;
+        v = v * 10 + (uint32_t)(pc[i] - '0');
+    }
+    if (b->npc && b->pc[b->npc - 1] == (((uint64_t)v << 32) | c)) return GF_OK;
+    if (grow((void **)&b->pc, &b->cpc, b->npc + 1, sizeof *b->pc)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    b->pc[b->npc++] = ((uint64_t)v << 32) | c;
+    if (!b->communes[c].postcode && pool_add(b, pc, n, &b->communes[c].postcode))
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    return GF_OK;
+}
+
+static gf_status add_alias(gf_gc_builder *b, gf_ctx *ctx, const char *name, size_t n, uint32_t c)
+{
+    char nn[256];
+    size_t l = gf_gc_normalize(name, n, nn, sizeof nn);
+    if (!l) return GF_OK;
+    /* rows of one commune come together: skip the alias just added */
+    if (b->nal && b->al[b->nal - 1].commune == c && !strcmp(b->pool + b->al[b->nal - 1].nname, nn)) return GF_OK;
+    if (grow((void **)&b->al, &b->cal, b->nal + 1, sizeof *b->al)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (pool_add(b, nn, l, &b->al[b->nal].nname)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    b->al[b->nal++].commune = c;
+    return GF_OK;
+}
+
+static uint32_t suffix_off(gf_gc_builder *b, const char *s, size_t n)
+{
+    if (n == 0 || n > 15) return 0;
+    for (int i = 0; i < b->nsfx; i++)
+        if (strlen(b->sfx[i]) == n && memcmp(b->sfx[i], s, n) == 0) return b->sfx_off[i];
+    uint32_t off;
+    if (pool_add(b, s, n, &off)) return 0;
+    if (b->nsfx < 64) {
+        memcpy(b->sfx[b->nsfx], s, n);
+        b->sfx[b->nsfx][n] = 0;
+        b->sfx_off[b->nsfx++] = off;
+    }
+    return off;
+}
+
+/* ---- the sink ---- */
+static gf_status sk_begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nworkers)
+{
+    (void)st; (void)nworkers;
+    if (!schema->kind || strcmp(schema->kind, "address") != 0)
+        return gf_ctx_err(ctx, GF_ERR_SCHEMA, "index: the inputs must be address files (BAL/BAN)");
+    return GF_OK;
+}
+
+static const char *col_str(const gf_batch *b, int f, size_t r, size_t *n)
+{
+    if (!b->cols[f].valid[r]) { *n = 0; return ""; }
+    *n = b->cols[f].v.s[r].len;
+    return b->arena + b->cols[f].v.s[r].off;
+}
+
+static gf_status put_str(gf_buf *o, const char *p, size_t n)
+{
+    gf_status st = gf_buf_reserve(o, n + 1);
+    if (st) return st;
+    for (size_t i = 0; i < n; i++) o->p[o->len++] = p[i] ? p[i] : ' ';
+    o->p[o->len++] = 0;
+    return GF_OK;
+}
+
+/* Record: int32 num (-1: toponym), int32 lon, lat; then NUL-terminated
+ * insee, commune name, street name, normalised street name, suffix,
+ * cle_interop, postcode, former commune name, lieu-dit complement and its
+ * normalised form. */
+static gf_status sk_encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, gf_buf *out)
+{
+    (void)stv; (void)ctx; (void)worker;
+    gf_status st;
+    char norm[512], sfx[16], lsfx[64];
+    const char *pv = NULL;
+    size_t pvl = (size_t)-1, nl = 0;
+    for (size_t r = 0; r < b->n; r++) {
+        if (!(b->flags[r] & GF_ROW_HAS_POS) || !isfinite(b->lon[r]) || !isfinite(b->lat[r])) continue;
+        size_t il, cl, vl, sl, kl, pl;
+        const char *insee = col_str(b, GF_A_COMMUNE_INSEE, r, &il);
+        const char *cle = col_str(b, GF_A_CLE_INTEROP, r, &kl);
+        if (il == 0 && kl >= 5) { insee = cle; il = 5; } /* BAL 1.1: INSEE opens cle_interop */
+        if (il < 5 || il > 5) continue;
+        const char *voie = col_str(b, GF_A_VOIE_NOM, r, &vl);
+        if (vl == 0) continue;
+        const char *cn = col_str(b, GF_A_COMMUNE_NOM, r, &cl);
+        const char *su = col_str(b, GF_A_SUFFIXE, r, &sl);
+        const char *pc = col_str(b, GF_A_CODE_POSTAL, r, &pl);
+        int32_t num = -1;
+        if (b->cols[GF_A_NUMERO].valid[r]) {
+            int64_t v = b->cols[GF_A_NUMERO].v.i[r];
+            if (v >= 0 && v < 99999) num = (int32_t)v;
+            else if (v != 99999) continue;
+        } else {
+            continue;
+        }
+        /* rows of one street come together: normalise each name once */
+        if (!(pvl == vl && memcmp(pv, voie, vl) == 0)) {
+            nl = gf_gc_normalize(voie, vl, norm, sizeof norm);
+            pv = voie;
+            pvl = vl;
+        }
+        if (nl == 0) continue;
+        size_t sfl = 0;
+        if (sl) {
+            size_t fl = gc_fold(su, sl, lsfx, sizeof lsfx);
+            size_t k = 0;
+            for (size_t i = 0; i < fl; i++) if (lsfx[i] != ' ') lsfx[k++] = lsfx[i];
+            /* kept as written (folded, without blanks): "quater", "bisa";
+             * the matcher compares canonical forms */
+            if (k > 0 && k < 16) { memcpy(sfx, lsfx, k); sfx[k] = 0; sfl = k; }
+        }
+        int32_t rec[3] = {num, (int32_t)lround(b->lon[r] * GC_E7), (int32_t)lround(b->lat[r] * GC_E7)};
+        if ((st = gf_buf_append(out, rec, sizeof rec))) return st;
+        char up[8];
+        for (size_t i = 0; i < 5; i++) up[i] = (insee[i] >= 'a' && insee[i] <= 'z') ? (char)(insee[i] - 32) : insee[i];
+        if ((st = put_str(out, up, 5)) || (st = put_str(out, cn, cl)) || (st = put_str(out, voie, vl)) ||
+            (st = put_str(out, norm, nl)) || (st = put_str(out, sfx, sfl)) || (st = put_str(out, cle, kl)) ||
+            (st = put_str(out, pc, pl)))
+            return st;
+        size_t dl, ll;
+        const char *dn = col_str(b, GF_A_COMMUNE_DELEGUEE_NOM, r, &dl);
+        if ((st = put_str(out, dn, dl))) return st;
+        /* lieu-dit complement: a place of its own, found by name */
+        const char *ld = col_str(b, GF_A_LIEUDIT_COMPLEMENT_NOM, r, &ll);
+        char nld[256];
+        size_t nll = 0;
+        if (ll) {
+            nll = gf_gc_normalize(ld, ll, nld, sizeof nld);
+            while (ll && (*ld == ' ' || *ld == '"')) { ld++; ll--; } /* `" Le Grand Champ "` of some files */
+            while (ll && (ld[ll - 1] == ' ' || ld[ll - 1] == '"')) ll--;
+        }
+        if ((st = put_str(out, ld, nll ? ll : 0)) || (st = put_str(out, nld, nll))) return st;
+    }
+    return GF_OK;
+}
+
+static gf_status sk_commit(void *stv, gf_ctx *ctx, const gf_batch *bt, const gf_buf *enc)
+{
+    gf_gc_builder *b = stv;
+    (void)bt;
+    const char *p = enc->p, *e = enc->p + enc->len;
+    gf_status st;
+    while (p < e) {
+        int32_t rec[3];
+        memcpy(rec, p, sizeof rec);
+        p += sizeof rec;
+        const char *s[10];
+        size_t l[10];
+        for (int i = 0; i < 10; i++) { s[i] = p; l[i] = strlen(p); p += l[i] + 1; }
+        /* commune */
+        uint32_t c = b->last_c;
+        if (c == GC_NONE || memcmp(b->communes[c].insee, s[0], 5) != 0) {
+            if ((st = get_commune(b, ctx, s[0], 5, &c))) return st;
+            b->last_c = c;
+            b->last_s = GC_NONE;
+        }
+        gc_commune *cm = &b->communes[c];
+        if ((!cm->name || b->c_poste_name[c]) && l[1]) {
+            if (pool_add(b, s[1], l[1], &cm->name)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+            b->c_poste_name[c] = 0;
+        }
+        if (l[6] && (st = add_postcode(b, ctx, s[6], l[6], c))) return st;
+        if (l[7] && (st = add_alias(b, ctx, s[7], l[7], c))) return st;
+        /* street */
+        uint32_t sidx = b->last_s;
+        if (sidx == GC_NONE || b->streets[sidx].nlen != l[3] || memcmp(b->pool + b->streets[sidx].nname, s[3], l[3]) != 0) {
+            sidx = find_street_in(b->h_street, b->hs_cap, b->streets, b->pool, c, s[3], l[3]);
+            if (sidx == GC_NONE) {
+                if (l[3] > 65535) continue;
+                if (grow((void **)&b->streets, &b->cs, b->ns + 1, sizeof *b->streets)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                sidx = b->ns++;
+                gc_street *sp = &b->streets[sidx];
+                memset(sp, 0, sizeof *sp);
+                sp->commune = c;
+                sp->lon = sp->lat = INT32_MIN;
+                sp->nlen = (uint16_t)l[3];
+                if (pool_add(b, s[2], l[2], &sp->name) || pool_add(b, s[3], l[3], &sp->nname) ||
+                    (l[6] && pool_add(b, s[6], l[6], &sp->postcode)))
+                    return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                if (b->ns * 2 + 2 > b->hs_cap) {
+                    if (rehash_street(&b->h_street, &b->hs_cap, b->streets, b->ns, b->pool)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                } else {
+                    uint32_t h = street_hash(c, s[3], l[3]) & (b->hs_cap - 1);
+                    while (b->h_street[h]) h = (h + 1) & (b->hs_cap - 1);
+                    b->h_street[h] = sidx + 1;
+                }
+            }
+            b->last_s = sidx;
+        }
+        if (l[9] && l[9] <= 65535) {
+            uint32_t li = find_street_in(b->h_street, b->hs_cap, b->streets, b->pool, c, s[9], l[9]);
+            if (li == GC_NONE) {
+                if (grow((void **)&b->streets, &b->cs, b->ns + 1, sizeof *b->streets)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                li = b->ns++;
+                gc_street *lp = &b->streets[li];
+                memset(lp, 0, sizeof *lp);
+                lp->commune = c;
+                lp->nlen = (uint16_t)l[9];
+                lp->lon = rec[1]; /* the first address that names it */
+                lp->lat = rec[2];
+                if (pool_add(b, s[8], l[8], &lp->name) || pool_add(b, s[9], l[9], &lp->nname) ||
+                    (l[6] && pool_add(b, s[6], l[6], &lp->postcode)))
+                    return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                if (b->ns * 2 + 2 > b->hs_cap) {
+                    if (rehash_street(&b->h_street, &b->hs_cap, b->streets, b->ns, b->pool)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                } else {
+                    uint32_t h = street_hash(c, s[9], l[9]) & (b->hs_cap - 1);
+                    while (b->h_street[h]) h = (h + 1) & (b->hs_cap - 1);
+                    b->h_street[h] = li + 1;
+                }
+            }
+        }
+        gc_street *sp = &b->streets[sidx];
+        if (rec[0] < 0) {
+            if (sp->lon == INT32_MIN) { sp->lon = rec[1]; sp->lat = rec[2]; }
+            continue;
+        }
+        if (grow((void **)&b->addrs, &b->ca, b->na + 1, sizeof *b->addrs)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        gc_addr *a = &b->addrs[b->na++];
+        a->street = sidx;
+        a->num = rec[0];
+        a->suffix = suffix_off(b, s[4], l[4]);
+        if (pool_add(b, s[5], l[5], &a->cle)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        a->lon = rec[1];
+        a->lat = rec[2];
+        sp->naddr++;
+    }
+    return GF_OK;
+}
+
+const gf_sink_vt gf_gc_builder_sink_vt = {
+    .name = "geocode-index",
+    .begin = sk_begin,
+    .encode = sk_encode,
+    .commit = sk_commit,
+    .destroy = (void (*)(void *))gf_gc_builder_destroy,
+};
+
+/* ---- La Poste base ---- */
+gf_status gf_gc_builder_add_postcodes(gf_gc_builder *b, gf_ctx *ctx, const char *path)
+{
+    gf_stream *s;
+    gf_csv *c;
+    gf_csv_record rec;
+    gf_status st = gf_stream_open(ctx, path, &s);
+    if (st) return st;
+    gf_csv_opts o = {0};
+    if ((st = gf_csv_open(ctx, s, &o, &c))) return st;
+    st = gf_csv_next(c, ctx, &rec);
+    if (st) { gf_csv_close(c); return st == GF_DONE ? gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s: empty file", path) : st; }
+    int ci = -1, cn = -1, cp = -1, cla = -1, clo = -1, l5 = -1;
+    for (int i = 0; i < rec.nfields; i++) {
+        char h[64];
+        gf_header_norm(rec.field[i], rec.len[i], h, sizeof h);
+        if (!strcmp(h, "code_commune_insee")) ci = i;
+        else if (!strcmp(h, "nom_de_la_commune") || !strcmp(h, "nom_commune")) cn = i;
+        else if (!strcmp(h, "code_postal")) cp = i;
+        else if (!strcmp(h, "ligne_5")) l5 = i;
+        else if (!strcmp(h, "latitude")) cla = i;
+        else if (!strcmp(h, "longitude")) clo = i;
+    }
+    if (ci < 0 || cp < 0) {
+        gf_csv_close(c);
+        return gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s:1: not the La Poste postcode base (code_commune_insee and code_postal expected)", path);
+    }
+    while ((st = gf_csv_next(c, ctx, &rec)) == GF_OK) {
+        if (rec.error || rec.nfields <= ci || rec.nfields <= cp || rec.len[ci] != 5) continue;
+        uint32_t cm;
+        char up[6];
+        for (int i = 0; i < 5; i++) up[i] = (rec.field[ci][i] >= 'a' && rec.field[ci][i] <= 'z') ? (char)(rec.field[ci][i] - 32) : rec.field[ci][i];
+        if ((st = get_commune(b, ctx, up, 5, &cm))) break;
+        gc_commune *co = &b->communes[cm];
+        if (!co->name && cn >= 0 && cn < rec.nfields && rec.len[cn]) {
+            if (pool_add(b, rec.field[cn], rec.len[cn], &co->name)) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
+            b->c_poste_name[cm] = 1;
+        }
+        if (b->c_plon[cm] == INT32_MIN && cla >= 0 && clo >= 0 && cla < rec.nfields && clo < rec.nfields) {
+            char t1[32], t2[32];
+            if (rec.len[cla] && rec.len[cla] < 31 && rec.len[clo] && rec.len[clo] < 31) {
+                memcpy(t1, rec.field[cla], rec.len[cla]); t1[rec.len[cla]] = 0;
+                memcpy(t2, rec.field[clo], rec.len[clo]); t2[rec.len[clo]] = 0;
+                char *e1, *e2;
+                double la = strtod(t1, &e1), lo = strtod(t2, &e2);
+                if (*e1 == 0 && *e2 == 0 && fabs(la) <= 90 && fabs(lo) <= 180) {
+                    b->c_plat[cm] = (int32_t)lround(la * GC_E7);
+                    b->c_plon[cm] = (int32_t)lround(lo * GC_E7);
+                }
+            }
+        }
+        if ((st = add_postcode(b, ctx, rec.field[cp], rec.len[cp], cm))) break;
+        if (l5 >= 0 && l5 < rec.nfields && rec.len[l5] && (st = add_alias(b, ctx, rec.field[l5], rec.len[l5], cm))) break;
+        b->last_c = GC_NONE;
+    }
+    gf_csv_close(c);
+    return st == GF_DONE ? GF_OK : st;
+}
+
+/* ---- freezing ---- */
+static void radix_u64(uint64_t *a, uint64_t *tmp, size_t n, int bytes)
+{
+    size_t cnt[256];
+    for (int pass = 0; pass < bytes; pass++) {
+        int sh = pass * 8;
+        memset(cnt, 0, sizeof cnt);
+        for (size_t i = 0; i < n; i++) cnt[(a[i] >> sh) & 255]++;
+        size_t sum = 0;
+        for (int k = 0; k < 256; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
+        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i] >> sh) & 255]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
+static int addr_cmp(const gc_addr *x, const gc_addr *y, const char *pool)
+{
+    if (x->num != y->num) return x->num < y->num ? -1 : 1;
+    return strcmp(pool + x->suffix, pool + y->suffix);
+}
+
+static gf_status build_grid(gf_gc_index *ix, gf_ctx *ctx)
+{
+    double mnx = 1e9, mny = 1e9, mxx = -1e9, mxy = -1e9;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ix->naddrs; i++) {
+        double x = ix->addrs[i].lon / GC_E7, y = ix->addrs[i].lat / GC_E7;
+        mnx = x < mnx ? x : mnx; mxx = x > mxx ? x : mxx;
+        mny = y < mny ? y : mny; mxy = y > mxy ? y : mxy;
+        n++;
+    }
+    for (uint32_t i = 0; i < ix->nstreets; i++) {
+        const gc_street *s = &ix->streets[i];
+        if (s->naddr || s->lon == INT32_MIN) continue;
+        double x = s->lon / GC_E7, y = s->lat / GC_E7;
+        mnx = x < mnx ? x : mnx; mxx = x > mxx ? x : mxx;
+        mny = y < mny ? y : mny; mxy = y > mxy ? y : mxy;
+        n++;
+    }
+    if (n == 0) { mnx = mny = 0; mxx = mxy = 1; }
+    /* about 4 items per cell, cells no smaller than ~50 m, at most 4M cells */
+    double area = (mxx - mnx + 1e-6) * (mxy - mny + 1e-6);
+    double cell = sqrt(area / (n / 4.0 + 1));
+    if (cell < 0.0005) cell = 0.0005;
+    while (((mxx - mnx) / cell + 1) * ((mxy - mny) / cell + 1) > 4e6) cell *= 1.5;
+    ix->g_lon0 = mnx;
+    ix->g_lat0 = mny;
+    ix->g_cell = cell;
+    ix->g_nx = (uint32_t)((mxx - mnx) / cell) + 1;
+    ix->g_ny = (uint32_t)((mxy - mny) / cell) + 1;
+    size_t ncell = (size_t)ix->g_nx * ix->g_ny;
+    ix->grid_start = calloc(ncell + 1, sizeof *ix->grid_start);
+    ix->grid_items = malloc(((size_t)n + 1) * sizeof *ix->grid_items);
+    uint32_t *cellof = malloc(((size_t)n + 1) * sizeof *cellof);
+    if (!ix->grid_start || !ix->grid_items || !cellof) { free(cellof); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < ix->naddrs + ix->nstreets; i++) {
+        int32_t lo, la;
+        if (i < ix->naddrs) { lo = ix->addrs[i].lon; la = ix->addrs[i].lat; }
+        else {
+            const gc_street *s = &ix->streets[i - ix->naddrs];
+            if (s->naddr || s->lon == INT32_MIN) continue;
+            lo = s->lon; la = s->lat;
+        }
+        uint32_t cx = (uint32_t)((lo / GC_E7 - mnx) / cell), cy = (uint32_t)((la / GC_E7 - mny) / cell);
+        if (cx >= ix->g_nx) cx = ix->g_nx - 1;
+        if (cy >= ix->g_ny) cy = ix->g_ny - 1;
+        cellof[k] = cy * ix->g_nx + cx;
+        ix->grid_items[k] = i;
+        ix->grid_start[cellof[k] + 1]++;
+        k++;
+    }
+    for (size_t c = 0; c < ncell; c++) ix->grid_start[c + 1] += ix->grid_start[c];
+    uint32_t *tmp = malloc(((size_t)n + 1) * sizeof *tmp), *pos = malloc((ncell + 1) * sizeof *pos);
+    if (!tmp || !pos) { free(tmp); free(pos); free(cellof); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    memcpy(pos, ix->grid_start, (ncell + 1) * sizeof *pos);
+    for (uint32_t i = 0; i < k; i++) tmp[pos[cellof[i]]++] = ix->grid_items[i];
+    memcpy(ix->grid_items, tmp, (size_t)k * sizeof *tmp);
+    ix->ngrid_items = k;
+    free(tmp); free(pos); free(cellof);
+    return GF_OK;
+}
+
+gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out)
+{
+    gf_gc_index *ix = calloc(1, sizeof *ix);
+    if (!ix) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    ix->owned = 1;
+    /* 1. addresses grouped by street (counting sort, stable: input order
+     *    within a street), then by number and suffix (insertion sort: rows
+     *    usually come sorted). Exact duplicates (one address, several
+     *    positions) keep their first position. */
+    uint32_t ns = b->ns, na = b->na;
+    uint32_t *start = calloc((size_t)ns + 1, sizeof *start);
+    gc_addr *sorted = malloc(((size_t)na + 1) * sizeof *sorted);
+    if (!start || !sorted) { free(start); free(sorted); free(ix); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    for (uint32_t i = 0; i < na; i++) start[b->addrs[i].street + 1]++;
+    for (uint32_t s = 0; s < ns; s++) start[s + 1] += start[s];
+    {
+        uint32_t *pos = malloc(((size_t)ns + 1) * sizeof *pos);
+        if (!pos) { free(start); free(sorted); free(ix); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+        memcpy(pos, start, ((size_t)ns + 1) * sizeof *pos);
+        for (uint32_t i = 0; i < na; i++) sorted[pos[b->addrs[i].street]++] = b->addrs[i];
+        free(pos);
+    }
+    uint32_t w = 0;
+    for (uint32_t s = 0; s < ns; s++) {
+        gc_addr *a = sorted + start[s];
+        uint32_t n = start[s + 1] - start[s];
+        for (uint32_t i = 1; i < n; i++) {
+            gc_addr t = a[i];
+            uint32_t j = i;
+            while (j > 0 && addr_cmp(&a[j - 1], &t, b->pool) > 0) { a[j] = a[j - 1]; j--; }
+            a[j] = t;
+        }
+        gc_street *sp = &b->streets[s];
+        sp->addr0 = w;
+        for (uint32_t i = 0; i < n; i++) {
+            if (i > 0 && addr_cmp(&a[i - 1], &a[i], b->pool) == 0) continue;
+            sorted[w++] = a[i]; /* w <= start[s] + i: moving down is safe */
+        }
+        sp->naddr = w - sp->addr0;
+    }
+    free(start);
+    free(b->addrs);
+    b->addrs = NULL;
+    b->na = b->ca = 0;
+    ix->addrs = sorted;
+    ix->naddrs = w;
+
+    /* 2. streets: position, kind, type offset */
+    for (uint32_t s = 0; s < ns; s++) {
+        gc_street *sp = &b->streets[s];
+        if (sp->lon == INT32_MIN && sp->naddr) {
+            const gc_addr *m = &sorted[sp->addr0 + sp->naddr / 2];
+            sp->lon = m->lon;
+            sp->lat = m->lat;
+        }
+        const char *nm = b->pool + sp->nname;
+        const char *sp1 = strchr(nm, ' ');
+        size_t fl = sp1 ? (size_t)(sp1 - nm) : strlen(nm);
+        int typed = gc_is_street_type(nm, fl);
+        sp->tstart = (uint16_t)(typed && sp1 ? fl + 1 : 0);
+        sp->kind = (!typed && sp->naddr == 0) ? 1 : 0;
+        b->communes[sp->commune].naddr += sp->naddr;
+    }
+    /* 3. communes: position (mean of their streets, else La Poste), normalised name */
+    {
+        double *sx = calloc((size_t)b->nc + 1, sizeof *sx), *sy = calloc((size_t)b->nc + 1, sizeof *sy);
+        uint32_t *cnt = calloc((size_t)b->nc + 1, sizeof *cnt);
+        if (!sx || !sy || !cnt) { free(sx); free(sy); free(cnt); free(sorted); free(ix); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+        for (uint32_t s = 0; s < ns; s++) {
+            const gc_street *sp = &b->streets[s];
+            if (sp->lon == INT32_MIN) continue;
+            sx[sp->commune] += sp->lon; sy[sp->commune] += sp->lat; cnt[sp->commune]++;
+        }
+        for (uint32_t c = 0; c < b->nc; c++) {
+            gc_commune *cm = &b->communes[c];
+            if (cnt[c]) { cm->lon = (int32_t)lround(sx[c] / cnt[c]); cm->lat = (int32_t)lround(sy[c] / cnt[c]); }
+            else { cm->lon = b->c_plon[c]; cm->lat = b->c_plat[c]; }
+            char nn[256];
+            size_t l = gf_gc_normalize(b->pool + cm->name, strlen(b->pool + cm->name), nn, sizeof nn);
+            if (pool_add(b, nn, l, &cm->nname)) { free(sx); free(sy); free(cnt); free(sorted); free(ix); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+        }
+        free(sx); free(sy); free(cnt);
+    }
+    ix->communes = b->communes; ix->ncommunes = b->nc; b->communes = NULL; b->nc = b->cc = 0;
+    ix->streets = b->streets; ix->nstreets = ns; b->streets = NULL; b->ns = b->cs = 0;
+    ix->pool = b->pool; ix->poollen = b->plen; b->pool = NULL; b->plen = b->pcap = 0;
+    gf_status st = GF_OK;
+    /* 4. hash tables */
+    if (rehash_insee(&ix->h_insee, &ix->h_insee_cap, ix->communes, ix->ncommunes) ||
+        rehash_street(&ix->h_street, &ix->h_street_cap, ix->streets, ix->nstreets, ix->pool)) {
+        st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    {
+        uint32_t cap = 64;
+        while (cap < ix->ncommunes * 2 + 2) cap *= 2;
+        ix->h_cname = calloc(cap, sizeof *ix->h_cname);
+        if (!ix->h_cname) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+        ix->h_cname_cap = cap;
+        for (uint32_t c = ix->ncommunes; c-- > 0;) { /* chains end up in commune order */
+            const char *nm = ix->pool + ix->communes[c].nname;
+            size_t l = strlen(nm);
+            if (!l) continue;
+            uint32_t f = gc_find_cname(ix, nm, l);
+            if (f != GC_NONE) {
+                ix->communes[c].next_name = f;
+                uint32_t h = (uint32_t)gc_hash(nm, l, 0) & (cap - 1);
+                while (ix->h_cname[h] != f + 1) h = (h + 1) & (cap - 1);
+                ix->h_cname[h] = c + 1;
+            } else {
+                uint32_t h = (uint32_t)gc_hash(nm, l, 0) & (cap - 1);
+                while (ix->h_cname[h]) h = (h + 1) & (cap - 1);
+                ix->h_cname[h] = c + 1;
+            }
+        }
+    }
+    /* 5. postcodes, sorted and unique */
+    {
+        uint64_t *tmp = malloc(((size_t)b->npc + 1) * sizeof *tmp);
+        if (!tmp) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+        radix_u64(b->pc, tmp, b->npc, 8);
+        free(tmp);
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < b->npc; i++)
+            if (k == 0 || b->pc[k - 1] != b->pc[i]) b->pc[k++] = b->pc[i];
+        ix->postcodes = b->pc; ix->npostcodes = k; b->pc = NULL; b->npc = b->cpc = 0;
+    }
+    /* 5b. aliases sorted by name then commune, unique; a name that is the
+     * commune's own is dropped */
+    {
+        gc_alias *al = b->al;
+        uint32_t n = b->nal, k = 0;
+        for (uint32_t i = 1; i < n; i++) { /* insertion sort: few thousand entries at most */
+            gc_alias t = al[i];
+            uint32_t j = i;
+            while (j > 0) {
+                int c = strcmp(ix->pool + al[j - 1].nname, ix->pool + t.nname);
+                if (c < 0 || (c == 0 && al[j - 1].commune <= t.commune)) break;
+                al[j] = al[j - 1];
+                j--;
+            }
+            al[j] = t;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            if (!strcmp(ix->pool + al[i].nname, ix->pool + ix->communes[al[i].commune].nname)) continue;
+            if (k && al[k - 1].commune == al[i].commune && !strcmp(ix->pool + al[k - 1].nname, ix->pool + al[i].nname)) continue;
+            al[k++] = al[i];
+        }
+        ix->aliases = al; ix->naliases = k; b->al = NULL; b->nal = b->cal = 0;
+    }
+    /* 6. trigram postings: key = commune << 24 | trigram, packed with the street as key << 24 | street */
+    {
+        size_t cap = 0, n = 0;
+        for (uint32_t s = 0; s < ix->nstreets; s++) cap += (size_t)ix->streets[s].nlen + 2;
+        uint64_t *t = malloc((cap + 1) * sizeof *t), *tmp = malloc((cap + 1) * sizeof *tmp);
+        if (!t || !tmp) { free(t); free(tmp); st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+        if (ix->nstreets >= (1u << 24) || ix->ncommunes >= (1u << 16)) {
+            free(t); free(tmp);
+            st = gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "index: more than 16M streets or 65536 communes");
+            goto fail;
+        }
+        for (uint32_t s = 0; s < ix->nstreets; s++) {
+            const gc_street *sp = &ix->streets[s];
+            if (sp->lon == INT32_MIN) continue;
+            const char *nm = ix->pool + sp->nname;
+            size_t l = sp->nlen;
+            size_t first = n;
+            uint32_t tris[600];
+            size_t nt = gc_trigrams(nm, l, tris, 600);
+            for (size_t i = 0; i < nt; i++) {
+                uint64_t key = ((uint64_t)sp->commune << 24) | tris[i];
+                uint64_t v = (key << 24) | s;
+                int dup = 0;
+                for (size_t q = first; q < n && !dup; q++) dup = t[q] == v;
+                if (!dup) t[n++] = v;
+            }
+        }
+        radix_u64(t, tmp, n, 8);
+        ix->tri_keys = malloc((n + 1) * sizeof *ix->tri_keys);
+        ix->tri_vals = malloc((n + 1) * sizeof *ix->tri_vals);
+        if (!ix->tri_keys || !ix->tri_vals) { free(t); free(tmp); st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+        for (size_t i = 0; i < n; i++) { ix->tri_keys[i] = t[i] >> 24; ix->tri_vals[i] = (uint32_t)(t[i] & 0xFFFFFF); }
+        ix->ntri = (uint32_t)n;
+        free(t); free(tmp);
+    }
+    /* 7. reverse grid */
+    if ((st = build_grid(ix, ctx))) goto fail;
+    *out = ix;
+    return GF_OK;
+fail:
+    gf_gc_index_destroy(ix);
+    return st;
+}
+
+void gf_gc_index_destroy(gf_gc_index *ix)
+{
+    if (!ix) return;
+    if (ix->owned) {
+        free(ix->communes); free(ix->streets); free(ix->addrs); free(ix->pool);
+        free(ix->h_insee); free(ix->h_street); free(ix->h_cname); free(ix->postcodes); free(ix->aliases);
+        free(ix->tri_keys); free(ix->tri_vals); free(ix->grid_start); free(ix->grid_items);
+    }
+    if (ix->map) munmap(ix->map, ix->maplen);
+    free(ix);
+}
+
+void gf_gc_index_stats(const gf_gc_index *ix, gf_gc_stats *o)
+{
+    memset(o, 0, sizeof *o);
+    o->communes = ix->ncommunes;
+    o->streets = ix->nstreets;
+    o->addresses = ix->naddrs;
+    o->postcodes = ix->npostcodes;
+    o->trigrams = ix->ntri;
+    o->bytes = (size_t)ix->ncommunes * sizeof(gc_commune) + (size_t)ix->nstreets * sizeof(gc_street) +
+               (size_t)ix->naddrs * sizeof(gc_addr) + ix->poollen +
+               ((size_t)ix->h_insee_cap + ix->h_street_cap + ix->h_cname_cap) * 4 + (size_t)ix->npostcodes * 8 +
+               (size_t)ix->naliases * sizeof(gc_alias) +
+               (size_t)ix->ntri * 12 + ((size_t)ix->g_nx * ix->g_ny + 1 + ix->ngrid_items) * 4;
+}
+
+/* ---- build from files ---- */
+gf_status gf_gc_index_build(gf_ctx *ctx, const char *const *paths, int npaths, const char *postcodes, int threads,
+                            gf_gc_index **out)
+{
+    gf_gc_builder *b = NULL;
+    gf_reader *rd = NULL;
+    gf_pipeline *p = NULL;
+    void *rp = NULL;
+    gf_status st;
+    if ((st = gf_gc_builder_create(ctx, &b))) return st;
+    if (postcodes && (st = gf_gc_builder_add_postcodes(b, ctx, postcodes))) { gf_gc_builder_destroy(b); return st; }
+    if (npaths > 0) {
+        gf_reader_opts ro = {{0}};
+        gf_pipeline_opts po = {.threads = threads};
+        gf_reproject_opts rpo = {0};
+        if ((st = gf_reader_open(ctx, paths, npaths, &ro, &rd))) goto fail;
+        if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
+        gf_pipeline_set_source(p, &gf_reader_source_vt, rd, gf_reader_schema(rd), (void (*)(void *))gf_reader_destroy);
+        rd = NULL;
+        if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
+        if ((st = gf_reproject_create(ctx, &rpo, &rp))) goto fail;
+        if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); goto fail; }
+        /* the pipeline owns the builder as a sink; keep it alive past the run */
+        static const gf_sink_vt borrowed = {
+            .name = "geocode-index", .begin = sk_begin, .encode = sk_encode, .commit = sk_commit, .destroy = NULL};
+        if ((st = gf_pipeline_add_sink(p, &borrowed, b))) goto fail;
+        gf_run_stats rs;
+        if ((st = gf_pipeline_run(p, &rs))) goto fail;
+        gf_pipeline_destroy(p);
+        p = NULL;
+    }
+    st = gf_gc_builder_finish(b, ctx, out);
+    gf_gc_builder_destroy(b);
+    return st;
+fail:
+    gf_pipeline_destroy(p);
+    gf_reader_destroy(rd);
+    gf_gc_builder_destroy(b);
+    return st;
+}
+
+/* ---- file format ----
+ * header (gc_fhdr), then each array in a fixed order, each starting on an
+ * 8-byte boundary. Native byte order, checked by a marker. */
+typedef struct gc_fhdr {
+    char magic[8];
+    uint32_t version, endian;
+    uint32_t ncommunes, nstreets, naddrs, h_insee_cap, h_street_cap, h_cname_cap, npostcodes, ntri, ngrid_items, g_nx, g_ny, naliases;
+    uint64_t poollen, filelen;
+    double g_lon0, g_lat0, g_cell;
+} gc_fhdr;
+
+typedef struct gc_sect { void **ptr; size_t size; } gc_sect;
+
+static int sections(gf_gc_index *ix, gc_sect *s)
+{
+    int n = 0;
+    s[n++] = (gc_sect){(void **)&ix->communes, (size_t)ix->ncommunes * sizeof(gc_commune)};
+    s[n++] = (gc_sect){(void **)&ix->streets, (size_t)ix->nstreets * sizeof(gc_street)};
+    s[n++] = (gc_sect){(void **)&ix->addrs, (size_t)ix->naddrs * sizeof(gc_addr)};
+    s[n++] = (gc_sect){(void **)&ix->pool, (size_t)ix->poollen};
+    s[n++] = (gc_sect){(void **)&ix->h_insee, (size_t)ix->h_insee_cap * 4};
+    s[n++] = (gc_sect){(void **)&ix->h_street, (size_t)ix->h_street_cap * 4};
+    s[n++] = (gc_sect){(void **)&ix->h_cname, (size_t)ix->h_cname_cap * 4};
+    s[n++] = (gc_sect){(void **)&ix->postcodes, (size_t)ix->npostcodes * 8};
+    s[n++] = (gc_sect){(void **)&ix->aliases, (size_t)ix->naliases * sizeof(gc_alias)};
+    s[n++] = (gc_sect){(void **)&ix->tri_keys, (size_t)ix->ntri * 8};
+    s[n++] = (gc_sect){(void **)&ix->tri_vals, (size_t)ix->ntri * 4};
+    s[n++] = (gc_sect){(void **)&ix->grid_start, ((size_t)ix->g_nx * ix->g_ny + 1) * 4};
+    s[n++] = (gc_sect){(void **)&ix->grid_items, (size_t)ix->ngrid_items * 4};
+    return n;
+}
+
+static size_t pad8(size_t x) { return (x + 7) & ~(size_t)7; }
+
+gf_status gf_gc_index_save(const gf_gc_index *cix, gf_ctx *ctx, const char *path)
+{
+    gf_gc_index *ix = (gf_gc_index *)cix; /* sections() takes addresses of the fields, read only here */
+    gc_sect s[16];
+    int n = sections(ix, s);
+    gc_fhdr h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, GC_MAGIC, 8);
+    h.version = GC_VERSION;
+    h.endian = 0x01020304;
+    h.ncommunes = ix->ncommunes; h.nstreets = ix->nstreets; h.naddrs = ix->naddrs;
+    h.h_insee_cap = ix->h_insee_cap; h.h_street_cap = ix->h_street_cap; h.h_cname_cap = ix->h_cname_cap;
+    h.npostcodes = ix->npostcodes; h.ntri = ix->ntri; h.ngrid_items = ix->ngrid_items; h.naliases = ix->naliases;
+    h.g_nx = ix->g_nx; h.g_ny = ix->g_ny; h.poollen = ix->poollen;
+    h.g_lon0 = ix->g_lon0; h.g_lat0 = ix->g_lat0; h.g_cell = ix->g_cell;
+    size_t total = pad8(sizeof h);
+    for (int i = 0; i < n; i++) total += pad8(s[i].size);
+    h.filelen = total;
+    char tmp[1100];
+    gf_atomic_tmpname(path, tmp, sizeof tmp);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", tmp, strerror(errno));
+    static const char zeros[8] = {0};
+    int ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(zeros, 1, pad8(sizeof h) - sizeof h, f) == pad8(sizeof h) - sizeof h;
+    for (int i = 0; i < n && ok; i++) {
+        if (s[i].size) ok = fwrite(*s[i].ptr, 1, s[i].size, f) == s[i].size;
+        size_t pd = pad8(s[i].size) - s[i].size;
+        if (ok && pd) ok = fwrite(zeros, 1, pd, f) == pd;
+    }
+    if (fclose(f) != 0) ok = 0;
+    if (!ok) {
+        int e = errno;
+        unlink(tmp);
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    return gf_atomic_commit(ctx, tmp, path);
+}
+
+/* Every index and offset of a mapped file within its table, so that a
+ * damaged file is an error and not a crash (one pass, ~10 ms per million
+ * addresses). */
+static int index_consistent(const gf_gc_index *ix)
+{
+    uint64_t pl = ix->poollen;
+    if (pl == 0 || ix->pool[pl - 1] != 0) return 0;
+    if ((ix->h_insee_cap & (ix->h_insee_cap - 1)) || (ix->h_street_cap & (ix->h_street_cap - 1)) ||
+        (ix->h_cname_cap & (ix->h_cname_cap - 1)))
+        return 0;
+    for (uint32_t i = 0; i < ix->ncommunes; i++) {
+        const gc_commune *c = &ix->communes[i];
+        if (c->name >= pl || c->nname >= pl || c->postcode >= pl || memchr(c->insee, 0, sizeof c->insee) == NULL ||
+            (c->next_name != GC_NONE && c->next_name >= ix->ncommunes))
+            return 0;
+    }
+    for (uint32_t i = 0; i < ix->nstreets; i++) {
+        const gc_street *s = &ix->streets[i];
+        if (s->commune >= ix->ncommunes || s->name >= pl || s->nname + (uint64_t)s->nlen >= pl || s->postcode >= pl ||
+            (uint64_t)s->addr0 + s->naddr > ix->naddrs || s->tstart > s->nlen)
+            return 0;
+    }
+    for (uint32_t i = 0; i < ix->naddrs; i++) {
+        const gc_addr *a = &ix->addrs[i];
+        if (a->street >= ix->nstreets || a->suffix >= pl || a->cle >= pl) return 0;
+    }
+    for (uint32_t i = 0; i < ix->h_insee_cap; i++) if (ix->h_insee[i] > ix->ncommunes) return 0;
+    for (uint32_t i = 0; i < ix->h_cname_cap; i++) if (ix->h_cname[i] > ix->ncommunes) return 0;
+    for (uint32_t i = 0; i < ix->h_street_cap; i++) if (ix->h_street[i] > ix->nstreets) return 0;
+    for (uint32_t i = 0; i < ix->npostcodes; i++) if ((ix->postcodes[i] & 0xFFFFFFFF) >= ix->ncommunes) return 0;
+    for (uint32_t i = 0; i < ix->naliases; i++)
+        if (ix->aliases[i].nname >= pl || ix->aliases[i].commune >= ix->ncommunes) return 0;
+    for (uint32_t i = 0; i < ix->ntri; i++) if (ix->tri_vals[i] >= ix->nstreets) return 0;
+    size_t ncell = (size_t)ix->g_nx * ix->g_ny;
+    if (ix->g_nx == 0 || ix->g_ny == 0 || !(ix->g_cell > 0) || ix->grid_start[ncell] != ix->ngrid_items) return 0;
+    for (size_t c = 0; c < ncell; c++) if (ix->grid_start[c] > ix->grid_start[c + 1]) return 0;
+    for (uint32_t i = 0; i < ix->ngrid_items; i++) if (ix->grid_items[i] >= ix->naddrs + ix->nstreets) return 0;
+    return 1;
+}
+
+gf_status gf_gc_index_load(gf_ctx *ctx, const char *path, gf_gc_index **out)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || sb.st_size < (off_t)sizeof(gc_fhdr)) {
+        close(fd);
+        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a geoflux index (too short)", path);
+    }
+    size_t len = (size_t)sb.st_size;
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) return gf_ctx_err(ctx, GF_ERR_IO, "%s: mmap: %s", path, strerror(errno));
+    gc_fhdr h;
+    memcpy(&h, m, sizeof h);
+    if (memcmp(h.magic, GC_MAGIC, 8) != 0 || h.version != GC_VERSION || h.endian != 0x01020304 || h.filelen != len) {
+        munmap(m, len);
+        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a geoflux index of this version and byte order", path);
+    }
+    gf_gc_index *ix = calloc(1, sizeof *ix);
+    if (!ix) { munmap(m, len); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    ix->ncommunes = h.ncommunes; ix->nstreets = h.nstreets; ix->naddrs = h.naddrs;
+    ix->h_insee_cap = h.h_insee_cap; ix->h_street_cap = h.h_street_cap; ix->h_cname_cap = h.h_cname_cap;
+    ix->npostcodes = h.npostcodes; ix->ntri = h.ntri; ix->ngrid_items = h.ngrid_items; ix->naliases = h.naliases;
+    ix->g_nx = h.g_nx; ix->g_ny = h.g_ny; ix->poollen = h.poollen;
+    ix->g_lon0 = h.g_lon0; ix->g_lat0 = h.g_lat0; ix->g_cell = h.g_cell;
+    gc_sect s[16];
+    int n = sections(ix, s);
+    size_t off = pad8(sizeof h);
+    for (int i = 0; i < n; i++) {
+        if (off + s[i].size > len) {
+            munmap(m, len);
+            free(ix);
+            return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: truncated index", path);
+        }
+        *s[i].ptr = (char *)m + off;
+        off += pad8(s[i].size);
+    }
+    ix->map = m;
+    ix->maplen = len;
+    ix->owned = 0;
+    if (!index_consistent(ix)) {
+        gf_gc_index_destroy(ix);
+        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: corrupt index (an offset points outside its table)", path);
+    }
+    *out = ix;
+    return GF_OK;
+}

@@ -1,0 +1,811 @@
+/* Query parsing and matching, and reverse geocoding.
+ *
+ * A query goes through the stages users expect from the national geocoder:
+ * the commune is resolved first (INSEE code, postcode, name), then the street
+ * within it (exact normalised name, else fuzzy), then the number on that
+ * street (exact, else interpolated or nearest), falling back to the street,
+ * then to the commune.
+ *
+ * Fuzzy street names: trigram candidates + bounded Damerau-Levenshtein.
+ * Why: a typo destroys at most three trigrams of the blank-padded name, so
+ * the right street keeps most of its trigrams and comes first among a
+ * handful of candidates gathered from the commune's posting lists (one binary
+ * search per trigram, no scan of the commune's streets); the optimal string
+ * alignment distance, bounded so that it stops after a few rows, then
+ * ranks those few exactly and counts a swapped pair of letters ("Jaurès" as
+ * "Jarues") as one edit, which plain Levenshtein counts as two. Edit
+ * distance alone would need a full scan of the commune (thousands of
+ * streets in a city); trigrams alone rank transpositions and short names
+ * badly. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geocode/gc.h"
+
+#define MAXTOK 64
+#define MAXCAND 32
+
+const char *gf_gc_type_name(gf_gc_type t)
+{
+    switch (t) {
+    case GF_GC_HOUSENUMBER: return "housenumber";
+    case GF_GC_STREET: return "street";
+    case GF_GC_LOCALITY: return "locality";
+    case GF_GC_MUNICIPALITY: return "municipality";
+    default: return "";
+    }
+}
+
+double gf_gc_distance(double lon1, double lat1, double lon2, double lat2)
+{
+    const double R = 6371008.8, d2r = M_PI / 180.0;
+    double dlat = (lat2 - lat1) * d2r, dlon = (lon2 - lon1) * d2r;
+    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * d2r) * cos(lat2 * d2r) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * R * asin(sqrt(a < 1 ? a : 1));
+}
+
+gf_status gf_gc_scratch_create(const gf_gc_index *ix, gf_gc_scratch **out)
+{
+    gf_gc_scratch *s = calloc(1, sizeof *s);
+    if (!s) return GF_ERR_NOMEM;
+    s->ix = ix;
+    s->tri_count = calloc((size_t)ix->nstreets + 1, sizeof *s->tri_count);
+    s->touched_cap = 4096;
+    s->touched = malloc(s->touched_cap * sizeof *s->touched);
+    if (!s->tri_count || !s->touched) { gf_gc_scratch_destroy(s); return GF_ERR_NOMEM; }
+    *out = s;
+    return GF_OK;
+}
+
+void gf_gc_scratch_destroy(gf_gc_scratch *s)
+{
+    if (!s) return;
+    free(s->tri_count);
+    free(s->touched);
+    free(s);
+}
+
+/* ---- tokens ---- */
+enum { T_WORD = 0, T_DROP, T_NUM, T_SFX, T_PC, T_CITY };
+typedef struct tok { const char *p; int len; int kind; } tok;
+
+static int is_digits(const char *p, int n)
+{
+    if (n == 0) return 0;
+    for (int i = 0; i < n; i++) if (p[i] < '0' || p[i] > '9') return 0;
+    return 1;
+}
+static int weq(const tok *t, const char *w) { return (int)strlen(w) == t->len && memcmp(t->p, w, (size_t)t->len) == 0; }
+static int is_ordinal(const tok *t)
+{
+    int d = 0;
+    while (d < t->len && t->p[d] >= '0' && t->p[d] <= '9') d++;
+    if (d == 0 || d == t->len) return 0;
+    const char *r = t->p + d;
+    int rl = t->len - d;
+    return (rl == 1 && r[0] == 'e') || (rl == 2 && !memcmp(r, "er", 2)) || (rl == 3 && (!memcmp(r, "eme", 3) || !memcmp(r, "ere", 3)));
+}
+
+static int is_article(const tok *t)
+{
+    return weq(t, "le") || weq(t, "la") || weq(t, "les") || weq(t, "l") || weq(t, "du") || weq(t, "des");
+}
+
+/* Appends the normalised form of tokens [from, to) that are plain words. */
+static size_t norm_toks(const tok *t, int from, int to, char *out, size_t outsz)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (int i = from; i < to; i++) {
+        if (t[i].kind != T_WORD) continue;
+        size_t wl;
+        const char *w = gc_word(t[i].p, (size_t)t[i].len, &wl);
+        if (!w || k + wl + 2 >= outsz) continue;
+        if (k) out[k++] = ' ';
+        memcpy(out + k, w, wl);
+        k += wl;
+    }
+    out[k] = 0;
+    return k;
+}
+
+/* Splits "12bis" into 12 + "bis"; 0 when the token is not a house number. */
+static int parse_number(const tok *t, int64_t *num, char sfx[16])
+{
+    int d = 0;
+    while (d < t->len && t->p[d] >= '0' && t->p[d] <= '9') d++;
+    if (d == 0 || d > 5) return 0;
+    int64_t v = 0;
+    for (int i = 0; i < d; i++) v = v * 10 + (t->p[i] - '0');
+    sfx[0] = 0;
+    if (d < t->len && !gc_suffix_norm(t->p + d, (size_t)(t->len - d), sfx)) return 0;
+    *num = v;
+    return 1;
+}
+
+/* ---- communes ---- */
+typedef struct ccand { uint32_t c; double conf; } ccand;
+
+static int add_cand(ccand *cs, int n, uint32_t c, double conf)
+{
+    for (int i = 0; i < n; i++)
+        if (cs[i].c == c) {
+            if (conf > cs[i].conf) cs[i].conf = conf;
+            return n;
+        }
+    if (n >= MAXCAND) return n;
+    cs[n].c = c;
+    cs[n].conf = conf;
+    return n + 1;
+}
+
+static int postcode_communes(const gf_gc_index *ix, const char *pc, size_t n, uint32_t *out, int max)
+{
+    if (n != 5 || !is_digits(pc, 5)) return 0;
+    uint64_t v = (uint64_t)strtoul((char[6]){pc[0], pc[1], pc[2], pc[3], pc[4], 0}, NULL, 10);
+    uint32_t lo = 0, hi = ix->npostcodes;
+    while (lo < hi) {
+        uint32_t m = (lo + hi) / 2;
+        if ((ix->postcodes[m] >> 32) < v) lo = m + 1;
+        else hi = m;
+    }
+    int k = 0;
+    for (uint32_t i = lo; i < ix->npostcodes && (ix->postcodes[i] >> 32) == v && k < max; i++)
+        out[k++] = (uint32_t)(ix->postcodes[i] & 0xFFFFFFFF);
+    return k;
+}
+
+static int name_dist_ok(const char *a, size_t la, const char *b, size_t lb, int *dist)
+{
+    int k = (int)(la < lb ? la : lb) / 5;
+    if (k < 1) k = 1;
+    if (k > 3) k = 3;
+    int d = gc_osa(a, (int)la, b, (int)lb, k);
+    *dist = d;
+    return d <= k;
+}
+
+/* Candidate communes from the filters and the city name (normalised). */
+static int resolve_communes(const gf_gc_index *ix, const gf_gc_query *q, const char *pc, size_t pcl, const char *cn,
+                            size_t cnl, ccand *cs)
+{
+    int n = 0;
+    if (q->citycode && q->citycodelen) {
+        uint32_t c = gc_find_insee(ix, q->citycode, q->citycodelen);
+        if (c != GC_NONE) return add_cand(cs, 0, c, 1.0);
+    }
+    uint32_t pcs[MAXCAND];
+    int npc = pcl ? postcode_communes(ix, pc, pcl, pcs, MAXCAND) : 0;
+    if (cnl) {
+        for (int i = 0; i < npc; i++)
+            if (!strcmp(gc_str(ix, ix->communes[pcs[i]].nname), cn)) n = add_cand(cs, n, pcs[i], 1.0);
+        if (n) return n;
+        /* another name of one of the postcode's communes (former commune, hamlet) */
+        uint32_t al[MAXCAND];
+        int nal = gc_find_alias(ix, cn, cnl, al, MAXCAND);
+        for (int a = 0; a < nal; a++)
+            for (int i = 0; i < npc; i++)
+                if (al[a] == pcs[i]) n = add_cand(cs, n, pcs[i], 0.98);
+        if (n) return n;
+        int bestd = 99;
+        for (int i = 0; i < npc; i++) {
+            const char *nm = gc_str(ix, ix->communes[pcs[i]].nname);
+            int d;
+            if (name_dist_ok(cn, cnl, nm, strlen(nm), &d) && d < bestd) bestd = d;
+        }
+        if (bestd < 99)
+            for (int i = 0; i < npc; i++) {
+                const char *nm = gc_str(ix, ix->communes[pcs[i]].nname);
+                int d;
+                if (name_dist_ok(cn, cnl, nm, strlen(nm), &d) && d == bestd) n = add_cand(cs, n, pcs[i], 0.9);
+            }
+        if (n) return n;
+        /* the name, anywhere (wrong postcode, or a postcode we do not know) */
+        uint32_t c = gc_find_cname(ix, cn, cnl);
+        int homonyms = 0;
+        for (uint32_t k = c; k != GC_NONE; k = ix->communes[k].next_name) homonyms++;
+        for (uint32_t k = c; k != GC_NONE; k = ix->communes[k].next_name) {
+            double conf = npc ? 0.85 : (homonyms > 1 ? 0.9 : 1.0);
+            /* a homonym in the postcode's department is the likely one */
+            if (pcl >= 2 && !strncmp(ix->communes[k].insee, pc, 2)) conf += 0.05;
+            n = add_cand(cs, n, k, conf);
+        }
+        if (n) return n;
+        for (int a = 0; a < nal; a++) {
+            double conf = npc ? 0.85 : (nal > 1 ? 0.9 : 0.95);
+            if (pcl >= 2 && !strncmp(ix->communes[al[a]].insee, pc, 2)) conf += 0.05;
+            n = add_cand(cs, n, al[a], conf);
+        }
+        if (n) return n;
+        if (npc) {
+            for (int i = 0; i < npc; i++) n = add_cand(cs, n, pcs[i], 0.75);
+            return n;
+        }
+        /* fuzzy name over every commune: only when nothing else points anywhere */
+        int best = 99;
+        for (uint32_t k = 0; k < ix->ncommunes; k++) {
+            const char *nm = gc_str(ix, ix->communes[k].nname);
+            size_t l = strlen(nm);
+            if (l + 3 < cnl || cnl + 3 < l || nm[0] != cn[0]) continue;
+            int d;
+            if (name_dist_ok(cn, cnl, nm, l, &d) && d < best) best = d;
+        }
+        if (best < 99)
+            for (uint32_t k = 0; k < ix->ncommunes; k++) {
+                const char *nm = gc_str(ix, ix->communes[k].nname);
+                size_t l = strlen(nm);
+                if (l + 3 < cnl || cnl + 3 < l || nm[0] != cn[0]) continue;
+                int d;
+                if (name_dist_ok(cn, cnl, nm, l, &d) && d == best) n = add_cand(cs, n, k, 0.85);
+            }
+        return n;
+    }
+    for (int i = 0; i < npc; i++) n = add_cand(cs, n, pcs[i], npc == 1 ? 1.0 : 0.95);
+    return n;
+}
+
+/* ---- streets ---- */
+typedef struct scand { uint32_t s; double sim, v; } scand;
+
+static double sim_of(int d, size_t la, size_t lb)
+{
+    size_t m = la > lb ? la : lb;
+    if (m == 0) return 0;
+    double s = 1.0 - 1.5 * d / (double)m;
+    return s < 0 ? 0 : s;
+}
+
+/* Similarity of query name S to street sp: full names, or with the street
+ * type left out on either side (a query that lacks it, has another one, or
+ * whose first word is a type word that belongs to the name: "Clos Berhault"
+ * for "Rue du Clos Berhault"); those cost 15 %. */
+static double street_sim(const gf_gc_index *ix, const gc_street *sp, const char *S, size_t sl, const char *St, size_t stl)
+{
+    const char *nm = gc_str(ix, sp->nname);
+    const char *q[2] = {S, St}, *c[2] = {nm, nm + sp->tstart};
+    size_t ql[2] = {sl, stl}, cl[2] = {sp->nlen, (size_t)(sp->nlen - sp->tstart)};
+    double best = 0;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            if ((i && St == S) || (j && !sp->tstart) || !ql[i] || !cl[j]) continue;
+            double pen = (i || j) ? 0.85 : 1.0;
+            if (best >= pen) continue;
+            int k = (int)(ql[i] < cl[j] ? ql[i] : cl[j]) / 4;
+            if (k < 1) k = 1;
+            if (k > 4) k = 4;
+            int d = gc_osa(q[i], (int)ql[i], c[j], (int)cl[j], k);
+            if (d <= k) {
+                double v = sim_of(d, ql[i], cl[j]) * pen;
+                if (v > best) best = v;
+            }
+        }
+    return best;
+}
+
+#define NSC 8
+/* Keeps the NSC best candidates by v = sim * commune confidence, one entry per street. */
+static void push_cand(scand *L, int *n, uint32_t s, double sim, double v)
+{
+    for (int i = 0; i < *n; i++)
+        if (L[i].s == s) {
+            if (v <= L[i].v) return;
+            for (int k = i; k + 1 < *n; k++) L[k] = L[k + 1];
+            (*n)--;
+            break;
+        }
+    int pos = *n;
+    while (pos > 0 && (L[pos - 1].v < v || (L[pos - 1].v == v && L[pos - 1].s > s))) pos--;
+    if (pos >= NSC) return;
+    int last = *n < NSC ? *n : NSC - 1;
+    for (int k = last; k > pos; k--) L[k] = L[k - 1];
+    L[pos] = (scand){s, sim, v};
+    if (*n < NSC) (*n)++;
+}
+
+/* Streets of commune c close to S, by trigram candidates, into L. */
+static void fuzzy_streets(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t c, double conf, const char *S, size_t sl,
+                          const char *St, size_t stl, scand *L, int *nl)
+{
+    uint32_t tris[128];
+    size_t nt = gc_trigrams(S, sl, tris, 128);
+    /* unique trigrams */
+    size_t u = 0;
+    for (size_t i = 0; i < nt; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < u && !dup; j++) dup = tris[j] == tris[i];
+        if (!dup) tris[u++] = tris[i];
+    }
+    nt = u;
+    scr->ntouched = 0;
+    for (size_t i = 0; i < nt; i++) {
+        uint64_t key = ((uint64_t)c << 24) | tris[i];
+        uint32_t lo = 0, hi = ix->ntri;
+        while (lo < hi) {
+            uint32_t m = (lo + hi) / 2;
+            if (ix->tri_keys[m] < key) lo = m + 1;
+            else hi = m;
+        }
+        uint32_t end = lo;
+        while (end < ix->ntri && ix->tri_keys[end] == key) end++;
+        /* very common trigrams ("rue", " ch") carry no information and cost time */
+        if (end - lo > 512 && nt > 4) continue;
+        for (uint32_t k = lo; k < end; k++) {
+            uint32_t s = ix->tri_vals[k];
+            if (scr->tri_count[s]++ == 0) {
+                if (scr->ntouched == scr->touched_cap) {
+                    size_t ncap = scr->touched_cap * 2;
+                    uint32_t *nt2 = realloc(scr->touched, ncap * sizeof *nt2);
+                    if (!nt2) { scr->tri_count[s]--; continue; }
+                    scr->touched = nt2;
+                    scr->touched_cap = ncap;
+                }
+                scr->touched[scr->ntouched++] = s;
+            }
+        }
+    }
+    /* the 24 streets sharing most trigrams, then exact ranking */
+    enum { TOP = 24 };
+    uint32_t top[TOP];
+    int ntop = 0;
+    unsigned minshare = nt >= 6 ? (unsigned)(nt / 3) : 1;
+    for (size_t i = 0; i < scr->ntouched; i++) {
+        uint32_t s = scr->touched[i];
+        unsigned cnt = scr->tri_count[s];
+        if (cnt < minshare) continue;
+        if (ntop < TOP) { top[ntop++] = s; continue; }
+        int w = 0;
+        for (int j = 1; j < TOP; j++)
+            if (scr->tri_count[top[j]] < scr->tri_count[top[w]] ||
+                (scr->tri_count[top[j]] == scr->tri_count[top[w]] && top[j] > top[w])) w = j;
+        if (cnt > scr->tri_count[top[w]] || (cnt == scr->tri_count[top[w]] && s < top[w])) top[w] = s;
+    }
+    for (int i = 0; i < ntop; i++) {
+        const gc_street *sp = &ix->streets[top[i]];
+        double sim = street_sim(ix, sp, S, sl, St, stl);
+        if (sim > 0) push_cand(L, nl, top[i], sim, sim * conf);
+    }
+    for (size_t i = 0; i < scr->ntouched; i++) scr->tri_count[scr->touched[i]] = 0;
+    scr->ntouched = 0;
+}
+
+/* 1 when street s has number num (any suffix). */
+static int has_number(const gf_gc_index *ix, uint32_t s, int64_t num)
+{
+    const gc_street *sp = &ix->streets[s];
+    const gc_addr *a = ix->addrs + sp->addr0;
+    uint32_t lo = 0, hi = sp->naddr;
+    while (lo < hi) {
+        uint32_t m = (lo + hi) / 2;
+        if (a[m].num < num) lo = m + 1;
+        else hi = m;
+    }
+    return lo < sp->naddr && a[lo].num == num;
+}
+
+/* ---- results ---- */
+static void fill_commune(const gf_gc_index *ix, uint32_t c, gf_gc_result *r)
+{
+    const gc_commune *cm = &ix->communes[c];
+    r->city = gc_str(ix, cm->name);
+    r->citycode = cm->insee;
+    r->postcode = gc_str(ix, cm->postcode);
+}
+
+static void fill_street(const gf_gc_index *ix, uint32_t s, gf_gc_result *r)
+{
+    const gc_street *sp = &ix->streets[s];
+    fill_commune(ix, sp->commune, r);
+    r->street = gc_str(ix, sp->name);
+    if (sp->postcode) r->postcode = gc_str(ix, sp->postcode);
+}
+
+static void set_pos(gf_gc_result *r, int32_t lon, int32_t lat)
+{
+    r->lon = lon / GC_E7;
+    r->lat = lat / GC_E7;
+}
+
+static void name_number(gf_gc_scratch *scr, gf_gc_result *r)
+{
+    if (r->suffix[0]) snprintf(scr->name, sizeof scr->name, "%lld %s %s", (long long)r->housenumber, r->suffix, r->street);
+    else snprintf(scr->name, sizeof scr->name, "%lld %s", (long long)r->housenumber, r->street);
+    r->name = scr->name;
+}
+
+static void clear(gf_gc_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->type = GF_GC_NONE;
+    r->lon = r->lat = NAN;
+    r->distance = NAN;
+    r->housenumber = -1;
+    r->id = r->name = r->street = r->postcode = r->city = r->citycode = "";
+}
+
+/* Number stage on street s. Returns the factor applied to the score, 0 when
+ * the street has no numbers. */
+static double match_number(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s, int64_t num, const char *sfx,
+                           gf_gc_result *r)
+{
+    const gc_street *sp = &ix->streets[s];
+    if (sp->naddr == 0) return 0;
+    const gc_addr *a = ix->addrs + sp->addr0;
+    uint32_t n = sp->naddr, lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t m = (lo + hi) / 2;
+        if (a[m].num < num) lo = m + 1;
+        else hi = m;
+    }
+    fill_street(ix, s, r);
+    if (lo < n && a[lo].num == num) {
+        uint32_t e = lo;
+        while (e < n && a[e].num == num) e++;
+        int pick = -1;
+        double f = 1.0;
+        char canon[16][16];
+        uint32_t ne = e - lo < 16 ? e - lo : 16;
+        for (uint32_t i = 0; i < ne; i++) {
+            const char *sv = gc_str(ix, a[lo + i].suffix);
+            if (!gc_suffix_norm(sv, strlen(sv), canon[i])) snprintf(canon[i], sizeof canon[i], "%s", sv);
+        }
+        for (uint32_t i = 0; i < ne && pick < 0; i++)
+            if (!strcmp(canon[i], sfx)) pick = (int)(lo + i);
+        if (pick < 0 && sfx[0] && sfx[1] == 0) {
+            /* "12 b" for "12 bis", "12 t" for "12 ter" */
+            const char *full = sfx[0] == 'b' ? "bis" : sfx[0] == 't' ? "ter" : sfx[0] == 'q' ? "qua" : NULL;
+            for (uint32_t i = 0; full && i < ne && pick < 0; i++)
+                if (!strcmp(canon[i], full)) { pick = (int)(lo + i); f = 0.95; }
+        }
+        if (pick < 0) {
+            /* another suffix of the same number: often the same building, but
+             * entrances of one number can lie tens of metres apart */
+            pick = (int)lo;
+            f = 0.8;
+        }
+        const gc_addr *h = &a[pick];
+        r->type = GF_GC_HOUSENUMBER;
+        set_pos(r, h->lon, h->lat);
+        r->housenumber = h->num;
+        snprintf(r->suffix, sizeof r->suffix, "%s", gc_str(ix, h->suffix));
+        r->id = gc_str(ix, h->cle);
+        name_number(scr, r);
+        return f;
+    }
+    /* not on the street: interpolate between the nearest numbers on the same
+     * side (same parity) when there are some on both sides, else take the
+     * nearest number */
+    int below = -1, above = -1;
+    for (int i = (int)lo - 1; i >= 0; i--) if ((a[i].num & 1) == (num & 1)) { below = i; break; }
+    for (uint32_t i = lo; i < n; i++) if ((a[i].num & 1) == (num & 1)) { above = (int)i; break; }
+    r->type = GF_GC_HOUSENUMBER;
+    r->housenumber = num;
+    snprintf(r->suffix, sizeof r->suffix, "%s", sfx);
+    r->id = "";
+    if (below >= 0 && above >= 0) {
+        double t = (double)(num - a[below].num) / (double)(a[above].num - a[below].num);
+        r->lon = (a[below].lon + t * (a[above].lon - a[below].lon)) / GC_E7;
+        r->lat = (a[below].lat + t * (a[above].lat - a[below].lat)) / GC_E7;
+        name_number(scr, r);
+        return 0.75;
+    }
+    int nearest = lo < n ? (int)lo : (int)n - 1;
+    if (lo > 0 && lo < n && num - a[lo - 1].num < a[lo].num - num) nearest = (int)lo - 1;
+    set_pos(r, a[nearest].lon, a[nearest].lat);
+    name_number(scr, r);
+    return 0.6;
+}
+
+gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_query *q, gf_gc_result *r)
+{
+    if (!ix || !scr || !q || !r) return GF_ERR_ARG;
+    clear(r);
+    char fold[1024];
+    size_t fl = q->q ? gc_fold(q->q, q->qlen, fold, sizeof fold) : 0;
+    tok t[MAXTOK];
+    int nt = 0;
+    for (size_t i = 0; i < fl && nt < MAXTOK;) {
+        size_t j = i;
+        while (j < fl && fold[j] != ' ') j++;
+        t[nt++] = (tok){fold + i, (int)(j - i), T_WORD};
+        i = j + 1;
+    }
+    /* 1. noise: CEDEX, BP/CS/TSA boxes, building / floor / flat mentions */
+    for (int i = 0; i < nt; i++) {
+        tok *w = &t[i], *nx = i + 1 < nt ? &t[i + 1] : NULL;
+        if (weq(w, "cedex")) {
+            w->kind = T_DROP;
+            if (nx && is_digits(nx->p, nx->len) && nx->len <= 3) nx->kind = T_DROP;
+        } else if ((weq(w, "bp") || weq(w, "cs") || weq(w, "tsa") || weq(w, "cp")) && nx && is_digits(nx->p, nx->len)) {
+            w->kind = nx->kind = T_DROP;
+        } else if (weq(w, "batiment") || weq(w, "bat") || weq(w, "bt") || weq(w, "bloc") || weq(w, "escalier") ||
+                   weq(w, "esc") || weq(w, "appartement") || weq(w, "appt") || weq(w, "apt") || weq(w, "app") ||
+                   weq(w, "porte") || weq(w, "hall") || weq(w, "immeuble") || weq(w, "imm") || weq(w, "logement") ||
+                   weq(w, "log") || weq(w, "boite") || weq(w, "bal")) {
+            w->kind = T_DROP;
+            if (nx && nx->len <= 3) nx->kind = T_DROP;
+        } else if (weq(w, "etage") || weq(w, "etg") || weq(w, "niveau")) {
+            w->kind = T_DROP;
+            /* "2ème étage" or "étage 2", not both: in "2ème étage 62 rue X" the 62 is the number */
+            if (i > 0 && (is_ordinal(&t[i - 1]) || weq(&t[i - 1], "premier") || weq(&t[i - 1], "dernier"))) t[i - 1].kind = T_DROP;
+            else if (nx && is_digits(nx->p, nx->len) && nx->len <= 2) nx->kind = T_DROP;
+        } else if (weq(w, "rdc") || (weq(w, "rez") && nx && weq(nx, "chaussee"))) {
+            w->kind = T_DROP;
+            if (!weq(w, "rdc") && nx) nx->kind = T_DROP;
+        }
+    }
+    /* 2. postcode in the text: the last 5-digit word that is not the first
+     * (a leading one is a house number); the words after it name the city */
+    int pci = -1;
+    for (int i = nt - 1; i >= 1; i--)
+        if (t[i].kind == T_WORD && t[i].len == 5 && is_digits(t[i].p, 5)) { pci = i; break; }
+    int city_from = -1;
+    if (pci >= 0) {
+        t[pci].kind = T_PC;
+        for (int i = pci + 1; i < nt; i++) if (t[i].kind == T_WORD) { t[i].kind = T_CITY; if (city_from < 0) city_from = i; }
+    }
+    int end = pci >= 0 ? pci : nt; /* street words lie before end */
+    /* 3. house number: the first word, or a number just before a street type */
+    int64_t num = -1;
+    char sfx[16] = "";
+    int first = 0;
+    while (first < end && t[first].kind != T_WORD) first++;
+    int numi = -1;
+    if (first < end && t[first].p[0] >= '0' && t[first].p[0] <= '9' && parse_number(&t[first], &num, sfx)) {
+        numi = first;
+    } else {
+        for (int i = first + 1; i < end; i++) {
+            if (t[i].kind != T_WORD || t[i].p[0] < '0' || t[i].p[0] > '9') continue;
+            int64_t v;
+            char s2[16];
+            if (!parse_number(&t[i], &v, s2)) continue;
+            int j = i + 1;
+            char s3[16];
+            if (!s2[0] && j < end && t[j].len <= 9 && !gc_is_street_type(t[j].p, (size_t)t[j].len) &&
+                gc_suffix_norm(t[j].p, (size_t)t[j].len, s3)) j++;
+            /* after a building mention ("Bât 2"), a number followed by a name */
+            int after_building = 0;
+            for (int k = 0; k < i; k++) after_building |= t[k].kind == T_DROP;
+            if (j < end && (gc_is_street_type(t[j].p, (size_t)t[j].len) || (after_building && j < end))) {
+                numi = i;
+                num = v;
+                memcpy(sfx, s2, sizeof sfx);
+                for (int k = first; k < i; k++) t[k].kind = T_DROP; /* complement before the address */
+                break;
+            }
+        }
+    }
+    if (numi >= 0) {
+        t[numi].kind = T_NUM;
+        int j = numi + 1;
+        if (!sfx[0] && j < end && t[j].kind == T_WORD && j + 1 < end) {
+            /* "12 bis", "12 B"; a lone r/l/d is rue or an article, not a suffix */
+            char s3[16];
+            /* a lone l or d is an article unless a street type follows ("12 d rue ...") */
+            int article = t[j].len == 1 && (t[j].p[0] == 'l' || t[j].p[0] == 'd') &&
+                          !gc_is_street_type(t[j + 1].p, (size_t)t[j + 1].len) && !is_article(&t[j + 1]);
+            if (!article && !gc_is_street_type(t[j].p, (size_t)t[j].len) && gc_suffix_norm(t[j].p, (size_t)t[j].len, s3)) {
+                memcpy(sfx, s3, sizeof sfx);
+                t[j].kind = T_SFX;
+                j++;
+            }
+        }
+        /* "12 bis A": a repetition word then an entrance letter */
+        if (sfx[0] && sfx[1] && sfx[2] && !sfx[3] && j + 1 < end && t[j].kind == T_WORD && t[j].len == 1 &&
+            t[j].p[0] >= 'a' && t[j].p[0] <= 'z' && !gc_is_street_type(t[j].p, 1) &&
+            !((t[j].p[0] == 'l' || t[j].p[0] == 'd') && !gc_is_street_type(t[j + 1].p, (size_t)t[j + 1].len))) {
+            sfx[3] = t[j].p[0];
+            sfx[4] = 0;
+            t[j].kind = T_SFX;
+            j++;
+        }
+        /* "36/38", "12-14": the second number of a range */
+        if (j + 1 < end && t[j].kind == T_WORD && is_digits(t[j].p, t[j].len) && t[j].len <= 5) {
+            char b2[8];
+            memcpy(b2, t[j].p, (size_t)t[j].len);
+            b2[t[j].len] = 0;
+            int64_t v2 = strtoll(b2, NULL, 10);
+            if (v2 > num && v2 - num <= 30) t[j].kind = T_DROP;
+        }
+    }
+    /* 4. postcode and city */
+    const char *pc = q->postcode;
+    size_t pcl = q->postcodelen;
+    while (pcl && (*pc == ' ')) { pc++; pcl--; }
+    while (pcl && pc[pcl - 1] == ' ') pcl--;
+    char pcbuf[6];
+    /* a leading zero lost by a spreadsheet */
+    if (pcl == 4 && is_digits(pc, 4)) { pcbuf[0] = '0'; memcpy(pcbuf + 1, pc, 4); pcbuf[5] = 0; pc = pcbuf; pcl = 5; }
+    if (!pcl && pci >= 0) { pc = t[pci].p; pcl = 5; }
+    char cn[256];
+    size_t cnl = 0;
+    if (q->city && q->citylen) cnl = gf_gc_normalize(q->city, q->citylen, cn, sizeof cn);
+    else if (city_from >= 0) cnl = norm_toks(t, city_from, nt, cn, sizeof cn);
+    ccand cs[MAXCAND];
+    int ncs = 0;
+    if (cnl || pcl || (q->citycode && q->citycodelen)) ncs = resolve_communes(ix, q, pc, pcl, cn, cnl, cs);
+    /* no city given apart from the text: its last words may name it */
+    int street_end = end;
+    if (!cnl && !(q->citycode && q->citycodelen && ncs)) {
+        int words[MAXTOK], nw = 0;
+        for (int i = 0; i < end; i++) if (t[i].kind == T_WORD) words[nw++] = i;
+        for (int k = nw - 1 < 6 ? nw - 1 : 6; k >= 1; k--) {
+            char cand[256];
+            size_t cl = norm_toks(t, words[nw - k], end, cand, sizeof cand);
+            if (!cl) continue;
+            uint32_t c = gc_find_cname(ix, cand, cl);
+            /* the commune's name, or another name of it */
+            uint32_t named[MAXCAND];
+            int nnamed = 0;
+            for (uint32_t x = c; x != GC_NONE && nnamed < MAXCAND; x = ix->communes[x].next_name) named[nnamed++] = x;
+            double aconf = 1.0;
+            if (!nnamed) {
+                nnamed = gc_find_alias(ix, cand, cl, named, MAXCAND);
+                aconf = 0.98;
+            }
+            if (!nnamed) continue;
+            ccand tmp[MAXCAND];
+            int nn = 0;
+            if (ncs) {
+                for (int i = 0; i < ncs; i++)
+                    for (int x = 0; x < nnamed; x++)
+                        if (cs[i].c == named[x]) nn = add_cand(tmp, nn, named[x], aconf);
+                if (!nn) continue;
+            } else {
+                for (int x = 0; x < nnamed; x++) nn = add_cand(tmp, nn, named[x], nnamed > 1 ? 0.9 : aconf);
+            }
+            memcpy(cs, tmp, sizeof(ccand) * (size_t)nn);
+            ncs = nn;
+            for (int i = words[nw - k]; i < end; i++) if (t[i].kind == T_WORD) t[i].kind = T_CITY;
+            street_end = words[nw - k];
+            break;
+        }
+    }
+    if (ncs == 0) return GF_OK; /* not found */
+    /* 5. street */
+    char S[512];
+    size_t sl = norm_toks(t, 0, street_end, S, sizeof S);
+    const char *St = S;
+    size_t stl = sl;
+    {
+        const char *sp1 = strchr(S, ' ');
+        size_t w1 = sp1 ? (size_t)(sp1 - S) : sl;
+        if (sp1 && gc_is_street_type(S, w1)) { St = sp1 + 1; stl = sl - w1 - 1; }
+    }
+    if (sl == 0) {
+        /* the commune itself */
+        uint32_t c = cs[0].c;
+        for (int i = 1; i < ncs; i++) if (cs[i].conf > cs[0].conf) c = cs[i].c;
+        if (ix->communes[c].lon == INT32_MIN) return GF_OK;
+        r->type = GF_GC_MUNICIPALITY;
+        fill_commune(ix, c, r);
+        set_pos(r, ix->communes[c].lon, ix->communes[c].lat);
+        r->name = r->city;
+        r->score = 0.9 * cs[0].conf;
+        r->score_next = ncs > 1 ? 0.9 * cs[1].conf : 0;
+        return GF_OK;
+    }
+    scand L[NSC];
+    int nl = 0;
+    for (int i = 0; i < ncs; i++) {
+        uint32_t c = cs[i].c;
+        uint32_t s = gc_find_street(ix, c, S, sl);
+        int exact = s != GC_NONE && ix->streets[s].lon != INT32_MIN;
+        if (exact) push_cand(L, &nl, s, 1.0, cs[i].conf);
+        /* an exact name without the number asked for: look for another street
+         * that has it ("2 Bas Launay": the lieu-dit or the Rue du Bas Launay) */
+        if (!exact || (num >= 0 && !has_number(ix, s, num)))
+            fuzzy_streets(ix, scr, c, cs[i].conf, S, sl, St, stl, L, &nl);
+    }
+    scand best = nl ? L[0] : (scand){GC_NONE, 0, 0};
+    scand next = nl > 1 ? L[1] : (scand){GC_NONE, 0, 0};
+    if (num >= 0 && best.s != GC_NONE && !has_number(ix, best.s, num)) {
+        for (int k = 1; k < nl; k++)
+            if (L[k].sim >= 0.6 && L[k].v >= best.v - 0.2 && has_number(ix, L[k].s, num)) {
+                next = best;
+                best = L[k];
+                break;
+            }
+    }
+    double bestconf = best.s != GC_NONE && best.sim > 0 ? best.v / best.sim : 0;
+    if (best.s == GC_NONE || best.sim < 0.5) {
+        /* no street: fall back to the commune, with a low score */
+        uint32_t c = cs[0].c;
+        if (ix->communes[c].lon == INT32_MIN) return GF_OK;
+        r->type = GF_GC_MUNICIPALITY;
+        fill_commune(ix, c, r);
+        set_pos(r, ix->communes[c].lon, ix->communes[c].lat);
+        r->name = r->city;
+        r->score = 0.3 * cs[0].conf;
+        return GF_OK;
+    }
+    double score = best.sim * bestconf;
+    /* a fuzzy match with a close runner-up is a guess */
+    if (best.sim < 1.0 && next.s != GC_NONE && next.v >= score - 0.05) score *= 0.9;
+    double f = 0;
+    if (num >= 0) f = match_number(ix, scr, best.s, num, sfx, r);
+    if (f == 0) {
+        const gc_street *sp = &ix->streets[best.s];
+        fill_street(ix, best.s, r);
+        r->type = sp->kind ? GF_GC_LOCALITY : GF_GC_STREET;
+        set_pos(r, sp->lon, sp->lat);
+        r->name = r->street;
+        f = num >= 0 && sp->naddr ? 0.8 : num >= 0 ? 0.9 : 1.0;
+    }
+    r->score = score * f;
+    r->score_next = next.s != GC_NONE ? next.v : 0;
+    if (r->score > 1) r->score = 1;
+    if (r->score_next > 1) r->score_next = 1;
+    return GF_OK;
+}
+
+/* ---- reverse ---- */
+gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, double lat, double max_m, gf_gc_result *r)
+{
+    if (!ix || !scr || !r) return GF_ERR_ARG;
+    clear(r);
+    if (!isfinite(lon) || !isfinite(lat) || ix->ngrid_items == 0) return GF_OK;
+    long nx = (long)ix->g_nx, ny = (long)ix->g_ny;
+    long cx = (long)floor((lon - ix->g_lon0) / ix->g_cell), cy = (long)floor((lat - ix->g_lat0) / ix->g_cell);
+    /* a lower bound of a cell's size in metres, over the grid's latitudes */
+    double maxlat = fabs(ix->g_lat0) > fabs(ix->g_lat0 + ny * ix->g_cell) ? fabs(ix->g_lat0) : fabs(ix->g_lat0 + ny * ix->g_cell);
+    if (fabs(lat) > maxlat) maxlat = fabs(lat);
+    if (maxlat > 89) maxlat = 89;
+    double cell_m = ix->g_cell * 111000.0 * cos(maxlat * M_PI / 180.0);
+    long r0 = 0;
+    if (cx < 0) r0 = -cx; else if (cx >= nx) r0 = cx - nx + 1;
+    long ry = cy < 0 ? -cy : cy >= ny ? cy - ny + 1 : 0;
+    if (ry > r0) r0 = ry;
+    double bestd = HUGE_VAL;
+    uint32_t besti = GC_NONE;
+    const double kx = 111320.0 * cos(lat * M_PI / 180.0);
+    for (long ring = r0;; ring++) {
+        /* an item in a cell `ring` cells away is at least (ring - 1) cells away */
+        if (ring >= 1 && (double)(ring - 1) * cell_m > bestd) break;
+        if (max_m > 0 && ring >= 1 && (double)(ring - 1) * cell_m > max_m) break;
+        long y0 = cy - ring, y1 = cy + ring, x0 = cx - ring, x1 = cx + ring;
+        for (long y = y0 < 0 ? 0 : y0; y <= y1 && y < ny; y++) {
+            int full = (y == y0 || y == y1);
+            for (long x = x0 < 0 ? 0 : x0; x <= x1 && x < nx; x++) {
+                if (!full && x != x0 && x != x1) continue;
+                size_t cell = (size_t)y * (size_t)nx + (size_t)x;
+                for (uint32_t k = ix->grid_start[cell]; k < ix->grid_start[cell + 1]; k++) {
+                    uint32_t it = ix->grid_items[k];
+                    int32_t ilo, ila;
+                    if (it < ix->naddrs) { ilo = ix->addrs[it].lon; ila = ix->addrs[it].lat; }
+                    else { ilo = ix->streets[it - ix->naddrs].lon; ila = ix->streets[it - ix->naddrs].lat; }
+                    /* cheap planar distance first: only items that may beat the
+                     * best (5 % margin, far above the planar error over France)
+                     * pay for the great-circle formula */
+                    double dx = (ilo / GC_E7 - lon) * kx, dy = (ila / GC_E7 - lat) * 110574.0;
+                    double dap = sqrt(dx * dx + dy * dy);
+                    if (dap > bestd * 1.05 + 1.0) continue;
+                    double d = gf_gc_distance(lon, lat, ilo / GC_E7, ila / GC_E7);
+                    if (d < bestd || (d == bestd && it < besti)) { bestd = d; besti = it; }
+                }
+            }
+        }
+        if (x0 <= 0 && y0 <= 0 && x1 >= nx - 1 && y1 >= ny - 1) break; /* the whole grid is seen */
+    }
+    if (besti == GC_NONE || (max_m > 0 && bestd > max_m)) return GF_OK;
+    r->distance = bestd;
+    r->score = 1.0;
+    if (besti < ix->naddrs) {
+        const gc_addr *a = &ix->addrs[besti];
+        fill_street(ix, a->street, r);
+        r->type = GF_GC_HOUSENUMBER;
+        set_pos(r, a->lon, a->lat);
+        r->housenumber = a->num;
+        snprintf(r->suffix, sizeof r->suffix, "%s", gc_str(ix, a->suffix));
+        r->id = gc_str(ix, a->cle);
+        name_number(scr, r);
+    } else {
+        uint32_t s = besti - ix->naddrs;
+        fill_street(ix, s, r);
+        r->type = ix->streets[s].kind ? GF_GC_LOCALITY : GF_GC_STREET;
+        set_pos(r, ix->streets[s].lon, ix->streets[s].lat);
+        r->name = r->street;
+    }
+    return GF_OK;
+}

@@ -1,0 +1,180 @@
+/* Native CSV writer: rows encoded on the workers, written in order. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "write/csv.h"
+
+typedef struct gf_csvw {
+    char path[1024], tmp[1100];
+    FILE *f;
+    int to_stdout;
+    const gf_schema *schema;
+} gf_csvw;
+
+gf_status gf_csv_writer_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
+{
+    gf_csvw *w = calloc(1, sizeof *w);
+    if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    snprintf(w->path, sizeof w->path, "%s", opts->path);
+    w->to_stdout = strcmp(opts->path, "-") == 0;
+    *st = w;
+    return GF_OK;
+}
+
+static gf_status put_field(gf_buf *o, const char *p, size_t n)
+{
+    int q = n > 0 && (p[0] == ' ' || p[n - 1] == ' ');
+    for (size_t i = 0; i < n && !q; i++) q = p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
+    if (!q) return gf_buf_append(o, p, n);
+    gf_status st = gf_buf_reserve(o, n * 2 + 2);
+    if (st) return st;
+    char *w = o->p + o->len;
+    *w++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"') *w++ = '"';
+        *w++ = p[i];
+    }
+    *w++ = '"';
+    o->len = (size_t)(w - o->p);
+    return GF_OK;
+}
+
+/* errors/warnings columns are written only if the schema was validated:
+ * we cannot know at begin() whether a row will carry codes, so they are
+ * always present for address and equipment schemas, never for others. */
+static int with_codes(const gf_schema *s)
+{
+    return s->kind && (!strcmp(s->kind, "address") || !strcmp(s->kind, "equipment"));
+}
+
+static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nworkers)
+{
+    gf_csvw *w = st;
+    (void)nworkers;
+    w->schema = schema;
+    if (w->to_stdout) w->f = stdout;
+    else {
+        gf_atomic_tmpname(w->path, w->tmp, sizeof w->tmp);
+        w->f = fopen(w->tmp, "wb");
+        if (!w->f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", w->tmp, strerror(errno));
+        setvbuf(w->f, NULL, _IOFBF, 1 << 20);
+    }
+    gf_buf h = {0};
+    gf_status s = GF_OK;
+    for (int i = 0; i < schema->nfields && !s; i++) {
+        if (i) s = gf_buf_append(&h, ",", 1);
+        if (!s) s = put_field(&h, schema->fields[i].name, strlen(schema->fields[i].name));
+    }
+    if (!s && with_codes(schema)) s = gf_buf_append(&h, ",errors,warnings", 16);
+    if (!s) s = gf_buf_append(&h, "\n", 1);
+    if (!s && fwrite(h.p, 1, h.len, w->f) != h.len) s = gf_ctx_err(ctx, GF_ERR_IO, "%s: write: %s", w->path, strerror(errno));
+    gf_buf_free(&h);
+    return s;
+}
+
+static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, gf_buf *out)
+{
+    gf_csvw *w = stv;
+    (void)ctx; (void)worker;
+    const gf_schema *s = b->schema;
+    int codes = with_codes(s);
+    gf_status st;
+    char num[48];
+    for (size_t r = 0; r < b->n; r++) {
+        for (int f = 0; f < s->nfields; f++) {
+            if (f && (st = gf_buf_append(out, ",", 1))) return st;
+            const gf_col *c = &b->cols[f];
+            if (!c->valid[r]) continue;
+            switch (s->fields[f].type) {
+            case GF_T_STRING:
+            case GF_T_DATE:
+                st = put_field(out, b->arena + c->v.s[r].off, c->v.s[r].len);
+                break;
+            case GF_T_INT: {
+                int l = snprintf(num, sizeof num, "%lld", (long long)c->v.i[r]);
+                st = gf_buf_append(out, num, (size_t)l);
+                break;
+            }
+            case GF_T_REAL: {
+                double a = fabs(c->v.d[r]);
+                int dec = 15;
+                for (double t = 1; t <= a && dec > 0; t *= 10) dec--;
+                int l = gf_fmt_fixed(c->v.d[r], dec > 10 ? 10 : dec, num);
+                st = gf_buf_append(out, num, (size_t)l);
+                break;
+            }
+            case GF_T_BOOL:
+                st = c->v.i[r] ? gf_buf_append(out, "true", 4) : gf_buf_append(out, "false", 5);
+                break;
+            default:
+                st = GF_OK;
+            }
+            if (st) return st;
+        }
+        if (codes) {
+            if ((st = gf_buf_append(out, ",", 1)) || (st = put_field(out, b->arena + b->errors[r].off, b->errors[r].len)) ||
+                (st = gf_buf_append(out, ",", 1)) || (st = put_field(out, b->arena + b->warnings[r].off, b->warnings[r].len)))
+                return st;
+        }
+        if ((st = gf_buf_append(out, "\n", 1))) return st;
+    }
+    (void)w;
+    return GF_OK;
+}
+
+static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
+{
+    gf_csvw *w = stv;
+    (void)b;
+    if (enc->len && fwrite(enc->p, 1, enc->len, w->f) != enc->len)
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write: %s", w->path, strerror(errno));
+    return GF_OK;
+}
+
+static gf_status finish(void *stv, gf_ctx *ctx)
+{
+    gf_csvw *w = stv;
+    if (w->to_stdout) {
+        if (fflush(stdout) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "standard output: %s", strerror(errno));
+        w->f = NULL;
+        return GF_OK;
+    }
+    int bad = ferror(w->f);
+    if (fclose(w->f) != 0) bad = 1;
+    w->f = NULL;
+    if (bad) {
+        unlink(w->tmp);
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
+    }
+    return gf_atomic_commit(ctx, w->tmp, w->path);
+}
+
+static void sk_abort(void *stv)
+{
+    gf_csvw *w = stv;
+    if (!w || w->to_stdout) return;
+    if (w->f) { fclose(w->f); w->f = NULL; }
+    if (w->tmp[0]) unlink(w->tmp);
+}
+
+static void destroy(void *stv)
+{
+    gf_csvw *w = stv;
+    if (!w) return;
+    if (w->f && !w->to_stdout) { fclose(w->f); unlink(w->tmp); }
+    free(w);
+}
+
+const gf_sink_vt gf_csv_sink_vt = {
+    .name = "csv",
+    .begin = begin,
+    .encode = encode,
+    .commit = commit,
+    .finish = finish,
+    .abort = sk_abort,
+    .destroy = destroy,
+};

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# End-to-end tests of `geoflux geocode`, `reverse` and `index build` on the
+# real Bruz BAL and the SCDL équipements samples, with GDAL re-reading the
+# outputs. Usage: geocode.sh GEOFLUX SRCDIR OUTDIR
+set -u
+GF=$1; SRC=$2; OUT=$3
+rm -rf "$OUT"; mkdir -p "$OUT"
+fails=0; checks=0
+ok() { checks=$((checks+1)); if eval "$1"; then :; else fails=$((fails+1)); echo "FAIL: $2" >&2; fi; }
+S=$SRC/data/samples
+E=$S/equipements
+PC=$S/reference/laposte-codes-postaux.csv.gz
+py() { /usr/bin/python3 -c "$1"; }
+
+# 1. index build, then geocode from it and from the address files: same bytes
+"$GF" index build "$S/bal/bal_35047_v1.3.csv" --postcodes "$PC" -o "$OUT/bruz.idx" -q; rc=$?
+ok '[ $rc -eq 0 ] && [ -s "$OUT/bruz.idx" ]' "index build"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/eq.csv" -q; rc=$?
+ok '[ $rc -eq 0 ]' "geocode with --index"
+"$GF" geocode --addresses "$S/bal/bal_35047_v1.3.csv" --postcodes "$PC" "$E/equipements-35047.csv" -o "$OUT/eq2.csv" -q -j 1
+ok 'cmp -s "$OUT/eq.csv" "$OUT/eq2.csv"' "--index and --addresses give the same bytes (and -j 1 = all cores)"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/eq3.csv" -q -j 2
+ok 'cmp -s "$OUT/eq.csv" "$OUT/eq3.csv"' "-j 2 gives the same bytes"
+
+# 2. columns: the input's, then exactly the documented result columns
+want="COLL_NOM,COLL_SIRET,EQUIP_UID,EQUIP_THEME,EQUIP_CODE,EQUIP_TYPE,EQUIP_NOM,ADR_NUMERO,ADR_NOMVOIE,ADR_CODEPOSTAL,ADR_COMMUNE,ADR_CLE_INTEROP,ERP_ID,ERP_TYPE,ERP_CATEGORIE,EQUIP_LAT,EQUIP_LONG,EQUIP_OUVERTURE,EQUIP_TEL,EQUIP_EMAIL,EQUIP_WEB,latitude,longitude,result_label,result_score,result_score_next,result_type,result_id,result_housenumber,result_name,result_street,result_postcode,result_city,result_citycode,result_status,result_distance,result_far,errors,warnings"
+ok '[ "$(head -1 "$OUT/eq.csv")" = "$want" ]' "CSV header: $(head -1 "$OUT/eq.csv")"
+# GDAL's CSV reader sees 10 rows and the quoted opening hours intact
+n=$(ogrinfo -ro -al -so "$OUT/eq.csv" 2>/dev/null | sed -n 's/^Feature Count: //p')
+ok '[ "$n" = 10 ]' "GDAL reads 10 rows (got $n)"
+ok 'ogrinfo -ro -al "$OUT/eq.csv" 2>/dev/null | grep -q "EQUIP_OUVERTURE (String) = Mo-Fr 08:30-12:00,13:30-17:30"' "RFC 4180 quoting read back by GDAL"
+rows() { py "
+import csv
+for r in csv.DictReader(open('$1', encoding='utf-8')): print('|'.join(r[k] for k in '$2'.split(',')))"; }
+rows "$OUT/eq.csv" "EQUIP_NOM,result_type,result_id,result_status,result_far,result_score" > "$OUT/eq.txt"
+ok 'grep -q "^Hôtel de ville|housenumber|35047_0380_00062|ok|false|1$" "$OUT/eq.txt"' "exact address, own coordinates agree"
+ok 'grep -q "^Ecole maternelle des Acacias|housenumber|35047_0001_00001|ok||1$" "$OUT/eq.txt"' "R. des Acacias"
+ok 'grep -q "^Ecole Jules Tricault|housenumber|35047_0480_00010|ok|false|" "$OUT/eq.txt"' "AV JULES TRICAULT / BRUZ"
+ok 'grep -q "^Salle de Boissousel|housenumber|35047_0060_00022|ok||" "$OUT/eq.txt"' "no postcode: commune by name"
+ok 'grep -q "^Médiathèque|housenumber|35047_0166_00009|ok|true|" "$OUT/eq.txt"' "lost accent; own coordinates 1.3 km away flagged"
+ok 'grep -q "^Maison du Vert Buisson|housenumber|35047_0787_00012|ok||" "$OUT/eq.txt"' "Pl. abbreviation"
+ok 'grep -q "^Cimetière du Manoir|" "$OUT/eq.txt" && grep "^Cimetière du Manoir|" "$OUT/eq.txt" | grep -Eq "\|(locality|street)\|\|ok\|"' "99999 = no number: the place"
+f=$(py "
+import csv
+r=[r for r in csv.DictReader(open('$OUT/eq.csv', encoding='utf-8')) if r['EQUIP_NOM']=='Médiathèque'][0]
+print(r['result_distance'])")
+ok 'py "import sys; sys.exit(0 if 1200 < float(\"$f\") < 1500 else 1)"' "distance to own coordinates reported ($f m)"
+
+# 3. SCDL validation: rejects with reasons, --keep-invalid keeps and geocodes them
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-errors.csv" -o "$OUT/err.csv" -q; rc=$?
+ok '[ $rc -eq 0 ]' "geocode a file with errors"
+ok '[ "$(($(wc -l < "$OUT/err.csv") - 1))" = 1 ]' "one valid row written"
+ok '[ "$(($(wc -l < "$OUT/err.csv.rejects.csv") - 1))" = 6 ]' "six rows rejected"
+for code in coll_siret.checksum equip_uid.pattern equip_theme.enum erp_categorie.range equip_lat.decimal_comma adr_numero.required; do
+  ok 'grep -q "$code" "$OUT/err.csv.rejects.csv"' "reject reason $code"
+done
+ok 'grep -q "equip_theme.enum_fuzzy" "$OUT/err.csv"' "theme in the wrong case: a warning"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-errors.csv" -o "$OUT/errk.csv" -q --keep-invalid --summary json > "$OUT/errk.json"
+ok 'py "import json; d=json.load(open(\"$OUT/errk.json\")); exit(0 if d[\"read\"]==7 and d[\"written\"]==7 and d[\"rejected\"]==0 and d[\"municipality\"]==1 else 1)"' "--keep-invalid: 7 written; no street at all: the commune"
+ok 'grep -q "coll_siret.checksum" "$OUT/errk.csv"' "kept rows carry their codes"
+
+# 4. the older template: EQUIP_X/EQUIP_Y in Lambert-93 checked
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-ancien-modele.csv" -o "$OUT/old.geojson" -q; rc=$?
+ok '[ $rc -eq 0 ]' "older template"
+n=$(ogrinfo -ro -al -so "$OUT/old.geojson" 2>/dev/null | sed -n 's/^Feature Count: //p')
+ok '[ "$n" = 3 ]' "GDAL reads the GeoJSON (got $n)"
+ok 'py "
+import json; d=json.load(open(\"$OUT/old.geojson\"))
+p=[f[\"properties\"] for f in d[\"features\"]]
+assert p[0][\"result_far\"] is True and 200 < p[0][\"result_distance\"] < 300
+assert \"result_distance\" not in p[1] and p[1][\"result_id\"] == \"35047_0001_00001\"
+"' "Lambert-93 EQUIP_X/EQUIP_Y compared, 245 m flagged"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-ancien-modele.csv" -o "$OUT/old-l93.geojsonl" -q --t-srs EPSG:2154
+ok 'head -1 "$OUT/old-l93.geojsonl" | grep -q "\"coordinates\":\[346992.3[0-9]*,6779784.[4-6]"' "output in Lambert-93 (--t-srs)"
+
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/eq.gpkg" -q; rc=$?
+lay=$(ogrinfo -ro -q "$OUT/eq.gpkg" 2>/dev/null | awk 'NR==1{print $2}')
+n=$(ogrinfo -ro -al -so "$OUT/eq.gpkg" "$lay" -where "result_type = 'housenumber'" 2>/dev/null | sed -n 's/^Feature Count: //p')
+ok '[ $rc -eq 0 ] && [ "$n" = 9 ]' "GeoPackage output read by GDAL: 9 housenumber results (got $n)"
+
+# 5. a plain CSV (the national geocoder's example), La Poste communes
+"$GF" geocode --index "$OUT/bruz.idx" "$S/geocoding/search.csv" --columns adresse --postcode postcode -o "$OUT/search.csv" -q; rc=$?
+ok '[ $rc -eq 0 ]' "plain CSV"
+ok '[ "$(grep -c ",municipality," "$OUT/search.csv")" = 4 ]' "communes known from La Poste only: municipality results"
+ok 'grep -q "54600,VILLERS LES NANCY,54578,ok" "$OUT/search.csv"' "postcode + city resolved"
+printf 'adresse,postcode\n,\n12 rue inconnue,99999\n' > "$OUT/odd.csv"
+"$GF" geocode --index "$OUT/bruz.idx" "$OUT/odd.csv" -o "$OUT/odd.out.csv" -q
+ok 'grep -q ",skipped$" "$OUT/odd.out.csv" && grep -q ",not-found$" "$OUT/odd.out.csv"' "skipped and not-found statuses"
+
+# 6. reverse: the geocoded points come back to the same addresses
+"$GF" reverse --index "$OUT/bruz.idx" "$OUT/eq.csv" --lat latitude --lon longitude -o "$OUT/rev.csv" -q; rc=$?
+ok '[ $rc -eq 0 ]' "reverse"
+ok 'py "
+import csv
+rows=list(csv.DictReader(open(\"$OUT/rev.csv\", encoding=\"utf-8\")))
+assert len(rows)==10
+for r in rows:
+    if r[\"result_type_input\"]==\"housenumber\":
+        assert r[\"result_id\"]==r[\"result_id_input\"] and float(r[\"result_distance\"])<0.01, r
+"' "reverse of housenumber results: same cle_interop, 0 m"
+
+# 7. the native CSV writer on the address schema (convert), atomic, to standard output too
+"$GF" convert "$S/bal/test-valid.csv" -o "$OUT/tv.csv" -q; rc=$?
+n=$(ogrinfo -ro -al -so "$OUT/tv.csv" 2>/dev/null | sed -n 's/^Feature Count: //p')
+ok '[ $rc -eq 0 ] && [ "$n" = 145 ]' "convert -> .csv read by GDAL (145 rows, got $n)"
+ok '! ls "$OUT"/.tv.csv.tmp-* >/dev/null 2>&1' "no temporary file left"
+"$GF" convert "$S/bal/test-valid.csv" -f csv -o - -q > "$OUT/tv-stdout.csv"
+ok 'cmp -s "$OUT/tv.csv" "$OUT/tv-stdout.csv"' "-f csv -o - writes the same bytes"
+
+# 8. usage errors
+"$GF" geocode "$E/equipements-35047.csv" -o "$OUT/x.csv" 2>/dev/null; rc=$?; ok '[ $rc -eq 2 ]' "no address base: exit 2"
+"$GF" geocode --index "$OUT/bruz.idx" -o "$OUT/x.csv" 2>/dev/null; rc=$?; ok '[ $rc -eq 2 ]' "no input: exit 2"
+"$GF" geocode --index "$PC" "$E/equipements-35047.csv" -o "$OUT/x.csv" 2>"$OUT/err.txt"; rc=$?
+ok '[ $rc -ne 0 ] && grep -q "not a geoflux index" "$OUT/err.txt"' "not an index file"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" --columns NOPE -o "$OUT/x.csv" 2>/dev/null; rc=$?; ok '[ $rc -eq 2 ] && [ ! -e "$OUT/x.csv" ]' "unknown --columns: exit 2, no output"
+"$GF" index build -o "$OUT/x.idx" 2>/dev/null; rc=$?; ok '[ $rc -eq 2 ]' "index build without input"
+
+echo "$checks checks, $fails failed"
+[ "$fails" -eq 0 ]

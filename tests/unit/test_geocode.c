@@ -1,0 +1,376 @@
+/* Geocoding: normalisation, edit distance, query clean-up, matching stages
+ * and scores on the real Bruz BAL, interpolation, save/load round trip,
+ * reverse geocoding against a brute-force nearest search, SCDL checks, and
+ * invalid inputs. argv[1] = source directory. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "geoflux/equipment.h"
+#include "geoflux/geocode.h"
+#include "geocode/gc.h"
+#include "gf_test.h"
+
+static void norm_is(const char *in, const char *want)
+{
+    char out[256];
+    gf_gc_normalize(in, strlen(in), out, sizeof out);
+    CHECK_STR(out, want);
+}
+
+static gf_gc_result geo(const gf_gc_index *ix, gf_gc_scratch *s, const char *q, const char *pc, const char *city)
+{
+    gf_gc_query qu = {.q = q, .qlen = q ? strlen(q) : 0, .postcode = pc, .postcodelen = pc ? strlen(pc) : 0,
+                      .city = city, .citylen = city ? strlen(city) : 0};
+    gf_gc_result r;
+    gf_status st = gf_gc_geocode(ix, s, &qu, &r);
+    CHECK(st == GF_OK);
+    return r;
+}
+
+/* Position of an address of the Bruz BAL (first row with that key). */
+static int bal_pos(const char *src, const char *voie, const char *num, const char *sfx, double *lon, double *lat)
+{
+    char path[1024], line[4096];
+    snprintf(path, sizeof path, "%s/data/samples/bal/bal_35047_v1.3.csv", src);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *fld[32];
+        int n = 0;
+        for (char *p = line, *q; n < 32 && p; p = q) {
+            q = strchr(p, ';');
+            if (q) *q++ = 0;
+            fld[n++] = p;
+        }
+        if (n > 14 && !strcmp(fld[6], voie) && !strcmp(fld[8], num) && !strcmp(fld[9], sfx)) {
+            *lon = atof(fld[13]);
+            *lat = atof(fld[14]);
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Brute-force nearest item (numbered address, or a street/place without numbers). */
+static double brute_nearest(const gf_gc_index *ix, double lon, double lat)
+{
+    double best = HUGE_VAL;
+    for (uint32_t i = 0; i < ix->naddrs; i++) {
+        double d = gf_gc_distance(lon, lat, ix->addrs[i].lon / GC_E7, ix->addrs[i].lat / GC_E7);
+        if (d < best) best = d;
+    }
+    for (uint32_t i = 0; i < ix->nstreets; i++) {
+        const gc_street *s = &ix->streets[i];
+        if (s->naddr || s->lon == INT32_MIN) continue;
+        double d = gf_gc_distance(lon, lat, s->lon / GC_E7, s->lat / GC_E7);
+        if (d < best) best = d;
+    }
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    const char *src = argc > 1 ? argv[1] : ".";
+    char bruz[1024], poste[1024], ban[1024], tmp[1024];
+    snprintf(bruz, sizeof bruz, "%s/data/samples/bal/bal_35047_v1.3.csv", src);
+    snprintf(ban, sizeof ban, "%s/data/samples/ban/adresses-54.csv.gz", src);
+    snprintf(poste, sizeof poste, "%s/data/samples/reference/laposte-codes-postaux.csv.gz", src);
+    snprintf(tmp, sizeof tmp, "/tmp/gf-test-geocode-%ld.idx", (long)getpid());
+
+    /* 1. normalisation: both sides of every match go through it */
+    norm_is("Rue de l'Église", "rue eglise");
+    norm_is("R. DE L EGLISE", "rue eglise");
+    norm_is("Av. du Gal de Gaulle", "avenue general gaulle");
+    norm_is("Bd St-Exupéry", "boulevard saint exupery");
+    norm_is("Imp. des Œillets", "impasse oeillets");
+    norm_is("Rte de la Ste Baume", "route sainte baume");
+    norm_is("Lot. Les Pins / Rés. du Parc", "lotissement pins residence parc");
+    norm_is("Chemin d’Aquitaine", "chemin aquitaine");
+    norm_is("", "");
+    char small[4];
+    CHECK(gf_gc_normalize("avenue", 6, small, sizeof small) <= 3 && strlen(small) <= 3);
+
+    /* 2. bounded optimal string alignment */
+    CHECK(gc_osa("jaures", 6, "jaures", 6, 2) == 0);
+    CHECK(gc_osa("jaures", 6, "jarues", 6, 2) == 1);   /* transposition = 1 edit */
+    CHECK(gc_osa("jaures", 6, "jaure", 5, 2) == 1);
+    CHECK(gc_osa("jaures", 6, "jxurzs", 6, 2) == 2);
+    CHECK(gc_osa("jaures", 6, "pasteur", 7, 2) == 3);  /* beyond the bound: k + 1 */
+    CHECK(gc_osa("", 0, "ab", 2, 2) == 2);
+    char sf[16];
+    CHECK(gc_suffix_norm("quater", 6, sf) && !strcmp(sf, "qua"));
+    CHECK(gc_suffix_norm("bisa", 4, sf) && !strcmp(sf, "bisa"));
+    CHECK(gc_suffix_norm("b", 1, sf) && !strcmp(sf, "b"));
+    CHECK(!gc_suffix_norm("er", 2, sf));
+
+    /* 3. SIRET check digits */
+    CHECK(gf_siret_valid("21350047500016", 14));
+    CHECK(!gf_siret_valid("21350047500010", 14));
+    CHECK(!gf_siret_valid("2135004750001", 13));
+    CHECK(!gf_siret_valid("2135004750001a", 14));
+
+    /* 4. index from the real Bruz BAL, the BAN extract and La Poste */
+    gf_ctx *ctx;
+    CHECK(gf_ctx_create(&ctx) == GF_OK);
+    gf_gc_index *ix = NULL;
+    const char *paths[2] = {bruz, ban};
+    gf_status st = gf_gc_index_build(ctx, paths, 2, poste, 2, &ix);
+    CHECK(st == GF_OK);
+    if (st) { fprintf(stderr, "%s\n", gf_ctx_errmsg(ctx)); GF_TEST_END(); }
+    gf_gc_stats gs;
+    gf_gc_index_stats(ix, &gs);
+    CHECK(gs.addresses > 5000 && gs.streets > 400 && gs.communes > 30000);
+    gf_gc_scratch *s;
+    CHECK(gf_gc_scratch_create(ix, &s) == GF_OK);
+
+    double lon, lat;
+    CHECK(bal_pos(src, "Avenue du Général de Gaulle", "62", "", &lon, &lat));
+    gf_gc_result r = geo(ix, s, "62 Avenue du Général de Gaulle", "35170", "Bruz");
+    CHECK(r.type == GF_GC_HOUSENUMBER);
+    CHECK_NEAR(r.score, 1.0, 1e-9);
+    CHECK_STR(r.id, "35047_0380_00062");
+    CHECK_STR(r.citycode, "35047");
+    CHECK_STR(r.postcode, "35170");
+    CHECK(gf_gc_distance(r.lon, r.lat, lon, lat) < 0.05);
+    /* abbreviations, case, lost accents, postcode only, CEDEX, floor, building */
+    r = geo(ix, s, "62 AV DU GAL DE GAULLE 35170 BRUZ CEDEX", NULL, NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    r = geo(ix, s, "Bât. A 2ème étage 62 av du general de gaulle", "35170", NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    r = geo(ix, s, "62 avenue du general de gaulle bruz", NULL, NULL); /* city at the end, no postcode */
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    r = geo(ix, s, "BP 12 62 avenue du general de gaulle", NULL, "BRUZ");
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    /* one-letter typo and a transposition: fuzzy street, lower score */
+    r = geo(ix, s, "62 Avenue du Général de Gualle", "35170", "Bruz");
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    CHECK(r.score < 1.0 && r.score > 0.5);
+    r = geo(ix, s, "62 Avenue du Genral de Gaulle", "35170", "Bruz");
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    /* suffix spellings: 66 bis A of Avenue Alphonse Legault exists, as 66 and 66 bis B.. */
+    r = geo(ix, s, "66 bis A avenue alphonse legault", "35170", NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0010_00066_bis_a"));
+    r = geo(ix, s, "66BISA avenue alphonse legault", "35170", NULL);
+    CHECK(!strcmp(r.id, "35047_0010_00066_bis_a"));
+    r = geo(ix, s, "66 avenue alphonse legault", "35170", NULL);
+    CHECK(!strcmp(r.id, "35047_0010_00066"));
+    /* interpolation: a number between two existing ones on the same side */
+    /* 23 Rue des Fresnais does not exist, 21 and 25 do: halfway between them */
+    double lo1, la1, lo2, la2;
+    CHECK(bal_pos(src, "Rue des Fresnais", "21", "", &lo1, &la1));
+    CHECK(bal_pos(src, "Rue des Fresnais", "25", "", &lo2, &la2));
+    r = geo(ix, s, "23 rue des fresnais", "35170", NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !r.id[0] && r.housenumber == 23);
+    CHECK(gf_gc_distance(r.lon, r.lat, (lo1 + lo2) / 2, (la1 + la2) / 2) < 0.05);
+    CHECK(r.score <= 0.75 + 1e-9);
+    r = geo(ix, s, "9999 Avenue du Général de Gaulle", "35170", NULL); /* beyond the last number: nearest */
+    CHECK(r.type == GF_GC_HOUSENUMBER && !r.id[0] && r.score <= 0.6 + 1e-9);
+    r = geo(ix, s, "Avenue du Général de Gaulle", "35170", NULL); /* no number: the street */
+    CHECK(r.type == GF_GC_STREET && r.housenumber == -1);
+    r = geo(ix, s, "le Manoir", "35170", NULL); /* a lieu-dit (99999) */
+    CHECK(r.type == GF_GC_LOCALITY || r.type == GF_GC_STREET);
+    r = geo(ix, s, "", "35170", NULL); /* postcode only: the commune */
+    CHECK(r.type == GF_GC_MUNICIPALITY && !strcmp(r.citycode, "35047"));
+    r = geo(ix, s, "12 rue qui n'existe pas du tout", "35170", NULL);
+    CHECK(r.type == GF_GC_MUNICIPALITY && r.score < 0.5);
+    r = geo(ix, s, "12 rue de la paix", "99999", NULL); /* no such postcode, no city */
+    CHECK(r.type == GF_GC_NONE);
+    r = geo(ix, s, "1 rue de la mairie", NULL, "Villers-lès-Nancy"); /* a commune known from La Poste only */
+    CHECK(r.type == GF_GC_MUNICIPALITY && !strcmp(r.citycode, "54578"));
+    /* another name of the commune (La Poste ligne_5: Pont-Réan is a hamlet of Bruz and Guichen) */
+    r = geo(ix, s, "1 rue des acacias", "35170", "Pont-Réan");
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0001_00001") && r.score > 0.9);
+    /* BAN legacy rows (lower-case names, postcodes from the file) */
+    r = geo(ix, s, "18 Allée des Acacias", "54111", NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.citycode, "54084"));
+    /* the INSEE filter wins over everything */
+    gf_gc_query qc = {.q = "62 avenue du general de gaulle", .qlen = 30, .citycode = "54084", .citycodelen = 5};
+    CHECK(gf_gc_geocode(ix, s, &qc, &r) == GF_OK && strcmp(r.citycode, "35047") != 0);
+
+    /* 5. save / load: same answers from the mapped file */
+    CHECK(gf_gc_index_save(ix, ctx, tmp) == GF_OK);
+    gf_gc_index *ix2 = NULL;
+    CHECK(gf_gc_index_load(ctx, tmp, &ix2) == GF_OK);
+    if (ix2) {
+        gf_gc_scratch *s2;
+        CHECK(gf_gc_scratch_create(ix2, &s2) == GF_OK);
+        const char *qs[] = {"62 av du gal de gaulle", "66 bis a avenue alphonse legault", "61 Avenue du Général de Gaulle",
+                            "le manoir", "18 allee des acacias", "3 rue du bois de carce"};
+        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+            gf_gc_result a = geo(ix, s, qs[i], "35170", NULL);
+            gf_gc_result b = geo(ix2, s2, qs[i], "35170", NULL);
+            CHECK(a.type == b.type && a.lon == b.lon && a.lat == b.lat && a.score == b.score && !strcmp(a.id, b.id));
+        }
+        gf_gc_scratch_destroy(s2);
+        gf_gc_index_destroy(ix2);
+    }
+    /* a damaged file is an error, not a crash: flip bytes past the header */
+    {
+        FILE *f = fopen(tmp, "r+b");
+        CHECK(f != NULL);
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            long sz = ftell(f);
+            for (long off = 200; off < sz && off < 4000; off += 37) {
+                fseek(f, off, SEEK_SET);
+                fputc(0xff, f);
+            }
+            fclose(f);
+            gf_gc_index *ix3 = NULL;
+            st = gf_gc_index_load(ctx, tmp, &ix3);
+            CHECK(st == GF_ERR_PARSE || st == GF_OK);
+            gf_gc_index_destroy(ix3);
+            f = fopen(tmp, "r+b");
+            if (f) { fseek(f, 0, SEEK_END); long n2 = ftell(f); fclose(f); CHECK(truncate(tmp, n2 / 2) == 0); }
+            CHECK(gf_gc_index_load(ctx, tmp, &ix3) == GF_ERR_PARSE && ix3 == NULL);
+        }
+    }
+    unlink(tmp);
+
+    /* 6. reverse: grid search equals brute force, inside and around the data */
+    srand(42);
+    int agree = 0, tries = 0;
+    for (int i = 0; i < 600; i++) {
+        double qlon = -1.80 + 0.12 * rand() / (double)RAND_MAX, qlat = 47.98 + 0.10 * rand() / (double)RAND_MAX;
+        if (i % 100 == 0) { qlon = 6.0 + i / 1000.0; qlat = 49.32; } /* near the BAN communes */
+        if (i == 599) { qlon = 2.35; qlat = 48.85; }                   /* far away: Paris */
+        gf_gc_result rr;
+        CHECK(gf_gc_reverse(ix, s, qlon, qlat, 0, &rr) == GF_OK);
+        double bf = brute_nearest(ix, qlon, qlat);
+        tries++;
+        if (rr.type != GF_GC_NONE && fabs(rr.distance - bf) < 1e-6) agree++;
+        else fprintf(stderr, "reverse %.6f %.6f: grid %.3f m, brute force %.3f m\n", qlon, qlat, rr.distance, bf);
+    }
+    CHECK(agree == tries);
+    gf_gc_result rr;
+    CHECK(gf_gc_reverse(ix, s, lon, lat, 0, &rr) == GF_OK);
+    CHECK(rr.type == GF_GC_HOUSENUMBER && rr.distance < 0.05 && !strcmp(rr.id, "35047_0380_00062"));
+    CHECK(gf_gc_reverse(ix, s, 2.35, 48.85, 1000, &rr) == GF_OK && rr.type == GF_GC_NONE); /* max distance */
+    CHECK(gf_gc_reverse(ix, s, NAN, 48.0, 0, &rr) == GF_OK && rr.type == GF_GC_NONE);
+
+    /* 7. robustness: random queries built from address-like pieces and raw
+     * bytes must never crash (replayed under ASan+UBSan by the sanitize build) */
+    {
+        static const char *const pieces[] = {"12", "bis", "b", "d", "l", "rue", "r.", "avenue", "de", "la", "35170",
+            "bruz", "cedex", "bp", "bât", "étage", "2ème", "99999", "-", "'", "\xc3", "\xc3\xa9", "\xe2\x80\x99", "/",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "genetais", "0", "123456", "quater", "a1", " ", ",", "\xff"};
+        const size_t np = sizeof pieces / sizeof pieces[0];
+        uint64_t x = 88172645463325252ULL;
+        char q[600];
+        int found = 0;
+        for (int it = 0; it < 20000; it++) {
+            size_t ql = 0;
+            int nw = 1 + (int)(x % 12);
+            for (int w = 0; w < nw; w++) {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                const char *pc = pieces[x % np];
+                size_t l = strlen(pc);
+                if (ql + l + 1 >= sizeof q) break;
+                memcpy(q + ql, pc, l);
+                ql += l;
+                if (x & 16) q[ql++] = ' ';
+            }
+            gf_gc_query rq = {.q = q, .qlen = ql};
+            if (x & 32) { rq.postcode = "35170"; rq.postcodelen = 5; }
+            if (x & 64) { rq.city = q; rq.citylen = ql / 2; }
+            CHECK(gf_gc_geocode(ix, s, &rq, &r) == GF_OK);
+            found += r.type != GF_GC_NONE;
+            CHECK(r.type == GF_GC_NONE || (r.score >= 0 && r.score <= 1 && isfinite(r.lon) && isfinite(r.lat)));
+        }
+        CHECK(found > 0);
+    }
+
+    /* 8. invalid inputs */
+    CHECK(gf_gc_geocode(NULL, s, &qc, &r) == GF_ERR_ARG);
+    CHECK(gf_gc_geocode(ix, s, NULL, &r) == GF_ERR_ARG);
+    CHECK(gf_gc_reverse(ix, NULL, 0, 0, 0, &rr) == GF_ERR_ARG);
+    gf_gc_query qn = {0};
+    CHECK(gf_gc_geocode(ix, s, &qn, &r) == GF_OK && r.type == GF_GC_NONE);
+    char longq[3000];
+    memset(longq, 'a', sizeof longq);
+    gf_gc_query ql = {.q = longq, .qlen = sizeof longq, .postcode = "35170", .postcodelen = 5};
+    CHECK(gf_gc_geocode(ix, s, &ql, &r) == GF_OK);
+    gf_gc_index *bad = NULL;
+    CHECK(gf_gc_index_load(ctx, poste, &bad) == GF_ERR_PARSE && bad == NULL); /* not an index */
+    CHECK(strstr(gf_ctx_errmsg(ctx), "not a geoflux index") != NULL);
+    CHECK(gf_gc_index_load(ctx, "/nonexistent/x.idx", &bad) == GF_ERR_IO);
+    const char *notaddr[1] = {poste};
+    CHECK(gf_gc_index_build(ctx, notaddr, 1, NULL, 1, &bad) == GF_ERR_SCHEMA);
+    gf_gc_builder *gb;
+    CHECK(gf_gc_builder_create(ctx, &gb) == GF_OK);
+    CHECK(gf_gc_builder_add_postcodes(gb, ctx, bruz) == GF_ERR_SCHEMA); /* a BAL is not the La Poste base */
+    gf_gc_builder_destroy(gb);
+    gf_gc_builder_destroy(NULL);
+    gf_gc_index_destroy(NULL);
+    gf_gc_scratch_destroy(NULL);
+
+    /* 9. the table reader and the SCDL checks, on files written here */
+    {
+        char tp[1100];
+        snprintf(tp, sizeof tp, "%s.csv", tmp);
+        FILE *f = fopen(tp, "wb");
+        fputs("\xEF\xBB\xBF" "COLL_NOM;COLL_SIRET;EQUIP_UID;EQUIP_THEME;EQUIP_CODE;EQUIP_TYPE;EQUIP_NOM;ADR_NUMERO;"
+              "ADR_NOMVOIE;ADR_CODEPOSTAL;ADR_COMMUNE;EQUIP_LAT;EQUIP_LONG;;EQUIP_NOM\n", f);
+        /* 1 valid; 2 bad SIRET; 3 too many fields; 4 short row (missing trailing columns: kept);
+         * 5 theme in another case (warning only) */
+        fputs("Bruz;21350047500016;35047-01010401-001;Equipement administratif;01010401-001;Mairie;Hôtel de ville;62;"
+              "Avenue du Général de Gaulle;35170;Bruz;48.0230962;-1.7382079;;x\n", f);
+        fputs("Bruz;21350047500010;35047-01010401-002;Equipement administratif;01010401-002;Mairie;Annexe;1;"
+              "Rue des Acacias;35170;Bruz;;;;\n", f);
+        fputs("Bruz;21350047500016;35047-01010401-003;Equipement administratif;01010401-003;Mairie;A;1;"
+              "Rue des Acacias;35170;Bruz;;;;;extra;more\n", f);
+        fputs("Bruz;21350047500016;35047-01010401-004;Equipement culturel;01010401-004;Salle;B;1;Rue des Acacias;35170;Bruz\n", f);
+        fputs("Bruz;21350047500016;35047-01010401-005;EQUIPEMENT CULTUREL;01010401-005;Salle;C;1;Rue des Acacias;35170;Bruz;;;;\n", f);
+        fclose(f);
+        gf_table_reader *tr = NULL;
+        CHECK(gf_table_open(ctx, tp, NULL, &tr) == GF_OK);
+        if (tr) {
+            const gf_schema *ts = gf_table_schema(tr);
+            CHECK(gf_table_layout_of(tr) == GF_TABLE_EQUIP_0_1_5);
+            CHECK(ts->nfields == 15);
+            CHECK_STR(ts->fields[0].name, "COLL_NOM");        /* BOM stripped */
+            CHECK_STR(ts->fields[13].name, "column_14");      /* empty header name */
+            CHECK_STR(ts->fields[14].name, "EQUIP_NOM_15");   /* duplicate kept, renamed */
+            CHECK(ts->fields[11].type == GF_T_REAL);
+            gf_batch *bt;
+            CHECK(gf_batch_create(ts, 64, &bt) == GF_OK);
+            CHECK(gf_table_source_vt.next(tr, ctx, bt) == GF_OK);
+            CHECK(bt->n == 4 && bt->nrej == 1 && bt->rej[0].line == 4);
+            void *vst;
+            CHECK(gf_equip_validate_create(ctx, tr, 0, &vst) == GF_OK);
+            CHECK(gf_equip_validate_stage_vt.run(vst, ctx, 0, bt) == GF_OK);
+            gf_batch_compact(bt);
+            CHECK(bt->n == 3 && bt->nrej == 2);
+            CHECK(bt->nrej == 2 && strstr(gf_batch_str(bt, bt->rej[1].reason), "coll_siret.checksum") != NULL);
+            CHECK(bt->n == 3 && bt->warnings[2].len > 0 &&
+                  strstr(gf_batch_str(bt, bt->warnings[2]), "equip_theme.enum_fuzzy") != NULL);
+            CHECK(bt->warnings[1].len > 0 && strstr(gf_batch_str(bt, bt->warnings[1]), "equip_lat.missing") != NULL);
+            gf_equip_validate_stage_vt.destroy(vst);
+            gf_batch_destroy(bt);
+            gf_table_destroy(tr);
+        }
+        /* a header too wide for the result columns, and an empty file */
+        f = fopen(tp, "wb");
+        for (int i = 0; i < 60; i++) fprintf(f, "c%d%s", i, i < 59 ? "," : "\n");
+        fclose(f);
+        tr = NULL;
+        CHECK(gf_table_open(ctx, tp, NULL, &tr) == GF_ERR_SCHEMA && tr == NULL);
+        f = fopen(tp, "wb");
+        fclose(f);
+        CHECK(gf_table_open(ctx, tp, NULL, &tr) == GF_ERR_SCHEMA && tr == NULL);
+        CHECK(gf_table_open(ctx, "/nonexistent/t.csv", NULL, &tr) == GF_ERR_IO && tr == NULL);
+        gf_table_destroy(NULL);
+        unlink(tp);
+    }
+
+    gf_gc_scratch_destroy(s);
+    gf_gc_index_destroy(ix);
+    gf_ctx_destroy(ctx);
+    GF_TEST_END();
+}
