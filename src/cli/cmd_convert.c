@@ -8,9 +8,13 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "geoflux/gpkg.h"
 #include "geoflux/ingest.h"
+#include "geoflux/join.h"
 #include "geoflux/pipeline.h"
 #include "geoflux/reproject.h"
+#include "geoflux/validate.h"
+#include "geoflux/bal.h"
 #include "geoflux/write.h"
 
 static void help(FILE *f)
@@ -29,11 +33,32 @@ static void help(FILE *f)
         "                         OGR driver name; default: from the extension\n"
         "                         (.geojson .geojsonl/.ndjson .gpkg .pmtiles .mbtiles .fgb .shp .csv)\n"
         "      --layer NAME       layer name (GeoPackage, tiles); default: addresses\n"
+        "      --append           GeoPackage: add the layers to an existing file (written\n"
+        "                         on a copy, renamed over it at the end)\n"
         "      --precision N      coordinate decimals (default 7 for degrees, 2 for metres)\n"
+        "      --minzoom Z, --maxzoom Z  tiles (.pmtiles, .mbtiles): zoom range (default 0-14)\n"
+        "      --attributes a,b   tiles: properties kept in the tiles (default: all)\n"
+        "      --max-memory SIZE  tiles: memory for the tile sort, e.g. 256M (default), 1G\n"
+        "      --tmpdir DIR       tiles: scratch files (default: next to the output)\n"
         "      --rejects FILE     rejected rows as CSV (source;line;reason;raw); default:\n"
         "                         OUTPUT.rejects.csv, written only when a row is rejected\n"
         "      --keep-invalid     keep rows that break a BAL rule, with their codes in the\n"
         "                         'errors' property (unparseable rows are always rejected)\n"
+        "      --profile P        BAL validation profile: 1.3, 1.3-relax, 1.4, 1.5 (default: from\n"
+        "                         each input's header, as the reference validator does); rows\n"
+        "                         with errors go to the rejects with their codes, warnings\n"
+        "                         are kept in the 'warnings' property\n"
+        "      --to-bal 1.4       write OUTPUT as a clean BAL 1.4 CSV (UTF-8, ';', normalised\n"
+        "                         values, x/y recomputed from long/lat) instead of geodata\n"
+        "\n"
+        "communes (spatial join):\n"
+        "      --communes FILE    commune boundaries (any OGR source: GeoJSON, GPKG, Shapefile);\n"
+        "                         adds commune_geo, commune_geo_nom, join_status (match,\n"
+        "                         mismatch, outside, no_position) and join_distance_m\n"
+        "      --communes-code-field F, --communes-name-field F  (default: detected)\n"
+        "      --max-distance M   outside every polygon: nearest commune within M metres (200)\n"
+        "      --stats FILE       one row per commune (.geojson with its polygon, or .csv);\n"
+        "                         also the 'communes' layer of .gpkg/.pmtiles/.mbtiles outputs\n"
         "\n"
         "coordinates:\n"
         "      --s-srs CRS        CRS of the x/y columns (default: detected per row among\n"
@@ -91,7 +116,7 @@ static void progress(void *user, const gf_run_stats *s)
 
 int gf_cmd_convert(int argc, char **argv)
 {
-    enum { O_SSRS = 256, O_TSRS, O_REJECTS, O_KEEP, O_SUMMARY, O_LAYER, O_PREC, O_ENC, O_SEP };
+    enum { O_SSRS = 256, O_TSRS, O_REJECTS, O_KEEP, O_SUMMARY, O_LAYER, O_PREC, O_ENC, O_SEP, O_BAL_PROFILE, O_TO_BAL, O_APPEND, O_MINZOOM, O_MAXZOOM, O_ATTRS, O_MAXMEM, O_TMPDIR, O_COMMUNES, O_COMMUNES_CODE, O_COMMUNES_NAME, O_MAXDIST, O_STATS };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
         {"threads", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'},
@@ -100,10 +125,24 @@ int gf_cmd_convert(int argc, char **argv)
         {"rejects", required_argument, 0, O_REJECTS}, {"keep-invalid", no_argument, 0, O_KEEP},
         {"summary", required_argument, 0, O_SUMMARY}, {"layer", required_argument, 0, O_LAYER},
         {"precision", required_argument, 0, O_PREC}, {"encoding", required_argument, 0, O_ENC},
-        {"sep", required_argument, 0, O_SEP}, {0, 0, 0, 0}};
+        {"sep", required_argument, 0, O_SEP}, {"profile", required_argument, 0, O_BAL_PROFILE}, {"to-bal", required_argument, 0, O_TO_BAL}, {"append", no_argument, 0, O_APPEND},
+        {"minzoom", required_argument, 0, O_MINZOOM}, {"maxzoom", required_argument, 0, O_MAXZOOM},
+        {"attributes", required_argument, 0, O_ATTRS}, {"max-memory", required_argument, 0, O_MAXMEM},
+        {"tmpdir", required_argument, 0, O_TMPDIR},
+        {"communes", required_argument, 0, O_COMMUNES}, {"communes-code-field", required_argument, 0, O_COMMUNES_CODE},
+        {"communes-name-field", required_argument, 0, O_COMMUNES_NAME}, {"max-distance", required_argument, 0, O_MAXDIST},
+        {"stats", required_argument, 0, O_STATS}, {0, 0, 0, 0}};
     const char *out = NULL, *format = NULL, *s_srs = NULL, *t_srs = NULL, *rejects = NULL, *layer = NULL;
     int threads = 0, verbose = 0, keep_invalid = 0, summary_json = 0, precision = -1;
     gf_reader_opts ro = {0};
+    const char *bal_profile = NULL, *to_bal = NULL; /* --profile, --to-bal VERSION */
+    int append = 0; /* --append: add layers to an existing GeoPackage */
+    int minzoom = 0, maxzoom = 14; /* tiles */
+    const char *attributes = NULL, *tmpdir = NULL;
+    size_t max_memory = 0;
+    gf_join_opts jo = {0}; /* --communes: spatial join */
+    gf_extra_layer join_xl = {0};
+    char join_tmp[1200] = "";
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "o:f:j:qvh", lo, NULL)) != -1) {
@@ -118,11 +157,34 @@ int gf_cmd_convert(int argc, char **argv)
         case O_TSRS: t_srs = optarg; break;
         case O_REJECTS: rejects = optarg; break;
         case O_KEEP: keep_invalid = 1; break;
+        case O_BAL_PROFILE: bal_profile = optarg; break;
+        case O_TO_BAL: to_bal = optarg; break;
         case O_SUMMARY:
             if (strcmp(optarg, "json") != 0) { fprintf(stderr, "geoflux convert: --summary takes 'json'\n"); return GF_EXIT_USAGE; }
             summary_json = 1;
             break;
         case O_LAYER: layer = optarg; break;
+        case O_APPEND: append = 1; break;
+        case O_MINZOOM: minzoom = atoi(optarg); break;
+        case O_MAXZOOM: maxzoom = atoi(optarg); break;
+        case O_ATTRS: attributes = optarg; break;
+        case O_TMPDIR: tmpdir = optarg; break;
+        case O_COMMUNES: jo.path = optarg; break;
+        case O_COMMUNES_CODE: jo.code_field = optarg; break;
+        case O_COMMUNES_NAME: jo.name_field = optarg; break;
+        case O_STATS: jo.stats_path = optarg; break;
+        case O_MAXDIST:
+            jo.max_distance_m = atof(optarg);
+            if (jo.max_distance_m <= 0) jo.max_distance_m = -1; /* 0: no nearest search */
+            break;
+        case O_MAXMEM: {
+            char *e;
+            double v = strtod(optarg, &e);
+            double mul = (*e == 'G' || *e == 'g') ? 1073741824.0 : (*e == 'K' || *e == 'k') ? 1024.0 : 1048576.0;
+            if (v <= 0 || (*e && !strchr("GgMmKk", *e))) { fprintf(stderr, "geoflux convert: --max-memory takes a size like 256M or 1G\n"); return GF_EXIT_USAGE; }
+            max_memory = (size_t)(v * mul);
+            break;
+        }
         case O_PREC: precision = atoi(optarg); break;
         case O_ENC:
             if (!strcasecmp(optarg, "auto")) ro.csv.encoding = GF_ENC_AUTO;
@@ -174,17 +236,50 @@ int gf_cmd_convert(int argc, char **argv)
     reader = NULL; /* owned by the pipeline */
 
     /* stages, in order */
+    {   /* BAL validation on the text columns, before typing */
+        gf_validate_opts vo = {.profile = bal_profile, .keep_invalid = keep_invalid, .csv = &ro.csv};
+        void *vs = NULL;
+        if ((st = gf_validate_create(ctx, &vo, ps.reader, &vs))) goto fail;
+        if ((st = gf_pipeline_add_stage(p, &gf_validate_stage_vt, vs))) { gf_validate_stage_vt.destroy(vs); goto fail; }
+    }
     if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
     void *rp = NULL;
     if ((st = gf_reproject_create(ctx, &rpo, &rp))) goto fail;
     if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); goto fail; }
+    if (jo.path) { /* join after reproject: it reads b->lon/b->lat */
+        const char *jf = format ? format : gf_output_format_for_path(out);
+        const char *se = jo.stats_path ? strrchr(jo.stats_path, '.') : NULL;
+        if (jf && (!strcmp(jf, "gpkg") || !strcmp(jf, "pmtiles") || !strcmp(jf, "mbtiles"))) {
+            if (se && (!strcasecmp(se, ".geojson") || !strcasecmp(se, ".json"))) {
+                join_xl.path = jo.stats_path;
+            } else { /* a GeoJSON next to the output, removed after the run */
+                char base[1100];
+                snprintf(base, sizeof base, "%s.communes.geojson", out);
+                gf_atomic_tmpname(base, join_tmp, sizeof join_tmp);
+                jo.layer_path = join_xl.path = join_tmp;
+            }
+            join_xl.name = "communes";
+        }
+        jo.out_srs_wkt = crs.wkt;
+        jo.out_geographic = crs.geographic;
+        void *js = NULL;
+        if ((st = gf_join_create(ctx, &jo, &js))) goto fail;
+        if ((st = gf_pipeline_add_stage(p, &gf_join_stage_vt, js))) { gf_join_stage_vt.destroy(js); goto fail; }
+    }
 
     /* sinks */
-    gf_output_opts oo = {.path = out, .format = format, .layer = layer, .precision = precision,
+    gf_output_opts oo = {.path = out, .format = format, .layer = layer, .append = append, .precision = precision,
                          .epsg = crs.epsg, .srs_wkt = crs.wkt, .srs_geographic = crs.geographic};
+    oo.minzoom = minzoom; oo.maxzoom = maxzoom; oo.attributes = attributes; /* tiles */
+    oo.max_memory = max_memory; oo.tmpdir = tmpdir; oo.threads = threads;
+    if (join_xl.name) { oo.extra_layers = &join_xl; oo.nextra_layers = 1; } /* --communes */
     const gf_sink_vt *svt;
     void *sst;
-    if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
+    if (to_bal) { /* harmonised BAL instead of a geodata format */
+        svt = &gf_bal_sink_vt;
+        if ((st = gf_bal_open(ctx, &oo, to_bal, &sst))) goto fail;
+    } else if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
+    if (svt == &gf_gpkg_sink_vt) gf_gpkg_set_inputs(sst, inputs, ninputs); /* `source` of the rejects table */
     if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
     if (rejects) {
         snprintf(rejects_path, sizeof rejects_path, "%s", rejects);
@@ -232,6 +327,7 @@ fail:
     code = st == GF_ERR_IO && !p ? GF_EXIT_USAGE : gf_cli_exit_for(st);
     if (st == GF_ERR_IO && strstr(gf_ctx_errmsg(ctx), "No such file")) code = GF_EXIT_USAGE;
 done:
+    if (join_tmp[0]) remove(join_tmp);
     gf_pipeline_destroy(p);
     gf_reader_destroy(reader);
     gf_crs_info_free(&crs);

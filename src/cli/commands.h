@@ -20,6 +20,10 @@ typedef struct gf_cli_command {
 } gf_cli_command;
 
 int gf_cmd_convert(int argc, char **argv);
+int gf_cmd_validate(int argc, char **argv); /* cmd_validate.c */
+int gf_cmd_geocode(int argc, char **argv); /* cmd_geocode.c */
+int gf_cmd_reverse(int argc, char **argv);
+int gf_cmd_index(int argc, char **argv);
 
 /* Shared CLI helpers (src/cli/common.c). */
 gf_ctx *gf_cli_ctx(int verbose);          /* context logging to stderr */

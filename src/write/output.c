@@ -3,7 +3,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "geoflux/gpkg.h"
+#include "geoflux/tiles.h"
 #include "geoflux/write.h"
+#include "write/csv.h"
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -17,7 +20,7 @@ const char *gf_output_format_for_path(const char *path)
         {".geojsonl", "geojsonl"}, {".geojsons", "geojsonl"}, {".ndjson", "geojsonl"},
         {".jsonl", "geojsonl"}, {".geojson", "geojson"}, {".json", "geojson"},
         {".gpkg", "gpkg"}, {".pmtiles", "pmtiles"}, {".mbtiles", "mbtiles"},
-        {".fgb", "FlatGeobuf"}, {".shp", "ESRI Shapefile"}, {".csv", "CSV"},
+        {".fgb", "FlatGeobuf"}, {".shp", "ESRI Shapefile"}, {".csv", "csv"},
         {".kml", "KML"}, {".gml", "GML"}, {".sqlite", "SQLite"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -41,6 +44,23 @@ gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_
     if (!strcasecmp(fmt, "geojsonl") || !strcasecmp(fmt, "ndjson") || !strcasecmp(fmt, "geojsonseq")) {
         *vt = &gf_geojson_sink_vt;
         return gf_geojson_open(ctx, opts, 1, st);
+    }
+    if (!strcmp(fmt, "csv")) { /* lower case: the native writer; "CSV" is the OGR driver */
+        *vt = &gf_csv_sink_vt;
+        return gf_csv_writer_open(ctx, opts, st);
+    }
+    if (!strcmp(fmt, "gpkg")) { /* lower case: the native writer; "GPKG" is GDAL's driver */
+        *vt = &gf_gpkg_sink_vt;
+        return gf_gpkg_open(ctx, opts, st);
+    }
+    if (!strcmp(fmt, "pmtiles") || !strcmp(fmt, "mbtiles")) { /* lower case: native tiles; "MBTiles" is GDAL's */
+        *vt = &gf_tiles_sink_vt;
+        return gf_tiles_open(ctx, opts, fmt[0] == 'p', st);
+    }
+    /* any other GDAL vector driver; the lower-case tile names stay with the tile writers */
+    if (strcmp(fmt, "pmtiles") && strcmp(fmt, "mbtiles") && gf_ogr_driver_ok(fmt)) {
+        *vt = &gf_ogr_sink_vt;
+        return gf_ogr_open(ctx, opts, fmt, st);
     }
     return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: output format '%s' is not supported", opts->path, fmt);
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Demo: the samples as vector tiles (out/adresses.pmtiles and .mbtiles; the
+# Haute-Garonne synthetic extract with the communes polygon layer as
+# out/adresses-31.pmtiles) and the MapLibre map page in out/ that opens
+# them. GDAL re-reads the MBTiles.
+set -euo pipefail
+GF=${1:-build/geoflux}
+cd "$(dirname "$0")/../.."
+S=data/samples
+mkdir -p out
+echo "== geoflux convert: BAL samples -> out/adresses.pmtiles + out/adresses.mbtiles (MVT z0-14)"
+"$GF" convert "$S"/bal/*.csv -o out/adresses.pmtiles -v 2>&1 | grep -E "tiles:|read " || true
+"$GF" convert "$S"/bal/*.csv -o out/adresses.mbtiles -q
+ogrinfo -ro -so out/adresses.mbtiles addresses | grep -E "^(Layer name|Feature Count)" | sed 's/^/  GDAL: /'
+if [ -f out/adresses-31-synth.csv ] || python3 bench/gen_extract.py --rows 20000 -o out/adresses-31-synth.csv >/dev/null; then
+  echo "== 20000 synthetic Haute-Garonne addresses + the communes layer (join statistics) -> out/adresses-31.pmtiles"
+  "$GF" convert out/adresses-31-synth.csv --communes "$S/boundaries/communes-31-haute-garonne.geojson" \
+    -o out/adresses-31.pmtiles -v 2>&1 | grep -E "tiles:" || true
+fi
+if bash web/install.sh out 2>/dev/null; then
+  echo "== map page: out/index.html (serve out/ with range requests, e.g. node tests/js/serve.mjs out 8080 600,"
+  echo "   then open http://127.0.0.1:8080/ or http://127.0.0.1:8080/?pmtiles=adresses-31.pmtiles)"
+else
+  echo "== map page skipped: npm packages missing (npm ci in tests/js)"
+fi
