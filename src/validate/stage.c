@@ -175,14 +175,20 @@ static gf_status start(void *stv, gf_ctx *ctx, gf_schema *schema, int nworkers)
 }
 
 /* Short explanation of the first code, for the rejects file. */
-static void message(const gf_vrow *r, const char *code, char *out, size_t outsz)
+/* The first error of a row in words, with the input column (1-based) of
+ * the field when the header was read, so a user finds the cell. */
+static void message(const vinput *in, const gf_vrow *r, const char *code, char *out, size_t outsz)
 {
     const char *dot = strchr(code, '.');
     if (strncmp(code, "row.", 4) != 0 && dot) {
         int f = gf_vf_find(code, (size_t)(dot - code));
         if (f >= 0 && r->present[f]) {
             int n = (int)(r->n[f] > 60 ? 60 : r->n[f]);
-            snprintf(out, outsz, "%s = \"%.*s\"", gf_vf_names[f], n, r->v[f] ? r->v[f] : "");
+            if (in && in->have_header && in->h.field_col[f] >= 0)
+                snprintf(out, outsz, "column %d: %s = \"%.*s\"", in->h.field_col[f] + 1, gf_vf_names[f], n,
+                         r->v[f] ? r->v[f] : "");
+            else
+                snprintf(out, outsz, "%s = \"%.*s\"", gf_vf_names[f], n, r->v[f] ? r->v[f] : "");
             return;
         }
     }
@@ -275,7 +281,7 @@ static gf_status run(void *stv, gf_ctx *wctx, int worker, gf_batch *b)
             if (dup) continue;
             lvl[i] = (signed char)gf_validate_level(prof, iss.code[i]);
             if (lvl[i] != GF_VL_ERROR) continue;
-            if (!nerr) message(&r, iss.code[i], msg, sizeof msg);
+            if (!nerr) message(in, &r, iss.code[i], msg, sizeof msg);
             nerr++;
             size_t cl = strlen(iss.code[i]);
             if (el + cl + 2 < sizeof errs) {
