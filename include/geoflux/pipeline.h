@@ -51,6 +51,10 @@ typedef struct gf_stage_vt {
     gf_status (*run)(void *st, gf_ctx *wctx, int worker, gf_batch *b);
     gf_status (*end)(void *st, gf_ctx *ctx);
     void (*destroy)(void *st);
+    /* Optional: called once before end() when the run failed (source,
+     * stage or sink error), so a stage that writes a side output at end()
+     * (the join's statistics) can skip it. */
+    void (*abort)(void *st);
 } gf_stage_vt;
 
 /* Sink (writer). begin() on the main thread with the final schema;

@@ -258,7 +258,11 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
     }
 
     /* end() runs for every stage, even after a failure: it frees per-worker
-     * state tied to the worker contexts destroyed below. */
+     * state tied to the worker contexts destroyed below. abort() first tells
+     * a failed run apart. */
+    if (st != GF_OK)
+        for (int i = 0; i < p->nstages; i++)
+            if (p->stages[i].vt->abort) p->stages[i].vt->abort(p->stages[i].st);
     for (int i = 0; i < p->nstages; i++)
         if (p->stages[i].vt->end) {
             gf_status s2 = p->stages[i].vt->end(p->stages[i].st, p->ctx);

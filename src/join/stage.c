@@ -47,6 +47,7 @@ typedef struct jx_stage {
     int f_geo, f_nom, f_status, f_dist;
     int f_insee, f_cle, f_voie, f_cert;
     int nworkers;
+    int aborted; /* the run failed: end() writes no statistics */
     jx_worker *w;
 } jx_stage;
 
@@ -441,8 +442,8 @@ static gf_status end(void *st, gf_ctx *ctx)
                    "(%.2f M rows/s/core); %llu rows in no commune within %.0f m",
                    (unsigned long long)npts, loc, loc > 0 ? (double)npts / loc * 1e-6 : 0.0, tot,
                    tot > 0 ? (double)npts / tot * 1e-6 : 0.0, (unsigned long long)unassigned, j->o.max_distance_m);
-    if (s == GF_OK && j->o.stats_path) s = write_stats(ctx, j, &t, j->o.stats_path);
-    if (s == GF_OK && j->o.layer_path) s = write_geojson(ctx, j, &t, j->o.layer_path);
+    if (s == GF_OK && !j->aborted && j->o.stats_path) s = write_stats(ctx, j, &t, j->o.stats_path);
+    if (s == GF_OK && !j->aborted && j->o.layer_path) s = write_geojson(ctx, j, &t, j->o.layer_path);
     free(t.cnt);
     free(t.streets);
     free_workers(j);
@@ -465,10 +466,16 @@ static void destroy(void *st)
     free(j);
 }
 
+static void abort_run(void *st)
+{
+    ((jx_stage *)st)->aborted = 1;
+}
+
 const gf_stage_vt gf_join_stage_vt = {
     .name = "join",
     .start = start,
     .run = run,
     .end = end,
     .destroy = destroy,
+    .abort = abort_run,
 };

@@ -36,7 +36,19 @@ static gf_status stage_run(void *st, gf_ctx *ctx, int w, gf_batch *b)
     }
     return GF_OK;
 }
-static const gf_stage_vt stage_vt = {.name = "t", .run = stage_run};
+/* stage state: counts abort() and end() calls, end() after abort() */
+typedef struct stg { int aborted, ended, ended_after_abort; } stg;
+static gf_status stage_end(void *st, gf_ctx *ctx)
+{
+    (void)ctx;
+    stg *g = st;
+    g->ended++;
+    g->ended_after_abort = g->aborted;
+    return GF_OK;
+}
+static void stage_abort(void *st) { ((stg *)st)->aborted++; }
+static const gf_stage_vt stage_vt = {.name = "t", .run = stage_run, .end = stage_end, .abort = stage_abort};
+static stg last_stage;
 
 typedef struct sink { uint64_t sum, count, last, order_ok, aborted, finished; uint64_t fail_commit; } sink;
 static gf_status sk_begin(void *st, gf_ctx *c, const gf_schema *s, int n) { (void)st; (void)c; (void)s; (void)n; return GF_OK; }
@@ -77,7 +89,8 @@ static gf_status run(int threads, size_t batch, uint64_t total, uint64_t fail_at
     k->order_ok = 1;
     k->fail_commit = fail_commit;
     gf_pipeline_set_source(p, &src_vt, sr, &schema, free);
-    gf_pipeline_add_stage(p, &stage_vt, NULL);
+    memset(&last_stage, 0, sizeof last_stage);
+    gf_pipeline_add_stage(p, &stage_vt, &last_stage);
     gf_pipeline_add_sink(p, &sink_vt, k);
     gf_status st = gf_pipeline_run(p, s);
     gf_pipeline_destroy(p);
@@ -99,6 +112,7 @@ int main(void)
     CHECK(s4.read == s4.written + s4.rejected);
     CHECK(s1.rejected == s4.rejected && s1.rejected > 0);
     CHECK(k1.finished && !k1.aborted);
+    CHECK(last_stage.ended == 1 && last_stage.aborted == 0);
 
     /* empty input */
     CHECK(run(3, 100, 0, 0, 0, &k1, &s1, ctx) == GF_OK);
@@ -108,6 +122,8 @@ int main(void)
     CHECK(run(3, 50, 20000, 7777, 0, &k4, &s4, ctx) == GF_ERR_IO);
     CHECK(k4.aborted && !k4.finished);
     CHECK(strstr(gf_ctx_errmsg(ctx), "input:7777: boom") != NULL);
+    /* stages hear about the failure before end() */
+    CHECK(last_stage.aborted == 1 && last_stage.ended == 1 && last_stage.ended_after_abort == 1);
 
     /* a commit error too */
     CHECK(run(2, 50, 20000, 0, 5, &k4, &s4, ctx) == GF_ERR_IO);
