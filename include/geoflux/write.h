@@ -7,6 +7,7 @@
 #define GEOFLUX_WRITE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "geoflux/pipeline.h"
 
 #ifdef __cplusplus
@@ -65,6 +66,20 @@ extern const gf_sink_vt gf_rejects_sink_vt;
  * into out; gf_atomic_commit() renames it to path (fsync first). */
 void gf_atomic_tmpname(const char *path, char *out, size_t outsz);
 gf_status gf_atomic_commit(gf_ctx *ctx, const char *tmp, const char *path);
+
+/* Closes *f (flushing it) and renames tmp to path; on a write error
+ * removes tmp and returns GF_ERR_IO naming path. *f is NULL afterwards. */
+gf_status gf_atomic_close(gf_ctx *ctx, FILE **f, const char *tmp, const char *path);
+/* Abandons a temporary output: when *f is open, closes it and removes tmp
+ * (after gf_atomic_close() it does nothing). */
+void gf_atomic_discard(FILE **f, const char *tmp);
+
+/* Text of a non-string value of column c at row r for the text writers:
+ * integers in decimal, reals with 15 significant digits and at most 10
+ * decimals (6225601.11 stays 6225601.11), booleans as true/false. Returns
+ * the length written to out (at least 48 bytes), or -1 for string and
+ * date columns, which each writer quotes its own way. */
+int gf_fmt_scalar(gf_type t, const gf_col *c, size_t r, char *out);
 
 /* Fast fixed-point formatting of v with prec decimals (trailing zeros
  * trimmed); returns the length written to out (at least 32 bytes). */

@@ -26,6 +26,48 @@ gf_status gf_atomic_commit(gf_ctx *ctx, const char *tmp, const char *path)
     return GF_OK;
 }
 
+gf_status gf_atomic_close(gf_ctx *ctx, FILE **f, const char *tmp, const char *path)
+{
+    /* No fsync: the rename keeps readers from ever seeing a partial file;
+     * durability across a power cut is the file system's business. */
+    int bad = ferror(*f);
+    if (fclose(*f) != 0) bad = 1;
+    *f = NULL;
+    if (bad) {
+        int e = errno;
+        unlink(tmp);
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    return gf_atomic_commit(ctx, tmp, path);
+}
+
+void gf_atomic_discard(FILE **f, const char *tmp)
+{
+    if (!*f) return; /* never opened, or already closed and renamed */
+    fclose(*f);
+    *f = NULL;
+    unlink(tmp);
+}
+
+int gf_fmt_scalar(gf_type t, const gf_col *c, size_t r, char *out)
+{
+    switch (t) {
+    case GF_T_INT:
+        return snprintf(out, 48, "%lld", (long long)c->v.i[r]);
+    case GF_T_REAL: {
+        double a = fabs(c->v.d[r]);
+        int dec = 15;
+        for (double p = 1; p <= a && dec > 0; p *= 10) dec--;
+        return gf_fmt_fixed(c->v.d[r], dec > 10 ? 10 : dec, out);
+    }
+    case GF_T_BOOL:
+        memcpy(out, c->v.i[r] ? "true" : "false", c->v.i[r] ? 5 : 6);
+        return c->v.i[r] ? 4 : 5;
+    default:
+        return -1;
+    }
+}
+
 /* Hand-written because printf("%.*f") dominates GeoJSON encoding time; the
  * result is the same digits for |v| * 10^prec < 2^63, else it falls back. */
 int gf_fmt_fixed(double v, int prec, char *out)

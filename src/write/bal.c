@@ -307,23 +307,14 @@ static gf_status finish(void *stv, gf_ctx *ctx)
         if (fflush(stdout) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "stdout: %s", strerror(errno));
         return GF_OK;
     }
-    int bad = fclose(w->f) != 0;
-    w->f = NULL;
-    if (bad) {
-        unlink(w->tmp);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
-    }
-    return gf_atomic_commit(ctx, w->tmp, w->path);
+    return gf_atomic_close(ctx, &w->f, w->tmp, w->path);
 }
 
 static void sink_abort(void *stv)
 {
     gf_balw *w = stv;
     free_proj(w);
-    if (w->f && !w->to_stdout) {
-        fclose(w->f);
-        unlink(w->tmp);
-    }
+    if (!w->to_stdout) gf_atomic_discard(&w->f, w->tmp);
     w->f = NULL;
 }
 
@@ -331,10 +322,7 @@ static void destroy(void *stv)
 {
     gf_balw *w = stv;
     if (!w) return;
-    if (w->f && !w->to_stdout) {
-        fclose(w->f);
-        unlink(w->tmp);
-    }
+    if (!w->to_stdout) gf_atomic_discard(&w->f, w->tmp);
     free(w->pj); /* PROJ objects were freed by finish() or abort() */
     free(w);
 }

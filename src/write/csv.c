@@ -94,24 +94,9 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
             case GF_T_DATE:
                 st = put_field(out, b->arena + c->v.s[r].off, c->v.s[r].len);
                 break;
-            case GF_T_INT: {
-                int l = snprintf(num, sizeof num, "%lld", (long long)c->v.i[r]);
-                st = gf_buf_append(out, num, (size_t)l);
-                break;
-            }
-            case GF_T_REAL: {
-                double a = fabs(c->v.d[r]);
-                int dec = 15;
-                for (double t = 1; t <= a && dec > 0; t *= 10) dec--;
-                int l = gf_fmt_fixed(c->v.d[r], dec > 10 ? 10 : dec, num);
-                st = gf_buf_append(out, num, (size_t)l);
-                break;
-            }
-            case GF_T_BOOL:
-                st = c->v.i[r] ? gf_buf_append(out, "true", 4) : gf_buf_append(out, "false", 5);
-                break;
             default:
-                st = GF_OK;
+                st = gf_buf_append(out, num, (size_t)gf_fmt_scalar(s->fields[f].type, c, r, num));
+                break;
             }
             if (st) return st;
         }
@@ -143,29 +128,21 @@ static gf_status finish(void *stv, gf_ctx *ctx)
         w->f = NULL;
         return GF_OK;
     }
-    int bad = ferror(w->f);
-    if (fclose(w->f) != 0) bad = 1;
-    w->f = NULL;
-    if (bad) {
-        unlink(w->tmp);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
-    }
-    return gf_atomic_commit(ctx, w->tmp, w->path);
+    return gf_atomic_close(ctx, &w->f, w->tmp, w->path);
 }
 
 static void sk_abort(void *stv)
 {
     gf_csvw *w = stv;
     if (!w || w->to_stdout) return;
-    if (w->f) { fclose(w->f); w->f = NULL; }
-    if (w->tmp[0]) unlink(w->tmp);
+    gf_atomic_discard(&w->f, w->tmp);
 }
 
 static void destroy(void *stv)
 {
     gf_csvw *w = stv;
     if (!w) return;
-    if (w->f && !w->to_stdout) { fclose(w->f); unlink(w->tmp); }
+    if (!w->to_stdout) gf_atomic_discard(&w->f, w->tmp);
     free(w);
 }
 

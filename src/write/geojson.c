@@ -92,7 +92,7 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
     gf_gj *g = stv;
     gf_status st;
     const gf_schema *s = b->schema;
-    char num[40];
+    char num[48];
     for (size_t r = 0; r < b->n; r++) {
         if (!g->ndjson) PUT(",\n");
         if (b->flags[r] & GF_ROW_HAS_POS) {
@@ -119,23 +119,8 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
             case GF_T_DATE:
                 st = put_json_str(out, b->arena + c->v.s[r].off, c->v.s[r].len);
                 break;
-            case GF_T_INT: {
-                int l = snprintf(num, sizeof num, "%lld", (long long)c->v.i[r]);
-                st = gf_buf_append(out, num, (size_t)l);
-                break;
-            }
-            case GF_T_REAL: {
-                /* 15 significant digits, at most 10 decimals: 6225601.11 stays
-                 * 6225601.11 instead of showing the binary error in the 17th digit */
-                double a = fabs(c->v.d[r]);
-                int dec = 15;
-                for (double t = 1; t <= a && dec > 0; t *= 10) dec--;
-                int l = gf_fmt_fixed(c->v.d[r], dec > 10 ? 10 : dec, num);
-                st = gf_buf_append(out, num, (size_t)l);
-                break;
-            }
-            case GF_T_BOOL:
-                st = c->v.i[r] ? gf_buf_append(out, "true", 4) : gf_buf_append(out, "false", 5);
+            default:
+                st = gf_buf_append(out, num, (size_t)gf_fmt_scalar(s->fields[f].type, c, r, num));
                 break;
             }
             if (st) return st;
@@ -179,24 +164,13 @@ static gf_status finish(void *stv, gf_ctx *ctx)
         g->f = NULL;
         return GF_OK;
     }
-    /* No fsync: the rename keeps readers from ever seeing a partial file;
-     * durability across a power cut is the file system's business. */
-    int bad = fclose(g->f) != 0;
-    g->f = NULL;
-    if (bad) {
-        unlink(g->tmp);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", g->path, strerror(errno));
-    }
-    return gf_atomic_commit(ctx, g->tmp, g->path);
+    return gf_atomic_close(ctx, &g->f, g->tmp, g->path);
 }
 
 static void sink_abort(void *stv)
 {
     gf_gj *g = stv;
-    if (g->f && !g->to_stdout) {
-        fclose(g->f);
-        unlink(g->tmp);
-    }
+    if (!g->to_stdout) gf_atomic_discard(&g->f, g->tmp);
     g->f = NULL;
 }
 

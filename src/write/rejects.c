@@ -114,23 +114,13 @@ static gf_status finish(void *st, gf_ctx *ctx)
     if (r->count > GF_REJECTS_LOGGED)
         gf_ctx_log(ctx, GF_LOG_WARN, "... %llu more rejected rows", (unsigned long long)(r->count - GF_REJECTS_LOGGED));
     if (!r->f) return GF_OK;
-    int bad = fclose(r->f) != 0;
-    r->f = NULL;
-    if (bad) {
-        unlink(r->tmp);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed", r->path);
-    }
-    return gf_atomic_commit(ctx, r->tmp, r->path);
+    return gf_atomic_close(ctx, &r->f, r->tmp, r->path);
 }
 
 static void sink_abort(void *st)
 {
     gf_rj *r = st;
-    if (r->f) {
-        fclose(r->f);
-        unlink(r->tmp);
-        r->f = NULL;
-    }
+    gf_atomic_discard(&r->f, r->tmp);
 }
 
 static void destroy(void *st)
