@@ -1,14 +1,21 @@
-/* GeoPackage 1.2 writer, through SQLite directly.
+/* GeoPackage 1.2 writer: SQLite for the schema and metadata, the rows and
+ * the R-tree written by hand.
  *
  * Why not GDAL's GPKG driver: on the 1M-row extract (bench/gpkg.sh, numbers
  * in bench/README.md) `ogr2ogr -f GPKG -gt unlimited` spends its time in
  * OGRFeature building, per-row triggers (R-tree, feature count) and field
- * conversions; here a worker encodes the GeoPackage geometry blobs in
- * parallel, commit() only binds typed columns to one prepared INSERT inside
- * a single transaction (journal off, synchronous off: the file is a
- * temporary name until the rename, so a crash cannot corrupt a result), and
- * the R-tree is filled once at finish() with one INSERT ... SELECT, before
- * its triggers are created (so later edits in QGIS keep it in sync).
+ * conversions. Why not SQLite's INSERT either: with the records bound to a
+ * prepared multi-row INSERT in one transaction, SQLite's VDBE and b-tree
+ * code were a third of the run's CPU, all on the committing thread. So:
+ * begin() has SQLite create the file (page size, application_id,
+ * gpkg_* tables, the feature table, `rejects`, the R-tree and its triggers)
+ * and close it; workers build each row's SQLite record in encode(); commit()
+ * appends them to the table's b-tree pages (write/sqlbt.c); finish() writes
+ * the R-tree's shadow tables in bulk, then reopens the file with SQLite for
+ * the extent, the AUTOINCREMENT sequences and the extra layers. The file is
+ * a temporary name until the rename, so a crash cannot leave a corrupt
+ * result under the final name; tests check it with PRAGMA integrity_check,
+ * rtreecheck() and GDAL's validate_gpkg.py.
  *
  * Layers in one file: the main one, `rejects` (attributes: rows that did
  * not make it, with their line, reason and raw text), and the extra layers
@@ -32,12 +39,13 @@
 #include <sqlite3.h>
 
 #include "geoflux/gpkg.h"
+#include "write/sqlbt.h"
 
 #define GPKG_APP_ID 0x47504B47 /* "GPKG" */
 #define GPKG_USER_VERSION 10200
 #define GP_POINT_LEN 61 /* 8 header + 32 envelope + 21 WKB point */
 #define GPKG_PAGE_SIZE 65536
-#define GPKG_RTREE_BULK_MAX 4000000 /* features whose boxes are kept for the R-tree bulk load (24 B each) */
+#define GPKG_RTREE_MAX 4000000 /* features whose boxes are kept for the R-tree bulk load (44 B each at finish) */
 #define GF_STR_(x) #x
 #define GF_STR(x) GF_STR_(x)
 #define GPKG_CACHE_KIB 32768 /* 32 MiB of page cache: bounded, keeps RSS < 150 MB */
@@ -49,26 +57,30 @@ typedef struct rt_ent {
 
 typedef struct gf_gpkg {
     gf_output_opts o;
-    char path[1024], tmp[1100], table[256], rejtable[256];
+    char path[1024], tmp[1100], table[256], rejtable[256], rejwrite[256];
     const char *const *inputs;
     int ninputs;
-    sqlite3 *db;
-    sqlite3_stmt *ins, *insk, *rej; /* insert of 1 row, of `chunk` rows */
-    int chunk, nparams;
+    sqlite3 *db; /* open at begin() and at the end of finish() only */
     const gf_schema *schema;
     int srs_id;
     OGRSpatialReferenceH srs; /* output CRS, for extra layers */
     double minx, miny, maxx, maxy;
     uint64_t npos, nrows, nrej;
-    int in_tx;
     char last_change[32];
-    /* feature tables that get an R-tree at finish() */
-    char rtree_tables[34][256];
-    int nrtree;
-    /* boxes of the main table, gathered at commit for the R-tree (saves
-     * reading the table back); NULL once past GPKG_RTREE_BULK_MAX */
+    /* the tables written by hand */
+    gf_sqlfile file;
+    int file_open;
+    uint32_t root_main, root_rej, root_node, root_parent, root_rowid;
+    int nodesz; /* R-tree node size chosen by the module */
+    gf_sqlbt bt_main, bt_rej;
+    gf_sqlrec *rec; /* one per worker (encode) */
+    gf_sqlrec rec_rej;
+    uint8_t *rejbuf;
+    size_t rejcap;
+    /* boxes of the main table, gathered at commit for the R-tree; NULL once
+     * past ents_max */
     rt_ent *ents;
-    size_t nents, entcap;
+    size_t nents, entcap, ents_max;
     int ents_over;
 } gf_gpkg;
 
@@ -218,6 +230,19 @@ static int register_st(sqlite3 *db)
 
 /* ---- open / begin ------------------------------------------------------ */
 
+/* The temporary file, through SQLite, with our ST_ functions. */
+static gf_status open_db(gf_gpkg *g, gf_ctx *ctx)
+{
+    if (sqlite3_open_v2(g->tmp, &g->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        gf_status st = gf_ctx_err(ctx, GF_ERR_SQL, "%s: %s", g->tmp, g->db ? sqlite3_errmsg(g->db) : "cannot open");
+        sqlite3_close(g->db);
+        g->db = NULL;
+        return st;
+    }
+    if (register_st(g->db)) return sql_err(g, ctx, "cannot register ST_ functions");
+    return GF_OK;
+}
+
 gf_status gf_gpkg_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
 {
     if (!opts->path || !strcmp(opts->path, "-"))
@@ -364,45 +389,120 @@ static void default_layer_name(const gf_schema *s, char *out, size_t n)
     else snprintf(out, n, "%s%s", k, k[strlen(k) - 1] == 's' ? "" : "s");
 }
 
-/* Registers a feature table; the R-tree comes at finish(). */
 static gf_status add_feature_table(gf_gpkg *g, gf_ctx *ctx, const char *name, const char *gtype, int srs_id)
 {
-    gf_status st = execf(g, ctx, sqlite3_mprintf(
+    return execf(g, ctx, sqlite3_mprintf(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) "
         "VALUES (%Q, 'features', %Q, '', %Q, %d);"
         "INSERT INTO gpkg_geometry_columns VALUES (%Q, 'geom', %Q, %d, 0, 0)",
         name, name, g->last_change, srs_id, name, gtype, srs_id));
-    if (st) return st;
-    if (g->nrtree >= (int)(sizeof g->rtree_tables / sizeof g->rtree_tables[0]))
-        return gf_ctx_err(ctx, GF_ERR_ARG, "%s: too many layers", g->path);
-    snprintf(g->rtree_tables[g->nrtree++], sizeof g->rtree_tables[0], "%s", name);
-    return GF_OK;
+}
+
+/* The R-tree of a feature table (gpkg_rtree_index extension) and its
+ * standard triggers, so that later edits in QGIS keep it in sync. Filled
+ * afterwards: by hand for the main table (rtree_write), by the module's
+ * INSERT ... SELECT for the small extra layers (rtree_fill_sql). */
+static gf_status create_rtree(gf_gpkg *g, gf_ctx *ctx, const char *t)
+{
+    return execf(g, ctx, sqlite3_mprintf(
+        "CREATE VIRTUAL TABLE \"rtree_%w_geom\" USING rtree(id, minx, maxx, miny, maxy);"
+        "INSERT INTO gpkg_extensions VALUES (%Q, 'geom', 'gpkg_rtree_index', "
+        "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');"
+        "CREATE TRIGGER \"rtree_%w_geom_insert\" AFTER INSERT ON \"%w\" WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom)) "
+        "BEGIN INSERT OR REPLACE INTO \"rtree_%w_geom\" VALUES (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), "
+        "ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;"
+        "CREATE TRIGGER \"rtree_%w_geom_update1\" AFTER UPDATE OF geom ON \"%w\" WHEN OLD.fid = NEW.fid AND "
+        "(NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN INSERT OR REPLACE INTO \"rtree_%w_geom\" VALUES (NEW.fid, "
+        "ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;"
+        "CREATE TRIGGER \"rtree_%w_geom_update2\" AFTER UPDATE OF geom ON \"%w\" WHEN OLD.fid = NEW.fid AND "
+        "(NEW.geom ISNULL OR ST_IsEmpty(NEW.geom)) BEGIN DELETE FROM \"rtree_%w_geom\" WHERE id = OLD.fid; END;"
+        "CREATE TRIGGER \"rtree_%w_geom_update3\" AFTER UPDATE ON \"%w\" WHEN OLD.fid != NEW.fid AND "
+        "(NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN DELETE FROM \"rtree_%w_geom\" WHERE id = OLD.fid; "
+        "INSERT OR REPLACE INTO \"rtree_%w_geom\" VALUES (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), "
+        "ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;"
+        "CREATE TRIGGER \"rtree_%w_geom_update4\" AFTER UPDATE ON \"%w\" WHEN OLD.fid != NEW.fid AND "
+        "(NEW.geom ISNULL OR ST_IsEmpty(NEW.geom)) BEGIN DELETE FROM \"rtree_%w_geom\" WHERE id IN (OLD.fid, NEW.fid); END;"
+        "CREATE TRIGGER \"rtree_%w_geom_delete\" AFTER DELETE ON \"%w\" WHEN old.geom NOT NULL "
+        "BEGIN DELETE FROM \"rtree_%w_geom\" WHERE id = OLD.fid; END;",
+        t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t)); /* 21: one per %Q/%w */
+}
+
+static gf_status rtree_fill_sql(gf_gpkg *g, gf_ctx *ctx, const char *t)
+{
+    return execf(g, ctx, sqlite3_mprintf(
+        "INSERT INTO \"rtree_%w_geom\" SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) "
+        "FROM \"%w\" WHERE geom NOT NULL AND NOT ST_IsEmpty(geom)", t, t));
+}
+
+static int has_rejects_columns(sqlite3 *db, const char *t)
+{
+    char *sql = sqlite3_mprintf("SELECT fid, layer, source, line, reason, raw FROM \"%w\" LIMIT 0", t);
+    sqlite3_stmt *s = NULL;
+    int ok = sql && sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_column_count(s) == 6;
+    sqlite3_finalize(s);
+    sqlite3_free(sql);
+    return ok;
 }
 
 static gf_status create_rejects(gf_gpkg *g, gf_ctx *ctx)
 {
     /* One `rejects` table per file: with --append the new run's rejects are
-     * added to it (the `layer` column tells them apart), unless a table of
-     * that name is not ours, then "<layer>_rejects". */
+     * added to it (the `layer` column tells them apart) through a staging
+     * table copied at finish(), unless a table of that name is not ours,
+     * then "<layer>_rejects". */
+    static const char *cols = "(fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, layer TEXT, source TEXT, "
+                              "line INTEGER, reason TEXT, raw TEXT)";
     snprintf(g->rejtable, sizeof g->rejtable, "rejects");
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!table_exists(g->db, g->rejtable)) {
-            gf_status st = execf(g, ctx, sqlite3_mprintf(
-                "CREATE TABLE \"%w\" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, layer TEXT, source TEXT, "
-                "line INTEGER, reason TEXT, raw TEXT);"
-                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
-                "VALUES (%Q, 'attributes', %Q, 'rows rejected by geoflux: input, line, reason, raw text', %Q)",
-                g->rejtable, g->rejtable, g->rejtable, g->last_change));
-            if (st) return st;
-        }
-        char *sql = sqlite3_mprintf("INSERT INTO \"%w\" (layer, source, line, reason, raw) VALUES (?, ?, ?, ?, ?)", g->rejtable);
-        if (!sql) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-        int rc = sqlite3_prepare_v2(g->db, sql, -1, &g->rej, NULL);
-        sqlite3_free(sql);
-        if (rc == SQLITE_OK) return GF_OK;
+    if (table_exists(g->db, g->rejtable) && !has_rejects_columns(g->db, g->rejtable))
         snprintf(g->rejtable, sizeof g->rejtable, "%.240s_rejects", g->table);
+    if (table_exists(g->db, g->rejtable)) {
+        if (!has_rejects_columns(g->db, g->rejtable))
+            return gf_ctx_err(ctx, GF_ERR_ARG, "%s: a table called '%s' already exists and is not a rejects table", g->path, g->rejtable);
+        snprintf(g->rejwrite, sizeof g->rejwrite, "geoflux_rejects_staging");
+        return execf(g, ctx, sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\"; CREATE TABLE \"%w\" %s", g->rejwrite, g->rejwrite, cols));
     }
-    return sql_err(g, ctx, "cannot create the rejects table");
+    snprintf(g->rejwrite, sizeof g->rejwrite, "%s", g->rejtable);
+    return execf(g, ctx, sqlite3_mprintf(
+        "CREATE TABLE \"%w\" %s;"
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+        "VALUES (%Q, 'attributes', %Q, 'rows rejected by geoflux: input, line, reason, raw text', %Q)",
+        g->rejtable, cols, g->rejtable, g->rejtable, g->last_change));
+}
+
+static uint32_t root_page(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *s = NULL;
+    uint32_t root = 0;
+    if (sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) root = (uint32_t)sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    return root;
+}
+
+/* Root pages of the tables written by hand, and the R-tree node size the
+ * module chose for this page size (the length of the empty root node). */
+static gf_status find_roots(gf_gpkg *g, gf_ctx *ctx)
+{
+    char name[300];
+    g->root_main = root_page(g->db, g->table);
+    g->root_rej = root_page(g->db, g->rejwrite);
+    snprintf(name, sizeof name, "rtree_%s_geom_node", g->table);
+    g->root_node = root_page(g->db, name);
+    snprintf(name, sizeof name, "rtree_%s_geom_parent", g->table);
+    g->root_parent = root_page(g->db, name);
+    snprintf(name, sizeof name, "rtree_%s_geom_rowid", g->table);
+    g->root_rowid = root_page(g->db, name);
+    char *sql = sqlite3_mprintf("SELECT length(data) FROM \"rtree_%w_geom_node\" WHERE nodeno = 1", g->table);
+    sqlite3_stmt *q = NULL;
+    if (sql && sqlite3_prepare_v2(g->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        g->nodesz = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_free(sql);
+    if (!g->root_main || !g->root_rej || !g->root_node || !g->root_parent || !g->root_rowid || g->nodesz < 4 + 24 * 4)
+        return gf_ctx_err(ctx, GF_ERR_SQL, "%s: unexpected layout of the new tables (SQLite %s)", g->path, sqlite3_libversion());
+    return GF_OK;
 }
 
 static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
@@ -423,14 +523,7 @@ static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
     unlink(g->tmp);
     int existing = g->o.append && access(g->path, F_OK) == 0;
     if (existing && (st = copy_file(ctx, g->path, g->tmp))) return st;
-    if (sqlite3_open_v2(g->tmp, &g->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        st = gf_ctx_err(ctx, GF_ERR_SQL, "%s: %s", g->tmp, g->db ? sqlite3_errmsg(g->db) : "cannot open");
-        sqlite3_close(g->db);
-        g->db = NULL;
-        unlink(g->tmp);
-        return st;
-    }
-    if (register_st(g->db)) return sql_err(g, ctx, "cannot register ST_ functions");
+    if ((st = open_db(g, ctx))) return st;
     char pragmas[512];
     snprintf(pragmas, sizeof pragmas,
              "%sPRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; "
@@ -451,7 +544,6 @@ static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
         if ((st = exec(g, ctx, p2))) return st;
     }
     if ((st = exec(g, ctx, "BEGIN"))) return st;
-    g->in_tx = 1;
     if ((st = create_meta(g, ctx))) return st;
     if (table_exists(g->db, g->table))
         return gf_ctx_err(ctx, GF_ERR_ARG, "%s: a table called '%s' already exists (use --layer to pick another name)",
@@ -460,53 +552,42 @@ static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
     /* the feature table: typed columns from the schema, then errors/warnings */
     char names[GF_MAX_FIELDS + 2][96];
     int nc = 0;
-    sqlite3_str *ddl = sqlite3_str_new(g->db), *ins = sqlite3_str_new(g->db);
+    sqlite3_str *ddl = sqlite3_str_new(g->db);
     sqlite3_str_appendf(ddl, "CREATE TABLE \"%w\" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT", g->table);
-    sqlite3_str_appendf(ins, "INSERT INTO \"%w\" (geom", g->table);
     for (int f = 0; f < schema->nfields + 2; f++) {
         const char *want = f < schema->nfields ? schema->fields[f].name : f == schema->nfields ? "errors" : "warnings";
         unique_name(names, nc, want, names[nc]);
         sqlite3_str_appendf(ddl, ", \"%w\" %s", names[nc], f < schema->nfields ? type_sql(schema->fields[f].type) : "TEXT");
-        sqlite3_str_appendf(ins, ", \"%w\"", names[nc]);
         nc++;
     }
     sqlite3_str_appendall(ddl, ")");
-    sqlite3_str_appendall(ins, ") VALUES ");
-    /* Several rows per INSERT: AUTOINCREMENT updates sqlite_sequence once
-     * per statement, and the statement overhead is shared too (about a
-     * third of the insert time at one row per statement). */
-    g->nparams = nc + 1;
-    g->chunk = 32766 / g->nparams < 64 ? 32766 / g->nparams : 64;
-    char *one = NULL;
-    for (int k = 0; k < g->chunk; k++) {
-        sqlite3_str_appendall(ins, k ? ", (?" : "(?");
-        for (int i = 0; i < nc; i++) sqlite3_str_appendall(ins, ", ?");
-        sqlite3_str_appendall(ins, ")");
-        if (k == 0) one = sqlite3_mprintf("%s", sqlite3_str_value(ins));
-    }
-    char *ddl_s = sqlite3_str_finish(ddl), *ins_s = sqlite3_str_finish(ins);
-    if (!ddl_s || !ins_s || !one) {
-        sqlite3_free(ddl_s);
-        sqlite3_free(ins_s);
-        sqlite3_free(one);
-        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    }
+    char *ddl_s = sqlite3_str_finish(ddl);
+    if (!ddl_s) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     st = exec(g, ctx, ddl_s);
-    if (!st && (sqlite3_prepare_v3(g->db, one, -1, SQLITE_PREPARE_PERSISTENT, &g->ins, NULL) != SQLITE_OK ||
-                sqlite3_prepare_v3(g->db, ins_s, -1, SQLITE_PREPARE_PERSISTENT, &g->insk, NULL) != SQLITE_OK))
-        st = sql_err(g, ctx, "cannot prepare the insert");
     sqlite3_free(ddl_s);
-    sqlite3_free(ins_s);
-    sqlite3_free(one);
-    if (st) return st;
-    if ((st = add_feature_table(g, ctx, g->table, "POINT", g->srs_id))) return st;
-    return create_rejects(g, ctx);
+    if (st || (st = add_feature_table(g, ctx, g->table, "POINT", g->srs_id)) || (st = create_rejects(g, ctx)) ||
+        (st = create_rtree(g, ctx, g->table)) || (st = find_roots(g, ctx)) || (st = exec(g, ctx, "COMMIT")))
+        return st;
+    /* SQLite is done with the file until finish(): the rows go in by hand */
+    if (sqlite3_close(g->db) != SQLITE_OK) return sql_err(g, ctx, "close");
+    g->db = NULL;
+    if ((st = gf_sqlfile_open(ctx, g->tmp, 0, &g->file))) return st;
+    g->file_open = 1;
+    if ((st = gf_sqlbt_init(ctx, &g->bt_main, &g->file, g->root_main)) ||
+        (st = gf_sqlbt_init(ctx, &g->bt_rej, &g->file, g->root_rej)))
+        return st;
+    return GF_OK;
 }
 
 /* GDAL (CRS definitions, extra layers) reports through our errors, not stderr */
 static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nworkers)
 {
-    (void)nworkers;
+    gf_gpkg *g = stv;
+    if (schema->nfields + 4 > GF_SQLREC_MAXCOLS) return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: too many columns", g->path);
+    g->rec = calloc((size_t)(nworkers > 0 ? nworkers : 1), sizeof *g->rec);
+    if (!g->rec) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    g->ents_max = g->o.max_memory ? g->o.max_memory / 44 : GPKG_RTREE_MAX;
+    if (g->ents_max < 1024) g->ents_max = 1024;
     CPLPushErrorHandler(CPLQuietErrorHandler);
     gf_status st = begin_inner(stv, ctx, schema);
     CPLPopErrorHandler();
@@ -521,25 +602,55 @@ static int has_pos(const gf_batch *b, size_t r)
     return (b->flags[r] & GF_ROW_HAS_POS) && isfinite(b->gx[r]) && isfinite(b->gy[r]);
 }
 
-/* Worker side: the geometry blobs, one fixed-size slot per row (rows
- * without a position get a NULL geometry, bound from nothing). */
+/* Worker side: each row's whole SQLite record (fid NULL: it is the rowid,
+ * given at commit; geometry blob; typed fields; errors; warnings), each
+ * after its length, so that commit() only copies records into pages. */
 static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, gf_buf *out)
 {
     gf_gpkg *g = stv;
-    (void)ctx; (void)worker;
-    gf_status st = gf_buf_reserve(out, b->n * GP_POINT_LEN);
-    if (st) return st;
-    unsigned char *p = (unsigned char *)out->p;
-    for (size_t r = 0; r < b->n; r++, p += GP_POINT_LEN) {
-        if (!has_pos(b, r)) continue;
-        double x = b->gx[r], y = b->gy[r], env[4] = {x, x, y, y};
-        gp_header(p, g->srs_id, env, 0);
-        p[40] = 1; /* WKB little-endian Point */
-        put_u32le(p + 41, 1);
-        put_f64le(p + 45, x);
-        put_f64le(p + 53, y);
+    (void)worker;
+    const gf_schema *s = b->schema;
+    const int nf = s->nfields;
+    gf_sqlrec *rec = &g->rec[worker];
+    for (size_t r = 0; r < b->n; r++) {
+        unsigned char gp[GP_POINT_LEN];
+        gf_sqlrec_reset(rec, g->file.fmt4);
+        gf_sqlrec_null(rec);
+        if (has_pos(b, r)) {
+            double x = b->gx[r], y = b->gy[r], env[4] = {x, x, y, y};
+            gp_header(gp, g->srs_id, env, 0);
+            gp[40] = 1; /* WKB little-endian Point */
+            put_u32le(gp + 41, 1);
+            put_f64le(gp + 45, x);
+            put_f64le(gp + 53, y);
+            gf_sqlrec_blob(rec, gp, GP_POINT_LEN);
+        } else {
+            gf_sqlrec_null(rec);
+        }
+        for (int f = 0; f < nf; f++) {
+            const gf_col *c = &b->cols[f];
+            if (!c->valid[r]) { gf_sqlrec_null(rec); continue; }
+            switch (s->fields[f].type) {
+            case GF_T_STRING:
+            case GF_T_DATE: gf_sqlrec_text(rec, b->arena + c->v.s[r].off, c->v.s[r].len); break;
+            case GF_T_INT: gf_sqlrec_int(rec, c->v.i[r]); break;
+            case GF_T_BOOL: gf_sqlrec_int(rec, c->v.i[r] != 0); break;
+            case GF_T_REAL: gf_sqlrec_real(rec, c->v.d[r]); break;
+            }
+        }
+        if (b->errors[r].len) gf_sqlrec_text(rec, b->arena + b->errors[r].off, b->errors[r].len);
+        else gf_sqlrec_null(rec);
+        if (b->warnings[r].len) gf_sqlrec_text(rec, b->arena + b->warnings[r].off, b->warnings[r].len);
+        else gf_sqlrec_null(rec);
+        size_t n = gf_sqlrec_size(rec);
+        if (n > UINT32_MAX) return gf_ctx_err(ctx, GF_ERR_ARG, "%s: row of line %llu is too large", g->path, (unsigned long long)b->line[r]);
+        gf_status st = gf_buf_reserve(out, 4 + n);
+        if (st) return st;
+        uint32_t n32 = (uint32_t)n;
+        memcpy(out->p + out->len, &n32, 4);
+        gf_sqlrec_write(rec, (uint8_t *)out->p + out->len + 4);
+        out->len += 4 + n;
     }
-    out->len = b->n * GP_POINT_LEN;
     return GF_OK;
 }
 
@@ -566,50 +677,32 @@ static gf_status commit_rejects(gf_gpkg *g, gf_ctx *ctx, const gf_batch *b)
     }
     gf_status st = GF_OK;
     char tmp[32];
-    sqlite3_stmt *s = g->rej;
+    gf_sqlrec *rec = &g->rec_rej;
     for (size_t k = 0; k < b->nrej && !st; k++) {
         const gf_reject *j = &b->rej[ord[k]];
-        sqlite3_bind_text(s, 1, g->table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, input_name(g, j->src, tmp, sizeof tmp), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(s, 3, (sqlite3_int64)j->line);
-        sqlite3_bind_text(s, 4, b->arena + j->reason.off, (int)j->reason.len, SQLITE_STATIC);
-        sqlite3_bind_text(s, 5, b->arena + j->raw.off, (int)j->raw.len, SQLITE_STATIC);
-        if (sqlite3_step(s) != SQLITE_DONE) st = sql_err(g, ctx, "insert into rejects");
-        sqlite3_reset(s);
-        g->nrej++;
+        const char *src = input_name(g, j->src, tmp, sizeof tmp);
+        gf_sqlrec_reset(rec, g->file.fmt4);
+        gf_sqlrec_null(rec);
+        gf_sqlrec_text(rec, g->table, strlen(g->table));
+        gf_sqlrec_text(rec, src, strlen(src));
+        gf_sqlrec_int(rec, (int64_t)j->line);
+        gf_sqlrec_text(rec, b->arena + j->reason.off, j->reason.len);
+        gf_sqlrec_text(rec, b->arena + j->raw.off, j->raw.len);
+        size_t n = gf_sqlrec_size(rec);
+        if (n > g->rejcap) {
+            uint8_t *nb = realloc(g->rejbuf, n);
+            if (!nb) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
+            g->rejbuf = nb;
+            g->rejcap = n;
+        }
+        gf_sqlrec_write(rec, g->rejbuf);
+        st = gf_sqlbt_add(ctx, &g->bt_rej, (int64_t)++g->nrej, g->rejbuf, n);
     }
     free(ord);
     return st;
 }
 
-/* Binds row r to the parameters after base (geom, fields, errors, warnings). */
-static void bind_row(sqlite3_stmt *q, int base, const gf_batch *b, size_t r, const unsigned char *blob)
-{
-    const gf_schema *s = b->schema;
-    const int nf = s->nfields;
-    if (has_pos(b, r)) sqlite3_bind_blob(q, base + 1, blob, GP_POINT_LEN, SQLITE_STATIC);
-    else sqlite3_bind_null(q, base + 1);
-    for (int f = 0; f < nf; f++) {
-        const gf_col *c = &b->cols[f];
-        int i = base + f + 2;
-        if (!c->valid[r]) { sqlite3_bind_null(q, i); continue; }
-        switch (s->fields[f].type) {
-        case GF_T_STRING:
-        case GF_T_DATE:
-            sqlite3_bind_text(q, i, b->arena + c->v.s[r].off, (int)c->v.s[r].len, SQLITE_STATIC);
-            break;
-        case GF_T_INT: sqlite3_bind_int64(q, i, c->v.i[r]); break;
-        case GF_T_BOOL: sqlite3_bind_int(q, i, c->v.i[r] != 0); break;
-        case GF_T_REAL: sqlite3_bind_double(q, i, c->v.d[r]); break;
-        }
-    }
-    if (b->errors[r].len) sqlite3_bind_text(q, base + nf + 2, b->arena + b->errors[r].off, (int)b->errors[r].len, SQLITE_STATIC);
-    else sqlite3_bind_null(q, base + nf + 2);
-    if (b->warnings[r].len) sqlite3_bind_text(q, base + nf + 3, b->arena + b->warnings[r].off, (int)b->warnings[r].len, SQLITE_STATIC);
-    else sqlite3_bind_null(q, base + nf + 3);
-}
-
-/* Extent, and the box kept for the R-tree bulk load. */
+/* Extent, and the box kept for the R-tree. */
 static void note_row(gf_gpkg *g, const gf_batch *b, size_t r, int64_t fid)
 {
     if (!has_pos(b, r)) return;
@@ -622,8 +715,9 @@ static void note_row(gf_gpkg *g, const gf_batch *b, size_t r, int64_t fid)
     if (g->ents_over) return;
     if (g->nents == g->entcap) {
         size_t cap = g->entcap ? g->entcap * 2 : 1 << 16;
-        rt_ent *ne = cap <= GPKG_RTREE_BULK_MAX ? realloc(g->ents, cap * sizeof *ne) : NULL;
-        if (!ne) { /* too many: the R-tree will be filled by SQL instead */
+        if (cap > g->ents_max) cap = g->ents_max;
+        rt_ent *ne = cap > g->nents ? realloc(g->ents, cap * sizeof *ne) : NULL;
+        if (!ne) { /* past the budget: the module will fill the R-tree at finish() */
             free(g->ents);
             g->ents = NULL;
             g->nents = g->entcap = 0;
@@ -642,20 +736,16 @@ static void note_row(gf_gpkg *g, const gf_batch *b, size_t r, int64_t fid)
 static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
 {
     gf_gpkg *g = stv;
-    const unsigned char *blobs = (const unsigned char *)enc->p;
-    for (size_t r = 0; r < b->n;) {
-        size_t k = b->n - r >= (size_t)g->chunk ? (size_t)g->chunk : 1;
-        sqlite3_stmt *q = k > 1 ? g->insk : g->ins;
-        for (size_t j = 0; j < k; j++) bind_row(q, (int)j * g->nparams, b, r + j, blobs + (r + j) * GP_POINT_LEN);
-        int rc = sqlite3_step(q);
-        sqlite3_reset(q);
-        if (rc != SQLITE_DONE) return sql_err(g, ctx, "insert");
-        /* the rows of one statement get consecutive fids */
-        int64_t last = sqlite3_last_insert_rowid(g->db);
-        for (size_t j = 0; j < k; j++) note_row(g, b, r + j, last - (int64_t)(k - 1 - j));
-        r += k;
+    const uint8_t *p = (const uint8_t *)enc->p;
+    for (size_t r = 0; r < b->n; r++) {
+        uint32_t n;
+        memcpy(&n, p, 4);
+        int64_t fid = (int64_t)++g->nrows;
+        gf_status st = gf_sqlbt_add(ctx, &g->bt_main, fid, p + 4, n);
+        if (st) return st;
+        note_row(g, b, r, fid);
+        p += 4 + n;
     }
-    g->nrows += b->n;
     return b->nrej ? commit_rejects(g, ctx, b) : GF_OK;
 }
 
@@ -839,6 +929,7 @@ static gf_status import_layer(gf_gpkg *g, gf_ctx *ctx, const gf_extra_layer *xl)
     if (!st && ext[0] <= ext[1])
         st = execf(g, ctx, sqlite3_mprintf("UPDATE gpkg_contents SET min_x = %!.17g, max_x = %!.17g, min_y = %!.17g, "
                                            "max_y = %!.17g WHERE table_name = %Q", ext[0], ext[1], ext[2], ext[3], xl->name));
+    if (!st && !(st = create_rtree(g, ctx, xl->name))) st = rtree_fill_sql(g, ctx, xl->name);
     if (!st) gf_ctx_log(ctx, GF_LOG_INFO, "%s: layer %s: %llu features from %s", g->path, xl->name, (unsigned long long)n, xl->path);
 done:
     sqlite3_finalize(q);
@@ -852,273 +943,236 @@ done:
 
 /* ---- R-tree ---------------------------------------------------------------
  * SQLite's rtree module inserts one entry at a time (about 12 us each on
- * the bench machine, more than the whole table load). So, like GDAL >= 3.7,
- * we bulk-load it: read the boxes back, pack them with Sort-Tile-Recursive
- * into full nodes, and write the rtree's shadow tables (_node, _parent,
- * _rowid) directly in SQLite's node format. Memory: 28 bytes per feature
- * during finish(); above GPKG_RTREE_BULK_MAX features the module's own
- * INSERT ... SELECT is used instead. tests/cli/gpkg.sh checks the result
- * with rtreecheck() and spatial filters. */
+ * the bench machine, more than the whole table load), so the main table's
+ * R-tree is bulk-loaded, as GDAL >= 3.7 does: the boxes kept at commit are
+ * sorted along a Hilbert curve (radix sort of 32-bit keys), packed into
+ * full nodes level by level, and the rtree's shadow tables (_node, _parent,
+ * _rowid) are written in the module's node format with the same
+ * hand-written b-trees as the rows. Memory: 44 bytes per feature at
+ * finish(); past the budget (--max-memory, else GPKG_RTREE_MAX features)
+ * the module's own INSERT ... SELECT fills it instead: slow but bounded.
+ * tests/cli/gpkg.sh checks the result with rtreecheck() and spatial
+ * filters against brute force. */
 
-
-static int cmp_cx(const void *a, const void *b)
+/* Position of (x, y) along the Hilbert curve of a 2^16 x 2^16 grid. */
+static uint32_t hilbert16(uint32_t x, uint32_t y)
 {
-    const rt_ent *p = a, *q = b;
-    float u = p->b[0] + p->b[1], v = q->b[0] + q->b[1];
-    return (u > v) - (u < v) ? (u > v) - (u < v) : (p->id > q->id) - (p->id < q->id);
+    const uint32_t n = 1u << 16;
+    uint32_t d = 0;
+    for (uint32_t s = n >> 1; s; s >>= 1) {
+        uint32_t rx = (x & s) != 0, ry = (y & s) != 0;
+        d += s * s * ((3 * rx) ^ ry);
+        if (!ry) {
+            if (rx) { x = n - 1 - x; y = n - 1 - y; }
+            uint32_t t = x; x = y; y = t;
+        }
+    }
+    return d;
 }
 
-static int cmp_cy(const void *a, const void *b)
+/* Sorts by the upper 32 bits, stable (LSD radix, 3 passes of 11 bits). */
+static void radix_hi32(uint64_t *a, uint64_t *tmp, size_t n)
 {
-    const rt_ent *p = a, *q = b;
-    float u = p->b[2] + p->b[3], v = q->b[2] + q->b[3];
-    return (u > v) - (u < v) ? (u > v) - (u < v) : (p->id > q->id) - (p->id < q->id);
+    for (int shift = 32; shift < 64; shift += 11) {
+        size_t cnt[2048] = {0};
+        for (size_t i = 0; i < n; i++) cnt[(a[i] >> shift) & 2047]++;
+        size_t sum = 0;
+        for (int k = 0; k < 2048; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
+        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i] >> shift) & 2047]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
 }
-
-static void str_sort(rt_ent *e, size_t n, size_t m)
-{
-    size_t leaves = (n + m - 1) / m, slices = (size_t)ceil(sqrt((double)leaves)), slice = slices * m;
-    qsort(e, n, sizeof *e, cmp_cx);
-    for (size_t i = 0; i < n; i += slice) qsort(e + i, n - i < slice ? n - i : slice, sizeof *e, cmp_cy);
-}
-
 
 static void put_be(unsigned char *p, uint64_t v, int n)
 {
     for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
 }
 
-/* pre: boxes gathered at commit (taken), or NULL to read them back. */
-static gf_status rtree_bulk(gf_gpkg *g, gf_ctx *ctx, const char *t, rt_ent *pre, size_t npre, int *done)
+/* Adds one (rowid, columns...) record built by the caller to t. */
+static gf_status add_rec(gf_gpkg *g, gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlrec *rec, uint8_t *buf)
 {
+    size_t n = gf_sqlrec_write(rec, buf);
+    return gf_sqlbt_add(ctx, t, rowid, buf, n);
+}
+
+static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
+{
+    const size_t n = g->nents, m = (size_t)(g->nodesz - 4) / 24;
+    if (n == 0) return GF_OK; /* the empty root written by CREATE VIRTUAL TABLE is right */
     gf_status st = GF_OK;
-    sqlite3_stmt *q = NULL, *qn = NULL, *qp = NULL, *qr = NULL;
-    rt_ent *lv[40] = {0};
-    size_t cnt[40] = {0}, nn[40] = {0};
+    uint64_t *key = malloc(n * sizeof *key), *tmp = malloc(n * sizeof *tmp);
+    uint32_t *leafof = calloc(g->nrows, sizeof *leafof);
+    float (*box[40])[4] = {0};
+    size_t nn[40] = {0};
     int64_t base[40] = {0};
-    uint32_t *leafof = NULL;
-    unsigned char *blob = NULL;
+    uint8_t *blob = calloc(1, (size_t)g->nodesz), *buf = malloc((size_t)g->nodesz + 64);
+    gf_sqlbt bn = {0}, bp = {0}, br = {0};
+    gf_sqlrec rec;
     int top = 0;
-    *done = 0;
+    if (!key || !tmp || !leafof || !blob || !buf) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
 
-    /* node size: what the module chose for this page size (length of the root) */
-    char *sql = sqlite3_mprintf("SELECT length(data) FROM \"rtree_%w_geom_node\" WHERE nodeno = 1", t);
-    int nodesz = 0;
-    if (sql && sqlite3_prepare_v2(g->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        nodesz = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    q = NULL;
-    sqlite3_free(sql);
-    const size_t cell = 24, m = nodesz > 4 ? (size_t)(nodesz - 4) / cell : 0;
-    size_t cap = 1 << 16, n = 0;
-    int64_t minid = INT64_MAX, maxid = INT64_MIN;
-    if (m < 4) { free(pre); return GF_OK; } /* unexpected layout: let the module do it */
-    if (pre) {
-        lv[0] = pre;
-        n = npre;
-        for (size_t i = 0; i < n; i++) {
-            if (pre[i].id < minid) minid = pre[i].id;
-            if (pre[i].id > maxid) maxid = pre[i].id;
-        }
-        *done = 1;
-        goto loaded;
+    /* Hilbert order of the box centres over the layer's extent; ties keep fid order */
+    double sx = g->maxx > g->minx ? 65535.0 / (g->maxx - g->minx) : 0, sy = g->maxy > g->miny ? 65535.0 / (g->maxy - g->miny) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const rt_ent *e = &g->ents[i];
+        double cx = ((double)e->b[0] + e->b[1]) / 2, cy = ((double)e->b[2] + e->b[3]) / 2;
+        double fx = (cx - g->minx) * sx, fy = (cy - g->miny) * sy;
+        uint32_t hx = fx <= 0 ? 0 : fx >= 65535 ? 65535 : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= 65535 ? 65535 : (uint32_t)fy;
+        key[i] = (uint64_t)hilbert16(hx, hy) << 32 | i;
     }
-    sql = sqlite3_mprintf("SELECT fid, geom FROM \"%w\" WHERE geom NOT NULL", t);
-    if (!sql || sqlite3_prepare_v2(g->db, sql, -1, &q, NULL) != SQLITE_OK) { sqlite3_free(sql); return sql_err(g, ctx, "R-tree read"); }
-    sqlite3_free(sql);
-    lv[0] = malloc(cap * sizeof *lv[0]);
-    if (!lv[0]) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-    for (int rc; (rc = sqlite3_step(q)) != SQLITE_DONE;) {
-        if (rc != SQLITE_ROW) { st = sql_err(g, ctx, "R-tree read"); goto out; }
-        double bb[4];
-        int empty = 0;
-        if (gp_bbox(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1), bb, &empty) != 0 || empty) continue;
-        if (n == cap) {
-            if (cap >= GPKG_RTREE_BULK_MAX) goto out; /* too big for memory: *done stays 0 */
-            rt_ent *ne = realloc(lv[0], 2 * cap * sizeof *ne);
-            if (!ne) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-            lv[0] = ne;
-            cap *= 2;
-        }
-        rt_ent *e = &lv[0][n++];
-        e->id = sqlite3_column_int64(q, 0);
-        e->b[0] = f_down(bb[0]); e->b[1] = f_up(bb[1]); e->b[2] = f_down(bb[2]); e->b[3] = f_up(bb[3]);
-        if (e->id < minid) minid = e->id;
-        if (e->id > maxid) maxid = e->id;
-    }
-    sqlite3_finalize(q);
-    q = NULL;
-    *done = 1;
-loaded:
-    if (n == 0) goto out; /* the empty root written by CREATE VIRTUAL TABLE is right */
+    radix_hi32(key, tmp, n);
+    free(tmp);
+    tmp = NULL;
 
-    /* levels, bottom-up: level L+1 items are the boxes of level L nodes */
-    cnt[0] = n;
+    /* level sizes and boxes, bottom-up; level 0 items are the sorted entries */
+    nn[0] = (n + m - 1) / m;
     for (int L = 0;; L++) {
         if (L >= 39) { st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "R-tree too deep"); goto out; }
-        str_sort(lv[L], cnt[L], m);
-        nn[L] = (cnt[L] + m - 1) / m;
-        if (nn[L] == 1) { top = L; break; }
-        lv[L + 1] = malloc(nn[L] * sizeof *lv[L + 1]);
-        if (!lv[L + 1]) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+        box[L] = malloc(nn[L] * sizeof *box[L]);
+        if (!box[L]) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+        size_t nitems = L == 0 ? n : nn[L - 1];
         for (size_t k = 0; k < nn[L]; k++) {
-            rt_ent *p = &lv[L + 1][k], *c = &lv[L][k * m];
-            size_t nc = cnt[L] - k * m < m ? cnt[L] - k * m : m;
-            p->id = (int64_t)k;
-            memcpy(p->b, c[0].b, sizeof p->b);
-            for (size_t i = 1; i < nc; i++) {
-                if (c[i].b[0] < p->b[0]) p->b[0] = c[i].b[0];
-                if (c[i].b[1] > p->b[1]) p->b[1] = c[i].b[1];
-                if (c[i].b[2] < p->b[2]) p->b[2] = c[i].b[2];
-                if (c[i].b[3] > p->b[3]) p->b[3] = c[i].b[3];
+            float *b = box[L][k];
+            b[0] = b[2] = INFINITY;
+            b[1] = b[3] = -INFINITY;
+            for (size_t i = k * m; i < nitems && i < (k + 1) * m; i++) {
+                const float *c = L == 0 ? g->ents[key[i] & 0xffffffffu].b : box[L - 1][i];
+                if (c[0] < b[0]) b[0] = c[0];
+                if (c[1] > b[1]) b[1] = c[1];
+                if (c[2] < b[2]) b[2] = c[2];
+                if (c[3] > b[3]) b[3] = c[3];
             }
         }
-        cnt[L + 1] = nn[L];
+        if (nn[L] == 1) { top = L; break; }
+        nn[L + 1] = (nn[L] + m - 1) / m;
     }
-    /* node numbers: the root is 1, then each level below */
+    /* node numbers: the root is 1 (the module's rule), then each level below */
     base[top] = 1;
     for (int L = top; L > 0; L--) base[L - 1] = base[L] + (int64_t)nn[L];
 
-    if ((st = execf(g, ctx, sqlite3_mprintf("DELETE FROM \"rtree_%w_geom_node\"; DELETE FROM \"rtree_%w_geom_parent\"; "
-                                            "DELETE FROM \"rtree_%w_geom_rowid\"", t, t, t))))
+    if ((st = gf_sqlbt_init(ctx, &bn, &g->file, g->root_node)) || (st = gf_sqlbt_init(ctx, &bp, &g->file, g->root_parent)) ||
+        (st = gf_sqlbt_init(ctx, &br, &g->file, g->root_rowid)))
         goto out;
-    char *s1 = sqlite3_mprintf("INSERT INTO \"rtree_%w_geom_node\" VALUES (?, ?)", t);
-    char *s2 = sqlite3_mprintf("INSERT INTO \"rtree_%w_geom_parent\" VALUES (?, ?)", t);
-    char *s3 = sqlite3_mprintf("INSERT INTO \"rtree_%w_geom_rowid\" VALUES (?, ?)", t);
-    int bad = !s1 || !s2 || !s3 || sqlite3_prepare_v2(g->db, s1, -1, &qn, NULL) != SQLITE_OK ||
-              sqlite3_prepare_v2(g->db, s2, -1, &qp, NULL) != SQLITE_OK || sqlite3_prepare_v2(g->db, s3, -1, &qr, NULL) != SQLITE_OK;
-    sqlite3_free(s1); sqlite3_free(s2); sqlite3_free(s3);
-    if (bad) { st = sql_err(g, ctx, "R-tree write"); goto out; }
-    blob = malloc((size_t)nodesz);
-    if (!blob) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-    for (int L = 0; L <= top && !st; L++) {
+    /* _node, in node number order: the root, then each level down */
+    for (int L = top; L >= 0 && !st; L--) {
+        size_t nitems = L == 0 ? n : nn[L - 1];
         for (size_t k = 0; k < nn[L] && !st; k++) {
-            size_t nc = cnt[L] - k * m < m ? cnt[L] - k * m : m;
-            memset(blob, 0, (size_t)nodesz);
+            size_t nc = nitems - k * m < m ? nitems - k * m : m;
+            memset(blob, 0, (size_t)g->nodesz);
             if (L == top) put_be(blob, (uint64_t)top, 2); /* depth, in the root only */
             put_be(blob + 2, nc, 2);
             for (size_t i = 0; i < nc; i++) {
-                const rt_ent *c = &lv[L][k * m + i];
-                unsigned char *p = blob + 4 + i * cell;
-                put_be(p, (uint64_t)(L == 0 ? c->id : base[L - 1] + c->id), 8);
+                size_t item = k * m + i;
+                const float *c;
+                int64_t id;
+                if (L == 0) {
+                    uint32_t ix = (uint32_t)(key[item] & 0xffffffffu);
+                    c = g->ents[ix].b;
+                    id = g->ents[ix].id;
+                    leafof[id - 1] = (uint32_t)(base[0] + (int64_t)k);
+                } else {
+                    c = box[L - 1][item];
+                    id = base[L - 1] + (int64_t)item;
+                }
+                unsigned char *p = blob + 4 + i * 24;
+                put_be(p, (uint64_t)id, 8);
                 for (int j = 0; j < 4; j++) {
                     uint32_t u;
-                    memcpy(&u, &c->b[j], 4);
+                    memcpy(&u, &c[j], 4);
                     put_be(p + 8 + 4 * j, u, 4);
                 }
-                if (L > 0) { /* the child's parent is this node */
-                    sqlite3_bind_int64(qp, 1, base[L - 1] + c->id);
-                    sqlite3_bind_int64(qp, 2, base[L] + (int64_t)k);
-                    if (sqlite3_step(qp) != SQLITE_DONE) st = sql_err(g, ctx, "R-tree write");
-                    sqlite3_reset(qp);
-                }
             }
-            sqlite3_bind_int64(qn, 1, base[L] + (int64_t)k);
-            sqlite3_bind_blob(qn, 2, blob, nodesz, SQLITE_STATIC);
-            if (sqlite3_step(qn) != SQLITE_DONE) st = sql_err(g, ctx, "R-tree write");
-            sqlite3_reset(qn);
+            gf_sqlrec_reset(&rec, g->file.fmt4);
+            gf_sqlrec_null(&rec);
+            gf_sqlrec_blob(&rec, blob, (size_t)g->nodesz);
+            st = add_rec(g, ctx, &bn, base[L] + (int64_t)k, &rec, buf);
         }
     }
-    if (st) goto out;
-    /* leaf of every feature, written in id order (appends to the b-tree) */
-    leafof = calloc((size_t)(maxid - minid + 1), sizeof *leafof);
-    if (!leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-    for (size_t i = 0; i < n; i++) leafof[lv[0][i].id - minid] = (uint32_t)(base[0] + (int64_t)(i / m));
-    for (int64_t id = minid; id <= maxid && !st; id++) {
-        if (!leafof[id - minid]) continue;
-        sqlite3_bind_int64(qr, 1, id);
-        sqlite3_bind_int64(qr, 2, leafof[id - minid]);
-        if (sqlite3_step(qr) != SQLITE_DONE) st = sql_err(g, ctx, "R-tree write");
-        sqlite3_reset(qr);
+    /* _parent: every node but the root, in node number order */
+    for (int L = top - 1; L >= 0 && !st; L--)
+        for (size_t k = 0; k < nn[L] && !st; k++) {
+            gf_sqlrec_reset(&rec, g->file.fmt4);
+            gf_sqlrec_null(&rec);
+            gf_sqlrec_int(&rec, base[L + 1] + (int64_t)(k / m));
+            st = add_rec(g, ctx, &bp, base[L] + (int64_t)k, &rec, buf);
+        }
+    /* _rowid: the leaf of every feature, in fid order */
+    for (uint64_t fid = 1; fid <= g->nrows && !st; fid++) {
+        if (!leafof[fid - 1]) continue;
+        gf_sqlrec_reset(&rec, g->file.fmt4);
+        gf_sqlrec_null(&rec);
+        gf_sqlrec_int(&rec, leafof[fid - 1]);
+        st = add_rec(g, ctx, &br, (int64_t)fid, &rec, buf);
     }
+    if (!st && !(st = gf_sqlbt_finish(ctx, &bn)) && !(st = gf_sqlbt_finish(ctx, &bp))) st = gf_sqlbt_finish(ctx, &br);
 out:
-    sqlite3_finalize(q);
-    sqlite3_finalize(qn);
-    sqlite3_finalize(qp);
-    sqlite3_finalize(qr);
-    for (int L = 0; L < 40; L++) free(lv[L]);
+    gf_sqlbt_free(&bn);
+    gf_sqlbt_free(&bp);
+    gf_sqlbt_free(&br);
+    for (int L = 0; L < 40; L++) free(box[L]);
+    free(key);
+    free(tmp);
     free(leafof);
     free(blob);
+    free(buf);
     return st;
-}
-
-/* R-tree of one feature table, filled in bulk, then the standard triggers
- * of the gpkg_rtree_index extension so later edits keep it in sync. */
-static gf_status build_rtree(gf_gpkg *g, gf_ctx *ctx, const char *t, rt_ent *pre, size_t npre)
-{
-    gf_status st = execf(g, ctx, sqlite3_mprintf(
-        "CREATE VIRTUAL TABLE \"rtree_%w_geom\" USING rtree(id, minx, maxx, miny, maxy)", t));
-    int done = 0;
-    if (!st) st = rtree_bulk(g, ctx, t, pre, npre, &done);
-    else free(pre);
-    if (!st && !done)
-        st = execf(g, ctx, sqlite3_mprintf(
-            "INSERT INTO \"rtree_%w_geom\" SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) "
-            "FROM \"%w\" WHERE geom NOT NULL AND NOT ST_IsEmpty(geom)", t, t));
-    if (st) return st;
-    return execf(g, ctx, sqlite3_mprintf(
-        "INSERT INTO gpkg_extensions VALUES (%Q, 'geom', 'gpkg_rtree_index', "
-        "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');"
-        "CREATE TRIGGER \"rtree_%w_geom_insert\" AFTER INSERT ON \"%w\" WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom)) "
-        "BEGIN INSERT OR REPLACE INTO \"rtree_%w_geom\" VALUES (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), "
-        "ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;"
-        "CREATE TRIGGER \"rtree_%w_geom_update1\" AFTER UPDATE OF geom ON \"%w\" WHEN OLD.fid = NEW.fid AND "
-        "(NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN INSERT OR REPLACE INTO \"rtree_%w_geom\" VALUES (NEW.fid, "
-        "ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;"
-        "CREATE TRIGGER \"rtree_%w_geom_update2\" AFTER UPDATE OF geom ON \"%w\" WHEN OLD.fid = NEW.fid AND "
-        "(NEW.geom ISNULL OR ST_IsEmpty(NEW.geom)) BEGIN DELETE FROM \"rtree_%w_geom\" WHERE id = OLD.fid; END;"
-        "CREATE TRIGGER \"rtree_%w_geom_update3\" AFTER UPDATE ON \"%w\" WHEN OLD.fid != NEW.fid AND "
-        "(NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom)) BEGIN DELETE FROM \"rtree_%w_geom\" WHERE id = OLD.fid; "
-        "INSERT OR REPLACE INTO \"rtree_%w_geom\" VALUES (NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), "
-        "ST_MinY(NEW.geom), ST_MaxY(NEW.geom)); END;"
-        "CREATE TRIGGER \"rtree_%w_geom_update4\" AFTER UPDATE ON \"%w\" WHEN OLD.fid != NEW.fid AND "
-        "(NEW.geom ISNULL OR ST_IsEmpty(NEW.geom)) BEGIN DELETE FROM \"rtree_%w_geom\" WHERE id IN (OLD.fid, NEW.fid); END;"
-        "CREATE TRIGGER \"rtree_%w_geom_delete\" AFTER DELETE ON \"%w\" WHEN old.geom NOT NULL "
-        "BEGIN DELETE FROM \"rtree_%w_geom\" WHERE id = OLD.fid; END;",
-        t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t, t)); /* 20: one per %Q/%w */
 }
 
 static void close_db(gf_gpkg *g)
 {
-    sqlite3_finalize(g->ins);
-    sqlite3_finalize(g->insk);
-    sqlite3_finalize(g->rej);
-    g->ins = g->insk = g->rej = NULL;
     if (g->db) sqlite3_close(g->db);
     g->db = NULL;
 }
 
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
 static gf_status finish_inner(gf_gpkg *g, gf_ctx *ctx)
 {
-    gf_status st = GF_OK;
+    gf_status st;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* 1. by hand: the last pages of the rows and rejects, the R-tree */
+    if ((st = gf_sqlbt_finish(ctx, &g->bt_main)) || (st = gf_sqlbt_finish(ctx, &g->bt_rej))) return st;
+    int rtree_by_hand = !g->ents_over;
+    if (rtree_by_hand && (st = rtree_write(g, ctx))) return st;
+    free(g->ents);
+    g->ents = NULL;
+    g->file_open = 0;
+    if ((st = gf_sqlfile_close(ctx, &g->file))) return st;
+    double t_rtree = since(&t0);
+
+    /* 2. SQLite again: extent, AUTOINCREMENT sequences, staged rejects, extra layers */
+    if ((st = open_db(g, ctx)) || (st = exec(g, ctx, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN"))) return st;
     if (g->npos)
         st = execf(g, ctx, sqlite3_mprintf("UPDATE gpkg_contents SET min_x = %!.17g, min_y = %!.17g, max_x = %!.17g, "
                                            "max_y = %!.17g WHERE table_name = %Q", g->minx, g->miny, g->maxx, g->maxy, g->table));
-    for (int i = 0; !st && i < g->o.nextra_layers; i++) st = import_layer(g, ctx, &g->o.extra_layers[i]);
-    struct timespec t0, t1, t2;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; !st && i < g->nrtree; i++) {
-        /* table 0 is the main one: its boxes were gathered at commit */
-        int pre = i == 0 && !g->ents_over;
-        st = build_rtree(g, ctx, g->rtree_tables[i], pre ? g->ents : NULL, pre ? g->nents : 0);
-        if (pre) { g->ents = NULL; g->nents = g->entcap = 0; }
+    if (!st && g->nrows)
+        st = execf(g, ctx, sqlite3_mprintf("INSERT INTO sqlite_sequence (name, seq) VALUES (%Q, %llu)", g->table,
+                                           (unsigned long long)g->nrows));
+    if (!st && strcmp(g->rejwrite, g->rejtable))
+        st = execf(g, ctx, sqlite3_mprintf("INSERT INTO \"%w\" (layer, source, line, reason, raw) SELECT layer, source, line, "
+                                           "reason, raw FROM \"%w\" ORDER BY fid; DROP TABLE \"%w\"",
+                                           g->rejtable, g->rejwrite, g->rejwrite));
+    else if (!st && g->nrej)
+        st = execf(g, ctx, sqlite3_mprintf("INSERT INTO sqlite_sequence (name, seq) VALUES (%Q, %llu)", g->rejtable,
+                                           (unsigned long long)g->nrej));
+    if (!st && !rtree_by_hand) {
+        gf_ctx_log(ctx, GF_LOG_INFO, "%s: %llu features: R-tree filled by SQLite's module (slower; raise --max-memory "
+                   "to build it in memory)", g->path, (unsigned long long)g->npos);
+        st = rtree_fill_sql(g, ctx, g->table);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (int i = 0; !st && i < g->o.nextra_layers; i++) st = import_layer(g, ctx, &g->o.extra_layers[i]);
     if (!st) st = exec(g, ctx, "COMMIT");
-    clock_gettime(CLOCK_MONOTONIC, &t2);
-    gf_ctx_log(ctx, GF_LOG_INFO, "%s: R-tree %.2f s, commit %.2f s", g->path,
-               (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
-               (double)(t2.tv_sec - t1.tv_sec) + 1e-9 * (double)(t2.tv_nsec - t1.tv_nsec));
     if (st) return st; /* the pipeline calls abort(), which removes the temporary file */
-    g->in_tx = 0;
-    sqlite3_finalize(g->ins);
-    sqlite3_finalize(g->insk);
-    sqlite3_finalize(g->rej);
-    g->ins = g->insk = g->rej = NULL;
     if (sqlite3_close(g->db) != SQLITE_OK) return sql_err(g, ctx, "close");
     g->db = NULL;
-    gf_ctx_log(ctx, GF_LOG_INFO, "%s: layer %s: %llu features, %llu rejects", g->path, g->table,
-               (unsigned long long)g->nrows, (unsigned long long)g->nrej);
+    gf_ctx_log(ctx, GF_LOG_INFO, "%s: layer %s: %llu features, %llu rejects (pages and R-tree %.2f s, then %.2f s)", g->path,
+               g->table, (unsigned long long)g->nrows, (unsigned long long)g->nrej, t_rtree, since(&t0) - t_rtree);
     st = gf_atomic_commit(ctx, g->tmp, g->path);
     g->tmp[0] = 0;
     return st;
@@ -1136,6 +1190,8 @@ static void sink_abort(void *stv)
 {
     gf_gpkg *g = stv;
     close_db(g);
+    if (g->file_open) gf_sqlfile_discard(&g->file);
+    g->file_open = 0;
     if (g->tmp[0]) unlink(g->tmp);
     g->tmp[0] = 0;
 }
@@ -1146,6 +1202,10 @@ static void destroy(void *stv)
     if (!g) return;
     sink_abort(g);
     if (g->srs) OSRDestroySpatialReference(g->srs);
+    gf_sqlbt_free(&g->bt_main);
+    gf_sqlbt_free(&g->bt_rej);
+    free(g->rec);
+    free(g->rejbuf);
     free(g->ents);
     free(g);
 }
