@@ -1,7 +1,9 @@
 /* Hand-written SQLite table b-trees (see sqlbt.h for why and the contract). */
+#define _GNU_SOURCE /* O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,7 @@
 #include "write/sqlbt.h"
 
 #define SQLITE_PENDING_BYTE 0x40000000u
-#define WBUF_BYTES (1u << 20)
+#define WBUF_BYTES (4u << 20)
 
 /* ---- records ------------------------------------------------------------ */
 
@@ -95,20 +97,137 @@ static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t
 static void put_be32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
 static void put_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
-static gf_status io_err(gf_ctx *ctx, const gf_sqlfile *f, const char *what)
+static gf_status io_err(gf_ctx *ctx, const gf_sqlfile *f, const char *what, int e)
 {
-    return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s: %s", f->path, what, strerror(errno ? errno : EIO));
+    return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s: %s", f->path, what, strerror(e ? e : EIO));
 }
 
-static gf_status pwrite_all(gf_ctx *ctx, gf_sqlfile *f, const uint8_t *p, size_t n, off_t off)
+static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
 {
     while (n) {
-        ssize_t w = pwrite(f->fd, p, n, off);
+        ssize_t w = pwrite(fd, p, n, off);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return io_err(ctx, f, "write");
+        if (w <= 0) return w < 0 ? errno : EIO;
         p += w;
         n -= (size_t)w;
         off += w;
+    }
+    return 0;
+}
+
+/* The writer: NBUF buffers of consecutive pages; the committing thread
+ * fills one while the writer thread writes the others, in FIFO order. */
+#define NBUF 4
+
+typedef struct gf_sqlwriter {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd_direct;           /* O_DIRECT descriptor, -1 when not used */
+    uint8_t *buf[NBUF];
+    uint32_t first[NBUF], n[NBUF], cap; /* cap: pages per buffer */
+    int busy[NBUF];          /* queued or being written */
+    int q[NBUF], qhead, qlen;
+    int cur;                 /* buffer being filled, -1: none */
+    int err, stop;
+} gf_sqlwriter;
+
+static void *writer_main(void *arg)
+{
+    gf_sqlfile *f = arg;
+    gf_sqlwriter *w = f->w;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->qlen && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->qlen) { pthread_mutex_unlock(&w->mu); break; }
+        int i = w->q[w->qhead];
+        pthread_mutex_unlock(&w->mu);
+        size_t len = (size_t)w->n[i] * f->pgsz;
+        off_t off = (off_t)(w->first[i] - 1) * f->pgsz;
+        int e = -1;
+        if (w->fd_direct >= 0) {
+            e = pwrite_all(w->fd_direct, w->buf[i], len, off);
+            if (e == EINVAL) { /* the file system refuses direct I/O after all: page cache from now on */
+                close(w->fd_direct);
+                w->fd_direct = -1;
+                e = -1;
+            }
+        }
+        if (e == -1) e = pwrite_all(f->fd, w->buf[i], len, off);
+        pthread_mutex_lock(&w->mu);
+        if (e && !w->err) w->err = e;
+        w->busy[i] = 0;
+        w->qhead = (w->qhead + 1) % NBUF;
+        w->qlen--;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return NULL;
+}
+
+/* Queues the buffer being filled. */
+static void submit(gf_sqlwriter *w)
+{
+    if (w->cur < 0) return;
+    pthread_mutex_lock(&w->mu);
+    w->busy[w->cur] = 1;
+    w->q[(w->qhead + w->qlen) % NBUF] = w->cur;
+    w->qlen++;
+    w->cur = -1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Stops the writer thread after the queued buffers; returns its first error. */
+static int writer_stop(gf_sqlfile *f)
+{
+    gf_sqlwriter *w = f->w;
+    if (!w) return 0;
+    submit(w);
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    int e = w->err;
+    if (w->fd_direct >= 0) close(w->fd_direct);
+    for (int i = 0; i < NBUF; i++) free(w->buf[i]);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    f->w = NULL;
+    return e;
+}
+
+static gf_status writer_start(gf_ctx *ctx, gf_sqlfile *f)
+{
+    gf_sqlwriter *w = calloc(1, sizeof *w);
+    if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    w->cur = -1;
+    w->fd_direct = -1;
+    w->cap = WBUF_BYTES / f->pgsz ? WBUF_BYTES / f->pgsz : 1;
+    for (int i = 0; i < NBUF; i++)
+        if (posix_memalign((void **)&w->buf[i], 4096, (size_t)w->cap * f->pgsz)) {
+            for (int k = 0; k < i; k++) free(w->buf[k]);
+            free(w);
+            return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        }
+#ifdef O_DIRECT
+    /* offsets and lengths are whole pages, buffers 4 KiB aligned */
+    if (f->pgsz >= 4096) w->fd_direct = open(f->path, O_WRONLY | O_DIRECT);
+#endif
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    f->w = w;
+    if (pthread_create(&w->th, NULL, writer_main, f) != 0) {
+        w->stop = 1;
+        if (w->fd_direct >= 0) close(w->fd_direct);
+        for (int i = 0; i < NBUF; i++) free(w->buf[i]);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w);
+        f->w = NULL;
+        return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: cannot start the writer thread", f->path);
     }
     return GF_OK;
 }
@@ -121,9 +240,9 @@ gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, uint64_t pending_byte, 
     uint8_t h[100];
     struct stat sb;
     f->fd = open(path, O_RDWR);
-    if (f->fd < 0) return io_err(ctx, f, "open");
+    if (f->fd < 0) return io_err(ctx, f, "open", errno);
     if (pread(f->fd, h, sizeof h, 0) != (ssize_t)sizeof h || fstat(f->fd, &sb) != 0) {
-        gf_status st = io_err(ctx, f, "read header");
+        gf_status st = io_err(ctx, f, "read header", errno);
         gf_sqlfile_discard(f);
         return st;
     }
@@ -148,20 +267,8 @@ gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, uint64_t pending_byte, 
     }
     uint64_t pb = pending_byte ? pending_byte : SQLITE_PENDING_BYTE;
     f->lockpg = (uint32_t)(pb / f->pgsz) + 1;
-    f->wcap = WBUF_BYTES / f->pgsz ? WBUF_BYTES / f->pgsz : 1;
-    f->wbuf = malloc((size_t)f->wcap * f->pgsz);
-    if (!f->wbuf) {
-        gf_sqlfile_discard(f);
-        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    }
-    return GF_OK;
-}
-
-static gf_status flush_wbuf(gf_ctx *ctx, gf_sqlfile *f)
-{
-    gf_status st = GF_OK;
-    if (f->wn) st = pwrite_all(ctx, f, f->wbuf, (size_t)f->wn * f->pgsz, (off_t)(f->wfirst - 1) * f->pgsz);
-    f->wn = 0;
+    gf_status st = writer_start(ctx, f);
+    if (st) gf_sqlfile_discard(f);
     return st;
 }
 
@@ -173,49 +280,56 @@ static uint32_t alloc_page(gf_sqlfile *f)
 }
 
 /* Pages are allocated in increasing order and mostly written in that
- * order: consecutive ones are gathered into one write. */
+ * order: consecutive ones are gathered into one write. The page is copied. */
 static gf_status write_page(gf_ctx *ctx, gf_sqlfile *f, uint32_t pg, const uint8_t *p)
 {
-    if (f->wn && pg == f->wfirst + f->wn && f->wn < f->wcap) {
-        memcpy(f->wbuf + (size_t)f->wn++ * f->pgsz, p, f->pgsz);
+    gf_sqlwriter *w = f->w;
+    int c = w->cur;
+    if (c >= 0 && pg == w->first[c] + w->n[c] && w->n[c] < w->cap) {
+        memcpy(w->buf[c] + (size_t)w->n[c]++ * f->pgsz, p, f->pgsz);
         return GF_OK;
     }
-    gf_status st = flush_wbuf(ctx, f);
-    if (st) return st;
-    f->wfirst = pg;
-    f->wn = 1;
-    memcpy(f->wbuf, p, f->pgsz);
+    submit(w);
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        for (c = 0; c < NBUF && w->busy[c]; c++) {}
+        if (c < NBUF || w->err) break;
+        pthread_cond_wait(&w->cv, &w->mu);
+    }
+    int e = w->err;
+    pthread_mutex_unlock(&w->mu);
+    if (e) return io_err(ctx, f, "write", e);
+    w->cur = c;
+    w->first[c] = pg;
+    w->n[c] = 1;
+    memcpy(w->buf[c], p, f->pgsz);
     return GF_OK;
 }
 
 void gf_sqlfile_discard(gf_sqlfile *f)
 {
+    writer_stop(f);
     if (f->fd >= 0) close(f->fd);
     f->fd = -1;
-    free(f->wbuf);
-    f->wbuf = NULL;
 }
 
 gf_status gf_sqlfile_close(gf_ctx *ctx, gf_sqlfile *f)
 {
-    gf_status st = flush_wbuf(ctx, f);
+    int e = writer_stop(f);
+    gf_status st = e ? io_err(ctx, f, "write", e) : GF_OK;
     uint8_t h[100];
-    if (!st && pread(f->fd, h, sizeof h, 0) != (ssize_t)sizeof h) st = io_err(ctx, f, "read header");
-    if (!st) {
-        /* the file may end with the lock-byte page skipped over: extend it */
-        if (ftruncate(f->fd, (off_t)f->npages * f->pgsz) != 0) st = io_err(ctx, f, "truncate");
-    }
+    if (!st && pread(f->fd, h, sizeof h, 0) != (ssize_t)sizeof h) st = io_err(ctx, f, "read header", errno);
+    /* the file may end with the lock-byte page skipped over: extend it */
+    if (!st && ftruncate(f->fd, (off_t)f->npages * f->pgsz) != 0) st = io_err(ctx, f, "truncate", errno);
     if (!st) {
         uint32_t change = be32(h + 24) + 1;
         put_be32(h + 24, change);
         put_be32(h + 28, f->npages);
         put_be32(h + 92, change); /* "version-valid-for": the page count above is current */
-        st = pwrite_all(ctx, f, h, sizeof h, 0);
+        if ((e = pwrite_all(f->fd, h, sizeof h, 0))) st = io_err(ctx, f, "write header", e);
     }
-    if (f->fd >= 0 && close(f->fd) != 0 && !st) st = io_err(ctx, f, "close");
+    if (f->fd >= 0 && close(f->fd) != 0 && !st) st = io_err(ctx, f, "close", errno);
     f->fd = -1;
-    free(f->wbuf);
-    f->wbuf = NULL;
     return st;
 }
 
