@@ -33,8 +33,25 @@ static const int cand_epsg[] = {2154, 3942, 3943, 3944, 3945, 3946, 3947, 3948, 
 #define C_CC(z) (1 + (z) - 42)
 #define C_USER NCAND /* the --s-srs CRS */
 
+/* Local linear model of a candidate's inverse projection around an anchor
+ * point (x0, y0): long/lat there from PROJ, and the Jacobian from two more
+ * points 1 m away. Checking that a row's x/y and long/lat agree is most of
+ * the reprojection cost of a BAN extract (an inverse conformal projection
+ * per row); within LIN_RADIUS of the anchor the model is off by well under
+ * a metre (second-order terms: about d^2/R), so a row whose long/lat lie
+ * within tol/2 of the model's prediction agrees with its x/y for sure, and
+ * only the other rows go through PROJ. The verdict is the same as with
+ * PROJ alone, whatever the anchors (hence the thread count). */
+#define LIN_RADIUS 2000.0
+typedef struct gf_rp_lin {
+    int valid;
+    double x0, y0, lon0, lat0, lon_x, lon_y, lat_x, lat_y; /* Jacobian, degrees per metre */
+    double kx, ky;                                         /* metres per degree at the anchor */
+} gf_rp_lin;
+
 typedef struct gf_rp_worker {
     PJ *to_wgs[NCAND + 1]; /* candidate (or user CRS) -> WGS84 lon/lat */
+    gf_rp_lin lin[NCAND];
     PJ *to_out;            /* WGS84 -> output CRS (NULL when output is WGS84) */
     int init;
     double *x, *y;         /* scratch, batch capacity */
@@ -50,6 +67,7 @@ typedef struct gf_rp {
     int out_is_wgs84;
     int out_epsg;
     int f_xy_crs, f_mismatch, f_mismatch_m;
+    char crs_name[NCAND][16]; /* "EPSG:n" of each candidate */
     int nworkers;
     gf_rp_worker *w;
 } gf_rp;
@@ -175,6 +193,7 @@ static gf_status start(void *st, gf_ctx *ctx, gf_schema *s, int nworkers)
     r->nworkers = nworkers;
     r->w = calloc((size_t)nworkers, sizeof *r->w);
     if (!r->w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    for (int c = 0; c < NCAND; c++) snprintf(r->crs_name[c], sizeof r->crs_name[c], "EPSG:%d", cand_epsg[c]);
     if (s->kind && strcmp(s->kind, "address") != 0) { r->f_xy_crs = -1; return GF_OK; }
     if (gf_schema_add(s, "xy_crs", GF_T_STRING, &r->f_xy_crs) ||
         gf_schema_add(s, "pos_mismatch", GF_T_BOOL, &r->f_mismatch) ||
@@ -294,6 +313,47 @@ static int guess_candidates(double x, double y, int legal, int out[2])
     return n;
 }
 
+/* A new anchor for candidate c at (x, y); invalid when PROJ fails there. */
+static void lin_anchor(gf_ctx *ctx, gf_rp_worker *w, int c, double x, double y)
+{
+    gf_rp_lin *L = &w->lin[c];
+    double px[3] = {x, x + 1, x}, py[3] = {y, y, y + 1};
+    to_wgs(ctx, w, c, px, py, 3);
+    L->valid = 0;
+    for (int k = 0; k < 3; k++)
+        if (!isfinite(px[k]) || !isfinite(py[k]) || fabs(px[k]) > 180 || fabs(py[k]) > 90) return;
+    const double m_per_deg = 6371008.8 * M_PI / 180.0;
+    *L = (gf_rp_lin){1, x, y, px[0], py[0], px[1] - px[0], px[2] - px[0], py[1] - py[0], py[2] - py[0],
+                     m_per_deg * cos(py[0] * M_PI / 180.0), m_per_deg};
+}
+
+/* 1 when (x, y) in candidate c surely lies within half_tol metres of
+ * (lon, lat), by the local model (see gf_rp_lin); 0: ask PROJ. */
+static int lin_agrees(gf_ctx *ctx, gf_rp_worker *w, int c, double x, double y, double lon, double lat, double half_tol)
+{
+    gf_rp_lin *L = &w->lin[c];
+    if (!L->valid || fabs(x - L->x0) > LIN_RADIUS || fabs(y - L->y0) > LIN_RADIUS) lin_anchor(ctx, w, c, x, y);
+    if (!L->valid) return 0;
+    double dx = x - L->x0, dy = y - L->y0;
+    double ex = (L->lon0 + L->lon_x * dx + L->lon_y * dy - lon) * L->kx;
+    double ey = (L->lat0 + L->lat_x * dx + L->lat_y * dy - lat) * L->ky;
+    return ex * ex + ey * ey <= half_tol * half_tol;
+}
+
+/* The CRS found for row i's x/y (xy_crs column). */
+static gf_status set_xy_crs(gf_rp *r, gf_batch *b, size_t i, int c, int epsg)
+{
+    if (epsg) {
+        int k = cand_index(epsg);
+        if (k >= 0) return gf_batch_set_str(b, r->f_xy_crs, i, r->crs_name[k], strlen(r->crs_name[k]));
+        char buf[16];
+        int l = snprintf(buf, sizeof buf, "EPSG:%d", epsg);
+        return gf_batch_set_str(b, r->f_xy_crs, i, buf, (size_t)l);
+    }
+    if (c == C_USER && !(b->flags[i] & GF_ROW_POS_MISMATCH)) return gf_batch_set_str(b, r->f_xy_crs, i, r->o.s_srs, strlen(r->o.s_srs));
+    return GF_OK;
+}
+
 static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
 {
     gf_rp *r = st;
@@ -342,11 +402,19 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
                 w->crs[i] = (short)cs[0];
             }
         }
-        /* 3. transform x/y per CRS, in batches */
+        /* 3. transform x/y per CRS, in batches (rows that the local model
+         * shows to agree with their long/lat are done without PROJ) */
+        const int use_lin = tol >= 4;
         for (int c = 0; c <= NCAND; c++) {
             size_t m = 0;
             for (size_t i = 0; i < n; i++) {
                 if (w->crs[i] != c) continue;
+                if (use_lin && c != C_USER && (b->flags[i] & GF_ROW_HAS_LONLAT) &&
+                    lin_agrees(ctx, w, c, b->cols[GF_A_X].v.d[i], b->cols[GF_A_Y].v.d[i], b->lon[i], b->lat[i], tol / 2)) {
+                    gf_batch_set_int(b, r->f_mismatch, i, 0);
+                    if ((s = set_xy_crs(r, b, i, c, cand_epsg[c]))) return s;
+                    continue;
+                }
                 w->idx[m] = i;
                 w->x[m] = b->cols[GF_A_X].v.d[i];
                 w->y[m] = b->cols[GF_A_Y].v.d[i];
@@ -390,13 +458,7 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
                     b->lat[i] = la;
                     b->flags[i] |= GF_ROW_HAS_POS;
                 }
-                if (epsg) {
-                    char buf[16];
-                    int l = snprintf(buf, sizeof buf, "EPSG:%d", epsg);
-                    if ((s = gf_batch_set_str(b, r->f_xy_crs, i, buf, (size_t)l))) return s;
-                } else if (c == C_USER && (!(b->flags[i] & GF_ROW_POS_MISMATCH))) {
-                    if ((s = gf_batch_set_str(b, r->f_xy_crs, i, r->o.s_srs, strlen(r->o.s_srs)))) return s;
-                }
+                if ((s = set_xy_crs(r, b, i, c, epsg))) return s;
             }
         }
     }

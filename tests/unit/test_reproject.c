@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <proj.h>
+
 #include "geoflux/ingest.h"
 #include "geoflux/reproject.h"
 #include "gf_test.h"
@@ -126,6 +128,40 @@ int main(void)
     CHECK(st == GF_OK);
     CHECK_NEAR(b->gx[0], 114480.0, 50.0);
     gf_batch_destroy(b);
+
+    /* x/y vs long/lat agreement near the 10 m tolerance: the local linear
+     * model of the stage must give PROJ's verdict. Rows along 6 km (so the
+     * model re-anchors), each with long/lat moved north by d metres from
+     * the true position of its x/y. */
+    {
+        static const double dist[] = {0, 3, 4.9, 5.2, 6, 9.5, 10.5, 15, 100, 2500};
+        enum { ND = sizeof dist / sizeof dist[0], NR = 40 };
+        PJ *pj = proj_normalize_for_visualization(NULL, proj_create_crs_to_crs(NULL, "EPSG:2154", "EPSG:4326", NULL));
+        CHECK(pj != NULL);
+        static char txt[NR][4][32];
+        row rr[NR];
+        for (int i = 0; i < NR; i++) {
+            double x = 346486.97 + 150.0 * i, y = 6780392.5 - 60.0 * i;
+            PJ_COORD c = proj_trans(pj, PJ_FWD, proj_coord(x, y, 0, 0));
+            double lat = c.lp.phi + dist[i % ND] / (6371008.8 * M_PI / 180.0);
+            snprintf(txt[i][0], 32, "%.3f", x);
+            snprintf(txt[i][1], 32, "%.3f", y);
+            snprintf(txt[i][2], 32, "%.10f", c.lp.lam);
+            snprintf(txt[i][3], 32, "%.10f", lat);
+            rr[i] = (row){"35047", txt[i][0], txt[i][1], txt[i][2], txt[i][3]};
+        }
+        proj_destroy(pj);
+        b = run_rows(ctx, NULL, NULL, rr, NR, &st);
+        CHECK(st == GF_OK);
+        int wrong = 0;
+        for (int i = 0; i < NR; i++) {
+            int mis = (b->flags[i] & GF_ROW_POS_MISMATCH) != 0;
+            if (mis != (dist[i % ND] > 10)) { wrong++; fprintf(stderr, "row %d, %g m: mismatch %d\n", i, dist[i % ND], mis); }
+            if (!mis) CHECK_STR(xy_crs(b, (size_t)i, buf), "EPSG:2154");
+        }
+        CHECK(wrong == 0);
+        gf_batch_destroy(b);
+    }
 
     /* invalid CRS */
     void *bad = NULL;
