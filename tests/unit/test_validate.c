@@ -113,6 +113,25 @@ int main(int argc, char **argv)
     base(); set(VF_X, "346400.00");
     gf_vrow_check(&row, pj, today, &iss, &pv);
     CHECK(has(&iss, "row.longlat_xy_incoherents"));
+    /* the 10 m x/y coherence near its threshold, along 5 km (the local
+     * model re-anchors): the verdict of the exact projection every time */
+    {
+        static const double dist[] = {0, 4, 4.9, 5.1, 6, 9.9, 10.2, 25, 800};
+        static char lon[40][32], lat[40][32], xs[40][32], ys[40][32];
+        int wrong = 0;
+        for (int i = 0; i < 40; i++) {
+            double lo = -1.745464335 + 0.0017 * i, la = 48.0282820439 - 0.0011 * i, xy[2], d = dist[i % 9];
+            CHECK(gf_vproj_legal(pj, lo, la, xy));
+            snprintf(lon[i], 32, "%.10f", lo);
+            snprintf(lat[i], 32, "%.10f", la);
+            snprintf(xs[i], 32, "%.2f", xy[0] + d * 0.6);
+            snprintf(ys[i], 32, "%.2f", xy[1] - d * 0.8);
+            base(); set(VF_LONG, lon[i]); set(VF_LAT, lat[i]); set(VF_X, xs[i]); set(VF_Y, ys[i]);
+            gf_vrow_check(&row, pj, today, &iss, &pv);
+            if (has(&iss, "row.longlat_xy_incoherents") != (d > 10)) { wrong++; fprintf(stderr, "row %d, %g m\n", i, d); }
+        }
+        CHECK(wrong == 0);
+    }
     base(); set(VF_X, "346486,97");
     gf_vrow_check(&row, pj, today, &iss, &pv);
     CHECK(has(&iss, "x.separateur_decimal_invalide") && !has(&iss, "row.longlat_xy_incoherents"));
