@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "geoflux/equipment.h"
 #include "geoflux/geocode.h"
+#include "geoflux/gpkg.h"
 #include "geoflux/pipeline.h"
 #include "geoflux/reproject.h"
 #include "geoflux/write.h"
@@ -44,6 +45,9 @@ static void help_geocode(FILE *f)
         "  -o, --output FILE      .csv (native writer), .geojson, .geojsonl, .gpkg, ...\n"
         "  -f, --format NAME      csv, geojson, geojsonl, gpkg, or an OGR driver name\n"
         "      --t-srs CRS        output CRS of the geometry (default EPSG:4326)\n"
+        "      --layer NAME       layer name (GeoPackage: default \"equipments\" for SCDL files)\n"
+        "      --append           GeoPackage: add the layer (and its rejects) to an existing\n"
+        "                         file, e.g. the one `geoflux convert` wrote for the addresses\n"
         "      --rejects FILE     rows rejected by SCDL validation (default OUTPUT.rejects.csv)\n"
         "      --keep-invalid     keep (and geocode) rows that break an SCDL rule\n"
         "  -j, --threads N        worker threads (default: all cores)\n"
@@ -149,7 +153,7 @@ static gf_status load_index(gf_ctx *ctx, const char *index, const char **addrs, 
 static int run_cmd(int argc, char **argv, int reverse)
 {
     enum { O_ADDR = 256, O_INDEX, O_PC, O_COLS, O_POSTCODE, O_CITYCODE, O_CITY, O_LAT, O_LON, O_FAR, O_TSRS, O_REJ,
-           O_KEEP, O_SUMMARY, O_MAXD, O_LAYER, O_PREC };
+           O_KEEP, O_SUMMARY, O_MAXD, O_LAYER, O_PREC, O_APPEND };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
         {"threads", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
@@ -160,11 +164,11 @@ static int run_cmd(int argc, char **argv, int reverse)
         {"far", required_argument, 0, O_FAR}, {"t-srs", required_argument, 0, O_TSRS}, {"rejects", required_argument, 0, O_REJ},
         {"keep-invalid", no_argument, 0, O_KEEP}, {"summary", required_argument, 0, O_SUMMARY},
         {"max-distance", required_argument, 0, O_MAXD}, {"layer", required_argument, 0, O_LAYER},
-        {"precision", required_argument, 0, O_PREC}, {0, 0, 0, 0}};
+        {"precision", required_argument, 0, O_PREC}, {"append", no_argument, 0, O_APPEND}, {0, 0, 0, 0}};
     const char *out = NULL, *format = NULL, *index = NULL, *postcodes = getenv("GEOFLUX_POSTCODES"), *t_srs = NULL;
     const char *postcode = NULL, *citycode = NULL, *city = NULL, *lat = NULL, *lon = NULL, *rejects = NULL, *layer = NULL;
     const char *addrs[64];
-    int naddrs = 0, threads = 0, verbose = 0, keep = 0, summary = 0, precision = -1;
+    int naddrs = 0, threads = 0, verbose = 0, keep = 0, summary = 0, precision = -1, append = 0;
     double far = 0, maxd = 0;
     char columns[1024] = "";
     const char *cmd = reverse ? "reverse" : "geocode";
@@ -205,6 +209,7 @@ static int run_cmd(int argc, char **argv, int reverse)
         case O_MAXD: maxd = atof(optarg); break;
         case O_LAYER: layer = optarg; break;
         case O_PREC: precision = atoi(optarg); break;
+        case O_APPEND: append = 1; break;
         default: reverse ? help_reverse(stderr) : help_geocode(stderr); return GF_EXIT_USAGE;
         }
     }
@@ -257,13 +262,14 @@ static int run_cmd(int argc, char **argv, int reverse)
     gf_reproject_opts rpo = {.t_srs = t_srs};
     if ((st = gf_reproject_create(ctx, &rpo, &stage))) goto fail;
     if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, stage))) { gf_reproject_stage_vt.destroy(stage); goto fail; }
-    gf_output_opts oo = {.path = out, .format = format, .layer = layer, .precision = precision, .epsg = crs.epsg,
+    gf_output_opts oo = {.path = out, .format = format, .layer = layer, .append = append, .precision = precision, .epsg = crs.epsg,
                          .srs_wkt = crs.wkt, .srs_geographic = crs.geographic};
     if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
+    const char *inputs[1] = {input};
+    if (svt == &gf_gpkg_sink_vt) gf_gpkg_set_inputs(sst, inputs, 1); /* `source` of the rejects table */
     if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
     if (rejects) snprintf(rejects_path, sizeof rejects_path, "%s", rejects);
     else snprintf(rejects_path, sizeof rejects_path, "?%s.rejects.csv", strcmp(out, "-") ? out : "geoflux");
-    const char *inputs[1] = {input};
     if ((st = gf_rejects_open(ctx, rejects_path, inputs, 1, &sst))) goto fail;
     if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }
     if ((st = gf_pipeline_add_sink(p, &tally_vt, &tl))) goto fail;

@@ -120,6 +120,18 @@ ogr2ogr -f GPKG "$OUT/gdalmade.gpkg" "/vsigzip/$S/ban/adresses-54.csv.gz" -oo X_
 ok '[ $rc -eq 0 ] && [ "$(ogrcount "$OUT/gdalmade.gpkg" from_gdal)" = 712 ] && [ "$(ogrcount "$OUT/gdalmade.gpkg" addresses)" = "$w0" ]' "--append into a GDAL-made GeoPackage: both layers read back"
 ok 'validate "$OUT/gdalmade.gpkg"' "validator accepts it: $(head -5 "$OUT/validate.log" 2>/dev/null)"
 ok '[ "$(probe "$OUT/gdalmade.gpkg" addresses rtreecheck)" = ok ]' "rtreecheck() ok in the GDAL-made file"
+# one file for a whole run: addresses joined to their communes, the commune
+# statistics with their polygons, the geocoded equipments, every reject
+"$GF" convert "$S/bal/bal_35047_v1.3.csv" -o "$OUT/run.gpkg" --communes "$S/boundaries/communes-35-ille-et-vilaine.geojson" -q --summary json > "$OUT/run1.json"; rc1=$?
+"$GF" geocode --addresses "$S/bal/bal_35047_v1.3.csv" "$S/equipements/equipements-35047-errors.csv" -o "$OUT/run.gpkg" --append -q --summary json > "$OUT/run2.json"; rc2=$?
+ok '[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]' "convert, then geocode --append into the same GeoPackage"
+ok '[ "$(ogrinfo -ro "$OUT/run.gpkg" 2>/dev/null | sed -n "s/^[0-9]*: //p" | tr "\n" " ")" = "addresses (Point) communes (Multi Polygon) equipments (Point) rejects (None) " ]' "layers addresses, communes, equipments, rejects"
+wa=$(json "$OUT/run1.json" "d['written']"); we=$(json "$OUT/run2.json" "d['written']"); re=$(json "$OUT/run2.json" "d['rejected']")
+ok '[ "$(ogrcount "$OUT/run.gpkg" addresses)" = "$wa" ] && [ "$(ogrcount "$OUT/run.gpkg" equipments)" = "$we" ]' "GDAL counts the $wa addresses and the $we equipments"
+ok '[ "$(probe "$OUT/run.gpkg" x sql "SELECT count(*) FROM rejects WHERE layer = '"'equipments'"' AND source LIKE '"'%errors.csv'"'")" = "$re" ] && [ "$re" -gt 0 ]' "the $re equipment rejects in the rejects table"
+ok '[ "$(ogrinfo -ro -so "$OUT/run.gpkg" communes | grep -c -E "^(addresses|mismatches): Integer")" = 2 ]' "communes layer carries the statistics"
+ok 'validate "$OUT/run.gpkg"' "validator accepts the whole-run file: $(head -5 "$OUT/validate.log" 2>/dev/null)"
+ok '[ "$(probe "$OUT/run.gpkg" equipments rtreecheck)" = ok ] && [ "$(probe "$OUT/run.gpkg" communes rtreecheck)" = ok ]' "R-trees of the appended and extra layers"
 echo "not a geopackage" > "$OUT/text.gpkg"
 "$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/text.gpkg" --append -q 2>"$OUT/text.err"; rc=$?
 ok '[ $rc -ne 0 ] && [ "$(cat "$OUT/text.gpkg")" = "not a geopackage" ]' "--append to a non-GeoPackage fails, file untouched"
