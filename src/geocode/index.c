@@ -547,6 +547,7 @@ gf_status gf_gc_builder_add_postcodes(gf_gc_builder *b, gf_ctx *ctx, const char 
 /* ---- freezing ---- */
 static void radix_u64(uint64_t *a, uint64_t *tmp, size_t n, int bytes)
 {
+    if (n == 0) return; /* a and tmp may be NULL */
     size_t cnt[256];
     for (int pass = 0; pass < bytes; pass++) {
         int sh = pass * 8;

@@ -136,7 +136,8 @@ int main(void)
     {
         static const double dist[] = {0, 3, 4.9, 5.2, 6, 9.5, 10.5, 15, 100, 2500};
         enum { ND = sizeof dist / sizeof dist[0], NR = 40 };
-        PJ *pj = proj_normalize_for_visualization(NULL, proj_create_crs_to_crs(NULL, "EPSG:2154", "EPSG:4326", NULL));
+        PJ *raw = proj_create_crs_to_crs(NULL, "EPSG:2154", "EPSG:4326", NULL);
+        PJ *pj = raw ? proj_normalize_for_visualization(NULL, raw) : NULL;
         CHECK(pj != NULL);
         static char txt[NR][4][32];
         row rr[NR];
@@ -151,6 +152,7 @@ int main(void)
             rr[i] = (row){"35047", txt[i][0], txt[i][1], txt[i][2], txt[i][3]};
         }
         proj_destroy(pj);
+        proj_destroy(raw);
         b = run_rows(ctx, NULL, NULL, rr, NR, &st);
         CHECK(st == GF_OK);
         int wrong = 0;
