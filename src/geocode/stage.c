@@ -3,6 +3,7 @@
  * read-only index with per-worker scratch buffers, and append the result
  * columns the national geocoder's batch CSV users know. */
 #include <ctype.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,10 +106,48 @@ static gf_status alloc_workers(gc_stage *g, gf_ctx *ctx, int nworkers)
     return GF_OK;
 }
 
-static const char *const result_cols[] = {"latitude", "longitude", "result_label", "result_score", "result_score_next",
-    "result_type", "result_id", "result_housenumber", "result_name", "result_street", "result_postcode",
-    "result_city", "result_citycode", "result_status", "result_distance", "result_far", "result_latitude",
-    "result_longitude", NULL};
+/* The result columns each stage appends, in order: one table per mode.
+ * Input columns with these names are renamed NAME_input. */
+typedef struct rcol { const char *name; gf_type type; size_t off; /* of the field index in gc_stage */ } rcol;
+#define RC(n, t, f) {n, t, offsetof(gc_stage, f)}
+static const rcol geocode_cols[] = {
+    RC("latitude", GF_T_REAL, f_latitude), RC("longitude", GF_T_REAL, f_longitude),
+    RC("result_label", GF_T_STRING, f_label), RC("result_score", GF_T_REAL, f_score),
+    RC("result_score_next", GF_T_REAL, f_score_next), RC("result_type", GF_T_STRING, f_type),
+    RC("result_id", GF_T_STRING, f_id), RC("result_housenumber", GF_T_STRING, f_hn),
+    RC("result_name", GF_T_STRING, f_name), RC("result_street", GF_T_STRING, f_street),
+    RC("result_postcode", GF_T_STRING, f_postcode), RC("result_city", GF_T_STRING, f_rcity),
+    RC("result_citycode", GF_T_STRING, f_citycode), RC("result_status", GF_T_STRING, f_status)};
+static const rcol geocode_coord_cols[] = { /* when the input has its own coordinates */
+    RC("result_distance", GF_T_REAL, f_dist), RC("result_far", GF_T_BOOL, f_far)};
+static const rcol reverse_cols[] = {
+    RC("result_latitude", GF_T_REAL, f_latitude), RC("result_longitude", GF_T_REAL, f_longitude),
+    RC("result_distance", GF_T_REAL, f_dist), RC("result_label", GF_T_STRING, f_label),
+    RC("result_type", GF_T_STRING, f_type), RC("result_id", GF_T_STRING, f_id),
+    RC("result_housenumber", GF_T_STRING, f_hn), RC("result_name", GF_T_STRING, f_name),
+    RC("result_street", GF_T_STRING, f_street), RC("result_postcode", GF_T_STRING, f_postcode),
+    RC("result_city", GF_T_STRING, f_rcity), RC("result_citycode", GF_T_STRING, f_citycode),
+    RC("result_status", GF_T_STRING, f_status)};
+#define NRC(t) (sizeof t / sizeof t[0])
+
+/* Renames input columns that clash with any result column of any mode
+ * (an input geocoded twice keeps its first results as NAME_input). */
+static void rename_clashes(gc_stage *g, gf_schema *s)
+{
+    const rcol *tabs[] = {geocode_cols, geocode_coord_cols, reverse_cols};
+    const size_t ns[] = {NRC(geocode_cols), NRC(geocode_coord_cols), NRC(reverse_cols)};
+    for (int t = 0; t < 3; t++)
+        for (size_t i = 0; i < ns[t]; i++) rename_clash(g, s, tabs[t][i].name);
+}
+
+static gf_status add_cols(gc_stage *g, gf_ctx *ctx, gf_schema *s, const rcol *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        gf_status e = add(ctx, s, c[i].name, c[i].type, (int *)((char *)g + c[i].off));
+        if (e) return e;
+    }
+    return GF_OK;
+}
 
 static gf_status start(void *st, gf_ctx *ctx, gf_schema *s, int nworkers)
 {
@@ -123,21 +162,8 @@ static gf_status start(void *st, gf_ctx *ctx, gf_schema *s, int nworkers)
         if (g->f_lat < 0 || g->f_lon < 0)
             return gf_ctx_err(ctx, GF_ERR_SCHEMA, "reverse: no %s column in the input (use --lat/--lon)",
                               g->f_lat < 0 ? "latitude" : "longitude");
-        for (int i = 0; result_cols[i]; i++) rename_clash(g, s, result_cols[i]);
-        if ((e = add(ctx, s, "result_latitude", GF_T_REAL, &g->f_latitude)) ||
-            (e = add(ctx, s, "result_longitude", GF_T_REAL, &g->f_longitude)) ||
-            (e = add(ctx, s, "result_distance", GF_T_REAL, &g->f_dist)) ||
-            (e = add(ctx, s, "result_label", GF_T_STRING, &g->f_label)) ||
-            (e = add(ctx, s, "result_type", GF_T_STRING, &g->f_type)) ||
-            (e = add(ctx, s, "result_id", GF_T_STRING, &g->f_id)) ||
-            (e = add(ctx, s, "result_housenumber", GF_T_STRING, &g->f_hn)) ||
-            (e = add(ctx, s, "result_name", GF_T_STRING, &g->f_name)) ||
-            (e = add(ctx, s, "result_street", GF_T_STRING, &g->f_street)) ||
-            (e = add(ctx, s, "result_postcode", GF_T_STRING, &g->f_postcode)) ||
-            (e = add(ctx, s, "result_city", GF_T_STRING, &g->f_rcity)) ||
-            (e = add(ctx, s, "result_citycode", GF_T_STRING, &g->f_citycode)) ||
-            (e = add(ctx, s, "result_status", GF_T_STRING, &g->f_status)))
-            return e;
+        rename_clashes(g, s);
+        if ((e = add_cols(g, ctx, s, reverse_cols, NRC(reverse_cols)))) return e;
         return alloc_workers(g, ctx, nworkers);
     }
     /* query columns */
@@ -179,25 +205,9 @@ static gf_status start(void *st, gf_ctx *ctx, gf_schema *s, int nworkers)
     g->f_x = find_ci(s, "EQUIP_X");
     g->f_y = find_ci(s, "EQUIP_Y");
     int has_coords = (g->f_lat >= 0 && g->f_lon >= 0) || (g->f_x >= 0 && g->f_y >= 0);
-    for (int i = 0; result_cols[i]; i++) rename_clash(g, s, result_cols[i]);
-    if ((e = add(ctx, s, "latitude", GF_T_REAL, &g->f_latitude)) ||
-        (e = add(ctx, s, "longitude", GF_T_REAL, &g->f_longitude)) ||
-        (e = add(ctx, s, "result_label", GF_T_STRING, &g->f_label)) ||
-        (e = add(ctx, s, "result_score", GF_T_REAL, &g->f_score)) ||
-        (e = add(ctx, s, "result_score_next", GF_T_REAL, &g->f_score_next)) ||
-        (e = add(ctx, s, "result_type", GF_T_STRING, &g->f_type)) ||
-        (e = add(ctx, s, "result_id", GF_T_STRING, &g->f_id)) ||
-        (e = add(ctx, s, "result_housenumber", GF_T_STRING, &g->f_hn)) ||
-        (e = add(ctx, s, "result_name", GF_T_STRING, &g->f_name)) ||
-        (e = add(ctx, s, "result_street", GF_T_STRING, &g->f_street)) ||
-        (e = add(ctx, s, "result_postcode", GF_T_STRING, &g->f_postcode)) ||
-        (e = add(ctx, s, "result_city", GF_T_STRING, &g->f_rcity)) ||
-        (e = add(ctx, s, "result_citycode", GF_T_STRING, &g->f_citycode)) ||
-        (e = add(ctx, s, "result_status", GF_T_STRING, &g->f_status)))
-        return e;
-    if (has_coords &&
-        ((e = add(ctx, s, "result_distance", GF_T_REAL, &g->f_dist)) || (e = add(ctx, s, "result_far", GF_T_BOOL, &g->f_far))))
-        return e;
+    rename_clashes(g, s);
+    if ((e = add_cols(g, ctx, s, geocode_cols, NRC(geocode_cols)))) return e;
+    if (has_coords && (e = add_cols(g, ctx, s, geocode_coord_cols, NRC(geocode_coord_cols)))) return e;
     return alloc_workers(g, ctx, nworkers);
 }
 
