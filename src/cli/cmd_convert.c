@@ -117,27 +117,21 @@ static void progress(void *user, const gf_run_stats *s)
 
 int gf_cmd_convert(int argc, char **argv)
 {
-    enum { O_SSRS = 256, O_TSRS, O_REJECTS, O_KEEP, O_SUMMARY, O_LAYER, O_PREC, O_ENC, O_SEP, O_BAL_PROFILE, O_TO_BAL, O_APPEND, O_MINZOOM, O_MAXZOOM, O_ATTRS, O_MAXMEM, O_TMPDIR, O_COMMUNES, O_COMMUNES_CODE, O_COMMUNES_NAME, O_MAXDIST, O_STATS };
+    enum { O_SSRS = 256, O_ENC, O_SEP, O_BAL_PROFILE, O_TO_BAL, O_MINZOOM, O_MAXZOOM, O_ATTRS, O_MAXMEM, O_TMPDIR, O_COMMUNES, O_COMMUNES_CODE, O_COMMUNES_NAME, O_MAXDIST, O_STATS };
     static const struct option lo[] = {
-        {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
-        {"threads", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'},
-        {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
-        {"s-srs", required_argument, 0, O_SSRS}, {"t-srs", required_argument, 0, O_TSRS},
-        {"rejects", required_argument, 0, O_REJECTS}, {"keep-invalid", no_argument, 0, O_KEEP},
-        {"summary", required_argument, 0, O_SUMMARY}, {"layer", required_argument, 0, O_LAYER},
-        {"precision", required_argument, 0, O_PREC}, {"encoding", required_argument, 0, O_ENC},
-        {"sep", required_argument, 0, O_SEP}, {"profile", required_argument, 0, O_BAL_PROFILE}, {"to-bal", required_argument, 0, O_TO_BAL}, {"append", no_argument, 0, O_APPEND},
+        GF_CLI_OUT_LONGOPTS, {"help", no_argument, 0, 'h'}, {"s-srs", required_argument, 0, O_SSRS},
+        {"encoding", required_argument, 0, O_ENC}, {"sep", required_argument, 0, O_SEP},
+        {"profile", required_argument, 0, O_BAL_PROFILE}, {"to-bal", required_argument, 0, O_TO_BAL},
         {"minzoom", required_argument, 0, O_MINZOOM}, {"maxzoom", required_argument, 0, O_MAXZOOM},
         {"attributes", required_argument, 0, O_ATTRS}, {"max-memory", required_argument, 0, O_MAXMEM},
         {"tmpdir", required_argument, 0, O_TMPDIR},
         {"communes", required_argument, 0, O_COMMUNES}, {"communes-code-field", required_argument, 0, O_COMMUNES_CODE},
         {"communes-name-field", required_argument, 0, O_COMMUNES_NAME}, {"max-distance", required_argument, 0, O_MAXDIST},
         {"stats", required_argument, 0, O_STATS}, {0, 0, 0, 0}};
-    const char *out = NULL, *format = NULL, *s_srs = NULL, *t_srs = NULL, *rejects = NULL, *layer = NULL;
-    int threads = 0, verbose = 0, keep_invalid = 0, summary_json = 0, precision = -1;
+    gf_cli_out cli = GF_CLI_OUT_INIT;
+    const char *s_srs = NULL;
     gf_reader_opts ro = {0};
     const char *bal_profile = NULL, *to_bal = NULL; /* --profile, --to-bal VERSION */
-    int append = 0; /* --append: add layers to an existing GeoPackage */
     int minzoom = 0, maxzoom = 14; /* tiles */
     const char *attributes = NULL, *tmpdir = NULL;
     size_t max_memory = 0;
@@ -146,26 +140,15 @@ int gf_cmd_convert(int argc, char **argv)
     char join_tmp[1200] = "";
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:f:j:qvh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, GF_CLI_OUT_SHORTOPTS "h", lo, NULL)) != -1) {
+        int k = gf_cli_out_opt(&cli, c, optarg, "convert");
+        if (k < 0) return GF_EXIT_USAGE;
+        if (k) continue;
         switch (c) {
-        case 'o': out = optarg; break;
-        case 'f': format = optarg; break;
-        case 'j': threads = atoi(optarg); break;
-        case 'q': verbose = -1; break;
-        case 'v': verbose = 1; break;
         case 'h': help(stdout); return GF_EXIT_OK;
         case O_SSRS: s_srs = optarg; break;
-        case O_TSRS: t_srs = optarg; break;
-        case O_REJECTS: rejects = optarg; break;
-        case O_KEEP: keep_invalid = 1; break;
         case O_BAL_PROFILE: bal_profile = optarg; break;
         case O_TO_BAL: to_bal = optarg; break;
-        case O_SUMMARY:
-            if (strcmp(optarg, "json") != 0) { fprintf(stderr, "geoflux convert: --summary takes 'json'\n"); return GF_EXIT_USAGE; }
-            summary_json = 1;
-            break;
-        case O_LAYER: layer = optarg; break;
-        case O_APPEND: append = 1; break;
         case O_MINZOOM: minzoom = atoi(optarg); break;
         case O_MAXZOOM: maxzoom = atoi(optarg); break;
         case O_ATTRS: attributes = optarg; break;
@@ -186,7 +169,6 @@ int gf_cmd_convert(int argc, char **argv)
             max_memory = (size_t)(v * mul);
             break;
         }
-        case O_PREC: precision = atoi(optarg); break;
         case O_ENC:
             if (!strcasecmp(optarg, "auto")) ro.csv.encoding = GF_ENC_AUTO;
             else if (!strcasecmp(optarg, "utf-8") || !strcasecmp(optarg, "utf8")) ro.csv.encoding = GF_ENC_UTF8;
@@ -202,6 +184,9 @@ int gf_cmd_convert(int argc, char **argv)
         default: help(stderr); return GF_EXIT_USAGE;
         }
     }
+    const char *out = cli.out, *format = cli.format, *t_srs = cli.t_srs, *rejects = cli.rejects, *layer = cli.layer;
+    int threads = cli.threads, verbose = cli.verbose, keep_invalid = cli.keep_invalid, summary_json = cli.summary_json,
+        precision = cli.precision, append = cli.append;
     int ninputs = argc - optind;
     if (ninputs <= 0 || !out) {
         fprintf(stderr, "geoflux convert: %s\n", ninputs <= 0 ? "no input file" : "no output (-o FILE)");

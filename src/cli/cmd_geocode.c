@@ -152,35 +152,28 @@ static gf_status load_index(gf_ctx *ctx, const char *index, const char **addrs, 
 
 static int run_cmd(int argc, char **argv, int reverse)
 {
-    enum { O_ADDR = 256, O_INDEX, O_PC, O_COLS, O_POSTCODE, O_CITYCODE, O_CITY, O_LAT, O_LON, O_FAR, O_TSRS, O_REJ,
-           O_KEEP, O_SUMMARY, O_MAXD, O_LAYER, O_PREC, O_APPEND };
+    enum { O_ADDR = 256, O_INDEX, O_PC, O_COLS, O_POSTCODE, O_CITYCODE, O_CITY, O_LAT, O_LON, O_FAR, O_MAXD };
     static const struct option lo[] = {
-        {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
-        {"threads", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'}, {"addresses", required_argument, 0, O_ADDR}, {"index", required_argument, 0, O_INDEX},
+        GF_CLI_OUT_LONGOPTS, {"help", no_argument, 0, 'h'}, {"addresses", required_argument, 0, O_ADDR}, {"index", required_argument, 0, O_INDEX},
         {"postcodes", required_argument, 0, O_PC}, {"columns", required_argument, 0, O_COLS},
         {"postcode", required_argument, 0, O_POSTCODE}, {"citycode", required_argument, 0, O_CITYCODE},
         {"city", required_argument, 0, O_CITY}, {"lat", required_argument, 0, O_LAT}, {"lon", required_argument, 0, O_LON},
-        {"far", required_argument, 0, O_FAR}, {"t-srs", required_argument, 0, O_TSRS}, {"rejects", required_argument, 0, O_REJ},
-        {"keep-invalid", no_argument, 0, O_KEEP}, {"summary", required_argument, 0, O_SUMMARY},
-        {"max-distance", required_argument, 0, O_MAXD}, {"layer", required_argument, 0, O_LAYER},
-        {"precision", required_argument, 0, O_PREC}, {"append", no_argument, 0, O_APPEND}, {0, 0, 0, 0}};
-    const char *out = NULL, *format = NULL, *index = NULL, *postcodes = getenv("GEOFLUX_POSTCODES"), *t_srs = NULL;
-    const char *postcode = NULL, *citycode = NULL, *city = NULL, *lat = NULL, *lon = NULL, *rejects = NULL, *layer = NULL;
+        {"far", required_argument, 0, O_FAR}, {"max-distance", required_argument, 0, O_MAXD}, {0, 0, 0, 0}};
+    gf_cli_out cli = GF_CLI_OUT_INIT;
+    const char *index = NULL, *postcodes = getenv("GEOFLUX_POSTCODES");
+    const char *postcode = NULL, *citycode = NULL, *city = NULL, *lat = NULL, *lon = NULL;
     const char *addrs[64];
-    int naddrs = 0, threads = 0, verbose = 0, keep = 0, summary = 0, precision = -1, append = 0;
+    int naddrs = 0;
     double far = 0, maxd = 0;
     char columns[1024] = "";
     const char *cmd = reverse ? "reverse" : "geocode";
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:f:j:qvh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, GF_CLI_OUT_SHORTOPTS "h", lo, NULL)) != -1) {
+        int k = gf_cli_out_opt(&cli, c, optarg, cmd);
+        if (k < 0) return GF_EXIT_USAGE;
+        if (k) continue;
         switch (c) {
-        case 'o': out = optarg; break;
-        case 'f': format = optarg; break;
-        case 'j': threads = atoi(optarg); break;
-        case 'q': verbose = -1; break;
-        case 'v': verbose = 1; break;
         case 'h': reverse ? help_reverse(stdout) : help_geocode(stdout); return GF_EXIT_OK;
         case O_ADDR:
             if (naddrs >= 64) { fprintf(stderr, "geoflux %s: at most 64 --addresses\n", cmd); return GF_EXIT_USAGE; }
@@ -199,20 +192,13 @@ static int run_cmd(int argc, char **argv, int reverse)
         case O_LAT: lat = optarg; break;
         case O_LON: lon = optarg; break;
         case O_FAR: far = atof(optarg); break;
-        case O_TSRS: t_srs = optarg; break;
-        case O_REJ: rejects = optarg; break;
-        case O_KEEP: keep = 1; break;
-        case O_SUMMARY:
-            if (strcmp(optarg, "json")) { fprintf(stderr, "geoflux %s: --summary takes 'json'\n", cmd); return GF_EXIT_USAGE; }
-            summary = 1;
-            break;
         case O_MAXD: maxd = atof(optarg); break;
-        case O_LAYER: layer = optarg; break;
-        case O_PREC: precision = atoi(optarg); break;
-        case O_APPEND: append = 1; break;
         default: reverse ? help_reverse(stderr) : help_geocode(stderr); return GF_EXIT_USAGE;
         }
     }
+    const char *out = cli.out, *format = cli.format, *t_srs = cli.t_srs, *rejects = cli.rejects, *layer = cli.layer;
+    int threads = cli.threads, verbose = cli.verbose, keep = cli.keep_invalid, summary = cli.summary_json,
+        precision = cli.precision, append = cli.append;
     if (argc - optind != 1 || !out || (!index && naddrs == 0) || (index && naddrs)) {
         fprintf(stderr, "geoflux %s: %s\n", cmd,
                 argc - optind != 1 ? "one INPUT file expected" : !out ? "no output (-o FILE)"

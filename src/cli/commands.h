@@ -25,6 +25,28 @@ int gf_cmd_geocode(int argc, char **argv); /* cmd_geocode.c */
 int gf_cmd_reverse(int argc, char **argv);
 int gf_cmd_index(int argc, char **argv);
 
+/* Options shared by the pipeline commands (convert, geocode, reverse): put
+ * GF_CLI_OUT_LONGOPTS in the command's option table and GF_CLI_OUT_SHORTOPTS
+ * in its short options, and give each getopt result to gf_cli_out_opt()
+ * first. Command-specific long options use values from 256 up. */
+typedef struct gf_cli_out {
+    const char *out, *format, *t_srs, *rejects, *layer;
+    int threads, verbose, keep_invalid, summary_json, precision, append;
+} gf_cli_out;
+#define GF_CLI_OUT_INIT {.precision = -1}
+enum { GF_O_TSRS = 200, GF_O_REJECTS, GF_O_KEEP, GF_O_SUMMARY, GF_O_LAYER, GF_O_PREC, GF_O_APPEND };
+#define GF_CLI_OUT_SHORTOPTS "o:f:j:qv"
+#define GF_CLI_OUT_LONGOPTS                                                                                       \
+    {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},                                \
+    {"threads", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},   \
+    {"t-srs", required_argument, 0, GF_O_TSRS}, {"rejects", required_argument, 0, GF_O_REJECTS},                 \
+    {"keep-invalid", no_argument, 0, GF_O_KEEP}, {"summary", required_argument, 0, GF_O_SUMMARY},                \
+    {"layer", required_argument, 0, GF_O_LAYER}, {"precision", required_argument, 0, GF_O_PREC},                 \
+    {"append", no_argument, 0, GF_O_APPEND}
+/* 1: c is a shared option, stored in o; 0: it is not; -1: its value is
+ * wrong (a message naming cmd was printed). */
+int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd);
+
 /* Shared CLI helpers (src/cli/common.c). */
 gf_ctx *gf_cli_ctx(int verbose);          /* context logging to stderr */
 int gf_cli_exit_for(int st);              /* gf_status -> exit code */

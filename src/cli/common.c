@@ -1,5 +1,7 @@
 /* Shared CLI helpers: the only place, with the commands, that prints. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -35,3 +37,28 @@ int gf_cli_exit_for(int st)
 }
 
 int gf_cli_is_tty(void) { return isatty(STDERR_FILENO); }
+
+int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd)
+{
+    switch (c) {
+    case 'o': o->out = arg; return 1;
+    case 'f': o->format = arg; return 1;
+    case 'j': o->threads = atoi(arg); return 1;
+    case 'q': o->verbose = -1; return 1;
+    case 'v': o->verbose = 1; return 1;
+    case GF_O_TSRS: o->t_srs = arg; return 1;
+    case GF_O_REJECTS: o->rejects = arg; return 1;
+    case GF_O_KEEP: o->keep_invalid = 1; return 1;
+    case GF_O_LAYER: o->layer = arg; return 1;
+    case GF_O_PREC: o->precision = atoi(arg); return 1;
+    case GF_O_APPEND: o->append = 1; return 1;
+    case GF_O_SUMMARY:
+        if (strcmp(arg, "json") != 0) {
+            fprintf(stderr, "geoflux %s: --summary takes 'json'\n", cmd);
+            return -1;
+        }
+        o->summary_json = 1;
+        return 1;
+    }
+    return 0;
+}
