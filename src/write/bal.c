@@ -27,11 +27,12 @@
 #include "geoflux/address.h"
 #include "geoflux/bal.h"
 #include "validate/rules.h"
+#include "write/ofile.h"
 
 typedef struct gf_balw {
-    char path[1024], tmp[1100];
-    FILE *f;
-    int to_stdout, nworkers;
+    char path[1024];
+    gf_ofile f;
+    int nworkers;
     gf_vproj **pj; /* per worker; PROJ objects of the worker contexts */
 } gf_balw;
 
@@ -47,7 +48,6 @@ gf_status gf_bal_open(gf_ctx *ctx, const gf_output_opts *opts, const char *versi
     gf_balw *w = calloc(1, sizeof *w);
     if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     snprintf(w->path, sizeof w->path, "%s", opts->path);
-    w->to_stdout = strcmp(opts->path, "-") == 0;
     *st = w;
     return GF_OK;
 }
@@ -60,15 +60,9 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
     w->pj = calloc((size_t)nworkers, sizeof *w->pj);
     if (!w->pj) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     w->nworkers = nworkers;
-    if (w->to_stdout) {
-        w->f = stdout;
-    } else {
-        gf_atomic_tmpname(w->path, w->tmp, sizeof w->tmp);
-        w->f = fopen(w->tmp, "wb");
-        if (!w->f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", w->tmp, strerror(errno));
-        setvbuf(w->f, NULL, _IOFBF, 1 << 20);
-    }
-    if (fputs(header, w->f) == EOF) return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed", w->path);
+    gf_status st = gf_ofile_open(ctx, w->path, &w->f);
+    if (!st) st = gf_ofile_write(ctx, &w->f, header, strlen(header));
+    if (st) return st;
     return GF_OK;
 }
 
@@ -285,9 +279,7 @@ static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf 
 {
     gf_balw *w = stv;
     (void)b;
-    if (enc->len && fwrite(enc->p, 1, enc->len, w->f) != enc->len)
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
-    return GF_OK;
+    return gf_ofile_write(ctx, &w->f, enc->p, enc->len);
 }
 
 static void free_proj(gf_balw *w)
@@ -302,27 +294,21 @@ static gf_status finish(void *stv, gf_ctx *ctx)
 {
     gf_balw *w = stv;
     free_proj(w); /* before the worker contexts go */
-    if (w->to_stdout) {
-        w->f = NULL;
-        if (fflush(stdout) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "stdout: %s", strerror(errno));
-        return GF_OK;
-    }
-    return gf_atomic_close(ctx, &w->f, w->tmp, w->path);
+    return gf_ofile_close(ctx, &w->f);
 }
 
 static void sink_abort(void *stv)
 {
     gf_balw *w = stv;
     free_proj(w);
-    if (!w->to_stdout) gf_atomic_discard(&w->f, w->tmp);
-    w->f = NULL;
+    gf_ofile_discard(&w->f);
 }
 
 static void destroy(void *stv)
 {
     gf_balw *w = stv;
     if (!w) return;
-    if (!w->to_stdout) gf_atomic_discard(&w->f, w->tmp);
+    gf_ofile_discard(&w->f);
     free(w->pj); /* PROJ objects were freed by finish() or abort() */
     free(w);
 }

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include "write/csv.h"
+#include "write/ofile.h"
 
 typedef struct gf_csvw {
-    char path[1024], tmp[1100];
-    FILE *f;
-    int to_stdout;
+    char path[1024];
+    gf_ofile f;
     const gf_schema *schema;
 } gf_csvw;
 
@@ -20,7 +20,6 @@ gf_status gf_csv_writer_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
     gf_csvw *w = calloc(1, sizeof *w);
     if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     snprintf(w->path, sizeof w->path, "%s", opts->path);
-    w->to_stdout = strcmp(opts->path, "-") == 0;
     *st = w;
     return GF_OK;
 }
@@ -56,22 +55,16 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
     gf_csvw *w = st;
     (void)nworkers;
     w->schema = schema;
-    if (w->to_stdout) w->f = stdout;
-    else {
-        gf_atomic_tmpname(w->path, w->tmp, sizeof w->tmp);
-        w->f = fopen(w->tmp, "wb");
-        if (!w->f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", w->tmp, strerror(errno));
-        setvbuf(w->f, NULL, _IOFBF, 1 << 20);
-    }
+    gf_status s = gf_ofile_open(ctx, w->path, &w->f);
+    if (s) return s;
     gf_buf h = {0};
-    gf_status s = GF_OK;
     for (int i = 0; i < schema->nfields && !s; i++) {
         if (i) s = gf_buf_append(&h, ",", 1);
         if (!s) s = put_field(&h, schema->fields[i].name, strlen(schema->fields[i].name));
     }
     if (!s && with_codes(schema)) s = gf_buf_append(&h, ",errors,warnings", 16);
     if (!s) s = gf_buf_append(&h, "\n", 1);
-    if (!s && fwrite(h.p, 1, h.len, w->f) != h.len) s = gf_ctx_err(ctx, GF_ERR_IO, "%s: write: %s", w->path, strerror(errno));
+    if (!s) s = gf_ofile_write(ctx, &w->f, h.p, h.len);
     gf_buf_free(&h);
     return s;
 }
@@ -115,34 +108,26 @@ static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf 
 {
     gf_csvw *w = stv;
     (void)b;
-    if (enc->len && fwrite(enc->p, 1, enc->len, w->f) != enc->len)
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write: %s", w->path, strerror(errno));
-    return GF_OK;
+    return gf_ofile_write(ctx, &w->f, enc->p, enc->len);
 }
 
 static gf_status finish(void *stv, gf_ctx *ctx)
 {
     gf_csvw *w = stv;
-    if (w->to_stdout) {
-        if (fflush(stdout) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "standard output: %s", strerror(errno));
-        w->f = NULL;
-        return GF_OK;
-    }
-    return gf_atomic_close(ctx, &w->f, w->tmp, w->path);
+    return gf_ofile_close(ctx, &w->f);
 }
 
 static void sk_abort(void *stv)
 {
     gf_csvw *w = stv;
-    if (!w || w->to_stdout) return;
-    gf_atomic_discard(&w->f, w->tmp);
+    if (w) gf_ofile_discard(&w->f);
 }
 
 static void destroy(void *stv)
 {
     gf_csvw *w = stv;
     if (!w) return;
-    if (!w->to_stdout) gf_atomic_discard(&w->f, w->tmp);
+    gf_ofile_discard(&w->f);
     free(w);
 }
 

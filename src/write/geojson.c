@@ -1,6 +1,6 @@
 /* GeoJSON (RFC 7946 FeatureCollection) and newline-delimited GeoJSON
  * writer. Features are encoded on the workers (the expensive part: number
- * and string formatting) and only fwrite()n in order at commit. */
+ * and string formatting) and only appended in order at commit. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,12 +9,13 @@
 #include <unistd.h>
 
 #include "geoflux/write.h"
+#include "write/ofile.h"
 
 typedef struct gf_gj {
     gf_output_opts o;
-    char path[1024], tmp[1100];
-    FILE *f;
-    int to_stdout, ndjson, first, prec;
+    char path[1024];
+    gf_ofile f;
+    int ndjson, first, prec;
     const gf_schema *schema;
     char keys[GF_MAX_FIELDS][72]; /* ",\"name\":" prebuilt per field */
     size_t keylen[GF_MAX_FIELDS];
@@ -28,7 +29,6 @@ gf_status gf_geojson_open(gf_ctx *ctx, const gf_output_opts *opts, int ndjson, v
     g->ndjson = ndjson;
     g->first = 1;
     snprintf(g->path, sizeof g->path, "%s", opts->path);
-    g->to_stdout = strcmp(opts->path, "-") == 0;
     g->prec = opts->precision >= 0 ? opts->precision : (opts->srs_geographic ? 7 : 2);
     *st = g;
     return GF_OK;
@@ -40,24 +40,16 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
     g->schema = schema;
     for (int f = 0; f < schema->nfields; f++)
         g->keylen[f] = (size_t)snprintf(g->keys[f], sizeof g->keys[f], ",\"%s\":", schema->fields[f].name);
-    if (g->to_stdout) {
-        g->f = stdout;
-    } else {
-        gf_atomic_tmpname(g->path, g->tmp, sizeof g->tmp);
-        g->f = fopen(g->tmp, "wb");
-        if (!g->f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", g->tmp, strerror(errno));
-        setvbuf(g->f, NULL, _IOFBF, 1 << 20);
-    }
-    if (!g->ndjson) {
-        fputs("{\"type\":\"FeatureCollection\",\n", g->f);
-        if (!g->o.srs_geographic || (g->o.epsg && g->o.epsg != 4326)) {
-            /* RFC 7946 is WGS84 only; GDAL and QGIS read this pre-RFC member. */
-            if (g->o.epsg)
-                fprintf(g->f, "\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::%d\"}},\n", g->o.epsg);
-        }
-        fputs("\"features\":[\n", g->f);
-    }
-    return GF_OK;
+    gf_status s = gf_ofile_open(ctx, g->path, &g->f);
+    if (s || g->ndjson) return s;
+    char head[256];
+    int n = snprintf(head, sizeof head, "{\"type\":\"FeatureCollection\",\n");
+    /* RFC 7946 is WGS84 only; GDAL and QGIS read this pre-RFC member. */
+    if ((!g->o.srs_geographic || (g->o.epsg && g->o.epsg != 4326)) && g->o.epsg)
+        n += snprintf(head + n, sizeof head - (size_t)n,
+                      "\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::%d\"}},\n", g->o.epsg);
+    n += snprintf(head + n, sizeof head - (size_t)n, "\"features\":[\n");
+    return gf_ofile_write(ctx, &g->f, head, (size_t)n);
 }
 
 static gf_status put_json_str(gf_buf *o, const char *p, size_t n)
@@ -149,29 +141,22 @@ static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf 
     size_t n = enc->len;
     if (!g->ndjson && g->first && n >= 2) { p += 2; n -= 2; } /* no comma before the first feature */
     if (n && g->first) g->first = 0;
-    if (n && fwrite(p, 1, n, g->f) != n)
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", g->path, strerror(errno));
     (void)b;
-    return GF_OK;
+    return gf_ofile_write(ctx, &g->f, p, n);
 }
 
 static gf_status finish(void *stv, gf_ctx *ctx)
 {
     gf_gj *g = stv;
-    if (!g->ndjson) fputs("\n]}\n", g->f);
-    if (g->to_stdout) {
-        if (fflush(g->f) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "stdout: %s", strerror(errno));
-        g->f = NULL;
-        return GF_OK;
-    }
-    return gf_atomic_close(ctx, &g->f, g->tmp, g->path);
+    gf_status st = g->ndjson ? GF_OK : gf_ofile_write(ctx, &g->f, "\n]}\n", 4);
+    if (st) return st; /* abort() discards the file */
+    return gf_ofile_close(ctx, &g->f);
 }
 
 static void sink_abort(void *stv)
 {
     gf_gj *g = stv;
-    if (!g->to_stdout) gf_atomic_discard(&g->f, g->tmp);
-    g->f = NULL;
+    gf_ofile_discard(&g->f);
 }
 
 static void destroy(void *stv)

@@ -1,15 +1,14 @@
 /* Hand-written SQLite table b-trees (see sqlbt.h for why and the contract). */
-#define _GNU_SOURCE /* O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "write/ofile.h"
 #include "write/sqlbt.h"
 
 #define SQLITE_PENDING_BYTE 0x40000000u
@@ -115,123 +114,6 @@ static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
     return 0;
 }
 
-/* The writer: NBUF buffers of consecutive pages; the committing thread
- * fills one while the writer thread writes the others, in FIFO order. */
-#define NBUF 4
-
-typedef struct gf_sqlwriter {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int fd_direct;           /* O_DIRECT descriptor, -1 when not used */
-    uint8_t *buf[NBUF];
-    uint32_t first[NBUF], n[NBUF], cap; /* cap: pages per buffer */
-    int busy[NBUF];          /* queued or being written */
-    int q[NBUF], qhead, qlen;
-    int cur;                 /* buffer being filled, -1: none */
-    int err, stop;
-} gf_sqlwriter;
-
-static void *writer_main(void *arg)
-{
-    gf_sqlfile *f = arg;
-    gf_sqlwriter *w = f->w;
-    for (;;) {
-        pthread_mutex_lock(&w->mu);
-        while (!w->qlen && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->qlen) { pthread_mutex_unlock(&w->mu); break; }
-        int i = w->q[w->qhead];
-        pthread_mutex_unlock(&w->mu);
-        size_t len = (size_t)w->n[i] * f->pgsz;
-        off_t off = (off_t)(w->first[i] - 1) * f->pgsz;
-        int e = -1;
-        if (w->fd_direct >= 0) {
-            e = pwrite_all(w->fd_direct, w->buf[i], len, off);
-            if (e == EINVAL) { /* the file system refuses direct I/O after all: page cache from now on */
-                close(w->fd_direct);
-                w->fd_direct = -1;
-                e = -1;
-            }
-        }
-        if (e == -1) e = pwrite_all(f->fd, w->buf[i], len, off);
-        pthread_mutex_lock(&w->mu);
-        if (e && !w->err) w->err = e;
-        w->busy[i] = 0;
-        w->qhead = (w->qhead + 1) % NBUF;
-        w->qlen--;
-        pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-    }
-    return NULL;
-}
-
-/* Queues the buffer being filled. */
-static void submit(gf_sqlwriter *w)
-{
-    if (w->cur < 0) return;
-    pthread_mutex_lock(&w->mu);
-    w->busy[w->cur] = 1;
-    w->q[(w->qhead + w->qlen) % NBUF] = w->cur;
-    w->qlen++;
-    w->cur = -1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-/* Stops the writer thread after the queued buffers; returns its first error. */
-static int writer_stop(gf_sqlfile *f)
-{
-    gf_sqlwriter *w = f->w;
-    if (!w) return 0;
-    submit(w);
-    pthread_mutex_lock(&w->mu);
-    w->stop = 1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->th, NULL);
-    int e = w->err;
-    if (w->fd_direct >= 0) close(w->fd_direct);
-    for (int i = 0; i < NBUF; i++) free(w->buf[i]);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
-    free(w);
-    f->w = NULL;
-    return e;
-}
-
-static gf_status writer_start(gf_ctx *ctx, gf_sqlfile *f)
-{
-    gf_sqlwriter *w = calloc(1, sizeof *w);
-    if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    w->cur = -1;
-    w->fd_direct = -1;
-    w->cap = WBUF_BYTES / f->pgsz ? WBUF_BYTES / f->pgsz : 1;
-    for (int i = 0; i < NBUF; i++)
-        if (posix_memalign((void **)&w->buf[i], 4096, (size_t)w->cap * f->pgsz)) {
-            for (int k = 0; k < i; k++) free(w->buf[k]);
-            free(w);
-            return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-        }
-#ifdef O_DIRECT
-    /* offsets and lengths are whole pages, buffers 4 KiB aligned */
-    if (f->pgsz >= 4096) w->fd_direct = open(f->path, O_WRONLY | O_DIRECT);
-#endif
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    f->w = w;
-    if (pthread_create(&w->th, NULL, writer_main, f) != 0) {
-        w->stop = 1;
-        if (w->fd_direct >= 0) close(w->fd_direct);
-        for (int i = 0; i < NBUF; i++) free(w->buf[i]);
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cv);
-        free(w);
-        f->w = NULL;
-        return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: cannot start the writer thread", f->path);
-    }
-    return GF_OK;
-}
-
 gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, uint64_t pending_byte, gf_sqlfile *f)
 {
     memset(f, 0, sizeof *f);
@@ -267,7 +149,8 @@ gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, uint64_t pending_byte, 
     }
     uint64_t pb = pending_byte ? pending_byte : SQLITE_PENDING_BYTE;
     f->lockpg = (uint32_t)(pb / f->pgsz) + 1;
-    gf_status st = writer_start(ctx, f);
+    f->cap = WBUF_BYTES / f->pgsz ? WBUF_BYTES / f->pgsz : 1;
+    gf_status st = gf_awriter_open(ctx, f->path, f->fd, (size_t)f->cap * f->pgsz, &f->w);
     if (st) gf_sqlfile_discard(f);
     return st;
 }
@@ -283,31 +166,32 @@ static uint32_t alloc_page(gf_sqlfile *f)
  * order: consecutive ones are gathered into one write. The page is copied. */
 static gf_status write_page(gf_ctx *ctx, gf_sqlfile *f, uint32_t pg, const uint8_t *p)
 {
-    gf_sqlwriter *w = f->w;
-    int c = w->cur;
-    if (c >= 0 && pg == w->first[c] + w->n[c] && w->n[c] < w->cap) {
-        memcpy(w->buf[c] + (size_t)w->n[c]++ * f->pgsz, p, f->pgsz);
+    if (f->cur && pg == f->cur_first + f->cur_n && f->cur_n < f->cap) {
+        memcpy(f->cur + (size_t)f->cur_n++ * f->pgsz, p, f->pgsz);
         return GF_OK;
     }
-    submit(w);
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        for (c = 0; c < NBUF && w->busy[c]; c++) {}
-        if (c < NBUF || w->err) break;
-        pthread_cond_wait(&w->cv, &w->mu);
-    }
-    int e = w->err;
-    pthread_mutex_unlock(&w->mu);
-    if (e) return io_err(ctx, f, "write", e);
-    w->cur = c;
-    w->first[c] = pg;
-    w->n[c] = 1;
-    memcpy(w->buf[c], p, f->pgsz);
+    if (f->cur) gf_awriter_put(f->w, (uint64_t)(f->cur_first - 1) * f->pgsz, (size_t)f->cur_n * f->pgsz);
+    if (!(f->cur = gf_awriter_buf(f->w, ctx, f->path))) return GF_ERR_IO;
+    f->cur_first = pg;
+    f->cur_n = 1;
+    memcpy(f->cur, p, f->pgsz);
     return GF_OK;
+}
+
+/* Writes the run being filled, stops the writer; errno of a failed write. */
+static int writer_stop(gf_sqlfile *f)
+{
+    if (!f->w) return 0;
+    if (f->cur) gf_awriter_put(f->w, (uint64_t)(f->cur_first - 1) * f->pgsz, (size_t)f->cur_n * f->pgsz);
+    f->cur = NULL;
+    int e = gf_awriter_close(f->w);
+    f->w = NULL;
+    return e;
 }
 
 void gf_sqlfile_discard(gf_sqlfile *f)
 {
+    f->cur = NULL; /* nothing more to write */
     writer_stop(f);
     if (f->fd >= 0) close(f->fd);
     f->fd = -1;

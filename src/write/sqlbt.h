@@ -80,18 +80,20 @@ size_t gf_sqlrec_write(const gf_sqlrec *r, uint8_t *out);
 
 /* ---- the file ------------------------------------------------------------- */
 
-struct gf_sqlwriter;
+struct gf_awriter;
 
-/* Pages go to the file through a writer thread (double-buffered runs of
- * consecutive pages, written with O_DIRECT where the file system takes it:
- * the copy into the page cache was a tenth of a GeoPackage run's CPU). */
+/* Pages go to the file through a gf_awriter (ofile.h): runs of consecutive
+ * pages, written by a writer thread, with O_DIRECT where the file system
+ * takes it. */
 typedef struct gf_sqlfile {
     int fd;
     char path[1100];
     uint32_t pgsz, usable, npages;
     uint32_t lockpg;  /* the page holding SQLite's pending byte: never used */
     int fmt4;
-    struct gf_sqlwriter *w;
+    struct gf_awriter *w;
+    uint8_t *cur;     /* run being filled: pages cur_first.. (cur_n of them, at most cap) */
+    uint32_t cur_first, cur_n, cap;
 } gf_sqlfile;
 
 /* Opens a database that SQLite created and closed (no journal, no open
