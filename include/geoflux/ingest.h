@@ -128,6 +128,13 @@ void gf_reader_progress(const gf_reader *r, uint64_t *done, uint64_t *total);
 /* Layout of input i (known once its header was read). */
 gf_layout gf_reader_layout(const gf_reader *r, int i);
 const char *gf_reader_path(const gf_reader *r, int i);
+/* The header record of input i as read (exact text after transcoding, not
+ * trimmed): *n names, and the separator in *sep when sep is not NULL;
+ * borrowed until gf_reader_destroy(). gf_reader_open() reads every input's
+ * header, standard input's included (kept open past it until reached).
+ * Returns 1, or 0 when the header could not be read (the error is reported
+ * when the input is reached). */
+int gf_reader_header(const gf_reader *r, int i, const char *const **names, const size_t **lens, int *n, char *sep);
 int gf_reader_count(const gf_reader *r);
 
 /* The reader's schema: the canonical address fields followed by the

@@ -89,13 +89,11 @@ void gf_validate_report_free(gf_validate_report *rep);
 typedef struct gf_validate_opts {
     const char *profile;   /* NULL: per input, from its header */
     int keep_invalid;      /* 1: keep rows with errors, flagged GF_ROW_INVALID */
-    const gf_csv_opts *csv;/* options the reader was opened with (NULL: defaults);
-                              used to re-read each input's header names */
 } gf_validate_opts;
 
 /* Creates the validation stage for the inputs of reader (borrowed, must
- * outlive the stage). Reads each input's header once more (not standard
- * input) to know the exact column names, as the reference does.
+ * outlive the stage). The exact column names of each input, which the
+ * reference's rules depend on, come from gf_reader_header().
  * Per row: errors -> gf_batch_reject(b, row, "code1|code2: first message")
  * unless keep_invalid (then gf_batch_add_issue(..., 1, code)); warnings ->
  * gf_batch_add_issue(..., 0, code). File-wide checks (several id_ban_commune,

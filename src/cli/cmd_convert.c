@@ -223,7 +223,7 @@ int gf_cmd_convert(int argc, char **argv)
 
     /* stages, in order */
     {   /* BAL validation on the text columns, before typing */
-        gf_validate_opts vo = {.profile = bal_profile, .keep_invalid = keep_invalid, .csv = &ro.csv};
+        gf_validate_opts vo = {.profile = bal_profile, .keep_invalid = keep_invalid};
         void *vs = NULL;
         if ((st = gf_validate_create(ctx, &vo, ps.reader, &vs))) goto fail;
         if ((st = gf_pipeline_add_stage(p, &gf_validate_stage_vt, vs))) { gf_validate_stage_vt.destroy(vs); goto fail; }

@@ -9,6 +9,16 @@
 
 #include "geoflux/ingest.h"
 
+/* The header record of an input, as read (owned copy). */
+typedef struct rd_header {
+    int ok, n;
+    char *buf;           /* the names, NUL-terminated one after the other */
+    const char **names;
+    size_t *lens;
+    uint64_t line;
+    char sep;
+} rd_header;
+
 struct gf_reader {
     const char *const *paths;
     int n, cur;           /* cur: index of the open input, -1 before the first */
@@ -24,7 +34,48 @@ struct gf_reader {
     gf_schema schema;          /* canonical fields + multilingual extras */
     char names[GF_MAX_FIELDS][48]; /* storage of the extra field names */
     int (*lang_field)[16];     /* per input: schema field of each lang column, -1 none */
+    rd_header *hdr;            /* per input */
+    /* standard input is read from its header on at open: kept here until reached */
+    gf_csv *stdin_csv;
+    int stdin_idx;
+    gf_status stdin_st;
+    char stdin_msg[600];
 };
+
+static gf_status keep_header(gf_reader *r, int i, const gf_csv_record *rec, char sep)
+{
+    rd_header *h = &r->hdr[i];
+    size_t total = 0;
+    for (int k = 0; k < rec->nfields; k++) total += rec->len[k] + 1;
+    h->buf = malloc(total ? total : 1);
+    h->names = malloc((size_t)(rec->nfields ? rec->nfields : 1) * sizeof *h->names);
+    h->lens = malloc((size_t)(rec->nfields ? rec->nfields : 1) * sizeof *h->lens);
+    if (!h->buf || !h->names || !h->lens) return GF_ERR_NOMEM;
+    char *p = h->buf;
+    for (int k = 0; k < rec->nfields; k++) {
+        memcpy(p, rec->field[k], rec->len[k]);
+        p[rec->len[k]] = 0;
+        h->names[k] = p;
+        h->lens[k] = rec->len[k];
+        p += rec->len[k] + 1;
+    }
+    h->n = rec->nfields;
+    h->line = rec->line;
+    h->sep = sep;
+    h->ok = 1;
+    return GF_OK;
+}
+
+int gf_reader_header(const gf_reader *r, int i, const char *const **names, const size_t **lens, int *n, char *sep)
+{
+    if (i < 0 || i >= r->n || !r->hdr[i].ok) return 0;
+    const rd_header *h = &r->hdr[i];
+    *names = h->names;
+    *lens = h->lens;
+    *n = h->n;
+    if (sep) *sep = h->sep;
+    return 1;
+}
 
 gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, const gf_reader_opts *opts,
                          gf_reader **out)
@@ -35,13 +86,15 @@ gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, cons
     r->paths = paths;
     r->n = npaths;
     r->cur = -1;
+    r->stdin_idx = -1;
     if (opts) r->o = *opts;
     r->maps = calloc((size_t)npaths, sizeof *r->maps);
     r->opened = calloc((size_t)npaths, sizeof *r->opened);
     r->warned_enc = calloc((size_t)npaths, sizeof *r->warned_enc);
     r->lang_field = calloc((size_t)npaths, sizeof *r->lang_field);
+    r->hdr = calloc((size_t)npaths, sizeof *r->hdr);
     r->schema = *gf_address_schema();
-    if (!r->maps || !r->opened || !r->warned_enc || !r->lang_field) {
+    if (!r->maps || !r->opened || !r->warned_enc || !r->lang_field || !r->hdr) {
         gf_reader_destroy(r);
         return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     }
@@ -54,26 +107,47 @@ gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths, cons
         }
         r->total += (uint64_t)sb.st_size;
     }
-    /* Pre-read the headers of the files (not standard input) so that the
-     * schema carries every multilingual column of every input. */
+    /* Pre-read every header, so that the schema carries every multilingual
+     * column of every input and stages see each input's exact columns
+     * (gf_reader_header()). Standard input cannot be read twice: its csv
+     * stays open, past its header, until the input is reached. */
     for (int i = 0; i < npaths; i++) {
-        if (strcmp(paths[i], "-") == 0) continue;
+        int is_stdin = strcmp(paths[i], "-") == 0;
+        if (is_stdin && r->stdin_idx >= 0) continue; /* "-" twice: the second is empty */
         gf_stream *s;
         gf_csv *c;
         gf_csv_record hdr;
         gf_header_map m;
         if (gf_stream_open(ctx, paths[i], &s) != GF_OK) continue; /* reported when reached */
         if (gf_csv_open(ctx, s, &r->o.csv, &c) != GF_OK) continue;
-        if (gf_csv_next(c, ctx, &hdr) == GF_OK && !hdr.error && gf_header_map_address(ctx, &hdr, &m) == GF_OK) {
-            for (int k = 0; k < m.nlang; k++) {
-                if (gf_schema_find(&r->schema, m.lang_name[k]) >= 0 || r->schema.nfields >= GF_MAX_FIELDS - 12)
-                    continue;
-                char *slot = r->names[r->schema.nfields];
-                snprintf(slot, sizeof r->names[0], "%s", m.lang_name[k]);
-                gf_schema_add(&r->schema, slot, GF_T_STRING, NULL);
+        gf_status st = gf_csv_next(c, ctx, &hdr);
+        if (st == GF_OK && !hdr.error) {
+            if (keep_header(r, i, &hdr, gf_csv_sep(c)) != GF_OK) {
+                gf_csv_close(c);
+                gf_reader_destroy(r);
+                return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
             }
+            if (gf_header_map_address(ctx, &hdr, &m) == GF_OK)
+                for (int k = 0; k < m.nlang; k++) {
+                    if (gf_schema_find(&r->schema, m.lang_name[k]) >= 0 || r->schema.nfields >= GF_MAX_FIELDS - 12)
+                        continue;
+                    char *slot = r->names[r->schema.nfields];
+                    snprintf(slot, sizeof r->names[0], "%s", m.lang_name[k]);
+                    gf_schema_add(&r->schema, slot, GF_T_STRING, NULL);
+                }
         }
-        gf_csv_close(c);
+        if (!is_stdin) {
+            gf_csv_close(c);
+            continue;
+        }
+        /* what open_input() would have said about this header */
+        r->stdin_csv = c;
+        r->stdin_idx = i;
+        r->stdin_st = st == GF_DONE ? GF_ERR_SCHEMA : st ? st : hdr.error ? GF_ERR_SCHEMA : GF_OK;
+        if (st == GF_DONE) snprintf(r->stdin_msg, sizeof r->stdin_msg, "%s: empty file (no header)", paths[i]);
+        else if (st) snprintf(r->stdin_msg, sizeof r->stdin_msg, "%s", gf_ctx_errmsg(ctx));
+        else if (hdr.error)
+            snprintf(r->stdin_msg, sizeof r->stdin_msg, "%s:%llu: header: %s", paths[i], (unsigned long long)hdr.line, hdr.error);
     }
     gf_ctx_err(ctx, GF_OK, "%s", ""); /* errors of the pre-read are reported again when reached */
     *out = r;
@@ -92,6 +166,13 @@ void gf_reader_destroy(gf_reader *r)
 {
     if (!r) return;
     gf_csv_close(r->csv);
+    gf_csv_close(r->stdin_csv);
+    for (int i = 0; r->hdr && i < r->n; i++) {
+        free(r->hdr[i].buf);
+        free(r->hdr[i].names);
+        free(r->hdr[i].lens);
+    }
+    free(r->hdr);
     free(r->maps);
     free(r->opened);
     free(r->warned_enc);
@@ -110,17 +191,27 @@ gf_layout gf_reader_layout(const gf_reader *r, int i)
 /* Opens input i and maps its header. */
 static gf_status open_input(gf_reader *r, gf_ctx *ctx, int i)
 {
-    gf_stream *s;
-    gf_status st = gf_stream_open(ctx, r->paths[i], &s);
-    if (st) return st;
-    st = gf_csv_open(ctx, s, &r->o.csv, &r->csv);
-    if (st) return st;
     gf_csv_record hdr;
-    st = gf_csv_next(r->csv, ctx, &hdr);
-    if (st == GF_DONE) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s: empty file (no header)", r->paths[i]);
-    if (st) return st;
-    if (hdr.error) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s:%llu: header: %s", r->paths[i],
-                                     (unsigned long long)hdr.line, hdr.error);
+    gf_status st;
+    if (i == r->stdin_idx && r->stdin_csv) { /* opened by gf_reader_open(), header read */
+        r->csv = r->stdin_csv;
+        r->stdin_csv = NULL;
+        if (r->stdin_st) return gf_ctx_err(ctx, r->stdin_st, "%s", r->stdin_msg);
+        const rd_header *h = &r->hdr[i];
+        memset(&hdr, 0, sizeof hdr);
+        hdr.line = h->line;
+        hdr.nfields = h->n;
+        for (int k = 0; k < h->n; k++) { hdr.field[k] = h->names[k]; hdr.len[k] = h->lens[k]; }
+    } else {
+        gf_stream *s;
+        if ((st = gf_stream_open(ctx, r->paths[i], &s))) return st;
+        if ((st = gf_csv_open(ctx, s, &r->o.csv, &r->csv))) return st;
+        st = gf_csv_next(r->csv, ctx, &hdr);
+        if (st == GF_DONE) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s: empty file (no header)", r->paths[i]);
+        if (st) return st;
+        if (hdr.error) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s:%llu: header: %s", r->paths[i],
+                                         (unsigned long long)hdr.line, hdr.error);
+    }
     st = gf_header_map_address(ctx, &hdr, &r->maps[i]);
     if (st) {
         char msg[1024];
@@ -132,7 +223,7 @@ static gf_status open_input(gf_reader *r, gf_ctx *ctx, int i)
     for (int k = 0; k < r->maps[i].nlang; k++) {
         r->lang_field[i][k] = gf_schema_find(&r->schema, r->maps[i].lang_name[k]);
         if (r->lang_field[i][k] < 0)
-            gf_ctx_log(ctx, GF_LOG_INFO, "%s: column %s not carried (standard input headers are not pre-read)",
+            gf_ctx_log(ctx, GF_LOG_INFO, "%s: column %s not carried (too many columns)",
                        r->paths[i], r->maps[i].lang_name[k]);
     }
     gf_ctx_log(ctx, GF_LOG_INFO, "%s: %s, separator '%s'%s", r->paths[i], gf_layout_name(r->maps[i].layout),

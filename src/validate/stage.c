@@ -5,9 +5,8 @@
  *  - BAL 1.1-1.5: every rule of the profile (given, or chosen from the
  *    input's header as the reference does), with the reference's notion of
  *    a column: exact header name (an alias such as `lon` the reader accepts
- *    is, for the reference, a missing `long` column). Standard input's
- *    header cannot be re-read: its columns are taken to be the standard
- *    columns of its BAL version.
+ *    is, for the reference, a missing `long` column), from the header the
+ *    reader read (standard input's too).
  *  - BAN extracts (current and legacy): they are not BAL files, so only the
  *    value rules that mean the same thing there are kept: numero, suffixe,
  *    commune_insee in the COG, position enumeration, x/y/long/lat validity
@@ -49,7 +48,7 @@ static const char *const ban_codes[] = {
     "row.longlat_invalides", "row.longlat_xy_incoherents"};
 
 typedef struct vinput {
-    int have_header;      /* 0: standard input or unreadable */
+    int have_header;      /* 0: unreadable */
     gf_vheader h;
     char sep;
     int lang_field[16];   /* batch schema field of each lang column, -1 */
@@ -100,26 +99,13 @@ gf_status gf_validate_create(gf_ctx *ctx, const gf_validate_opts *opts, const gf
     s->ninputs = gf_reader_count(reader);
     s->in = calloc((size_t)s->ninputs, sizeof *s->in);
     if (!s->in) { destroy(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    gf_csv_opts co = {0};
-    if (opts && opts->csv) co = *opts->csv;
-    /* Re-read each header: the reader keeps only its alias-based mapping. */
     for (int i = 0; i < s->ninputs; i++) {
-        const char *path = gf_reader_path(reader, i);
-        if (!strcmp(path, "-")) continue;
-        gf_stream *st;
-        gf_csv *c;
-        gf_csv_record hdr;
-        if (gf_stream_open(ctx, path, &st) != GF_OK) continue; /* the reader reports it */
-        if (gf_csv_open(ctx, st, &co, &c) != GF_OK) continue;
-        if (gf_csv_next(c, ctx, &hdr) == GF_OK && !hdr.error) {
-            const char *names[GF_CSV_MAX_FIELDS];
-            size_t lens[GF_CSV_MAX_FIELDS];
-            for (int k = 0; k < hdr.nfields; k++) { names[k] = hdr.field[k]; lens[k] = hdr.len[k]; }
-            gf_vheader_analyse(names, lens, hdr.nfields, &s->in[i].h);
-            s->in[i].have_header = 1;
-            s->in[i].sep = gf_csv_sep(c);
-        }
-        gf_csv_close(c);
+        const char *const *names;
+        const size_t *lens;
+        int n;
+        if (!gf_reader_header(reader, i, &names, &lens, &n, &s->in[i].sep)) continue; /* the reader reports it */
+        gf_vheader_analyse(names, lens, n, &s->in[i].h);
+        s->in[i].have_header = 1;
     }
     gf_ctx_err(ctx, GF_OK, "%s", "");
     s->today = gf_vtoday();
