@@ -1,9 +1,10 @@
 /* GeoPackage and OGR writers (pipeline sinks).
  *
- * gf_gpkg_*: GeoPackage 1.2 written through SQLite directly (one
- * transaction, prepared statements, R-tree filled in bulk at the end), with
- * the main layer, a `rejects` attribute table and the extra layers of
- * gf_output_opts in one file. gf_ogr_*: any GDAL vector driver
+ * gf_gpkg_*: GeoPackage 1.2: SQLite creates the file and its metadata,
+ * the rows and the R-tree are written as SQLite b-tree pages by geoflux
+ * (src/write/sqlbt.c; records built on the worker threads, R-tree
+ * bulk-loaded at the end), with the main layer, a `rejects` attribute
+ * table and the extra layers of gf_output_opts in one file. gf_ogr_*: any GDAL vector driver
  * (FlatGeobuf, ESRI Shapefile, CSV, GPKG through GDAL, ...).
  * Both write under a temporary name and rename at finish(); abort() removes
  * what they wrote. gf_output_open() picks them ("gpkg" in lower case is the
@@ -28,7 +29,9 @@ extern "C" {
  * whatever the thread count). Rows without a position get a NULL geometry
  * (GDAL 3.6's validate_gpkg.py misreads the empty-geometry flag, so empty
  * points would fail it). Output CRS: opts->epsg, else
- * opts->srs_wkt, else EPSG:4326. Strings in opts are borrowed until the
+ * opts->srs_wkt, else EPSG:4326. R-tree: bulk-loaded in memory up to
+ * opts->max_memory / 44 features (default 4M), filled by SQLite's rtree
+ * module beyond that (bounded memory, slower). Strings in opts are borrowed until the
  * sink is destroyed. On success *st is the state for gf_gpkg_sink_vt
  * (caller frees with gf_gpkg_sink_vt.destroy; gf_pipeline_add_sink() takes
  * ownership). Returns GF_OK, GF_ERR_NOMEM, or GF_ERR_ARG (bad layer name,

@@ -37,7 +37,7 @@ typedef struct gf_output_opts {
     /* Vector tiles */
     int minzoom, maxzoom;
     const char *attributes; /* comma-separated property names; NULL: all */
-    size_t max_memory;      /* bytes for the tile sort; 0: default */
+    size_t max_memory;      /* bytes for the tile sort, or the GeoPackage R-tree bulk load; 0: default */
     const char *tmpdir;     /* NULL: next to the output */
     /* Layers added at finish() (see gf_extra_layer); writers that cannot
      * hold several layers ignore them. */

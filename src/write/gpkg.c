@@ -989,7 +989,7 @@ static void put_be(unsigned char *p, uint64_t v, int n)
 }
 
 /* Adds one (rowid, columns...) record built by the caller to t. */
-static gf_status add_rec(gf_gpkg *g, gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlrec *rec, uint8_t *buf)
+static gf_status add_rec(gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlrec *rec, uint8_t *buf)
 {
     size_t n = gf_sqlrec_write(rec, buf);
     return gf_sqlbt_add(ctx, t, rowid, buf, n);
@@ -1085,7 +1085,7 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
             gf_sqlrec_reset(&rec, g->file.fmt4);
             gf_sqlrec_null(&rec);
             gf_sqlrec_blob(&rec, blob, (size_t)g->nodesz);
-            st = add_rec(g, ctx, &bn, base[L] + (int64_t)k, &rec, buf);
+            st = add_rec(ctx, &bn, base[L] + (int64_t)k, &rec, buf);
         }
     }
     /* _parent: every node but the root, in node number order */
@@ -1094,7 +1094,7 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
             gf_sqlrec_reset(&rec, g->file.fmt4);
             gf_sqlrec_null(&rec);
             gf_sqlrec_int(&rec, base[L + 1] + (int64_t)(k / m));
-            st = add_rec(g, ctx, &bp, base[L] + (int64_t)k, &rec, buf);
+            st = add_rec(ctx, &bp, base[L] + (int64_t)k, &rec, buf);
         }
     /* _rowid: the leaf of every feature, in fid order */
     for (uint64_t fid = 1; fid <= g->nrows && !st; fid++) {
@@ -1102,7 +1102,7 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
         gf_sqlrec_reset(&rec, g->file.fmt4);
         gf_sqlrec_null(&rec);
         gf_sqlrec_int(&rec, leafof[fid - 1]);
-        st = add_rec(g, ctx, &br, (int64_t)fid, &rec, buf);
+        st = add_rec(ctx, &br, (int64_t)fid, &rec, buf);
     }
     if (!st && !(st = gf_sqlbt_finish(ctx, &bn)) && !(st = gf_sqlbt_finish(ctx, &bp))) st = gf_sqlbt_finish(ctx, &br);
 out:
