@@ -954,18 +954,36 @@ done:
  * tests/cli/gpkg.sh checks the result with rtreecheck() and spatial
  * filters against brute force. */
 
-/* Position of (x, y) along the Hilbert curve of a 2^16 x 2^16 grid. */
-static uint32_t hilbert16(uint32_t x, uint32_t y)
+/* Position of (x, y) along the Hilbert curve of a 2^16 x 2^16 grid, four
+ * bits of each coordinate at a time. Walking down the curve, the quadrant
+ * frame is the original one flipped (both axes) and/or swapped: a state of
+ * two bits. lut[state][x4 << 4 | y4] holds the 4 base-4 digits of those
+ * bits and the state after them (bits 8-9); hilbert_lut() fills it from
+ * the classic bit-by-bit rule (rotate when the y bit is 0, flip too when
+ * the x bit is 1). Four lookups instead of sixteen rounds per point. */
+static void hilbert_lut(uint16_t lut[4][256])
 {
-    const uint32_t n = 1u << 16;
-    uint32_t d = 0;
-    for (uint32_t s = n >> 1; s; s >>= 1) {
-        uint32_t rx = (x & s) != 0, ry = (y & s) != 0;
-        d += s * s * ((3 * rx) ^ ry);
-        if (!ry) {
-            if (rx) { x = n - 1 - x; y = n - 1 - y; }
-            uint32_t t = x; x = y; y = t;
+    for (int st = 0; st < 4; st++)
+        for (int xy = 0; xy < 256; xy++) {
+            int f = st & 1, s = st >> 1, d = 0;
+            for (int b = 3; b >= 0; b--) {
+                int bx = (xy >> (4 + b)) & 1, by = (xy >> b) & 1;
+                if (f) { bx ^= 1; by ^= 1; }
+                if (s) { int t = bx; bx = by; by = t; }
+                d = d << 2 | ((3 * bx) ^ by);
+                if (!by) { f ^= bx; s ^= 1; }
+            }
+            lut[st][xy] = (uint16_t)(d | (f | s << 1) << 8);
         }
+}
+
+static uint32_t hilbert16(const uint16_t lut[4][256], uint32_t x, uint32_t y)
+{
+    uint32_t d = 0, st = 0;
+    for (int k = 3; k >= 0; k--) {
+        uint32_t e = lut[st][((x >> (4 * k)) & 15) << 4 | ((y >> (4 * k)) & 15)];
+        d = d << 8 | (e & 255);
+        st = e >> 8;
     }
     return d;
 }
@@ -1012,13 +1030,15 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
     if (!key || !tmp || !leafof || !blob || !buf) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
 
     /* Hilbert order of the box centres over the layer's extent; ties keep fid order */
+    uint16_t lut[4][256];
+    hilbert_lut(lut);
     double sx = g->maxx > g->minx ? 65535.0 / (g->maxx - g->minx) : 0, sy = g->maxy > g->miny ? 65535.0 / (g->maxy - g->miny) : 0;
     for (size_t i = 0; i < n; i++) {
         const rt_ent *e = &g->ents[i];
         double cx = ((double)e->b[0] + e->b[1]) / 2, cy = ((double)e->b[2] + e->b[3]) / 2;
         double fx = (cx - g->minx) * sx, fy = (cy - g->miny) * sy;
         uint32_t hx = fx <= 0 ? 0 : fx >= 65535 ? 65535 : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= 65535 ? 65535 : (uint32_t)fy;
-        key[i] = (uint64_t)hilbert16(hx, hy) << 32 | i;
+        key[i] = (uint64_t)hilbert16(lut, hx, hy) << 32 | i;
     }
     radix_hi32(key, tmp, n);
     free(tmp);
