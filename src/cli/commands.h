@@ -20,6 +20,7 @@ typedef struct gf_cli_command {
 } gf_cli_command;
 
 int gf_cmd_convert(int argc, char **argv);
+int gf_cmd_tiles(int argc, char **argv);   /* cmd_tiles.c: convert to a tile archive */
 int gf_cmd_validate(int argc, char **argv); /* cmd_validate.c */
 int gf_cmd_geocode(int argc, char **argv); /* cmd_geocode.c */
 int gf_cmd_reverse(int argc, char **argv);

@@ -7,6 +7,7 @@
 /* Subcommands: to add one, write src/cli/cmd_NAME.c and add a line here. */
 static const gf_cli_command commands[] = {
     {"convert", "read BAL/BAN CSV, validate, reproject, join, write GeoJSON/NDJSON/GPKG/...", gf_cmd_convert},
+    {"tiles", "convert to vector tiles: PMTiles or MBTiles (MVT), addresses and communes", gf_cmd_tiles},
     {"geocode", "geocode a table (SCDL equipment file, CSV) against BAL/BAN addresses", gf_cmd_geocode},
     {"reverse", "nearest address of each point of a table", gf_cmd_reverse},
     {"index", "index build: save a geocoding index to one file", gf_cmd_index},

@@ -85,5 +85,12 @@ if [ $have_node = 1 ]; then
 fi
 ok "ogrinfo -ro -so $OUT/s31.mbtiles communes 2>/dev/null | grep -q 'Feature Count: [1-9]'" "GDAL reads the communes polygons from the MBTiles"
 
+# 6. `geoflux tiles`: the same job under its own name, tile outputs only
+SOURCE_DATE_EPOCH=1 "$GF" tiles "$S"/bal/bal-valid.csv -o "$OUT/t-cmd.pmtiles" -q; rc=$?
+SOURCE_DATE_EPOCH=1 "$GF" convert "$S"/bal/bal-valid.csv -o "$OUT/t-conv.pmtiles" -q
+ok "[ $rc -eq 0 ] && cmp -s $OUT/t-cmd.pmtiles $OUT/t-conv.pmtiles" "geoflux tiles writes what convert writes"
+"$GF" tiles "$S"/bal/bal-valid.csv -o "$OUT/t-cmd.geojson" -q 2>"$OUT/err8"; rc=$?
+ok "[ $rc -eq 2 ] && [ ! -e $OUT/t-cmd.geojson ] && grep -q 'pmtiles or .mbtiles' $OUT/err8" "geoflux tiles refuses a non-tile output"
+
 echo "tiles: $((checks-fails)) passed, $fails failed"
 [ $fails -eq 0 ]
