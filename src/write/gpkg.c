@@ -523,6 +523,11 @@ static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
     unlink(g->tmp);
     int existing = g->o.append && access(g->path, F_OK) == 0;
     if (existing && (st = copy_file(ctx, g->path, g->tmp))) return st;
+    if (!existing) { /* an empty file is a new database to SQLite; errno says why it cannot be made */
+        int fd = open(g->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", g->path, strerror(errno));
+        close(fd);
+    }
     if ((st = open_db(g, ctx))) return st;
     char pragmas[512];
     snprintf(pragmas, sizeof pragmas,

@@ -167,7 +167,7 @@ gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o)
     }
     gf_atomic_tmpname(path, o->tmp, sizeof o->tmp);
     o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (o->fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", o->tmp, strerror(errno));
+    if (o->fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     o->opened = 1;
     gf_status st = gf_awriter_open(ctx, o->tmp, o->fd, OFILE_BUF, &o->w);
     if (st) gf_ofile_discard(o);
