@@ -63,9 +63,16 @@ gf_status gf_rejects_open(gf_ctx *ctx, const char *path, const char *const *inpu
 extern const gf_sink_vt gf_rejects_sink_vt;
 
 /* Atomic file helpers: gf_atomic_tmpname() writes "<dir>/.<base>.tmp-<pid>"
- * into out; gf_atomic_commit() renames it to path (fsync first). */
+ * into out; gf_atomic_commit() renames it to path (no fsync: readers never
+ * see a partial file; durability is the file system's business). */
 void gf_atomic_tmpname(const char *path, char *out, size_t outsz);
 gf_status gf_atomic_commit(gf_ctx *ctx, const char *tmp, const char *path);
+/* gf_atomic_commit() for an SQLite database (GeoPackage, MBTiles): first
+ * removes path-wal, path-shm and path-journal, which belong to the file
+ * being replaced. SQLite would otherwise replay a stale WAL (it opens one
+ * whenever it exists, whatever the header says) or roll back a stale hot
+ * journal into the new file. */
+gf_status gf_atomic_commit_sqlite(gf_ctx *ctx, const char *tmp, const char *path);
 
 /* Closes *f (flushing it) and renames tmp to path; on a write error
  * removes tmp and returns GF_ERR_IO naming path. *f is NULL afterwards. */

@@ -100,7 +100,7 @@ static gf_status mb_finish(gf_tile_archive *a, gf_ctx *ctx, const gf_tile_meta *
         return sqlerr(ctx, m, "index");
     if (sqlite3_close(m->db) != SQLITE_OK) return sqlerr(ctx, m, "close");
     m->db = NULL;
-    st = gf_atomic_commit(ctx, m->tmp, m->path);
+    st = gf_atomic_commit_sqlite(ctx, m->tmp, m->path);
     m->tmp[0] = 0;
     return st;
 }

@@ -26,6 +26,21 @@ gf_status gf_atomic_commit(gf_ctx *ctx, const char *tmp, const char *path)
     return GF_OK;
 }
 
+gf_status gf_atomic_commit_sqlite(gf_ctx *ctx, const char *tmp, const char *path)
+{
+    static const char *const side[] = {"-wal", "-shm", "-journal"};
+    for (int i = 0; i < 3; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s%s", path, side[i]);
+        if (unlink(p) != 0 && errno != ENOENT) {
+            int e = errno;
+            unlink(tmp);
+            return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot remove the old %s: %s", path, p, strerror(e));
+        }
+    }
+    return gf_atomic_commit(ctx, tmp, path);
+}
+
 gf_status gf_atomic_close(gf_ctx *ctx, FILE **f, const char *tmp, const char *path)
 {
     /* No fsync: the rename keeps readers from ever seeing a partial file;

@@ -268,25 +268,27 @@ void gf_gpkg_set_inputs(void *st, const char *const *inputs, int ninputs)
     g->ninputs = ninputs;
 }
 
-static gf_status copy_file(gf_ctx *ctx, const char *from, const char *to)
+/* --append works on a copy of the existing file, made with SQLite's online
+ * backup so that a file left in WAL mode (QGIS edits GeoPackages so) comes
+ * with the changes still in its -wal file; the original is only read. */
+static gf_status copy_db(gf_ctx *ctx, const char *from, const char *to)
 {
-    int in = open(from, O_RDONLY), out = -1;
-    if (in < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", from, strerror(errno));
-    out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0) {
-        int e = errno;
-        close(in);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", to, strerror(e));
+    sqlite3 *src = NULL, *dst = NULL;
+    gf_status st = GF_OK;
+    if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: --append: %s", from, src ? sqlite3_errmsg(src) : "cannot open");
+    else if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", to, dst ? sqlite3_errmsg(dst) : "cannot create");
+    if (!st) {
+        sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+        int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+        sqlite3_backup_finish(b);
+        if (rc != SQLITE_DONE)
+            st = gf_ctx_err(ctx, GF_ERR_ARG, "%s: --append: not a readable GeoPackage (%s)", from,
+                            rc == SQLITE_NOTADB ? "not an SQLite database" : sqlite3_errmsg(dst));
     }
-    static const size_t bs = 1 << 20;
-    char *buf = malloc(bs);
-    gf_status st = buf ? GF_OK : gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    for (ssize_t n; !st && (n = read(in, buf, bs)) != 0;) {
-        if (n < 0 || write(out, buf, (size_t)n) != n) st = gf_ctx_err(ctx, GF_ERR_IO, "copying %s to %s: %s", from, to, strerror(errno));
-    }
-    free(buf);
-    close(in);
-    if (close(out) != 0 && !st) st = gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", to, strerror(errno));
+    sqlite3_close(src);
+    sqlite3_close(dst);
     if (st) unlink(to);
     return st;
 }
@@ -522,7 +524,7 @@ static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
     gf_atomic_tmpname(g->path, g->tmp, sizeof g->tmp);
     unlink(g->tmp);
     int existing = g->o.append && access(g->path, F_OK) == 0;
-    if (existing && (st = copy_file(ctx, g->path, g->tmp))) return st;
+    if (existing && (st = copy_db(ctx, g->path, g->tmp))) return st;
     if (!existing) { /* an empty file is a new database to SQLite; errno says why it cannot be made */
         int fd = open(g->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", g->path, strerror(errno));
@@ -1198,7 +1200,7 @@ static gf_status finish_inner(gf_gpkg *g, gf_ctx *ctx)
     g->db = NULL;
     gf_ctx_log(ctx, GF_LOG_INFO, "%s: layer %s: %llu features, %llu rejects (pages and R-tree %.2f s, then %.2f s)", g->path,
                g->table, (unsigned long long)g->nrows, (unsigned long long)g->nrej, t_rtree, since(&t0) - t_rtree);
-    st = gf_atomic_commit(ctx, g->tmp, g->path);
+    st = gf_atomic_commit_sqlite(ctx, g->tmp, g->path);
     g->tmp[0] = 0;
     return st;
 }

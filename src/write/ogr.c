@@ -315,8 +315,11 @@ static gf_status move_out(gf_ogr *g, gf_ctx *ctx)
         if (rename(from, to) != 0) st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot rename from %s: %s", to, from, strerror(errno));
     }
     closedir(d);
-    if (!st && main_seen && rename(g->tmppath, g->path) != 0)
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot rename from %s: %s", g->path, g->tmppath, strerror(errno));
+    /* SQLite-based drivers: the old file's -wal/-shm/-journal must not
+     * outlive it next to the new one */
+    int sqlite_based = !strcasecmp(g->driver, "GPKG") || !strcasecmp(g->driver, "SQLite") || !strcasecmp(g->driver, "MBTiles");
+    if (!st && main_seen)
+        st = sqlite_based ? gf_atomic_commit_sqlite(ctx, g->tmppath, g->path) : gf_atomic_commit(ctx, g->tmppath, g->path);
     if (!st && !main_seen) st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s wrote no file of that name", g->path, g->driver);
     return st;
 }

@@ -135,6 +135,29 @@ ok '[ "$(probe "$OUT/run.gpkg" x sql "SELECT count(*) FROM rejects WHERE layer =
 ok '[ "$(ogrinfo -ro -so "$OUT/run.gpkg" communes | grep -c -E "^(addresses|mismatches): Integer")" = 2 ]' "communes layer carries the statistics"
 ok 'validate "$OUT/run.gpkg"' "validator accepts the whole-run file: $(head -5 "$OUT/validate.log" 2>/dev/null)"
 ok '[ "$(probe "$OUT/run.gpkg" equipments rtreecheck)" = ok ] && [ "$(probe "$OUT/run.gpkg" communes rtreecheck)" = ok ]' "R-trees of the appended and extra layers"
+# a GeoPackage left in WAL mode with changes still in its -wal file (QGIS
+# edits so): --append keeps those changes, and no stale -wal/-shm is left
+# next to the result for SQLite to replay over it; same for an overwrite
+"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/wal.gpkg" -q
+$PY - "$OUT/wal.gpkg" <<'PYEOF'
+import sqlite3, shutil, sys, os
+p = sys.argv[1]
+c = sqlite3.connect(p, isolation_level=None)
+c.execute('PRAGMA journal_mode=WAL'); c.execute('PRAGMA wal_autocheckpoint=0')
+c.execute("CREATE TABLE notes_qgis (fid INTEGER PRIMARY KEY, txt TEXT)")
+c.execute("INSERT INTO notes_qgis (txt) VALUES ('edited in QGIS')")
+c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, last_change) VALUES ('notes_qgis', 'attributes', 'notes_qgis', '2024-01-01T00:00:00.000Z')")
+for ext in ('', '-wal'):   # copies taken while the WAL is not checkpointed
+    shutil.copy(p + ext, p.replace('wal.gpkg', 'walc.gpkg') + ext)
+os._exit(0)
+PYEOF
+ok '[ -s "$OUT/walc.gpkg-wal" ]' "a GeoPackage with an uncheckpointed WAL"
+"$GF" convert "$S/ban/adresses-54.csv.gz" -o "$OUT/walc.gpkg" --append --layer ban54 -q; rc=$?
+ok '[ $rc -eq 0 ] && [ ! -e "$OUT/walc.gpkg-wal" ] && [ ! -e "$OUT/walc.gpkg-shm" ]' "--append into it: no stale -wal/-shm left"
+ok '[ "$(probe "$OUT/walc.gpkg" x sql "SELECT txt FROM notes_qgis")" = "edited in QGIS" ] && [ "$(ogrcount "$OUT/walc.gpkg" ban54)" -gt 700 ] && validate "$OUT/walc.gpkg"' "the WAL's changes and the new layer are both there, file valid"
+cp "$OUT/wal.gpkg-wal" "$OUT/walc.gpkg-wal" 2>/dev/null || cp "$OUT/walc.gpkg" "$OUT/walc.gpkg-wal"
+"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/walc.gpkg" -q; rc=$?
+ok '[ $rc -eq 0 ] && [ ! -e "$OUT/walc.gpkg-wal" ] && validate "$OUT/walc.gpkg" && [ "$(ogrcount "$OUT/walc.gpkg" addresses)" = 6 ]' "overwriting a GeoPackage that had a -wal file"
 echo "not a geopackage" > "$OUT/text.gpkg"
 "$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/text.gpkg" --append -q 2>"$OUT/text.err"; rc=$?
 ok '[ $rc -ne 0 ] && [ "$(cat "$OUT/text.gpkg")" = "not a geopackage" ]' "--append to a non-GeoPackage fails, file untouched"
