@@ -10,6 +10,6 @@ command -v clang >/dev/null || { apt-get install -y -qq clang >/dev/null; }
 out=build-fuzz; mkdir -p "$out/corpus-$target"
 cp -n tests/fuzz/corpus/* "$out/corpus-$target/" 2>/dev/null || true
 clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE -DGEOS_USE_ONLY_R_API \
-  -Iinclude -Isrc src/core/*.c src/ingest/*.c src/validate/*.c src/reproject/*.c src/write/*.c "tests/fuzz/$target.c" \
+  -Iinclude -Isrc $(ls src/*/*.c | grep -v '^src/cli/') "tests/fuzz/$target.c" \
   -o "$out/$target" $(pkg-config --cflags --libs proj geos gdal sqlite3 zlib) -lpthread -lm
 "$out/$target" "$out/corpus-$target" -max_total_time="$secs" -max_len=8192
