@@ -132,6 +132,12 @@ int main(int argc, char **argv)
         }
         CHECK(wrong == 0);
     }
+    base(); set(VF_VOIE_NOM, "Rue des Acacias \xEF\xBF\xBD");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(has(&iss, "voie_nom.caractere_invalide"));
+    base(); set(VF_VOIE_NOM, "Rue de l\xEF\xBC\xA1rbre \xEF\xBF");
+    gf_vrow_check(&row, pj, today, &iss, &pv);
+    CHECK(!has(&iss, "voie_nom.caractere_invalide"));
     base(); set(VF_X, "346486,97");
     gf_vrow_check(&row, pj, today, &iss, &pv);
     CHECK(has(&iss, "x.separateur_decimal_invalide") && !has(&iss, "row.longlat_xy_incoherents"));
