@@ -67,6 +67,9 @@ extern const gf_sink_vt gf_rejects_sink_vt;
  * see a partial file; durability is the file system's business). */
 void gf_atomic_tmpname(const char *path, char *out, size_t outsz);
 gf_status gf_atomic_commit(gf_ctx *ctx, const char *tmp, const char *path);
+/* An unlinked scratch file (gone on close, even after a crash) in tmpdir,
+ * or next to path when tmpdir is NULL. GF_ERR_IO naming the place. */
+gf_status gf_scratch_open(gf_ctx *ctx, const char *tmpdir, const char *path, int *fd);
 /* gf_atomic_commit() for an SQLite database (GeoPackage, MBTiles): first
  * removes path-wal, path-shm and path-journal, which belong to the file
  * being replaced. SQLite would otherwise replay a stale WAL (it opens one

@@ -52,7 +52,4 @@ void gf_tile_hash128(const uint8_t *p, size_t n, uint64_t *h1, uint64_t *h2);
 int gf_tile_dedup_get_or_put(gf_tile_dedup *d, uint64_t h1, uint64_t h2, uint64_t *off, uint64_t len);
 void gf_tile_dedup_free(gf_tile_dedup *d);
 
-/* Opens an unlinked scratch file in tmpdir (or beside path). */
-gf_status gf_tile_scratch(gf_ctx *ctx, const char *tmpdir, const char *path, int *fd);
-
 #endif

@@ -7,6 +7,7 @@
 
 #include "tiles/archive.h"
 #include "tiles/extsort.h"
+#include "geoflux/write.h"
 
 typedef struct xs_ent { uint64_t key, idx, off; } xs_ent;
 
@@ -70,7 +71,7 @@ static gf_status spill(gf_xsort *x, gf_ctx *ctx)
 {
     qsort(x->ent, x->nent, sizeof *x->ent, cmp_ent);
     int fd;
-    gf_status st = gf_tile_scratch(ctx, x->has_tmpdir ? x->tmpdir : NULL, x->path, &fd);
+    gf_status st = gf_scratch_open(ctx, x->has_tmpdir ? x->tmpdir : NULL, x->path, &fd);
     if (st) return st;
     FILE *f = fdopen(fd, "w+b");
     if (!f) { close(fd); return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: %s", strerror(errno)); }

@@ -73,23 +73,6 @@ void gf_tile_dedup_free(gf_tile_dedup *d)
     memset(d, 0, sizeof *d);
 }
 
-gf_status gf_tile_scratch(gf_ctx *ctx, const char *tmpdir, const char *path, int *fd)
-{
-    char tpl[1200];
-    if (tmpdir) {
-        snprintf(tpl, sizeof tpl, "%s/.geoflux-tiles-XXXXXX", tmpdir);
-    } else {
-        const char *slash = strrchr(path, '/');
-        if (slash) snprintf(tpl, sizeof tpl, "%.*s/.geoflux-tiles-XXXXXX", (int)(slash - path), path);
-        else snprintf(tpl, sizeof tpl, ".geoflux-tiles-XXXXXX");
-    }
-    int f = mkstemp(tpl);
-    if (f < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create a scratch file: %s", tpl, strerror(errno));
-    unlink(tpl); /* freed by the kernel on close, even after a crash */
-    *fd = f;
-    return GF_OK;
-}
-
 static gf_status write_all(gf_ctx *ctx, int fd, const void *p, size_t n, const char *what)
 {
     const char *c = p;
@@ -304,7 +287,7 @@ gf_status gf_pmtiles_create(gf_ctx *ctx, const char *path, const char *tmpdir, g
     p->base.vt = &pm_vt;
     p->datafd = -1;
     snprintf(p->path, sizeof p->path, "%s", path);
-    gf_status st = gf_tile_scratch(ctx, tmpdir, path, &p->datafd);
+    gf_status st = gf_scratch_open(ctx, tmpdir, path, &p->datafd);
     if (st) { pm_destroy(&p->base); return st; }
     *out = &p->base;
     return GF_OK;

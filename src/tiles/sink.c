@@ -519,7 +519,7 @@ static gf_status rr_next(rreader *r, gf_ctx *ctx, gf_trec *out)
 static gf_status scratch_file(gf_tiles *t, gf_ctx *ctx, FILE **out)
 {
     int fd;
-    gf_status st = gf_tile_scratch(ctx, t->o.tmpdir, t->path, &fd);
+    gf_status st = gf_scratch_open(ctx, t->o.tmpdir, t->path, &fd);
     if (st) return st;
     *out = fdopen(fd, "w+b");
     if (!*out) { close(fd); return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: %s", strerror(errno)); }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,23 @@ void gf_atomic_tmpname(const char *path, char *out, size_t outsz)
         snprintf(out, outsz, "%.*s/.%s.tmp-%ld", (int)(slash - path), path, slash + 1, (long)getpid());
     else
         snprintf(out, outsz, ".%s.tmp-%ld", path, (long)getpid());
+}
+
+gf_status gf_scratch_open(gf_ctx *ctx, const char *tmpdir, const char *path, int *fd)
+{
+    char tpl[1200];
+    if (tmpdir) {
+        snprintf(tpl, sizeof tpl, "%s/.geoflux-scratch-XXXXXX", tmpdir);
+    } else {
+        const char *slash = path ? strrchr(path, '/') : NULL;
+        if (slash) snprintf(tpl, sizeof tpl, "%.*s/.geoflux-scratch-XXXXXX", (int)(slash - path), path);
+        else snprintf(tpl, sizeof tpl, ".geoflux-scratch-XXXXXX");
+    }
+    int f = mkstemp(tpl);
+    if (f < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create a scratch file: %s", tpl, strerror(errno));
+    unlink(tpl); /* freed by the kernel on close, even after a crash */
+    *fd = f;
+    return GF_OK;
 }
 
 gf_status gf_atomic_commit(gf_ctx *ctx, const char *tmp, const char *path)
