@@ -29,9 +29,10 @@ extern "C" {
  * whatever the thread count). Rows without a position get a NULL geometry
  * (GDAL 3.6's validate_gpkg.py misreads the empty-geometry flag, so empty
  * points would fail it). Output CRS: opts->epsg, else
- * opts->srs_wkt, else EPSG:4326. R-tree: bulk-loaded in memory up to
- * opts->max_memory / 44 features (default 4M), filled by SQLite's rtree
- * module beyond that (bounded memory, slower). Strings in opts are borrowed until the
+ * opts->srs_wkt, else EPSG:4326. R-tree: bulk-loaded, its boxes in memory
+ * up to opts->max_memory / 64 features (default 4M), beyond that sorted in
+ * runs spilled to opts->tmpdir (else next to the output) and merged.
+ * Strings in opts are borrowed until the
  * sink is destroyed. On success *st is the state for gf_gpkg_sink_vt
  * (caller frees with gf_gpkg_sink_vt.destroy; gf_pipeline_add_sink() takes
  * ownership). Returns GF_OK, GF_ERR_NOMEM, or GF_ERR_ARG (bad layer name,

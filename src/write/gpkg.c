@@ -45,7 +45,7 @@
 #define GPKG_USER_VERSION 10200
 #define GP_POINT_LEN 61 /* 8 header + 32 envelope + 21 WKB point */
 #define GPKG_PAGE_SIZE 65536
-#define GPKG_RTREE_MAX 4000000 /* features whose boxes are kept for the R-tree bulk load (44 B each at finish) */
+#define GPKG_RTREE_MAX 4000000 /* features whose boxes are kept in memory for the R-tree (64 B each at most) */
 #define GF_STR_(x) #x
 #define GF_STR(x) GF_STR_(x)
 #define GPKG_CACHE_KIB 32768 /* 32 MiB of page cache: bounded, keeps RSS < 150 MB */
@@ -77,12 +77,18 @@ typedef struct gf_gpkg {
     gf_sqlrec rec_rej;
     uint8_t *rejbuf;
     size_t rejcap;
-    /* boxes of the main table, gathered at commit for the R-tree; NULL once
-     * past ents_max */
+    /* boxes of the main table, gathered at commit for the R-tree; every
+     * ents_max of them are sorted and spilled as a run (rtree_spill) */
     rt_ent *ents;
     size_t nents, entcap, ents_max;
-    int ents_over;
+    struct rt_run *runs;
+    int nruns, runs_fd, leaf_fd; /* two scratch files once a run was spilled */
+    int *heap, nheap;            /* merge of the runs */
+    uint64_t nspilled;
+    uint16_t hlut[4][256]; /* Hilbert table (hilbert_lut) */
 } gf_gpkg;
+
+static void hilbert_lut(uint16_t lut[4][256]);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -593,8 +599,9 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
     if (schema->nfields + 4 > GF_SQLREC_MAXCOLS) return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: too many columns", g->path);
     g->rec = calloc((size_t)(nworkers > 0 ? nworkers : 1), sizeof *g->rec);
     if (!g->rec) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    g->ents_max = g->o.max_memory ? g->o.max_memory / 44 : GPKG_RTREE_MAX;
+    g->ents_max = g->o.max_memory ? g->o.max_memory / 64 : GPKG_RTREE_MAX;
     if (g->ents_max < 1024) g->ents_max = 1024;
+    hilbert_lut(g->hlut);
     CPLPushErrorHandler(CPLQuietErrorHandler);
     gf_status st = begin_inner(stv, ctx, schema);
     CPLPopErrorHandler();
@@ -709,28 +716,27 @@ static gf_status commit_rejects(gf_gpkg *g, gf_ctx *ctx, const gf_batch *b)
     return st;
 }
 
+static gf_status rtree_spill(gf_gpkg *g, gf_ctx *ctx);
+
 /* Extent, and the box kept for the R-tree. */
-static void note_row(gf_gpkg *g, const gf_batch *b, size_t r, int64_t fid)
+static gf_status note_row(gf_gpkg *g, gf_ctx *ctx, const gf_batch *b, size_t r, int64_t fid)
 {
-    if (!has_pos(b, r)) return;
+    if (!has_pos(b, r)) return GF_OK;
     double x = b->gx[r], y = b->gy[r];
     if (x < g->minx) g->minx = x;
     if (x > g->maxx) g->maxx = x;
     if (y < g->miny) g->miny = y;
     if (y > g->maxy) g->maxy = y;
     g->npos++;
-    if (g->ents_over) return;
+    if (g->nents == g->ents_max) {
+        gf_status st = rtree_spill(g, ctx);
+        if (st) return st;
+    }
     if (g->nents == g->entcap) {
         size_t cap = g->entcap ? g->entcap * 2 : 1 << 16;
         if (cap > g->ents_max) cap = g->ents_max;
-        rt_ent *ne = cap > g->nents ? realloc(g->ents, cap * sizeof *ne) : NULL;
-        if (!ne) { /* past the budget: the module will fill the R-tree at finish() */
-            free(g->ents);
-            g->ents = NULL;
-            g->nents = g->entcap = 0;
-            g->ents_over = 1;
-            return;
-        }
+        rt_ent *ne = realloc(g->ents, cap * sizeof *ne);
+        if (!ne) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory (R-tree boxes; lower --max-memory)");
         g->ents = ne;
         g->entcap = cap;
     }
@@ -738,6 +744,7 @@ static void note_row(gf_gpkg *g, const gf_batch *b, size_t r, int64_t fid)
     e->id = fid;
     e->b[0] = f_down(x); e->b[1] = f_up(x);
     e->b[2] = f_down(y); e->b[3] = f_up(y);
+    return GF_OK;
 }
 
 static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
@@ -750,7 +757,7 @@ static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf 
         int64_t fid = (int64_t)++g->nrows;
         gf_status st = gf_sqlbt_add(ctx, &g->bt_main, fid, p + 4, n);
         if (st) return st;
-        note_row(g, b, r, fid);
+        if ((st = note_row(g, ctx, b, r, fid))) return st;
         p += 4 + n;
     }
     return b->nrej ? commit_rejects(g, ctx, b) : GF_OK;
@@ -955,11 +962,12 @@ done:
  * sorted along a Hilbert curve (radix sort of 32-bit keys), packed into
  * full nodes level by level, and the rtree's shadow tables (_node, _parent,
  * _rowid) are written in the module's node format with the same
- * hand-written b-trees as the rows. Memory: 44 bytes per feature at
- * finish(); past the budget (--max-memory, else GPKG_RTREE_MAX features)
- * the module's own INSERT ... SELECT fills it instead: slow but bounded.
- * tests/cli/gpkg.sh checks the result with rtreecheck() and spatial
- * filters against brute force. */
+ * hand-written b-trees as the rows. Memory: 24 bytes per feature kept at
+ * commit, up to 64 at finish(); past the budget (--max-memory / 64, else
+ * GPKG_RTREE_MAX features) the boxes are sorted and spilled as runs and
+ * merged at the end (see rtree_spill). tests/cli/gpkg.sh checks both ways
+ * with rtreecheck(), the validator and spatial filters against brute
+ * force. */
 
 /* Position of (x, y) along the Hilbert curve of a 2^16 x 2^16 grid, four
  * bits of each coordinate at a time. Walking down the curve, the quadrant
@@ -1013,6 +1021,263 @@ static void put_be(unsigned char *p, uint64_t v, int n)
     for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
 }
 
+/* ---- past the memory budget: sorted runs on disk ---------------------------
+ * Every ents_max boxes, the buffer is sorted along a Hilbert curve over a
+ * fixed domain (the extent is not known yet: the CRS's, 32 bits per axis,
+ * so about 1 cm in degrees or 3 cm in metres) and written to an unlinked
+ * scratch file. At finish() the runs are merged twice (leaf boxes first,
+ * since the module wants the root as node 1 and the leaves last; then the
+ * leaves themselves), and _rowid is written run by run: runs hold
+ * consecutive fids, so one run's fid -> leaf table fits the same budget. */
+
+typedef struct rt_rec { uint64_t key; uint32_t fid; float b[4]; } rt_rec;
+
+#define RUN_BUF 1024 /* records (and leaf ids) buffered per run while merging */
+
+/* A run: records [off, off + n) of the runs file, sorted; its leaf ids go
+ * to the same positions of the leaf file. Two scratch files in all,
+ * whatever the number of runs. */
+typedef struct rt_run {
+    uint64_t off, n, pos;    /* pos: next record to read */
+    uint32_t fmin, fmax;
+    rt_rec *buf;
+    size_t bn, bi;
+    uint32_t *lbuf;
+    size_t ln;
+    uint64_t lpos;           /* leaf ids written so far */
+    rt_rec head;
+    int has;
+} rt_run;
+
+static uint64_t hilbert32(const uint16_t lut[4][256], uint32_t x, uint32_t y)
+{
+    uint64_t d = 0;
+    uint32_t st = 0;
+    for (int k = 7; k >= 0; k--) {
+        uint32_t e = lut[st][((x >> (4 * k)) & 15) << 4 | ((y >> (4 * k)) & 15)];
+        d = d << 8 | (e & 255);
+        st = e >> 8;
+    }
+    return d;
+}
+
+static uint32_t unit32(double v, double lo, double hi)
+{
+    double f = (v - lo) / (hi - lo) * 4294967295.0;
+    return f <= 0 ? 0 : f >= 4294967295.0 ? UINT32_MAX : (uint32_t)f;
+}
+
+/* Stable LSD radix sort of (key, index) pairs on the key, 16 bits a pass,
+ * passes whose digit is the same for every key skipped. */
+typedef struct rt_pair { uint64_t key; uint32_t idx; } rt_pair;
+static gf_status radix_pairs(gf_ctx *ctx, rt_pair *a, size_t n)
+{
+    rt_pair *tmp = malloc(n * sizeof *tmp);
+    size_t *cnt = malloc(65536 * sizeof *cnt);
+    if (!tmp || !cnt) { free(tmp); free(cnt); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    for (int sh = 0; sh < 64; sh += 16) {
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        for (size_t i = 0; i < n; i++) cnt[(a[i].key >> sh) & 65535]++;
+        if (cnt[(a[0].key >> sh) & 65535] == n) continue;
+        size_t sum = 0;
+        for (size_t k = 0; k < 65536; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
+        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i].key >> sh) & 65535]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+    free(tmp);
+    free(cnt);
+    return GF_OK;
+}
+
+static gf_status pio(gf_gpkg *g, gf_ctx *ctx, int wr, int fd, void *p, size_t n, uint64_t off)
+{
+    char *c = p;
+    while (n) {
+        ssize_t k = wr ? pwrite(fd, c, n, (off_t)off) : pread(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0)
+            return gf_ctx_err(ctx, GF_ERR_IO, "%s: R-tree scratch file: %s", g->path,
+                              k < 0 ? strerror(errno) : wr ? "write failed" : "short read");
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return GF_OK;
+}
+
+/* Sorts the buffered boxes and appends them to the runs file as one more run. */
+static gf_status rtree_spill(gf_gpkg *g, gf_ctx *ctx)
+{
+    if (!g->nents) return GF_OK;
+    gf_status st;
+    if (!g->nruns && ((st = gf_scratch_open(ctx, g->o.tmpdir, g->path, &g->runs_fd)) ||
+                      (st = gf_scratch_open(ctx, g->o.tmpdir, g->path, &g->leaf_fd))))
+        return st;
+    rt_run *nr = realloc(g->runs, (size_t)(g->nruns + 1) * sizeof *nr);
+    if (!nr) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    g->runs = nr;
+    rt_run *run = memset(&g->runs[g->nruns++], 0, sizeof *run);
+    run->off = g->nspilled;
+    run->n = g->nents;
+    run->fmin = (uint32_t)g->ents[0].id;
+    run->fmax = (uint32_t)g->ents[g->nents - 1].id;
+    if (g->ents[g->nents - 1].id > UINT32_MAX)
+        return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: more than 4 billion features", g->path);
+    int geo = g->o.srs_geographic;
+    const double x0 = geo ? -180 : -67108864.0, x1 = -x0, y0 = geo ? -90 : -67108864.0, y1 = -y0;
+    rt_pair *pr = malloc(g->nents * sizeof *pr);
+    rt_rec *out = malloc(RUN_BUF * sizeof *out);
+    if (!pr || !out) { free(pr); free(out); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    for (size_t i = 0; i < g->nents; i++) {
+        const rt_ent *e = &g->ents[i];
+        double cx = ((double)e->b[0] + e->b[1]) / 2, cy = ((double)e->b[2] + e->b[3]) / 2;
+        pr[i] = (rt_pair){hilbert32(g->hlut, unit32(cx, x0, x1), unit32(cy, y0, y1)), (uint32_t)i};
+    }
+    st = radix_pairs(ctx, pr, g->nents);
+    for (size_t i = 0; i < g->nents && !st; i += RUN_BUF) {
+        size_t k = g->nents - i < RUN_BUF ? g->nents - i : RUN_BUF;
+        for (size_t j = 0; j < k; j++) {
+            const rt_ent *e = &g->ents[pr[i + j].idx];
+            memset(&out[j], 0, sizeof out[j]); /* padding too: same scratch bytes every run */
+            out[j].key = pr[i + j].key;
+            out[j].fid = (uint32_t)e->id;
+            memcpy(out[j].b, e->b, sizeof e->b);
+        }
+        st = pio(g, ctx, 1, g->runs_fd, out, k * sizeof *out, (run->off + i) * sizeof *out);
+    }
+    free(pr);
+    free(out);
+    g->nspilled += g->nents;
+    g->nents = 0;
+    return st;
+}
+
+static gf_status run_read(gf_gpkg *g, gf_ctx *ctx, rt_run *r)
+{
+    if (r->bi == r->bn) {
+        r->bn = r->n - r->pos < RUN_BUF ? (size_t)(r->n - r->pos) : RUN_BUF;
+        r->bi = 0;
+        if (!r->bn) { r->has = 0; return GF_OK; }
+        if (!r->buf && !(r->buf = malloc(RUN_BUF * sizeof *r->buf))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        gf_status st = pio(g, ctx, 0, g->runs_fd, r->buf, r->bn * sizeof *r->buf, (r->off + r->pos) * sizeof *r->buf);
+        if (st) return st;
+        r->pos += r->bn;
+    }
+    r->head = r->buf[r->bi++];
+    r->has = 1;
+    return GF_OK;
+}
+
+static int run_less(const rt_run *a, const rt_run *b)
+{
+    return a->head.key < b->head.key || (a->head.key == b->head.key && a->head.fid < b->head.fid);
+}
+
+/* The merge keeps a binary min-heap of the runs that still have records. */
+static void heap_down(gf_gpkg *g, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < g->nheap && run_less(&g->runs[g->heap[l]], &g->runs[g->heap[m]])) m = l;
+        if (r < g->nheap && run_less(&g->runs[g->heap[r]], &g->runs[g->heap[m]])) m = r;
+        if (m == i) return;
+        int t = g->heap[i]; g->heap[i] = g->heap[m]; g->heap[m] = t;
+        i = m;
+    }
+}
+
+static gf_status runs_rewind(gf_gpkg *g, gf_ctx *ctx)
+{
+    if (!g->heap && !(g->heap = malloc((size_t)g->nruns * sizeof *g->heap))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    g->nheap = 0;
+    for (int i = 0; i < g->nruns; i++) {
+        rt_run *r = &g->runs[i];
+        r->pos = 0;
+        r->bn = r->bi = 0;
+        gf_status st = run_read(g, ctx, r);
+        if (st) return st;
+        if (r->has) g->heap[g->nheap++] = i;
+    }
+    for (int i = g->nheap / 2 - 1; i >= 0; i--) heap_down(g, i);
+    return GF_OK;
+}
+
+/* Next record of the merge in (key, fid) order: 1 with *out and its run, 0 at the end or on error (*st). */
+static int runs_next(gf_gpkg *g, gf_ctx *ctx, rt_rec *out, int *which, gf_status *st)
+{
+    *st = GF_OK;
+    if (!g->nheap) return 0;
+    int i = g->heap[0];
+    rt_run *r = &g->runs[i];
+    *out = r->head;
+    *which = i;
+    if ((*st = run_read(g, ctx, r))) return 0;
+    if (!r->has) g->heap[0] = g->heap[--g->nheap];
+    heap_down(g, 0);
+    return 1;
+}
+
+/* Leaf ids of a run, in its record order, buffered. */
+static gf_status leaf_put(gf_gpkg *g, gf_ctx *ctx, rt_run *r, uint32_t leaf)
+{
+    if (!r->lbuf && !(r->lbuf = malloc(RUN_BUF * sizeof *r->lbuf))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    r->lbuf[r->ln++] = leaf;
+    if (r->ln < RUN_BUF) return GF_OK;
+    gf_status st = pio(g, ctx, 1, g->leaf_fd, r->lbuf, r->ln * sizeof *r->lbuf, (r->off + r->lpos) * sizeof *r->lbuf);
+    r->lpos += r->ln;
+    r->ln = 0;
+    return st;
+}
+
+static gf_status leaf_flush(gf_gpkg *g, gf_ctx *ctx)
+{
+    for (int i = 0; i < g->nruns; i++) {
+        rt_run *r = &g->runs[i];
+        if (!r->ln) continue;
+        gf_status st = pio(g, ctx, 1, g->leaf_fd, r->lbuf, r->ln * sizeof *r->lbuf, (r->off + r->lpos) * sizeof *r->lbuf);
+        if (st) return st;
+        r->lpos += r->ln;
+        r->ln = 0;
+    }
+    return GF_OK;
+}
+
+static void runs_free(gf_gpkg *g)
+{
+    for (int i = 0; i < g->nruns; i++) {
+        free(g->runs[i].buf);
+        free(g->runs[i].lbuf);
+    }
+    if (g->nruns) {
+        close(g->runs_fd);
+        close(g->leaf_fd);
+    }
+    free(g->runs);
+    free(g->heap);
+    g->runs = NULL;
+    g->heap = NULL;
+    g->nruns = g->nheap = 0;
+}
+
+static void node_cell(unsigned char *blob, size_t i, int64_t id, const float b[4])
+{
+    unsigned char *p = blob + 4 + i * 24;
+    for (int k = 7; k >= 0; k--, id >>= 8) p[k] = (unsigned char)id;
+    for (int j = 0; j < 4; j++) {
+        uint32_t u;
+        memcpy(&u, &b[j], 4);
+        for (int k = 3; k >= 0; k--, u >>= 8) p[8 + 4 * j + k] = (unsigned char)u;
+    }
+}
+
+static void box_add(float *b, const float *c)
+{
+    if (c[0] < b[0]) b[0] = c[0];
+    if (c[1] > b[1]) b[1] = c[1];
+    if (c[2] < b[2]) b[2] = c[2];
+    if (c[3] > b[3]) b[3] = c[3];
+}
+
 /* Adds one (rowid, columns...) record built by the caller to t. */
 static gf_status add_rec(gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlrec *rec, uint8_t *buf)
 {
@@ -1020,67 +1285,147 @@ static gf_status add_rec(gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlre
     return gf_sqlbt_add(ctx, t, rowid, buf, n);
 }
 
+/* The boxes in R-tree order: the sorted in-memory array, or the merge of
+ * the spilled runs. */
+typedef struct rt_iter { gf_gpkg *g; const uint64_t *key; size_t i, n; } rt_iter;
+
+static gf_status it_rewind(rt_iter *it, gf_ctx *ctx)
+{
+    it->i = 0;
+    return it->key ? GF_OK : runs_rewind(it->g, ctx);
+}
+
+/* 1 and the next box (feature id, box, run it came from, -1 in memory);
+ * 0 at the end or on error (*st). */
+static int it_next(rt_iter *it, gf_ctx *ctx, int64_t *id, float b[4], int *run, gf_status *st)
+{
+    *st = GF_OK;
+    if (it->key) {
+        if (it->i >= it->n) return 0;
+        const rt_ent *e = &it->g->ents[it->key[it->i++] & 0xffffffffu];
+        *id = e->id;
+        memcpy(b, e->b, sizeof e->b);
+        *run = -1;
+        return 1;
+    }
+    rt_rec r;
+    if (!runs_next(it->g, ctx, &r, run, st)) return 0;
+    *id = r.fid;
+    memcpy(b, r.b, sizeof r.b);
+    return 1;
+}
+
+/* _rowid rows of one spilled run: its fids are consecutive, so a table
+ * indexed by fid - fmin (the run's size at most) puts them in order. */
+static gf_status rowid_run(gf_gpkg *g, gf_ctx *ctx, rt_run *r, gf_sqlbt *br, uint8_t *buf)
+{
+    uint32_t span = r->fmax - r->fmin + 1;
+    uint32_t *leaf = calloc(span, sizeof *leaf), *lb = malloc(RUN_BUF * sizeof *lb);
+    rt_rec *rb = malloc(RUN_BUF * sizeof *rb);
+    gf_status st = leaf && lb && rb ? GF_OK : gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    for (uint64_t k = 0; k < r->n && !st; k += RUN_BUF) {
+        size_t c = r->n - k < RUN_BUF ? (size_t)(r->n - k) : RUN_BUF;
+        if ((st = pio(g, ctx, 0, g->runs_fd, rb, c * sizeof *rb, (r->off + k) * sizeof *rb)) ||
+            (st = pio(g, ctx, 0, g->leaf_fd, lb, c * sizeof *lb, (r->off + k) * sizeof *lb)))
+            break;
+        for (size_t j = 0; j < c; j++) leaf[rb[j].fid - r->fmin] = lb[j];
+    }
+    gf_sqlrec rec;
+    for (uint32_t i = 0; i < span && !st; i++) {
+        if (!leaf[i]) continue;
+        gf_sqlrec_reset(&rec, g->file.fmt4);
+        gf_sqlrec_null(&rec);
+        gf_sqlrec_int(&rec, leaf[i]);
+        st = add_rec(ctx, br, (int64_t)r->fmin + i, &rec, buf);
+    }
+    free(leaf);
+    free(lb);
+    free(rb);
+    return st;
+}
+
 static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
 {
-    const size_t n = g->nents, m = (size_t)(g->nodesz - 4) / 24;
-    if (n == 0) return GF_OK; /* the empty root written by CREATE VIRTUAL TABLE is right */
+    const size_t m = (size_t)(g->nodesz - 4) / 24;
     gf_status st = GF_OK;
-    uint64_t *key = malloc(n * sizeof *key), *tmp = malloc(n * sizeof *tmp);
-    uint32_t *leafof = calloc(g->nrows, sizeof *leafof);
+    uint64_t *key = NULL, *tmp = NULL;
+    uint32_t *leafof = NULL;
     float (*box[40])[4] = {0};
     size_t nn[40] = {0};
     int64_t base[40] = {0};
     uint8_t *blob = calloc(1, (size_t)g->nodesz), *buf = malloc((size_t)g->nodesz + 64);
     gf_sqlbt bn = {0}, bp = {0}, br = {0};
     gf_sqlrec rec;
+    rt_iter it = {.g = g};
     int top = 0;
-    if (!key || !tmp || !leafof || !blob || !buf) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-
-    /* Hilbert order of the box centres over the layer's extent; ties keep fid order */
-    uint16_t lut[4][256];
-    hilbert_lut(lut);
-    double sx = g->maxx > g->minx ? 65535.0 / (g->maxx - g->minx) : 0, sy = g->maxy > g->miny ? 65535.0 / (g->maxy - g->miny) : 0;
-    for (size_t i = 0; i < n; i++) {
-        const rt_ent *e = &g->ents[i];
-        double cx = ((double)e->b[0] + e->b[1]) / 2, cy = ((double)e->b[2] + e->b[3]) / 2;
-        double fx = (cx - g->minx) * sx, fy = (cy - g->miny) * sy;
-        uint32_t hx = fx <= 0 ? 0 : fx >= 65535 ? 65535 : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= 65535 ? 65535 : (uint32_t)fy;
-        key[i] = (uint64_t)hilbert16(lut, hx, hy) << 32 | i;
+    size_t n;
+    if (!blob || !buf) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+    if (g->nruns) { /* past the budget: the rest joins the runs on disk */
+        if ((st = rtree_spill(g, ctx))) goto out;
+        n = g->nspilled;
+    } else {
+        n = g->nents;
+        if (n == 0) goto out; /* the empty root written by CREATE VIRTUAL TABLE is right */
+        /* Hilbert order of the box centres over the layer's extent; ties keep fid order */
+        key = malloc(n * sizeof *key);
+        tmp = malloc(n * sizeof *tmp);
+        leafof = calloc(g->nrows, sizeof *leafof);
+        if (!key || !tmp || !leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+        double sx = g->maxx > g->minx ? 65535.0 / (g->maxx - g->minx) : 0, sy = g->maxy > g->miny ? 65535.0 / (g->maxy - g->miny) : 0;
+        for (size_t i = 0; i < n; i++) {
+            const rt_ent *e = &g->ents[i];
+            double cx = ((double)e->b[0] + e->b[1]) / 2, cy = ((double)e->b[2] + e->b[3]) / 2;
+            double fx = (cx - g->minx) * sx, fy = (cy - g->miny) * sy;
+            uint32_t hx = fx <= 0 ? 0 : fx >= 65535 ? 65535 : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= 65535 ? 65535 : (uint32_t)fy;
+            key[i] = (uint64_t)hilbert16(g->hlut, hx, hy) << 32 | i;
+        }
+        radix_hi32(key, tmp, n);
+        free(tmp);
+        tmp = NULL;
+        it.key = key;
+        it.n = n;
     }
-    radix_hi32(key, tmp, n);
-    free(tmp);
-    tmp = NULL;
 
-    /* level sizes and boxes, bottom-up; level 0 items are the sorted entries */
+    /* level sizes, and the leaf boxes (pass 1) */
     nn[0] = (n + m - 1) / m;
-    for (int L = 0;; L++) {
-        if (L >= 39) { st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "R-tree too deep"); goto out; }
-        box[L] = malloc(nn[L] * sizeof *box[L]);
-        if (!box[L]) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-        size_t nitems = L == 0 ? n : nn[L - 1];
+    for (int L = 0; nn[L] > 1; L++) {
+        if (L >= 38) { st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "R-tree too deep"); goto out; }
+        nn[L + 1] = (nn[L] + m - 1) / m;
+        top = L + 1;
+    }
+    base[top] = 1; /* the root is node 1 (the module's rule), then each level below */
+    for (int L = top; L > 0; L--) base[L - 1] = base[L] + (int64_t)nn[L];
+    for (int L = 0; L <= top; L++) {
+        if (!(box[L] = malloc(nn[L] * sizeof *box[L]))) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
         for (size_t k = 0; k < nn[L]; k++) {
-            float *b = box[L][k];
-            b[0] = b[2] = INFINITY;
-            b[1] = b[3] = -INFINITY;
-            for (size_t i = k * m; i < nitems && i < (k + 1) * m; i++) {
-                const float *c = L == 0 ? g->ents[key[i] & 0xffffffffu].b : box[L - 1][i];
-                if (c[0] < b[0]) b[0] = c[0];
-                if (c[1] > b[1]) b[1] = c[1];
-                if (c[2] < b[2]) b[2] = c[2];
-                if (c[3] > b[3]) b[3] = c[3];
+            box[L][k][0] = box[L][k][2] = INFINITY;
+            box[L][k][1] = box[L][k][3] = -INFINITY;
+        }
+    }
+    if ((st = it_rewind(&it, ctx))) goto out;
+    {
+        int64_t id;
+        float b[4];
+        int run;
+        for (size_t i = 0; it_next(&it, ctx, &id, b, &run, &st); i++) {
+            uint32_t leaf = (uint32_t)(base[0] + (int64_t)(i / m));
+            box_add(box[0][i / m], b);
+            if (run < 0) {
+                leafof[id - 1] = leaf;
+            } else if ((st = leaf_put(g, ctx, &g->runs[run], leaf))) {
+                goto out;
             }
         }
-        if (nn[L] == 1) { top = L; break; }
-        nn[L + 1] = (nn[L] + m - 1) / m;
+        if (st || (g->nruns && (st = leaf_flush(g, ctx)))) goto out;
     }
-    /* node numbers: the root is 1 (the module's rule), then each level below */
-    base[top] = 1;
-    for (int L = top; L > 0; L--) base[L - 1] = base[L] + (int64_t)nn[L];
+    for (int L = 1; L <= top; L++)
+        for (size_t i = 0; i < nn[L - 1]; i++) box_add(box[L][i / m], box[L - 1][i]);
 
     if ((st = gf_sqlbt_init(ctx, &bn, &g->file, g->root_node)) || (st = gf_sqlbt_init(ctx, &bp, &g->file, g->root_parent)) ||
         (st = gf_sqlbt_init(ctx, &br, &g->file, g->root_rowid)))
         goto out;
-    /* _node, in node number order: the root, then each level down */
+    /* _node, in node number order: the root, the levels down, the leaves (pass 2) */
+    if ((st = it_rewind(&it, ctx))) goto out;
     for (int L = top; L >= 0 && !st; L--) {
         size_t nitems = L == 0 ? n : nn[L - 1];
         for (size_t k = 0; k < nn[L] && !st; k++) {
@@ -1089,26 +1434,17 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
             if (L == top) put_be(blob, (uint64_t)top, 2); /* depth, in the root only */
             put_be(blob + 2, nc, 2);
             for (size_t i = 0; i < nc; i++) {
-                size_t item = k * m + i;
-                const float *c;
+                if (L > 0) { node_cell(blob, i, base[L - 1] + (int64_t)(k * m + i), box[L - 1][k * m + i]); continue; }
                 int64_t id;
-                if (L == 0) {
-                    uint32_t ix = (uint32_t)(key[item] & 0xffffffffu);
-                    c = g->ents[ix].b;
-                    id = g->ents[ix].id;
-                    leafof[id - 1] = (uint32_t)(base[0] + (int64_t)k);
-                } else {
-                    c = box[L - 1][item];
-                    id = base[L - 1] + (int64_t)item;
+                float b[4];
+                int run;
+                if (!it_next(&it, ctx, &id, b, &run, &st)) {
+                    if (!st) st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: R-tree: boxes went missing", g->path);
+                    break;
                 }
-                unsigned char *p = blob + 4 + i * 24;
-                put_be(p, (uint64_t)id, 8);
-                for (int j = 0; j < 4; j++) {
-                    uint32_t u;
-                    memcpy(&u, &c[j], 4);
-                    put_be(p + 8 + 4 * j, u, 4);
-                }
+                node_cell(blob, i, id, b);
             }
+            if (st) break;
             gf_sqlrec_reset(&rec, g->file.fmt4);
             gf_sqlrec_null(&rec);
             gf_sqlrec_blob(&rec, blob, (size_t)g->nodesz);
@@ -1124,14 +1460,20 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
             st = add_rec(ctx, &bp, base[L] + (int64_t)k, &rec, buf);
         }
     /* _rowid: the leaf of every feature, in fid order */
-    for (uint64_t fid = 1; fid <= g->nrows && !st; fid++) {
-        if (!leafof[fid - 1]) continue;
-        gf_sqlrec_reset(&rec, g->file.fmt4);
-        gf_sqlrec_null(&rec);
-        gf_sqlrec_int(&rec, leafof[fid - 1]);
-        st = add_rec(ctx, &br, (int64_t)fid, &rec, buf);
+    if (leafof) {
+        for (uint64_t fid = 1; fid <= g->nrows && !st; fid++) {
+            if (!leafof[fid - 1]) continue;
+            gf_sqlrec_reset(&rec, g->file.fmt4);
+            gf_sqlrec_null(&rec);
+            gf_sqlrec_int(&rec, leafof[fid - 1]);
+            st = add_rec(ctx, &br, (int64_t)fid, &rec, buf);
+        }
+    } else {
+        for (int r = 0; r < g->nruns && !st; r++) st = rowid_run(g, ctx, &g->runs[r], &br, buf);
     }
     if (!st && !(st = gf_sqlbt_finish(ctx, &bn)) && !(st = gf_sqlbt_finish(ctx, &bp))) st = gf_sqlbt_finish(ctx, &br);
+    if (!st && g->nruns)
+        gf_ctx_log(ctx, GF_LOG_INFO, "%s: R-tree of %zu features from %d sorted runs on disk", g->path, n, g->nruns);
 out:
     gf_sqlbt_free(&bn);
     gf_sqlbt_free(&bp);
@@ -1142,6 +1484,7 @@ out:
     free(leafof);
     free(blob);
     free(buf);
+    runs_free(g);
     return st;
 }
 
@@ -1165,8 +1508,7 @@ static gf_status finish_inner(gf_gpkg *g, gf_ctx *ctx)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     /* 1. by hand: the last pages of the rows and rejects, the R-tree */
     if ((st = gf_sqlbt_finish(ctx, &g->bt_main)) || (st = gf_sqlbt_finish(ctx, &g->bt_rej))) return st;
-    int rtree_by_hand = !g->ents_over;
-    if (rtree_by_hand && (st = rtree_write(g, ctx))) return st;
+    if ((st = rtree_write(g, ctx))) return st;
     free(g->ents);
     g->ents = NULL;
     g->file_open = 0;
@@ -1188,11 +1530,6 @@ static gf_status finish_inner(gf_gpkg *g, gf_ctx *ctx)
     else if (!st && g->nrej)
         st = execf(g, ctx, sqlite3_mprintf("INSERT INTO sqlite_sequence (name, seq) VALUES (%Q, %llu)", g->rejtable,
                                            (unsigned long long)g->nrej));
-    if (!st && !rtree_by_hand) {
-        gf_ctx_log(ctx, GF_LOG_INFO, "%s: %llu features: R-tree filled by SQLite's module (slower; raise --max-memory "
-                   "to build it in memory)", g->path, (unsigned long long)g->npos);
-        st = rtree_fill_sql(g, ctx, g->table);
-    }
     for (int i = 0; !st && i < g->o.nextra_layers; i++) st = import_layer(g, ctx, &g->o.extra_layers[i]);
     if (!st) st = exec(g, ctx, "COMMIT");
     if (st) return st; /* the pipeline calls abort(), which removes the temporary file */
@@ -1234,6 +1571,7 @@ static void destroy(void *stv)
     free(g->rec);
     free(g->rejbuf);
     free(g->ents);
+    runs_free(g);
     free(g);
 }
 
