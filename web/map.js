@@ -43,11 +43,14 @@
         paint: { 'line-color': '#35617d', 'line-width': 0.6 },
       });
     }
+    // below the maximum zoom a point stands for point_count addresses (the
+    // ones thinned out around it): its area grows with that count, capped
+    const size = ['min', 3, ['sqrt', ['coalesce', ['get', 'point_count'], 1]]];
     style.layers.push({
       id: 'points', type: 'circle', source: 'gf', 'source-layer': pointLayer,
       paint: {
         'circle-color': '#c0392b',
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 5, 1.2, 12, 2.5, 16, 5],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 5, ['*', 1.2, size], 12, ['*', 2.5, size], 16, ['*', 5, size]],
         'circle-opacity': 0.75,
       },
     });
@@ -60,7 +63,8 @@
     map.addControl(new maplibregl.NavigationControl());
     map.on('click', 'points', (e) => {
       const p = e.features[0].properties;
-      const label = [p.numero, p.suffixe, p.voie_nom || p.nom_voie, p.commune_nom || p.nom_commune].filter(Boolean).join(' ');
+      let label = [p.numero, p.suffixe, p.voie_nom || p.nom_voie, p.commune_nom || p.nom_commune].filter(Boolean).join(' ');
+      if (p.point_count > 1) label += ` (and ${p.point_count - 1} more addresses around it at this zoom)`;
       new maplibregl.Popup().setLngLat(e.lngLat).setText(label || JSON.stringify(p)).addTo(map);
     });
     // 'idle' can lag under a headless browser's virtual time: also poll,

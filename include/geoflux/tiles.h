@@ -16,7 +16,10 @@
  * of that zoom so that no tile passes GF_TILES_MAX_BYTES; the rate never
  * decreases with z (a point shown at z is shown at every higher zoom), the
  * sample is uniform (low zooms keep the density pattern) and every point
- * is present at maxzoom.
+ * is present at maxzoom. Below maxzoom every point carries `point_count`:
+ * itself and the points of its tile thinned out after it along the curve
+ * (before the tile's first kept point: that one), counted through the
+ * zooms, so a map can size points by the addresses they stand for.
  *
  * Polygons: every opts->extra_layers entry (any OGR dataset, for example
  * the per-commune statistics the join writes) becomes a polygon layer,

@@ -61,7 +61,8 @@ typedef struct gf_tiles {
     char path[1024], tmpdir[1024], layer[128], attrs[2048];
     const gf_schema *schema;
     int sel[GF_MAX_FIELDS], nsel;          /* schema field of each key */
-    const char *keys[GF_MAX_FIELDS];
+    const char *keys[GF_MAX_FIELDS + 1];   /* + point_count, below maxzoom */
+    int nkeys;
     gf_xsort *xs;
     gf_tile_archive *ar;
     uint64_t count;
@@ -149,6 +150,9 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
         }
     }
     for (int i = 0; i < t->nsel; i++) t->keys[i] = schema->fields[t->sel[i]].name;
+    /* below maxzoom each point stands for the ones thinned out around it */
+    t->nkeys = t->nsel;
+    if (t->minz < t->maxz) t->keys[t->nkeys++] = "point_count";
     size_t budget = t->o.max_memory ? t->o.max_memory : GF_TILES_DEFAULT_MEMORY;
     if ((st = gf_xsort_create(ctx, budget, t->o.tmpdir, t->path, &t->xs))) return st;
     if (t->pmtiles) st = gf_pmtiles_create(ctx, t->path, t->o.tmpdir, &t->ar);
@@ -232,7 +236,7 @@ static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf 
 
 /* Upper bound of a point's share of a tile: feature framing, id, geometry,
  * tags, and every value as if it were new to the tile. */
-static uint64_t est_bytes(const gf_trec *r, int nsel) { return 40 + 6 * (uint64_t)nsel + r->plen; }
+static uint64_t est_bytes(const gf_trec *r, int nsel) { return 40 + 6 * (uint64_t)nsel + r->plen + 16 /* point_count */; }
 
 /* Pass 1: the densest tile of each zoom (estimated bytes) sets its rate. */
 static gf_status choose_rates(gf_tiles *t, gf_ctx *ctx)
@@ -273,7 +277,7 @@ static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
     gf_status st;
     int z = b->z;
     gf_mvt_layer_reset(&w->pts);
-    size_t need = 2 * (size_t)t->nsel + 2;
+    size_t need = 2 * (size_t)t->nkeys + 2;
     if (need > w->tagcap) {
         uint32_t *tg = realloc(w->tags, need * sizeof *tg);
         if (!tg) return GF_ERR_NOMEM;
@@ -306,7 +310,7 @@ static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
         if ((st = gf_poly_tile(t->polys, w->ctx, &w->ps, z, j->x, j->y, b->plist + j->poff, j->pn, &w->raw)))
             return st;
     }
-    if ((st = gf_mvt_layer_write(&w->pts, t->layer, t->keys, (size_t)t->nsel, &w->raw))) return st;
+    if ((st = gf_mvt_layer_write(&w->pts, t->layer, t->keys, (size_t)t->nkeys, &w->raw))) return st;
     j->raw = w->raw.len;
     if (!w->zinit) {
         memset(&w->zs, 0, sizeof w->zs);
@@ -494,7 +498,7 @@ static gf_status poly_until(gf_tiles *t, gf_ctx *ctx, uint64_t upto, int inclusi
 /* Sequential reader of a survivors file (sorted records). */
 typedef struct rreader { FILE *f; uint8_t *buf; size_t cap; } rreader;
 
-static gf_status rr_next(rreader *r, gf_ctx *ctx, gf_trec *out)
+static gf_status rr_next(rreader *r, gf_ctx *ctx, gf_trec *out, uint32_t *count)
 {
     uint8_t h[GF_TREC_HDR];
     size_t got = fread(h, 1, GF_TREC_HDR, r->f);
@@ -512,6 +516,7 @@ static gf_status rr_next(rreader *r, gf_ctx *ctx, gf_trec *out)
     }
     memcpy(r->buf, h, GF_TREC_HDR);
     if (plen && fread(r->buf + GF_TREC_HDR, 1, plen, r->f) != plen) return gf_ctx_err(ctx, GF_ERR_IO, "tile scratch file: short read");
+    if (fread(count, sizeof *count, 1, r->f) != 1) return gf_ctx_err(ctx, GF_ERR_IO, "tile scratch file: short read");
     gf_trec_get(r->buf, out);
     return GF_OK;
 }
@@ -524,6 +529,14 @@ static gf_status scratch_file(gf_tiles *t, gf_ctx *ctx, FILE **out)
     *out = fdopen(fd, "w+b");
     if (!*out) { close(fd); return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: %s", strerror(errno)); }
     setvbuf(*out, NULL, _IOFBF, 1 << 20);
+    return GF_OK;
+}
+
+/* A survivor for the next zoom: the record, then its point count. */
+static gf_status write_survivor(gf_ctx *ctx, FILE *f, const gf_buf *rec, uint32_t count)
+{
+    if (fwrite(rec->p, 1, rec->len, f) != rec->len || fwrite(&count, sizeof count, 1, f) != 1)
+        return gf_ctx_err(ctx, GF_ERR_IO, "tile scratch file: write failed (disk full? use --tmpdir)");
     return GF_OK;
 }
 
@@ -547,9 +560,20 @@ static gf_status build_zoom(gf_tiles *t, gf_ctx *ctx, int z, FILE *in, FILE **ne
     tjob *cur = NULL;
     uint64_t curtile = UINT64_MAX;
     uint64_t below = z > t->minz ? t->thr[z - 1] : 0;
+    /* point_count: a point kept at z - 1 also stands for the points of its
+     * (z - 1) tile thinned out after it, in curve order, up to the next kept
+     * one (those before the tile's first kept point go to that one); so
+     * each survivor is written once the next one, or the tile's end, is
+     * seen. At maxzoom every count is 1. */
+    gf_buf pend = {0};
+    uint32_t pendcnt = 0, orphans = 0;
+    uint64_t pendtile = UINT64_MAX, orphtile = UINT64_MAX;
+    int has_pend = 0;
+    uint8_t cv[16];
     gf_trec r;
     for (;;) {
-        st = in ? rr_next(&rr, ctx, &r) : gf_xsort_next(t->xs, ctx, &r);
+        uint32_t count = 1;
+        st = in ? rr_next(&rr, ctx, &r, &count) : gf_xsort_next(t->xs, ctx, &r);
         if (st) break;
         uint64_t tile = gf_tile_of_key(r.key, z);
         if (!cur || tile != curtile) {
@@ -563,18 +587,54 @@ static gf_status build_zoom(gf_tiles *t, gf_ctx *ctx, int z, FILE *in, FILE **ne
             }
             if (t->polys && (st = poly_until(t, ctx, tile, 1, &cur, &curtile))) break;
         }
-        size_t len = GF_TREC_HDR + r.plen;
+        /* the record in the tile, with its point_count below maxzoom */
+        size_t cn = 0;
+        if (z < t->maxz) {
+            uint8_t body[12];
+            size_t bn = gf_mvt_value_int(count, body);
+            cv[0] = (uint8_t)t->nsel;
+            cn = 1 + gf_varint_put(cv + 1, bn);
+            memcpy(cv + cn, body, bn);
+            cn += bn;
+        }
+        size_t len = GF_TREC_HDR + r.plen + cn;
         if ((st = gf_buf_reserve(&t->arena, len))) { st = gf_ctx_err(ctx, st, "out of memory"); break; }
         uint8_t *w = (uint8_t *)t->arena.p + t->arena.len;
-        gf_trec_put_hdr(w, r.key, r.idx, r.x, r.y, r.plen);
+        gf_trec_put_hdr(w, r.key, r.idx, r.x, r.y, (uint32_t)(r.plen + cn));
         memcpy(w + GF_TREC_HDR, r.payload, r.plen);
+        memcpy(w + GF_TREC_HDR + r.plen, cv, cn);
         t->arena.len += len;
         cur->len += len;
-        if (*next && gf_mix64(r.idx) <= below && fwrite(w, 1, len, *next) != len) {
-            st = gf_ctx_err(ctx, GF_ERR_IO, "tile scratch file: write failed (disk full? use --tmpdir)");
-            break;
+        if (!*next) continue;
+        /* the survivors for z - 1, with their counts */
+        uint64_t up = gf_tile_of_key(r.key, z - 1);
+        if (has_pend && up != pendtile) {
+            if ((st = write_survivor(ctx, *next, &pend, pendcnt))) break;
+            has_pend = 0;
+        }
+        if (up != orphtile) { orphans = 0; orphtile = up; }
+        if (gf_mix64(r.idx) <= below) {
+            if (has_pend && (st = write_survivor(ctx, *next, &pend, pendcnt))) break;
+            pend.len = 0;
+            if ((st = gf_buf_reserve(&pend, GF_TREC_HDR + r.plen))) { st = gf_ctx_err(ctx, st, "out of memory"); break; }
+            gf_trec_put_hdr((uint8_t *)pend.p, r.key, r.idx, r.x, r.y, r.plen);
+            memcpy(pend.p + GF_TREC_HDR, r.payload, r.plen);
+            pend.len = GF_TREC_HDR + r.plen;
+            pendcnt = count + orphans;
+            orphans = 0;
+            pendtile = up;
+            has_pend = 1;
+        } else if (has_pend) {
+            pendcnt += count;
+        } else {
+            orphans += count;
         }
     }
+    if (st == GF_DONE && has_pend) {
+        gf_status s2 = write_survivor(ctx, *next, &pend, pendcnt);
+        if (s2) st = s2;
+    }
+    gf_buf_free(&pend);
     free(rr.buf);
     if (st != GF_DONE) return st;
     if (t->polys && (st = poly_until(t, ctx, UINT64_MAX, 1, &cur, &curtile))) return st;
@@ -665,6 +725,7 @@ static gf_status finish(void *stv, gf_ctx *ctx)
             json_str(&vl, t->keys[k]);
             gf_buf_printf(&vl, ":\"%s\"", ty == GF_T_INT || ty == GF_T_REAL ? "Number" : ty == GF_T_BOOL ? "Boolean" : "String");
         }
+        if (t->nkeys > t->nsel) gf_buf_printf(&vl, "%s\"point_count\":\"Number\"", t->nsel ? "," : "");
         gf_buf_append(&vl, "}}", 2);
     }
     if (t->polys) gf_poly_vector_layers(t->polys, &vl, t->count > 0, t->minz, t->maxz);

@@ -4,7 +4,10 @@
 // the MVT. Compared with the GeoJSON-lines output of the same input:
 // every positioned row is in exactly one tile at maxzoom, with its
 // attributes, at its position (within one tile pixel); no tile over 500 KB;
-// thinning keeps a point at every zoom above the first one it appears at.
+// thinning keeps a point at every zoom above the first one it appears at;
+// below maxzoom every point has a point_count >= 1 (itself and the points
+// thinned out around it), and the counts of a zoom add up to at most every
+// point (exactly every point when nothing was thinned).
 // With POLYLAYER and POLYCOUNT: that polygon layer is in the metadata, every
 // polygon appears at maxzoom (and the layer at minzoom), as valid MVT polygons (exterior
 // ring first, clockwise in tile coordinates as the spec requires).
@@ -60,7 +63,7 @@ for (const line of fs.readFileSync(expectedPath, 'utf8').split('\n')) {
 const attrs = attrsArg ? attrsArg.split(',') : null;
 const seenAtMax = new Map(); // id -> count
 const firstZoom = new Map(); // id -> lowest zoom where present
-const perZoom = {};
+const perZoom = {}, pcSum = {};
 let maxTile = 0, maxTileId = '', layerMissing = 0, maxRaw = 0;
 for (const id of ids) {
   const [z, x, y] = tileIdToZxy(id);
@@ -96,7 +99,12 @@ for (const id of ids) {
     if (f.type !== 1) { fail(`feature ${f.id} in ${z}/${x}/${y} is not a point`); continue; }
     const fz = firstZoom.get(f.id);
     if (fz === undefined || z < fz) firstZoom.set(f.id, z);
-    if (z !== header.maxZoom) { seenAtMax.has(-f.id) || seenAtMax.set(-f.id, 0); seenAtMax.set(-f.id, seenAtMax.get(-f.id) + 1); continue; }
+    if (z !== header.maxZoom) {
+      const pc = f.properties.point_count;
+      if (!Number.isInteger(pc) || pc < 1) fail(`feature ${f.id} in ${z}/${x}/${y}: point_count ${pc}`);
+      else pcSum[z] = (pcSum[z] || 0) + pc;
+      continue;
+    }
     seenAtMax.set(f.id, (seenAtMax.get(f.id) || 0) + 1);
     const e = expected[f.id - 1];
     if (!e) { fail(`feature id ${f.id} has no expected row`); continue; }
@@ -135,5 +143,15 @@ if (dup) fail(`${dup} rows in more than one tile at maxzoom`);
 for (let z = header.minZoom; z < header.maxZoom; z++)
   if ((perZoom[z] || 0) > (perZoom[z + 1] || 0)) fail(`zoom ${z} has more points (${perZoom[z]}) than zoom ${z + 1}`);
 if (header.minZoom < header.maxZoom && expected.length > 0 && !(perZoom[header.minZoom] > 0)) fail('no point at the lowest zoom');
-console.log(JSON.stringify({ polyFeatures, polygonsAtMax: polyIdsMax.size, tiles: ids.length, expected: expected.length, maxzoom: header.maxZoom, maxTile, maxRaw, maxTileId, perZoom, failures }));
+for (let z = header.minZoom; z < header.maxZoom; z++) {
+  const n = expected.length, sum = pcSum[z] || 0;
+  if (sum > n) fail(`zoom ${z}: point_count adds up to ${sum}, more than the ${n} points`);
+  if ((perZoom[z] || 0) === n && sum !== n) fail(`zoom ${z}: nothing thinned but point_count adds up to ${sum}, not ${n}`);
+  if (n > 0 && sum < 0.5 * n) fail(`zoom ${z}: point_count adds up to ${sum} of ${n} points`);
+}
+if (meta.vector_layers && header.minZoom < header.maxZoom) {
+  const l = meta.vector_layers.find((v) => v.id === layerName);
+  if (l && !(l.fields && l.fields.point_count === 'Number')) fail('vector_layers: no point_count field');
+}
+console.log(JSON.stringify({ polyFeatures, polygonsAtMax: polyIdsMax.size, tiles: ids.length, expected: expected.length, maxzoom: header.maxZoom, maxTile, maxRaw, maxTileId, perZoom, pcSum, failures }));
 process.exit(failures.length ? 1 : 0);
