@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "geoflux/gpkg.h"
+#include "write/ofile.h"
 #include "write/sqlbt.h"
 
 #define GPKG_APP_ID 0x47504B47 /* "GPKG" */
@@ -959,7 +960,7 @@ done:
  * SQLite's rtree module inserts one entry at a time (about 12 us each on
  * the bench machine, more than the whole table load), so the main table's
  * R-tree is bulk-loaded, as GDAL >= 3.7 does: the boxes kept at commit are
- * sorted along a Hilbert curve (radix sort of 32-bit keys), packed into
+ * sorted along a Hilbert curve (radix sort), packed into
  * full nodes level by level, and the rtree's shadow tables (_node, _parent,
  * _rowid) are written in the module's node format with the same
  * hand-written b-trees as the rows. Memory: 24 bytes per feature kept at
@@ -992,10 +993,12 @@ static void hilbert_lut(uint16_t lut[4][256])
         }
 }
 
-static uint32_t hilbert16(const uint16_t lut[4][256], uint32_t x, uint32_t y)
+/* bits (16 or 32) bits of each coordinate, four at a time. */
+static uint64_t hilbert(const uint16_t lut[4][256], uint32_t x, uint32_t y, int bits)
 {
-    uint32_t d = 0, st = 0;
-    for (int k = 3; k >= 0; k--) {
+    uint64_t d = 0;
+    uint32_t st = 0;
+    for (int k = bits / 4 - 1; k >= 0; k--) {
         uint32_t e = lut[st][((x >> (4 * k)) & 15) << 4 | ((y >> (4 * k)) & 15)];
         d = d << 8 | (e & 255);
         st = e >> 8;
@@ -1003,17 +1006,47 @@ static uint32_t hilbert16(const uint16_t lut[4][256], uint32_t x, uint32_t y)
     return d;
 }
 
-/* Sorts by the upper 32 bits, stable (LSD radix, 3 passes of 11 bits). */
-static void radix_hi32(uint64_t *a, uint64_t *tmp, size_t n)
+/* Stable LSD radix sort of (key, index) pairs on the key, 16 bits a pass,
+ * passes whose digit is the same for every key skipped. */
+typedef struct rt_pair { uint64_t key; uint32_t idx; } rt_pair;
+static gf_status radix_pairs(gf_ctx *ctx, rt_pair *a, size_t n)
 {
-    for (int shift = 32; shift < 64; shift += 11) {
-        size_t cnt[2048] = {0};
-        for (size_t i = 0; i < n; i++) cnt[(a[i] >> shift) & 2047]++;
+    rt_pair *tmp = malloc(n * sizeof *tmp);
+    size_t *cnt = malloc(65536 * sizeof *cnt);
+    if (!tmp || !cnt) { free(tmp); free(cnt); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    for (int sh = 0; sh < 64; sh += 16) {
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        for (size_t i = 0; i < n; i++) cnt[(a[i].key >> sh) & 65535]++;
+        if (cnt[(a[0].key >> sh) & 65535] == n) continue;
         size_t sum = 0;
-        for (int k = 0; k < 2048; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
-        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i] >> shift) & 2047]++] = a[i];
+        for (size_t k = 0; k < 65536; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
+        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i].key >> sh) & 65535]++] = a[i];
         memcpy(a, tmp, n * sizeof *a);
     }
+    free(tmp);
+    free(cnt);
+    return GF_OK;
+}
+
+/* The buffered boxes in Hilbert order of their centres over dom (minx,
+ * maxx, miny, maxy) on a 2^bits grid; ties keep fid order. *out holds
+ * their indices; caller frees it. */
+static gf_status hilbert_order(gf_gpkg *g, gf_ctx *ctx, int bits, const double dom[4], rt_pair **out)
+{
+    const double q = bits == 32 ? 4294967295.0 : 65535.0;
+    const double sx = dom[1] > dom[0] ? q / (dom[1] - dom[0]) : 0, sy = dom[3] > dom[2] ? q / (dom[3] - dom[2]) : 0;
+    rt_pair *pr = malloc(g->nents * sizeof *pr);
+    if (!pr) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < g->nents; i++) {
+        const rt_ent *e = &g->ents[i];
+        double fx = (((double)e->b[0] + e->b[1]) / 2 - dom[0]) * sx, fy = (((double)e->b[2] + e->b[3]) / 2 - dom[2]) * sy;
+        uint32_t hx = fx <= 0 ? 0 : fx >= q ? (uint32_t)q : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= q ? (uint32_t)q : (uint32_t)fy;
+        pr[i] = (rt_pair){hilbert(g->hlut, hx, hy, bits), (uint32_t)i};
+    }
+    gf_status st = radix_pairs(ctx, pr, g->nents);
+    if (st) free(pr);
+    else *out = pr;
+    return st;
 }
 
 static void put_be(unsigned char *p, uint64_t v, int n)
@@ -1049,60 +1082,10 @@ typedef struct rt_run {
     int has;
 } rt_run;
 
-static uint64_t hilbert32(const uint16_t lut[4][256], uint32_t x, uint32_t y)
-{
-    uint64_t d = 0;
-    uint32_t st = 0;
-    for (int k = 7; k >= 0; k--) {
-        uint32_t e = lut[st][((x >> (4 * k)) & 15) << 4 | ((y >> (4 * k)) & 15)];
-        d = d << 8 | (e & 255);
-        st = e >> 8;
-    }
-    return d;
-}
-
-static uint32_t unit32(double v, double lo, double hi)
-{
-    double f = (v - lo) / (hi - lo) * 4294967295.0;
-    return f <= 0 ? 0 : f >= 4294967295.0 ? UINT32_MAX : (uint32_t)f;
-}
-
-/* Stable LSD radix sort of (key, index) pairs on the key, 16 bits a pass,
- * passes whose digit is the same for every key skipped. */
-typedef struct rt_pair { uint64_t key; uint32_t idx; } rt_pair;
-static gf_status radix_pairs(gf_ctx *ctx, rt_pair *a, size_t n)
-{
-    rt_pair *tmp = malloc(n * sizeof *tmp);
-    size_t *cnt = malloc(65536 * sizeof *cnt);
-    if (!tmp || !cnt) { free(tmp); free(cnt); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    for (int sh = 0; sh < 64; sh += 16) {
-        memset(cnt, 0, 65536 * sizeof *cnt);
-        for (size_t i = 0; i < n; i++) cnt[(a[i].key >> sh) & 65535]++;
-        if (cnt[(a[0].key >> sh) & 65535] == n) continue;
-        size_t sum = 0;
-        for (size_t k = 0; k < 65536; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
-        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i].key >> sh) & 65535]++] = a[i];
-        memcpy(a, tmp, n * sizeof *a);
-    }
-    free(tmp);
-    free(cnt);
-    return GF_OK;
-}
-
 static gf_status pio(gf_gpkg *g, gf_ctx *ctx, int wr, int fd, void *p, size_t n, uint64_t off)
 {
-    char *c = p;
-    while (n) {
-        ssize_t k = wr ? pwrite(fd, c, n, (off_t)off) : pread(fd, c, n, (off_t)off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0)
-            return gf_ctx_err(ctx, GF_ERR_IO, "%s: R-tree scratch file: %s", g->path,
-                              k < 0 ? strerror(errno) : wr ? "write failed" : "short read");
-        c += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return GF_OK;
+    int e = gf_pio(fd, wr, p, n, off);
+    return e ? gf_ctx_err(ctx, GF_ERR_IO, "%s: R-tree scratch file: %s", g->path, strerror(e)) : GF_OK;
 }
 
 /* Sorts the buffered boxes and appends them to the runs file as one more run. */
@@ -1123,17 +1106,13 @@ static gf_status rtree_spill(gf_gpkg *g, gf_ctx *ctx)
     run->fmax = (uint32_t)g->ents[g->nents - 1].id;
     if (g->ents[g->nents - 1].id > UINT32_MAX)
         return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: more than 4 billion features", g->path);
-    int geo = g->o.srs_geographic;
-    const double x0 = geo ? -180 : -67108864.0, x1 = -x0, y0 = geo ? -90 : -67108864.0, y1 = -y0;
-    rt_pair *pr = malloc(g->nents * sizeof *pr);
+    /* the CRS's domain: degrees, else metres within +-2^26 */
+    const double dom[4] = {g->o.srs_geographic ? -180 : -67108864.0, g->o.srs_geographic ? 180 : 67108864.0,
+                           g->o.srs_geographic ? -90 : -67108864.0, g->o.srs_geographic ? 90 : 67108864.0};
+    rt_pair *pr = NULL;
     rt_rec *out = malloc(RUN_BUF * sizeof *out);
-    if (!pr || !out) { free(pr); free(out); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    for (size_t i = 0; i < g->nents; i++) {
-        const rt_ent *e = &g->ents[i];
-        double cx = ((double)e->b[0] + e->b[1]) / 2, cy = ((double)e->b[2] + e->b[3]) / 2;
-        pr[i] = (rt_pair){hilbert32(g->hlut, unit32(cx, x0, x1), unit32(cy, y0, y1)), (uint32_t)i};
-    }
-    st = radix_pairs(ctx, pr, g->nents);
+    if (!out) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if ((st = hilbert_order(g, ctx, 32, dom, &pr))) { free(out); return st; }
     for (size_t i = 0; i < g->nents && !st; i += RUN_BUF) {
         size_t k = g->nents - i < RUN_BUF ? g->nents - i : RUN_BUF;
         for (size_t j = 0; j < k; j++) {
@@ -1259,14 +1238,15 @@ static void runs_free(gf_gpkg *g)
     g->nruns = g->nheap = 0;
 }
 
+/* Cell i of an rtree node: id, then the box as big-endian float32s. */
 static void node_cell(unsigned char *blob, size_t i, int64_t id, const float b[4])
 {
     unsigned char *p = blob + 4 + i * 24;
-    for (int k = 7; k >= 0; k--, id >>= 8) p[k] = (unsigned char)id;
+    put_be(p, (uint64_t)id, 8);
     for (int j = 0; j < 4; j++) {
         uint32_t u;
         memcpy(&u, &b[j], 4);
-        for (int k = 3; k >= 0; k--, u >>= 8) p[8 + 4 * j + k] = (unsigned char)u;
+        put_be(p + 8 + 4 * j, u, 4);
     }
 }
 
@@ -1287,12 +1267,12 @@ static gf_status add_rec(gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlre
 
 /* The boxes in R-tree order: the sorted in-memory array, or the merge of
  * the spilled runs. */
-typedef struct rt_iter { gf_gpkg *g; const uint64_t *key; size_t i, n; } rt_iter;
+typedef struct rt_iter { gf_gpkg *g; const rt_pair *pr; size_t i, n; } rt_iter;
 
 static gf_status it_rewind(rt_iter *it, gf_ctx *ctx)
 {
     it->i = 0;
-    return it->key ? GF_OK : runs_rewind(it->g, ctx);
+    return it->pr ? GF_OK : runs_rewind(it->g, ctx);
 }
 
 /* 1 and the next box (feature id, box, run it came from, -1 in memory);
@@ -1300,9 +1280,9 @@ static gf_status it_rewind(rt_iter *it, gf_ctx *ctx)
 static int it_next(rt_iter *it, gf_ctx *ctx, int64_t *id, float b[4], int *run, gf_status *st)
 {
     *st = GF_OK;
-    if (it->key) {
+    if (it->pr) {
         if (it->i >= it->n) return 0;
-        const rt_ent *e = &it->g->ents[it->key[it->i++] & 0xffffffffu];
+        const rt_ent *e = &it->g->ents[it->pr[it->i++].idx];
         *id = e->id;
         memcpy(b, e->b, sizeof e->b);
         *run = -1;
@@ -1348,7 +1328,7 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
 {
     const size_t m = (size_t)(g->nodesz - 4) / 24;
     gf_status st = GF_OK;
-    uint64_t *key = NULL, *tmp = NULL;
+    rt_pair *order = NULL;
     uint32_t *leafof = NULL;
     float (*box[40])[4] = {0};
     size_t nn[40] = {0};
@@ -1366,23 +1346,12 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
     } else {
         n = g->nents;
         if (n == 0) goto out; /* the empty root written by CREATE VIRTUAL TABLE is right */
-        /* Hilbert order of the box centres over the layer's extent; ties keep fid order */
-        key = malloc(n * sizeof *key);
-        tmp = malloc(n * sizeof *tmp);
+        /* Hilbert order of the box centres over the layer's extent */
+        const double ext[4] = {g->minx, g->maxx, g->miny, g->maxy};
         leafof = calloc(g->nrows, sizeof *leafof);
-        if (!key || !tmp || !leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-        double sx = g->maxx > g->minx ? 65535.0 / (g->maxx - g->minx) : 0, sy = g->maxy > g->miny ? 65535.0 / (g->maxy - g->miny) : 0;
-        for (size_t i = 0; i < n; i++) {
-            const rt_ent *e = &g->ents[i];
-            double cx = ((double)e->b[0] + e->b[1]) / 2, cy = ((double)e->b[2] + e->b[3]) / 2;
-            double fx = (cx - g->minx) * sx, fy = (cy - g->miny) * sy;
-            uint32_t hx = fx <= 0 ? 0 : fx >= 65535 ? 65535 : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= 65535 ? 65535 : (uint32_t)fy;
-            key[i] = (uint64_t)hilbert16(g->hlut, hx, hy) << 32 | i;
-        }
-        radix_hi32(key, tmp, n);
-        free(tmp);
-        tmp = NULL;
-        it.key = key;
+        if (!leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+        if ((st = hilbert_order(g, ctx, 16, ext, &order))) goto out;
+        it.pr = order;
         it.n = n;
     }
 
@@ -1479,8 +1448,7 @@ out:
     gf_sqlbt_free(&bp);
     gf_sqlbt_free(&br);
     for (int L = 0; L < 40; L++) free(box[L]);
-    free(key);
-    free(tmp);
+    free(order);
     free(leafof);
     free(blob);
     free(buf);

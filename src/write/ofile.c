@@ -27,15 +27,16 @@ struct gf_awriter {
     int err, stop;
 };
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+int gf_pio(int fd, int wr, void *p, size_t n, uint64_t off)
 {
+    char *c = p;
     while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return w < 0 ? errno : EIO;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
+        ssize_t k = wr ? pwrite(fd, c, n, (off_t)off) : pread(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return k < 0 ? errno : EIO;
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
     }
     return 0;
 }
@@ -51,14 +52,14 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         int e = -1;
         if (w->fd_direct >= 0 && w->off[i] % 4096 == 0 && w->len[i] % 4096 == 0) {
-            e = pwrite_all(w->fd_direct, w->buf[i], w->len[i], w->off[i]);
+            e = gf_pio(w->fd_direct, 1, w->buf[i], w->len[i], w->off[i]);
             if (e == EINVAL) { /* the file system refuses direct I/O after all: page cache from now on */
                 close(w->fd_direct);
                 w->fd_direct = -1;
                 e = -1;
             }
         }
-        if (e == -1) e = pwrite_all(w->fd, w->buf[i], w->len[i], w->off[i]);
+        if (e == -1) e = gf_pio(w->fd, 1, w->buf[i], w->len[i], w->off[i]);
         pthread_mutex_lock(&w->mu);
         if (e && !w->err) w->err = e;
         w->busy[i] = 0;

@@ -20,6 +20,11 @@
 
 #include "geoflux/write.h"
 
+/* Writes (wr = 1) or reads exactly n bytes at offset off of fd, going on
+ * after short transfers and EINTR. Returns 0, or the errno of the failure
+ * (EIO for a file that ends early). */
+int gf_pio(int fd, int wr, void *p, size_t n, uint64_t off);
+
 typedef struct gf_awriter gf_awriter;
 
 /* Starts a writer for fd (buffered, borrowed: the caller closes it after

@@ -101,19 +101,6 @@ static gf_status io_err(gf_ctx *ctx, const gf_sqlfile *f, const char *what, int 
     return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s: %s", f->path, what, strerror(e ? e : EIO));
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return w < 0 ? errno : EIO;
-        p += w;
-        n -= (size_t)w;
-        off += w;
-    }
-    return 0;
-}
-
 gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, uint64_t pending_byte, gf_sqlfile *f)
 {
     memset(f, 0, sizeof *f);
@@ -210,7 +197,7 @@ gf_status gf_sqlfile_close(gf_ctx *ctx, gf_sqlfile *f)
         put_be32(h + 24, change);
         put_be32(h + 28, f->npages);
         put_be32(h + 92, change); /* "version-valid-for": the page count above is current */
-        if ((e = pwrite_all(f->fd, h, sizeof h, 0))) st = io_err(ctx, f, "write header", e);
+        if ((e = gf_pio(f->fd, 1, h, sizeof h, 0))) st = io_err(ctx, f, "write header", e);
     }
     if (f->fd >= 0 && close(f->fd) != 0 && !st) st = io_err(ctx, f, "close", errno);
     f->fd = -1;
