@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli/commands.h"
@@ -116,7 +117,9 @@ static void progress(void *user, const gf_run_stats *s)
             (unsigned long long)s->rejected, s->seconds > 0 ? (double)s->read / s->seconds : 0.0);
 }
 
-int gf_cmd_convert(int argc, char **argv)
+int gf_cmd_convert(int argc, char **argv) { return gf_cli_convert(argc, argv, help, 0); }
+
+int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
 {
     enum { O_SSRS = 256, O_ENC, O_SEP, O_BAL_PROFILE, O_TO_BAL, O_MINZOOM, O_MAXZOOM, O_ATTRS, O_MAXMEM, O_TMPDIR, O_COMMUNES, O_COMMUNES_CODE, O_COMMUNES_NAME, O_MAXDIST, O_STATS };
     static const struct option lo[] = {
@@ -146,7 +149,7 @@ int gf_cmd_convert(int argc, char **argv)
         if (k < 0) return GF_EXIT_USAGE;
         if (k) continue;
         switch (c) {
-        case 'h': help(stdout); return GF_EXIT_OK;
+        case 'h': usage(stdout); return GF_EXIT_OK;
         case O_SSRS: s_srs = optarg; break;
         case O_BAL_PROFILE: bal_profile = optarg; break;
         case O_TO_BAL: to_bal = optarg; break;
@@ -182,7 +185,7 @@ int gf_cmd_convert(int argc, char **argv)
             else if (strlen(optarg) == 1) ro.csv.sep = optarg[0];
             else { fprintf(stderr, "geoflux convert: --sep takes one character\n"); return GF_EXIT_USAGE; }
             break;
-        default: help(stderr); return GF_EXIT_USAGE;
+        default: usage(stderr); return GF_EXIT_USAGE;
         }
     }
     const char *out = cli.out, *format = cli.format, *t_srs = cli.t_srs, *rejects = cli.rejects, *layer = cli.layer;
@@ -191,7 +194,13 @@ int gf_cmd_convert(int argc, char **argv)
     int ninputs = argc - optind;
     if (ninputs <= 0 || !out) {
         fprintf(stderr, "geoflux convert: %s\n", ninputs <= 0 ? "no input file" : "no output (-o FILE)");
-        help(stderr);
+        usage(stderr);
+        return GF_EXIT_USAGE;
+    }
+    const char *fmt = format ? format : gf_output_format_for_path(out);
+    if (tiles_only && !(fmt && (!strcasecmp(fmt, "pmtiles") || !strcasecmp(fmt, "mbtiles")))) {
+        fprintf(stderr, "geoflux tiles: the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f pmtiles|mbtiles)\n");
+        usage(stderr);
         return GF_EXIT_USAGE;
     }
     if (summary_json && !strcmp(out, "-")) {
@@ -234,7 +243,7 @@ int gf_cmd_convert(int argc, char **argv)
     if ((st = gf_reproject_create(ctx, &rpo, &rp))) goto fail;
     if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); goto fail; }
     if (jo.path) { /* join after reproject: it reads b->lon/b->lat */
-        const char *jf = format ? format : gf_output_format_for_path(out);
+        const char *jf = fmt;
         const char *se = jo.stats_path ? strrchr(jo.stats_path, '.') : NULL;
         if (jf && (!strcmp(jf, "gpkg") || !strcmp(jf, "pmtiles") || !strcmp(jf, "mbtiles"))) {
             if (se && (!strcasecmp(se, ".geojson") || !strcasecmp(se, ".json"))) {

@@ -3,6 +3,8 @@
 #ifndef GF_CLI_COMMANDS_H
 #define GF_CLI_COMMANDS_H
 
+#include <stdio.h>
+
 #include "geoflux/ctx.h"
 
 /* Exit codes, documented in `geoflux --help`. */
@@ -21,6 +23,9 @@ typedef struct gf_cli_command {
 
 int gf_cmd_convert(int argc, char **argv);
 int gf_cmd_tiles(int argc, char **argv);   /* cmd_tiles.c: convert to a tile archive */
+/* The convert job (cmd_convert.c) with the caller's usage text; tiles_only:
+ * the output must be a PMTiles or MBTiles archive (usage error otherwise). */
+int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only);
 int gf_cmd_validate(int argc, char **argv); /* cmd_validate.c */
 int gf_cmd_geocode(int argc, char **argv); /* cmd_geocode.c */
 int gf_cmd_reverse(int argc, char **argv);
