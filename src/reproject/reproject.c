@@ -340,16 +340,11 @@ static int lin_agrees(gf_ctx *ctx, gf_rp_worker *w, int c, double x, double y, d
     return ex * ex + ey * ey <= half_tol * half_tol;
 }
 
-/* The CRS found for row i's x/y (xy_crs column). */
-static gf_status set_xy_crs(gf_rp *r, gf_batch *b, size_t i, int c, int epsg)
+/* The CRS found for row i's x/y (xy_crs column): candidate found (-1:
+ * none), or --s-srs when that was the CRS tried (c) and it agreed. */
+static gf_status set_xy_crs(gf_rp *r, gf_batch *b, size_t i, int c, int found)
 {
-    if (epsg) {
-        int k = cand_index(epsg);
-        if (k >= 0) return gf_batch_set_str(b, r->f_xy_crs, i, r->crs_name[k], strlen(r->crs_name[k]));
-        char buf[16];
-        int l = snprintf(buf, sizeof buf, "EPSG:%d", epsg);
-        return gf_batch_set_str(b, r->f_xy_crs, i, buf, (size_t)l);
-    }
+    if (found >= 0) return gf_batch_set_str(b, r->f_xy_crs, i, r->crs_name[found], strlen(r->crs_name[found]));
     if (c == C_USER && !(b->flags[i] & GF_ROW_POS_MISMATCH)) return gf_batch_set_str(b, r->f_xy_crs, i, r->o.s_srs, strlen(r->o.s_srs));
     return GF_OK;
 }
@@ -412,7 +407,7 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
                 if (use_lin && c != C_USER && (b->flags[i] & GF_ROW_HAS_LONLAT) &&
                     lin_agrees(ctx, w, c, b->cols[GF_A_X].v.d[i], b->cols[GF_A_Y].v.d[i], b->lon[i], b->lat[i], tol / 2)) {
                     gf_batch_set_int(b, r->f_mismatch, i, 0);
-                    if ((s = set_xy_crs(r, b, i, c, cand_epsg[c]))) return s;
+                    if ((s = set_xy_crs(r, b, i, c, c))) return s;
                     continue;
                 }
                 w->idx[m] = i;
@@ -426,7 +421,7 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
                 size_t i = w->idx[k];
                 double lo = w->x[k], la = w->y[k];
                 int ok = isfinite(lo) && isfinite(la) && fabs(lo) <= 180 && fabs(la) <= 90;
-                int epsg = c == C_USER ? 0 : cand_epsg[c];
+                int found = c == C_USER ? -1 : c;
                 if (b->flags[i] & GF_ROW_HAS_LONLAT) {
                     double d = ok ? haversine(lo, la, b->lon[i], b->lat[i]) : HUGE_VAL;
                     if (d > tol) {
@@ -434,7 +429,7 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
                         gf_batch_set_int(b, r->f_mismatch, i, 1);
                         if (isfinite(d)) gf_batch_set_real(b, r->f_mismatch_m, i, round(d * 100) / 100);
                         /* which CRS are these x/y really in? try the CC zones and the other legal CRSs */
-                        epsg = 0;
+                        found = -1;
                         if (c != C_USER) {
                             double clat = b->lat[i];
                             int zc = (int)lround(clat);
@@ -443,11 +438,11 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
                                 if (z >= 42 && z <= 50) order[no++] = C_CC(z);
                             for (int q = 0; q < NCAND; q++)
                                 if (q != c && !(q >= C_CC(42) && q <= C_CC(50))) order[no++] = q;
-                            for (int q = 0; q < no && !epsg; q++) {
+                            for (int q = 0; q < no && found < 0; q++) {
                                 double tx = b->cols[GF_A_X].v.d[i], ty = b->cols[GF_A_Y].v.d[i];
                                 to_wgs(ctx, w, order[q], &tx, &ty, 1);
                                 if (isfinite(tx) && isfinite(ty) && haversine(tx, ty, b->lon[i], b->lat[i]) <= tol)
-                                    epsg = cand_epsg[order[q]];
+                                    found = order[q];
                             }
                         }
                     } else {
@@ -458,7 +453,7 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
                     b->lat[i] = la;
                     b->flags[i] |= GF_ROW_HAS_POS;
                 }
-                if ((s = set_xy_crs(r, b, i, c, epsg))) return s;
+                if ((s = set_xy_crs(r, b, i, c, found))) return s;
             }
         }
     }
