@@ -1006,15 +1006,39 @@ static uint64_t hilbert(const uint16_t lut[4][256], uint32_t x, uint32_t y, int 
     return d;
 }
 
-/* Stable LSD radix sort of (key, index) pairs on the key, 16 bits a pass,
- * passes whose digit is the same for every key skipped. */
+/* Hilbert key of a box centre over dom (minx, maxx, miny, maxy) on a
+ * 2^bits grid per axis (bits: 16 or 32). */
+static uint64_t centre_key(const gf_gpkg *g, const rt_ent *e, int bits, const double dom[4])
+{
+    const double q = bits == 32 ? 4294967295.0 : 65535.0;
+    const double sx = dom[1] > dom[0] ? q / (dom[1] - dom[0]) : 0, sy = dom[3] > dom[2] ? q / (dom[3] - dom[2]) : 0;
+    double fx = (((double)e->b[0] + e->b[1]) / 2 - dom[0]) * sx, fy = (((double)e->b[2] + e->b[3]) / 2 - dom[2]) * sy;
+    uint32_t hx = fx <= 0 ? 0 : fx >= q ? (uint32_t)q : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= q ? (uint32_t)q : (uint32_t)fy;
+    return hilbert(g->hlut, hx, hy, bits);
+}
+
+/* Two stable LSD radix sorts, by memory: in memory the 32-bit key and the
+ * box index pack into one u64 (16 bytes a feature with the scratch copy);
+ * a spilled run needs 64-bit keys (the CRS's whole domain), so pairs. */
+static void radix_hi32(uint64_t *a, uint64_t *tmp, size_t n)
+{
+    for (int shift = 32; shift < 64; shift += 11) {
+        size_t cnt[2048] = {0};
+        for (size_t i = 0; i < n; i++) cnt[(a[i] >> shift) & 2047]++;
+        size_t sum = 0;
+        for (int k = 0; k < 2048; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
+        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i] >> shift) & 2047]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
 typedef struct rt_pair { uint64_t key; uint32_t idx; } rt_pair;
 static gf_status radix_pairs(gf_ctx *ctx, rt_pair *a, size_t n)
 {
     rt_pair *tmp = malloc(n * sizeof *tmp);
     size_t *cnt = malloc(65536 * sizeof *cnt);
     if (!tmp || !cnt) { free(tmp); free(cnt); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    for (int sh = 0; sh < 64; sh += 16) {
+    for (int sh = 0; sh < 64; sh += 16) { /* 16 bits a pass; passes on a digit all keys share skipped */
         memset(cnt, 0, 65536 * sizeof *cnt);
         for (size_t i = 0; i < n; i++) cnt[(a[i].key >> sh) & 65535]++;
         if (cnt[(a[0].key >> sh) & 65535] == n) continue;
@@ -1026,27 +1050,6 @@ static gf_status radix_pairs(gf_ctx *ctx, rt_pair *a, size_t n)
     free(tmp);
     free(cnt);
     return GF_OK;
-}
-
-/* The buffered boxes in Hilbert order of their centres over dom (minx,
- * maxx, miny, maxy) on a 2^bits grid; ties keep fid order. *out holds
- * their indices; caller frees it. */
-static gf_status hilbert_order(gf_gpkg *g, gf_ctx *ctx, int bits, const double dom[4], rt_pair **out)
-{
-    const double q = bits == 32 ? 4294967295.0 : 65535.0;
-    const double sx = dom[1] > dom[0] ? q / (dom[1] - dom[0]) : 0, sy = dom[3] > dom[2] ? q / (dom[3] - dom[2]) : 0;
-    rt_pair *pr = malloc(g->nents * sizeof *pr);
-    if (!pr) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < g->nents; i++) {
-        const rt_ent *e = &g->ents[i];
-        double fx = (((double)e->b[0] + e->b[1]) / 2 - dom[0]) * sx, fy = (((double)e->b[2] + e->b[3]) / 2 - dom[2]) * sy;
-        uint32_t hx = fx <= 0 ? 0 : fx >= q ? (uint32_t)q : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= q ? (uint32_t)q : (uint32_t)fy;
-        pr[i] = (rt_pair){hilbert(g->hlut, hx, hy, bits), (uint32_t)i};
-    }
-    gf_status st = radix_pairs(ctx, pr, g->nents);
-    if (st) free(pr);
-    else *out = pr;
-    return st;
 }
 
 static void put_be(unsigned char *p, uint64_t v, int n)
@@ -1109,10 +1112,11 @@ static gf_status rtree_spill(gf_gpkg *g, gf_ctx *ctx)
     /* the CRS's domain: degrees, else metres within +-2^26 */
     const double dom[4] = {g->o.srs_geographic ? -180 : -67108864.0, g->o.srs_geographic ? 180 : 67108864.0,
                            g->o.srs_geographic ? -90 : -67108864.0, g->o.srs_geographic ? 90 : 67108864.0};
-    rt_pair *pr = NULL;
+    rt_pair *pr = malloc(g->nents * sizeof *pr);
     rt_rec *out = malloc(RUN_BUF * sizeof *out);
-    if (!out) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    if ((st = hilbert_order(g, ctx, 32, dom, &pr))) { free(out); return st; }
+    if (!pr || !out) { free(pr); free(out); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    for (size_t i = 0; i < g->nents; i++) pr[i] = (rt_pair){centre_key(g, &g->ents[i], 32, dom), (uint32_t)i};
+    if ((st = radix_pairs(ctx, pr, g->nents))) { free(pr); free(out); return st; }
     for (size_t i = 0; i < g->nents && !st; i += RUN_BUF) {
         size_t k = g->nents - i < RUN_BUF ? g->nents - i : RUN_BUF;
         for (size_t j = 0; j < k; j++) {
@@ -1267,12 +1271,12 @@ static gf_status add_rec(gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlre
 
 /* The boxes in R-tree order: the sorted in-memory array, or the merge of
  * the spilled runs. */
-typedef struct rt_iter { gf_gpkg *g; const rt_pair *pr; size_t i, n; } rt_iter;
+typedef struct rt_iter { gf_gpkg *g; const uint64_t *key; size_t i, n; } rt_iter;
 
 static gf_status it_rewind(rt_iter *it, gf_ctx *ctx)
 {
     it->i = 0;
-    return it->pr ? GF_OK : runs_rewind(it->g, ctx);
+    return it->key ? GF_OK : runs_rewind(it->g, ctx);
 }
 
 /* 1 and the next box (feature id, box, run it came from, -1 in memory);
@@ -1280,9 +1284,9 @@ static gf_status it_rewind(rt_iter *it, gf_ctx *ctx)
 static int it_next(rt_iter *it, gf_ctx *ctx, int64_t *id, float b[4], int *run, gf_status *st)
 {
     *st = GF_OK;
-    if (it->pr) {
+    if (it->key) {
         if (it->i >= it->n) return 0;
-        const rt_ent *e = &it->g->ents[it->pr[it->i++].idx];
+        const rt_ent *e = &it->g->ents[it->key[it->i++] & 0xffffffffu];
         *id = e->id;
         memcpy(b, e->b, sizeof e->b);
         *run = -1;
@@ -1328,7 +1332,7 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
 {
     const size_t m = (size_t)(g->nodesz - 4) / 24;
     gf_status st = GF_OK;
-    rt_pair *order = NULL;
+    uint64_t *key = NULL, *tmp = NULL;
     uint32_t *leafof = NULL;
     float (*box[40])[4] = {0};
     size_t nn[40] = {0};
@@ -1346,12 +1350,17 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
     } else {
         n = g->nents;
         if (n == 0) goto out; /* the empty root written by CREATE VIRTUAL TABLE is right */
-        /* Hilbert order of the box centres over the layer's extent */
+        /* Hilbert order of the box centres over the layer's extent; ties keep fid order */
         const double ext[4] = {g->minx, g->maxx, g->miny, g->maxy};
+        key = malloc(n * sizeof *key);
+        tmp = malloc(n * sizeof *tmp);
         leafof = calloc(g->nrows, sizeof *leafof);
-        if (!leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-        if ((st = hilbert_order(g, ctx, 16, ext, &order))) goto out;
-        it.pr = order;
+        if (!key || !tmp || !leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+        for (size_t i = 0; i < n; i++) key[i] = centre_key(g, &g->ents[i], 16, ext) << 32 | i;
+        radix_hi32(key, tmp, n);
+        free(tmp);
+        tmp = NULL;
+        it.key = key;
         it.n = n;
     }
 
@@ -1448,7 +1457,8 @@ out:
     gf_sqlbt_free(&bp);
     gf_sqlbt_free(&br);
     for (int L = 0; L < 40; L++) free(box[L]);
-    free(order);
+    free(key);
+    free(tmp);
     free(leafof);
     free(blob);
     free(buf);
