@@ -1,6 +1,8 @@
 /* geoflux geocode / reverse / index: geocoding tables (SCDL équipements
  * files or any CSV) against the address base, offline and in batch. */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +50,9 @@ static void help_geocode(FILE *f)
         "      --layer NAME       layer name (GeoPackage: default \"equipments\" for SCDL files)\n"
         "      --append           GeoPackage: add the layer (and its rejects) to an existing\n"
         "                         file, e.g. the one `geoflux convert` wrote for the addresses\n"
-        "      --rejects FILE     rows rejected by SCDL validation (default OUTPUT.rejects.csv)\n"
-        "      --keep-invalid     keep (and geocode) rows that break an SCDL rule\n"
+        "      --rejects FILE     CSV records that cannot be parsed (default OUTPUT.rejects.csv);\n"
+        "                         every other row is written, in input order: rows breaking an\n"
+        "                         SCDL rule carry its code in the errors column\n"
         "  -j, --threads N        worker threads (default: all cores)\n"
         "      --summary json     counts as one JSON object on standard output\n"
         "  -q, --quiet / -v, --verbose\n"
@@ -73,7 +76,7 @@ static void help_reverse(FILE *f)
         "\n"
         "      --addresses FILE, --index FILE, --postcodes FILE   as for geocode\n"
         "      --lat COL --lon COL   coordinate columns\n"
-        "      --max-distance M      no result beyond M metres (default: none)\n"
+        "      --max-distance M      beyond M metres: result_status not-found (default 500)\n"
         "  -o, -f, --t-srs, -j, -q, -v, --summary json   as for geocode\n");
 }
 
@@ -90,6 +93,7 @@ static void help_index(FILE *f)
 typedef struct tally {
     int f_status, f_type;
     uint64_t ok, notfound, skipped, error, types[5];
+    uint64_t defects; /* rows breaking a rule of their schema (SCDL): written all the same */
 } tally;
 
 static gf_status t_begin(void *st, gf_ctx *ctx, const gf_schema *s, int nw)
@@ -119,11 +123,26 @@ static gf_status t_commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf
         else t->error++;
         for (int k = 1; k < 5; k++)
             if (col_is(b, t->f_type, r, gf_gc_type_name((gf_gc_type)k))) t->types[k]++;
+        if (b->errors && b->errors[r].len) t->defects++;
     }
     return GF_OK;
 }
 
 static const gf_sink_vt tally_vt = {.name = "tally", .begin = t_begin, .commit = t_commit};
+
+/* A distance in metres: a finite number > 0, nothing after it. */
+static int parse_metres(const char *s, const char *opt, const char *cmd, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(v) || v <= 0) {
+        fprintf(stderr, "geoflux %s: %s: '%s' is not a distance in metres (a number > 0)\n", cmd, opt, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
 
 static double now_s(void)
 {
@@ -163,8 +182,8 @@ static int run_cmd(int argc, char **argv, int reverse)
     const char *index = NULL, *postcodes = getenv("GEOFLUX_POSTCODES");
     const char *postcode = NULL, *citycode = NULL, *city = NULL, *lat = NULL, *lon = NULL;
     const char *addrs[64];
-    int naddrs = 0;
-    double far = 0, maxd = 0;
+    int naddrs = 0, maxd_given = 0;
+    double far = 0, maxd = 500; /* reverse: the national service's limit is of this order */
     char columns[1024] = "";
     const char *cmd = reverse ? "reverse" : "geocode";
     optind = 1;
@@ -191,13 +210,18 @@ static int run_cmd(int argc, char **argv, int reverse)
         case O_CITY: city = optarg; break;
         case O_LAT: lat = optarg; break;
         case O_LON: lon = optarg; break;
-        case O_FAR: far = atof(optarg); break;
-        case O_MAXD: maxd = atof(optarg); break;
+        case O_FAR:
+            if (!parse_metres(optarg, "--far", cmd, &far)) return GF_EXIT_USAGE;
+            break;
+        case O_MAXD:
+            if (!parse_metres(optarg, "--max-distance", cmd, &maxd)) return GF_EXIT_USAGE;
+            maxd_given = 1;
+            break;
         default: reverse ? help_reverse(stderr) : help_geocode(stderr); return GF_EXIT_USAGE;
         }
     }
     const char *out = cli.out, *format = cli.format, *t_srs = cli.t_srs, *rejects = cli.rejects, *layer = cli.layer;
-    int threads = cli.threads, verbose = cli.verbose, keep = cli.keep_invalid, summary = cli.summary_json,
+    int threads = cli.threads, verbose = cli.verbose, summary = cli.summary_json,
         precision = cli.precision, append = cli.append;
     if (argc - optind != 1 || !out || (!index && naddrs == 0) || (index && naddrs)) {
         fprintf(stderr, "geoflux %s: %s\n", cmd,
@@ -207,6 +231,16 @@ static int run_cmd(int argc, char **argv, int reverse)
         return GF_EXIT_USAGE;
     }
     const char *input = argv[optind];
+    if (cli.keep_invalid && verbose >= 0)
+        fprintf(stderr, "geoflux %s: --keep-invalid is not needed any more: every row is written (ignored)\n", cmd);
+    /* options of the other command are refused, not ignored */
+    const char *wrong = reverse ? (far > 0 ? "--far" : columns[0] ? "--columns" : postcode ? "--postcode"
+                                   : citycode ? "--citycode" : city ? "--city" : NULL)
+                                : (maxd_given ? "--max-distance" : NULL);
+    if (wrong) {
+        fprintf(stderr, "geoflux %s: %s applies to `geoflux %s` only\n", cmd, wrong, reverse ? "geocode" : "reverse");
+        return GF_EXIT_USAGE;
+    }
     gf_ctx *ctx = gf_cli_ctx(verbose);
     if (!ctx) return GF_EXIT_FAIL;
     int code = GF_EXIT_FAIL;
@@ -229,7 +263,10 @@ static int run_cmd(int argc, char **argv, int reverse)
     gf_pipeline_set_source(p, &gf_table_source_vt, tr, gf_table_schema(tr), (void (*)(void *))gf_table_destroy);
     tr = NULL;
     if (!reverse) {
-        if ((st = gf_equip_validate_create(ctx, reader, keep, &stage))) goto fail;
+        /* SCDL rules are checked and reported (errors column, summary), but a
+         * row breaking one is geocoded and written all the same: batch
+         * geocoders never withhold a row */
+        if ((st = gf_equip_validate_create(ctx, reader, 1, &stage))) goto fail;
         if ((st = gf_pipeline_add_stage(p, &gf_equip_validate_stage_vt, stage))) { free(stage); goto fail; }
     }
     if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
@@ -265,22 +302,22 @@ static int run_cmd(int argc, char **argv, int reverse)
     if (summary)
         printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"ok\":%llu,\"not_found\":%llu,\"skipped\":%llu,"
                "\"error\":%llu,\"housenumber\":%llu,\"street\":%llu,\"locality\":%llu,\"municipality\":%llu,"
-               "\"seconds\":%.3f,\"rows_per_s\":%.0f}\n",
+               "\"schema_defects\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f}\n",
                (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected,
                (unsigned long long)tl.ok, (unsigned long long)tl.notfound, (unsigned long long)tl.skipped,
                (unsigned long long)tl.error, (unsigned long long)tl.types[1], (unsigned long long)tl.types[2],
-               (unsigned long long)tl.types[3], (unsigned long long)tl.types[4], s.seconds, rate);
+               (unsigned long long)tl.types[3], (unsigned long long)tl.types[4], (unsigned long long)tl.defects,
+               s.seconds, rate);
     if (verbose >= 0) {
         fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu; ", (unsigned long long)s.read,
                 (unsigned long long)s.written, (unsigned long long)s.rejected);
-        if (reverse)
-            fprintf(stderr, "%llu found, %llu not found, %llu skipped", (unsigned long long)tl.ok,
-                    (unsigned long long)tl.notfound, (unsigned long long)tl.skipped);
-        else
-            fprintf(stderr, "%llu ok (%llu housenumber, %llu street, %llu locality, %llu municipality), %llu not found, %llu skipped",
-                    (unsigned long long)tl.ok, (unsigned long long)tl.types[1], (unsigned long long)tl.types[2],
-                    (unsigned long long)tl.types[3], (unsigned long long)tl.types[4], (unsigned long long)tl.notfound,
-                    (unsigned long long)tl.skipped);
+        fprintf(stderr, "status: %llu ok (%llu housenumber, %llu street, %llu locality, %llu municipality), "
+                "%llu not-found, %llu skipped, %llu error", (unsigned long long)tl.ok, (unsigned long long)tl.types[1],
+                (unsigned long long)tl.types[2], (unsigned long long)tl.types[3], (unsigned long long)tl.types[4],
+                (unsigned long long)tl.notfound, (unsigned long long)tl.skipped, (unsigned long long)tl.error);
+        if (tl.defects)
+            fprintf(stderr, "; %llu rows break a schema rule (codes in the errors column), written all the same",
+                    (unsigned long long)tl.defects);
         fprintf(stderr, "; %.2f s, %.0f rows/s\n", s.seconds, rate);
         if (s.rejected || rejects) fprintf(stderr, "geoflux: rejects: %s\n", rejects_path + (rejects_path[0] == '?'));
     }

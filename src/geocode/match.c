@@ -747,7 +747,19 @@ gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, d
     clear(r);
     if (!isfinite(lon) || !isfinite(lat) || ix->ngrid_items == 0) return GF_OK;
     long nx = (long)ix->g_nx, ny = (long)ix->g_ny;
-    long cx = (long)floor((lon - ix->g_lon0) / ix->g_cell), cy = (long)floor((lat - ix->g_lat0) / ix->g_cell);
+    /* The query's cell, clamped to one cell outside the grid: a point far
+     * away (or a cell size near 0) would give a cell number beyond `long`
+     * (undefined conversion) and ring bounds that overflow. Clamping keeps
+     * the ring a lower bound of the distance: every item is in the grid,
+     * so moving the point towards it along an axis never makes the
+     * per-axis gap larger. */
+    double fx = floor((lon - ix->g_lon0) / ix->g_cell), fy = floor((lat - ix->g_lat0) / ix->g_cell);
+    if (isnan(fx) || isnan(fy) || nx <= 0 || ny <= 0) return GF_OK;
+    if (fx < -1) fx = -1;
+    if (fx > (double)nx) fx = (double)nx;
+    if (fy < -1) fy = -1;
+    if (fy > (double)ny) fy = (double)ny;
+    long cx = (long)fx, cy = (long)fy;
     /* a lower bound of a cell's size in metres, over the grid's latitudes */
     double maxlat = fabs(ix->g_lat0) > fabs(ix->g_lat0 + ny * ix->g_cell) ? fabs(ix->g_lat0) : fabs(ix->g_lat0 + ny * ix->g_cell);
     if (fabs(lat) > maxlat) maxlat = fabs(lat);

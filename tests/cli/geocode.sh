@@ -46,18 +46,43 @@ r=[r for r in csv.DictReader(open('$OUT/eq.csv', encoding='utf-8')) if r['EQUIP_
 print(r['result_distance'])")
 ok 'py "import sys; sys.exit(0 if 1200 < float(\"$f\") < 1500 else 1)"' "distance to own coordinates reported ($f m)"
 
-# 3. SCDL validation: rejects with reasons, --keep-invalid keeps and geocodes them
-"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-errors.csv" -o "$OUT/err.csv" -q; rc=$?
+# 3. SCDL rules are reported, never a reason to withhold a row: every row
+# comes out, geocoded, in input order, with its codes in `errors`
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-errors.csv" -o "$OUT/err.csv" -q --summary json > "$OUT/err.json"; rc=$?
 ok '[ $rc -eq 0 ]' "geocode a file with errors"
-ok '[ "$(($(wc -l < "$OUT/err.csv") - 1))" = 1 ]' "one valid row written"
-ok '[ "$(($(wc -l < "$OUT/err.csv.rejects.csv") - 1))" = 6 ]' "six rows rejected"
+ok 'py "import json; d=json.load(open(\"$OUT/err.json\")); exit(0 if d[\"read\"]==7 and d[\"written\"]==7 and d[\"rejected\"]==0 and d[\"schema_defects\"]==6 and d[\"municipality\"]==1 and d[\"ok\"]==7 else 1)"' "7 of 7 rows written, 6 with schema defects, none rejected; no street at all: the commune"
+ok '[ ! -e "$OUT/err.csv.rejects.csv" ]' "no rejects file when no record was unparseable"
 for code in coll_siret.checksum equip_uid.pattern equip_theme.enum erp_categorie.range equip_lat.decimal_comma adr_numero.required; do
-  ok 'grep -q "$code" "$OUT/err.csv.rejects.csv"' "reject reason $code"
+  ok 'grep -q "$code" "$OUT/err.csv"' "schema defect $code reported in the errors column"
 done
 ok 'grep -q "equip_theme.enum_fuzzy" "$OUT/err.csv"' "theme in the wrong case: a warning"
-"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-errors.csv" -o "$OUT/errk.csv" -q --keep-invalid --summary json > "$OUT/errk.json"
-ok 'py "import json; d=json.load(open(\"$OUT/errk.json\")); exit(0 if d[\"read\"]==7 and d[\"written\"]==7 and d[\"rejected\"]==0 and d[\"municipality\"]==1 else 1)"' "--keep-invalid: 7 written; no street at all: the commune"
-ok 'grep -q "coll_siret.checksum" "$OUT/errk.csv"' "kept rows carry their codes"
+ok 'py "
+import csv
+a=[r[\"EQUIP_UID\"] for r in csv.DictReader(open(\"$E/equipements-35047-errors.csv\", encoding=\"utf-8\"), delimiter=\";\" if \";\" in open(\"$E/equipements-35047-errors.csv\", encoding=\"utf-8\").readline() else \",\")]
+b=[r[\"EQUIP_UID\"] for r in csv.DictReader(open(\"$OUT/err.csv\", encoding=\"utf-8\"))]
+assert a==b, (a, b)
+"' "rows in input order"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-errors.csv" -o "$OUT/errk.csv" -q --keep-invalid; rc=$?
+ok '[ $rc -eq 0 ] && cmp -s "$OUT/err.csv" "$OUT/errk.csv"' "--keep-invalid (now the default) changes nothing"
+# an SCDL file of 500 rows whose SIRET fails Luhn (and is not La Poste's): all 500 out, geocoded
+py "
+import csv
+src=list(csv.reader(open('$E/equipements-35047.csv', encoding='utf-8')))
+h=src[0]; rows=src[1:]
+i=h.index('COLL_SIRET'); u=h.index('EQUIP_UID')
+w=csv.writer(open('$OUT/siret.csv','w',encoding='utf-8',newline=''))
+w.writerow(h)
+for k in range(500):
+    r=list(rows[k % len(rows)]); r[i]='21350047500010'; r[u]=r[u][:15]+'%03d' % (k % 1000); w.writerow(r)
+"
+"$GF" geocode --index "$OUT/bruz.idx" "$OUT/siret.csv" -o "$OUT/siret.out.csv" --summary json > "$OUT/siret.json" 2>"$OUT/siret.err"; rc=$?
+ok '[ $rc -eq 0 ] && py "import json; d=json.load(open(\"$OUT/siret.json\")); exit(0 if d[\"read\"]==500 and d[\"written\"]==500 and d[\"rejected\"]==0 and d[\"schema_defects\"]==500 and d[\"ok\"]==500 else 1)"' "SIRET failing Luhn: 500 of 500 rows written and geocoded ($(cat "$OUT/siret.json"))"
+ok '[ "$(grep -c "coll_siret.checksum" "$OUT/siret.out.csv")" = 500 ] && [ "$(grep -c ",ok," "$OUT/siret.out.csv")" -ge 450 ]' "every row carries the defect and a result"
+ok 'grep -q "500 rows break a schema rule" "$OUT/siret.err" && grep -q "500 ok" "$OUT/siret.err"' "the summary says how many of each status and how many defects"
+# an unparseable record is the only kind of row that goes to rejects
+printf 'adresse,postcode\n62 avenue du general de gaulle,35170\n"unterminated,35170\n' > "$OUT/bad.csv"
+"$GF" geocode --index "$OUT/bruz.idx" "$OUT/bad.csv" -o "$OUT/bad.out.csv" -q --summary json > "$OUT/bad.json"
+ok 'py "import json; d=json.load(open(\"$OUT/bad.json\")); exit(0 if d[\"read\"]==2 and d[\"written\"]==1 and d[\"rejected\"]==1 else 1)"' "an unparseable record goes to rejects ($(cat "$OUT/bad.json"))"
 
 # 4. the older template: EQUIP_X/EQUIP_Y in Lambert-93 checked
 "$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-ancien-modele.csv" -o "$OUT/old.geojson" -q; rc=$?
@@ -98,6 +123,24 @@ for r in rows:
     if r[\"result_type_input\"]==\"housenumber\":
         assert r[\"result_id\"]==r[\"result_id_input\"] and float(r[\"result_distance\"])<0.01, r
 "' "reverse of housenumber results: same cle_interop, 0 m"
+
+# reverse has a distance limit (default 500 m): a point 585 km from any
+# address of the base is not-found, not ok
+printf 'id,lat,lon\nnear,48.0230962,-1.7382079\nfar,48.58,7.75\nnone,,\n' > "$OUT/pts.csv"
+"$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/pts.out.csv" -q; rc=$?
+rows "$OUT/pts.out.csv" "id,result_status,result_distance,result_id" > "$OUT/pts.txt"
+ok '[ $rc -eq 0 ] && grep -q "^near|ok|0|35047_0380_00062$" "$OUT/pts.txt" && grep -q "^far|not-found||$" "$OUT/pts.txt" && grep -q "^none|skipped||$" "$OUT/pts.txt"' "reverse: ok within 500 m, not-found 585 km away, skipped without a point ($(tr '\n' ' ' < "$OUT/pts.txt"))"
+"$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/pts2.csv" -q --max-distance 1000000
+d=$(rows "$OUT/pts2.csv" "id,result_status,result_distance" | sed -n 's/^far|ok|//p')
+ok 'py "import sys; sys.exit(0 if 600000 < float(\"${d:-0}\") < 800000 else 1)"' "--max-distance 1000000: found, result_distance in metres ($d)"
+for bad in abc 0 -5 1e999 12m nan; do
+  "$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/x.csv" -q --max-distance "$bad" 2>/dev/null; rc=$?
+  ok '[ $rc -eq 2 ] && [ ! -e "$OUT/x.csv" ]' "--max-distance $bad refused"
+done
+"$GF" geocode --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/x.csv" -q --max-distance 10 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ]' "--max-distance is refused by geocode, not ignored"
+"$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/x.csv" -q --columns adresse 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ]' "--columns is refused by reverse, not ignored"
 
 # 7. the native CSV writer on the address schema (convert), atomic, to standard output too
 "$GF" convert "$S/bal/test-valid.csv" -o "$OUT/tv.csv" -q; rc=$?

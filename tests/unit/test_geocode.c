@@ -252,6 +252,20 @@ int main(int argc, char **argv)
     CHECK(rr.type == GF_GC_HOUSENUMBER && rr.distance < 0.05 && !strcmp(rr.id, "35047_0380_00062"));
     CHECK(gf_gc_reverse(ix, s, 2.35, 48.85, 1000, &rr) == GF_OK && rr.type == GF_GC_NONE); /* max distance */
     CHECK(gf_gc_reverse(ix, s, NAN, 48.0, 0, &rr) == GF_OK && rr.type == GF_GC_NONE);
+    /* points far outside the grid: the cell number used to leave `long`
+     * (UBSan: signed overflow); with a limit nothing is found, without one
+     * the nearest address still is */
+    {
+        static const double far[][2] = {{1e300, 0}, {-1e300, 0}, {0, 1e300}, {-9.3e16, 48}, {9.3e16, -48},
+                                        {-1.7e308, -1.7e308}, {179.9, 89.9}, {-179.9, -89.9}};
+        for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+            CHECK(gf_gc_reverse(ix, s, far[i][0], far[i][1], 500, &rr) == GF_OK && rr.type == GF_GC_NONE);
+            CHECK(gf_gc_reverse(ix, s, far[i][0], far[i][1], 0, &rr) == GF_OK && rr.type != GF_GC_NONE);
+        }
+        /* 585 km from Bruz (Strasbourg): nothing within 500 m */
+        CHECK(gf_gc_reverse(ix, s, 7.75, 48.58, 500, &rr) == GF_OK);
+        CHECK(rr.type == GF_GC_NONE || rr.distance <= 500);
+    }
 
     /* 7. robustness: random queries built from address-like pieces and raw
      * bytes must never crash (replayed under ASan+UBSan by the sanitize build) */
