@@ -30,7 +30,7 @@
 #include "write/ofile.h"
 
 typedef struct gf_balw {
-    char path[1024];
+    char *path;
     gf_ofile f;
     int nworkers;
     gf_vproj **pj; /* per worker; PROJ objects of the worker contexts */
@@ -47,7 +47,10 @@ gf_status gf_bal_open(gf_ctx *ctx, const gf_output_opts *opts, const char *versi
         return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "--to-bal: only version 1.4 is written (got '%s')", version ? version : "");
     gf_balw *w = calloc(1, sizeof *w);
     if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    snprintf(w->path, sizeof w->path, "%s", opts->path);
+    if (!(w->path = strdup(opts->path))) {
+        free(w);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     *st = w;
     return GF_OK;
 }
@@ -104,15 +107,38 @@ static int uid_part(const char *u, size_t un, char tag, const char **p)
     return 0;
 }
 
+/* Appends p[0..n) to t with A-Z lower-cased. */
+static gf_status put_lower(gf_buf *t, const char *p, size_t n)
+{
+    gf_status st = gf_buf_reserve(t, n);
+    if (st) return st;
+    for (size_t i = 0; i < n; i++) t->p[t->len++] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
+    return GF_OK;
+}
+
 #define SEP() do { if ((st = gf_buf_append(out, ";", 1))) return st; } while (0)
+
+/* Values are rewritten into growable scratch buffers (t, sufl), never into a
+ * fixed-size array: a field is as long as the input makes it. */
+static gf_status encode_rows(gf_vproj *pj, const gf_batch *b, gf_buf *out, gf_buf *t, gf_buf *sufl);
 
 static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, gf_buf *out)
 {
     gf_balw *w = stv;
     gf_status st;
     if (!w->pj[worker] && (st = gf_vproj_create(wctx, &w->pj[worker]))) return st;
-    gf_vproj *pj = w->pj[worker];
-    char tmp[1024], num[48];
+    gf_buf t = {0}, sufl = {0};
+    st = encode_rows(w->pj[worker], b, out, &t, &sufl);
+    gf_buf_free(&t);
+    gf_buf_free(&sufl);
+    if (st) return gf_ctx_err(wctx, st, "--to-bal: out of memory");
+    return GF_OK;
+}
+
+static gf_status encode_rows(gf_vproj *pj, const gf_batch *b, gf_buf *out, gf_buf *t, gf_buf *sufl)
+{
+    gf_status st;
+    char num[48]; /* numbers formatted by us, never data */
     for (size_t r = 0; r < b->n; r++) {
         const char *p, *u;
         size_t n, un;
@@ -124,10 +150,7 @@ static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, 
             const char *id = NULL;
             if (str(b, idf[k], r, &p, &n) && gf_vuuid_v4(p, n)) id = p;
             else if (has_uid) uid_part(u, un, tags[k], &id);
-            if (id) {
-                for (int i = 0; i < 36; i++) tmp[i] = (char)((id[i] >= 'A' && id[i] <= 'F') ? id[i] + 32 : id[i]);
-                if ((st = gf_buf_append(out, tmp, 36))) return st;
-            }
+            if (id && (st = put_lower(out, id, 36))) return st; /* a checked UUID: hex digits and '-' */
             SEP();
         }
         /* commune */
@@ -146,31 +169,28 @@ static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, 
         int64_t numero = b->cols[GF_A_NUMERO].valid[r] ? b->cols[GF_A_NUMERO].v.i[r] : -1;
         const char *suf;
         size_t sufn;
-        int has_suf = str(b, GF_A_SUFFIXE, r, &suf, &sufn) && sufn < 64;
-        char sufl[64];
-        for (size_t i = 0; has_suf && i < sufn; i++) sufl[i] = (char)((suf[i] >= 'A' && suf[i] <= 'Z') ? suf[i] + 32 : suf[i]);
+        int has_suf = str(b, GF_A_SUFFIXE, r, &suf, &sufn);
+        sufl->len = 0;
+        if (has_suf && (st = put_lower(sufl, suf, sufn))) return st;
         /* cle_interop: INSEE_VOIE_NNNNN[_suffixe], lower case */
-        size_t k = 0;
-        char voie[8] = "xxxx";
+        char voie[5] = "xxxx"; /* exactly 4 bytes of the key, checked below */
         if (has_cle) {
             const char *us = memchr(cle, '_', clen);
             const char *us2 = us ? memchr(us + 1, '_', clen - (size_t)(us + 1 - cle)) : NULL;
             if (us && us2 && us2 - us - 1 == 4)
                 for (int i = 0; i < 4; i++) voie[i] = (char)((us[1 + i] >= 'A' && us[1 + i] <= 'Z') ? us[1 + i] + 32 : us[1 + i]);
         }
+        t->len = 0;
         if (insee[0] && numero >= 0) {
-            k = (size_t)snprintf(tmp, sizeof tmp, "%c%c%c%c%c_%s_%05lld", insee[0] | (insee[0] >= 'A' ? 32 : 0),
-                                 insee[1] | (insee[1] >= 'A' ? 32 : 0), insee[2], insee[3], insee[4], voie, (long long)numero);
-            if (has_suf && k + sufn + 2 < sizeof tmp) {
-                tmp[k++] = '_';
-                memcpy(tmp + k, sufl, sufn);
-                k += sufn;
-            }
-        } else if (has_cle && clen < sizeof tmp) {
-            for (size_t i = 0; i < clen; i++) tmp[i] = (char)((cle[i] >= 'A' && cle[i] <= 'Z') ? cle[i] + 32 : cle[i]);
-            k = clen;
+            if ((st = gf_buf_printf(t, "%c%c%c%c%c_%s_%05lld", insee[0] | (insee[0] >= 'A' ? 32 : 0),
+                                    insee[1] | (insee[1] >= 'A' ? 32 : 0), insee[2], insee[3], insee[4], voie,
+                                    (long long)numero)))
+                return st;
+            if (has_suf && ((st = gf_buf_append(t, "_", 1)) || (st = gf_buf_append(t, sufl->p, sufl->len)))) return st;
+        } else if (has_cle && (st = put_lower(t, cle, clen))) {
+            return st;
         }
-        if ((st = put(out, tmp, k))) return st;
+        if ((st = put(out, t->p, t->len))) return st;
         SEP();
         if ((st = gf_buf_append(out, insee, strlen(insee)))) return st;
         SEP();
@@ -192,9 +212,10 @@ static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, 
         int has_ld = str(b, GF_A_LIEUDIT_COMPLEMENT_NOM, r, &ld, &ldn);
         int ld_is_voie = !str(b, GF_A_VOIE_NOM, r, &p, &n) && has_ld;
         if (ld_is_voie) { p = ld; n = ldn; }
-        if (n > sizeof tmp) n = sizeof tmp;
-        for (size_t i = 0; i < n; i++) tmp[i] = p[i] == '_' ? ' ' : p[i];
-        if ((st = put(out, tmp, n))) return st;
+        t->len = 0;
+        if ((st = gf_buf_reserve(t, n))) return st;
+        for (size_t i = 0; i < n; i++) t->p[t->len++] = p[i] == '_' ? ' ' : p[i];
+        if ((st = put(out, t->p, t->len))) return st;
         SEP();
         if (!ld_is_voie && (st = put(out, ld, ldn))) return st;
         SEP();
@@ -203,7 +224,7 @@ static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, 
             if ((st = gf_buf_append(out, num, (size_t)l))) return st;
         }
         SEP();
-        if (has_suf && (st = put(out, sufl, sufn))) return st;
+        if (has_suf && (st = put(out, sufl->p, sufl->len))) return st;
         SEP();
         if (str(b, GF_A_POSITION, r, &p, &n)) {
             const char *canon = gf_vposition_canon(p, n);
@@ -251,17 +272,21 @@ static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, 
         SEP();
         /* cad_parcelles: 14-character ids */
         if (str(b, GF_A_CAD_PARCELLES, r, &p, &n)) {
-            size_t o = 0, s0 = 0;
-            for (size_t i = 0; i <= n && o + 16 < sizeof tmp; i++) {
+            size_t s0 = 0;
+            t->len = 0;
+            for (size_t i = 0; i <= n; i++) {
                 if (i < n && p[i] != '|') continue;
                 size_t len = i - s0;
-                if (len == 15) { memcpy(tmp + o, p + s0, 2); memcpy(tmp + o + 2, p + s0 + 3, 12); len = 14; }
-                else if (len > 0) memcpy(tmp + o, p + s0, len);
-                if (len) { o += len; tmp[o++] = '|'; }
+                if (len == 15) { /* 15-character form: drop the third character */
+                    if ((st = gf_buf_append(t, p + s0, 2)) || (st = gf_buf_append(t, p + s0 + 3, 12))) return st;
+                } else if (len > 0 && (st = gf_buf_append(t, p + s0, len))) {
+                    return st;
+                }
+                if (len && (st = gf_buf_append(t, "|", 1))) return st;
                 s0 = i + 1;
             }
-            if (o) o--; /* last '|' */
-            if ((st = put(out, tmp, o))) return st;
+            if (t->len) t->len--; /* last '|' */
+            if ((st = put(out, t->p, t->len))) return st;
         }
         SEP();
         str(b, GF_A_SOURCE, r, &p, &n);
@@ -310,6 +335,7 @@ static void destroy(void *stv)
     if (!w) return;
     gf_ofile_discard(&w->f);
     free(w->pj); /* PROJ objects were freed by finish() or abort() */
+    free(w->path);
     free(w);
 }
 
