@@ -243,7 +243,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     }
     gf_ctx *ctx = gf_cli_ctx(verbose);
     if (!ctx) return GF_EXIT_FAIL;
-    int code = GF_EXIT_FAIL;
+    int code = GF_EXIT_FAIL, bad_index = 0;
     gf_gc_index *ix = NULL;
     gf_pipeline *p = NULL;
     gf_table_reader *tr = NULL;
@@ -254,7 +254,10 @@ static int run_cmd(int argc, char **argv, int reverse)
     const gf_sink_vt *svt;
     void *sst, *stage;
     if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
-    if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) goto fail;
+    if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) {
+        bad_index = index && st != GF_ERR_NOMEM; /* an --index file that cannot be used is an unreadable input */
+        goto fail;
+    }
     gf_csv_opts co = {0};
     if ((st = gf_table_open(ctx, input, &co, &tr))) goto fail;
     gf_table_reader *reader = tr;
@@ -325,7 +328,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     goto done;
 fail:
     fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
-    code = (st == GF_ERR_IO && !p) ? GF_EXIT_USAGE : gf_cli_exit_for(st);
+    code = (st == GF_ERR_IO && !p) || bad_index ? GF_EXIT_USAGE : gf_cli_exit_for(st);
 done:
     gf_pipeline_destroy(p);
     gf_table_destroy(tr);

@@ -1,6 +1,7 @@
 /* The geocoding index: builder (a pipeline sink), freezing (sorting, hash
  * tables, trigram postings, reverse grid), La Poste postcodes, and the flat
- * file format (saved with write(), loaded with mmap()).
+ * file format (gcfile.h: saved with write(), loaded with mmap(), checked
+ * whole before use).
  *
  * Build cost is kept off the serial commit: encode() runs on the workers and
  * does the expensive part (name normalisation), packing each row into a
@@ -15,15 +16,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "geoflux/address.h"
 #include "geoflux/ingest.h"
 #include "geoflux/reproject.h"
 #include "geoflux/write.h"
 #include "geocode/gc.h"
-
-#define GC_MAGIC "GFGCIDX1"
-#define GC_VERSION 2u
+#include "geocode/gcfile.h"
 
 struct gf_gc_builder {
     gc_commune *communes; uint32_t nc, cc;
@@ -141,7 +141,7 @@ static uint32_t find_insee_in(const uint32_t *t, uint32_t cap, const gc_commune 
 {
     if (!cap || n == 0 || n > 6) return GC_NONE;
     uint32_t h = insee_hash(s, n) & (cap - 1);
-    while (t[h]) {
+    for (uint32_t probe = 0; probe < cap && t[h]; probe++) { /* bounded: a loaded table may be full */
         const gc_commune *c = &cs[t[h] - 1];
         if (strncmp(c->insee, s, n) == 0 && c->insee[n] == 0) return t[h] - 1;
         h = (h + 1) & (cap - 1);
@@ -154,7 +154,7 @@ static uint32_t find_street_in(const uint32_t *t, uint32_t cap, const gc_street 
 {
     if (!cap) return GC_NONE;
     uint32_t h = street_hash(c, s, n) & (cap - 1);
-    while (t[h]) {
+    for (uint32_t probe = 0; probe < cap && t[h]; probe++) {
         const gc_street *st = &ss[t[h] - 1];
         if (st->commune == c && st->nlen == n && memcmp(pool + st->nname, s, n) == 0) return t[h] - 1;
         h = (h + 1) & (cap - 1);
@@ -179,7 +179,7 @@ uint32_t gc_find_cname(const gf_gc_index *ix, const char *s, size_t n)
 {
     if (!ix->h_cname_cap || n == 0) return GC_NONE;
     uint32_t h = (uint32_t)gc_hash(s, n, 0) & (ix->h_cname_cap - 1);
-    while (ix->h_cname[h]) {
+    for (uint32_t probe = 0; probe < ix->h_cname_cap && ix->h_cname[h]; probe++) {
         const char *nm = ix->pool + ix->communes[ix->h_cname[h] - 1].nname;
         if (strncmp(nm, s, n) == 0 && nm[n] == 0) return ix->h_cname[h] - 1;
         h = (h + 1) & (ix->h_cname_cap - 1);
@@ -323,7 +323,9 @@ static gf_status sk_encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b
     const char *pv = NULL;
     size_t pvl = (size_t)-1, nl = 0;
     for (size_t r = 0; r < b->n; r++) {
-        if (!(b->flags[r] & GF_ROW_HAS_POS) || !isfinite(b->lon[r]) || !isfinite(b->lat[r])) continue;
+        /* a position outside WGS84's range has no int32 1e-7 degree form
+         * (and a loaded index refuses one) */
+        if (!(b->flags[r] & GF_ROW_HAS_POS) || !(fabs(b->lon[r]) <= 180) || !(fabs(b->lat[r]) <= 90)) continue;
         size_t il, cl, vl, sl, kl, pl;
         const char *insee = col_str(b, GF_A_COMMUNE_INSEE, r, &il);
         const char *cle = col_str(b, GF_A_CLE_INTEROP, r, &kl);
@@ -585,11 +587,11 @@ static gf_status build_grid(gf_gc_index *ix, gf_ctx *ctx)
         n++;
     }
     if (n == 0) { mnx = mny = 0; mxx = mxy = 1; }
-    /* about 4 items per cell, cells no smaller than ~50 m, at most 4M cells */
+    /* about 4 items per cell, cells no smaller than ~50 m, at most GC_GRID_MAXCELLS cells */
     double area = (mxx - mnx + 1e-6) * (mxy - mny + 1e-6);
     double cell = sqrt(area / (n / 4.0 + 1));
     if (cell < 0.0005) cell = 0.0005;
-    while (((mxx - mnx) / cell + 1) * ((mxy - mny) / cell + 1) > 4e6) cell *= 1.5;
+    while (((mxx - mnx) / cell + 1) * ((mxy - mny) / cell + 1) > GC_GRID_MAXCELLS) cell *= 1.5;
     ix->g_lon0 = mnx;
     ix->g_lat0 = mny;
     ix->g_cell = cell;
@@ -890,67 +892,95 @@ fail:
     return st;
 }
 
-/* ---- file format ----
- * header (gc_fhdr), then each array in a fixed order, each starting on an
- * 8-byte boundary. Native byte order, checked by a marker. */
-typedef struct gc_fhdr {
-    char magic[8];
-    uint32_t version, endian;
-    uint32_t ncommunes, nstreets, naddrs, h_insee_cap, h_street_cap, h_cname_cap, npostcodes, ntri, ngrid_items, g_nx, g_ny, naliases;
-    uint64_t poollen, filelen;
-    double g_lon0, g_lat0, g_cell;
-} gc_fhdr;
+/* ---- file format (gcfile.h) ---- */
+static size_t pad8(size_t x) { return (x + 7) & ~(size_t)7; }
 
-typedef struct gc_sect { void **ptr; size_t size; } gc_sect;
-
-static int sections(gf_gc_index *ix, gc_sect *s)
+int gc_file_layout(const gc_fhdr *h, size_t off[GC_NSECT], size_t size[GC_NSECT], size_t *total)
 {
-    int n = 0;
-    s[n++] = (gc_sect){(void **)&ix->communes, (size_t)ix->ncommunes * sizeof(gc_commune)};
-    s[n++] = (gc_sect){(void **)&ix->streets, (size_t)ix->nstreets * sizeof(gc_street)};
-    s[n++] = (gc_sect){(void **)&ix->addrs, (size_t)ix->naddrs * sizeof(gc_addr)};
-    s[n++] = (gc_sect){(void **)&ix->pool, (size_t)ix->poollen};
-    s[n++] = (gc_sect){(void **)&ix->h_insee, (size_t)ix->h_insee_cap * 4};
-    s[n++] = (gc_sect){(void **)&ix->h_street, (size_t)ix->h_street_cap * 4};
-    s[n++] = (gc_sect){(void **)&ix->h_cname, (size_t)ix->h_cname_cap * 4};
-    s[n++] = (gc_sect){(void **)&ix->postcodes, (size_t)ix->npostcodes * 8};
-    s[n++] = (gc_sect){(void **)&ix->aliases, (size_t)ix->naliases * sizeof(gc_alias)};
-    s[n++] = (gc_sect){(void **)&ix->tri_keys, (size_t)ix->ntri * 8};
-    s[n++] = (gc_sect){(void **)&ix->tri_vals, (size_t)ix->ntri * 4};
-    s[n++] = (gc_sect){(void **)&ix->grid_start, ((size_t)ix->g_nx * ix->g_ny + 1) * 4};
-    s[n++] = (gc_sect){(void **)&ix->grid_items, (size_t)ix->ngrid_items * 4};
-    return n;
+    uint64_t ncell;
+    if (__builtin_mul_overflow((uint64_t)h->g_nx, (uint64_t)h->g_ny, &ncell) || ncell == UINT64_MAX) return -1;
+    const struct { uint64_t n; size_t elt; } s[GC_NSECT] = {
+        [GC_S_COMMUNES] = {h->ncommunes, sizeof(gc_commune)}, [GC_S_STREETS] = {h->nstreets, sizeof(gc_street)},
+        [GC_S_ADDRS] = {h->naddrs, sizeof(gc_addr)},          [GC_S_POOL] = {h->poollen, 1},
+        [GC_S_H_INSEE] = {h->h_insee_cap, 4},                 [GC_S_H_STREET] = {h->h_street_cap, 4},
+        [GC_S_H_CNAME] = {h->h_cname_cap, 4},                 [GC_S_POSTCODES] = {h->npostcodes, 8},
+        [GC_S_ALIASES] = {h->naliases, sizeof(gc_alias)},     [GC_S_TRI_KEYS] = {h->ntri, 8},
+        [GC_S_TRI_VALS] = {h->ntri, 4},                       [GC_S_GRID_START] = {ncell + 1, 4},
+        [GC_S_GRID_ITEMS] = {h->ngrid_items, 4},
+    };
+    size_t o = pad8(sizeof *h);
+    for (int i = 0; i < GC_NSECT; i++) {
+        size_t n;
+        if (s[i].n > SIZE_MAX || __builtin_mul_overflow((size_t)s[i].n, s[i].elt, &n) || n > SIZE_MAX - 7 ||
+            pad8(n) > SIZE_MAX - o)
+            return -1;
+        off[i] = o;
+        size[i] = n;
+        o += pad8(n);
+    }
+    *total = o;
+    return 0;
 }
 
-static size_t pad8(size_t x) { return (x + 7) & ~(size_t)7; }
+/* The index's arrays, in section order. */
+static void section_ptrs(gf_gc_index *ix, void **p[GC_NSECT])
+{
+    p[GC_S_COMMUNES] = (void **)&ix->communes;   p[GC_S_STREETS] = (void **)&ix->streets;
+    p[GC_S_ADDRS] = (void **)&ix->addrs;         p[GC_S_POOL] = (void **)&ix->pool;
+    p[GC_S_H_INSEE] = (void **)&ix->h_insee;     p[GC_S_H_STREET] = (void **)&ix->h_street;
+    p[GC_S_H_CNAME] = (void **)&ix->h_cname;     p[GC_S_POSTCODES] = (void **)&ix->postcodes;
+    p[GC_S_ALIASES] = (void **)&ix->aliases;     p[GC_S_TRI_KEYS] = (void **)&ix->tri_keys;
+    p[GC_S_TRI_VALS] = (void **)&ix->tri_vals;   p[GC_S_GRID_START] = (void **)&ix->grid_start;
+    p[GC_S_GRID_ITEMS] = (void **)&ix->grid_items;
+}
+
+/* crc32_z takes a size_t length (zlib >= 1.2.9) */
+static uint32_t crc_add(uint32_t crc, const void *p, size_t n) { return (uint32_t)crc32_z(crc, p, n); }
+
+uint32_t gc_file_crc(const void *file, size_t len)
+{
+    gc_fhdr h;
+    memcpy(&h, file, sizeof h);
+    h.crc = 0;
+    uint32_t crc = crc_add(crc32(0, NULL, 0), &h, sizeof h);
+    return crc_add(crc, (const char *)file + sizeof h, len - sizeof h);
+}
 
 gf_status gf_gc_index_save(const gf_gc_index *cix, gf_ctx *ctx, const char *path)
 {
-    gf_gc_index *ix = (gf_gc_index *)cix; /* sections() takes addresses of the fields, read only here */
-    gc_sect s[16];
-    int n = sections(ix, s);
+    gf_gc_index *ix = (gf_gc_index *)cix; /* section_ptrs() takes addresses of the fields, read only here */
     gc_fhdr h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, GC_MAGIC, 8);
     h.version = GC_VERSION;
-    h.endian = 0x01020304;
+    h.endian = GC_ENDIAN;
     h.ncommunes = ix->ncommunes; h.nstreets = ix->nstreets; h.naddrs = ix->naddrs;
     h.h_insee_cap = ix->h_insee_cap; h.h_street_cap = ix->h_street_cap; h.h_cname_cap = ix->h_cname_cap;
     h.npostcodes = ix->npostcodes; h.ntri = ix->ntri; h.ngrid_items = ix->ngrid_items; h.naliases = ix->naliases;
     h.g_nx = ix->g_nx; h.g_ny = ix->g_ny; h.poollen = ix->poollen;
     h.g_lon0 = ix->g_lon0; h.g_lat0 = ix->g_lat0; h.g_cell = ix->g_cell;
-    size_t total = pad8(sizeof h);
-    for (int i = 0; i < n; i++) total += pad8(s[i].size);
+    size_t off[GC_NSECT], size[GC_NSECT], total;
+    void **ptr[GC_NSECT];
+    section_ptrs(ix, ptr);
+    if (gc_file_layout(&h, off, size, &total)) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: index too large", path);
     h.filelen = total;
+    /* the arrays are in memory: the CRC goes into the header before the first byte is written */
+    static const char zeros[8] = {0};
+    uint32_t crc = crc_add(crc32(0, NULL, 0), &h, sizeof h);
+    crc = crc_add(crc, zeros, pad8(sizeof h) - sizeof h);
+    for (int i = 0; i < GC_NSECT; i++) {
+        if (size[i]) crc = crc_add(crc, *ptr[i], size[i]);
+        crc = crc_add(crc, zeros, pad8(size[i]) - size[i]);
+    }
+    h.crc = crc;
     char tmp[1100];
     gf_atomic_tmpname(path, tmp, sizeof tmp);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", tmp, strerror(errno));
-    static const char zeros[8] = {0};
+    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));
     int ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(zeros, 1, pad8(sizeof h) - sizeof h, f) == pad8(sizeof h) - sizeof h;
-    for (int i = 0; i < n && ok; i++) {
-        if (s[i].size) ok = fwrite(*s[i].ptr, 1, s[i].size, f) == s[i].size;
-        size_t pd = pad8(s[i].size) - s[i].size;
+    for (int i = 0; i < GC_NSECT && ok; i++) {
+        if (size[i]) ok = fwrite(*ptr[i], 1, size[i], f) == size[i];
+        size_t pd = pad8(size[i]) - size[i];
         if (ok && pd) ok = fwrite(zeros, 1, pd, f) == pd;
     }
     if (fclose(f) != 0) ok = 0;
@@ -962,52 +992,139 @@ gf_status gf_gc_index_save(const gf_gc_index *cix, gf_ctx *ctx, const char *path
     return gf_atomic_commit(ctx, tmp, path);
 }
 
-/* Every index and offset of a mapped file within its table, so that a
- * damaged file is an error and not a crash (one pass, ~10 ms per million
- * addresses). */
-static int index_consistent(const gf_gc_index *ix)
+static int pos_ok(int32_t lon, int32_t lat)
+{
+    return lon >= -180 * (int32_t)GC_E7 && lon <= 180 * (int32_t)GC_E7 && lat >= -90 * (int32_t)GC_E7 &&
+           lat <= 90 * (int32_t)GC_E7;
+}
+
+/* Slots in use of an open-addressing table: refused past half full (the
+ * builder never fills more), so that every probe meets an empty slot soon;
+ * the lookups bound their probes by the capacity as well. */
+static int table_ok(const uint32_t *t, uint32_t cap, uint32_t max)
+{
+    if (cap == 0) return 1;
+    if (cap & (cap - 1)) return 0;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < cap; i++) {
+        if (t[i] > max) return 0;
+        used += t[i] != 0;
+    }
+    return used <= cap / 2;
+}
+
+/* Every count, offset and index of a mapped file within its table, every
+ * position in range, every chain ascending: what the lookups rely on to
+ * stay in bounds and to end. NULL when all hold, else what does not.
+ *
+ * One pass over the file at load, rather than checks at each use: the
+ * CRC already reads every byte at load, this pass adds about as much, and
+ * the lookups (whose inner loops are the hot path of a 1M-row run) then
+ * need no bounds checks of their own. Lazy checks would have to be in every
+ * access of match.c, where one forgotten check is an out-of-bounds read. */
+static const char *index_problem(const gf_gc_index *ix)
 {
     uint64_t pl = ix->poollen;
-    if (pl == 0 || ix->pool[pl - 1] != 0) return 0;
-    if ((ix->h_insee_cap & (ix->h_insee_cap - 1)) || (ix->h_street_cap & (ix->h_street_cap - 1)) ||
-        (ix->h_cname_cap & (ix->h_cname_cap - 1)))
-        return 0;
+    if (pl == 0 || ix->pool[pl - 1] != 0) return "the string pool is not terminated";
+    if (!table_ok(ix->h_insee, ix->h_insee_cap, ix->ncommunes) || !table_ok(ix->h_cname, ix->h_cname_cap, ix->ncommunes) ||
+        !table_ok(ix->h_street, ix->h_street_cap, ix->nstreets))
+        return "a hash table is malformed or overfull";
     for (uint32_t i = 0; i < ix->ncommunes; i++) {
         const gc_commune *c = &ix->communes[i];
-        if (c->name >= pl || c->nname >= pl || c->postcode >= pl || memchr(c->insee, 0, sizeof c->insee) == NULL ||
-            (c->next_name != GC_NONE && c->next_name >= ix->ncommunes))
-            return 0;
+        if (c->name >= pl || c->nname >= pl || c->postcode >= pl || memchr(c->insee, 0, sizeof c->insee) == NULL)
+            return "a commune's name or code is out of range";
+        /* chains of homonyms go up (the builder links them in commune order), so they end */
+        if (c->next_name != GC_NONE && (c->next_name <= i || c->next_name >= ix->ncommunes))
+            return "a commune's homonym link is out of range";
+        if (c->lon != INT32_MIN && !pos_ok(c->lon, c->lat)) return "a commune's position is out of range";
     }
     for (uint32_t i = 0; i < ix->nstreets; i++) {
         const gc_street *s = &ix->streets[i];
-        if (s->commune >= ix->ncommunes || s->name >= pl || s->nname + (uint64_t)s->nlen >= pl || s->postcode >= pl ||
-            (uint64_t)s->addr0 + s->naddr > ix->naddrs || s->tstart > s->nlen)
-            return 0;
+        if (s->commune >= ix->ncommunes || s->name >= pl || s->nname >= pl || s->nlen >= pl - s->nname ||
+            s->postcode >= pl || s->tstart > s->nlen)
+            return "a street's name or commune is out of range";
+        if (s->addr0 > ix->naddrs || s->naddr > ix->naddrs - s->addr0) return "a street's addresses are out of range";
+        if (s->lon != INT32_MIN && !pos_ok(s->lon, s->lat)) return "a street's position is out of range";
     }
     for (uint32_t i = 0; i < ix->naddrs; i++) {
         const gc_addr *a = &ix->addrs[i];
-        if (a->street >= ix->nstreets || a->suffix >= pl || a->cle >= pl) return 0;
+        if (a->street >= ix->nstreets || a->suffix >= pl || a->cle >= pl || a->num < 0 || a->num >= 99999)
+            return "an address's street, number or strings are out of range";
+        if (!pos_ok(a->lon, a->lat)) return "an address's position is out of range";
     }
-    for (uint32_t i = 0; i < ix->h_insee_cap; i++) if (ix->h_insee[i] > ix->ncommunes) return 0;
-    for (uint32_t i = 0; i < ix->h_cname_cap; i++) if (ix->h_cname[i] > ix->ncommunes) return 0;
-    for (uint32_t i = 0; i < ix->h_street_cap; i++) if (ix->h_street[i] > ix->nstreets) return 0;
-    for (uint32_t i = 0; i < ix->npostcodes; i++) if ((ix->postcodes[i] & 0xFFFFFFFF) >= ix->ncommunes) return 0;
+    for (uint32_t i = 0; i < ix->npostcodes; i++)
+        if ((ix->postcodes[i] & 0xFFFFFFFF) >= ix->ncommunes) return "a postcode's commune is out of range";
     for (uint32_t i = 0; i < ix->naliases; i++)
-        if (ix->aliases[i].nname >= pl || ix->aliases[i].commune >= ix->ncommunes) return 0;
-    for (uint32_t i = 0; i < ix->ntri; i++) if (ix->tri_vals[i] >= ix->nstreets) return 0;
+        if (ix->aliases[i].nname >= pl || ix->aliases[i].commune >= ix->ncommunes) return "an alias is out of range";
+    for (uint32_t i = 0; i < ix->ntri; i++)
+        if (ix->tri_vals[i] >= ix->nstreets) return "a trigram posting is out of range";
+    /* the grid: finite, in WGS84 range, bounded in cells (reverse walks it ring by ring) */
+    if (!(ix->g_lon0 >= -180 && ix->g_lon0 <= 180 && ix->g_lat0 >= -90 && ix->g_lat0 <= 90 && ix->g_cell >= 1e-6 &&
+          ix->g_cell <= 360) ||
+        ix->g_nx == 0 || ix->g_ny == 0 || (uint64_t)ix->g_nx * ix->g_ny > GC_GRID_MAXCELLS)
+        return "the reverse grid's origin, cell or size is out of range";
     size_t ncell = (size_t)ix->g_nx * ix->g_ny;
-    if (ix->g_nx == 0 || ix->g_ny == 0 || !(ix->g_cell > 0) || ix->grid_start[ncell] != ix->ngrid_items) return 0;
-    for (size_t c = 0; c < ncell; c++) if (ix->grid_start[c] > ix->grid_start[c + 1]) return 0;
-    for (uint32_t i = 0; i < ix->ngrid_items; i++) if (ix->grid_items[i] >= ix->naddrs + ix->nstreets) return 0;
-    return 1;
+    if (ix->grid_start[0] != 0 || ix->grid_start[ncell] != ix->ngrid_items) return "the reverse grid is malformed";
+    for (size_t c = 0; c < ncell; c++)
+        if (ix->grid_start[c] > ix->grid_start[c + 1]) return "the reverse grid is malformed";
+    uint64_t nitems = (uint64_t)ix->naddrs + ix->nstreets;
+    for (uint32_t i = 0; i < ix->ngrid_items; i++)
+        if (ix->grid_items[i] >= nitems) return "a reverse grid item is out of range";
+    return NULL;
+}
+
+gf_status gc_index_open(gf_ctx *ctx, const char *name, const void *p, size_t len, gf_gc_index **out)
+{
+    *out = NULL;
+    gc_fhdr h;
+    if (len < sizeof h) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a geoflux index (too short)", name);
+    memcpy(&h, p, sizeof h);
+    if (memcmp(h.magic, GC_MAGIC, 8) != 0) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a geoflux index", name);
+    if (h.endian != GC_ENDIAN)
+        return gf_ctx_err(ctx, GF_ERR_PARSE,
+                          "%s: index written on a machine of another byte order: rebuild it with `geoflux index build`", name);
+    if (h.version != GC_VERSION)
+        return gf_ctx_err(ctx, GF_ERR_PARSE,
+                          "%s: index format version %u, this geoflux reads version %u: rebuild it with `geoflux index build`",
+                          name, h.version, GC_VERSION);
+    if (gc_file_crc(p, len) != h.crc)
+        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: checksum mismatch (file damaged or truncated)", name);
+    /* past the CRC the file is whole as written, but it may have been
+     * written (or re-sealed) by someone else: nothing in it is trusted yet */
+    size_t off[GC_NSECT], size[GC_NSECT], total;
+    if (h.filelen != len || gc_file_layout(&h, off, size, &total) || total != len)
+        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: corrupt index (its sections do not add up to the file's %zu bytes)",
+                          name, len);
+    gf_gc_index *ix = calloc(1, sizeof *ix);
+    if (!ix) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    ix->ncommunes = h.ncommunes; ix->nstreets = h.nstreets; ix->naddrs = h.naddrs;
+    ix->h_insee_cap = h.h_insee_cap; ix->h_street_cap = h.h_street_cap; ix->h_cname_cap = h.h_cname_cap;
+    ix->npostcodes = h.npostcodes; ix->ntri = h.ntri; ix->ngrid_items = h.ngrid_items; ix->naliases = h.naliases;
+    ix->g_nx = h.g_nx; ix->g_ny = h.g_ny; ix->poollen = h.poollen;
+    ix->g_lon0 = h.g_lon0; ix->g_lat0 = h.g_lat0; ix->g_cell = h.g_cell;
+    void **ptr[GC_NSECT];
+    section_ptrs(ix, ptr);
+    for (int i = 0; i < GC_NSECT; i++) *ptr[i] = (char *)p + off[i]; /* read only: the arrays are never written once loaded */
+    const char *why = index_problem(ix);
+    if (why) {
+        free(ix);
+        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: corrupt index (%s)", name, why);
+    }
+    *out = ix;
+    return GF_OK;
 }
 
 gf_status gf_gc_index_load(gf_ctx *ctx, const char *path, gf_gc_index **out)
 {
+    *out = NULL;
     int fd = open(path, O_RDONLY);
     if (fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || sb.st_size < (off_t)sizeof(gc_fhdr)) {
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a geoflux index (not a regular file)", path);
+    }
+    if (sb.st_size < (off_t)sizeof(gc_fhdr)) {
         close(fd);
         return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a geoflux index (too short)", path);
     }
@@ -1015,38 +1132,12 @@ gf_status gf_gc_index_load(gf_ctx *ctx, const char *path, gf_gc_index **out)
     void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED) return gf_ctx_err(ctx, GF_ERR_IO, "%s: mmap: %s", path, strerror(errno));
-    gc_fhdr h;
-    memcpy(&h, m, sizeof h);
-    if (memcmp(h.magic, GC_MAGIC, 8) != 0 || h.version != GC_VERSION || h.endian != 0x01020304 || h.filelen != len) {
+    gf_status st = gc_index_open(ctx, path, m, len, out);
+    if (st) {
         munmap(m, len);
-        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a geoflux index of this version and byte order", path);
+        return st;
     }
-    gf_gc_index *ix = calloc(1, sizeof *ix);
-    if (!ix) { munmap(m, len); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    ix->ncommunes = h.ncommunes; ix->nstreets = h.nstreets; ix->naddrs = h.naddrs;
-    ix->h_insee_cap = h.h_insee_cap; ix->h_street_cap = h.h_street_cap; ix->h_cname_cap = h.h_cname_cap;
-    ix->npostcodes = h.npostcodes; ix->ntri = h.ntri; ix->ngrid_items = h.ngrid_items; ix->naliases = h.naliases;
-    ix->g_nx = h.g_nx; ix->g_ny = h.g_ny; ix->poollen = h.poollen;
-    ix->g_lon0 = h.g_lon0; ix->g_lat0 = h.g_lat0; ix->g_cell = h.g_cell;
-    gc_sect s[16];
-    int n = sections(ix, s);
-    size_t off = pad8(sizeof h);
-    for (int i = 0; i < n; i++) {
-        if (off + s[i].size > len) {
-            munmap(m, len);
-            free(ix);
-            return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: truncated index", path);
-        }
-        *s[i].ptr = (char *)m + off;
-        off += pad8(s[i].size);
-    }
-    ix->map = m;
-    ix->maplen = len;
-    ix->owned = 0;
-    if (!index_consistent(ix)) {
-        gf_gc_index_destroy(ix);
-        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: corrupt index (an offset points outside its table)", path);
-    }
-    *out = ix;
+    (*out)->map = m;
+    (*out)->maplen = len;
     return GF_OK;
 }
