@@ -485,8 +485,9 @@ static double match_number(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s
     r->id = "";
     if (below >= 0 && above >= 0) {
         double t = (double)(num - a[below].num) / (double)(a[above].num - a[below].num);
-        r->lon = (a[below].lon + t * (a[above].lon - a[below].lon)) / GC_E7;
-        r->lat = (a[below].lat + t * (a[above].lat - a[below].lat)) / GC_E7;
+        /* in double: two int32 positions can be more than INT32_MAX apart */
+        r->lon = (a[below].lon + t * ((double)a[above].lon - a[below].lon)) / GC_E7;
+        r->lat = (a[below].lat + t * ((double)a[above].lat - a[below].lat)) / GC_E7;
         name_number(scr, r);
         return 0.75;
     }
@@ -779,7 +780,9 @@ gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, d
         long y0 = cy - ring, y1 = cy + ring, x0 = cx - ring, x1 = cx + ring;
         for (long y = y0 < 0 ? 0 : y0; y <= y1 && y < ny; y++) {
             int full = (y == y0 || y == y1);
-            for (long x = x0 < 0 ? 0 : x0; x <= x1 && x < nx; x++) {
+            /* inside the ring, a row has two cells: jump from one to the other
+             * (a ring costs its perimeter, not its area) */
+            for (long x = x0 < 0 ? 0 : x0; x <= x1 && x < nx; x = full || x >= x1 ? x + 1 : x1) {
                 if (!full && x != x0 && x != x1) continue;
                 size_t cell = (size_t)y * (size_t)nx + (size_t)x;
                 for (uint32_t k = ix->grid_start[cell]; k < ix->grid_start[cell + 1]; k++) {
