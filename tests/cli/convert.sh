@@ -10,8 +10,8 @@ S=$SRC/data/samples
 json() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 # 1. every sample, one run: counts add up, GDAL reads the GeoJSON
-"$GF" convert "$S"/bal/*.csv "$S"/ban/adresses-54.csv.gz -o "$OUT/all.geojson" --summary json -q > "$OUT/sum.json"
-ok '[ $? -eq 0 ]' "convert all samples"
+"$GF" convert "$S"/bal/*.csv "$S"/ban/adresses-54.csv.gz -o "$OUT/all.geojson" --summary json -q > "$OUT/sum.json"; rc=$?
+ok '[ $rc -eq 0 ]' "convert all samples (rc=$rc)"
 read_=$(json "$OUT/sum.json" "d['read']"); w=$(json "$OUT/sum.json" "d['written']"); r=$(json "$OUT/sum.json" "d['rejected']")
 ok '[ "$read_" -eq $((w + r)) ]' "read = written + rejected ($read_ $w $r)"
 ok '[ "$read_" -eq 7293 ]' "7293 data rows in the samples (got $read_)"
@@ -23,7 +23,10 @@ ok 'ogrinfo -ro -so -al "$OUT/all.geojson" | grep -q "certification_commune: Int
 # 1b. multilingual columns (Breton in the Bruz BAL) are carried as properties
 "$GF" convert "$S/bal/bal_35047_v1.3.csv" -o "$OUT/bruz.geojsonl" -q
 ok 'grep -q "\"voie_nom_bre\":\"Straed ar C.hasia\"" "$OUT/bruz.geojsonl"' "Breton street name carried"
-ok 'grep -q "\"lieudit_complement_nom_bre\"" "$OUT/bruz.geojsonl" || ! grep -q "lieudit_complement_bre" "$OUT/bruz.geojsonl"' "lieudit_complement_bre renamed"
+# (no Bruz row fills lieudit_complement_bre: a generated row does)
+{ head -1 "$S/bal/bal_35047_v1.3.csv"; sed -n 2p "$S/bal/bal_35047_v1.3.csv" | awk 'BEGIN{FS=OFS=";"} {$22="Ar Vilin"; print}'; } > "$OUT/lieudit_bre.csv"
+"$GF" convert "$OUT/lieudit_bre.csv" -o "$OUT/lieudit_bre.geojsonl" -q
+ok 'grep -q "\"lieudit_complement_nom_bre\":\"Ar Vilin\"" "$OUT/lieudit_bre.geojsonl" && ! grep -q "\"lieudit_complement_bre\"" "$OUT/lieudit_bre.geojsonl"' "lieudit_complement_bre renamed"
 
 # 2. Soual: x/y in CC44 detected and flagged
 "$GF" convert "$S/bal/soual-81289-cc44-extract.csv" -o "$OUT/soual.geojsonl" -q

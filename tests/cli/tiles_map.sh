@@ -6,15 +6,15 @@
 # loads it through playwright-core; the page writes MapLibre's
 # queryRenderedFeatures() count into the DOM, which must be > 0, for the
 # BAL samples and for a Haute-Garonne extract with the communes polygons. Skips with a message when chromium, node or
-# the npm packages are missing.
+# the npm packages are missing (SKIPPED, exit 77: ctest reports it skipped).
 # Usage: tiles_map.sh GEOFLUX SRCDIR OUTDIR
 set -u
 GF=$1; SRC=$2; OUT=$3
 rm -rf "$OUT"; mkdir -p "$OUT/site"
 CHROME=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$CHROME" ]; then echo "SKIP: chromium is not installed (apt-get install chromium; listed in tools/extra-packages.txt)"; exit 0; fi
+if [ -z "$CHROME" ]; then echo "SKIPPED: chromium is not installed (apt-get install chromium; listed in tools/extra-packages.txt)"; exit 77; fi
 if ! command -v node >/dev/null || [ ! -f "$SRC/tests/js/node_modules/maplibre-gl/dist/maplibre-gl.js" ] || [ ! -d "$SRC/tests/js/node_modules/playwright-core" ]; then
-  echo "SKIP: node or tests/js/node_modules/{maplibre-gl,playwright-core} missing (npm ci in tests/js)"; exit 0
+  echo "SKIPPED: node or tests/js/node_modules/{maplibre-gl,playwright-core} missing (tools/setup.sh test)"; exit 77
 fi
 fails=0
 "$GF" convert "$SRC"/data/samples/bal/*.csv -o "$OUT/site/adresses.pmtiles" -q || { echo "FAIL: convert"; exit 1; }

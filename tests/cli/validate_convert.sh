@@ -37,9 +37,11 @@ check "same bytes with 1 and 4 threads" "cmp -s '$D/t1.geojsonl' '$D/t4.geojsonl
 # every sample (the Bruz BAL has columns outside its version's standard set)
 nd=0
 for f in "$B"/*.csv; do
-  "$GF" convert -q "$f" -o "$D/file.geojsonl" --keep-invalid 2>/dev/null
-  "$GF" convert -q - -o "$D/stdin.geojsonl" --keep-invalid < "$f" 2>/dev/null
-  cmp -s "$D/file.geojsonl" "$D/stdin.geojsonl" || { nd=$((nd + 1)); echo "  stdin differs: $f"; }
+  # a failed run must not leave the previous sample's outputs to compare
+  rm -f "$D/file.geojsonl" "$D/stdin.geojsonl"
+  "$GF" convert -q "$f" -o "$D/file.geojsonl" --keep-invalid 2>/dev/null || { nd=$((nd + 1)); echo "  convert failed: $f"; }
+  "$GF" convert -q - -o "$D/stdin.geojsonl" --keep-invalid < "$f" 2>/dev/null || { nd=$((nd + 1)); echo "  convert - failed: $f"; }
+  [ -s "$D/file.geojsonl" ] && cmp -s "$D/file.geojsonl" "$D/stdin.geojsonl" || { nd=$((nd + 1)); echo "  stdin differs: $f"; }
 done
 check "standard input validated like the file, for every sample ($nd differ)" "[ $nd -eq 0 ]"
 exit $fail

@@ -2,12 +2,12 @@
 # Parity with the reference BAL validator (@ban-team/validateur-bal in
 # tests/js/node_modules): same verdict and same set of row-level codes on
 # every data/samples/bal file and on a generated corpus of single-defect
-# mutations of a valid real BAL. Skips (exit 0) only when node is absent.
+# mutations of a valid real BAL. Skips (SKIPPED, exit 77) only when node is absent.
 set -u
 GF=$1 SRC=$2 OUT=$3
 if ! command -v node >/dev/null 2>&1; then
-    echo "SKIP: node is not installed: the reference validator cannot run"
-    exit 0
+    echo "SKIPPED: node is not installed: the reference validator cannot run"
+    exit 77
 fi
 if [ ! -d "$SRC/tests/js/node_modules/@ban-team/validateur-bal" ]; then
     echo "FAIL: tests/js/node_modules/@ban-team/validateur-bal missing (npm ci in tests/js)"

@@ -26,22 +26,28 @@ check "Bruz: 5843 rows" "[ \$(tail -n +2 '$D/bal_35047_v1.3.csv' | wc -l) -eq 58
 check "Soual: x/y in Lambert-93" "grep -q ';628893.56;6273380.73;2.1202907;43.5559286;' '$D/soual-81289-cc44-extract.csv'"
 check "15-char parcels shortened to 14" "grep -q ';35047000AS0562|' '$D/bal_35047_v1.3.csv'"
 if command -v node >/dev/null 2>&1 && [ -d "$SRC/tests/js/node_modules/@ban-team/validateur-bal" ]; then
-    node "$SRC/tests/parity/ref_validate.js" --profile 1.4 "$D"/*.csv > "$D/ref.jsonl"
-    python3 - "$D/ref.jsonl" <<'PY' || fail=1
+    node "$SRC/tests/parity/ref_validate.js" --profile 1.4 "$D"/*.csv > "$D/ref.jsonl" || { echo "FAIL: reference validator exit $?"; fail=1; }
+    # every rewritten file must have a verdict: an empty answer is not a pass
+    nout=$(ls "$D"/*.csv | grep -vc '\.rejects\.csv$')
+    python3 - "$D/ref.jsonl" "$nout" <<'PY' || fail=1
 import json, os, sys
 bad = 0
+seen = 0
 for line in open(sys.argv[1]):
     o = json.loads(line)
     b = os.path.basename(o["file"])[:-4]
     if b.endswith(".rejects"): continue
+    seen += 1
     want = b not in ("bal_simple_v1.4", "bal_simple_v1.5")
     if o.get("valid") != want:
         print("FAIL: reference says valid=%s for %s: %s" % (o.get("valid"), b, o)); bad = 1
     else:
         print("ok: reference: %s valid=%s" % (b, want))
+if seen != int(sys.argv[2]):
+    print("FAIL: the reference judged %d files of %s" % (seen, sys.argv[2])); bad = 1
 sys.exit(bad)
 PY
 else
-    echo "SKIP: node absent: reference check of the BAL 1.4 outputs not run"
+    [ $fail -eq 0 ] && { echo "SKIPPED: node absent: reference check of the BAL 1.4 outputs not run"; exit 77; }
 fi
 exit $fail
