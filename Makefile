@@ -1,8 +1,10 @@
 # Thin wrapper around CMake. `make demo` and `make test` install what is missing first.
+# `make install` puts geoflux in $(PREFIX)/bin (default /usr/local/bin).
 BUILD ?= build
+PREFIX ?= /usr/local
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
-.PHONY: all build demo test sanitize bench clean setup
+.PHONY: all build demo test sanitize bench clean setup setup-demo install
 
 all: build
 
@@ -13,8 +15,15 @@ build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) | grep -v -e '^\[' -e 'Built target' -e 'Scanning dependencies' || true
 
-demo: build
+setup-demo:
+	@tools/setup.sh demo
+
+# setup-demo first: the demo also installs the map page's npm packages
+demo: setup-demo build
 	@tools/demo.sh $(BUILD)/geoflux
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 test:
 	@tools/setup.sh test

@@ -6,6 +6,8 @@ set -euo pipefail
 GF=${1:-build/geoflux}
 cd "$(dirname "$0")/.."
 S=data/samples
+# out/ is the demo's: its previous outputs go, so a second run writes afresh
+rm -rf out
 mkdir -p out
 inputs=("$S"/bal/*.csv "$S"/ban/adresses-54.csv.gz)
 echo "== geoflux convert: ${#inputs[@]} BAL/BAN files -> out/adresses.geojson"
@@ -18,6 +20,17 @@ for extra in tools/demo.d/*.sh; do
   echo
   bash "$extra" "$GF"
 done
-echo
-echo "outputs:"
-ls -l out/ | sed -n '2,$p'
+cat <<EOF
+
+== done: the outputs are in out/ (make clean removes them). To look at them:
+  map page   python3 -m http.server 8000 --bind 127.0.0.1 --directory out
+             then open http://127.0.0.1:8000/ (BAL samples) or
+             http://127.0.0.1:8000/?pmtiles=adresses-31.pmtiles (Haute-Garonne, communes);
+             python's server has no Range requests, so the page loads each archive whole;
+             node tests/js/serve.mjs out 8000 3600 serves them by range (stops after an hour)
+  QGIS       out/adresses.gpkg (addresses, rejects, ban_54), out/bruz-run.gpkg (a whole Bruz run),
+             out/adresses.fgb; or any .geojson/.geojsonl of out/ (ogrinfo -so -al FILE)
+  tiles      out/adresses.pmtiles, out/adresses.mbtiles, out/adresses-31.pmtiles
+  geocoding  out/equipements.csv, out/equipements-reverse.csv, index out/adresses.idx
+  rejects    out/*rejects.csv (source;line;reason;raw)
+EOF

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs what geoflux needs to build and test, only when it is missing.
-# Usage: tools/setup.sh [build|test]   (test also installs the test readers)
+# Usage: tools/setup.sh [build|demo|test]
+#   build: the compiler and libraries; demo: also node/npm and the map page's
+#   npm packages (web/node_modules); test: also the test readers (GDAL's Python
+#   bindings, Chromium, the npm packages of tests/js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-build}
 
 pkgs=(build-essential cmake pkg-config zlib1g-dev libsqlite3-dev libproj-dev proj-data
       libgeos-dev libgdal-dev gdal-bin)
-if [ "$mode" = test ]; then
-  pkgs+=(python3-gdal sqlite3 nodejs npm)
-fi
+case $mode in
+  build) ;;
+  demo) pkgs+=(nodejs npm) ;;
+  test) pkgs+=(python3-gdal sqlite3 nodejs npm) ;;
+  *) echo "usage: tools/setup.sh [build|demo|test]" >&2; exit 2 ;;
+esac
 [ -f tools/extra-packages.txt ] && [ "$mode" = test ] && mapfile -t -O ${#pkgs[@]} pkgs < <(grep -v '^#' tools/extra-packages.txt | grep .)
 
 missing=()
@@ -28,10 +34,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "$mode" = test ] && [ -f tests/js/package.json ]; then
-  if [ ! -d tests/js/node_modules ] || [ tests/js/package.json -nt tests/js/node_modules ]; then
-    echo "setup: npm install in tests/js" >&2
-    (cd tests/js && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-    touch tests/js/node_modules
+# npm packages, from the lock file when there is one; again when package.json changed
+npm_dirs=()
+case $mode in demo) npm_dirs=(web) ;; test) npm_dirs=(web tests/js) ;; esac
+for d in "${npm_dirs[@]}"; do
+  [ -f "$d/package.json" ] || continue
+  if [ ! -d "$d/node_modules" ] || [ "$d/package.json" -nt "$d/node_modules" ]; then
+    echo "setup: npm packages of $d/package.json" >&2
+    if [ -f "$d/package-lock.json" ]; then cmd=ci; else cmd=install; fi
+    (cd "$d" && npm "$cmd" --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$d/node_modules"
   fi
-fi
+done

@@ -2,7 +2,7 @@
 # Demo: the samples as vector tiles (out/adresses.pmtiles and .mbtiles; the
 # Haute-Garonne synthetic extract with the communes polygon layer as
 # out/adresses-31.pmtiles) and the MapLibre map page in out/ that opens
-# them. GDAL re-reads the MBTiles.
+# them. GDAL re-reads the MBTiles. tools/demo.sh says how to serve the page.
 set -euo pipefail
 GF=${1:-build/geoflux}
 cd "$(dirname "$0")/../.."
@@ -17,9 +17,7 @@ if [ -f out/adresses-31-synth.csv ] || python3 bench/gen_extract.py --rows 20000
   "$GF" convert out/adresses-31-synth.csv --communes "$S/boundaries/communes-31-haute-garonne.geojson" \
     -o out/adresses-31.pmtiles -v 2>&1 | grep -E "tiles:" || true
 fi
-if bash web/install.sh out 2>/dev/null; then
-  echo "== map page: out/index.html (serve out/ with range requests, e.g. node tests/js/serve.mjs out 8080 600,"
-  echo "   then open http://127.0.0.1:8080/ or http://127.0.0.1:8080/?pmtiles=adresses-31.pmtiles)"
-else
-  echo "== map page skipped: npm packages missing (npm ci in tests/js)"
-fi
+# the page and its libraries (installed by `tools/setup.sh demo`, which
+# `make demo` runs): a missing package fails the demo, never skips the page
+echo "== map page: web/install.sh out -> out/index.html + out/vendor/ (MapLibre GL, pmtiles: no network needed)"
+bash web/install.sh out
