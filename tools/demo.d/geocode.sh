@@ -17,10 +17,11 @@ echo
 echo "== the older template (EQUIP_X/EQUIP_Y in Lambert-93 checked, flagged beyond 100 m) -> out/equipements-ancien.geojson"
 "$GF" geocode --index out/adresses.idx "$S/equipements/equipements-35047-ancien-modele.csv" -o out/equipements-ancien.geojson
 echo
-echo "== a file with SCDL errors: rejected rows and their reasons"
-"$GF" geocode --index out/adresses.idx "$S/equipements/equipements-35047-errors.csv" -o out/equipements-errors.csv \
-  --rejects out/equipements-errors.rejects.csv || true
-cut -d';' -f2,3 out/equipements-errors.rejects.csv
+echo "== a file with SCDL errors: every row geocoded, each broken rule in its errors column -> out/equipements-errors.csv"
+"$GF" geocode --index out/adresses.idx "$S/equipements/equipements-35047-errors.csv" -o out/equipements-errors.csv -q
+/usr/bin/python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1], encoding="utf-8")): print("  %-28s %-3s %s" % (r["EQUIP_NOM"], r["result_status"], r["errors"] or "-"))' \
+  out/equipements-errors.csv
 echo
 echo "== geoflux reverse: nearest address of each geocoded point -> out/equipements-reverse.csv"
 "$GF" reverse --index out/adresses.idx out/equipements.csv --lat latitude --lon longitude -o out/equipements-reverse.csv

@@ -11,7 +11,7 @@ S=data/samples
 mkdir -p out
 rm -f out/adresses.gpkg
 echo "== geoflux convert: BAL samples -> out/adresses.gpkg (layers addresses + rejects)"
-"$GF" convert "$S"/bal/*.csv -o out/adresses.gpkg --rejects out/adresses-gpkg.rejects.csv
+"$GF" convert "$S"/bal/*.csv -o out/adresses.gpkg --rejects out/adresses-gpkg.rejects.csv -q
 echo
 echo "== --append: the BAN extract as layer ban_54 in the same file"
 "$GF" convert "$S/ban/adresses-54.csv.gz" -o out/adresses.gpkg --append --layer ban_54 -q

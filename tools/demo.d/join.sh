@@ -12,7 +12,7 @@ mkdir -p out
 inputs=("$S"/bal/*.csv "$S"/ban/adresses-54.csv.gz)
 echo "== geoflux convert --communes (31) --stats: ${#inputs[@]} files -> out/adresses-communes.geojson"
 "$GF" convert "${inputs[@]}" -o out/adresses-communes.geojson --rejects out/adresses-communes.rejects.csv \
-  --communes "$S/boundaries/communes-31-haute-garonne.geojson" --stats out/communes-31-stats.geojson
+  --communes "$S/boundaries/communes-31-haute-garonne.geojson" --stats out/communes-31-stats.geojson -q
 grep -o '"join_status": *"[a-z_]*"' out/adresses-communes.geojson | sort | uniq -c
 echo "communes with addresses (out/communes-31-stats.geojson):"
 ogrinfo -ro -q -al out/communes-31-stats.geojson -where "addresses > 0" | grep -E "^  (code|nom|addresses|streets) " | paste - - - -
