@@ -55,13 +55,25 @@ typedef struct gf_stage_vt {
      * stage or sink error), so a stage that writes a side output at end()
      * (the join's statistics) can skip it. */
     void (*abort)(void *st);
+    /* Optional: a stage that writes a user-visible file at end() (the
+     * join's --stats) writes it under a temporary name (gf_atomic) and
+     * renames it here: publish() runs only when the whole run succeeded,
+     * with the sinks' (see gf_sink_vt); otherwise destroy() discards it. */
+    gf_status (*publish)(void *st, gf_ctx *ctx);
 } gf_stage_vt;
 
 /* Sink (writer). begin() on the main thread with the final schema;
  * encode() (optional) on a worker, into a per-batch buffer; commit() in
- * sequence order, one at a time, with the encoded buffer; finish() after the
- * last batch (flush, rename the temporary file to its final name); abort()
- * on failure (remove temporary files). */
+ * sequence order, one at a time, with the encoded buffer.
+ * The outputs of a run commit together or not at all, in two phases:
+ * finish() after the last batch writes, flushes and closes everything
+ * under temporary names (gf_atomic_close); then, only once every stage's
+ * end() and every sink's finish() succeeded, publish() renames them to
+ * their final names (gf_atomic_publish), stages' first, then the sinks' in
+ * reverse order (the main output, sink 0, last). abort() on any failure
+ * before or during publication removes the temporaries (nothing once
+ * published). A sink must not make anything visible under a final name in
+ * finish(). */
 typedef struct gf_sink_vt {
     const char *name;
     gf_status (*begin)(void *st, gf_ctx *ctx, const gf_schema *schema, int nworkers);
@@ -70,6 +82,7 @@ typedef struct gf_sink_vt {
     gf_status (*finish)(void *st, gf_ctx *ctx);
     void (*abort)(void *st);
     void (*destroy)(void *st);
+    gf_status (*publish)(void *st, gf_ctx *ctx); /* optional (last: positional initialisers stay valid) */
 } gf_sink_vt;
 
 typedef struct gf_run_stats {
@@ -111,8 +124,10 @@ gf_status gf_pipeline_add_sink(gf_pipeline *p, const gf_sink_vt *vt, void *st);
 /* The schema after every stage's start(); valid once run has begun. */
 const gf_schema *gf_pipeline_schema(const gf_pipeline *p);
 
-/* Runs to completion. On error every sink is aborted (no partial output
- * under a final name) and the error message is in ctx. stats may be NULL. */
+/* Runs to completion. On error every sink is aborted (no output of the run
+ * under a final name, unless the failure is a rename during publication,
+ * after which the outputs already renamed stay) and the error message is
+ * in ctx. stats may be NULL. */
 gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats);
 
 /* Number of online CPUs (at least 1). */

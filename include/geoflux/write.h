@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 #include "geoflux/pipeline.h"
 
 #ifdef __cplusplus
@@ -51,6 +52,12 @@ typedef struct gf_output_opts {
  * unknown format (message lists the known ones). */
 gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_vt **vt, void **st);
 
+/* The time written into outputs that carry one (GeoPackage last_change):
+ * SOURCE_DATE_EPOCH when set, so that two runs give the same bytes, else
+ * now. GF_ERR_ARG when SOURCE_DATE_EPOCH is not a decimal number of
+ * seconds. */
+gf_status gf_output_time(gf_ctx *ctx, time_t *out);
+
 /* Format name for a path ("geojson", "geojsonl", "gpkg", ...) or NULL. */
 const char *gf_output_format_for_path(const char *path);
 
@@ -62,27 +69,94 @@ extern const gf_sink_vt gf_geojson_sink_vt;
 gf_status gf_rejects_open(gf_ctx *ctx, const char *path, const char *const *inputs, int ninputs, void **st);
 extern const gf_sink_vt gf_rejects_sink_vt;
 
-/* Atomic file helpers: gf_atomic_tmpname() writes "<dir>/.<base>.tmp-<pid>"
- * into out; gf_atomic_commit() renames it to path (no fsync: readers never
- * see a partial file; durability is the file system's business). */
-void gf_atomic_tmpname(const char *path, char *out, size_t outsz);
-gf_status gf_atomic_commit(gf_ctx *ctx, const char *tmp, const char *path);
+/* ---- Atomic outputs: the one mechanism every writer uses -------------------
+ *
+ * A gf_atomic is an output under construction: a temporary file (or, for
+ * datasets of several files such as a Shapefile, a temporary directory)
+ * next to its final path, named ".<base>.tmp-XXXXXX" with random letters
+ * and created exclusively (O_CREAT|O_EXCL|O_NOFOLLOW, or mkdir): a file or
+ * symlink planted under a predictable name is never followed nor reused.
+ * Writing is the caller's business (a->fd, or a->tmp for SQLite/GDAL).
+ * A run commits in two phases (the pipeline's sink contract):
+ *   1. finish(): every output is written, flushed and closed
+ *      (gf_atomic_close) -- nothing is visible yet;
+ *   2. publish(): once every output of the run reached step 1, each is
+ *      renamed to its final name (gf_atomic_publish).
+ * Any failure before 2 discards every temporary (gf_atomic_discard), so a
+ * run leaves all its outputs or none. fsync policy: none; the rename keeps
+ * readers from ever seeing a partial file, durability across a power cut is
+ * the file system's business.
+ * Live temporaries are kept in a process-wide registry that
+ * gf_atomic_cleanup_signal() empties from a signal handler.
+ * Paths are allocated (no length limit but PATH_MAX, refused with a
+ * message). */
+typedef struct gf_atomic {
+    char *path;      /* final name (owned copy) */
+    char *tmp;       /* temporary name; NULL once published or discarded */
+    int fd;          /* open on tmp (a file) until gf_atomic_close(); -1 otherwise */
+    unsigned flags;  /* GF_ATOMIC_* */
+    int slot;        /* registry slot, -1: none */
+    int published;
+} gf_atomic;
+
+enum {
+    GF_ATOMIC_DIR = 1,    /* a temporary directory, where the writer creates the dataset under the
+                           * output's base name; publish moves every entry next to the output, the
+                           * one named like the output last */
+    GF_ATOMIC_SQLITE = 2  /* an SQLite database: publish first removes path-wal/-shm/-journal of the
+                           * file it replaces (SQLite would replay a stale WAL or roll back a stale hot
+                           * journal into the new file) */
+};
+
+/* Creates the temporary for path. GF_ERR_ARG when path names a directory or
+ * is too long, GF_ERR_IO (naming path, never the temporary) when it cannot
+ * be created. On success the caller ends with gf_atomic_free(). */
+gf_status gf_atomic_create(gf_ctx *ctx, const char *path, unsigned flags, gf_atomic *a);
+/* Step 1: closes a->fd (a close error is a write error, GF_ERR_IO naming
+ * path). The temporary stays. No-op when nothing is open. */
+gf_status gf_atomic_close(gf_ctx *ctx, gf_atomic *a);
+/* Step 2: renames the temporary to path (GF_ATOMIC_DIR: moves its entries).
+ * On failure the temporary (and, for a directory, the entries already
+ * moved) are removed and GF_ERR_IO names path. No-op once published. */
+gf_status gf_atomic_publish(gf_ctx *ctx, gf_atomic *a);
+/* Removes the temporary (recursively for a directory) when not published.
+ * Safe on a zeroed, published or discarded gf_atomic. */
+void gf_atomic_discard(gf_atomic *a);
+/* gf_atomic_discard() and frees the strings. NULL is a no-op. */
+void gf_atomic_free(gf_atomic *a);
+/* Async-signal-safe: removes every live temporary of the process (files,
+ * and the entries of temporary directories). For SIGINT/SIGTERM handlers,
+ * which then re-raise the signal. */
+void gf_atomic_cleanup_signal(void);
+
 /* An unlinked scratch file (gone on close, even after a crash) in tmpdir,
  * or next to path when tmpdir is NULL. GF_ERR_IO naming the place. */
 gf_status gf_scratch_open(gf_ctx *ctx, const char *tmpdir, const char *path, int *fd);
-/* gf_atomic_commit() for an SQLite database (GeoPackage, MBTiles): first
- * removes path-wal, path-shm and path-journal, which belong to the file
- * being replaced. SQLite would otherwise replay a stale WAL (it opens one
- * whenever it exists, whatever the header says) or roll back a stale hot
- * journal into the new file. */
-gf_status gf_atomic_commit_sqlite(gf_ctx *ctx, const char *tmp, const char *path);
 
-/* Closes *f (flushing it) and renames tmp to path; on a write error
- * removes tmp and returns GF_ERR_IO naming path. *f is NULL afterwards. */
-gf_status gf_atomic_close(gf_ctx *ctx, FILE **f, const char *tmp, const char *path);
-/* Abandons a temporary output: when *f is open, closes it and removes tmp
- * (after gf_atomic_close() it does nothing). */
-void gf_atomic_discard(FILE **f, const char *tmp);
+/* ---- Outputs that are inputs, or each other --------------------------------
+ * Every command calls gf_output_check_paths() with all its inputs and
+ * outputs before doing any work. An output is refused (GF_ERR_ARG, message
+ * naming both paths and the option) when
+ *   - it is one of the inputs (same device and inode, whatever the
+ *     spelling: ./a.csv, a symlink, a hard link);
+ *   - it is the same file as another output (existing: device and inode;
+ *     not yet existing: same parent directory, by device and inode, and
+ *     same name);
+ *   - it names a directory, or is longer than PATH_MAX allows;
+ *   - it exists and flags has no GF_CHECK_OVERWRITE (outputs[0] may exist
+ *     with GF_CHECK_APPEND: it is appended to).
+ * what is how the user named the output ("output", "--rejects",
+ * "--stats"). A path starting with '?' is an output written only if needed
+ * (the default rejects file): it is checked without the '?'. NULL paths and
+ * "-" (standard output) are skipped, as are inputs "-" and inputs that do
+ * not exist (the reader reports those). */
+typedef struct gf_path_role {
+    const char *path;
+    const char *what;
+} gf_path_role;
+enum { GF_CHECK_OVERWRITE = 1, GF_CHECK_APPEND = 2 };
+gf_status gf_output_check_paths(gf_ctx *ctx, const char *const *inputs, int ninputs, const gf_path_role *outputs,
+                                int noutputs, unsigned flags);
 
 /* Text of a non-string value of column c at row r for the text writers:
  * integers in decimal, reals with 15 significant digits and at most 10

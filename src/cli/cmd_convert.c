@@ -141,7 +141,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     size_t max_memory = 0;
     gf_join_opts jo = {0}; /* --communes: spatial join */
     gf_extra_layer join_xl = {0};
-    char join_tmp[1200] = "";
+    gf_atomic join_tmp = {.fd = -1}; /* the communes layer handed to the writer, removed after the run */
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, GF_CLI_OUT_SHORTOPTS "h", lo, NULL)) != -1) {
@@ -215,8 +215,19 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     gf_pipeline *p = NULL;
     gf_reader *reader = NULL;
     gf_crs_info crs = {0};
-    char rejects_path[1100];
+    char *rejects_path = NULL;
     gf_status st;
+
+    /* outputs are neither inputs nor each other (write.h) */
+    if (rejects) rejects_path = strdup(rejects);
+    else if ((rejects_path = malloc(strlen(out) + 16)))
+        sprintf(rejects_path, "?%s.rejects.csv", strcmp(out, "-") ? out : "geoflux");
+    if (!rejects_path) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+    {
+        const gf_path_role outs[] = {{out, "output"}, {rejects_path, rejects ? "--rejects" : "rejects file"},
+                                     {jo.stats_path, "--stats"}};
+        if ((st = gf_output_check_paths(ctx, inputs, ninputs, outs, 3, GF_CHECK_OVERWRITE))) goto fail;
+    }
 
     gf_reproject_opts rpo = {.s_srs = s_srs, .t_srs = t_srs};
     if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
@@ -249,10 +260,13 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
             if (se && (!strcasecmp(se, ".geojson") || !strcasecmp(se, ".json"))) {
                 join_xl.path = jo.stats_path;
             } else { /* a GeoJSON next to the output, removed after the run */
-                char base[1100];
-                snprintf(base, sizeof base, "%s.communes.geojson", out);
-                gf_atomic_tmpname(base, join_tmp, sizeof join_tmp);
-                jo.layer_path = join_xl.path = join_tmp;
+                char *base = malloc(strlen(out) + 20);
+                if (!base) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+                sprintf(base, "%s.communes.geojson", out);
+                st = gf_atomic_create(ctx, base, 0, &join_tmp);
+                free(base);
+                if (st || (st = gf_atomic_close(ctx, &join_tmp))) goto fail;
+                jo.layer_path = join_xl.path = join_tmp.tmp;
             }
             join_xl.name = "communes";
         }
@@ -277,11 +291,6 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     } else if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
     if (svt == &gf_gpkg_sink_vt) gf_gpkg_set_inputs(sst, inputs, ninputs); /* `source` of the rejects table */
     if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
-    if (rejects) {
-        snprintf(rejects_path, sizeof rejects_path, "%s", rejects);
-    } else {
-        snprintf(rejects_path, sizeof rejects_path, "?%s.rejects.csv", strcmp(out, "-") ? out : "geoflux");
-    }
     if ((st = gf_rejects_open(ctx, rejects_path, inputs, ninputs, &sst))) goto fail;
     if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }
 
@@ -323,7 +332,8 @@ fail:
     code = st == GF_ERR_IO && !p ? GF_EXIT_USAGE : gf_cli_exit_for(st);
     if (st == GF_ERR_IO && strstr(gf_ctx_errmsg(ctx), "No such file")) code = GF_EXIT_USAGE;
 done:
-    if (join_tmp[0]) remove(join_tmp);
+    gf_atomic_free(&join_tmp);
+    free(rejects_path);
     gf_pipeline_destroy(p);
     gf_reader_destroy(reader);
     gf_crs_info_free(&crs);

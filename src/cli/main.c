@@ -1,8 +1,19 @@
 /* geoflux: command dispatch and global help. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "geoflux/write.h"
+
+/* SIGINT/SIGTERM: remove the run's temporary outputs (write.h), then die of
+ * the signal as if unhandled, so the caller sees the usual status. */
+static void on_signal(int sig)
+{
+    gf_atomic_cleanup_signal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 /* Subcommands: to add one, write src/cli/cmd_NAME.c and add a line here. */
 static const gf_cli_command commands[] = {
@@ -33,6 +44,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? GF_EXIT_USAGE : GF_EXIT_OK;

@@ -268,8 +268,13 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
             gf_status s2 = p->stages[i].vt->end(p->stages[i].st, p->ctx);
             if (st == GF_OK) st = s2;
         }
+    /* two-phase commit: every output written and closed, then all renamed */
     for (int i = 0; i < p->nsinks && st == GF_OK; i++)
         if (p->sinks[i].vt->finish) st = p->sinks[i].vt->finish(p->sinks[i].st, p->ctx);
+    for (int i = 0; i < p->nstages && st == GF_OK; i++)
+        if (p->stages[i].vt->publish) st = p->stages[i].vt->publish(p->stages[i].st, p->ctx);
+    for (int i = p->nsinks - 1; i >= 0 && st == GF_OK; i--)
+        if (p->sinks[i].vt->publish) st = p->sinks[i].vt->publish(p->sinks[i].st, p->ctx);
     if (st != GF_OK)
         for (int i = 0; i < p->nsinks; i++)
             if (p->sinks[i].begun && p->sinks[i].vt->abort) p->sinks[i].vt->abort(p->sinks[i].st);

@@ -973,10 +973,16 @@ gf_status gf_gc_index_save(const gf_gc_index *cix, gf_ctx *ctx, const char *path
         crc = crc_add(crc, zeros, pad8(size[i]) - size[i]);
     }
     h.crc = crc;
-    char tmp[1100];
-    gf_atomic_tmpname(path, tmp, sizeof tmp);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));
+    gf_atomic out; /* write.h: temporary created exclusively, renamed when complete */
+    gf_status st = gf_atomic_create(ctx, path, 0, &out);
+    if (st) return st;
+    FILE *f = fdopen(out.fd, "wb");
+    if (!f) {
+        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));
+        gf_atomic_free(&out);
+        return st;
+    }
+    out.fd = -1; /* closed with f */
     int ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(zeros, 1, pad8(sizeof h) - sizeof h, f) == pad8(sizeof h) - sizeof h;
     for (int i = 0; i < GC_NSECT && ok; i++) {
         if (size[i]) ok = fwrite(*ptr[i], 1, size[i], f) == size[i];
@@ -986,10 +992,12 @@ gf_status gf_gc_index_save(const gf_gc_index *cix, gf_ctx *ctx, const char *path
     if (fclose(f) != 0) ok = 0;
     if (!ok) {
         int e = errno;
-        unlink(tmp);
+        gf_atomic_free(&out);
         return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", path, strerror(e));
     }
-    return gf_atomic_commit(ctx, tmp, path);
+    st = gf_atomic_publish(ctx, &out);
+    gf_atomic_free(&out);
+    return st;
 }
 
 static int pos_ok(int32_t lon, int32_t lat)

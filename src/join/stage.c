@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -49,6 +50,7 @@ typedef struct jx_stage {
     int nworkers;
     int aborted; /* the run failed: end() writes no statistics */
     jx_worker *w;
+    gf_atomic stats_out; /* --stats, written at end(), renamed at publish() */
 } jx_stage;
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -263,12 +265,14 @@ typedef struct jx_totals {
     uint64_t *streets; /* ncommunes */
 } jx_totals;
 
-static gf_status write_csv(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, const char *path)
+/* Both writers fill the temporary file of a (gf_atomic_create()d by the
+ * caller) and leave it closed: the caller publishes it, or discards it. */
+static gf_status write_csv(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, gf_atomic *a)
 {
-    char tmp[1200];
-    gf_atomic_tmpname(path, tmp, sizeof tmp);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", tmp, strerror(errno));
+    const char *path = a->path;
+    FILE *f = fdopen(a->fd, "w");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));
+    a->fd = -1; /* closed with f */
     /* certified_share (certified / addresses) is empty where nothing is
      * known: no address, or no row with a certification_commune value */
     fputs("code,nom,addresses,certified,certified_share,mismatches,outside,no_position,streets\n", f);
@@ -291,17 +295,18 @@ static gf_status write_csv(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, c
         fprintf(f, ",%llu,%llu,%llu,%llu\n", (unsigned long long)c[K_MISM], (unsigned long long)c[K_OUT],
                 (unsigned long long)c[K_NOPOS], (unsigned long long)t->streets[i]);
     }
-    if (ferror(f) | fclose(f)) {
-        remove(tmp);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed", path);
-    }
-    return gf_atomic_commit(ctx, tmp, path);
+    if (ferror(f) | fclose(f)) return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed", path);
+    return GF_OK;
 }
 
-static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, const char *path)
+static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, gf_atomic *a)
 {
-    char tmp[1200];
-    gf_atomic_tmpname(path, tmp, sizeof tmp);
+    const char *path = a->path, *tmp = a->tmp;
+    gf_status st0 = gf_atomic_close(ctx, a);
+    if (st0) return st0;
+    /* GDAL writes it by name and its GeoJSON driver refuses to replace a
+     * file: the random name stays reserved only for this short window */
+    unlink(tmp);
     GDALAllRegister();
     CPLPushErrorHandler(CPLQuietErrorHandler);
     gf_status st = GF_OK;
@@ -325,7 +330,7 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
     GDALDriverH drv = GDALGetDriverByName("GeoJSON");
     ds = drv ? GDALCreate(drv, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
     if (!ds) {
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", tmp, CPLGetLastErrorMsg());
+        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", path, CPLGetLastErrorMsg());
         goto out;
     }
     int geographic = j->o.out_srs_wkt ? j->o.out_geographic : 1;
@@ -333,7 +338,7 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
     OGRLayerH lyr = GDALDatasetCreateLayer(ds, "communes", out ? out : wgs, wkbMultiPolygon, lco);
     CSLDestroy(lco);
     if (!lyr) {
-        st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create the layer: %s", tmp, CPLGetLastErrorMsg());
+        st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create the layer: %s", path, CPLGetLastErrorMsg());
         goto out;
     }
     static const struct { const char *name; OGRFieldType t; } flds[] = {
@@ -377,7 +382,7 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
         OGR_F_SetFieldInteger64(f, 8, (GIntBig)t->streets[i]);
         OGR_F_SetGeometryDirectly(f, mp);
         if (OGR_L_CreateFeature(lyr, f) != OGRERR_NONE)
-            st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot write commune %s: %s", tmp, j->ix->communes[i].code,
+            st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot write commune %s: %s", path, j->ix->communes[i].code,
                             CPLGetLastErrorMsg());
         OGR_F_Destroy(f);
     }
@@ -387,16 +392,16 @@ out:
     if (out) OSRDestroySpatialReference(out);
     OSRDestroySpatialReference(wgs);
     CPLPopErrorHandler();
-    if (st) {
-        remove(tmp);
-        return st;
-    }
-    return gf_atomic_commit(ctx, tmp, path);
+    return st;
 }
 
-static gf_status write_stats(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, const char *path)
+/* Writes path under a temporary name into *a; on failure *a is discarded. */
+static gf_status write_stats(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, const char *path, int csv, gf_atomic *a)
 {
-    return strcasecmp(ext_of(path), "csv") == 0 ? write_csv(ctx, j, t, path) : write_geojson(ctx, j, t, path);
+    gf_status st = gf_atomic_create(ctx, path, 0, a);
+    if (!st) st = csv ? write_csv(ctx, j, t, a) : write_geojson(ctx, j, t, a);
+    if (st) gf_atomic_discard(a);
+    return st;
 }
 
 static void free_workers(jx_stage *j)
@@ -442,8 +447,15 @@ static gf_status end(void *st, gf_ctx *ctx)
                    "(%.2f M rows/s/core); %llu rows in no commune within %.0f m",
                    (unsigned long long)npts, loc, loc > 0 ? (double)npts / loc * 1e-6 : 0.0, tot,
                    tot > 0 ? (double)npts / tot * 1e-6 : 0.0, (unsigned long long)unassigned, j->o.max_distance_m);
-    if (s == GF_OK && !j->aborted && j->o.stats_path) s = write_stats(ctx, j, &t, j->o.stats_path);
-    if (s == GF_OK && !j->aborted && j->o.layer_path) s = write_geojson(ctx, j, &t, j->o.layer_path);
+    /* --stats: renamed by publish(), with the run's other outputs */
+    if (s == GF_OK && !j->aborted && j->o.stats_path)
+        s = write_stats(ctx, j, &t, j->o.stats_path, strcasecmp(ext_of(j->o.stats_path), "csv") == 0, &j->stats_out);
+    if (s == GF_OK && !j->aborted && j->o.layer_path) { /* a scratch copy that the writers read at finish() */
+        gf_atomic lay;
+        s = write_stats(ctx, j, &t, j->o.layer_path, 0, &lay);
+        if (s == GF_OK) s = gf_atomic_publish(ctx, &lay);
+        gf_atomic_free(&lay);
+    }
     free(t.cnt);
     free(t.streets);
     free_workers(j);
@@ -463,12 +475,18 @@ static void destroy(void *st)
     free(j->stats_path);
     free(j->layer_path);
     free(j->out_wkt);
+    gf_atomic_free(&j->stats_out);
     free(j);
 }
 
 static void abort_run(void *st)
 {
     ((jx_stage *)st)->aborted = 1;
+}
+
+static gf_status publish(void *st, gf_ctx *ctx)
+{
+    return gf_atomic_publish(ctx, &((jx_stage *)st)->stats_out);
 }
 
 const gf_stage_vt gf_join_stage_vt = {
@@ -478,4 +496,5 @@ const gf_stage_vt gf_join_stage_vt = {
     .end = end,
     .destroy = destroy,
     .abort = abort_run,
+    .publish = publish,
 };

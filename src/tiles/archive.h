@@ -24,8 +24,11 @@ typedef struct gf_tile_archive gf_tile_archive;
 typedef struct gf_tile_archive_vt {
     /* data: gzip-compressed MVT, borrowed; tiles in increasing tile id */
     gf_status (*put)(gf_tile_archive *a, gf_ctx *ctx, int z, uint32_t x, uint32_t y, const uint8_t *data, size_t len);
-    /* writes directories/metadata and renames to the final path */
+    /* writes directories/metadata and closes the file, still under its
+     * temporary name (phase 1 of write.h's two-phase commit) */
     gf_status (*finish)(gf_tile_archive *a, gf_ctx *ctx, const gf_tile_meta *m);
+    /* renames the finished file to the final path (phase 2) */
+    gf_status (*publish)(gf_tile_archive *a, gf_ctx *ctx);
     /* removes temporary files and frees; NULL is a no-op */
     void (*destroy)(gf_tile_archive *a);
 } gf_tile_archive_vt;
@@ -35,9 +38,9 @@ struct gf_tile_archive {
     uint64_t ntiles, nunique, bytes, max_tile; /* statistics */
 };
 
-/* Both create a writer for path (written under a temporary name; tmpdir,
- * or the output's directory when NULL, holds scratch files). Caller frees
- * with a->vt->destroy(a). */
+/* Both create a writer for path (written under a temporary name, a
+ * gf_atomic; tmpdir, or the output's directory when NULL, holds scratch
+ * files). Caller frees with a->vt->destroy(a). */
 gf_status gf_pmtiles_create(gf_ctx *ctx, const char *path, const char *tmpdir, gf_tile_archive **out);
 gf_status gf_mbtiles_create(gf_ctx *ctx, const char *path, gf_tile_archive **out);
 

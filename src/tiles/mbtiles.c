@@ -3,7 +3,7 @@
  * once, `map(zoom_level, tile_column, tile_row, tile_id)` addresses it, and
  * the `tiles` view joins them, which is what readers (GDAL, MapLibre
  * servers) query. Rows are TMS (y flipped). Written in one transaction
- * under a temporary name, renamed at finish(). */
+ * under a temporary name (gf_atomic), renamed at publish(). */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 
 typedef struct gf_mbtiles {
     gf_tile_archive base;
-    char path[1024], tmp[1100];
+    gf_atomic out; /* out.path: the user's path */
     sqlite3 *db;
     sqlite3_stmt *ins_map, *ins_img;
     gf_tile_dedup dd;
@@ -25,7 +25,7 @@ typedef struct gf_mbtiles {
 
 static gf_status sqlerr(gf_ctx *ctx, gf_mbtiles *m, const char *what)
 {
-    return gf_ctx_err(ctx, GF_ERR_SQL, "%s: %s: %s", m->path, what, m->db ? sqlite3_errmsg(m->db) : "no database");
+    return gf_ctx_err(ctx, GF_ERR_SQL, "%s: %s: %s", m->out.path, what, m->db ? sqlite3_errmsg(m->db) : "no database");
 }
 
 static gf_status mb_put(gf_tile_archive *a, gf_ctx *ctx, int z, uint32_t x, uint32_t y, const uint8_t *data, size_t len)
@@ -100,9 +100,13 @@ static gf_status mb_finish(gf_tile_archive *a, gf_ctx *ctx, const gf_tile_meta *
         return sqlerr(ctx, m, "index");
     if (sqlite3_close(m->db) != SQLITE_OK) return sqlerr(ctx, m, "close");
     m->db = NULL;
-    st = gf_atomic_commit_sqlite(ctx, m->tmp, m->path);
-    m->tmp[0] = 0;
-    return st;
+    return GF_OK;
+}
+
+static gf_status mb_publish(gf_tile_archive *a, gf_ctx *ctx)
+{
+    gf_mbtiles *m = (gf_mbtiles *)a;
+    return gf_atomic_publish(ctx, &m->out);
 }
 
 static void mb_destroy(gf_tile_archive *a)
@@ -112,22 +116,25 @@ static void mb_destroy(gf_tile_archive *a)
     sqlite3_finalize(m->ins_map);
     sqlite3_finalize(m->ins_img);
     if (m->db) sqlite3_close(m->db);
-    if (m->tmp[0]) unlink(m->tmp);
+    gf_atomic_free(&m->out);
     gf_tile_dedup_free(&m->dd);
     free(m);
 }
 
-static const gf_tile_archive_vt mb_vt = {.put = mb_put, .finish = mb_finish, .destroy = mb_destroy};
+static const gf_tile_archive_vt mb_vt = {.put = mb_put, .finish = mb_finish, .publish = mb_publish, .destroy = mb_destroy};
 
 gf_status gf_mbtiles_create(gf_ctx *ctx, const char *path, gf_tile_archive **out)
 {
     gf_mbtiles *m = calloc(1, sizeof *m);
     if (!m) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     m->base.vt = &mb_vt;
-    snprintf(m->path, sizeof m->path, "%s", path);
-    gf_atomic_tmpname(path, m->tmp, sizeof m->tmp);
-    unlink(m->tmp);
-    if (sqlite3_open_v2(m->tmp, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    gf_status st0 = gf_atomic_create(ctx, path, GF_ATOMIC_SQLITE, &m->out);
+    if (!st0) st0 = gf_atomic_close(ctx, &m->out); /* an empty file is a new database to SQLite */
+    if (st0) {
+        mb_destroy(&m->base);
+        return st0;
+    }
+    if (sqlite3_open_v2(m->out.tmp, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
         gf_status st = sqlerr(ctx, m, "open");
         mb_destroy(&m->base);
         return st;

@@ -21,7 +21,8 @@ typedef struct pm_entry { uint64_t id, off, len; uint32_t run; } pm_entry;
 
 typedef struct gf_pmtiles {
     gf_tile_archive base;
-    char path[1024], tmp[1100];
+    char *path;
+    gf_atomic out; /* the archive until publish() */
     int datafd;
     uint64_t datalen;
     pm_entry *e;
@@ -227,9 +228,10 @@ static gf_status pm_finish(gf_tile_archive *a, gf_ctx *ctx, const gf_tile_meta *
     put_i32(h + 119, (int32_t)(m->center[0] * 1e7));
     put_i32(h + 123, (int32_t)(m->center[1] * 1e7));
 
-    gf_atomic_tmpname(p->path, p->tmp, sizeof p->tmp);
-    f = fopen(p->tmp, "wb");
-    if (!f) { st = gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", p->tmp, strerror(errno)); goto out; }
+    if ((st = gf_atomic_create(ctx, p->path, 0, &p->out))) goto out;
+    f = fdopen(p->out.fd, "wb");
+    if (!f) { st = gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", p->path, strerror(errno)); goto out; }
+    p->out.fd = -1; /* closed with f */
     fwrite(h, 1, sizeof h, f);
     fwrite(root.p, 1, root.len, f);
     fwrite(mgz.p, 1, mgz.len, f);
@@ -252,15 +254,13 @@ static gf_status pm_finish(gf_tile_archive *a, gf_ctx *ctx, const gf_tile_meta *
     free(cb);
     int bad = ferror(f) | (fclose(f) != 0);
     f = NULL;
-    if (bad) { st = gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", p->tmp, strerror(errno)); goto out; }
-    st = gf_atomic_commit(ctx, p->tmp, p->path);
-    p->tmp[0] = 0;
-    goto out;
+    if (bad) { st = gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", p->path, strerror(errno)); goto out; }
+    goto out; /* publish() renames it */
 nomem:
     if (!st || st == GF_ERR_NOMEM) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
 out:
     if (f) fclose(f);
-    if (st && p->tmp[0]) { unlink(p->tmp); p->tmp[0] = 0; }
+    if (st) gf_atomic_discard(&p->out);
     free(le);
     gf_buf_free(&raw); gf_buf_free(&root); gf_buf_free(&leaves); gf_buf_free(&gz);
     gf_buf_free(&meta); gf_buf_free(&mgz);
@@ -272,13 +272,20 @@ static void pm_destroy(gf_tile_archive *a)
     gf_pmtiles *p = (gf_pmtiles *)a;
     if (!p) return;
     if (p->datafd >= 0) close(p->datafd);
-    if (p->tmp[0]) unlink(p->tmp);
+    gf_atomic_free(&p->out);
+    free(p->path);
     free(p->e);
     gf_tile_dedup_free(&p->dd);
     free(p);
 }
 
-static const gf_tile_archive_vt pm_vt = {.put = pm_put, .finish = pm_finish, .destroy = pm_destroy};
+static gf_status pm_publish(gf_tile_archive *a, gf_ctx *ctx)
+{
+    gf_pmtiles *p = (gf_pmtiles *)a;
+    return gf_atomic_publish(ctx, &p->out);
+}
+
+static const gf_tile_archive_vt pm_vt = {.put = pm_put, .finish = pm_finish, .publish = pm_publish, .destroy = pm_destroy};
 
 gf_status gf_pmtiles_create(gf_ctx *ctx, const char *path, const char *tmpdir, gf_tile_archive **out)
 {
@@ -286,7 +293,11 @@ gf_status gf_pmtiles_create(gf_ctx *ctx, const char *path, const char *tmpdir, g
     if (!p) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     p->base.vt = &pm_vt;
     p->datafd = -1;
-    snprintf(p->path, sizeof p->path, "%s", path);
+    p->out.fd = -1;
+    if (!(p->path = strdup(path))) {
+        free(p);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     gf_status st = gf_scratch_open(ctx, tmpdir, path, &p->datafd);
     if (st) { pm_destroy(&p->base); return st; }
     *out = &p->base;

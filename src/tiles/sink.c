@@ -58,7 +58,7 @@ typedef struct tbatch {
 typedef struct gf_tiles {
     gf_output_opts o;
     int pmtiles, minz, maxz, nthreads;
-    char path[1024], tmpdir[1024], layer[128], attrs[2048];
+    char *path, *tmpdir, layer[128], attrs[2048]; /* path, tmpdir: owned copies */
     const gf_schema *schema;
     int sel[GF_MAX_FIELDS], nsel;          /* schema field of each key */
     const char *keys[GF_MAX_FIELDS + 1];   /* + point_count, below maxzoom */
@@ -105,8 +105,14 @@ gf_status gf_tiles_open(gf_ctx *ctx, const gf_output_opts *opts, int pmtiles, vo
     t->minz = minz;
     t->maxz = maxz;
     t->nthreads = opts->threads > 0 ? opts->threads : gf_ncpus();
-    snprintf(t->path, sizeof t->path, "%s", opts->path);
-    if (opts->tmpdir) snprintf(t->tmpdir, sizeof t->tmpdir, "%s", opts->tmpdir);
+    t->path = strdup(opts->path);
+    t->tmpdir = opts->tmpdir ? strdup(opts->tmpdir) : NULL;
+    if (!t->path || (opts->tmpdir && !t->tmpdir)) {
+        free(t->path);
+        free(t->tmpdir);
+        free(t);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     if (opts->layer) snprintf(t->layer, sizeof t->layer, "%s", opts->layer);
     if (opts->attributes) snprintf(t->attrs, sizeof t->attrs, "%s", opts->attributes);
     t->o.path = t->path;
@@ -777,6 +783,12 @@ static void free_workers(gf_tiles *t)
     t->w = NULL;
 }
 
+static gf_status publish(void *stv, gf_ctx *ctx)
+{
+    gf_tiles *t = stv;
+    return t->ar ? t->ar->vt->publish(t->ar, ctx) : GF_OK;
+}
+
 static void sink_abort(void *stv)
 {
     gf_tiles *t = stv;
@@ -804,6 +816,8 @@ static void destroy(void *stv)
     for (size_t i = 0; i < t->enc.jobcap; i++) gf_buf_free(&t->enc.jobs[i].out);
     free(t->enc.jobs);
     free(t->enc.plist);
+    free(t->path);
+    free(t->tmpdir);
     free(t);
 }
 
@@ -815,6 +829,7 @@ const gf_sink_vt gf_tiles_sink_vt = {
     .encode = encode,
     .commit = commit,
     .finish = finish,
+    .publish = publish,
     .abort = sink_abort,
     .destroy = destroy,
 };

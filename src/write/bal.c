@@ -322,6 +322,12 @@ static gf_status finish(void *stv, gf_ctx *ctx)
     return gf_ofile_close(ctx, &w->f);
 }
 
+static gf_status publish(void *stv, gf_ctx *ctx)
+{
+    gf_balw *w = stv;
+    return gf_ofile_publish(ctx, &w->f);
+}
+
 static void sink_abort(void *stv)
 {
     gf_balw *w = stv;
@@ -345,6 +351,7 @@ const gf_sink_vt gf_bal_sink_vt = {
     .encode = encode,
     .commit = commit,
     .finish = finish,
+    .publish = publish,
     .abort = sink_abort,
     .destroy = destroy,
 };

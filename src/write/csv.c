@@ -10,7 +10,7 @@
 #include "write/ofile.h"
 
 typedef struct gf_csvw {
-    char path[1024];
+    char *path;
     gf_ofile f;
     const gf_schema *schema;
 } gf_csvw;
@@ -19,7 +19,10 @@ gf_status gf_csv_writer_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
 {
     gf_csvw *w = calloc(1, sizeof *w);
     if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    snprintf(w->path, sizeof w->path, "%s", opts->path);
+    if (!(w->path = strdup(opts->path))) {
+        free(w);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     *st = w;
     return GF_OK;
 }
@@ -117,6 +120,12 @@ static gf_status finish(void *stv, gf_ctx *ctx)
     return gf_ofile_close(ctx, &w->f);
 }
 
+static gf_status publish(void *stv, gf_ctx *ctx)
+{
+    gf_csvw *w = stv;
+    return gf_ofile_publish(ctx, &w->f);
+}
+
 static void sk_abort(void *stv)
 {
     gf_csvw *w = stv;
@@ -128,6 +137,7 @@ static void destroy(void *stv)
     gf_csvw *w = stv;
     if (!w) return;
     gf_ofile_discard(&w->f);
+    free(w->path);
     free(w);
 }
 
@@ -137,6 +147,7 @@ const gf_sink_vt gf_csv_sink_vt = {
     .encode = encode,
     .commit = commit,
     .finish = finish,
+    .publish = publish,
     .abort = sk_abort,
     .destroy = destroy,
 };

@@ -13,13 +13,15 @@
 
 typedef struct gf_gj {
     gf_output_opts o;
-    char path[1024];
+    char *path;
     gf_ofile f;
     int ndjson, first, prec;
     const gf_schema *schema;
-    char keys[GF_MAX_FIELDS][72]; /* ",\"name\":" prebuilt per field */
-    size_t keylen[GF_MAX_FIELDS];
+    gf_buf keybuf;                /* ",\"name\":" prebuilt per field, JSON-escaped */
+    size_t keyoff[GF_MAX_FIELDS], keylen[GF_MAX_FIELDS];
 } gf_gj;
+
+static gf_status put_json_str(gf_buf *o, const char *p, size_t n);
 
 gf_status gf_geojson_open(gf_ctx *ctx, const gf_output_opts *opts, int ndjson, void **st)
 {
@@ -28,7 +30,10 @@ gf_status gf_geojson_open(gf_ctx *ctx, const gf_output_opts *opts, int ndjson, v
     g->o = *opts;
     g->ndjson = ndjson;
     g->first = 1;
-    snprintf(g->path, sizeof g->path, "%s", opts->path);
+    if (!(g->path = strdup(opts->path))) {
+        free(g);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     g->prec = opts->precision >= 0 ? opts->precision : (opts->srs_geographic ? 7 : 2);
     *st = g;
     return GF_OK;
@@ -38,9 +43,18 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
 {
     gf_gj *g = st;
     g->schema = schema;
-    for (int f = 0; f < schema->nfields; f++)
-        g->keylen[f] = (size_t)snprintf(g->keys[f], sizeof g->keys[f], ",\"%s\":", schema->fields[f].name);
-    gf_status s = gf_ofile_open(ctx, g->path, &g->f);
+    /* column names come from the input's header: escaped like any string */
+    gf_status s = GF_OK;
+    g->keybuf.len = 0;
+    for (int f = 0; f < schema->nfields && !s; f++) {
+        g->keyoff[f] = g->keybuf.len;
+        s = gf_buf_append(&g->keybuf, ",", 1);
+        if (!s) s = put_json_str(&g->keybuf, schema->fields[f].name, strlen(schema->fields[f].name));
+        if (!s) s = gf_buf_append(&g->keybuf, ":", 1);
+        g->keylen[f] = g->keybuf.len - g->keyoff[f];
+    }
+    if (s) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    s = gf_ofile_open(ctx, g->path, &g->f);
     if (s || g->ndjson) return s;
     char head[256];
     int n = snprintf(head, sizeof head, "{\"type\":\"FeatureCollection\",\n");
@@ -104,7 +118,7 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
         for (int f = 0; f < s->nfields; f++) {
             const gf_col *c = &b->cols[f];
             if (!c->valid[r]) continue;
-            if ((st = gf_buf_append(out, g->keys[f] + first, g->keylen[f] - (size_t)first))) return st;
+            if ((st = gf_buf_append(out, g->keybuf.p + g->keyoff[f] + first, g->keylen[f] - (size_t)first))) return st;
             first = 0;
             switch (s->fields[f].type) {
             case GF_T_STRING:
@@ -153,6 +167,12 @@ static gf_status finish(void *stv, gf_ctx *ctx)
     return gf_ofile_close(ctx, &g->f);
 }
 
+static gf_status publish(void *stv, gf_ctx *ctx)
+{
+    gf_gj *g = stv;
+    return gf_ofile_publish(ctx, &g->f);
+}
+
 static void sink_abort(void *stv)
 {
     gf_gj *g = stv;
@@ -164,6 +184,8 @@ static void destroy(void *stv)
     gf_gj *g = stv;
     if (!g) return;
     sink_abort(g);
+    gf_buf_free(&g->keybuf);
+    free(g->path);
     free(g);
 }
 
@@ -173,6 +195,7 @@ const gf_sink_vt gf_geojson_sink_vt = {
     .encode = encode,
     .commit = commit,
     .finish = finish,
+    .publish = publish,
     .abort = sink_abort,
     .destroy = destroy,
 };

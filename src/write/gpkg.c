@@ -58,7 +58,8 @@ typedef struct rt_ent {
 
 typedef struct gf_gpkg {
     gf_output_opts o;
-    char path[1024], tmp[1100], table[256], rejtable[256], rejwrite[256];
+    char *path, table[256], rejtable[256], rejwrite[256];
+    gf_atomic out; /* the temporary file until publish() */
     const char *const *inputs;
     int ninputs;
     sqlite3 *db; /* open at begin() and at the end of finish() only */
@@ -240,8 +241,8 @@ static int register_st(sqlite3 *db)
 /* The temporary file, through SQLite, with our ST_ functions. */
 static gf_status open_db(gf_gpkg *g, gf_ctx *ctx)
 {
-    if (sqlite3_open_v2(g->tmp, &g->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        gf_status st = gf_ctx_err(ctx, GF_ERR_SQL, "%s: %s", g->tmp, g->db ? sqlite3_errmsg(g->db) : "cannot open");
+    if (sqlite3_open_v2(g->out.tmp, &g->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+        gf_status st = gf_ctx_err(ctx, GF_ERR_SQL, "%s: %s", g->path, g->db ? sqlite3_errmsg(g->db) : "cannot open");
         sqlite3_close(g->db);
         g->db = NULL;
         return st;
@@ -261,7 +262,11 @@ gf_status gf_gpkg_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
     gf_gpkg *g = calloc(1, sizeof *g);
     if (!g) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     g->o = *opts;
-    snprintf(g->path, sizeof g->path, "%s", opts->path);
+    g->out.fd = -1;
+    if (!(g->path = strdup(opts->path))) {
+        free(g);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     g->minx = g->miny = INFINITY;
     g->maxx = g->maxy = -INFINITY;
     *st = g;
@@ -280,12 +285,13 @@ void gf_gpkg_set_inputs(void *st, const char *const *inputs, int ninputs)
  * with the changes still in its -wal file; the original is only read. */
 static gf_status copy_db(gf_ctx *ctx, const char *from, const char *to)
 {
+    /* to: our temporary file (never named in a message) */
     sqlite3 *src = NULL, *dst = NULL;
     gf_status st = GF_OK;
     if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         st = gf_ctx_err(ctx, GF_ERR_IO, "%s: --append: %s", from, src ? sqlite3_errmsg(src) : "cannot open");
     else if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", to, dst ? sqlite3_errmsg(dst) : "cannot create");
+        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: --append: cannot copy it: %s", from, dst ? sqlite3_errmsg(dst) : "cannot open");
     if (!st) {
         sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
         int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
@@ -296,7 +302,6 @@ static gf_status copy_db(gf_ctx *ctx, const char *from, const char *to)
     }
     sqlite3_close(src);
     sqlite3_close(dst);
-    if (st) unlink(to);
     return st;
 }
 
@@ -522,21 +527,16 @@ static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
     else default_layer_name(schema, g->table, sizeof g->table);
 
     /* last_change: SOURCE_DATE_EPOCH when set, so that a rebuild gives the same bytes */
-    const char *sde = getenv("SOURCE_DATE_EPOCH");
-    time_t now = sde && *sde ? (time_t)strtoll(sde, NULL, 10) : time(NULL);
+    time_t now;
+    if ((st = gf_output_time(ctx, &now))) return st;
     struct tm tmv;
     gmtime_r(&now, &tmv);
     strftime(g->last_change, sizeof g->last_change, "%Y-%m-%dT%H:%M:%S.000Z", &tmv);
 
-    gf_atomic_tmpname(g->path, g->tmp, sizeof g->tmp);
-    unlink(g->tmp);
+    /* an empty file is a new database to SQLite */
+    if ((st = gf_atomic_create(ctx, g->path, GF_ATOMIC_SQLITE, &g->out)) || (st = gf_atomic_close(ctx, &g->out))) return st;
     int existing = g->o.append && access(g->path, F_OK) == 0;
-    if (existing && (st = copy_db(ctx, g->path, g->tmp))) return st;
-    if (!existing) { /* an empty file is a new database to SQLite; errno says why it cannot be made */
-        int fd = open(g->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        if (fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", g->path, strerror(errno));
-        close(fd);
-    }
+    if (existing && (st = copy_db(ctx, g->path, g->out.tmp))) return st;
     if ((st = open_db(g, ctx))) return st;
     char pragmas[512];
     snprintf(pragmas, sizeof pragmas,
@@ -585,7 +585,7 @@ static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
     /* SQLite is done with the file until finish(): the rows go in by hand */
     if (sqlite3_close(g->db) != SQLITE_OK) return sql_err(g, ctx, "close");
     g->db = NULL;
-    if ((st = gf_sqlfile_open(ctx, g->tmp, 0, &g->file))) return st;
+    if ((st = gf_sqlfile_open(ctx, g->out.tmp, g->path, 0, &g->file))) return st;
     g->file_open = 1;
     if ((st = gf_sqlbt_init(ctx, &g->bt_main, &g->file, g->root_main)) ||
         (st = gf_sqlbt_init(ctx, &g->bt_rej, &g->file, g->root_rej)))
@@ -1515,9 +1515,7 @@ static gf_status finish_inner(gf_gpkg *g, gf_ctx *ctx)
     g->db = NULL;
     gf_ctx_log(ctx, GF_LOG_INFO, "%s: layer %s: %llu features, %llu rejects (pages and R-tree %.2f s, then %.2f s)", g->path,
                g->table, (unsigned long long)g->nrows, (unsigned long long)g->nrej, t_rtree, since(&t0) - t_rtree);
-    st = gf_atomic_commit_sqlite(ctx, g->tmp, g->path);
-    g->tmp[0] = 0;
-    return st;
+    return GF_OK; /* publish() renames it */
 }
 
 static gf_status finish(void *stv, gf_ctx *ctx)
@@ -1534,8 +1532,13 @@ static void sink_abort(void *stv)
     close_db(g);
     if (g->file_open) gf_sqlfile_discard(&g->file);
     g->file_open = 0;
-    if (g->tmp[0]) unlink(g->tmp);
-    g->tmp[0] = 0;
+    gf_atomic_discard(&g->out);
+}
+
+static gf_status publish(void *stv, gf_ctx *ctx)
+{
+    gf_gpkg *g = stv;
+    return gf_atomic_publish(ctx, &g->out);
 }
 
 static void destroy(void *stv)
@@ -1550,6 +1553,8 @@ static void destroy(void *stv)
     free(g->rejbuf);
     free(g->ents);
     runs_free(g);
+    gf_atomic_free(&g->out);
+    free(g->path);
     free(g);
 }
 
@@ -1559,6 +1564,7 @@ const gf_sink_vt gf_gpkg_sink_vt = {
     .encode = encode,
     .commit = commit,
     .finish = finish,
+    .publish = publish,
     .abort = sink_abort,
     .destroy = destroy,
 };

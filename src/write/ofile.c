@@ -160,17 +160,16 @@ int gf_awriter_close(gf_awriter *w)
 gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o)
 {
     memset(o, 0, sizeof *o);
-    snprintf(o->path, sizeof o->path, "%s", path);
+    o->a.fd = -1;
     if (!strcmp(path, "-")) {
         o->std = stdout;
         o->opened = 1;
         return GF_OK;
     }
-    gf_atomic_tmpname(path, o->tmp, sizeof o->tmp);
-    o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (o->fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    gf_status st = gf_atomic_create(ctx, path, 0, &o->a);
+    if (st) return st;
     o->opened = 1;
-    gf_status st = gf_awriter_open(ctx, o->tmp, o->fd, OFILE_BUF, &o->w);
+    st = gf_awriter_open(ctx, o->a.tmp, o->a.fd, OFILE_BUF, &o->w);
     if (st) gf_ofile_discard(o);
     return st;
 }
@@ -183,7 +182,7 @@ gf_status gf_ofile_write(gf_ctx *ctx, gf_ofile *o, const void *p, size_t n)
     }
     const uint8_t *s = p;
     while (n) {
-        if (!o->cur && !(o->cur = gf_awriter_buf(o->w, ctx, o->path))) return GF_ERR_IO;
+        if (!o->cur && !(o->cur = gf_awriter_buf(o->w, ctx, o->a.path))) return GF_ERR_IO;
         size_t room = OFILE_BUF - o->len, k = n < room ? n : room;
         memcpy(o->cur + o->len, s, k);
         o->len += k;
@@ -202,24 +201,28 @@ gf_status gf_ofile_write(gf_ctx *ctx, gf_ofile *o, const void *p, size_t n)
 gf_status gf_ofile_close(gf_ctx *ctx, gf_ofile *o)
 {
     if (!o->opened) return GF_OK;
-    o->opened = 0;
     if (o->std) {
+        o->opened = 0;
         o->std = NULL;
         return fflush(stdout) != 0 ? gf_ctx_err(ctx, GF_ERR_IO, "standard output: %s", strerror(errno)) : GF_OK;
     }
+    if (!o->w) return GF_OK; /* closed already */
     /* the last, partial buffer goes through the page cache (unaligned length) */
     if (o->len) gf_awriter_put(o->w, o->off, o->len);
     o->cur = NULL;
+    o->len = 0;
     int e = gf_awriter_close(o->w);
     o->w = NULL;
-    if (close(o->fd) != 0 && !e) e = errno;
-    if (e) {
-        unlink(o->tmp);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", o->path, strerror(e));
-    }
-    /* No fsync: the rename keeps readers from ever seeing a partial file;
-     * durability across a power cut is the file system's business. */
-    return gf_atomic_commit(ctx, o->tmp, o->path);
+    if (e) return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed: %s", o->a.path, strerror(e));
+    return gf_atomic_close(ctx, &o->a);
+}
+
+gf_status gf_ofile_publish(gf_ctx *ctx, gf_ofile *o)
+{
+    if (!o->opened) return GF_OK;
+    gf_status st = o->std ? GF_OK : gf_atomic_publish(ctx, &o->a);
+    gf_ofile_discard(o);
+    return st;
 }
 
 void gf_ofile_discard(gf_ofile *o)
@@ -229,6 +232,5 @@ void gf_ofile_discard(gf_ofile *o)
     if (o->std) { o->std = NULL; return; }
     gf_awriter_close(o->w);
     o->w = NULL;
-    close(o->fd);
-    unlink(o->tmp);
+    gf_atomic_free(&o->a);
 }

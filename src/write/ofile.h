@@ -9,9 +9,10 @@
  * pipeline's serial path; with O_DIRECT it is a DMA from our buffer.
  * Used by the GeoPackage page writer (sqlbt.c) and by gf_ofile.
  *
- * gf_ofile: a sequential output (GeoJSON, NDJSON, CSV, BAL): "-" is
- * standard output (stdio, no writer thread); anything else is written under
- * a temporary name (gf_atomic_tmpname) and renamed at gf_ofile_close(). */
+ * gf_ofile: a sequential output (GeoJSON, NDJSON, CSV, BAL, rejects): "-"
+ * is standard output (stdio, no writer thread); anything else is a
+ * gf_atomic, written under its temporary name, closed at gf_ofile_close()
+ * and renamed at gf_ofile_publish() (the two phases of write.h). */
 #ifndef GF_WRITE_OFILE_H
 #define GF_WRITE_OFILE_H
 
@@ -42,10 +43,9 @@ int gf_awriter_close(gf_awriter *w);
 size_t gf_awriter_cap(const gf_awriter *w);
 
 typedef struct gf_ofile {
-    char path[1024], tmp[1100];
+    gf_atomic a;    /* the temporary file (a.path: the user's path) */
     int opened;     /* a zeroed gf_ofile is closed */
     FILE *std;      /* standard output, or NULL */
-    int fd;         /* the temporary file */
     gf_awriter *w;
     uint8_t *cur;   /* buffer being filled */
     size_t len;     /* bytes in it */
@@ -56,10 +56,13 @@ typedef struct gf_ofile {
 gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o);
 /* Appends n bytes (copied). */
 gf_status gf_ofile_write(gf_ctx *ctx, gf_ofile *o, const void *p, size_t n);
-/* Writes what is left and renames the file to its final name (standard
- * output: flushes). The gf_ofile is closed whatever it returns. */
+/* Phase 1: writes what is left and closes the file, still under its
+ * temporary name (standard output: flushes). */
 gf_status gf_ofile_close(gf_ctx *ctx, gf_ofile *o);
-/* Closes and removes the temporary file (nothing after gf_ofile_close()). */
+/* Phase 2: renames the closed file to its final name. */
+gf_status gf_ofile_publish(gf_ctx *ctx, gf_ofile *o);
+/* Removes the temporary file, open or closed (nothing once published), and
+ * frees what gf_ofile_open() allocated. */
 void gf_ofile_discard(gf_ofile *o);
 
 #endif

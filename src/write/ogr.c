@@ -5,11 +5,11 @@
  * stderr.
  *
  * Atomicity: a dataset may be several files (a Shapefile is .shp .shx .dbf
- * .prj .cpg) or a directory, so it is created under its final base name in
- * a private temporary directory next to the output; finish() moves each
- * entry to the output directory, the main file last, and removes the
- * directory. abort() removes the directory and everything in it. */
-#include <dirent.h>
+ * .prj .cpg), so it is created under its final base name in a private
+ * temporary directory next to the output (a gf_atomic with GF_ATOMIC_DIR);
+ * finish() closes the dataset, publish() moves each entry to the output
+ * directory, the main file last. abort() removes the directory and
+ * everything in it: a failed run leaves no .dbf/.shx/.prj/.cpg behind. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,8 @@
 
 typedef struct gf_ogr {
     gf_output_opts o;
-    char driver[128], path[1024], dir[1024], base[1024], tmpdir[1100], tmppath[2200];
+    char driver[128], *path, *tmppath; /* path: the user's; tmppath: the dataset in out.tmp */
+    gf_atomic out;
     GDALDatasetH ds;
     OGRLayerH lyr;
     OGRFeatureH feat; /* reused for every row */
@@ -70,44 +71,19 @@ gf_status gf_ogr_open(gf_ctx *ctx, const gf_output_opts *opts, const char *drive
     gf_ogr *g = calloc(1, sizeof *g);
     if (!g) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     g->o = *opts;
+    g->out.fd = -1;
     snprintf(g->driver, sizeof g->driver, "%s", driver);
-    snprintf(g->path, sizeof g->path, "%s", opts->path);
-    const char *slash = strrchr(g->path, '/');
-    if (slash) {
-        snprintf(g->dir, sizeof g->dir, "%.*s", (int)(slash - g->path), g->path);
-        if (!g->dir[0]) snprintf(g->dir, sizeof g->dir, "/");
-        snprintf(g->base, sizeof g->base, "%s", slash + 1);
-    } else {
-        snprintf(g->dir, sizeof g->dir, ".");
-        snprintf(g->base, sizeof g->base, "%s", g->path);
-    }
-    if (!g->base[0]) {
+    const char *slash = strrchr(opts->path, '/');
+    if (!(slash ? slash[1] : opts->path[0])) {
         free(g);
         return gf_ctx_err(ctx, GF_ERR_ARG, "%s: output path names a directory", opts->path);
     }
+    if (!(g->path = strdup(opts->path))) {
+        free(g);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     *st = g;
     return GF_OK;
-}
-
-static void rm_tree(const char *p)
-{
-    struct stat sb;
-    if (lstat(p, &sb) != 0) return;
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(p);
-        if (d) {
-            for (struct dirent *e; (e = readdir(d));) {
-                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-                char sub[2048];
-                snprintf(sub, sizeof sub, "%s/%s", p, e->d_name);
-                rm_tree(sub);
-            }
-            closedir(d);
-        }
-        rmdir(p);
-    } else {
-        unlink(p);
-    }
 }
 
 static void layer_name(const gf_ogr *g, const gf_schema *s, char *out, size_t n)
@@ -122,14 +98,15 @@ static void layer_name(const gf_ogr *g, const gf_schema *s, char *out, size_t n)
 static gf_status begin_inner(gf_ogr *g, gf_ctx *ctx, const gf_schema *schema)
 {
     g->schema = schema;
-    gf_atomic_tmpname(g->path, g->tmpdir, sizeof g->tmpdir);
-    rm_tree(g->tmpdir);
-    if (mkdir(g->tmpdir, 0755) != 0) {
-        int e = errno;
-        g->tmpdir[0] = 0;
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create a temporary directory: %s", g->path, strerror(e));
-    }
-    snprintf(g->tmppath, sizeof g->tmppath, "%s/%s", g->tmpdir, g->base);
+    /* SQLite-based drivers: the old file's -wal/-shm/-journal must not
+     * outlive it next to the new one */
+    int sqlite_based = !strcasecmp(g->driver, "GPKG") || !strcasecmp(g->driver, "SQLite") || !strcasecmp(g->driver, "MBTiles");
+    gf_status st = gf_atomic_create(ctx, g->path, GF_ATOMIC_DIR | (sqlite_based ? GF_ATOMIC_SQLITE : 0), &g->out);
+    if (st) return st;
+    const char *slash = strrchr(g->path, '/'), *base = slash ? slash + 1 : g->path;
+    size_t n = strlen(g->out.tmp) + strlen(base) + 2;
+    if (!(g->tmppath = malloc(n))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    snprintf(g->tmppath, n, "%s/%s", g->out.tmp, base);
     GDALDriverH drv = GDALGetDriverByName(g->driver);
     g->ds = GDALCreate(drv, g->tmppath, 0, 0, 0, GDT_Unknown, NULL);
     if (!g->ds) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s cannot create it: %s", g->path, g->driver, CPLGetLastErrorMsg());
@@ -298,32 +275,6 @@ static gf_status copy_extra_layers(gf_ogr *g, gf_ctx *ctx)
     return GF_OK;
 }
 
-/* Moves every entry of the temporary directory next to the output, the
- * entry named like the output last: readers look for that one. */
-static gf_status move_out(gf_ogr *g, gf_ctx *ctx)
-{
-    DIR *d = opendir(g->tmpdir);
-    if (!d) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", g->tmpdir, strerror(errno));
-    gf_status st = GF_OK;
-    int main_seen = 0;
-    for (struct dirent *e; !st && (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (!strcmp(e->d_name, g->base)) { main_seen = 1; continue; }
-        char from[2048], to[2048];
-        snprintf(from, sizeof from, "%s/%s", g->tmpdir, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", g->dir, e->d_name);
-        if (rename(from, to) != 0) st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot rename from %s: %s", to, from, strerror(errno));
-    }
-    closedir(d);
-    /* SQLite-based drivers: the old file's -wal/-shm/-journal must not
-     * outlive it next to the new one */
-    int sqlite_based = !strcasecmp(g->driver, "GPKG") || !strcasecmp(g->driver, "SQLite") || !strcasecmp(g->driver, "MBTiles");
-    if (!st && main_seen)
-        st = sqlite_based ? gf_atomic_commit_sqlite(ctx, g->tmppath, g->path) : gf_atomic_commit(ctx, g->tmppath, g->path);
-    if (!st && !main_seen) st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s wrote no file of that name", g->path, g->driver);
-    return st;
-}
-
 static gf_status finish_inner(gf_ogr *g, gf_ctx *ctx)
 {
     if (g->in_tx && GDALDatasetCommitTransaction(g->ds) != OGRERR_NONE)
@@ -338,9 +289,6 @@ static gf_status finish_inner(gf_ogr *g, gf_ctx *ctx)
     g->ds = NULL;
     if (CPLGetLastErrorType() >= CE_Failure)
         return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s: %s", g->path, g->driver, CPLGetLastErrorMsg());
-    if ((st = move_out(g, ctx))) return st;
-    rm_tree(g->tmpdir);
-    g->tmpdir[0] = 0;
     gf_ctx_log(ctx, GF_LOG_INFO, "%s: %llu features written with GDAL's %s driver", g->path, (unsigned long long)g->n, g->driver);
     return GF_OK;
 }
@@ -366,8 +314,13 @@ static void sink_abort(void *stv)
     g->ds = NULL;
     g->in_tx = 0;
     CPLPopErrorHandler();
-    if (g->tmpdir[0]) rm_tree(g->tmpdir);
-    g->tmpdir[0] = 0;
+    gf_atomic_discard(&g->out);
+}
+
+static gf_status publish(void *stv, gf_ctx *ctx)
+{
+    gf_ogr *g = stv;
+    return gf_atomic_publish(ctx, &g->out);
 }
 
 static void destroy(void *stv)
@@ -377,6 +330,9 @@ static void destroy(void *stv)
     sink_abort(g);
     if (g->srs) OSRDestroySpatialReference(g->srs);
     free(g->sbuf);
+    gf_atomic_free(&g->out);
+    free(g->tmppath);
+    free(g->path);
     free(g);
 }
 
@@ -385,6 +341,7 @@ const gf_sink_vt gf_ogr_sink_vt = {
     .begin = begin,
     .commit = commit,
     .finish = finish,
+    .publish = publish,
     .abort = sink_abort,
     .destroy = destroy,
 };

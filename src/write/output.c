@@ -1,7 +1,11 @@
 /* Output format dispatch: the format name (or the path's extension) picks
  * the writer. To add a writer, add its extension and its case below. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "geoflux/gpkg.h"
 #include "geoflux/tiles.h"
@@ -63,4 +67,22 @@ gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_
         return gf_ogr_open(ctx, opts, fmt, st);
     }
     return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: output format '%s' is not supported", opts->path, fmt);
+}
+
+gf_status gf_output_time(gf_ctx *ctx, time_t *out)
+{
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (!sde || !*sde) {
+        *out = time(NULL);
+        return GF_OK;
+    }
+    /* the reproducible-builds spec: a decimal count of seconds; anything
+     * else is refused rather than read as 0 (1970) */
+    char *end;
+    errno = 0;
+    long long v = strtoll(sde, &end, 10);
+    if (errno || *end || end == sde || v < 0 || v > 253402300799LL || !isdigit((unsigned char)sde[0]))
+        return gf_ctx_err(ctx, GF_ERR_ARG, "SOURCE_DATE_EPOCH='%.40s' is not a number of seconds since 1970", sde);
+    *out = (time_t)v;
+    return GF_OK;
 }

@@ -1,7 +1,9 @@
 /* Rejects CSV: one row per rejected record with its input, line, reason and
  * raw text, so that nothing is lost silently. The file is created on the
  * first reject (an empty run leaves no file) unless the path was asked for
- * explicitly. The first rejects are also logged as file:line: reason. */
+ * explicitly. The first rejects are also logged as file:line: reason.
+ * Written like every sequential output (gf_ofile): committed with the
+ * run's other outputs, or not at all. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,14 +11,16 @@
 #include <unistd.h>
 
 #include "geoflux/write.h"
+#include "write/ofile.h"
 
 #define GF_REJECTS_LOGGED 10
 
 typedef struct gf_rj {
-    char path[1024], tmp[1100];
+    char *path;
     const char *const *inputs;
     int ninputs;
-    FILE *f;
+    gf_ofile f;
+    gf_buf buf; /* one batch's rows */
     int always; /* create even when empty */
     uint64_t count;
 } gf_rj;
@@ -27,7 +31,10 @@ gf_status gf_rejects_open(gf_ctx *ctx, const char *path, const char *const *inpu
     if (!r) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     /* a leading '?' means: only if there are rejects (the CLI's default path) */
     r->always = path[0] != '?';
-    snprintf(r->path, sizeof r->path, "%s", path + (path[0] == '?'));
+    if (!(r->path = strdup(path + (path[0] == '?')))) {
+        free(r);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     r->inputs = inputs;
     r->ninputs = ninputs;
     *st = r;
@@ -36,11 +43,10 @@ gf_status gf_rejects_open(gf_ctx *ctx, const char *path, const char *const *inpu
 
 static gf_status open_file(gf_rj *r, gf_ctx *ctx)
 {
-    gf_atomic_tmpname(r->path, r->tmp, sizeof r->tmp);
-    r->f = fopen(r->tmp, "wb");
-    if (!r->f) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", r->tmp, strerror(errno));
-    fputs("source;line;reason;raw\n", r->f);
-    return GF_OK;
+    static const char head[] = "source;line;reason;raw\n";
+    gf_status st = gf_ofile_open(ctx, r->path, &r->f);
+    if (!st) st = gf_ofile_write(ctx, &r->f, head, sizeof head - 1);
+    return st;
 }
 
 static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nworkers)
@@ -50,17 +56,21 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
     return r->always ? open_file(r, ctx) : GF_OK;
 }
 
-static void put_field(FILE *f, const char *p, size_t n)
+static int put_field(gf_buf *o, const char *p, size_t n)
 {
     int q = 0;
     for (size_t i = 0; i < n && !q; i++) q = p[i] == ';' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
-    if (!q) { fwrite(p, 1, n, f); return; }
-    fputc('"', f);
+    if (!q) return gf_buf_append(o, p, n);
+    if (gf_buf_reserve(o, n * 2 + 2)) return GF_ERR_NOMEM;
+    char *w = o->p + o->len;
+    *w++ = '"';
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"') fputc('"', f);
-        fputc(p[i], f);
+        if (p[i] == '"') *w++ = '"';
+        *w++ = p[i];
     }
-    fputc('"', f);
+    *w++ = '"';
+    o->len = (size_t)(w - o->p);
+    return GF_OK;
 }
 
 static const char *input_name(const gf_rj *r, uint32_t src)
@@ -73,7 +83,7 @@ static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *
     gf_rj *r = st;
     (void)enc;
     if (b->nrej == 0) return GF_OK;
-    if (!r->f) {
+    if (!r->f.opened) {
         gf_status s = open_file(r, ctx);
         if (s) return s;
     }
@@ -89,23 +99,25 @@ static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *
         }
         ord[j] = i;
     }
-    for (size_t k = 0; k < b->nrej; k++) {
+    gf_status s = GF_OK;
+    r->buf.len = 0;
+    for (size_t k = 0; k < b->nrej && !s; k++) {
         const gf_reject *j = &b->rej[ord[k]];
         const char *in = input_name(r, j->src);
-        put_field(r->f, in, strlen(in));
-        fprintf(r->f, ";%llu;", (unsigned long long)j->line);
-        put_field(r->f, b->arena + j->reason.off, j->reason.len);
-        fputc(';', r->f);
-        put_field(r->f, b->arena + j->raw.off, j->raw.len);
-        fputc('\n', r->f);
+        s = put_field(&r->buf, in, strlen(in));
+        if (!s) s = gf_buf_printf(&r->buf, ";%llu;", (unsigned long long)j->line);
+        if (!s) s = put_field(&r->buf, b->arena + j->reason.off, j->reason.len);
+        if (!s) s = gf_buf_append(&r->buf, ";", 1);
+        if (!s) s = put_field(&r->buf, b->arena + j->raw.off, j->raw.len);
+        if (!s) s = gf_buf_append(&r->buf, "\n", 1);
         if (r->count < GF_REJECTS_LOGGED)
             gf_ctx_log(ctx, GF_LOG_WARN, "%s:%llu: %.*s", in, (unsigned long long)j->line, (int)j->reason.len,
                        b->arena + j->reason.off);
         r->count++;
     }
     free(ord);
-    if (ferror(r->f)) return gf_ctx_err(ctx, GF_ERR_IO, "%s: write failed", r->path);
-    return GF_OK;
+    if (s) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    return gf_ofile_write(ctx, &r->f, r->buf.p, r->buf.len);
 }
 
 static gf_status finish(void *st, gf_ctx *ctx)
@@ -113,21 +125,29 @@ static gf_status finish(void *st, gf_ctx *ctx)
     gf_rj *r = st;
     if (r->count > GF_REJECTS_LOGGED)
         gf_ctx_log(ctx, GF_LOG_WARN, "... %llu more rejected rows", (unsigned long long)(r->count - GF_REJECTS_LOGGED));
-    if (!r->f) return GF_OK;
-    return gf_atomic_close(ctx, &r->f, r->tmp, r->path);
+    return gf_ofile_close(ctx, &r->f);
+}
+
+static gf_status publish(void *st, gf_ctx *ctx)
+{
+    gf_rj *r = st;
+    return gf_ofile_publish(ctx, &r->f);
 }
 
 static void sink_abort(void *st)
 {
     gf_rj *r = st;
-    gf_atomic_discard(&r->f, r->tmp);
+    gf_ofile_discard(&r->f);
 }
 
 static void destroy(void *st)
 {
-    if (!st) return;
-    sink_abort(st);
-    free(st);
+    gf_rj *r = st;
+    if (!r) return;
+    gf_ofile_discard(&r->f);
+    gf_buf_free(&r->buf);
+    free(r->path);
+    free(r);
 }
 
 const gf_sink_vt gf_rejects_sink_vt = {
@@ -135,6 +155,7 @@ const gf_sink_vt gf_rejects_sink_vt = {
     .begin = begin,
     .commit = commit,
     .finish = finish,
+    .publish = publish,
     .abort = sink_abort,
     .destroy = destroy,
 };

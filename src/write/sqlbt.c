@@ -98,18 +98,34 @@ static void put_be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = 
 
 static gf_status io_err(gf_ctx *ctx, const gf_sqlfile *f, const char *what, int e)
 {
-    return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s: %s", f->path, what, strerror(e ? e : EIO));
+    return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s: %s", f->name ? f->name : "?", what, strerror(e ? e : EIO));
 }
 
-gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, uint64_t pending_byte, gf_sqlfile *f)
+static void free_names(gf_sqlfile *f)
+{
+    free(f->path);
+    free(f->name);
+    f->path = f->name = NULL;
+}
+
+gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, const char *name, uint64_t pending_byte, gf_sqlfile *f)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    snprintf(f->path, sizeof f->path, "%s", path);
+    f->path = strdup(path);
+    f->name = strdup(name ? name : path);
+    if (!f->path || !f->name) {
+        free_names(f);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     uint8_t h[100];
     struct stat sb;
     f->fd = open(path, O_RDWR);
-    if (f->fd < 0) return io_err(ctx, f, "open", errno);
+    if (f->fd < 0) {
+        gf_status st = io_err(ctx, f, "open", errno);
+        free_names(f);
+        return st;
+    }
     if (pread(f->fd, h, sizeof h, 0) != (ssize_t)sizeof h || fstat(f->fd, &sb) != 0) {
         gf_status st = io_err(ctx, f, "read header", errno);
         gf_sqlfile_discard(f);
@@ -132,12 +148,12 @@ gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, uint64_t pending_byte, 
     }
     if (why) {
         gf_sqlfile_discard(f);
-        return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: %s", path, why);
+        return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: %s", name ? name : path, why);
     }
     uint64_t pb = pending_byte ? pending_byte : SQLITE_PENDING_BYTE;
     f->lockpg = (uint32_t)(pb / f->pgsz) + 1;
     f->cap = WBUF_BYTES / f->pgsz ? WBUF_BYTES / f->pgsz : 1;
-    gf_status st = gf_awriter_open(ctx, f->path, f->fd, (size_t)f->cap * f->pgsz, &f->w);
+    gf_status st = gf_awriter_open(ctx, f->path, f->fd, (size_t)f->cap * f->pgsz, &f->w); /* path: for O_DIRECT */
     if (st) gf_sqlfile_discard(f);
     return st;
 }
@@ -158,7 +174,7 @@ static gf_status write_page(gf_ctx *ctx, gf_sqlfile *f, uint32_t pg, const uint8
         return GF_OK;
     }
     if (f->cur) gf_awriter_put(f->w, (uint64_t)(f->cur_first - 1) * f->pgsz, (size_t)f->cur_n * f->pgsz);
-    if (!(f->cur = gf_awriter_buf(f->w, ctx, f->path))) return GF_ERR_IO;
+    if (!(f->cur = gf_awriter_buf(f->w, ctx, f->name))) return GF_ERR_IO;
     f->cur_first = pg;
     f->cur_n = 1;
     memcpy(f->cur, p, f->pgsz);
@@ -182,6 +198,7 @@ void gf_sqlfile_discard(gf_sqlfile *f)
     writer_stop(f);
     if (f->fd >= 0) close(f->fd);
     f->fd = -1;
+    free_names(f);
 }
 
 gf_status gf_sqlfile_close(gf_ctx *ctx, gf_sqlfile *f)
@@ -201,6 +218,7 @@ gf_status gf_sqlfile_close(gf_ctx *ctx, gf_sqlfile *f)
     }
     if (f->fd >= 0 && close(f->fd) != 0 && !st) st = io_err(ctx, f, "close", errno);
     f->fd = -1;
+    free_names(f);
     return st;
 }
 
@@ -270,7 +288,7 @@ static size_t icell_size(int64_t key) { return 4 + (size_t)gf_varint_len((uint64
  * level that has flushed holds at least two children. */
 static gf_status push_up(gf_ctx *ctx, gf_sqlbt *t, int L, uint32_t pg, int64_t key)
 {
-    if (L >= GF_SQLBT_MAXLEV) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: b-tree too deep", t->f->path);
+    if (L >= GF_SQLBT_MAXLEV) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: b-tree too deep", t->f->name);
     if (L > t->nlev) t->nlev = L;
     gf_sqlbt_level *v = &t->lv[L];
     size_t need = icell_size(key);
@@ -302,7 +320,7 @@ static gf_status push_up(gf_ctx *ctx, gf_sqlbt *t, int L, uint32_t pg, int64_t k
 
 gf_status gf_sqlbt_add(gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const uint8_t *rec, size_t len)
 {
-    if (rowid <= t->last) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: rowid %lld after %lld", t->f->path, (long long)rowid, (long long)t->last);
+    if (rowid <= t->last) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: rowid %lld after %lld", t->f->name, (long long)rowid, (long long)t->last);
     gf_sqlfile *f = t->f;
     const size_t U = f->usable, X = U - 35;
     size_t local = len;

@@ -87,7 +87,8 @@ struct gf_awriter;
  * takes it. */
 typedef struct gf_sqlfile {
     int fd;
-    char path[1100];
+    char *path;       /* the file opened (owned copy) */
+    char *name;       /* how messages call it (owned copy) */
     uint32_t pgsz, usable, npages;
     uint32_t lockpg;  /* the page holding SQLite's pending byte: never used */
     int fmt4;
@@ -100,8 +101,10 @@ typedef struct gf_sqlfile {
  * connection). Refused with GF_ERR_UNSUPPORTED: a text encoding other than
  * UTF-8, auto-vacuum (pointer-map pages), a header that does not match the
  * file size. pending_byte: 0 for SQLite's (1 GiB); tests move it, as
- * SQLITE_TESTCTRL_PENDING_BYTE does. GF_ERR_IO with the path otherwise. */
-gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, uint64_t pending_byte, gf_sqlfile *f);
+ * SQLITE_TESTCTRL_PENDING_BYTE does. GF_ERR_IO with the name otherwise.
+ * name: how messages call the file (the user's path when path is a
+ * temporary); NULL: path. */
+gf_status gf_sqlfile_open(gf_ctx *ctx, const char *path, const char *name, uint64_t pending_byte, gf_sqlfile *f);
 /* Flushes pending pages and writes the page count and a new change counter
  * in the header, then closes. The gf_sqlfile is closed whatever it returns. */
 gf_status gf_sqlfile_close(gf_ctx *ctx, gf_sqlfile *f);

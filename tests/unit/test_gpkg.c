@@ -80,6 +80,7 @@ static gf_status run_sink(gf_ctx *ctx, const gf_output_opts *o, int do_finish)
     if (!s) s = gf_gpkg_sink_vt.encode(st, ctx, 0, b, &buf);
     if (!s) s = gf_gpkg_sink_vt.commit(st, ctx, b, &buf);
     if (!s && do_finish) s = gf_gpkg_sink_vt.finish(st, ctx);
+    if (!s && do_finish) s = gf_gpkg_sink_vt.publish(st, ctx);
     if (s || !do_finish) gf_gpkg_sink_vt.abort(st);
     gf_gpkg_sink_vt.destroy(st);
     gf_batch_destroy(b);
@@ -222,6 +223,7 @@ int main(int argc, char **argv)
         CHECK(b && gf_ogr_sink_vt.commit(os, ctx, b, &buf) == GF_OK);
         if (pass == 0) {
             s = gf_ogr_sink_vt.finish(os, ctx);
+            if (!s) s = gf_ogr_sink_vt.publish(os, ctx);
             CHECK(s == GF_OK);
             if (s) fprintf(stderr, "error: %s\n", gf_ctx_errmsg(ctx));
         } else {

@@ -330,6 +330,7 @@ static int run_stage(gf_ctx *ctx, const char *bpath, const char *stats, int nwor
         CHECK(bs[wk]->n == (size_t)((nr + nworkers - 1 - wk) / nworkers)); /* no row dropped */
     }
     if (gf_join_stage_vt.end(st, ctx) != GF_OK) ok = -1;
+    if (ok == 0 && gf_join_stage_vt.publish(st, ctx) != GF_OK) ok = -1; /* --stats: renamed with the run's outputs */
     gf_join_stage_vt.destroy(st);
     if (nworkers == 1) *outb = bs[0];
     else

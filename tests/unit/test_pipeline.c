@@ -74,7 +74,7 @@ static gf_status sk_commit(void *st, gf_ctx *c, const gf_batch *b, const gf_buf 
 }
 static gf_status sk_finish(void *st, gf_ctx *c) { (void)c; ((sink *)st)->finished = 1; return GF_OK; }
 static void sk_abort(void *st) { ((sink *)st)->aborted = 1; }
-static const gf_sink_vt sink_vt = {"t", sk_begin, sk_encode, sk_commit, sk_finish, sk_abort, NULL};
+static const gf_sink_vt sink_vt = {"t", sk_begin, sk_encode, sk_commit, sk_finish, sk_abort, NULL, NULL};
 
 static gf_status run(int threads, size_t batch, uint64_t total, uint64_t fail_at, uint64_t fail_commit, sink *k,
                      gf_run_stats *s, gf_ctx *ctx)
