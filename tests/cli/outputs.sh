@@ -91,9 +91,12 @@ for sig in TERM INT; do
   gfpid=$!
   seen=0
   for _ in $(seq 1 100); do ls -A "$OUT/sig" | grep -q '^\.s\.gpkg\.tmp-' && { seen=1; break; }; sleep 0.1; done
-  kill -$sig $gfpid; wait $gfpid; rc=$?
+  kill -$sig $gfpid
+  # bounded: a process that ignores the signal (SIGINT in a background job) is a failure, not a hang
+  for _ in $(seq 1 50); do kill -0 $gfpid 2>/dev/null || break; sleep 0.1; done
+  kill -KILL $gfpid 2>/dev/null; wait $gfpid; rc=$?
   kill $feed 2>/dev/null; wait $feed 2>/dev/null
-  ok '[ $seen = 1 ] && [ $rc -gt 128 ] && [ -z "$(ls -A "$OUT/sig" | grep -v "^feed$")" ]' \
+  ok '[ $seen = 1 ] && [ $rc -ne 137 ] && [ $rc -gt 128 ] && [ -z "$(ls -A "$OUT/sig" | grep -v "^feed$")" ]' \
      "SIG$sig: temporary seen ($seen), exit $rc, nothing left: $(ls -A "$OUT/sig" | tr '\n' ' ')"
   rm -rf "$OUT/sig"
 done
