@@ -4,7 +4,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
-.PHONY: all build demo test sanitize bench clean setup setup-demo install
+.PHONY: all build demo test sanitize tsan fuzz-smoke bench clean setup setup-demo install
 
 all: build
 
@@ -37,8 +37,24 @@ sanitize:
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# ThreadSanitizer on the unit tests and the multi-threaded pipeline tests
+# (convert's workers, the tiles' pool). tests/tsan.supp says why each
+# third-party suppression is there.
+TSAN_TESTS ?= ^(unit\.|cli\.(convert|tiles)$$)
+tsan:
+	@tools/setup.sh test
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGF_TSAN=ON >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
+
+# Every tests/fuzz/fuzz_*.c under libFuzzer for FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 20
+fuzz-smoke:
+	@JOBS=$(JOBS) tools/fuzz.sh all $(FUZZ_SECONDS)
+
 bench: build
 	@bench/run
 
 clean:
-	rm -rf $(BUILD) build-asan out
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz out

@@ -1,32 +1,34 @@
 #!/usr/bin/env bash
-# Runs a fuzz target under libFuzzer + ASan + UBSan (clang from Debian).
-# Usage: tools/fuzz.sh [TARGET] [SECONDS]   e.g. tools/fuzz.sh fuzz_reader 300
-#        tools/fuzz.sh all SECONDS          every tests/fuzz/fuzz_*.c in turn
+# Runs fuzz targets under libFuzzer + ASan + UBSan (clang from Debian).
+# Usage: tools/fuzz.sh TARGET [SECONDS]   e.g. tools/fuzz.sh fuzz_reader 300
+#        tools/fuzz.sh all [SECONDS]      every tests/fuzz/fuzz_*.c in turn (CI)
 # Layout: target tests/fuzz/fuzz_X.c <-> seeds tests/fuzz/corpus-fuzz_X/
 # (replayed by ctest). The working corpus grows in build-fuzz/corpus-fuzz_X/;
-# a crasher is written to build-fuzz/ and, once fixed, is copied into
+# a crasher is written to build-fuzz/fuzz_X-crash-*; once fixed, copy it into
 # tests/fuzz/corpus-fuzz_X/ as a regression case.
+# The library is built once, incrementally, by CMake in build-fuzz/cmake
+# (GF_FUZZ=ON); FUZZ_MAX_LEN bounds an input (default 8192 bytes).
 set -euo pipefail
 shopt -s nullglob
 cd "$(dirname "$0")/.."
-target=${1:-fuzz_reader}; secs=${2:-120}
+target=${1:-}; secs=${2:-120}
+[ -n "$target" ] || { sed -n 2,10p "$0" >&2; exit 2; }
+case $secs in ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$secs'" >&2; exit 2 ;; esac
 if [ "$target" = all ]; then
-  for src in tests/fuzz/fuzz_*.c; do "$0" "$(basename "$src" .c)" "$secs"; done
-  exit 0
+  targets=(); for src in tests/fuzz/fuzz_*.c; do targets+=("$(basename "$src" .c)"); done
+else
+  [ -f "tests/fuzz/$target.c" ] || { echo "fuzz.sh: no tests/fuzz/$target.c" >&2; exit 2; }
+  targets=("$target")
 fi
-[ -f "tests/fuzz/$target.c" ] || { echo "fuzz.sh: no tests/fuzz/$target.c" >&2; exit 2; }
-[ -d "tests/fuzz/corpus-$target" ] || { echo "fuzz.sh: no seed corpus tests/fuzz/corpus-$target/" >&2; exit 2; }
 command -v clang >/dev/null || { apt-get install -y -qq clang >/dev/null; }
-out=build-fuzz; mkdir -p "$out/corpus-$target"
-cp -n "tests/fuzz/corpus-$target"/* "$out/corpus-$target/" 2>/dev/null || true
-# Rebuilt only when a source is newer than the binary.
-bin="$out/$target"
-if [ ! -x "$bin" ] || [ -n "$(find src include tests/fuzz -newer "$bin" -name '*.[ch]' -print -quit)" ]; then
-  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 \
-    -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DGEOS_USE_ONLY_R_API \
-    -Iinclude -Isrc $(ls src/*/*.c | grep -v '^src/cli/') "tests/fuzz/$target.c" \
-    -o "$bin" $(pkg-config --cflags --libs proj geos gdal sqlite3 zlib) -lpthread -lm
-fi
-echo "== $target for ${secs}s (seeds: tests/fuzz/corpus-$target)"
-"$bin" "$out/corpus-$target" -max_total_time="$secs" -max_len="${FUZZ_MAX_LEN:-8192}" \
-  -artifact_prefix="$out/$target-" -print_final_stats=1
+out=build-fuzz
+CC=clang cmake -S . -B "$out/cmake" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGF_FUZZ=ON >/dev/null
+cmake --build "$out/cmake" -j "${JOBS:-2}" --target "${targets[@]}" | grep -E 'error|warning' || true
+for t in "${targets[@]}"; do
+  [ -d "tests/fuzz/corpus-$t" ] || { echo "fuzz.sh: no seed corpus tests/fuzz/corpus-$t/" >&2; exit 2; }
+  mkdir -p "$out/corpus-$t"
+  cp -n "tests/fuzz/corpus-$t"/* "$out/corpus-$t/" 2>/dev/null || true
+  echo "== $t for ${secs}s (seeds: tests/fuzz/corpus-$t)"
+  "$out/cmake/tests/$t" "$out/corpus-$t" -max_total_time="$secs" -max_len="${FUZZ_MAX_LEN:-8192}" \
+    -artifact_prefix="$out/$t-" -print_final_stats=1 2>&1 | grep -Ev '^(#[0-9]+\s+(NEW|REDUCE|pulse|INITED)|INFO:|\s*NEW_FUNC|")'
+done
