@@ -67,9 +67,16 @@ static int cmp_ent(const void *a, const void *b)
     return p->idx < q->idx ? -1 : p->idx > q->idx;
 }
 
+/* qsort() takes no NULL array, even with no element (an archive without
+ * points has none). */
+static void sort_ents(gf_xsort *x)
+{
+    if (x->nent > 1) qsort(x->ent, x->nent, sizeof *x->ent, cmp_ent);
+}
+
 static gf_status spill(gf_xsort *x, gf_ctx *ctx)
 {
-    qsort(x->ent, x->nent, sizeof *x->ent, cmp_ent);
+    sort_ents(x);
     int fd;
     gf_status st = gf_scratch_open(ctx, x->has_tmpdir ? x->tmpdir : NULL, x->path, &fd);
     if (st) return st;
@@ -160,7 +167,7 @@ gf_status gf_xsort_rewind(gf_xsort *x, gf_ctx *ctx)
 {
     gf_status st;
     if (!x->sealed) {
-        qsort(x->ent, x->nent, sizeof *x->ent, cmp_ent);
+        sort_ents(x);
         x->sealed = 1;
     }
     for (int i = 0; i < x->nruns; i++) {

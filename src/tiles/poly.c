@@ -357,7 +357,7 @@ gf_status gf_poly_zoom(gf_poly_set *s, gf_ctx *ctx, int z)
                 s->list[s->nlist++] = (tp){z ? gf_hilbert_xy2d(z, tx, ty) : 0, (uint32_t)i};
             }
     }
-    qsort(s->list, s->nlist, sizeof *s->list, cmp_tp);
+    if (s->nlist > 1) qsort(s->list, s->nlist, sizeof *s->list, cmp_tp); /* never qsort(NULL, 0) */
     return GF_OK;
 }
 
