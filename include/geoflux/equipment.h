@@ -31,7 +31,7 @@ typedef struct gf_table_reader gf_table_reader;
 
 /* Opens path ("-": standard input; gzip detected) and reads its header.
  * path is borrowed for the reader's lifetime. GF_ERR_SCHEMA for an empty
- * file or a header with more than GF_MAX_FIELDS - 18 columns (room is kept
+ * file or a header with more than GF_MAX_FIELDS - 24 columns (room is kept
  * for the result columns). Caller frees with gf_table_destroy() unless the
  * reader was handed to a pipeline as its source. */
 gf_status gf_table_open(gf_ctx *ctx, const char *path, const gf_csv_opts *csv, gf_table_reader **out);

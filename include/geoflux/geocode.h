@@ -86,14 +86,20 @@ typedef enum gf_gc_type {
 /* "housenumber", "street", "locality", "municipality", "" */
 const char *gf_gc_type_name(gf_gc_type t);
 
-/* A query: free text (q) plus optional filters. Every pointer is borrowed
- * and may be NULL; lengths are in bytes (no NUL needed). */
+/* A parsed query: free text (q) plus optional filters, as both the CSV
+ * stage and an HTTP /search build it. Every pointer is borrowed and may be
+ * NULL; lengths are in bytes (no NUL needed). A zeroed struct is an empty
+ * query without filter or bias. */
 typedef struct gf_gc_query {
-    const char *q; size_t qlen;               /* "12 bis r. de la Paix 31000 Toulouse" */
+    const char *q; size_t qlen;               /* "12 bis r. de la Paix 31000 Toulouse", words in any order */
     const char *postcode; size_t postcodelen; /* filter */
     const char *citycode; size_t citycodelen; /* INSEE filter */
     const char *city; size_t citylen;         /* commune name, when it is a column of its own */
+    gf_gc_type type;                          /* filter: only results of this type (GF_GC_NONE: any) */
+    int has_bias; double lon, lat;            /* a position (WGS84) near which equally good names rank first */
 } gf_gc_query;
+
+#define GF_GC_MAX_RESULTS 20 /* most results gf_gc_search() returns */
 
 /* One result. Strings point into the index (valid while it lives).
  *
@@ -120,18 +126,35 @@ typedef struct gf_gc_result {
     const char *name;         /* "12 bis Rue de la Paix", or the street / place / commune name */
     const char *street;       /* street or place name ("" for municipality) */
     const char *postcode;     /* "" when unknown */
-    const char *city;         /* commune name */
-    const char *citycode;     /* INSEE */
+    const char *city;         /* commune name ("Paris" for an arrondissement of Paris, Lyon, Marseille) */
+    const char *citycode;     /* INSEE (of the arrondissement there) */
+    const char *context;      /* "35, Ille-et-Vilaine, Bretagne": department number, name, region ("" unknown) */
+    const char *district;     /* "Paris 15e Arrondissement" in Paris, Lyon, Marseille; "" elsewhere */
+    const char *oldcity;      /* commune déléguée of the street (address files' commune_deleguee_nom), "" none */
+    const char *oldcitycode;  /* its INSEE code, "" none */
+    double importance;        /* [0,1], the commune's weight: log10(1 + its addresses) / 5.2, capped at 1
+                                 (about 160,000 addresses; the national service uses population) */
 } gf_gc_result;
 
 /* Per-worker buffers. Caller frees with gf_gc_scratch_destroy(). */
 gf_status gf_gc_scratch_create(const gf_gc_index *ix, gf_gc_scratch **out);
 void gf_gc_scratch_destroy(gf_gc_scratch *s);
 
-/* Geocodes one query. Always returns GF_OK (res->type == GF_GC_NONE when
- * nothing was found) except for GF_ERR_ARG on NULL arguments. res->name is
- * built in the scratch: valid until the next call with the same scratch. */
+/* The one matching entry point (the CSV stage and `geoflux serve`'s
+ * /search call it): ranks up to max (<= GF_GC_MAX_RESULTS) results for q
+ * into res[0..*n), best first; res[0].score_next is the best other
+ * candidate's score, so a row can be flagged as ambiguous. *n == 0 when
+ * nothing is found. GF_OK, or GF_ERR_ARG for NULL arguments or max < 1;
+ * allocates nothing. Names are built in the scratch: valid until the next
+ * call with the same scratch. */
+gf_status gf_gc_search(const gf_gc_index *ix, gf_gc_scratch *s, const gf_gc_query *q, gf_gc_result *res, int max,
+                       int *n);
+
+/* gf_gc_search() with max 1: res->type == GF_GC_NONE when nothing was found. */
 gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *s, const gf_gc_query *q, gf_gc_result *res);
+
+/* An empty result (type GF_GC_NONE, strings "", positions NaN). */
+void gf_gc_result_clear(gf_gc_result *r);
 
 /* Nearest address (numbered address, or a street/place without numbers)
  * to lon/lat within max_m metres (<= 0: no limit). res->type == GF_GC_NONE
@@ -160,14 +183,38 @@ typedef struct gf_geocode_opts {
     const char *lat_col, *lon_col; /* columns with the input's own coordinates (WGS84), checked against
                                       the result; NULL: EQUIP_LAT/EQUIP_LONG, lat/lon, ... if present */
     double far_m;               /* distance beyond which result_far is set; 0: 100 m */
+    const char *result_columns; /* comma-separated result columns to write, in that order; NULL: the style's */
+    int columns_style;          /* GF_GC_STYLE_GEOPLATEFORME (default) or GF_GC_STYLE_API_ADRESSE */
 } gf_geocode_opts;
 
-/* Geocoding stage. start() appends latitude, longitude, result_label,
+/* Result column orders. The Géoplateforme's (/geocodage, its public
+ * gpf-geocodeur sources): result_index, latitude, longitude, result_label,
  * result_score, result_score_next, result_type, result_id,
  * result_housenumber, result_name, result_street, result_postcode,
- * result_city, result_citycode, result_status, and, when the input has
- * coordinates, result_distance and result_far (input columns already
- * called so are renamed NAME_input). run() sets b->lon/b->lat and
+ * result_city, result_context, result_citycode, result_oldcitycode,
+ * result_oldcity, result_district, result_importance, result_x, result_y,
+ * result_status (reverse: result_latitude, result_longitude and
+ * result_distance in place of latitude ... result_score_next). The older
+ * api-adresse's: the same without result_index, result_importance,
+ * result_x, result_y. result_x/result_y are in the legal CRS of the
+ * territory (Lambert-93 in metropolitan France, the UTM zone overseas);
+ * result_index is "address". */
+enum { GF_GC_STYLE_GEOPLATEFORME = 0, GF_GC_STYLE_API_ADRESSE = 1 };
+
+/* How many rows a geocode or reverse stage gave each result_status, and
+ * each result type among the ok ones (indexed by gf_gc_type). */
+typedef struct gf_gc_counts {
+    uint64_t ok, not_found, skipped, error, types[5];
+} gf_gc_counts;
+/* Sums over the workers; valid after the run, until the stage is destroyed. */
+void gf_geocode_stage_counts(const void *st, gf_gc_counts *out);
+
+/* Geocoding stage. start() appends the result columns (the style's order,
+ * or opts->result_columns), and, when the input has coordinates and no list
+ * is given, result_distance (metres from them to the result) and
+ * result_far (input columns already called like a result column are
+ * renamed NAME_input). result_status: ok, not-found, skipped (nothing to
+ * look for), error (a query too long to read). run() sets b->lon/b->lat and
  * GF_ROW_HAS_POS for found rows: put gf_reproject_stage_vt after it to get
  * b->gx/gy in the output CRS. Caller frees with gf_geocode_stage_vt.destroy
  * (the pipeline does it once added). */
@@ -177,14 +224,15 @@ extern const gf_stage_vt gf_geocode_stage_vt;
 typedef struct gf_reverse_opts {
     const gf_gc_index *index;      /* borrowed */
     const char *lat_col, *lon_col; /* NULL: lat/latitude/y..., lon/lng/long/longitude/x... */
-    double max_m;                  /* <= 0: no limit */
+    double max_m;                  /* beyond it: not-found; <= 0: no limit */
+    const char *result_columns;    /* as for gf_geocode_opts */
+    int columns_style;
 } gf_reverse_opts;
 
 /* Reverse stage: for each row with a point (WGS84 columns), the nearest
- * address: adds result_latitude, result_longitude, result_distance,
- * result_label, result_type, result_id, result_housenumber, result_name,
- * result_street, result_postcode, result_city, result_citycode,
- * result_status; the row's own position is the input point. */
+ * address within max_m: adds the style's reverse columns (result_distance
+ * in metres); result_status not-found beyond max_m, skipped without a
+ * point. The row's own position is the input point. */
 gf_status gf_reverse_stage_create(gf_ctx *ctx, const gf_reverse_opts *opts, void **st);
 extern const gf_stage_vt gf_reverse_stage_vt;
 

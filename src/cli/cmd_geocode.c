@@ -23,12 +23,17 @@ static void help_geocode(FILE *f)
         "usage: geoflux geocode (--addresses FILE... | --index FILE) INPUT.csv -o OUTPUT [OPTIONS]\n"
         "\n"
         "Geocodes every row of INPUT (an SCDL équipements file, 0.1.5 or the older\n"
-        "template, or any CSV) against the address base, offline. OUTPUT has the input\n"
-        "columns plus latitude, longitude, result_label, result_score, result_score_next,\n"
-        "result_type (housenumber, street, locality, municipality), result_id (cle_interop),\n"
+        "template, or any CSV) against the address base, offline. Every row is written, in\n"
+        "input order, with the input columns plus, in the Geoplateforme's order: result_index,\n"
+        "latitude, longitude, result_label, result_score, result_score_next, result_type\n"
+        "(housenumber, street, locality, municipality), result_id (cle_interop),\n"
         "result_housenumber, result_name, result_street, result_postcode, result_city,\n"
-        "result_citycode, result_status (ok, not-found, skipped, error); when the input has\n"
-        "coordinates, result_distance (metres to the result) and result_far (beyond --far).\n"
+        "result_context, result_citycode, result_oldcitycode, result_oldcity, result_district,\n"
+        "result_importance, result_x, result_y (Lambert-93, or the legal CRS overseas),\n"
+        "result_status (ok, not-found, skipped, error); when the input has coordinates,\n"
+        "result_distance (metres to the result) and result_far (beyond --far).\n"
+        "result_score in [0,1]: text similarity x commune certainty x house number match\n"
+        "(1: the same normalised address); result_score_next: the best other candidate.\n"
         "\n"
         "address base:\n"
         "      --addresses FILE   BAL or BAN file (gzip ok); repeat for several\n"
@@ -43,6 +48,9 @@ static void help_geocode(FILE *f)
         "      --city COL         commune name column (default: ADR_COMMUNE/ADR_VILLE/city/commune)\n"
         "      --lat COL --lon COL  the input's own WGS84 coordinates, checked against the result\n"
         "      --far METRES       distance flagged in result_far (default 100)\n"
+        "      --result-columns A,B  result columns to write, in that order\n"
+        "      --columns-style S  geoplateforme (default) or api-adresse (the older order: no\n"
+        "                         result_index, result_importance, result_x, result_y)\n"
         "output:\n"
         "  -o, --output FILE      .csv (native writer), .geojson, .geojsonl, .gpkg, ...\n"
         "  -f, --format NAME      csv, geojson, geojsonl, gpkg, or an OGR driver name\n"
@@ -70,13 +78,16 @@ static void help_reverse(FILE *f)
         "usage: geoflux reverse (--addresses FILE... | --index FILE) INPUT.csv -o OUTPUT [OPTIONS]\n"
         "\n"
         "For each row's point (WGS84 columns lat/lon, latitude/longitude, EQUIP_LAT/EQUIP_LONG,\n"
-        "or --lat/--lon), the nearest address: result_latitude, result_longitude,\n"
+        "or --lat/--lon), the nearest address: result_index, result_latitude, result_longitude,\n"
         "result_distance (metres), result_label, result_type, result_id, result_housenumber,\n"
-        "result_name, result_street, result_postcode, result_city, result_citycode, result_status.\n"
+        "result_name, result_street, result_postcode, result_city, result_context,\n"
+        "result_citycode, result_oldcitycode, result_oldcity, result_district,\n"
+        "result_importance, result_x, result_y, result_status.\n"
         "\n"
         "      --addresses FILE, --index FILE, --postcodes FILE   as for geocode\n"
         "      --lat COL --lon COL   coordinate columns\n"
         "      --max-distance M      beyond M metres: result_status not-found (default 500)\n"
+        "      --result-columns A,B, --columns-style S   as for geocode\n"
         "  -o, -f, --t-srs, -j, -q, -v, --summary json   as for geocode\n");
 }
 
@@ -89,42 +100,24 @@ static void help_index(FILE *f)
         "and saves it as one flat file, memory-mapped by `--index INDEX` later.\n");
 }
 
-/* Counts results by status and type: a commit-only sink. */
+/* Counts the rows breaking a rule of their schema (SCDL), written all the
+ * same: a commit-only sink. (Statuses are counted by the stage.) */
 typedef struct tally {
-    int f_status, f_type;
-    uint64_t ok, notfound, skipped, error, types[5];
-    uint64_t defects; /* rows breaking a rule of their schema (SCDL): written all the same */
+    uint64_t defects;
 } tally;
 
 static gf_status t_begin(void *st, gf_ctx *ctx, const gf_schema *s, int nw)
 {
-    tally *t = st;
-    (void)ctx; (void)nw;
-    t->f_status = gf_schema_find(s, "result_status");
-    t->f_type = gf_schema_find(s, "result_type");
+    (void)st; (void)ctx; (void)s; (void)nw;
     return GF_OK;
-}
-
-static int col_is(const gf_batch *b, int f, size_t r, const char *v)
-{
-    if (f < 0 || !b->cols[f].valid[r]) return 0;
-    size_t n = strlen(v);
-    return b->cols[f].v.s[r].len == n && !memcmp(b->arena + b->cols[f].v.s[r].off, v, n);
 }
 
 static gf_status t_commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
 {
     tally *t = st;
     (void)ctx; (void)enc;
-    for (size_t r = 0; r < b->n; r++) {
-        if (col_is(b, t->f_status, r, "ok")) t->ok++;
-        else if (col_is(b, t->f_status, r, "not-found")) t->notfound++;
-        else if (col_is(b, t->f_status, r, "skipped")) t->skipped++;
-        else t->error++;
-        for (int k = 1; k < 5; k++)
-            if (col_is(b, t->f_type, r, gf_gc_type_name((gf_gc_type)k))) t->types[k]++;
+    for (size_t r = 0; r < b->n; r++)
         if (b->errors && b->errors[r].len) t->defects++;
-    }
     return GF_OK;
 }
 
@@ -171,16 +164,19 @@ static gf_status load_index(gf_ctx *ctx, const char *index, const char **addrs, 
 
 static int run_cmd(int argc, char **argv, int reverse)
 {
-    enum { O_ADDR = 256, O_INDEX, O_PC, O_COLS, O_POSTCODE, O_CITYCODE, O_CITY, O_LAT, O_LON, O_FAR, O_MAXD };
+    enum { O_ADDR = 256, O_INDEX, O_PC, O_COLS, O_POSTCODE, O_CITYCODE, O_CITY, O_LAT, O_LON, O_FAR, O_MAXD, O_RCOLS,
+           O_STYLE };
     static const struct option lo[] = {
         GF_CLI_OUT_LONGOPTS, {"help", no_argument, 0, 'h'}, {"addresses", required_argument, 0, O_ADDR}, {"index", required_argument, 0, O_INDEX},
         {"postcodes", required_argument, 0, O_PC}, {"columns", required_argument, 0, O_COLS},
         {"postcode", required_argument, 0, O_POSTCODE}, {"citycode", required_argument, 0, O_CITYCODE},
         {"city", required_argument, 0, O_CITY}, {"lat", required_argument, 0, O_LAT}, {"lon", required_argument, 0, O_LON},
-        {"far", required_argument, 0, O_FAR}, {"max-distance", required_argument, 0, O_MAXD}, {0, 0, 0, 0}};
+        {"far", required_argument, 0, O_FAR}, {"max-distance", required_argument, 0, O_MAXD},
+        {"result-columns", required_argument, 0, O_RCOLS}, {"columns-style", required_argument, 0, O_STYLE}, {0, 0, 0, 0}};
     gf_cli_out cli = GF_CLI_OUT_INIT;
     const char *index = NULL, *postcodes = getenv("GEOFLUX_POSTCODES");
-    const char *postcode = NULL, *citycode = NULL, *city = NULL, *lat = NULL, *lon = NULL;
+    const char *postcode = NULL, *citycode = NULL, *city = NULL, *lat = NULL, *lon = NULL, *rcols = NULL;
+    int style = GF_GC_STYLE_GEOPLATEFORME;
     const char *addrs[64];
     int naddrs = 0, maxd_given = 0;
     double far = 0, maxd = 500; /* reverse: the national service's limit is of this order */
@@ -208,6 +204,21 @@ static int run_cmd(int argc, char **argv, int reverse)
         case O_POSTCODE: postcode = optarg; break;
         case O_CITYCODE: citycode = optarg; break;
         case O_CITY: city = optarg; break;
+        case O_RCOLS:
+            if (!optarg[0]) {
+                fprintf(stderr, "geoflux %s: --result-columns: no column named\n", cmd);
+                return GF_EXIT_USAGE;
+            }
+            rcols = optarg;
+            break;
+        case O_STYLE:
+            if (!strcmp(optarg, "geoplateforme")) style = GF_GC_STYLE_GEOPLATEFORME;
+            else if (!strcmp(optarg, "api-adresse")) style = GF_GC_STYLE_API_ADRESSE;
+            else {
+                fprintf(stderr, "geoflux %s: --columns-style: '%s' is neither geoplateforme nor api-adresse\n", cmd, optarg);
+                return GF_EXIT_USAGE;
+            }
+            break;
         case O_LAT: lat = optarg; break;
         case O_LON: lon = optarg; break;
         case O_FAR:
@@ -252,7 +263,8 @@ static int run_cmd(int argc, char **argv, int reverse)
     tally tl = {0};
     gf_status st;
     const gf_sink_vt *svt;
-    void *sst, *stage;
+    void *sst, *stage, *gstage = NULL; /* gstage: borrowed, owned by the pipeline */
+    gf_gc_counts tc;
     if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
     if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) {
         bad_index = index && st != GF_ERR_NOMEM; /* an --index file that cannot be used is an unreadable input */
@@ -274,13 +286,17 @@ static int run_cmd(int argc, char **argv, int reverse)
     }
     if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
     if (reverse) {
-        gf_reverse_opts ro = {.index = ix, .lat_col = lat, .lon_col = lon, .max_m = maxd};
+        gf_reverse_opts ro = {.index = ix, .lat_col = lat, .lon_col = lon, .max_m = maxd, .result_columns = rcols,
+                              .columns_style = style};
         if ((st = gf_reverse_stage_create(ctx, &ro, &stage))) goto fail;
+        gstage = stage;
         if ((st = gf_pipeline_add_stage(p, &gf_reverse_stage_vt, stage))) { gf_reverse_stage_vt.destroy(stage); goto fail; }
     } else {
         gf_geocode_opts go = {.index = ix, .columns = columns[0] ? columns : NULL, .postcode = postcode,
-                              .citycode = citycode, .city = city, .lat_col = lat, .lon_col = lon, .far_m = far};
+                              .citycode = citycode, .city = city, .lat_col = lat, .lon_col = lon, .far_m = far,
+                              .result_columns = rcols, .columns_style = style};
         if ((st = gf_geocode_stage_create(ctx, &go, &stage))) goto fail;
+        gstage = stage;
         if ((st = gf_pipeline_add_stage(p, &gf_geocode_stage_vt, stage))) { gf_geocode_stage_vt.destroy(stage); goto fail; }
     }
     /* b->lon/lat -> b->gx/gy in the output CRS (the table is not an address
@@ -301,23 +317,24 @@ static int run_cmd(int argc, char **argv, int reverse)
     if ((st = gf_pipeline_add_sink(p, &tally_vt, &tl))) goto fail;
     gf_run_stats s;
     if ((st = gf_pipeline_run(p, &s))) goto fail;
+    gf_geocode_stage_counts(gstage, &tc);
     double rate = s.seconds > 0 ? (double)s.read / s.seconds : 0;
     if (summary)
         printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"ok\":%llu,\"not_found\":%llu,\"skipped\":%llu,"
                "\"error\":%llu,\"housenumber\":%llu,\"street\":%llu,\"locality\":%llu,\"municipality\":%llu,"
                "\"schema_defects\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f}\n",
                (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected,
-               (unsigned long long)tl.ok, (unsigned long long)tl.notfound, (unsigned long long)tl.skipped,
-               (unsigned long long)tl.error, (unsigned long long)tl.types[1], (unsigned long long)tl.types[2],
-               (unsigned long long)tl.types[3], (unsigned long long)tl.types[4], (unsigned long long)tl.defects,
+               (unsigned long long)tc.ok, (unsigned long long)tc.not_found, (unsigned long long)tc.skipped,
+               (unsigned long long)tc.error, (unsigned long long)tc.types[1], (unsigned long long)tc.types[2],
+               (unsigned long long)tc.types[3], (unsigned long long)tc.types[4], (unsigned long long)tl.defects,
                s.seconds, rate);
     if (verbose >= 0) {
         fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu; ", (unsigned long long)s.read,
                 (unsigned long long)s.written, (unsigned long long)s.rejected);
         fprintf(stderr, "status: %llu ok (%llu housenumber, %llu street, %llu locality, %llu municipality), "
-                "%llu not-found, %llu skipped, %llu error", (unsigned long long)tl.ok, (unsigned long long)tl.types[1],
-                (unsigned long long)tl.types[2], (unsigned long long)tl.types[3], (unsigned long long)tl.types[4],
-                (unsigned long long)tl.notfound, (unsigned long long)tl.skipped, (unsigned long long)tl.error);
+                "%llu not-found, %llu skipped, %llu error", (unsigned long long)tc.ok, (unsigned long long)tc.types[1],
+                (unsigned long long)tc.types[2], (unsigned long long)tc.types[3], (unsigned long long)tc.types[4],
+                (unsigned long long)tc.not_found, (unsigned long long)tc.skipped, (unsigned long long)tc.error);
         if (tl.defects)
             fprintf(stderr, "; %llu rows break a schema rule (codes in the errors column), written all the same",
                     (unsigned long long)tl.defects);

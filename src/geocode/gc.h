@@ -33,6 +33,7 @@ typedef struct gc_street {
     uint16_t tstart;    /* offset of the name after its leading street type ("rue "), 0 if none */
     uint8_t kind;       /* 0 street, 1 locality (lieu-dit) */
     uint8_t pad[3];
+    uint32_t oldcity, oldcitycode; /* commune déléguée name and INSEE code (pool, "" none) */
 } gc_street;
 
 typedef struct gc_addr {
@@ -74,7 +75,8 @@ struct gf_gc_scratch {
     const gf_gc_index *ix;
     uint16_t *tri_count; /* per street */
     uint32_t *touched; size_t ntouched, touched_cap;
-    char name[512];
+    int slot;                               /* the result being filled */
+    char name[GF_GC_MAX_RESULTS][256];      /* "12 bis Rue X" of each result */
 };
 
 /* ---- text (norm.c) ---- */
@@ -109,6 +111,15 @@ static inline size_t gc_trigrams(const char *s, size_t l, uint32_t *out, size_t 
     }
     return n;
 }
+
+/* ---- around a commune (context.c) ---- */
+/* "35, Ille-et-Vilaine, Bretagne" for an INSEE code ("" unknown); static. */
+const char *gc_context(const char *insee);
+/* "Paris", "Lyon" or "Marseille" for one of their arrondissements, else NULL. */
+const char *gc_arrondissement_city(const char *insee);
+/* EPSG code of the legal projected CRS where the commune lies (2154 in
+ * metropolitan France), 0 when none is known. */
+int gc_legal_epsg(const char *insee);
 
 /* ---- index lookups (index.c) ---- */
 uint32_t gc_find_insee(const gf_gc_index *ix, const char *insee, size_t n);

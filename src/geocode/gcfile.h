@@ -16,8 +16,9 @@
 #include "geocode/gc.h"
 
 #define GC_MAGIC "GFGCIDX1"
-/* 3: CRC-32, positions and grid range-checked, next_name chains ascending */
-#define GC_VERSION 3u
+/* 3: CRC-32, positions and grid range-checked, next_name chains ascending;
+ * 4: streets carry their commune déléguée (oldcity, oldcitycode) */
+#define GC_VERSION 4u
 #define GC_ENDIAN 0x01020304u
 /* the reverse grid never has more cells than this (build_grid() sizes its
  * cells for it; the loader refuses more) */

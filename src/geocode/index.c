@@ -381,6 +381,10 @@ static gf_status sk_encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b
             while (ll && (ld[ll - 1] == ' ' || ld[ll - 1] == '"')) ll--;
         }
         if ((st = put_str(out, ld, nll ? ll : 0)) || (st = put_str(out, nld, nll))) return st;
+        /* the commune déléguée of the address (string 10): result_oldcitycode */
+        size_t dil;
+        const char *di = col_str(b, GF_A_COMMUNE_DELEGUEE_INSEE, r, &dil);
+        if ((st = put_str(out, di, dil == 5 ? 5 : 0))) return st;
     }
     return GF_OK;
 }
@@ -395,9 +399,9 @@ static gf_status sk_commit(void *stv, gf_ctx *ctx, const gf_batch *bt, const gf_
         int32_t rec[3];
         memcpy(rec, p, sizeof rec);
         p += sizeof rec;
-        const char *s[10];
-        size_t l[10];
-        for (int i = 0; i < 10; i++) { s[i] = p; l[i] = strlen(p); p += l[i] + 1; }
+        const char *s[11];
+        size_t l[11];
+        for (int i = 0; i < 11; i++) { s[i] = p; l[i] = strlen(p); p += l[i] + 1; }
         /* commune */
         uint32_t c = b->last_c;
         if (c == GC_NONE || memcmp(b->communes[c].insee, s[0], 5) != 0) {
@@ -462,6 +466,10 @@ static gf_status sk_commit(void *stv, gf_ctx *ctx, const gf_batch *bt, const gf_
             }
         }
         gc_street *sp = &b->streets[sidx];
+        /* a street lies in one commune déléguée: the first address that names one sets it */
+        if (!sp->oldcity && l[7] && l[10] &&
+            (pool_add(b, s[7], l[7], &sp->oldcity) || pool_add(b, s[10], l[10], &sp->oldcitycode)))
+            return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
         if (rec[0] < 0) {
             if (sp->lon == INT32_MIN) { sp->lon = rec[1]; sp->lat = rec[2]; }
             continue;
@@ -1049,7 +1057,7 @@ static const char *index_problem(const gf_gc_index *ix)
     for (uint32_t i = 0; i < ix->nstreets; i++) {
         const gc_street *s = &ix->streets[i];
         if (s->commune >= ix->ncommunes || s->name >= pl || s->nname >= pl || s->nlen >= pl - s->nname ||
-            s->postcode >= pl || s->tstart > s->nlen)
+            s->postcode >= pl || s->tstart > s->nlen || s->oldcity >= pl || s->oldcitycode >= pl)
             return "a street's name or commune is out of range";
         if (s->addr0 > ix->naddrs || s->naddr > ix->naddrs - s->addr0) return "a street's addresses are out of range";
         if (s->lon != INT32_MIN && !pos_ok(s->lon, s->lat)) return "a street's position is out of range";

@@ -391,6 +391,14 @@ static void fill_commune(const gf_gc_index *ix, uint32_t c, gf_gc_result *r)
     r->city = gc_str(ix, cm->name);
     r->citycode = cm->insee;
     r->postcode = gc_str(ix, cm->postcode);
+    r->context = gc_context(cm->insee);
+    const char *whole = gc_arrondissement_city(cm->insee);
+    if (whole) {
+        r->district = r->city;
+        r->city = whole;
+    }
+    double imp = log10(1.0 + cm->naddr) / 5.2;
+    r->importance = imp < 1 ? imp : 1;
 }
 
 static void fill_street(const gf_gc_index *ix, uint32_t s, gf_gc_result *r)
@@ -399,6 +407,8 @@ static void fill_street(const gf_gc_index *ix, uint32_t s, gf_gc_result *r)
     fill_commune(ix, sp->commune, r);
     r->street = gc_str(ix, sp->name);
     if (sp->postcode) r->postcode = gc_str(ix, sp->postcode);
+    r->oldcity = gc_str(ix, sp->oldcity);
+    r->oldcitycode = gc_str(ix, sp->oldcitycode);
 }
 
 static void set_pos(gf_gc_result *r, int32_t lon, int32_t lat)
@@ -407,21 +417,40 @@ static void set_pos(gf_gc_result *r, int32_t lon, int32_t lat)
     r->lat = lat / GC_E7;
 }
 
+/* "12 bis Rue X" into the scratch's buffer of the result being filled
+ * (no formatted I/O: this runs for every query). */
 static void name_number(gf_gc_scratch *scr, gf_gc_result *r)
 {
-    if (r->suffix[0]) snprintf(scr->name, sizeof scr->name, "%lld %s %s", (long long)r->housenumber, r->suffix, r->street);
-    else snprintf(scr->name, sizeof scr->name, "%lld %s", (long long)r->housenumber, r->street);
-    r->name = scr->name;
+    char *o = scr->name[scr->slot];
+    size_t k = 0, cap = sizeof scr->name[0];
+    char d[24];
+    int nd = 0;
+    unsigned long long v = r->housenumber >= 0 ? (unsigned long long)r->housenumber : 0;
+    do { d[nd++] = (char)('0' + v % 10); v /= 10; } while (v && nd < (int)sizeof d);
+    while (nd && k + 1 < cap) o[k++] = d[--nd];
+    const char *parts[2] = {r->suffix, r->street};
+    for (int i = 0; i < 2; i++) {
+        if (!parts[i][0]) continue;
+        size_t l = strlen(parts[i]);
+        if (k + 1 + l + 1 > cap) l = cap > k + 2 ? cap - k - 2 : 0;
+        if (k + 1 < cap) o[k++] = ' ';
+        memcpy(o + k, parts[i], l);
+        k += l;
+    }
+    o[k] = 0;
+    r->name = o;
 }
 
-static void clear(gf_gc_result *r)
+void gf_gc_result_clear(gf_gc_result *r)
 {
+    if (!r) return;
     memset(r, 0, sizeof *r);
     r->type = GF_GC_NONE;
     r->lon = r->lat = NAN;
     r->distance = NAN;
     r->housenumber = -1;
     r->id = r->name = r->street = r->postcode = r->city = r->citycode = "";
+    r->context = r->district = r->oldcity = r->oldcitycode = "";
 }
 
 /* Number stage on street s. Returns the factor applied to the score, 0 when
@@ -498,10 +527,43 @@ static double match_number(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s
     return 0.6;
 }
 
-gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_query *q, gf_gc_result *r)
+/* Proximity to the query's bias point in [0,1] (1 on it, 0.5 at 5 km). */
+static double proximity(const gf_gc_query *q, int32_t lon, int32_t lat)
 {
-    if (!ix || !scr || !q || !r) return GF_ERR_ARG;
-    clear(r);
+    if (!q->has_bias || lon == INT32_MIN) return 0;
+    double d = gf_gc_distance(q->lon, q->lat, lon / GC_E7, lat / GC_E7);
+    return 5000.0 / (5000.0 + d);
+}
+
+/* The street or number result on street s for the ranked list. Returns
+ * the number stage's factor (see gf_gc_result). */
+static double street_result(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s, int64_t num, const char *sfx,
+                            gf_gc_result *r)
+{
+    double f = 0;
+    if (num >= 0) f = match_number(ix, scr, s, num, sfx, r);
+    if (f == 0) {
+        const gc_street *sp = &ix->streets[s];
+        fill_street(ix, s, r);
+        r->type = sp->kind ? GF_GC_LOCALITY : GF_GC_STREET;
+        set_pos(r, sp->lon, sp->lat);
+        r->name = r->street;
+        f = num >= 0 && sp->naddr ? 0.8 : num >= 0 ? 0.9 : 1.0;
+    }
+    return f;
+}
+
+static int type_ok(const gf_gc_query *q, gf_gc_type t) { return q->type == GF_GC_NONE || q->type == t; }
+
+/* The matcher. Fills res[0] (type GF_GC_NONE when nothing is found) and,
+ * when max > 1, the other candidate streets as res[1..*nalt]. */
+static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_query *q, gf_gc_result *res, int max,
+                        int *nalt)
+{
+    gf_gc_result *r = res;
+    *nalt = 0;
+    scr->slot = 0;
+    gf_gc_result_clear(r);
     char fold[1024];
     size_t fl = q->q ? gc_fold(q->q, q->qlen, fold, sizeof fold) : 0;
     tok t[MAXTOK];
@@ -674,7 +736,8 @@ gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
         size_t w1 = sp1 ? (size_t)(sp1 - S) : sl;
         if (sp1 && gc_is_street_type(S, w1)) { St = sp1 + 1; stl = sl - w1 - 1; }
     }
-    if (sl == 0) {
+    if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) num = -1;
+    if (sl == 0 || q->type == GF_GC_MUNICIPALITY) {
         /* the commune itself */
         uint32_t c = cs[0].c;
         for (int i = 1; i < ncs; i++) if (cs[i].conf > cs[0].conf) c = cs[i].c;
@@ -696,8 +759,26 @@ gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
         if (exact) push_cand(L, &nl, s, 1.0, cs[i].conf);
         /* an exact name without the number asked for: look for another street
          * that has it ("2 Bas Launay": the lieu-dit or the Rue du Bas Launay) */
-        if (!exact || (num >= 0 && !has_number(ix, s, num)))
+        if (!exact || (num >= 0 && !has_number(ix, s, num)) || max > 1 /* a list: the close names too */)
             fuzzy_streets(ix, scr, c, cs[i].conf, S, sl, St, stl, L, &nl);
+    }
+    /* a street or locality filter keeps those kinds only */
+    if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) {
+        int k = 0;
+        for (int i = 0; i < nl; i++)
+            if ((ix->streets[L[i].s].kind ? GF_GC_LOCALITY : GF_GC_STREET) == q->type) L[k++] = L[i];
+        nl = k;
+    }
+    /* a position given with the query ranks equally close names by
+     * distance (the score stays the text's) */
+    if (q->has_bias && nl > 1) {
+        double key[NSC];
+        for (int i = 0; i < nl; i++) key[i] = L[i].v * (0.9 + 0.1 * proximity(q, ix->streets[L[i].s].lon, ix->streets[L[i].s].lat));
+        for (int i = 1; i < nl; i++)
+            for (int j = i; j > 0 && key[j] > key[j - 1]; j--) {
+                scand sw = L[j]; L[j] = L[j - 1]; L[j - 1] = sw;
+                double tk = key[j]; key[j] = key[j - 1]; key[j - 1] = tk;
+            }
     }
     scand best = nl ? L[0] : (scand){GC_NONE, 0, 0};
     scand next = nl > 1 ? L[1] : (scand){GC_NONE, 0, 0};
@@ -724,28 +805,62 @@ gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     double score = best.sim * bestconf;
     /* a fuzzy match with a close runner-up is a guess */
     if (best.sim < 1.0 && next.s != GC_NONE && next.v >= score - 0.05) score *= 0.9;
-    double f = 0;
-    if (num >= 0) f = match_number(ix, scr, best.s, num, sfx, r);
-    if (f == 0) {
-        const gc_street *sp = &ix->streets[best.s];
-        fill_street(ix, best.s, r);
-        r->type = sp->kind ? GF_GC_LOCALITY : GF_GC_STREET;
-        set_pos(r, sp->lon, sp->lat);
-        r->name = r->street;
-        f = num >= 0 && sp->naddr ? 0.8 : num >= 0 ? 0.9 : 1.0;
-    }
+    double f = street_result(ix, scr, best.s, num, sfx, r);
     r->score = score * f;
     r->score_next = next.s != GC_NONE ? next.v : 0;
     if (r->score > 1) r->score = 1;
     if (r->score_next > 1) r->score_next = 1;
+    if (!type_ok(q, r->type)) gf_gc_result_clear(r);
+    /* the runners-up, for a list of answers */
+    for (int k = 0; k < nl && *nalt + 1 < max; k++) {
+        if (L[k].s == best.s || L[k].sim < 0.5) continue;
+        gf_gc_result *a = &res[*nalt + 1];
+        scr->slot = *nalt + 1;
+        gf_gc_result_clear(a);
+        double fa = street_result(ix, scr, L[k].s, num, sfx, a);
+        a->score = L[k].v * fa;
+        if (a->score > 1) a->score = 1;
+        if (!type_ok(q, a->type)) continue;
+        (*nalt)++;
+    }
     return GF_OK;
+}
+
+gf_status gf_gc_search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_query *q, gf_gc_result *res, int max,
+                       int *n)
+{
+    if (!ix || !scr || !q || !res || !n || max < 1) return GF_ERR_ARG;
+    if (max > GF_GC_MAX_RESULTS) max = GF_GC_MAX_RESULTS;
+    int nalt = 0;
+    gf_status st = search(ix, scr, q, res, max, &nalt);
+    *n = 0;
+    if (st) return st;
+    if (res[0].type != GF_GC_NONE && !type_ok(q, res[0].type)) gf_gc_result_clear(&res[0]);
+    if (res[0].type == GF_GC_NONE) {
+        /* filtered out: the runners-up move up */
+        for (int i = 0; i < nalt; i++) res[i] = res[i + 1];
+        *n = nalt;
+    } else {
+        *n = 1 + nalt;
+    }
+    return GF_OK;
+}
+
+gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_query *q, gf_gc_result *r)
+{
+    if (!ix || !scr || !q || !r) return GF_ERR_ARG;
+    int n = 0;
+    gf_status st = gf_gc_search(ix, scr, q, r, 1, &n);
+    if (st == GF_OK && n == 0) gf_gc_result_clear(r);
+    return st;
 }
 
 /* ---- reverse ---- */
 gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, double lat, double max_m, gf_gc_result *r)
 {
     if (!ix || !scr || !r) return GF_ERR_ARG;
-    clear(r);
+    gf_gc_result_clear(r);
+    scr->slot = 0;
     if (!isfinite(lon) || !isfinite(lat) || ix->ngrid_items == 0) return GF_OK;
     long nx = (long)ix->g_nx, ny = (long)ix->g_ny;
     /* The query's cell, clamped to one cell outside the grid: a point far

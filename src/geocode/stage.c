@@ -15,20 +15,65 @@
 #include "geocode/gc.h"
 #include "ingest/parse.h"
 
+/* Every result column either stage can write. */
+enum {
+    RC_INDEX, RC_LAT, RC_LON, RC_RLAT, RC_RLON, RC_DIST, RC_LABEL, RC_SCORE, RC_SCORE_NEXT, RC_TYPE, RC_ID, RC_HN,
+    RC_NAME, RC_STREET, RC_POSTCODE, RC_CITY, RC_CONTEXT, RC_CITYCODE, RC_OLDCITYCODE, RC_OLDCITY, RC_DISTRICT,
+    RC_IMPORTANCE, RC_X, RC_Y, RC_STATUS, RC_FAR, RC_N
+};
+static const struct { const char *name; gf_type type; } rc_def[RC_N] = {
+    [RC_INDEX] = {"result_index", GF_T_STRING}, [RC_LAT] = {"latitude", GF_T_REAL}, [RC_LON] = {"longitude", GF_T_REAL},
+    [RC_RLAT] = {"result_latitude", GF_T_REAL}, [RC_RLON] = {"result_longitude", GF_T_REAL},
+    [RC_DIST] = {"result_distance", GF_T_REAL}, [RC_LABEL] = {"result_label", GF_T_STRING},
+    [RC_SCORE] = {"result_score", GF_T_REAL}, [RC_SCORE_NEXT] = {"result_score_next", GF_T_REAL},
+    [RC_TYPE] = {"result_type", GF_T_STRING}, [RC_ID] = {"result_id", GF_T_STRING},
+    [RC_HN] = {"result_housenumber", GF_T_STRING}, [RC_NAME] = {"result_name", GF_T_STRING},
+    [RC_STREET] = {"result_street", GF_T_STRING}, [RC_POSTCODE] = {"result_postcode", GF_T_STRING},
+    [RC_CITY] = {"result_city", GF_T_STRING}, [RC_CONTEXT] = {"result_context", GF_T_STRING},
+    [RC_CITYCODE] = {"result_citycode", GF_T_STRING}, [RC_OLDCITYCODE] = {"result_oldcitycode", GF_T_STRING},
+    [RC_OLDCITY] = {"result_oldcity", GF_T_STRING}, [RC_DISTRICT] = {"result_district", GF_T_STRING},
+    [RC_IMPORTANCE] = {"result_importance", GF_T_REAL}, [RC_X] = {"result_x", GF_T_REAL}, [RC_Y] = {"result_y", GF_T_REAL},
+    [RC_STATUS] = {"result_status", GF_T_STRING}, [RC_FAR] = {"result_far", GF_T_BOOL},
+};
+/* Default orders: the Géoplateforme's (its gpf-geocodeur address index,
+ * search and reverse) and the older api-adresse's. -1 ends a list. */
+static const signed char order_gpf_search[] = {RC_INDEX, RC_LAT, RC_LON, RC_LABEL, RC_SCORE, RC_SCORE_NEXT, RC_TYPE,
+    RC_ID, RC_HN, RC_NAME, RC_STREET, RC_POSTCODE, RC_CITY, RC_CONTEXT, RC_CITYCODE, RC_OLDCITYCODE, RC_OLDCITY,
+    RC_DISTRICT, RC_IMPORTANCE, RC_X, RC_Y, RC_STATUS, -1};
+static const signed char order_gpf_reverse[] = {RC_INDEX, RC_RLAT, RC_RLON, RC_DIST, RC_LABEL, RC_TYPE, RC_ID, RC_HN,
+    RC_NAME, RC_STREET, RC_POSTCODE, RC_CITY, RC_CONTEXT, RC_CITYCODE, RC_OLDCITYCODE, RC_OLDCITY, RC_DISTRICT,
+    RC_IMPORTANCE, RC_X, RC_Y, RC_STATUS, -1};
+static const signed char order_ban_search[] = {RC_LAT, RC_LON, RC_LABEL, RC_SCORE, RC_SCORE_NEXT, RC_TYPE, RC_ID, RC_HN,
+    RC_NAME, RC_STREET, RC_POSTCODE, RC_CITY, RC_CONTEXT, RC_CITYCODE, RC_OLDCITYCODE, RC_OLDCITY, RC_DISTRICT,
+    RC_STATUS, -1};
+static const signed char order_ban_reverse[] = {RC_RLAT, RC_RLON, RC_DIST, RC_LABEL, RC_TYPE, RC_ID, RC_HN, RC_NAME,
+    RC_STREET, RC_POSTCODE, RC_CITY, RC_CONTEXT, RC_CITYCODE, RC_OLDCITYCODE, RC_OLDCITY, RC_DISTRICT, RC_STATUS, -1};
+
+enum { ST_OK, ST_NOTFOUND, ST_SKIPPED, ST_ERROR };
+static const char *const status_name[] = {"ok", "not-found", "skipped", "error"};
+
 typedef struct gc_stage {
     gf_geocode_opts o;
     gf_reverse_opts ro;
     int reverse;
     char colspec[1024];
+    char rcspec[1024];
+    int style;
     int qcol[16], nq;
     int f_pc, f_cc, f_city, f_lat, f_lon, f_x, f_y;
-    int f_latitude, f_longitude, f_label, f_score, f_score_next, f_type, f_id, f_hn, f_name, f_street,
-        f_postcode, f_rcity, f_citycode, f_status, f_dist, f_far;
+    int f[RC_N]; /* output field of each result column, -1 when not written */
     char renamed[GF_MAX_FIELDS][80];
     int nworkers;
     gf_gc_scratch **scr;
-    PJ **l93; /* per worker, old-template EQUIP_X/EQUIP_Y (Lambert-93) -> WGS84 */
+    PJ **l93;     /* per worker, old-template EQUIP_X/EQUIP_Y (Lambert-93) -> WGS84 */
+    PJ **legal;   /* per worker x GC_NLEGAL: WGS84 -> the legal CRS of result_x/result_y */
+    gf_gc_counts *counts; /* per worker; kept until destroy so that the caller reads them after the run */
+    int ncounts;
 } gc_stage;
+
+/* EPSG codes gc_legal_epsg() returns, in the order of the PJ slots. */
+static const int legal_epsg[] = {2154, 5490, 2972, 2975, 4467, 4471};
+#define GC_NLEGAL (int)(sizeof legal_epsg / sizeof legal_epsg[0])
 
 static int find_ci(const gf_schema *s, const char *name)
 {
@@ -54,6 +99,16 @@ static gf_status alloc_stage(gf_ctx *ctx, gc_stage **out)
     return GF_OK;
 }
 
+static gf_status copy_specs(gc_stage *g, gf_ctx *ctx, const char *rc, int style)
+{
+    if (style != GF_GC_STYLE_GEOPLATEFORME && style != GF_GC_STYLE_API_ADRESSE)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "geocode: unknown columns style %d", style);
+    g->style = style;
+    if (rc && strlen(rc) >= sizeof g->rcspec) return gf_ctx_err(ctx, GF_ERR_ARG, "--result-columns: list too long");
+    if (rc) snprintf(g->rcspec, sizeof g->rcspec, "%s", rc);
+    return GF_OK;
+}
+
 gf_status gf_geocode_stage_create(gf_ctx *ctx, const gf_geocode_opts *opts, void **st)
 {
     if (!opts || !opts->index) return gf_ctx_err(ctx, GF_ERR_ARG, "geocode: no index");
@@ -63,6 +118,7 @@ gf_status gf_geocode_stage_create(gf_ctx *ctx, const gf_geocode_opts *opts, void
     g->o = *opts;
     if (g->o.far_m <= 0) g->o.far_m = 100;
     if (opts->columns) snprintf(g->colspec, sizeof g->colspec, "%s", opts->columns);
+    if ((s = copy_specs(g, ctx, opts->result_columns, opts->columns_style))) { free(g); return s; }
     *st = g;
     return GF_OK;
 }
@@ -76,8 +132,22 @@ gf_status gf_reverse_stage_create(gf_ctx *ctx, const gf_reverse_opts *opts, void
     g->ro = *opts;
     g->reverse = 1;
     g->o.index = opts->index;
+    if ((s = copy_specs(g, ctx, opts->result_columns, opts->columns_style))) { free(g); return s; }
     *st = g;
     return GF_OK;
+}
+
+void gf_geocode_stage_counts(const void *st, gf_gc_counts *out)
+{
+    const gc_stage *g = st;
+    memset(out, 0, sizeof *out);
+    for (int w = 0; g && w < g->ncounts; w++) {
+        out->ok += g->counts[w].ok;
+        out->not_found += g->counts[w].not_found;
+        out->skipped += g->counts[w].skipped;
+        out->error += g->counts[w].error;
+        for (int k = 0; k < 5; k++) out->types[k] += g->counts[w].types[k];
+    }
 }
 
 /* Renames an input column that has the name of a result column. */
@@ -89,62 +159,80 @@ static void rename_clash(gc_stage *g, gf_schema *s, const char *name)
     s->fields[f].name = g->renamed[f];
 }
 
-static gf_status add(gf_ctx *ctx, gf_schema *s, const char *name, gf_type t, int *idx)
-{
-    if (gf_schema_add(s, name, t, idx)) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "geocode: cannot add column %s (too many columns?)", name);
-    return GF_OK;
-}
-
 static gf_status alloc_workers(gc_stage *g, gf_ctx *ctx, int nworkers)
 {
     g->nworkers = nworkers;
     g->scr = calloc((size_t)nworkers, sizeof *g->scr);
     g->l93 = calloc((size_t)nworkers, sizeof *g->l93);
-    if (!g->scr || !g->l93) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    g->legal = calloc((size_t)nworkers * GC_NLEGAL, sizeof *g->legal);
+    free(g->counts);
+    g->counts = calloc((size_t)nworkers, sizeof *g->counts);
+    g->ncounts = g->counts ? nworkers : 0;
+    if (!g->scr || !g->l93 || !g->legal || !g->counts) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < nworkers; i++)
         if (gf_gc_scratch_create(g->o.index, &g->scr[i])) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     return GF_OK;
 }
 
-/* The result columns each stage appends, in order: one table per mode.
- * Input columns with these names are renamed NAME_input. */
-typedef struct rcol { const char *name; gf_type type; size_t off; /* of the field index in gc_stage */ } rcol;
-#define RC(n, t, f) {n, t, offsetof(gc_stage, f)}
-static const rcol geocode_cols[] = {
-    RC("latitude", GF_T_REAL, f_latitude), RC("longitude", GF_T_REAL, f_longitude),
-    RC("result_label", GF_T_STRING, f_label), RC("result_score", GF_T_REAL, f_score),
-    RC("result_score_next", GF_T_REAL, f_score_next), RC("result_type", GF_T_STRING, f_type),
-    RC("result_id", GF_T_STRING, f_id), RC("result_housenumber", GF_T_STRING, f_hn),
-    RC("result_name", GF_T_STRING, f_name), RC("result_street", GF_T_STRING, f_street),
-    RC("result_postcode", GF_T_STRING, f_postcode), RC("result_city", GF_T_STRING, f_rcity),
-    RC("result_citycode", GF_T_STRING, f_citycode), RC("result_status", GF_T_STRING, f_status)};
-static const rcol geocode_coord_cols[] = { /* when the input has its own coordinates */
-    RC("result_distance", GF_T_REAL, f_dist), RC("result_far", GF_T_BOOL, f_far)};
-static const rcol reverse_cols[] = {
-    RC("result_latitude", GF_T_REAL, f_latitude), RC("result_longitude", GF_T_REAL, f_longitude),
-    RC("result_distance", GF_T_REAL, f_dist), RC("result_label", GF_T_STRING, f_label),
-    RC("result_type", GF_T_STRING, f_type), RC("result_id", GF_T_STRING, f_id),
-    RC("result_housenumber", GF_T_STRING, f_hn), RC("result_name", GF_T_STRING, f_name),
-    RC("result_street", GF_T_STRING, f_street), RC("result_postcode", GF_T_STRING, f_postcode),
-    RC("result_city", GF_T_STRING, f_rcity), RC("result_citycode", GF_T_STRING, f_citycode),
-    RC("result_status", GF_T_STRING, f_status)};
-#define NRC(t) (sizeof t / sizeof t[0])
-
-/* Renames input columns that clash with any result column of any mode
- * (an input geocoded twice keeps its first results as NAME_input). */
-static void rename_clashes(gc_stage *g, gf_schema *s)
+/* 1 when result column c can be asked of this stage. */
+static int rc_allowed(const gc_stage *g, int c, int has_coords)
 {
-    const rcol *tabs[] = {geocode_cols, geocode_coord_cols, reverse_cols};
-    const size_t ns[] = {NRC(geocode_cols), NRC(geocode_coord_cols), NRC(reverse_cols)};
-    for (int t = 0; t < 3; t++)
-        for (size_t i = 0; i < ns[t]; i++) rename_clash(g, s, tabs[t][i].name);
+    if (g->reverse) return c != RC_LAT && c != RC_LON && c != RC_SCORE && c != RC_SCORE_NEXT && c != RC_FAR;
+    if (c == RC_RLAT || c == RC_RLON) return 0;
+    if (c == RC_DIST || c == RC_FAR) return has_coords;
+    return 1;
 }
 
-static gf_status add_cols(gc_stage *g, gf_ctx *ctx, gf_schema *s, const rcol *c, size_t n)
+/* Appends the result columns: the chosen list, or the style's order (plus,
+ * when geocoding an input with its own coordinates, result_distance and
+ * result_far). Input columns named like any result column are renamed
+ * NAME_input first (an input geocoded twice keeps its first results). */
+static gf_status add_result_cols(gc_stage *g, gf_ctx *ctx, gf_schema *s, int has_coords)
 {
-    for (size_t i = 0; i < n; i++) {
-        gf_status e = add(ctx, s, c[i].name, c[i].type, (int *)((char *)g + c[i].off));
-        if (e) return e;
+    const char *cmd = g->reverse ? "reverse" : "geocode";
+    for (int c = 0; c < RC_N; c++) {
+        rename_clash(g, s, rc_def[c].name);
+        g->f[c] = -1;
+    }
+    signed char list[RC_N + 1];
+    int n = 0;
+    if (g->rcspec[0]) {
+        char tmp[sizeof g->rcspec];
+        memcpy(tmp, g->rcspec, sizeof tmp);
+        for (char *sv = NULL, *w = strtok_r(tmp, ",", &sv); w; w = strtok_r(NULL, ",", &sv)) {
+            while (*w == ' ') w++;
+            size_t l = strlen(w);
+            while (l && w[l - 1] == ' ') w[--l] = 0;
+            int c = -1;
+            for (int k = 0; k < RC_N && c < 0; k++)
+                if (!strcmp(rc_def[k].name, w)) c = k;
+            if (c < 0 || !rc_allowed(g, c, has_coords)) {
+                char names[1024];
+                size_t k = 0;
+                names[0] = 0;
+                for (int j = 0; j < RC_N; j++)
+                    if (rc_allowed(g, j, has_coords) && k + strlen(rc_def[j].name) + 3 < sizeof names)
+                        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", rc_def[j].name);
+                return gf_ctx_err(ctx, GF_ERR_ARG, "%s: --result-columns: '%s' is not a result column %s (%s)", cmd, w,
+                                  c >= 0 && (c == RC_DIST || c == RC_FAR) && !has_coords
+                                      ? "here: the input has no coordinates of its own" : "of this command",
+                                  names);
+            }
+            for (int j = 0; j < n; j++)
+                if (list[j] == c) return gf_ctx_err(ctx, GF_ERR_ARG, "%s: --result-columns: '%s' given twice", cmd, w);
+            list[n++] = (signed char)c;
+        }
+        if (!n) return gf_ctx_err(ctx, GF_ERR_ARG, "%s: --result-columns: no column named", cmd);
+    } else {
+        const signed char *o = g->reverse ? (g->style == GF_GC_STYLE_API_ADRESSE ? order_ban_reverse : order_gpf_reverse)
+                                          : (g->style == GF_GC_STYLE_API_ADRESSE ? order_ban_search : order_gpf_search);
+        while (o[n] >= 0) { list[n] = o[n]; n++; }
+        if (!g->reverse && has_coords) { list[n++] = RC_DIST; list[n++] = RC_FAR; }
+    }
+    for (int i = 0; i < n; i++) {
+        int c = list[i];
+        if (gf_schema_add(s, rc_def[c].name, rc_def[c].type, &g->f[c]))
+            return gf_ctx_err(ctx, GF_ERR_SCHEMA, "%s: cannot add column %s (too many columns?)", cmd, rc_def[c].name);
     }
     return GF_OK;
 }
@@ -155,15 +243,13 @@ static gf_status start(void *st, gf_ctx *ctx, gf_schema *s, int nworkers)
     gf_status e;
     static const char *const lat_names[] = {"EQUIP_LAT", "lat", "latitude", "lat_wgs84", "y_wgs84", NULL};
     static const char *const lon_names[] = {"EQUIP_LONG", "lon", "long", "lng", "longitude", "long_wgs84", "x_wgs84", NULL};
-    g->f_dist = g->f_far = -1;
     if (g->reverse) {
         g->f_lat = g->ro.lat_col ? find_ci(s, g->ro.lat_col) : find_any(s, lat_names);
         g->f_lon = g->ro.lon_col ? find_ci(s, g->ro.lon_col) : find_any(s, lon_names);
         if (g->f_lat < 0 || g->f_lon < 0)
             return gf_ctx_err(ctx, GF_ERR_SCHEMA, "reverse: no %s column in the input (use --lat/--lon)",
                               g->f_lat < 0 ? "latitude" : "longitude");
-        rename_clashes(g, s);
-        if ((e = add_cols(g, ctx, s, reverse_cols, NRC(reverse_cols)))) return e;
+        if ((e = add_result_cols(g, ctx, s, 0))) return e;
         return alloc_workers(g, ctx, nworkers);
     }
     /* query columns */
@@ -205,9 +291,7 @@ static gf_status start(void *st, gf_ctx *ctx, gf_schema *s, int nworkers)
     g->f_x = find_ci(s, "EQUIP_X");
     g->f_y = find_ci(s, "EQUIP_Y");
     int has_coords = (g->f_lat >= 0 && g->f_lon >= 0) || (g->f_x >= 0 && g->f_y >= 0);
-    rename_clashes(g, s);
-    if ((e = add_cols(g, ctx, s, geocode_cols, NRC(geocode_cols)))) return e;
-    if (has_coords && (e = add_cols(g, ctx, s, geocode_coord_cols, NRC(geocode_coord_cols)))) return e;
+    if ((e = add_result_cols(g, ctx, s, has_coords))) return e;
     return alloc_workers(g, ctx, nworkers);
 }
 
@@ -246,36 +330,88 @@ static int col_double(const gf_batch *b, int f, size_t r, double *v)
 
 static gf_status set_s(gf_batch *b, int f, size_t r, const char *s)
 {
+    if (f < 0) return GF_OK;
     size_t n = strlen(s);
     if (!n) return GF_OK;
     return gf_batch_set_str(b, f, r, s, n);
 }
 
-static gf_status put_result(gc_stage *g, gf_batch *b, size_t r, const gf_gc_result *res)
+static void set_d(gf_batch *b, int f, size_t r, double v, double scale)
+{
+    if (f >= 0) gf_batch_set_real(b, f, r, round(v * scale) / scale);
+}
+
+/* result_status, counted per worker for the run's summary. */
+static gf_status set_status(gc_stage *g, int worker, gf_batch *b, size_t r, int status, gf_gc_type type)
+{
+    gf_gc_counts *c = &g->counts[worker];
+    switch (status) {
+    case ST_OK: c->ok++; c->types[type < 5 ? type : 0]++; break;
+    case ST_NOTFOUND: c->not_found++; break;
+    case ST_SKIPPED: c->skipped++; break;
+    default: c->error++; break;
+    }
+    return set_s(b, g->f[RC_STATUS], r, status_name[status]);
+}
+
+/* The result's position in the legal projected CRS of its territory. */
+static int legal_xy(gc_stage *g, gf_ctx *ctx, int worker, const gf_gc_result *res, double *x, double *y)
+{
+    int epsg = gc_legal_epsg(res->citycode);
+    int k = 0;
+    while (k < GC_NLEGAL && legal_epsg[k] != epsg) k++;
+    if (k == GC_NLEGAL) return 0;
+    PJ **pj = &g->legal[(size_t)worker * GC_NLEGAL + (size_t)k];
+    if (!*pj) {
+        char to[16];
+        snprintf(to, sizeof to, "EPSG:%d", epsg);
+        PJ *p = proj_create_crs_to_crs(gf_ctx_proj(ctx), "EPSG:4326", to, NULL);
+        if (!p) return 0;
+        *pj = proj_normalize_for_visualization(gf_ctx_proj(ctx), p);
+        proj_destroy(p);
+        if (!*pj) return 0;
+    }
+    PJ_COORD c = proj_trans(*pj, PJ_FWD, proj_coord(res->lon, res->lat, 0, 0));
+    *x = c.xy.x;
+    *y = c.xy.y;
+    return isfinite(*x) && isfinite(*y);
+}
+
+static gf_status put_result(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b, size_t r, const gf_gc_result *res)
 {
     gf_status st;
     char buf[1024];
-    if (res->type == GF_GC_NONE) return set_s(b, g->f_status, r, "not-found");
-    gf_batch_set_real(b, g->f_latitude, r, round(res->lat * 1e7) / 1e7);
-    gf_batch_set_real(b, g->f_longitude, r, round(res->lon * 1e7) / 1e7);
-    if (res->postcode[0]) snprintf(buf, sizeof buf, "%s %s %s", res->name, res->postcode, res->city);
-    else snprintf(buf, sizeof buf, "%s %s", res->name, res->city);
-    if (res->type == GF_GC_MUNICIPALITY) snprintf(buf, sizeof buf, "%s%s%s", res->postcode, res->postcode[0] ? " " : "", res->city);
-    if ((st = set_s(b, g->f_label, r, buf))) return st;
-    if (!g->reverse) {
-        gf_batch_set_real(b, g->f_score, r, round(res->score * 1e4) / 1e4);
-        gf_batch_set_real(b, g->f_score_next, r, round(res->score_next * 1e4) / 1e4);
+    if (res->type == GF_GC_NONE) return set_status(g, worker, b, r, ST_NOTFOUND, GF_GC_NONE);
+    if ((st = set_s(b, g->f[RC_INDEX], r, "address"))) return st;
+    set_d(b, g->reverse ? g->f[RC_RLAT] : g->f[RC_LAT], r, res->lat, 1e7);
+    set_d(b, g->reverse ? g->f[RC_RLON] : g->f[RC_LON], r, res->lon, 1e7);
+    if (g->f[RC_LABEL] >= 0) {
+        if (res->type == GF_GC_MUNICIPALITY)
+            snprintf(buf, sizeof buf, "%s%s%s", res->postcode, res->postcode[0] ? " " : "", res->city);
+        else if (res->postcode[0]) snprintf(buf, sizeof buf, "%s %s %s", res->name, res->postcode, res->city);
+        else snprintf(buf, sizeof buf, "%s %s", res->name, res->city);
+        if ((st = set_s(b, g->f[RC_LABEL], r, buf))) return st;
     }
-    if ((st = set_s(b, g->f_type, r, gf_gc_type_name(res->type))) || (st = set_s(b, g->f_id, r, res->id))) return st;
-    if (res->housenumber >= 0) {
+    set_d(b, g->f[RC_SCORE], r, res->score, 1e4);
+    set_d(b, g->f[RC_SCORE_NEXT], r, res->score_next, 1e4);
+    if ((st = set_s(b, g->f[RC_TYPE], r, gf_gc_type_name(res->type))) || (st = set_s(b, g->f[RC_ID], r, res->id))) return st;
+    if (res->housenumber >= 0 && g->f[RC_HN] >= 0) {
         snprintf(buf, sizeof buf, "%lld%s", (long long)res->housenumber, res->suffix);
-        if ((st = set_s(b, g->f_hn, r, buf))) return st;
+        if ((st = set_s(b, g->f[RC_HN], r, buf))) return st;
     }
-    if ((st = set_s(b, g->f_name, r, res->name)) || (st = set_s(b, g->f_street, r, res->street)) ||
-        (st = set_s(b, g->f_postcode, r, res->postcode)) || (st = set_s(b, g->f_rcity, r, res->city)) ||
-        (st = set_s(b, g->f_citycode, r, res->citycode)) || (st = set_s(b, g->f_status, r, "ok")))
+    if ((st = set_s(b, g->f[RC_NAME], r, res->name)) || (st = set_s(b, g->f[RC_STREET], r, res->street)) ||
+        (st = set_s(b, g->f[RC_POSTCODE], r, res->postcode)) || (st = set_s(b, g->f[RC_CITY], r, res->city)) ||
+        (st = set_s(b, g->f[RC_CONTEXT], r, res->context)) || (st = set_s(b, g->f[RC_CITYCODE], r, res->citycode)) ||
+        (st = set_s(b, g->f[RC_OLDCITYCODE], r, res->oldcitycode)) || (st = set_s(b, g->f[RC_OLDCITY], r, res->oldcity)) ||
+        (st = set_s(b, g->f[RC_DISTRICT], r, res->district)))
         return st;
-    return GF_OK;
+    set_d(b, g->f[RC_IMPORTANCE], r, res->importance, 1e4);
+    double x, y;
+    if ((g->f[RC_X] >= 0 || g->f[RC_Y] >= 0) && legal_xy(g, ctx, worker, res, &x, &y)) {
+        set_d(b, g->f[RC_X], r, x, 100);
+        set_d(b, g->f[RC_Y], r, y, 100);
+    }
+    return set_status(g, worker, b, r, ST_OK, res->type);
 }
 
 static gf_status run_reverse(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
@@ -285,7 +421,7 @@ static gf_status run_reverse(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
     for (size_t r = 0; r < b->n; r++) {
         double lat, lon;
         if (!col_double(b, g->f_lat, r, &lat) || !col_double(b, g->f_lon, r, &lon) || fabs(lat) > 90 || fabs(lon) > 180) {
-            if ((st = set_s(b, g->f_status, r, "skipped"))) return st;
+            if ((st = set_status(g, worker, b, r, ST_SKIPPED, GF_GC_NONE))) return st;
             continue;
         }
         b->lon[r] = lon;
@@ -293,13 +429,12 @@ static gf_status run_reverse(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
         b->flags[r] |= GF_ROW_HAS_POS;
         gf_gc_result res;
         if (gf_gc_reverse(g->o.index, scr, lon, lat, g->ro.max_m, &res) != GF_OK) {
-            if ((st = set_s(b, g->f_status, r, "error"))) return st;
+            if ((st = set_status(g, worker, b, r, ST_ERROR, GF_GC_NONE))) return st;
             continue;
         }
-        if ((st = put_result(g, b, r, &res))) return st;
-        if (res.type != GF_GC_NONE) gf_batch_set_real(b, g->f_dist, r, round(res.distance * 100) / 100);
+        if ((st = put_result(g, ctx, worker, b, r, &res))) return st;
+        if (res.type != GF_GC_NONE) set_d(b, g->f[RC_DIST], r, res.distance, 100);
     }
-    (void)ctx;
     return GF_OK;
 }
 
@@ -330,25 +465,27 @@ static gf_status run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
         qu.citycodelen = col_text(b, g->f_cc, r, ccb, sizeof ccb, &qu.citycode);
         qu.citylen = col_text(b, g->f_city, r, cib, sizeof cib, &qu.city);
         if (ql >= sizeof q) {
-            if ((st = set_s(b, g->f_status, r, "error"))) return st;
+            if ((st = set_status(g, worker, b, r, ST_ERROR, GF_GC_NONE))) return st;
             continue;
         }
         if (!ql && !qu.postcodelen && !qu.citycodelen && !qu.citylen) {
-            if ((st = set_s(b, g->f_status, r, "skipped"))) return st;
+            if ((st = set_status(g, worker, b, r, ST_SKIPPED, GF_GC_NONE))) return st;
             continue;
         }
         gf_gc_result res;
-        if (gf_gc_geocode(g->o.index, scr, &qu, &res) != GF_OK) {
-            if ((st = set_s(b, g->f_status, r, "error"))) return st;
+        int nres = 0;
+        if (gf_gc_search(g->o.index, scr, &qu, &res, 1, &nres) != GF_OK) {
+            if ((st = set_status(g, worker, b, r, ST_ERROR, GF_GC_NONE))) return st;
             continue;
         }
-        if ((st = put_result(g, b, r, &res))) return st;
+        if (!nres) gf_gc_result_clear(&res);
+        if ((st = put_result(g, ctx, worker, b, r, &res))) return st;
         if (res.type == GF_GC_NONE) continue;
         b->lon[r] = res.lon;
         b->lat[r] = res.lat;
         b->flags[r] |= GF_ROW_HAS_POS;
         /* the row's own coordinates, checked against the result */
-        if (g->f_dist >= 0) {
+        if (g->f[RC_DIST] >= 0 || g->f[RC_FAR] >= 0) {
             double la, lo;
             int have = 0;
             if (col_double(b, g->f_lat, r, &la) && col_double(b, g->f_lon, r, &lo) && fabs(la) <= 90 && fabs(lo) <= 180 &&
@@ -372,8 +509,8 @@ static gf_status run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
             }
             if (have) {
                 double d = gf_gc_distance(lo, la, res.lon, res.lat);
-                gf_batch_set_real(b, g->f_dist, r, round(d * 100) / 100);
-                gf_batch_set_int(b, g->f_far, r, d > g->o.far_m);
+                set_d(b, g->f[RC_DIST], r, d, 100);
+                if (g->f[RC_FAR] >= 0) gf_batch_set_int(b, g->f[RC_FAR], r, d > g->o.far_m);
             }
         }
     }
@@ -381,7 +518,7 @@ static gf_status run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
 }
 
 /* Scratch and PROJ objects belong to the run (PJ to the worker contexts,
- * destroyed after end()): free them here. */
+ * destroyed after end()): free them here. The counts stay for the caller. */
 static gf_status end(void *stv, gf_ctx *ctx)
 {
     gc_stage *g = stv;
@@ -389,11 +526,15 @@ static gf_status end(void *stv, gf_ctx *ctx)
     for (int i = 0; i < g->nworkers; i++) {
         if (g->scr) gf_gc_scratch_destroy(g->scr[i]);
         if (g->l93 && g->l93[i]) proj_destroy(g->l93[i]);
+        for (int k = 0; g->legal && k < GC_NLEGAL; k++)
+            if (g->legal[(size_t)i * GC_NLEGAL + (size_t)k]) proj_destroy(g->legal[(size_t)i * GC_NLEGAL + (size_t)k]);
     }
     free(g->scr);
     free(g->l93);
+    free(g->legal);
     g->scr = NULL;
     g->l93 = NULL;
+    g->legal = NULL;
     g->nworkers = 0;
     return GF_OK;
 }
@@ -402,6 +543,7 @@ static void destroy(void *stv)
 {
     if (!stv) return;
     end(stv, NULL);
+    free(((gc_stage *)stv)->counts);
     free(stv);
 }
 

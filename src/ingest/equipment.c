@@ -10,7 +10,7 @@
 #include "geoflux/equipment.h"
 #include "ingest/parse.h"
 
-#define GF_TABLE_MAX_COLS (GF_MAX_FIELDS - 18)
+#define GF_TABLE_MAX_COLS (GF_MAX_FIELDS - 24) /* room for the 24 result columns a geocode can add */
 
 struct gf_table_reader {
     const char *path;

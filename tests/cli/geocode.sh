@@ -22,16 +22,53 @@ ok 'cmp -s "$OUT/eq.csv" "$OUT/eq2.csv"' "--index and --addresses give the same 
 "$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/eq3.csv" -q -j 2
 ok 'cmp -s "$OUT/eq.csv" "$OUT/eq3.csv"' "-j 2 gives the same bytes"
 
-# 2. columns: the input's, then exactly the documented result columns
-want="COLL_NOM,COLL_SIRET,EQUIP_UID,EQUIP_THEME,EQUIP_CODE,EQUIP_TYPE,EQUIP_NOM,ADR_NUMERO,ADR_NOMVOIE,ADR_CODEPOSTAL,ADR_COMMUNE,ADR_CLE_INTEROP,ERP_ID,ERP_TYPE,ERP_CATEGORIE,EQUIP_LAT,EQUIP_LONG,EQUIP_OUVERTURE,EQUIP_TEL,EQUIP_EMAIL,EQUIP_WEB,latitude,longitude,result_label,result_score,result_score_next,result_type,result_id,result_housenumber,result_name,result_street,result_postcode,result_city,result_citycode,result_status,result_distance,result_far,errors,warnings"
-ok '[ "$(head -1 "$OUT/eq.csv")" = "$want" ]' "CSV header: $(head -1 "$OUT/eq.csv")"
+# 2. columns: the input's, then the Géoplateforme's result columns in its
+# order (gpf-geocodeur's address index, search), then geoflux's own checks of
+# the input's coordinates
+gpf="result_index,latitude,longitude,result_label,result_score,result_score_next,result_type,result_id,result_housenumber,result_name,result_street,result_postcode,result_city,result_context,result_citycode,result_oldcitycode,result_oldcity,result_district,result_importance,result_x,result_y,result_status"
+gpf_rev="result_index,result_latitude,result_longitude,result_distance,result_label,result_type,result_id,result_housenumber,result_name,result_street,result_postcode,result_city,result_context,result_citycode,result_oldcitycode,result_oldcity,result_district,result_importance,result_x,result_y,result_status"
+ban="latitude,longitude,result_label,result_score,result_score_next,result_type,result_id,result_housenumber,result_name,result_street,result_postcode,result_city,result_context,result_citycode,result_oldcitycode,result_oldcity,result_district,result_status"
+incols="COLL_NOM,COLL_SIRET,EQUIP_UID,EQUIP_THEME,EQUIP_CODE,EQUIP_TYPE,EQUIP_NOM,ADR_NUMERO,ADR_NOMVOIE,ADR_CODEPOSTAL,ADR_COMMUNE,ADR_CLE_INTEROP,ERP_ID,ERP_TYPE,ERP_CATEGORIE,EQUIP_LAT,EQUIP_LONG,EQUIP_OUVERTURE,EQUIP_TEL,EQUIP_EMAIL,EQUIP_WEB"
+want="$incols,$gpf,result_distance,result_far,errors,warnings"
+ok '[ "$(head -1 "$OUT/eq.csv")" = "$want" ]' "CSV header, Géoplateforme order: $(head -1 "$OUT/eq.csv")"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/eq-ban.csv" -q --columns-style api-adresse
+ok '[ "$(head -1 "$OUT/eq-ban.csv")" = "$incols,$ban,result_distance,result_far,errors,warnings" ]' "--columns-style api-adresse: the older order"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/eq-rc.csv" -q --result-columns "result_status, result_x,result_y,result_label,result_distance"
+ok '[ "$(head -1 "$OUT/eq-rc.csv")" = "$incols,result_status,result_x,result_y,result_label,result_distance,errors,warnings" ]' "--result-columns: those, in that order"
+ok 'grep -q "^Commune de Bruz,.*,ok,346992.34,6779784.64,62 Avenue du Général de Gaulle 35170 Bruz,0,," "$OUT/eq-rc.csv"' "result_x/result_y in Lambert-93, as the service gives them"
+for bad in result_nope result_latitude "result_label,result_label" ""; do
+  "$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/x.csv" -q --result-columns "$bad" 2>"$OUT/rc.err"; rc=$?
+  ok '[ $rc -eq 2 ] && [ ! -e "$OUT/x.csv" ] && grep -q "result-columns" "$OUT/rc.err"' "--result-columns '$bad' refused: $(head -1 "$OUT/rc.err")"
+done
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/x.csv" -q --columns-style ban 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ]' "unknown --columns-style refused"
+rows() { py "
+import csv
+for r in csv.DictReader(open('$1', encoding='utf-8')): print('|'.join(r[k] for k in '$2'.split(',')))"; }
+ok '[ "$(rows "$OUT/eq.csv" "EQUIP_NOM,result_index,result_context,result_importance" | head -1)" = "Hôtel de ville|address|35, Ille-et-Vilaine, Bretagne|0.7232" ]' "result_index, result_context, result_importance filled"
+# communes déléguées: the address files' commune_deleguee_* columns become
+# result_oldcitycode / result_oldcity (written here: no sample has them)
+py "
+import csv, io
+src=open('$S/bal/bal_simple_v1.3.csv', encoding='utf-8-sig').read()
+rd=list(csv.reader(io.StringIO(src), delimiter=';'))
+h=rd[0]; a=h.index('commune_deleguee_insee'); b=h.index('commune_deleguee_nom'); v=h.index('voie_nom')
+first=rd[1][v]
+w=csv.writer(open('$OUT/deleg.csv','w',encoding='utf-8',newline=''), delimiter=';')
+w.writerow(h)
+for r in rd[1:]:
+    if r[v]==first: r[a]='35999'; r[b]='Ancienne Commune'
+    w.writerow(r)
+open('$OUT/deleg.q','w').write(first)
+"
+"$GF" index build "$OUT/deleg.csv" -o "$OUT/deleg.idx" -q
+printf 'adresse,citycode\n"%s",%s\n' "$(cat "$OUT/deleg.q")" "$(sed -n 2p "$OUT/deleg.csv" | cut -d';' -f3 | cut -c1-5)" > "$OUT/deleg-q.csv"
+"$GF" geocode --index "$OUT/deleg.idx" "$OUT/deleg-q.csv" -o "$OUT/deleg-out.csv" -q
+ok '[ "$(rows "$OUT/deleg-out.csv" "result_oldcitycode,result_oldcity,result_status")" = "35999|Ancienne Commune|ok" ]' "commune déléguée in result_oldcitycode/result_oldcity ($(rows "$OUT/deleg-out.csv" "result_street,result_oldcitycode,result_oldcity,result_status"))"
 # GDAL's CSV reader sees 10 rows and the quoted opening hours intact
 n=$(ogrinfo -ro -al -so "$OUT/eq.csv" 2>/dev/null | sed -n 's/^Feature Count: //p')
 ok '[ "$n" = 10 ]' "GDAL reads 10 rows (got $n)"
 ok 'ogrinfo -ro -al "$OUT/eq.csv" 2>/dev/null | grep -q "EQUIP_OUVERTURE (String) = Mo-Fr 08:30-12:00,13:30-17:30"' "RFC 4180 quoting read back by GDAL"
-rows() { py "
-import csv
-for r in csv.DictReader(open('$1', encoding='utf-8')): print('|'.join(r[k] for k in '$2'.split(',')))"; }
 rows "$OUT/eq.csv" "EQUIP_NOM,result_type,result_id,result_status,result_far,result_score" > "$OUT/eq.txt"
 ok 'grep -q "^Hôtel de ville|housenumber|35047_0380_00062|ok|false|1$" "$OUT/eq.txt"' "exact address, own coordinates agree"
 ok 'grep -q "^Ecole maternelle des Acacias|housenumber|35047_0001_00001|ok||1$" "$OUT/eq.txt"' "R. des Acacias"
@@ -107,13 +144,20 @@ ok '[ $rc -eq 0 ] && [ "$n" = 9 ]' "GeoPackage output read by GDAL: 9 housenumbe
 "$GF" geocode --index "$OUT/bruz.idx" "$S/geocoding/search.csv" --columns adresse --postcode postcode -o "$OUT/search.csv" -q; rc=$?
 ok '[ $rc -eq 0 ]' "plain CSV"
 ok '[ "$(grep -c ",municipality," "$OUT/search.csv")" = 4 ]' "communes known from La Poste only: municipality results"
-ok 'grep -q "54600,VILLERS LES NANCY,54578,ok" "$OUT/search.csv"' "postcode + city resolved"
+ok 'rows "$OUT/search.csv" "result_postcode,result_city,result_citycode,result_status" | grep -q "^54600|VILLERS LES NANCY|54578|ok$"' "postcode + city resolved"
 printf 'adresse,postcode\n,\n12 rue inconnue,99999\n' > "$OUT/odd.csv"
 "$GF" geocode --index "$OUT/bruz.idx" "$OUT/odd.csv" -o "$OUT/odd.out.csv" -q
 ok 'grep -q ",skipped$" "$OUT/odd.out.csv" && grep -q ",not-found$" "$OUT/odd.out.csv"' "skipped and not-found statuses"
 
 # 6. reverse: the geocoded points come back to the same addresses
-"$GF" reverse --index "$OUT/bruz.idx" "$OUT/eq.csv" --lat latitude --lon longitude -o "$OUT/rev.csv" -q; rc=$?
+# (the geocoded file has more columns than a table may have before its results: keep a few)
+py "
+import csv
+w=csv.writer(open('$OUT/eq-few.csv','w',encoding='utf-8',newline=''))
+w.writerow(['EQUIP_NOM','latitude','longitude','result_type','result_id'])
+for r in csv.DictReader(open('$OUT/eq.csv', encoding='utf-8')): w.writerow([r[k] for k in ['EQUIP_NOM','latitude','longitude','result_type','result_id']])
+"
+"$GF" reverse --index "$OUT/bruz.idx" "$OUT/eq-few.csv" --lat latitude --lon longitude -o "$OUT/rev.csv" -q; rc=$?
 ok '[ $rc -eq 0 ]' "reverse"
 ok 'py "
 import csv
@@ -128,6 +172,7 @@ for r in rows:
 # address of the base is not-found, not ok
 printf 'id,lat,lon\nnear,48.0230962,-1.7382079\nfar,48.58,7.75\nnone,,\n' > "$OUT/pts.csv"
 "$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/pts.out.csv" -q; rc=$?
+ok '[ "$(head -1 "$OUT/pts.out.csv")" = "id,lat,lon,$gpf_rev" ]' "reverse header, Géoplateforme order: $(head -1 "$OUT/pts.out.csv")"
 rows "$OUT/pts.out.csv" "id,result_status,result_distance,result_id" > "$OUT/pts.txt"
 ok '[ $rc -eq 0 ] && grep -q "^near|ok|0|35047_0380_00062$" "$OUT/pts.txt" && grep -q "^far|not-found||$" "$OUT/pts.txt" && grep -q "^none|skipped||$" "$OUT/pts.txt"' "reverse: ok within 500 m, not-found 585 km away, skipped without a point ($(tr '\n' ' ' < "$OUT/pts.txt"))"
 "$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/pts2.csv" -q --max-distance 1000000

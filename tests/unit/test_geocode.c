@@ -267,6 +267,44 @@ int main(int argc, char **argv)
         CHECK(rr.type == GF_GC_NONE || rr.distance <= 500);
     }
 
+    /* 6b. the search entry point: a ranked list, type filters, bias; the
+     * context columns */
+    {
+        gf_gc_result rs[GF_GC_MAX_RESULTS];
+        int n = -1;
+        const char *qt = "62 av du general de gaulle";
+        gf_gc_query sq = {.q = qt, .qlen = strlen(qt), .postcode = "35170", .postcodelen = 5};
+        CHECK(gf_gc_search(ix, s, &sq, rs, 5, &n) == GF_OK && n >= 1 && n <= 5);
+        CHECK(n >= 1 && !strcmp(rs[0].id, "35047_0380_00062") && rs[0].type == GF_GC_HOUSENUMBER);
+        CHECK_STR(rs[0].name, "62 Avenue du Général de Gaulle");
+        CHECK_STR(rs[0].context, "35, Ille-et-Vilaine, Bretagne");
+        CHECK(rs[0].importance > 0.5 && rs[0].importance <= 1 && !rs[0].district[0]);
+        for (int i = 1; i < n; i++) CHECK(rs[i].score <= rs[0].score && strcmp(rs[i].street, rs[0].street) != 0);
+        CHECK(gf_gc_search(ix, s, &sq, rs, 0, &n) == GF_ERR_ARG);
+        sq.has_bias = 1; sq.lon = -1.74; sq.lat = 48.02;
+        CHECK(gf_gc_search(ix, s, &sq, rs, 1, &n) == GF_OK && n == 1 && !strcmp(rs[0].id, "35047_0380_00062"));
+        sq.type = GF_GC_STREET;
+        CHECK(gf_gc_search(ix, s, &sq, rs, 3, &n) == GF_OK && n >= 1 && rs[0].type == GF_GC_STREET);
+        CHECK(n >= 1 && !strcmp(rs[0].street, "Avenue du Général de Gaulle") && rs[0].housenumber < 0);
+        for (int i = 0; i < n; i++) CHECK(rs[i].type == GF_GC_STREET);
+        sq.type = GF_GC_MUNICIPALITY;
+        CHECK(gf_gc_search(ix, s, &sq, rs, 3, &n) == GF_OK && n == 1 && rs[0].type == GF_GC_MUNICIPALITY);
+        CHECK(n == 1 && !strcmp(rs[0].citycode, "35047"));
+        sq.type = GF_GC_LOCALITY;
+        CHECK(gf_gc_search(ix, s, &sq, rs, 3, &n) == GF_OK);
+        for (int i = 0; i < n; i++) CHECK(rs[i].type == GF_GC_LOCALITY);
+        CHECK_STR(gc_context("2A004"), "2A, Corse-du-Sud, Corse");
+        CHECK_STR(gc_context("97411"), "974, La Réunion");
+        CHECK_STR(gc_context("99001"), "");
+        CHECK_STR(gc_context(""), "");
+        CHECK(gc_arrondissement_city("75115") && !strcmp(gc_arrondissement_city("75115"), "Paris"));
+        CHECK(gc_arrondissement_city("69383") && !strcmp(gc_arrondissement_city("69383"), "Lyon"));
+        CHECK(gc_arrondissement_city("13216") && !strcmp(gc_arrondissement_city("13216"), "Marseille"));
+        CHECK(!gc_arrondissement_city("75056") && !gc_arrondissement_city("75121") && !gc_arrondissement_city("7511"));
+        CHECK(gc_legal_epsg("35047") == 2154 && gc_legal_epsg("97411") == 2975 && gc_legal_epsg("97209") == 5490);
+        CHECK(gc_legal_epsg("98735") == 0 && gc_legal_epsg("") == 0);
+    }
+
     /* 7. robustness: random queries built from address-like pieces and raw
      * bytes must never crash (replayed under ASan+UBSan by the sanitize build) */
     {
