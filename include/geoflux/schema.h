@@ -11,7 +11,8 @@
 extern "C" {
 #endif
 
-#define GF_MAX_FIELDS 64
+/* 128: a geocoded table (its columns + 24 result columns) can be reverse-geocoded (+ 21) */
+#define GF_MAX_FIELDS 128
 
 typedef enum gf_type {
     GF_T_STRING = 0,

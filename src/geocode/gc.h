@@ -87,6 +87,14 @@ size_t gc_fold(const char *p, size_t n, char *out, size_t outsz);
 const char *gc_word(const char *w, size_t n, size_t *outn);
 /* 1 when the folded word is a street type (rue, avenue, ..., or its abbreviation). */
 int gc_is_street_type(const char *w, size_t n);
+/* The skeleton of a folded name: its words without blanks, articles kept,
+ * street types spelt out when expand ("r des charmilles" ->
+ * "ruedescharmilles"), so that a blank moved, lost or added inside the name
+ * costs nothing. *type_end: length of the leading street type (0: none). */
+size_t gc_skeleton(const char *folded, size_t n, char *out, size_t outsz, size_t *type_end, int expand);
+/* Length of the longest spelling of street type `full` (an abbreviation or
+ * the word) that s starts with, 0 if none: "impgwilen" starts with "imp". */
+size_t gc_type_prefix(const char *s, size_t n, const char *full, size_t fl);
 /* Normalised suffix ("BIS" -> "bis", "quater" -> "qua", "B" -> "b"); 0 if not a suffix. */
 int gc_suffix_norm(const char *w, size_t n, char out[16]);
 /* Optimal string alignment distance (Damerau-Levenshtein with adjacent

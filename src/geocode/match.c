@@ -284,6 +284,57 @@ static double street_sim(const gf_gc_index *ix, const gc_street *sp, const char 
     return best;
 }
 
+/* Similarity of two skeletons (names without blanks): what a blank moved,
+ * lost or added, or a short word mangled ("desl'Orguenais", "Rueades",
+ * "eds", "dos", "dr" for "de") leaves of a name that words cannot see. */
+static double skel_sim(const char *a, size_t la, const char *b, size_t lb)
+{
+    if (!la || !lb) return 0;
+    int k = (int)(la < lb ? la : lb) / 6;
+    if (k < 1) k = 1;
+    if (k > 3) k = 3;
+    int d = gc_osa(a, (int)la, b, (int)lb, k);
+    return d <= k ? sim_of(d, la, lb) : 0;
+}
+
+/* The query's skeletons: with street types spelt out, and as typed (a
+ * split word can leave a piece that reads as an abbreviation: "Ch arles",
+ * "Ave nue", "Corbie res"). */
+typedef struct qskel { char s[256], raw[256]; size_t n, type_end, rawn; } qskel;
+
+/* Best skeleton similarity of street sp to the query, times 0.95 (the
+ * words did not agree; 0.85 when the query has no street type): the whole
+ * names, or the names after their street types when the query's is glued
+ * to the name ("ImpGwilen") or missing. */
+static double skeleton_sim(const gf_gc_index *ix, const gc_street *sp, const qskel *q)
+{
+    if (!q->n) return 0;
+    const char *nm = gc_str(ix, sp->name);
+    char f[256], c[256];
+    size_t cte, fl = gc_fold(nm, strlen(nm), f, sizeof f);
+    size_t cl = gc_skeleton(f, fl, c, sizeof c, &cte, 1);
+    double best = skel_sim(q->s, q->n, c, cl) * 0.95;
+    if (q->rawn != q->n || memcmp(q->raw, q->s, q->n) != 0) {
+        double v = skel_sim(q->raw, q->rawn, c, cl) * 0.95;
+        if (v > best) best = v;
+    }
+    if (cte && cte < cl) {
+        size_t p = q->type_end ? 0 : gc_type_prefix(q->s, q->n, c, cte);
+        if (p && p < q->n) {
+            double v = skel_sim(q->s + p, q->n - p, c + cte, cl - cte) * 0.95;
+            if (v > best) best = v;
+        } else if (!q->type_end) {
+            double v = skel_sim(q->s, q->n, c + cte, cl - cte) * 0.85;
+            if (v > best) best = v;
+        } else if (q->type_end < q->n) {
+            /* another street type ("Allee dos Acacias" for the Rue des Acacias) */
+            double v = skel_sim(q->s + q->type_end, q->n - q->type_end, c + cte, cl - cte) * 0.85;
+            if (v > best) best = v;
+        }
+    }
+    return best;
+}
+
 #define NSC 8
 /* Keeps the NSC best candidates by v = sim * commune confidence, one entry per street. */
 static void push_cand(scand *L, int *n, uint32_t s, double sim, double v)
@@ -306,7 +357,7 @@ static void push_cand(scand *L, int *n, uint32_t s, double sim, double v)
 
 /* Streets of commune c close to S, by trigram candidates, into L. */
 static void fuzzy_streets(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t c, double conf, const char *S, size_t sl,
-                          const char *St, size_t stl, scand *L, int *nl)
+                          const char *St, size_t stl, const qskel *qk, scand *L, int *nl)
 {
     uint32_t tris[128];
     size_t nt = gc_trigrams(S, sl, tris, 128);
@@ -364,6 +415,10 @@ static void fuzzy_streets(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t c,
     for (int i = 0; i < ntop; i++) {
         const gc_street *sp = &ix->streets[top[i]];
         double sim = street_sim(ix, sp, S, sl, St, stl);
+        if (sim < 0.95) {
+            double k = skeleton_sim(ix, sp, qk);
+            if (k > sim) sim = k;
+        }
         if (sim > 0) push_cand(L, nl, top[i], sim, sim * conf);
     }
     for (size_t i = 0; i < scr->ntouched; i++) scr->tri_count[scr->touched[i]] = 0;
@@ -598,6 +653,22 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             if (!weq(w, "rdc") && nx) nx->kind = T_DROP;
         }
     }
+    /* 1b. "35170 Bruz 12 rue X": postcode and city first. Rotated to the
+     * usual order (street, then postcode and city) when a house number
+     * followed by words comes after the city's words. */
+    if (nt >= 4 && t[0].kind == T_WORD && t[0].len == 5 && is_digits(t[0].p, 5)) {
+        int j = 1;
+        while (j < nt && (t[j].kind != T_WORD || !(t[j].p[0] >= '0' && t[j].p[0] <= '9'))) j++;
+        int64_t v;
+        char s2[16];
+        if (j >= 2 && j + 1 < nt && t[1].kind == T_WORD && parse_number(&t[j], &v, s2)) {
+            tok rot[MAXTOK];
+            int k = 0;
+            for (int i = j; i < nt; i++) rot[k++] = t[i];
+            for (int i = 0; i < j; i++) rot[k++] = t[i];
+            memcpy(t, rot, sizeof(tok) * (size_t)nt);
+        }
+    }
     /* 2. postcode in the text: the last 5-digit word that is not the first
      * (a leading one is a house number); the words after it name the city */
     int pci = -1;
@@ -750,6 +821,21 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
         r->score_next = ncs > 1 ? 0.9 * cs[1].conf : 0;
         return GF_OK;
     }
+    /* the street words as typed (articles kept, types spelt out), without blanks */
+    qskel qk;
+    {
+        char raw[256];
+        size_t rl = 0;
+        for (int i = 0; i < street_end; i++) {
+            if (t[i].kind != T_WORD || rl + (size_t)t[i].len + 2 >= sizeof raw) continue;
+            if (rl) raw[rl++] = ' ';
+            memcpy(raw + rl, t[i].p, (size_t)t[i].len);
+            rl += (size_t)t[i].len;
+        }
+        qk.n = gc_skeleton(raw, rl, qk.s, sizeof qk.s, &qk.type_end, 1);
+        size_t rte;
+        qk.rawn = gc_skeleton(raw, rl, qk.raw, sizeof qk.raw, &rte, 0);
+    }
     scand L[NSC];
     int nl = 0;
     for (int i = 0; i < ncs; i++) {
@@ -760,7 +846,7 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
         /* an exact name without the number asked for: look for another street
          * that has it ("2 Bas Launay": the lieu-dit or the Rue du Bas Launay) */
         if (!exact || (num >= 0 && !has_number(ix, s, num)) || max > 1 /* a list: the close names too */)
-            fuzzy_streets(ix, scr, c, cs[i].conf, S, sl, St, stl, L, &nl);
+            fuzzy_streets(ix, scr, c, cs[i].conf, S, sl, St, stl, &qk, L, &nl);
     }
     /* a street or locality filter keeps those kinds only */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) {

@@ -127,6 +127,43 @@ int gc_is_street_type(const char *w, size_t n)
     return k >= 0 && words[k].type;
 }
 
+size_t gc_skeleton(const char *f, size_t n, char *out, size_t outsz, size_t *type_end, int expand)
+{
+    size_t k = 0;
+    *type_end = 0;
+    if (outsz == 0) return 0;
+    for (size_t i = 0, w = 0; i < n; w++) {
+        size_t j = i;
+        while (j < n && f[j] != ' ') j++;
+        const char *p = f + i;
+        size_t l = j - i;
+        int t = find_word(p, l);
+        if (t >= 0 && words[t].type) {
+            if (expand) { p = words[t].full; l = words[t].fl; }
+        } else {
+            t = -1;
+        }
+        for (size_t c = 0; c < l && k + 1 < outsz; c++)
+            if (p[c] != ' ') out[k++] = p[c];
+        if (w == 0 && t >= 0) *type_end = k;
+        i = j + 1;
+    }
+    out[k] = 0;
+    return k;
+}
+
+size_t gc_type_prefix(const char *s, size_t n, const char *full, size_t fl)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (!words[i].type || words[i].fl != fl || memcmp(words[i].full, full, fl) != 0) continue;
+        size_t al = words[i].al;
+        if (al > best && al <= n && memcmp(words[i].abbr, s, al) == 0 && !memchr(words[i].abbr, ' ', al)) best = al;
+    }
+    if (fl > best && fl <= n && memcmp(full, s, fl) == 0) best = fl;
+    return best;
+}
+
 int gc_suffix_norm(const char *w, size_t n, char out[16])
 {
 #define S(a, b) {a, b, sizeof(a) - 1}

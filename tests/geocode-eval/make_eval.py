@@ -69,6 +69,74 @@ def typo(name):
     words[i] = w
     return " ".join(words)
 
+SHORT = {"de", "des", "du", "la", "le", "les", "d'", "l'"}
+
+def space_moved(name):
+    # a blank moved by one letter across a word boundary: "Rue desC harmilles", "Rued es Charmilles"
+    words = name.split(" ")
+    if len(words) < 2:
+        return None
+    i = rng.randrange(1, len(words))
+    a, b = words[i - 1], words[i]
+    if rng.random() < 0.5 and len(b) > 2:
+        a, b = a + b[0], b[1:]
+    elif len(a) > 2:
+        a, b = a[:-1], a[-1] + b
+    else:
+        return None
+    words[i - 1:i + 1] = [a, b]
+    return " ".join(words)
+
+def space_lost(name):
+    # two words glued: "Rue desl'Orguenais", "ImpGwilen", "Rueades" (with a stray letter, sometimes)
+    words = name.split(" ")
+    if len(words) < 2:
+        return None
+    i = rng.randrange(1, len(words))
+    glue = rng.choice(["", "", "", "a"])
+    words[i - 1:i + 1] = [words[i - 1] + glue + words[i]]
+    return " ".join(words)
+
+def space_split(name):
+    # a long word cut in two: "Rue des Char milles"
+    words = name.split(" ")
+    cand = [i for i, w in enumerate(words) if len(w) >= 6 and w.isalpha()]
+    if not cand:
+        return None
+    i = rng.choice(cand)
+    k = rng.randrange(2, len(words[i]) - 2)
+    words[i] = words[i][:k] + " " + words[i][k:]
+    return " ".join(words)
+
+def short_word(name):
+    # a short word mangled: "eds" for "des", "dos", "dr la" for "de la", "duC"
+    words = name.split(" ")
+    cand = [i for i, w in enumerate(words) if w.lower() in ("de", "des", "du", "la", "le", "les")]
+    if not cand:
+        return None
+    i = rng.choice(cand)
+    w = words[i]
+    op = rng.choice("stx")
+    if op == "s":
+        k = rng.randrange(len(w))
+        w = w[:k] + rng.choice("aeiorsu".replace(w[k], "")) + w[k + 1:]
+    elif op == "t" and len(w) >= 3:
+        w = w[1] + w[0] + w[2:]
+    else:
+        w = w + rng.choice("aeils")
+    words[i] = w
+    return " ".join(words)
+
+def notype_typo(name):
+    w = name.split(" ")
+    if len(w) > 2 and w[0].lower() in ABBR:
+        w = w[1:]
+        while len(w) > 1 and w[0].lower() in ("du", "de", "des", "la", "le", "les", "d'", "l'"):
+            w = w[1:]
+        t = typo(" ".join(["x"] + w))  # "x": typo() leaves the first word (the type) alone
+        return t.split(" ", 1)[1] if t else None
+    return None
+
 def number(num, sfx, style, taken=()):
     if not sfx:
         return num
@@ -104,7 +172,9 @@ for path in FILES:
         taken.setdefault((insee, voie.lower(), num), set()).add(sfx.lower())
 
 VARIANTS = ["clean", "abbrev", "noaccent", "upper", "lower", "typo", "suffix", "nopostcode", "cedex", "building",
-            "floor", "mixed", "notype", "typo_upper"]
+            "floor", "mixed", "notype", "typo_upper", "space_moved", "space_lost", "space_split", "short_word",
+            "notype_typo", "pc_middle", "city_first"]
+FREE = ("pc_middle", "city_first")  # everything in the one free-text column
 out = []
 for n, (voie, num, sfx, city, pc, lon, lat, insee) in enumerate(addrs):
     tk = taken[(insee, voie.lower(), num)]
@@ -130,10 +200,20 @@ for n, (voie, num, sfx, city, pc, lon, lat, insee) in enumerate(addrs):
                 w = w[1:]
             street = " ".join(w)
     elif v == "typo_upper": street, town = strip_accents(typo(street) or street).upper(), town.upper()
+    elif v == "space_moved": street = space_moved(street) or street
+    elif v == "space_lost": street = space_lost(street) or street
+    elif v == "space_split": street = space_split(street) or street
+    elif v == "short_word": street = short_word(street) or space_moved(street) or street
+    elif v == "notype_typo": street = notype_typo(street) or typo(street) or street
     elif v == "mixed":
         street = strip_accents(abbreviate(street)).upper()
         postcode = "" if rng.random() < 0.5 else postcode
-    out.append((f"{extra_before}{nb} {street}{extra_after}", postcode, town, v, lon, lat, f"{num}{sfx.lower().replace(' ', '')}"))
+    q = f"{extra_before}{nb} {street}{extra_after}"
+    if v == "pc_middle":
+        q, postcode, town = f"{nb} {street} {postcode} {town}", "", ""
+    elif v == "city_first":
+        q, postcode, town = f"{postcode} {town} {nb} {street}", "", ""
+    out.append((q, postcode, town, v, lon, lat, f"{num}{sfx.lower().replace(' ', '')}"))
 
 with open(OUT, "w", newline="", encoding="utf-8") as f:
     w = csv.writer(f)
