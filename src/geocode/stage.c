@@ -194,6 +194,10 @@ static gf_status add_result_cols(gc_stage *g, gf_ctx *ctx, gf_schema *s, int has
         rename_clash(g, s, rc_def[c].name);
         g->f[c] = -1;
     }
+    /* the writers append their own errors and warnings columns (a geocoded
+     * file read again has them) */
+    rename_clash(g, s, "errors");
+    rename_clash(g, s, "warnings");
     signed char list[RC_N + 1];
     int n = 0;
     if (g->rcspec[0]) {

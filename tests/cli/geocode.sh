@@ -168,6 +168,9 @@ for r in rows:
         assert r[\"result_id\"]==r[\"result_id_input\"] and float(r[\"result_distance\"])<0.01, r
 "' "reverse of housenumber results: same cle_interop, 0 m"
 
+# a geocoded file reverse-geocoded whole (the README's example): no column twice
+"$GF" reverse --index "$OUT/bruz.idx" "$OUT/eq.csv" --lat latitude --lon longitude -o "$OUT/rev-all.csv" -q; rc=$?
+ok '[ $rc -eq 0 ] && [ -z "$(head -1 "$OUT/rev-all.csv" | tr , "\n" | sort | uniq -d)" ] && [ "$(($(wc -l < "$OUT/rev-all.csv") - 1))" = 10 ]' "reverse of a geocoded file: 10 rows, no duplicate column ($(head -1 "$OUT/rev-all.csv" | tr , "\n" | sort | uniq -d | tr "\n" " "))"
 # reverse has a distance limit (default 500 m): a point 585 km from any
 # address of the base is not-found, not ok
 printf 'id,lat,lon\nnear,48.0230962,-1.7382079\nfar,48.58,7.75\nnone,,\n' > "$OUT/pts.csv"
