@@ -259,12 +259,29 @@ static int run_cmd(int argc, char **argv, int reverse)
     gf_pipeline *p = NULL;
     gf_table_reader *tr = NULL;
     gf_crs_info crs = {0};
-    char rejects_path[1100];
+    char *rejects_path = NULL;
     tally tl = {0};
     gf_status st;
     const gf_sink_vt *svt;
     void *sst, *stage, *gstage = NULL; /* gstage: borrowed, owned by the pipeline */
     gf_gc_counts tc;
+    /* outputs are neither inputs nor each other (write.h), checked before
+     * the index is built */
+    if (rejects) rejects_path = strdup(rejects);
+    else if ((rejects_path = malloc(strlen(out) + 16)))
+        sprintf(rejects_path, "?%s.rejects.csv", strcmp(out, "-") ? out : "geoflux");
+    if (!rejects_path) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+    {
+        const char *ins[64 + 3];
+        int nin = 0;
+        ins[nin++] = input;
+        if (index) ins[nin++] = index;
+        for (int i = 0; i < naddrs; i++) ins[nin++] = addrs[i];
+        if (postcodes) ins[nin++] = postcodes;
+        const gf_path_role outs[] = {{out, "output"}, {rejects_path, rejects ? "--rejects" : "rejects file"}};
+        if ((st = gf_output_check_paths(ctx, ins, nin, outs, 2, GF_CHECK_OVERWRITE | (append ? GF_CHECK_APPEND : 0))))
+            goto fail;
+    }
     if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
     if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) {
         bad_index = index && st != GF_ERR_NOMEM; /* an --index file that cannot be used is an unreadable input */
@@ -310,8 +327,6 @@ static int run_cmd(int argc, char **argv, int reverse)
     const char *inputs[1] = {input};
     if (svt == &gf_gpkg_sink_vt) gf_gpkg_set_inputs(sst, inputs, 1); /* `source` of the rejects table */
     if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
-    if (rejects) snprintf(rejects_path, sizeof rejects_path, "%s", rejects);
-    else snprintf(rejects_path, sizeof rejects_path, "?%s.rejects.csv", strcmp(out, "-") ? out : "geoflux");
     if ((st = gf_rejects_open(ctx, rejects_path, inputs, 1, &sst))) goto fail;
     if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }
     if ((st = gf_pipeline_add_sink(p, &tally_vt, &tl))) goto fail;
@@ -351,6 +366,7 @@ done:
     gf_table_destroy(tr);
     gf_gc_index_destroy(ix);
     gf_crs_info_free(&crs);
+    free(rejects_path);
     gf_ctx_destroy(ctx);
     return code;
 }
@@ -394,7 +410,18 @@ int gf_cmd_index(int argc, char **argv)
     if (!ctx) return GF_EXIT_FAIL;
     gf_gc_index *ix = NULL;
     double t0 = now_s();
-    gf_status st = load_index(ctx, NULL, (const char **)(argv + optind), argc - optind, postcodes, threads, verbose, &ix);
+    gf_status st;
+    {
+        /* the index is not written over one of its inputs */
+        const char *ins[256];
+        int nin = 0;
+        for (int i = optind; i < argc && nin < 255; i++) ins[nin++] = argv[i];
+        if (postcodes) ins[nin++] = postcodes;
+        const gf_path_role outs[] = {{out, "output"}};
+        st = gf_output_check_paths(ctx, ins, nin, outs, 1, GF_CHECK_OVERWRITE);
+    }
+    if (st == GF_OK)
+        st = load_index(ctx, NULL, (const char **)(argv + optind), argc - optind, postcodes, threads, verbose, &ix);
     if (st == GF_OK) st = gf_gc_index_save(ix, ctx, out);
     int code = GF_EXIT_OK;
     if (st) {

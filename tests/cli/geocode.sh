@@ -206,5 +206,17 @@ ok '[ $rc -ne 0 ] && grep -q "not a geoflux index" "$OUT/err.txt"' "not an index
 "$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" --columns NOPE -o "$OUT/x.csv" 2>/dev/null; rc=$?; ok '[ $rc -eq 2 ] && [ ! -e "$OUT/x.csv" ]' "unknown --columns: exit 2, no output"
 "$GF" index build -o "$OUT/x.idx" 2>/dev/null; rc=$?; ok '[ $rc -eq 2 ]' "index build without input"
 
+# 9. an output that is an input is refused before any work, the input intact
+cp "$E/equipements-35047.csv" "$OUT/in.csv"; cp "$S/bal/bal_35047_v1.3.csv" "$OUT/bal.csv"
+h0=$(md5sum < "$OUT/in.csv"); b0=$(md5sum < "$OUT/bal.csv")
+"$GF" geocode --index "$OUT/bruz.idx" "$OUT/in.csv" -o "$OUT/./in.csv" -q 2>"$OUT/same.err"; rc=$?
+ok '[ $rc -eq 2 ] && [ "$(md5sum < "$OUT/in.csv")" = "$h0" ] && grep -q "in.csv" "$OUT/same.err"' "geocode -o INPUT refused: $(head -1 "$OUT/same.err")"
+"$GF" geocode --addresses "$OUT/bal.csv" "$OUT/in.csv" -o "$OUT/x2.csv" --rejects "$OUT/bal.csv" -q 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ] && [ "$(md5sum < "$OUT/bal.csv")" = "$b0" ] && [ ! -e "$OUT/x2.csv" ]' "geocode --rejects equal to an --addresses file refused"
+"$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/bruz.idx" -q 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ] && "$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$OUT/x3.csv" -q' "reverse -o INDEX refused, the index intact"
+"$GF" index build "$OUT/bal.csv" -o "$OUT/bal.csv" -q 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ] && [ "$(md5sum < "$OUT/bal.csv")" = "$b0" ]' "index build -o INPUT refused"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
