@@ -3,12 +3,27 @@
  * straight to proj_trans_generic(); properties are typed columns; strings
  * live in one arena per batch and are referenced by offset, so growing the
  * arena never invalidates them. Rows that a stage rejects leave the batch
- * and become gf_reject entries that keep their line, raw text and reason. */
+ * and become gf_reject entries that keep their line, raw text and reason.
+ *
+ * The contract (what every stage and sink may rely on):
+ * - A batch carries the schema it was built for (its own copy, so a schema
+ *   changed afterwards cannot disagree with the columns allocated). A stage
+ *   or sink given a batch of another schema fails with GF_ERR_INTERNAL
+ *   (gf_batch_expect()), it never reads a column that was not allocated.
+ * - Each column is in one state, recorded in gf_col.state: GF_COL_TEXT (the
+ *   reader's text, v.s, whatever the schema type) or GF_COL_TYPED (v holds
+ *   the schema type). The typing stage is the transition; setters keep a
+ *   column in one state (gf_batch_set_int() on a column holding text is an
+ *   error, not a silent reinterpretation of its bytes).
+ * - Values never change shape in place: a typed value is stored in its own
+ *   8-byte slot (integer, boolean, real) or appended to the arena (string,
+ *   date), never written over the text it came from. */
 #ifndef GEOFLUX_BATCH_H
 #define GEOFLUX_BATCH_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "geoflux/ctx.h"
 #include "geoflux/schema.h"
 #include "geoflux/status.h"
 
@@ -33,8 +48,15 @@ typedef struct gf_sref {
     uint32_t off, len; /* bytes in the batch arena */
 } gf_sref;
 
+/* State of a column (see the contract above). */
+typedef enum gf_col_state {
+    GF_COL_TEXT = 0, /* v.s: the text as read (untrimmed), whatever the schema type */
+    GF_COL_TYPED = 1 /* v.i / v.d / v.s as the schema type says */
+} gf_col_state;
+
 typedef struct gf_col {
     uint8_t *valid; /* 1 when the value is set, 0 for null */
+    gf_col_state state;
     union {
         int64_t *i;  /* GF_T_INT, GF_T_BOOL */
         double *d;   /* GF_T_REAL */
@@ -51,7 +73,8 @@ typedef struct gf_reject {
 
 typedef struct gf_batch {
     uint64_t seq;             /* 0, 1, 2, ... in input order */
-    const gf_schema *schema;  /* borrowed, outlives the batch */
+    const gf_schema *schema;  /* the schema the batch was built for: points to own_schema */
+    gf_schema own_schema;     /* copy taken by gf_batch_create() */
     size_t n, cap;
     gf_col cols[GF_MAX_FIELDS];
     double *gx, *gy;   /* position in the output CRS (NaN when none) */
@@ -68,12 +91,14 @@ typedef struct gf_batch {
     size_t nrej, rejcap;
 } gf_batch;
 
-/* Allocates a batch for schema s (borrowed) with room for cap rows.
- * Caller frees with gf_batch_destroy(). */
+/* Allocates a batch for schema s (copied: field names, which have static
+ * storage, are borrowed) with room for cap rows; every column starts as
+ * GF_COL_TEXT. Caller frees with gf_batch_destroy(). */
 gf_status gf_batch_create(const gf_schema *s, size_t cap, gf_batch **out);
 void gf_batch_destroy(gf_batch *b);
 
-/* Empties the batch (n = 0, no rejects, empty arena); keeps allocations. */
+/* Empties the batch (n = 0, no rejects, empty arena, every column back to
+ * GF_COL_TEXT); keeps allocations. */
 void gf_batch_reset(gf_batch *b);
 
 /* Appends a row with every column null and no position; returns its index,
@@ -86,9 +111,26 @@ gf_status gf_batch_intern(gf_batch *b, const char *p, size_t len, gf_sref *ref);
 /* Borrowed pointer to arena bytes: valid until the next intern/reset. */
 static inline const char *gf_batch_str(const gf_batch *b, gf_sref r) { return b->arena + r.off; }
 
+/* Setters. gf_batch_set_str() stores text in a GF_COL_TEXT column, or a
+ * value in a typed string or date column; gf_batch_set_int() (integer,
+ * boolean) and gf_batch_set_real() make the column GF_COL_TYPED. Each
+ * returns GF_ERR_INTERNAL, and stores nothing, when the value would mix
+ * states or types in one column (text and integers, a number in a string
+ * column...); GF_ERR_NOMEM when the arena cannot grow. */
 gf_status gf_batch_set_str(gf_batch *b, int col, size_t row, const char *p, size_t len);
-void gf_batch_set_int(gf_batch *b, int col, size_t row, int64_t v);
-void gf_batch_set_real(gf_batch *b, int col, size_t row, double v);
+gf_status gf_batch_set_int(gf_batch *b, int col, size_t row, int64_t v);
+gf_status gf_batch_set_real(gf_batch *b, int col, size_t row, double v);
+
+/* Checks the contract before a stage or sink reads b: b's schema has the
+ * fields of s first, in order, with their types (every field when exact is
+ * 1; s may be a prefix when exact is 0, as for a source whose schema later
+ * stages extend), and, when state >= 0, every column of b is in that state
+ * (for GF_COL_TYPED: every integer, boolean and real column; string and date
+ * columns hold arena text in both states, which a writer can always read).
+ * Returns GF_OK, or GF_ERR_INTERNAL with a message naming who (a stage or
+ * sink name) in ctx: the batch belongs to another pipeline. */
+gf_status gf_batch_expect(const gf_batch *b, gf_ctx *ctx, const gf_schema *s, int exact, int state,
+                          const char *who);
 
 /* Appends "code" to the row's error or warning list ('|'-separated). */
 gf_status gf_batch_add_issue(gf_batch *b, size_t row, int is_error, const char *code);

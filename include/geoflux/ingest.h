@@ -1,10 +1,10 @@
 /* Streaming ingest: bytes (file, gzip, stdin) -> CSV records -> batches.
  *
  * The reader only tokenizes and maps columns: it delivers every column of a
- * batch as text (gf_sref, b->cols[i].v.s) with the raw record kept for
- * rejects. Checking (src/validate) and typing (gf_typing_stage_vt, which
- * converts the text columns in place to the schema types and fills
- * lon/lat) run afterwards on worker threads. */
+ * batch as text (GF_COL_TEXT: gf_sref, b->cols[i].v.s) with the raw record
+ * kept for rejects. Checking (src/validate) and typing (gf_typing_stage_vt,
+ * which makes the columns GF_COL_TYPED and sets the position flags) run
+ * afterwards on worker threads. */
 #ifndef GEOFLUX_INGEST_H
 #define GEOFLUX_INGEST_H
 
@@ -118,7 +118,9 @@ typedef struct gf_reader_opts {
 gf_status gf_reader_open(gf_ctx *ctx, const char *const *paths, int npaths,
                          const gf_reader_opts *opts, gf_reader **out);
 void gf_reader_destroy(gf_reader *r);
-/* Fills b with up to b->cap rows (text columns); GF_DONE at end of input. */
+/* Fills b with up to b->cap rows (text columns); GF_DONE at end of input.
+ * b must be empty and built for a schema that starts with
+ * gf_reader_schema()'s fields (GF_ERR_INTERNAL otherwise). */
 gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b);
 uint64_t gf_reader_rows(const gf_reader *r);
 /* Progress for a progress bar, safe to call from any thread while another
@@ -147,11 +149,14 @@ extern const gf_source_vt gf_reader_source_vt;
 
 /* ---- typing stage --------------------------------------------------------- */
 
-/* Converts the text columns of an address batch in place to the schema types
- * (numero -> integer, certification_commune -> boolean, x/y/long/lat ->
- * real, dates -> ISO) and sets GF_ROW_HAS_XY / GF_ROW_HAS_LONLAT. A value
- * that does not convert becomes null (the validation stage has already
- * reported it). State: none (pass NULL). */
+/* Converts every GF_COL_TEXT column of a batch to its schema type and marks
+ * it GF_COL_TYPED (numero -> integer, certification_commune -> boolean,
+ * x/y/long/lat -> real, dates -> ISO "YYYY-MM-DD" appended to the arena,
+ * strings trimmed); typed columns are left as they are. For the address
+ * schema it then sets GF_ROW_HAS_XY / GF_ROW_HAS_LONLAT. A value that does
+ * not convert becomes null (the validation stage has already reported it).
+ * Fails with GF_ERR_INTERNAL on a batch that breaks the batch contract,
+ * GF_ERR_NOMEM when the arena cannot grow. State: none (pass NULL). */
 extern const gf_stage_vt gf_typing_stage_vt;
 
 #ifdef __cplusplus

@@ -41,6 +41,10 @@ int gf_schema_find(const gf_schema *s, const char *name);
  * schema is full. */
 gf_status gf_schema_add(gf_schema *s, const char *name, gf_type type, int *idx);
 
+/* 1 when the first n fields of a and b have the same names and types, in
+ * the same order (n <= both field counts; 0 otherwise). */
+int gf_schema_same_fields(const gf_schema *a, const gf_schema *b, int n);
+
 /* "string", "integer", "real", "boolean", "date". */
 const char *gf_type_name(gf_type t);
 

@@ -1,4 +1,4 @@
-/* Columnar batch storage. */
+/* Columnar batch storage and its contract checks (include/geoflux/batch.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,8 @@ gf_status gf_batch_create(const gf_schema *s, size_t cap, gf_batch **out)
 {
     gf_batch *b = calloc(1, sizeof *b);
     if (!b) return GF_ERR_NOMEM;
-    b->schema = s;
+    b->own_schema = *s;
+    b->schema = &b->own_schema;
     b->cap = cap;
     int ok = 1;
     for (int i = 0; i < s->nfields; i++) {
@@ -55,6 +56,7 @@ void gf_batch_destroy(gf_batch *b)
 
 void gf_batch_reset(gf_batch *b)
 {
+    for (int i = 0; i < b->schema->nfields; i++) b->cols[i].state = GF_COL_TEXT;
     b->n = 0;
     b->nrej = 0;
     b->alen = 0;
@@ -93,23 +95,68 @@ gf_status gf_batch_intern(gf_batch *b, const char *p, size_t len, gf_sref *ref)
     return GF_OK;
 }
 
+static int stores_sref(gf_type t) { return t == GF_T_STRING || t == GF_T_DATE; }
+
+/* A column switches to GF_COL_TYPED on its first number; text already in
+ * it would then be read as numbers, so that is refused. */
+static int make_typed(gf_batch *b, int col)
+{
+    gf_col *c = &b->cols[col];
+    if (c->state == GF_COL_TYPED) return 1;
+    for (size_t r = 0; r < b->n; r++)
+        if (c->valid[r]) return 0;
+    c->state = GF_COL_TYPED;
+    return 1;
+}
+
 gf_status gf_batch_set_str(gf_batch *b, int col, size_t row, const char *p, size_t len)
 {
+    if (col < 0 || col >= b->schema->nfields || row >= b->n ||
+        (b->cols[col].state == GF_COL_TYPED && !stores_sref(b->schema->fields[col].type)))
+        return GF_ERR_INTERNAL;
     gf_status st = gf_batch_intern(b, p, len, &b->cols[col].v.s[row]);
     if (st == GF_OK) b->cols[col].valid[row] = 1;
     return st;
 }
 
-void gf_batch_set_int(gf_batch *b, int col, size_t row, int64_t v)
+gf_status gf_batch_set_int(gf_batch *b, int col, size_t row, int64_t v)
 {
+    if (col < 0 || col >= b->schema->nfields || row >= b->n) return GF_ERR_INTERNAL;
+    gf_type t = b->schema->fields[col].type;
+    if ((t != GF_T_INT && t != GF_T_BOOL) || !make_typed(b, col)) return GF_ERR_INTERNAL;
     b->cols[col].v.i[row] = v;
     b->cols[col].valid[row] = 1;
+    return GF_OK;
 }
 
-void gf_batch_set_real(gf_batch *b, int col, size_t row, double v)
+gf_status gf_batch_set_real(gf_batch *b, int col, size_t row, double v)
 {
+    if (col < 0 || col >= b->schema->nfields || row >= b->n) return GF_ERR_INTERNAL;
+    if (b->schema->fields[col].type != GF_T_REAL || !make_typed(b, col)) return GF_ERR_INTERNAL;
     b->cols[col].v.d[row] = v;
     b->cols[col].valid[row] = 1;
+    return GF_OK;
+}
+
+gf_status gf_batch_expect(const gf_batch *b, gf_ctx *ctx, const gf_schema *s, int exact, int state,
+                          const char *who)
+{
+    const gf_schema *bs = b->schema;
+    if (bs != &b->own_schema || !gf_schema_same_fields(bs, &b->own_schema, bs->nfields))
+        return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: the batch does not carry the schema it was built for", who);
+    if (s && (s->nfields > bs->nfields || (exact && s->nfields != bs->nfields) ||
+              !gf_schema_same_fields(bs, s, s->nfields)))
+        return gf_ctx_err(ctx, GF_ERR_INTERNAL,
+                          "%s: given a batch of another schema (%s, %d fields; expected %s, %d fields%s)", who,
+                          bs->kind ? bs->kind : "?", bs->nfields, s->kind ? s->kind : "?", s->nfields,
+                          exact ? "" : " or more");
+    if (state >= 0)
+        for (int i = 0; i < bs->nfields; i++)
+            if ((int)b->cols[i].state != state && !(state == GF_COL_TYPED && stores_sref(bs->fields[i].type)))
+                return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: column %s is %s, expected %s", who, bs->fields[i].name,
+                                  b->cols[i].state == GF_COL_TEXT ? "text" : "typed",
+                                  state == GF_COL_TEXT ? "text" : "typed");
+    return GF_OK;
 }
 
 gf_status gf_batch_add_issue(gf_batch *b, size_t row, int is_error, const char *code)

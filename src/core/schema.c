@@ -20,6 +20,14 @@ gf_status gf_schema_add(gf_schema *s, const char *name, gf_type type, int *idx)
     return GF_OK;
 }
 
+int gf_schema_same_fields(const gf_schema *a, const gf_schema *b, int n)
+{
+    if (n < 0 || n > a->nfields || n > b->nfields) return 0;
+    for (int i = 0; i < n; i++)
+        if (a->fields[i].type != b->fields[i].type || strcmp(a->fields[i].name, b->fields[i].name) != 0) return 0;
+    return 1;
+}
+
 const char *gf_type_name(gf_type t)
 {
     switch (t) {

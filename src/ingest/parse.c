@@ -10,16 +10,20 @@
 
 int gf_parse_int(const char *p, size_t n, int64_t *out)
 {
-    if (n == 0 || n > 18) return 0;
+    if (n == 0 || n > 20) return 0; /* sign + 19 digits at most */
     size_t i = 0;
     int neg = 0;
     if (p[0] == '-' || p[0] == '+') { neg = p[0] == '-'; i = 1; if (n == 1) return 0; }
-    int64_t v = 0;
+    /* accumulate the magnitude unsigned, so INT64_MIN (2^63) fits */
+    const uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    uint64_t v = 0;
     for (; i < n; i++) {
         if (p[i] < '0' || p[i] > '9') return 0;
-        v = v * 10 + (p[i] - '0');
+        unsigned d = (unsigned)(p[i] - '0');
+        if (v > (lim - d) / 10) return 0; /* v * 10 + d > lim */
+        v = v * 10 + d;
     }
-    *out = neg ? -v : v;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 1;
 }
 

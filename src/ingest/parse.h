@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Decimal integer, optional sign, no blanks. */
+/* Decimal integer, optional sign, no blanks, within int64 (else 0). */
 int gf_parse_int(const char *p, size_t n, int64_t *out);
 /* Decimal number; comma_ok: ',' accepted as the decimal separator. */
 int gf_parse_double(const char *p, size_t n, int comma_ok, double *out);

@@ -285,6 +285,9 @@ gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
 {
     gf_status st;
     char reason[256];
+    /* the batch must have every column of the reader's schema (a batch
+     * built from gf_address_schema() lacks the multilingual ones) */
+    if ((st = gf_batch_expect(b, ctx, &r->schema, 0, GF_COL_TEXT, "reader"))) return st;
     while (b->n + b->nrej < b->cap) {
         if (!r->csv) {
             if (r->cur + 1 >= r->n) break;

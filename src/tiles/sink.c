@@ -173,7 +173,8 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
 static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, gf_buf *out)
 {
     gf_tiles *t = stv;
-    gf_status st;
+    gf_status st = gf_batch_expect(b, ctx, t->schema, 1, GF_COL_TYPED, "tiles writer");
+    if (st) return st;
     uint8_t v[32];
     for (size_t r = 0; r < b->n; r++) {
         if (!(b->flags[r] & GF_ROW_HAS_POS) || !isfinite(b->lon[r]) || !isfinite(b->lat[r])) continue;

@@ -125,7 +125,8 @@ static gf_status encode_rows(gf_vproj *pj, const gf_batch *b, gf_buf *out, gf_bu
 static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, gf_buf *out)
 {
     gf_balw *w = stv;
-    gf_status st;
+    gf_status st = gf_batch_expect(b, wctx, gf_address_schema(), 0, GF_COL_TYPED, "BAL writer");
+    if (st) return st;
     if (!w->pj[worker] && (st = gf_vproj_create(wctx, &w->pj[worker]))) return st;
     gf_buf t = {0}, sufl = {0};
     st = encode_rows(w->pj[worker], b, out, &t, &sufl);

@@ -75,10 +75,11 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
 static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, gf_buf *out)
 {
     gf_csvw *w = stv;
-    (void)ctx; (void)worker;
+    (void)worker;
+    gf_status st = gf_batch_expect(b, ctx, w->schema, 1, GF_COL_TYPED, "csv writer");
+    if (st) return st;
     const gf_schema *s = b->schema;
     int codes = with_codes(s);
-    gf_status st;
     char num[48];
     for (size_t r = 0; r < b->n; r++) {
         for (int f = 0; f < s->nfields; f++) {

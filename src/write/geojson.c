@@ -96,7 +96,8 @@ static gf_status put_json_str(gf_buf *o, const char *p, size_t n)
 static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, gf_buf *out)
 {
     gf_gj *g = stv;
-    gf_status st;
+    gf_status st = gf_batch_expect(b, ctx, g->schema, 1, GF_COL_TYPED, "GeoJSON writer");
+    if (st) return st;
     const gf_schema *s = b->schema;
     char num[48];
     for (size_t r = 0; r < b->n; r++) {

@@ -624,6 +624,8 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
 {
     gf_gpkg *g = stv;
     (void)worker;
+    gf_status cst = gf_batch_expect(b, ctx, g->schema, 1, GF_COL_TYPED, "GeoPackage writer");
+    if (cst) return cst;
     const gf_schema *s = b->schema;
     const int nf = s->nfields;
     gf_sqlrec *rec = &g->rec[worker];

@@ -192,6 +192,8 @@ static const char *cstr(gf_ogr *g, const char *p, size_t n)
 
 static gf_status commit_inner(gf_ogr *g, gf_ctx *ctx, const gf_batch *b)
 {
+    gf_status cst = gf_batch_expect(b, ctx, g->schema, 1, GF_COL_TYPED, "OGR writer");
+    if (cst) return cst;
     const gf_schema *s = b->schema;
     OGRFeatureH f = g->feat;
     const int nf = s->nfields;
