@@ -6,8 +6,17 @@
  * the encoding per record; libcsv-style callbacks would cost a copy per field.
  *
  * Memory is bounded by the read chunk plus the longest record: the buffer
- * holds the unread tail of the previous chunk and the next chunk; a record
- * that does not fit in max_record is reported as malformed and skipped. */
+ * holds the unread tail of the previous chunk and the next chunk. A record
+ * that does not fit in max_record is read to its end all the same (quotes
+ * followed, lines counted, bytes counted but not kept) and reported as ONE
+ * malformed record that says its length and keeps its first max_record
+ * bytes: it must not become several rows nor shift the next line numbers.
+ *
+ * Encoding (GF_ENC_AUTO): valid UTF-8 is never re-decoded; only the bytes
+ * that do not form a UTF-8 sequence are read as Windows-1252, so one stray
+ * byte does not double-encode the rest of its record. A NUL byte makes the
+ * record malformed (it would cut the value short in any C consumer). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +35,8 @@ struct gf_csv {
     size_t scap;
     char *tbuf;        /* record transcoded from Windows-1252 */
     size_t tcap;
+    char *lbuf;        /* first max_record bytes of an over-long record */
+    char msg[192];     /* rec->error of an over-long record */
 };
 
 /* Windows-1252 0x80..0x9F to Unicode; other bytes map to themselves (Latin-1). */
@@ -48,7 +59,29 @@ static size_t put_utf8(char *o, unsigned cp)
     return 3;
 }
 
-/* 1 if [p, p+n) is valid UTF-8 (no overlongs, no surrogates). */
+/* Length of the valid UTF-8 sequence (no overlong, no surrogate) that
+ * starts p[0] of [p, p+n), n >= 1; 0 if none does. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    size_t k;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; }
+    else return 0;
+    if (k >= n) return 0;
+    for (size_t j = 1; j <= k; j++) {
+        if ((p[j] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[j] & 0x3F);
+    }
+    if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return k + 1;
+}
+
+/* 1 if [p, p+n) is valid UTF-8. */
 static int utf8_valid(const unsigned char *p, size_t n)
 {
     size_t i = 0;
@@ -61,22 +94,9 @@ static int utf8_valid(const unsigned char *p, size_t n)
             i += 8;
         }
         if (i >= n) break;
-        unsigned c = p[i];
-        if (c < 0x80) { i++; continue; }
-        size_t k;
-        unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; }
-        else return 0;
-        if (i + k >= n) return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i + j] & 0x3F);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        i += k + 1;
+        size_t k = utf8_seq(p + i, n - i);
+        if (!k) return 0;
+        i += k;
     }
     return 1;
 }
@@ -115,6 +135,7 @@ void gf_csv_close(gf_csv *c)
     free(c->buf);
     free(c->scratch);
     free(c->tbuf);
+    free(c->lbuf);
     free(c);
 }
 
@@ -282,7 +303,11 @@ static int is_blank_line(const char *p, const char *e)
     return p < e && (*p == '\n' || *p == '\r');
 }
 
-static gf_status transcode(gf_csv *c, gf_ctx *ctx, const char *p, size_t n)
+/* Converts [p, p+n) to UTF-8 in c->tbuf, *out bytes: every byte from
+ * Windows-1252 when all is 1, else only the bytes that are not part of a
+ * valid UTF-8 sequence (valid UTF-8 is copied as it is). The length is
+ * returned, not found with strlen(): a NUL byte must not cut the record. */
+static gf_status transcode(gf_csv *c, gf_ctx *ctx, const char *p, size_t n, int all, size_t *out)
 {
     if (c->tcap < n * 3 + 1) {
         free(c->tbuf);
@@ -290,13 +315,97 @@ static gf_status transcode(gf_csv *c, gf_ctx *ctx, const char *p, size_t n)
         c->tbuf = malloc(c->tcap);
         if (!c->tbuf) { c->tcap = 0; return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
     }
+    const unsigned char *u = (const unsigned char *)p;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        unsigned cp = ch < 0x80 ? ch : ch < 0xA0 ? cp1252_hi[ch - 0x80] : ch;
-        k += put_utf8(c->tbuf + k, cp);
+    for (size_t i = 0; i < n;) {
+        size_t q = all || u[i] < 0x80 ? (u[i] < 0x80) : utf8_seq(u + i, n - i);
+        if (q) {
+            memcpy(c->tbuf + k, p + i, q);
+            k += q;
+            i += q;
+            continue;
+        }
+        unsigned ch = u[i++];
+        k += put_utf8(c->tbuf + k, ch < 0xA0 ? cp1252_hi[ch - 0x80] : ch);
     }
     c->tbuf[k] = 0;
+    *out = k;
+    return GF_OK;
+}
+
+/* Marks rec malformed when one of its fields holds a NUL byte. */
+static void check_nul(gf_csv_record *rec)
+{
+    if (rec->error || !memchr(rec->raw, 0, rec->rawlen)) return;
+    for (int i = 0; i < rec->nfields; i++)
+        if (memchr(rec->field[i], 0, rec->len[i])) {
+            rec->error = "NUL byte (0x00) in the value";
+            rec->error_col = i + 1;
+            return;
+        }
+    rec->error = "NUL byte (0x00) in the record"; /* in a separator position: cannot happen, kept safe */
+}
+
+/* Reads an over-long record starting at c->pos to its end without keeping
+ * it: follows the tokenizer's quoting rules, counts its bytes and its
+ * physical lines, keeps its first bytes (what the buffer holds) for the
+ * reject. Memory stays bounded by the buffer. A line break inside quotes
+ * ends it too: past the limit, an open quote is more likely a stray one than
+ * a field of megabytes, and it must not swallow the rest of the file (the
+ * tokenizer's rule for an unterminated quote). */
+static gf_status skip_long(gf_csv *c, gf_ctx *ctx, gf_csv_record *rec)
+{
+    size_t keep = c->end - c->pos < c->o.max_record ? c->end - c->pos : c->o.max_record;
+    if (!c->lbuf && !(c->lbuf = malloc(c->cap + 1))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    memcpy(c->lbuf, c->buf + c->pos, keep);
+    rec->nfields = 0;
+    rec->line = c->line;
+    rec->raw = c->lbuf;
+    rec->rawlen = keep;
+    rec->transcoded = 0;
+    rec->error_col = 0;
+    uint64_t total = 0, lines = 0;
+    /* tokenizer state: at a field start, inside quotes, just after a quote */
+    int fstart = 1, inq = 0, afterq = 0, cr = 0, done = 0, open_quote = 0;
+    gf_status st;
+    while (!done) {
+        size_t i = c->pos;
+        for (; i < c->end && !done; i++) {
+            char ch = c->buf[i];
+            if (cr) { /* the record ended with CR: a LF right after belongs to it */
+                if (ch != '\n') c->saw_cr = 1, i--;
+                done = 1;
+                continue;
+            }
+            total++;
+            if (inq) {
+                if (ch == '"') inq = 0, afterq = 1;
+                else if (ch == '\n' && total > c->o.max_record) { total--; done = open_quote = 1; }
+                else lines += ch == '\n';
+                continue;
+            }
+            if (afterq && ch == '"') { inq = 1; afterq = 0; continue; } /* "" inside quotes */
+            afterq = 0;
+            if (fstart && ch == '"') { inq = 1; fstart = 0; continue; }
+            fstart = 0;
+            if (ch == c->sep) fstart = 1;
+            else if (ch == '\n') { total--; done = 1; }
+            else if (ch == '\r') { total--; cr = 1; }
+        }
+        c->pos = i;
+        if (done) break;
+        if (c->eof) { c->saw_cr |= cr; break; } /* the record ends the input */
+        if ((st = refill(c, ctx))) return st;
+    }
+    c->line += lines + 1;
+    snprintf(c->msg, sizeof c->msg,
+             "record too long: %llu bytes, more than the maximum record size (%zu bytes)%s; "
+             "raw text cut to its first %zu bytes",
+             (unsigned long long)total, c->o.max_record,
+             open_quote ? ", cut at the end of its line in a quoted field still open" : "",
+             keep < total ? keep : (size_t)total);
+    if (rec->rawlen > total) rec->rawlen = (size_t)total;
+    rec->error = c->msg;
     return GF_OK;
 }
 
@@ -328,24 +437,7 @@ gf_status gf_csv_next(gf_csv *c, gf_ctx *ctx, gf_csv_record *rec)
         uint64_t lines = 0;
         int r = tokenize(c, p, e, c->eof, rec, &used, &lines, &rawlen);
         if (r == TOK_MORE) {
-            if (c->end - c->pos >= c->o.max_record) {
-                /* Too long: report and skip to the next line break. */
-                const char *nlp = memchr(p, '\n', (size_t)(e - p));
-                rec->nfields = 0;
-                rec->line = c->line;
-                rec->raw = p;
-                rec->rawlen = 200;
-                rec->error = "record longer than the maximum record size";
-                rec->error_col = 0;
-                rec->transcoded = 0;
-                if (nlp) {
-                    c->pos = (size_t)(nlp + 1 - c->buf);
-                } else {
-                    c->pos = c->end; /* drop the buffer; the rest of the line follows */
-                }
-                c->line++;
-                return GF_OK;
-            }
+            if (c->end - c->pos >= c->o.max_record) return skip_long(c, ctx, rec);
             if ((st = refill(c, ctx))) return st;
             continue;
         }
@@ -359,8 +451,8 @@ gf_status gf_csv_next(gf_csv *c, gf_ctx *ctx, gf_csv_record *rec)
             int ascii = 1;
             for (size_t i = 0; i < rawlen && ascii; i++) ascii = (unsigned char)p[i] < 0x80;
             if (!ascii) {
-                if ((st = transcode(c, ctx, p, rawlen))) return st;
-                size_t tl = strlen(c->tbuf);
+                size_t tl = 0;
+                if ((st = transcode(c, ctx, p, rawlen, force_latin1, &tl))) return st;
                 if (c->scap < 2 * tl + 1) {
                     char *ns = realloc(c->scratch, 2 * tl + 1);
                     if (!ns) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
@@ -376,6 +468,7 @@ gf_status gf_csv_next(gf_csv *c, gf_ctx *ctx, gf_csv_record *rec)
                 c->transcoded++;
             }
         }
+        check_nul(rec);
         c->pos += used;
         c->line += lines;
         (void)r;

@@ -1,6 +1,10 @@
 /* Byte streams: a file, standard input, or either gzip-compressed.
  * zlib's gzread() passes non-gzip input through unchanged, so one code path
- * serves plain and compressed input; the magic bytes decide, not the name. */
+ * serves plain and compressed input; the magic bytes decide, not the name.
+ * It reads every member of a multi-member gzip file (gzip's own concatenation
+ * rule). A gzip file cut short is not a quiet end of data: gzread() then
+ * returns what it could inflate and records Z_BUF_ERROR, which is turned
+ * into an error here, so no command mistakes a truncated file for a short one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,6 +55,15 @@ gf_status gf_stream_read(gf_stream *s, gf_ctx *ctx, void *buf, size_t n, size_t 
         const char *m = gzerror(s->gz, &zerr);
         return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", s->path,
                           zerr == Z_ERRNO ? strerror(errno) : m);
+    }
+    if (r == 0) {
+        int zerr;
+        gzerror(s->gz, &zerr);
+        if (zerr == Z_BUF_ERROR)
+            return gf_ctx_err(ctx, GF_ERR_IO,
+                              "%s: truncated gzip data: the compressed stream ends at byte %llu before its end "
+                              "(the file is incomplete; the rows after the cut are missing)",
+                              s->path, (unsigned long long)gf_stream_offset(s));
     }
     *got = (size_t)r;
     return GF_OK;

@@ -25,5 +25,56 @@ ok 'echo "$l1" | grep -q "\"errors\":\"date_der_maj.date_invalide\""' "DD/MM/YY:
 "$GF" convert "$OUT/ddmmyy.csv" -o "$OUT/ddmmyy.csv.out.csv" --keep-invalid -q
 ok 'sed -n 2p "$OUT/ddmmyy.csv.out.csv" | grep -q ",2023-11-15,false,.*,date_der_maj.date_invalide,$"' "DD/MM/YY: CSV output"
 
+# 2. A gzip file cut short is an error (file and offset), for every command
+#    that reads CSV, also when the cut falls between rows; every member of a
+#    multi-member gzip file is read.
+zcat "$S/ban/adresses-54.csv.gz" > "$OUT/ban.csv"
+gzip -c "$OUT/ban.csv" > "$OUT/full.csv.gz"
+size=$(stat -c %s "$OUT/full.csv.gz")
+head -c $((size / 2)) "$OUT/full.csv.gz" > "$OUT/cut.csv.gz"
+head -c $((size - 8)) "$OUT/full.csv.gz" > "$OUT/cut8.csv.gz"   # all rows there, the trailer missing
+"$GF" convert "$OUT/cut.csv.gz" -o "$OUT/cut.geojsonl" -q 2> "$OUT/cut.err"; rc=$?
+ok '[ $rc -ne 0 ] && [ ! -e "$OUT/cut.geojsonl" ]' "truncated gzip: convert fails, no output (rc $rc)"
+ok 'grep -q "cut.csv.gz: truncated gzip data: .* at byte [0-9]" "$OUT/cut.err"' "truncated gzip: message names file and offset"
+"$GF" convert "$OUT/cut8.csv.gz" -o "$OUT/cut8.geojsonl" -q 2> /dev/null; rc=$?
+ok '[ $rc -ne 0 ] && [ ! -e "$OUT/cut8.geojsonl" ]' "gzip without its trailer: convert fails (rc $rc)"
+"$GF" validate "$OUT/cut8.csv.gz" > "$OUT/v.txt" 2>&1; rc=$?
+ok '[ $rc -ge 2 ] && grep -q "truncated gzip" "$OUT/v.txt" && ! grep -qi "^valid" "$OUT/v.txt"' "truncated gzip: validate does not say valid (rc $rc)"
+"$GF" index build "$OUT/cut.csv.gz" -o "$OUT/cut.idx" -q 2> "$OUT/ib.err"; rc=$?
+ok '[ $rc -ne 0 ] && [ ! -e "$OUT/cut.idx" ] && grep -q "truncated gzip" "$OUT/ib.err"' "truncated gzip: index build fails (rc $rc)"
+printf 'nom;adresse\nx;1 rue de la paix nancy\n' | gzip -c | head -c 20 > "$OUT/q.csv.gz"
+"$GF" geocode --addresses "$S/ban/adresses-54.csv.gz" "$OUT/q.csv.gz" -o "$OUT/q.csv" -q 2> "$OUT/gc.err"; rc=$?
+ok '[ $rc -ne 0 ] && [ ! -e "$OUT/q.csv" ] && grep -q "truncated gzip" "$OUT/gc.err"' "truncated gzip: geocode fails (rc $rc)"
+{ head -1 "$OUT/ban.csv" | gzip -c; sed -n 2,300p "$OUT/ban.csv" | gzip -c; sed -n '301,$p' "$OUT/ban.csv" | gzip -c; } > "$OUT/multi.csv.gz"
+"$GF" convert "$OUT/multi.csv.gz" -o "$OUT/multi.geojsonl" -q; rc=$?
+ok '[ $rc -eq 0 ] && [ "$(wc -l < "$OUT/multi.geojsonl")" -eq 712 ]' "multi-member gzip: every member read"
+
+# 3. A NUL byte rejects its row with a reason; it never cuts a value short.
+{ echo "$HDR"; row 1 2023-11-15 1; row 2 2023-11-15 1 "Rue $(printf '\351')t$(printf '\351') A@B" | sed 's/@/\x00/' ; row 3 2023-11-15 1; } > "$OUT/nul.csv"
+ok '[ "$(tr -d -c "\000" < "$OUT/nul.csv" | wc -c)" -eq 1 ]' "NUL test file has its NUL byte"
+"$GF" convert "$OUT/nul.csv" -o "$OUT/nul.geojsonl" --rejects "$OUT/nul.rej.csv" -q --summary json > "$OUT/nul.json"
+ok '[ "$(wc -l < "$OUT/nul.geojsonl")" -eq 2 ] && ! grep -q "Rue .*A\"" "$OUT/nul.geojsonl"' "NUL: the row is not written cut short"
+ok 'grep -q "^.*nul.csv;3;parse: column 3: NUL byte" "$OUT/nul.rej.csv"' "NUL: rejected with its reason and line"
+ok 'grep -q "\"read\":3,\"written\":2,\"rejected\":1" "$OUT/nul.json"' "NUL: read = written + rejected"
+
+# 4. One stray Windows-1252 byte does not double-encode the record's UTF-8;
+#    a whole Windows-1252 file is still read (with its warning).
+{ echo "$HDR"; row 1 2023-11-15 1 "Rue du b$(printf '\342')timent caf$(printf '\351')"; } > "$OUT/stray.csv"
+"$GF" convert "$OUT/stray.csv" -o "$OUT/stray.geojsonl" -q 2> /dev/null
+ok 'grep -q "\"voie_nom\":\"Rue du bâtiment café\"" "$OUT/stray.geojsonl"' "stray byte: valid UTF-8 kept, the byte read as Windows-1252"
+ok 'grep -q "\"position\":\"entrée\"" "$OUT/stray.geojsonl"' "stray byte: the rest of the record not re-decoded"
+{ echo "$HDR"; row 1 2023-11-15 1 "Rue de l'Église"; } | iconv -f UTF-8 -t WINDOWS-1252 > "$OUT/w1252.csv"
+"$GF" convert "$OUT/w1252.csv" -o "$OUT/w1252.geojsonl" 2> "$OUT/w1252.err"
+ok 'grep -q "not UTF-8: read as Windows-1252" "$OUT/w1252.err" && grep -q "\"voie_nom\":\"Rue de l.Église\",.*\"position\":\"entrée\"" "$OUT/w1252.geojsonl"' "Windows-1252 file: read, with its warning"
+
+# 5. A record over the maximum record size (1 MiB) is ONE rejected row that
+#    says its length; read counts it once and the next rows keep their lines.
+big=$(head -c 1500000 /dev/zero | tr '\0' 'A')
+{ echo "$HDR"; row 1 2023-11-15 1; row 2 2023-11-15 1 "$big"; row 3 2023-11-15 1; echo "35088_0010_00004;;Rue;;4;;35088;Corps-Nuds;entrée;357853.00;6774067.50;-1.5883112;47.9775042;;S;2023-13-45;1"; } > "$OUT/long.csv"
+"$GF" convert "$OUT/long.csv" -o "$OUT/long.geojsonl" --rejects "$OUT/long.rej.csv" -q --summary json > "$OUT/long.json" 2> /dev/null
+ok 'grep -q "\"read\":4,\"written\":2,\"rejected\":2" "$OUT/long.json"' "long record: read 4 = 2 written + 2 rejected ($(cat "$OUT/long.json"))"
+ok 'grep -q "long.csv;3;\"parse: record too long: 1500.* bytes, more than the maximum record size (1048576 bytes); raw text cut to its first 1048576 bytes\"" "$OUT/long.rej.csv"' "long record: one reject with its length"
+ok 'grep -q "^[^;]*long.csv;5;" "$OUT/long.rej.csv"' "long record: the next lines keep their numbers"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
