@@ -31,6 +31,9 @@ gf_status gf_stream_read(gf_stream *s, gf_ctx *ctx, void *buf, size_t n, size_t 
  * size is the file size, 0 when unknown (pipe, stdin). */
 uint64_t gf_stream_offset(gf_stream *s);
 uint64_t gf_stream_size(const gf_stream *s);
+/* The path as the user gave it ("<stdin>" for "-"), for messages; borrowed
+ * until gf_stream_close(). */
+const char *gf_stream_path(const gf_stream *s);
 void gf_stream_close(gf_stream *s);
 
 /* ---- CSV tokenizer ------------------------------------------------------ */
@@ -67,7 +70,9 @@ typedef struct gf_csv gf_csv;
 /* Takes ownership of stream s. Caller frees with gf_csv_close(). */
 gf_status gf_csv_open(gf_ctx *ctx, gf_stream *s, const gf_csv_opts *opts, gf_csv **out);
 /* Next record; GF_DONE at end. Blank lines are skipped. Pointers in *rec are
- * borrowed until the next call. */
+ * borrowed until the next call. Before the first record, the first bytes
+ * are checked: a file that is not CSV (GeoJSON, GeoPackage, zip, shapefile,
+ * other binary data) gives GF_ERR_SCHEMA with a message naming it. */
 gf_status gf_csv_next(gf_csv *c, gf_ctx *ctx, gf_csv_record *rec);
 /* Separator in use (known after the first record). */
 char gf_csv_sep(const gf_csv *c);

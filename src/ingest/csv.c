@@ -15,7 +15,12 @@
  * Encoding (GF_ENC_AUTO): valid UTF-8 is never re-decoded; only the bytes
  * that do not form a UTF-8 sequence are read as Windows-1252, so one stray
  * byte does not double-encode the rest of its record. A NUL byte makes the
- * record malformed (it would cut the value short in any C consumer). */
+ * record malformed (it would cut the value short in any C consumer).
+ *
+ * The first bytes are looked at before anything is tokenized: a GeoJSON,
+ * GeoPackage, zip (zipped shapefile, spreadsheet) or other binary file given
+ * where CSV is expected is refused with one message that names it, instead
+ * of a flood of "field missing" warnings and "too many fields" rejects. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +32,7 @@ struct gf_csv {
     gf_csv_opts o;
     char *buf;         /* [pos, end) is unread input */
     size_t pos, end, cap;
-    int eof, started, had_bom, saw_cr, seen_header_sep;
+    int eof, started, had_bom, saw_cr, seen_header_sep, sniffed;
     char sep;
     uint64_t line;     /* physical line of buf[pos] */
     uint64_t transcoded;
@@ -183,6 +188,63 @@ static char detect_sep(const char *p, const char *e)
     if (n[1] > n[0] && n[1] >= n[2]) return ',';
     if (n[2] > n[0] && n[2] > n[1]) return '\t';
     return ';';
+}
+
+/* What the first bytes say a file is when it is not CSV; NULL for text.
+ * [p, e) starts after the BOM and holds the first line at least (or the
+ * first 4 KiB). Signatures after gzip decompression, so a .geojson.gz is
+ * named as well. */
+static const char *not_csv(const unsigned char *p, const unsigned char *e)
+{
+    static const struct { const char *magic; size_t n; const char *what; } sig[] = {
+        {"SQLite format 3", 16, "a GeoPackage or SQLite database"},
+        {"PK\x03\x04", 4, "a zip archive (a zipped shapefile, a spreadsheet...)"},
+        {"PK\x05\x06", 4, "a zip archive (empty)"},
+        {"\x00\x00\x27\x0a", 4, "an ESRI Shapefile (.shp)"},
+        {"fgb\x03", 4, "a FlatGeobuf file"},
+        {"PAR1", 4, "a Parquet file"},
+        {"%PDF-", 5, "a PDF document"},
+        {"\xD0\xCF\x11\xE0", 4, "an Excel 97 (.xls) or other OLE file"},
+        {"\x1f\x8b", 2, "gzip data inside gzip"},
+        {"BZh", 3, "bzip2-compressed data (only gzip is read)"},
+        {"\xFD" "7zXZ", 5, "xz-compressed data (only gzip is read)"},
+        {"\x28\xB5\x2F\xFD", 4, "zstd-compressed data (only gzip is read)"},
+        {"7z\xBC\xAF", 4, "a 7-Zip archive"},
+        {"\xFF\xFE", 2, "UTF-16 text (only UTF-8 and Windows-1252 are read)"},
+        {"\xFE\xFF", 2, "UTF-16 text (only UTF-8 and Windows-1252 are read)"},
+    };
+    size_t n = (size_t)(e - p);
+    for (size_t i = 0; i < sizeof sig / sizeof *sig; i++)
+        if (n >= sig[i].n && memcmp(p, sig[i].magic, sig[i].n) == 0) return sig[i].what;
+    const unsigned char *q = p;
+    while (q < e && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')) q++;
+    if (q < e && (*q == '{' || *q == '[')) {
+        const unsigned char *r = q + 1;
+        while (r < e && (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n')) r++;
+        if (r < e && (*q == '{' ? (*r == '"' || *r == '}') : (*r == '{' || *r == '[' || *r == ']')))
+            return "a JSON or GeoJSON file";
+    }
+    if (q < e && *q == '<' && e - q >= 4 &&
+        (memcmp(q, "<?xm", 4) == 0 || memcmp(q, "<kml", 4) == 0 || memcmp(q, "<gpx", 4) == 0 ||
+         memcmp(q, "<!DO", 4) == 0 || memcmp(q, "<htm", 4) == 0 || memcmp(q, "<HTM", 4) == 0))
+        return "an XML or HTML file (KML, GPX, GML...)";
+    /* control bytes in the first line: binary data of some other kind */
+    for (q = p; q < e && *q != '\n'; q++)
+        if (*q < 0x20 && *q != '\t' && *q != '\r') return "binary data";
+    return NULL;
+}
+
+static gf_status sniff(gf_csv *c, gf_ctx *ctx)
+{
+    const unsigned char *p = (const unsigned char *)c->buf + c->pos, *e = (const unsigned char *)c->buf + c->end;
+    const char *what = not_csv(p, e);
+    if (!what) return GF_OK;
+    const char *path = gf_stream_path(c->s);
+    int named = strcmp(path, "<stdin>") != 0;
+    return gf_ctx_err(ctx, GF_ERR_SCHEMA,
+                      "%s: %s, not a CSV file: only CSV (BAL, BAN, SCDL) is read; export it to CSV first%s%s%s",
+                      path, what, named ? " (for example: ogr2ogr -f CSV -lco GEOMETRY=AS_XY out.csv " : "",
+                      named ? path : "", named ? ")" : "");
 }
 
 enum { TOK_OK, TOK_MORE, TOK_ERR };
@@ -417,6 +479,16 @@ gf_status gf_csv_next(gf_csv *c, gf_ctx *ctx, gf_csv_record *rec)
             if (c->eof) return GF_DONE;
             if ((st = refill(c, ctx))) return st;
             continue;
+        }
+        if (!c->sniffed) {
+            /* the first line, or 4 KiB of it, before anything is read as CSV */
+            if (!c->eof && c->end < c->cap && c->end - c->pos < 4096 &&
+                !memchr(c->buf + c->pos, '\n', c->end - c->pos)) {
+                if ((st = refill(c, ctx))) return st;
+                continue;
+            }
+            c->sniffed = 1;
+            if ((st = sniff(c, ctx))) return st;
         }
         /* skip blank lines */
         const char *p = c->buf + c->pos, *e = c->buf + c->end;

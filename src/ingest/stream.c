@@ -20,7 +20,7 @@
 struct gf_stream {
     gzFile gz;
     uint64_t size;
-    char path[1024];
+    char *path; /* as given, "<stdin>" for "-" */
 };
 
 gf_status gf_stream_open(gf_ctx *ctx, const char *path, gf_stream **out)
@@ -41,7 +41,11 @@ gf_status gf_stream_open(gf_ctx *ctx, const char *path, gf_stream **out)
         return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot open stream", path);
     }
     gzbuffer(s->gz, 256 * 1024);
-    snprintf(s->path, sizeof s->path, "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
+    s->path = strdup(strcmp(path, "-") == 0 ? "<stdin>" : path);
+    if (!s->path) {
+        gf_stream_close(s);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
     *out = s;
     return GF_OK;
 }
@@ -77,9 +81,12 @@ uint64_t gf_stream_offset(gf_stream *s)
 
 uint64_t gf_stream_size(const gf_stream *s) { return s->size; }
 
+const char *gf_stream_path(const gf_stream *s) { return s->path; }
+
 void gf_stream_close(gf_stream *s)
 {
     if (!s) return;
     gzclose(s->gz);
+    free(s->path);
     free(s);
 }

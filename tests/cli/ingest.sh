@@ -76,5 +76,36 @@ ok 'grep -q "\"read\":4,\"written\":2,\"rejected\":2" "$OUT/long.json"' "long re
 ok 'grep -q "long.csv;3;\"parse: record too long: 1500.* bytes, more than the maximum record size (1048576 bytes); raw text cut to its first 1048576 bytes\"" "$OUT/long.rej.csv"' "long record: one reject with its length"
 ok 'grep -q "^[^;]*long.csv;5;" "$OUT/long.rej.csv"' "long record: the next lines keep their numbers"
 
+# 6. A file that is not CSV is refused up front with one message naming it
+#    (exit 2), not read as a CSV with "field missing" warnings.
+notcsv() { # notcsv FILE WHAT [stdin]
+  what=$2
+  if [ "${3:-}" = stdin ]; then "$GF" convert - -o "$OUT/nc.geojsonl" < "$1" > "$OUT/nc.out" 2> "$OUT/nc.err"; rc=$?; name="<stdin>"
+  else "$GF" convert "$1" -o "$OUT/nc.geojsonl" > "$OUT/nc.out" 2> "$OUT/nc.err"; rc=$?; name=$1; fi
+  ok '[ $rc -eq 2 ] && [ ! -e "$OUT/nc.geojsonl" ]' "not CSV ($2): exit 2, no output (rc $rc)"
+  ok 'grep -qF "$name: $what" "$OUT/nc.err" && grep -q "not a CSV file: only CSV (BAL, BAN, SCDL) is read" "$OUT/nc.err"' "not CSV ($2): message ($(head -c 300 "$OUT/nc.err"))"
+  ok '[ "$(wc -l < "$OUT/nc.err")" -eq 1 ] && ! grep -q "field missing\|numero\|too many fields" "$OUT/nc.err"' "not CSV ($2): one line, no CSV warnings"
+}
+notcsv "$S/boundaries/communes-81-tarn.geojson" "a JSON or GeoJSON file"
+gzip -c "$S/boundaries/communes-81-tarn.geojson" > "$OUT/tarn.geojson.gz"
+notcsv "$OUT/tarn.geojson.gz" "a JSON or GeoJSON file"
+if ogr2ogr -f GPKG "$OUT/tarn.gpkg" "$S/boundaries/communes-81-tarn.geojson" 2>/dev/null; then
+  notcsv "$OUT/tarn.gpkg" "a GeoPackage or SQLite database"
+  notcsv "$OUT/tarn.gpkg" "a GeoPackage or SQLite database" stdin
+  ogr2ogr -f "ESRI Shapefile" "$OUT/shp" "$S/boundaries/communes-81-tarn.geojson" 2>/dev/null
+  notcsv "$OUT/shp/communes-81-tarn.shp" "an ESRI Shapefile (.shp)"
+  notcsv "$OUT/shp/communes-81-tarn.dbf" "binary data"
+  (cd "$OUT/shp" && python3 -c "import zipfile,glob; z=zipfile.ZipFile('../tarn.zip','w'); [z.write(f) for f in glob.glob('*')]")
+  notcsv "$OUT/tarn.zip" "a zip archive"
+else
+  ok 'false' "ogr2ogr could not write the test GeoPackage"
+fi
+"$GF" validate "$S/boundaries/communes-81-tarn.geojson" > "$OUT/ncv.txt" 2>&1; rc=$?
+ok '[ $rc -eq 2 ] && grep -q "a JSON or GeoJSON file, not a CSV file" "$OUT/ncv.txt"' "not CSV: validate refuses too (rc $rc)"
+# a CSV whose first value starts with a brace is still CSV
+{ echo "{id};numero"; echo "1;2"; } > "$OUT/brace.csv"
+"$GF" convert "$OUT/brace.csv" -o "$OUT/brace.geojsonl" 2> "$OUT/brace.err"
+ok '! grep -q "not a CSV file" "$OUT/brace.err"' "a CSV starting with { is read as CSV"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -238,6 +238,36 @@ int main(void)
         free(rowsbuf);
     }
 
+    /* not CSV: refused from the first bytes, naming the file and what it is */
+    {
+        static const struct { const char *data; size_t n; const char *what; } nc[] = {
+            {"SQLite format 3\0\x10\0", 19, "a GeoPackage or SQLite database"},
+            {"  {\n  \"type\": \"FeatureCollection\"}", 34, "a JSON or GeoJSON file"},
+            {"[{\"a\":1}]", 9, "a JSON or GeoJSON file"},
+            {"PK\x03\x04\x14\0\0\0", 8, "a zip archive"},
+            {"\0\0\x27\x0a\0\0", 6, "an ESRI Shapefile"},
+            {"<?xml version=\"1.0\"?><kml>", 27, "an XML or HTML file"},
+            {"\xFF\xFE" "a\0;\0b\0", 8, "UTF-16 text"},
+            {"\x03\x7c\x0c\x01\0\0", 6, "binary data"},
+        };
+        for (size_t k = 0; k < sizeof nc / sizeof *nc; k++) {
+            gf_stream *ns;
+            gf_csv *cc;
+            gf_csv_record rec;
+            const char *pth = write_file("nc.bin", nc[k].data, nc[k].n, (int)(k & 1));
+            CHECK(gf_stream_open(ctx, pth, &ns) == GF_OK);
+            CHECK(gf_csv_open(ctx, ns, NULL, &cc) == GF_OK);
+            CHECK(gf_csv_next(cc, ctx, &rec) == GF_ERR_SCHEMA);
+            CHECK(strstr(gf_ctx_errmsg(ctx), nc[k].what) && strstr(gf_ctx_errmsg(ctx), "nc.bin: ") &&
+                  strstr(gf_ctx_errmsg(ctx), "only CSV (BAL, BAN, SCDL) is read"));
+            gf_csv_close(cc);
+        }
+        /* text that merely starts with a brace, a BOM or blank lines is CSV */
+        const char *ok1 = "\xEF\xBB\xBF{id};n\n1;2\n";
+        CHECK(read_all(ctx, write_file("ok1.csv", ok1, strlen(ok1), 0), NULL, &r, NULL) == 0 && r.n == 2);
+        CHECK_STR(r.f[0][0], "{id}");
+    }
+
     /* missing file */
     gf_stream *s;
     CHECK(gf_stream_open(ctx, "/nonexistent/file.csv", &s) == GF_ERR_IO);
