@@ -182,8 +182,8 @@ static size_t gen(int f, char *o)
         if (dec > sig) dec = sig;
         uint64_t m = next() % (uint64_t)pow(10, sig);
         int neg = pick(2);
-        char digits[32];
-        int nd = sprintf(digits, "%0*" PRIu64, dec + 1, m);
+        char digits[40];
+        int nd = snprintf(digits, sizeof digits, "%0*" PRIu64, dec + 1, m);
         size_t k = (size_t)sprintf(o, "%s%.*s", neg ? "-" : "", nd - dec, digits);
         if (dec) k += (size_t)sprintf(o + k, "%c%s", pick(2) ? '.' : ',', digits + nd - dec);
         return k;

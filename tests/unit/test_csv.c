@@ -25,7 +25,8 @@ static const char *write_file(const char *name, const char *data, size_t n, int 
     return path;
 }
 
-typedef struct rows { int n; char f[16][8][64]; int nf[16]; uint64_t line[16]; const char *err[16]; int tc[16]; } rows;
+typedef struct rows { int n; char f[16][8][64]; int nf[16]; uint64_t line[16]; const char *err[16]; int tc[16];
+                     char errbuf[16][256]; /* rec.error is borrowed until the next call: copied */ } rows;
 
 static int read_all(gf_ctx *ctx, const char *path, const gf_csv_opts *o, rows *out, char *sep)
 {
@@ -39,7 +40,8 @@ static int read_all(gf_ctx *ctx, const char *path, const gf_csv_opts *o, rows *o
     while ((st = gf_csv_next(c, ctx, &r)) == GF_OK && out->n < 16) {
         out->nf[out->n] = r.nfields;
         out->line[out->n] = r.line;
-        out->err[out->n] = r.error;
+        if (r.error) snprintf(out->errbuf[out->n], sizeof out->errbuf[0], "%s", r.error);
+        out->err[out->n] = r.error ? out->errbuf[out->n] : NULL;
         out->tc[out->n] = r.transcoded;
         for (int i = 0; i < r.nfields && i < 8; i++)
             snprintf(out->f[out->n][i], 64, "%.*s", (int)r.len[i], r.field[i]);
