@@ -234,18 +234,22 @@ static int pattern_ok(const char *p, size_t n, int digits, const char *extra)
     return 1;
 }
 
+/* A row's issues are noted during its checks and added to the batch after
+ * them: adding one may grow (move) the arena that the values being checked
+ * point into. */
 typedef struct row_ctx {
-    gf_batch *b;
-    size_t r;
+    struct { int is_error; const char *code; } pend[48]; /* 34 at most: one a check (two for a coordinate) */
+    int npend;
     char reason[256];
     int nerr;
-    gf_status st;
 } row_ctx;
 
 static void issue(row_ctx *x, int is_error, const char *code, const char *fmt, const char *name, const char *p, size_t n)
 {
-    if (x->st) return;
-    x->st = gf_batch_add_issue(x->b, x->r, is_error, code);
+    if (x->npend < (int)(sizeof x->pend / sizeof x->pend[0])) {
+        x->pend[x->npend].is_error = is_error;
+        x->pend[x->npend++].code = code;
+    }
     if (is_error && x->nerr++ == 0)
         snprintf(x->reason, sizeof x->reason, "%s: %s %s\"%.*s\"", code, name, fmt, (int)(n > 80 ? 80 : n), p);
 }
@@ -278,7 +282,7 @@ static gf_status ev_run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
     (void)ctx; (void)worker;
     if (v->layout == GF_TABLE_GENERIC) return GF_OK;
     for (size_t r = 0; r < b->n; r++) {
-        row_ctx x = {.b = b, .r = r};
+        row_ctx x = {.npend = 0};
         const char *p[C_COUNT];
         size_t n[C_COUNT];
         for (int c = 0; c < C_COUNT; c++) {
@@ -390,8 +394,11 @@ static gf_status ev_run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
         }
         if (n[C_WEB] && !(n[C_WEB] > 7 && (!strncasecmp(p[C_WEB], "http://", 7) || !strncasecmp(p[C_WEB], "https://", 8))))
             issue(&x, 0, "equip_web.format", "", "", "", 0);
-        if (x.st) return x.st;
-        if (x.nerr && !v->keep_invalid && (x.st = gf_batch_reject(b, r, x.reason))) return x.st;
+        /* the values p[] are not used past this point */
+        gf_status st;
+        for (int i = 0; i < x.npend; i++)
+            if ((st = gf_batch_add_issue(b, r, x.pend[i].is_error, x.pend[i].code))) return st;
+        if (x.nerr && !v->keep_invalid && (st = gf_batch_reject(b, r, x.reason))) return st;
     }
     return GF_OK;
 }

@@ -254,7 +254,7 @@ static int mutate_sections(uint64_t *rs, uint8_t *data, size_t size)
         int32_t v;
         memcpy(&v, q, 4);
         static const int32_t lim[] = {INT32_MIN, INT32_MAX, 1800000000, -1800000000, 900000000, -900000000, 0};
-        v = rnd(rs) % 2 ? lim[rnd(rs) % 7] : v + (int32_t)(rnd(rs) % 2000001) - 1000000;
+        v = rnd(rs) % 2 ? lim[rnd(rs) % 7] : (int32_t)((uint32_t)v + (uint32_t)(rnd(rs) % 2000001) - 1000000u);
         memcpy(q, &v, 4);
         break;
     }

@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (gf_table_open(ctx, path, &co, &tr) != GF_OK) goto done;
     (void)gf_table_layout_name(gf_table_layout_of(tr));
     gf_table_reader *reader = tr;
-    gf_pipeline_opts po = {.threads = 1};
+    gf_pipeline_opts po = {.threads = 1, .batch_rows = 7}; /* small batches: fast, and rows cross batch boundaries */
     if (gf_pipeline_create(ctx, &po, &p) != GF_OK) goto done;
     gf_pipeline_set_source(p, &gf_table_source_vt, tr, gf_table_schema(tr), (void (*)(void *))gf_table_destroy);
     tr = NULL;
