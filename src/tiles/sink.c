@@ -23,6 +23,7 @@
 #define TARGET_BYTES (400 * 1024)
 #define BATCH_BYTES ((size_t)32 << 20) /* tile jobs handed to the pool at once */
 #define BATCH_JOBS 1024
+#define GF_TILES_MAX_POOL 64 /* threads of the tile pool, whatever --threads says */
 
 typedef struct tjob {
     uint32_t x, y;
@@ -79,8 +80,15 @@ typedef struct gf_tiles {
     size_t npl, plcap;
     tworker *w;
     tbatch enc;         /* being encoded by the pool when enc_busy */
-    int enc_busy, nstarted;
-    pthread_t th[64];
+    int enc_busy;
+    /* The pool: nstarted threads created once in finish(), woken for each
+     * batch (gen), joined in free_workers(). */
+    pthread_t th[GF_TILES_MAX_POOL];
+    int nstarted;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    int pool_init, quit, busy; /* busy: threads still on the current batch */
+    uint64_t gen;
     struct warg *wargs;
     atomic_size_t next;
     /* zooms are built from maxzoom down (each pass reads only the previous
@@ -105,6 +113,7 @@ gf_status gf_tiles_open(gf_ctx *ctx, const gf_output_opts *opts, int pmtiles, vo
     t->minz = minz;
     t->maxz = maxz;
     t->nthreads = opts->threads > 0 ? opts->threads : gf_ncpus();
+    if (t->nthreads > GF_TILES_MAX_POOL) t->nthreads = GF_TILES_MAX_POOL; /* same tiles, bounded memory */
     t->path = strdup(opts->path);
     t->tmpdir = opts->tmpdir ? strdup(opts->tmpdir) : NULL;
     if (!t->path || (opts->tmpdir && !t->tmpdir)) {
@@ -355,16 +364,75 @@ static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
 
 typedef struct warg { gf_tiles *t; tworker *w; } warg;
 
-static void *worker_main(void *arg)
+/* Encodes jobs of the current batch until none is left. */
+static void encode_batch(warg *a)
 {
-    warg *a = arg;
     tbatch *b = &a->t->enc;
     for (;;) {
         size_t i = atomic_fetch_add(&a->t->next, 1);
         if (i >= b->njobs) break;
         b->jobs[i].st = worker_tile(a->t, b, a->w, &b->jobs[i]);
     }
+}
+
+/* A pool thread: waits for a new batch (gen moves), encodes, reports. */
+static void *pool_main(void *arg)
+{
+    warg *a = arg;
+    gf_tiles *t = a->t;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        while (!t->quit && t->gen == seen) pthread_cond_wait(&t->cv_work, &t->mu);
+        if (t->quit) break;
+        seen = t->gen;
+        pthread_mutex_unlock(&t->mu);
+        encode_batch(a);
+        pthread_mutex_lock(&t->mu);
+        if (--t->busy == 0) pthread_cond_signal(&t->cv_done);
+    }
+    pthread_mutex_unlock(&t->mu);
     return NULL;
+}
+
+/* Starts the pool once (no thread when --threads 1: the main thread
+ * encodes); fewer threads than asked if some cannot be created. */
+static void pool_start(gf_tiles *t)
+{
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv_work, NULL);
+    pthread_cond_init(&t->cv_done, NULL);
+    t->pool_init = 1;
+    for (int i = 0; i < t->nthreads && t->nthreads > 1; i++) {
+        t->wargs[i] = (warg){t, &t->w[i]};
+        if (pthread_create(&t->th[i], NULL, pool_main, &t->wargs[i]) != 0) break;
+        t->nstarted = i + 1;
+    }
+}
+
+/* Waits until the pool has finished the batch in flight. */
+static void pool_wait(gf_tiles *t)
+{
+    if (!t->nstarted) return;
+    pthread_mutex_lock(&t->mu);
+    while (t->busy > 0) pthread_cond_wait(&t->cv_done, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void pool_stop(gf_tiles *t)
+{
+    if (!t->pool_init) return;
+    pool_wait(t);
+    pthread_mutex_lock(&t->mu);
+    t->quit = 1;
+    pthread_cond_broadcast(&t->cv_work);
+    pthread_mutex_unlock(&t->mu);
+    for (int i = 0; i < t->nstarted; i++) pthread_join(t->th[i], NULL);
+    t->nstarted = 0;
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv_work);
+    pthread_cond_destroy(&t->cv_done);
+    t->pool_init = 0;
 }
 
 static gf_status zstore(gf_tiles *t, gf_ctx *ctx, int z, const tjob *j)
@@ -382,24 +450,18 @@ static gf_status zstore(gf_tiles *t, gf_ctx *ctx, int z, const tjob *j)
     return GF_OK;
 }
 
-static void join_pool(gf_tiles *t)
-{
-    for (int i = 0; i < t->nstarted; i++) pthread_join(t->th[i], NULL);
-    t->nstarted = 0;
-}
-
 /* Waits for the batch being encoded and stores its tiles in order. */
 static gf_status drain(gf_tiles *t, gf_ctx *ctx)
 {
     if (!t->enc_busy) return GF_OK;
-    join_pool(t);
+    pool_wait(t);
     t->enc_busy = 0;
     tbatch *b = &t->enc;
     gf_status st = GF_OK;
     for (size_t i = 0; i < b->njobs && !st; i++) {
         tjob *j = &b->jobs[i];
         if (j->st) {
-            for (int k = 0; k < t->nthreads && k < 64; k++)
+            for (int k = 0; k < t->nthreads; k++)
                 if (gf_ctx_errmsg(t->w[k].ctx)[0]) gf_ctx_take_error(ctx, t->w[k].ctx);
             st = gf_ctx_err(ctx, j->st, "tile %d/%u/%u: %s", b->z, j->x, j->y,
                             gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(j->st));
@@ -437,16 +499,16 @@ static gf_status flush(gf_tiles *t, gf_ctx *ctx)
     *e = f;
     atomic_store(&t->next, 0);
     t->enc_busy = 1;
-    int n = t->nthreads > 64 ? 64 : t->nthreads;
-    for (int i = 0; i < n && t->nthreads > 1; i++) {
-        t->wargs[i] = (warg){t, &t->w[i]};
-        if (pthread_create(&t->th[i], NULL, worker_main, &t->wargs[i]) != 0) break;
-        t->nstarted = i + 1;
-    }
     if (t->nstarted == 0) { /* one thread (or no thread could start): encode here */
         warg a = {t, &t->w[0]};
-        worker_main(&a);
+        encode_batch(&a);
+        return GF_OK;
     }
+    pthread_mutex_lock(&t->mu);
+    t->busy = t->nstarted;
+    t->gen++;
+    pthread_cond_broadcast(&t->cv_work);
+    pthread_mutex_unlock(&t->mu);
     return GF_OK;
 }
 
@@ -706,6 +768,7 @@ static gf_status finish(void *stv, gf_ctx *ctx)
     if (!t->w || !t->wargs) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < t->nthreads; i++)
         if ((st = gf_ctx_fork(ctx, &t->w[i].ctx))) return gf_ctx_err(ctx, st, "cannot create a worker context");
+    pool_start(t);
     FILE *in = NULL;
     for (int z = t->maxz; z >= t->minz; z--) {
         FILE *next = NULL;
@@ -767,7 +830,7 @@ static gf_status finish(void *stv, gf_ctx *ctx)
 
 static void free_workers(gf_tiles *t)
 {
-    join_pool(t); /* a failed run may leave a batch in flight */
+    pool_stop(t); /* a failed run may leave a batch in flight */
     free(t->wargs);
     t->wargs = NULL;
     if (!t->w) return;
