@@ -51,7 +51,7 @@ done
 
 # 3. the exit-code table: each example exits with its code; the codes are
 # the ones `geoflux --help` documents
-geoflux --help | sed -n '/^exit codes:/,$p' | sed -n 's/^ *\([0-9][0-9]*\)  .*/\1/p' | sort -u > "$OUT/help-codes"
+geoflux --help | sed -n '/^exit codes/,$p' | sed -n 's/^ *\([0-9][0-9]*\)  .*/\1/p' | sort -u > "$OUT/help-codes"
 cut -f1 "$OUT/exitcodes.tsv" | sort -u > "$OUT/table-codes"
 checks=$((checks+1))
 if [ -s "$OUT/help-codes" ] && cmp -s "$OUT/help-codes" "$OUT/table-codes"; then
