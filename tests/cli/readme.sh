@@ -51,17 +51,18 @@ done
 
 # 3. the exit-code table: each example exits with its code; the codes are
 # the ones `geoflux --help` documents
-geoflux --help | sed -n '/^exit codes:/,$p' | sed -n 's/^ *\([0-9][0-9]*\)  .*/\1/p' | sort -u > "$OUT/help-codes"
+geoflux --help | sed -n '/^exit codes/,$p' | sed -n 's/^ *\([0-9][0-9]*\)  .*/\1/p' | sort -u > "$OUT/help-codes"
 cut -f1 "$OUT/exitcodes.tsv" | sort -u > "$OUT/table-codes"
 checks=$((checks+1))
 if [ -s "$OUT/help-codes" ] && cmp -s "$OUT/help-codes" "$OUT/table-codes"; then
   echo "ok: the exit-code table lists the codes of geoflux --help: $(tr '\n' ' ' < "$OUT/help-codes")"
 else fail "exit codes: geoflux --help says [$(tr '\n' ' ' < "$OUT/help-codes")], README table [$(tr '\n' ' ' < "$OUT/table-codes")]"; fi
+row=0
 while IFS=$'\t' read -r want cmd; do
-  checks=$((checks+1))
-  (cd "$OUT/work" && mkdir -p out && bash -c "$cmd") > "$OUT/exit-$want.out" 2> "$OUT/exit-$want.err"; rc=$?
+  checks=$((checks+1)); row=$((row+1))
+  (cd "$OUT/work" && mkdir -p out && bash -c "$cmd") > "$OUT/exit$row.out" 2> "$OUT/exit$row.err"; rc=$?
   if [ "$rc" = "$want" ]; then echo "ok: exit $want: $cmd"
-  else fail "exit code table: '$cmd' exits $rc, the README says $want: $(tail -2 "$OUT/exit-$want.err")"; fi
+  else fail "exit code table: '$cmd' exits $rc, the README says $want: $(tail -2 "$OUT/exit$row.err")"; fi
 done < "$OUT/exitcodes.tsv"
 
 echo "readme: $((checks - fails)) passed, $fails failed"

@@ -19,8 +19,9 @@ GF=$1; SRC=$2; OUT=$3
 rm -rf "$OUT"; mkdir -p "$OUT/site"
 CHROME=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROME" ]; then echo "SKIPPED: chromium is not installed (apt-get install chromium; listed in tools/extra-packages.txt)"; exit 77; fi
-if ! command -v node >/dev/null || [ ! -d "$SRC/tests/js/node_modules/playwright-core" ]; then
-  echo "SKIPPED: node or tests/js/node_modules/playwright-core missing (tools/setup.sh test)"; exit 77
+if ! command -v node >/dev/null || [ ! -d "$SRC/tests/js/node_modules/playwright-core" ] || \
+   { [ ! -d "$SRC/web/node_modules/maplibre-gl" ] && [ ! -d "$SRC/tests/js/node_modules/maplibre-gl" ]; }; then
+  echo "SKIPPED: node, playwright-core or maplibre-gl missing (tools/setup.sh test installs them)"; exit 77
 fi
 fails=0; checks=0
 "$GF" convert "$SRC"/data/samples/bal/*.csv -o "$OUT/site/adresses.pmtiles" -q || { echo "FAIL: convert"; exit 1; }
