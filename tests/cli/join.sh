@@ -82,9 +82,9 @@ sys.exit(1 if bad else 0)
 EOF
 
 # Escoulis (31591) rows against the Haute-Garonne boundaries: all match; a Lambert-93 output
-"$GF" convert "$SRC/data/samples/bal/bal-valid.csv" -o "$OUT/esc.geojsonl" --communes "$B31" -q --t-srs EPSG:2154 \
+"$GF" convert "$SRC/data/samples/bal/bal-valid.csv" -o "$OUT/esc.geojson" --communes "$B31" -q --t-srs EPSG:2154 \
   --stats "$OUT/esc-stats.geojson"
-n=$(grep -c '"commune_geo":"31591","commune_geo_nom":"Escoulis","join_status":"match"' "$OUT/esc.geojsonl")
+n=$(grep -c '"commune_geo":"31591","commune_geo_nom":"Escoulis","join_status":"match"' "$OUT/esc.geojson")
 [ "$n" = 6 ] || fail "Escoulis: $n of 6 rows matched"
 grep -q '"name": "urn:ogc:def:crs:EPSG::2154"' "$OUT/esc-stats.geojson" || fail "stats not in the output CRS"
 ogrinfo -ro -al -q "$OUT/esc-stats.geojson" -where "code='31591'" | grep -q "addresses (Integer.*) = 6" || fail "Escoulis stats"
