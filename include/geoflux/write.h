@@ -182,8 +182,9 @@ gf_status gf_scratch_open(gf_ctx *ctx, const char *tmpdir, const char *path, int
  *     not yet existing: same parent directory, by device and inode, and
  *     same name);
  *   - it names a directory, or is longer than PATH_MAX allows;
- *   - it exists and flags has no GF_CHECK_OVERWRITE (outputs[0] may exist
- *     with GF_CHECK_APPEND: it is appended to).
+ *   - it exists and flags has no GF_CHECK_OVERWRITE (with GF_CHECK_APPEND,
+ *     outputs[0] may exist: it is appended to; so may the outputs written
+ *     only if needed, '?' below: they hold the appending run's rows).
  * what is how the user named the output ("output", "--rejects",
  * "--stats"). A path starting with '?' is an output written only if needed
  * (the default rejects file): it is checked without the '?'. NULL paths and

@@ -162,7 +162,7 @@ ok '[ -s "$OUT/walc.gpkg-wal" ]' "a GeoPackage with an uncheckpointed WAL"
 ok '[ $rc -eq 0 ] && [ ! -e "$OUT/walc.gpkg-wal" ] && [ ! -e "$OUT/walc.gpkg-shm" ]' "--append into it: no stale -wal/-shm left"
 ok '[ "$(probe "$OUT/walc.gpkg" x sql "SELECT txt FROM notes_qgis")" = "edited in QGIS" ] && [ "$(ogrcount "$OUT/walc.gpkg" ban54)" -gt 700 ] && validate "$OUT/walc.gpkg"' "the WAL's changes and the new layer are both there, file valid"
 cp "$OUT/wal.gpkg-wal" "$OUT/walc.gpkg-wal" 2>/dev/null || cp "$OUT/walc.gpkg" "$OUT/walc.gpkg-wal"
-"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/walc.gpkg" -q; rc=$?
+"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/walc.gpkg" -q --overwrite; rc=$?
 ok '[ $rc -eq 0 ] && [ ! -e "$OUT/walc.gpkg-wal" ] && validate "$OUT/walc.gpkg" && [ "$(ogrcount "$OUT/walc.gpkg" addresses)" = 6 ]' "overwriting a GeoPackage that had a -wal file"
 echo "not a geopackage" > "$OUT/text.gpkg"
 "$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/text.gpkg" --append -q 2>"$OUT/text.err"; rc=$?

@@ -131,6 +131,9 @@ echo stale > "$OUT/ow/c.geojson.rejects.csv"
 ok '[ $rc -eq 2 ] && [ ! -e "$OUT/ow/c.geojson" ]' "a stale default rejects file is refused without --overwrite"
 "$GF" convert "$V" -o "$OUT/ow/c.geojson" -q --overwrite; rc=$?
 ok '[ $rc -eq 0 ] && [ ! -e "$OUT/ow/c.geojson.rejects.csv" ]' "--overwrite and no rejects: the stale rejects file is gone"
+"$GF" convert "$S/bal/1.5-numero-zero.csv" -o "$OUT/ow/e.gpkg" -q 2>/dev/null; echo old > "$OUT/ow/e.gpkg.rejects.csv"
+"$GF" convert "$S/bal/1.5-numero-zero.csv" -o "$OUT/ow/e.gpkg" --append --layer again -q 2>"$OUT/e3"; rc=$?
+ok '[ $rc -eq 0 ]' "--append: an existing default rejects file does not stop the run: $(cat "$OUT/e3")"
 ok 'notmp "$OUT/ow"' "no temporary file left"
 
 # ---- issue 13 item 8: --append where the format cannot append ----------------------------
