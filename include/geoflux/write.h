@@ -26,15 +26,19 @@ typedef struct gf_extra_layer {
 } gf_extra_layer;
 
 typedef struct gf_output_opts {
-    const char *path;      /* "-" = standard output (text formats only) */
-    const char *format;    /* NULL: from the extension; "geojson", "geojsonl", "gpkg", "pmtiles", "mbtiles", or an OGR driver name */
+    const char *path;      /* "-" = standard output (formats with GF_FMT_STREAM only) */
+    const char *format;    /* NULL: from the extension; a name or alias of the format table, case-insensitive
+                            * ("geojson", "gpkg", "fgb"...), "ogr:DRIVER" for a GDAL driver (GDAL's GPKG:
+                            * "ogr:GPKG"), or another GDAL vector driver's name */
     const char *layer;     /* layer/table name; NULL: from the schema kind ("addresses") */
-    int append;            /* GeoPackage: add a layer to an existing file */
+    int append;            /* add a layer to an existing file (formats with GF_FMT_APPEND; refused otherwise) */
     int precision;         /* coordinate decimals; < 0: 7 for degrees, 2 for metres */
     /* Output CRS, resolved by the caller with gf_crs_resolve(). */
     int epsg;              /* 0 when the CRS has no EPSG code */
     const char *srs_wkt;   /* WKT2 of the output CRS (borrowed) */
     int srs_geographic;    /* 1 when gx/gy are degrees (lon, lat) */
+    int srs_explicit;      /* 1 when the user asked for this CRS (--t-srs): refused by formats that would ignore it */
+    const char *srs_name;  /* how messages name it ("EPSG:2154"); NULL: "the output CRS" */
     /* Vector tiles */
     int minzoom, maxzoom;
     const char *attributes; /* comma-separated property names; NULL: all */
@@ -47,9 +51,44 @@ typedef struct gf_output_opts {
     int threads;            /* writers with their own worker pool (tiles); <= 0: all cores */
 } gf_output_opts;
 
+/* ---- The table of output formats (src/write/output.c) ----------------------
+ * Capabilities, checked by gf_output_open() against the options: */
+enum {
+    GF_FMT_STREAM = 1,       /* can be written to standard output ("-"); others need a file */
+    GF_FMT_MULTILAYER = 2,   /* holds extra layers (the join's communes) besides the main one */
+    GF_FMT_CRS = 4,          /* carries any output CRS */
+    GF_FMT_CRS_EPSG = 8,     /* carries the output CRS when it has an EPSG code (GeoJSON's "crs" member,
+                              * which GDAL and QGIS read); refused otherwise */
+    GF_FMT_WGS84 = 16,       /* always WGS84 longitude/latitude (NDJSON per RFC 7946, vector tiles):
+                              * another output CRS is refused */
+    GF_FMT_NO_COORDS = 32,   /* writes the input's columns, no computed coordinates (native CSV):
+                              * --t-srs is refused */
+    GF_FMT_APPEND = 64,      /* --append adds layers to an existing file */
+    GF_FMT_CRS_NONE_XY = 128 /* coordinates in the output CRS, the CRS itself not stored (GDAL's CSV): a warning */
+};
+typedef struct gf_format {
+    const char *name;    /* -f name ("gpkg"), matched without case */
+    const char *aliases; /* other -f names, space-separated, or NULL */
+    const char *exts;    /* extensions that choose it, space-separated (".geojsonl .ndjson") */
+    unsigned caps;       /* GF_FMT_* */
+    const gf_sink_vt *vt;
+    gf_status (*open)(gf_ctx *ctx, const gf_output_opts *opts, const struct gf_format *f, void **st);
+    const char *driver;  /* GDAL driver of the rows written through OGR, else NULL */
+} gf_format;
+
+/* The format for -f format (NULL: from path's extension): a row of the
+ * table, or for "ogr:DRIVER" (and other GDAL driver names) a row built in
+ * *scratch. NULL when unknown. Borrowed (the table is static; a scratch
+ * row lives as long as *scratch and format). */
+const gf_format *gf_output_format_find(const char *format, const char *path, gf_format *scratch);
+
 /* Opens the writer for opts->path. On success *vt and *st form a sink for
  * gf_pipeline_add_sink() (which takes ownership of st). GF_ERR_ARG for an
- * unknown format (message lists the known ones). */
+ * unknown format (message lists the known ones) and for what the format
+ * cannot do: "-" for a format that needs a file, --append where it cannot
+ * append, an output CRS that it would not carry (GF_FMT_WGS84,
+ * GF_FMT_CRS_EPSG, GF_FMT_NO_COORDS), each with a message naming the
+ * formats that can. */
 gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_vt **vt, void **st);
 
 /* The time written into outputs that carry one (GeoPackage last_change):
@@ -61,7 +100,7 @@ gf_status gf_output_time(gf_ctx *ctx, time_t *out);
 /* Format name for a path ("geojson", "geojsonl", "gpkg", ...) or NULL. */
 const char *gf_output_format_for_path(const char *path);
 
-/* The individual writers (used by gf_output_open). */
+/* The individual writers (rows of the format table). */
 gf_status gf_geojson_open(gf_ctx *ctx, const gf_output_opts *opts, int ndjson, void **st);
 extern const gf_sink_vt gf_geojson_sink_vt;
 
@@ -143,8 +182,9 @@ gf_status gf_scratch_open(gf_ctx *ctx, const char *tmpdir, const char *path, int
  *     not yet existing: same parent directory, by device and inode, and
  *     same name);
  *   - it names a directory, or is longer than PATH_MAX allows;
- *   - it exists and flags has no GF_CHECK_OVERWRITE (outputs[0] may exist
- *     with GF_CHECK_APPEND: it is appended to).
+ *   - it exists and flags has no GF_CHECK_OVERWRITE (with GF_CHECK_APPEND,
+ *     outputs[0] may exist: it is appended to; so may the outputs written
+ *     only if needed, '?' below: they hold the appending run's rows).
  * what is how the user named the output ("output", "--rejects",
  * "--stats"). A path starting with '?' is an output written only if needed
  * (the default rejects file): it is checked without the '?'. NULL paths and

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "geoflux/gpkg.h"
@@ -16,6 +17,7 @@
 #include "geoflux/reproject.h"
 #include "geoflux/validate.h"
 #include "geoflux/bal.h"
+#include "geoflux/tiles.h"
 #include "geoflux/write.h"
 
 static void help(FILE *f)
@@ -30,12 +32,23 @@ static void help(FILE *f)
         "\n"
         "output:\n"
         "  -o, --output FILE      output file ('-' = standard output, NDJSON)\n"
-        "  -f, --format NAME      geojson, geojsonl (NDJSON), gpkg, pmtiles, mbtiles, or an\n"
-        "                         OGR driver name; default: from the extension\n"
-        "                         (.geojson .geojsonl/.ndjson .gpkg .pmtiles .mbtiles .fgb .shp .csv)\n"
+        "  -f, --format NAME      geojson, geojsonl (NDJSON), csv, gpkg, pmtiles, mbtiles, fgb,\n"
+        "                         shp, kml, gml, sqlite (any case: -f GPKG is -f gpkg, the\n"
+        "                         native writer), or ogr:DRIVER for a GDAL driver (ogr:GPKG,\n"
+        "                         ogr:CSV); default: from the extension (.geojson .geojsonl\n"
+        "                         .ndjson .csv .gpkg .pmtiles .mbtiles .fgb .shp .kml .gml .sqlite)\n"
+        "                         NDJSON and tiles hold WGS84 only, .geojson an EPSG code, .csv\n"
+        "                         the input's columns: a --t-srs they cannot carry is refused\n"
         "      --layer NAME       layer name (GeoPackage, tiles); default: addresses\n"
         "      --append           GeoPackage: add the layers to an existing file (written\n"
-        "                         on a copy, renamed over it at the end)\n"
+        "                         on a copy, renamed over it at the end); refused elsewhere\n"
+        "      --overwrite        replace outputs that exist (OUTPUT, --rejects, --stats, and\n"
+        "                         the default rejects file, which belongs to the run: a stale\n"
+        "                         one is removed when the new run has no rejects; --append\n"
+        "                         replaces it too); without it an existing output is\n"
+        "                         refused (exit 2). Outputs are\n"
+        "                         written under temporary names and renamed together at the\n"
+        "                         end: a failed run leaves none of them\n"
         "      --precision N      coordinate decimals (default 7 for degrees, 2 for metres)\n"
         "      --minzoom Z, --maxzoom Z  tiles (.pmtiles, .mbtiles): zoom range (default 0-14)\n"
         "      --attributes a,b   tiles: properties kept in the tiles (default: all)\n"
@@ -197,8 +210,9 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         usage(stderr);
         return GF_EXIT_USAGE;
     }
-    const char *fmt = format ? format : gf_output_format_for_path(out);
-    if (tiles_only && !(fmt && (!strcasecmp(fmt, "pmtiles") || !strcasecmp(fmt, "mbtiles")))) {
+    gf_format fscratch;
+    const gf_format *ofmt = gf_output_format_find(format, out, &fscratch);
+    if (tiles_only && !(ofmt && ofmt->vt == &gf_tiles_sink_vt)) {
         fprintf(stderr, "geoflux tiles: the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f pmtiles|mbtiles)\n");
         usage(stderr);
         return GF_EXIT_USAGE;
@@ -226,7 +240,8 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     {
         const gf_path_role outs[] = {{out, "output"}, {rejects_path, rejects ? "--rejects" : "rejects file"},
                                      {jo.stats_path, "--stats"}};
-        if ((st = gf_output_check_paths(ctx, inputs, ninputs, outs, 3, GF_CHECK_OVERWRITE))) goto fail;
+        unsigned cf = (cli.overwrite ? GF_CHECK_OVERWRITE : 0) | (append ? GF_CHECK_APPEND : 0);
+        if ((st = gf_output_check_paths(ctx, inputs, ninputs, outs, 3, cf))) goto fail;
     }
 
     gf_reproject_opts rpo = {.s_srs = s_srs, .t_srs = t_srs};
@@ -254,9 +269,9 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     if ((st = gf_reproject_create(ctx, &rpo, &rp))) goto fail;
     if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); goto fail; }
     if (jo.path) { /* join after reproject: it reads b->lon/b->lat */
-        const char *jf = fmt;
         const char *se = jo.stats_path ? strrchr(jo.stats_path, '.') : NULL;
-        if (jf && (!strcmp(jf, "gpkg") || !strcmp(jf, "pmtiles") || !strcmp(jf, "mbtiles"))) {
+        /* the communes layer goes into outputs that hold several layers natively */
+        if (ofmt && (ofmt->caps & GF_FMT_MULTILAYER) && (ofmt->vt == &gf_gpkg_sink_vt || ofmt->vt == &gf_tiles_sink_vt)) {
             if (se && (!strcasecmp(se, ".geojson") || !strcasecmp(se, ".json"))) {
                 join_xl.path = jo.stats_path;
             } else { /* a GeoJSON next to the output, removed after the run */
@@ -279,7 +294,8 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
 
     /* sinks */
     gf_output_opts oo = {.path = out, .format = format, .layer = layer, .append = append, .precision = precision,
-                         .epsg = crs.epsg, .srs_wkt = crs.wkt, .srs_geographic = crs.geographic};
+                         .epsg = crs.epsg, .srs_wkt = crs.wkt, .srs_geographic = crs.geographic,
+                         .srs_explicit = t_srs != NULL, .srs_name = t_srs};
     oo.minzoom = minzoom; oo.maxzoom = maxzoom; oo.attributes = attributes; /* tiles */
     oo.max_memory = max_memory; oo.tmpdir = tmpdir; oo.threads = threads;
     if (join_xl.name) { oo.extra_layers = &join_xl; oo.nextra_layers = 1; } /* --communes */
@@ -325,6 +341,9 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         fprintf(stderr, "geoflux: output: %s\n", out);
         if (s.rejected || rejects) fprintf(stderr, "geoflux: rejects: %s\n", rj);
     }
+    /* the default rejects file belongs to the run: with --overwrite, one left
+     * by an earlier run must not outlive a run without rejects */
+    if (!rejects && !s.rejected && cli.overwrite && strcmp(out, "-")) unlink(rejects_path + 1);
     code = GF_EXIT_OK;
     goto done;
 fail:

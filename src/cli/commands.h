@@ -38,9 +38,10 @@ int gf_cmd_index(int argc, char **argv);
 typedef struct gf_cli_out {
     const char *out, *format, *t_srs, *rejects, *layer;
     int threads, verbose, keep_invalid, summary_json, precision, append;
+    int overwrite; /* --overwrite: existing outputs may be replaced (gf_output_check_paths) */
 } gf_cli_out;
 #define GF_CLI_OUT_INIT {.precision = -1}
-enum { GF_O_TSRS = 200, GF_O_REJECTS, GF_O_KEEP, GF_O_SUMMARY, GF_O_LAYER, GF_O_PREC, GF_O_APPEND };
+enum { GF_O_TSRS = 200, GF_O_REJECTS, GF_O_KEEP, GF_O_SUMMARY, GF_O_LAYER, GF_O_PREC, GF_O_APPEND, GF_O_OVERWRITE };
 #define GF_CLI_OUT_SHORTOPTS "o:f:j:qv"
 #define GF_CLI_OUT_LONGOPTS                                                                                       \
     {"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},                                \
@@ -48,7 +49,7 @@ enum { GF_O_TSRS = 200, GF_O_REJECTS, GF_O_KEEP, GF_O_SUMMARY, GF_O_LAYER, GF_O_
     {"t-srs", required_argument, 0, GF_O_TSRS}, {"rejects", required_argument, 0, GF_O_REJECTS},                 \
     {"keep-invalid", no_argument, 0, GF_O_KEEP}, {"summary", required_argument, 0, GF_O_SUMMARY},                \
     {"layer", required_argument, 0, GF_O_LAYER}, {"precision", required_argument, 0, GF_O_PREC},                 \
-    {"append", no_argument, 0, GF_O_APPEND}
+    {"append", no_argument, 0, GF_O_APPEND}, {"overwrite", no_argument, 0, GF_O_OVERWRITE}
 /* 1: c is a shared option, stored in o; 0: it is not; -1: its value is
  * wrong (a message naming cmd was printed). */
 int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd);

@@ -52,6 +52,7 @@ int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd)
     case GF_O_LAYER: o->layer = arg; return 1;
     case GF_O_PREC: o->precision = atoi(arg); return 1;
     case GF_O_APPEND: o->append = 1; return 1;
+    case GF_O_OVERWRITE: o->overwrite = 1; return 1;
     case GF_O_SUMMARY:
         if (strcmp(arg, "json") != 0) {
             fprintf(stderr, "geoflux %s: --summary takes 'json'\n", cmd);

@@ -432,7 +432,11 @@ gf_status gf_output_check_paths(gf_ctx *ctx, const char *const *inputs, int ninp
                 st = gf_ctx_err(ctx, GF_ERR_ARG, "%s %s and %s %s are the same file: give each output its own path",
                                 outputs[k].what, out_path(&outputs[k]), o->what, p);
         }
-        if (!st && ids[i].exists && !(flags & GF_CHECK_OVERWRITE) && !((flags & GF_CHECK_APPEND) && i == 0))
+        /* --append: outputs[0] grows, and an output written only if needed
+         * (the default rejects file) holds this run's rows, as the output's
+         * own rejects layer does */
+        if (!st && ids[i].exists && !(flags & GF_CHECK_OVERWRITE) &&
+            !((flags & GF_CHECK_APPEND) && (i == 0 || o->path[0] == '?')))
             st = gf_ctx_err(ctx, GF_ERR_ARG, "%s %s exists; give --overwrite to replace it%s", o->what, p,
                             i == 0 ? " (or --append where the format can)" : "");
     }

@@ -1,5 +1,9 @@
-/* Output format dispatch: the format name (or the path's extension) picks
- * the writer. To add a writer, add its extension and its case below. */
+/* Output formats: one table. Each row names a format, the extensions that
+ * choose it, what it can do (capabilities), and its writer. gf_output_open()
+ * looks the format up (by -f name, case-insensitive, or by extension),
+ * refuses what the format cannot do (standard output, --append, the output
+ * CRS) and opens the writer. To add a format: write its sink in one file
+ * and add one row below. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -12,61 +16,177 @@
 #include "geoflux/write.h"
 #include "write/csv.h"
 
+static gf_status open_geojson(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f, void **st)
+{
+    (void)f;
+    return gf_geojson_open(ctx, o, 0, st);
+}
+static gf_status open_ndjson(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f, void **st)
+{
+    (void)f;
+    return gf_geojson_open(ctx, o, 1, st);
+}
+static gf_status open_csv(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f, void **st)
+{
+    (void)f;
+    return gf_csv_writer_open(ctx, o, st);
+}
+static gf_status open_gpkg(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f, void **st)
+{
+    (void)f;
+    return gf_gpkg_open(ctx, o, st);
+}
+static gf_status open_pmtiles(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f, void **st)
+{
+    (void)f;
+    return gf_tiles_open(ctx, o, 1, st);
+}
+static gf_status open_mbtiles(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f, void **st)
+{
+    (void)f;
+    return gf_tiles_open(ctx, o, 0, st);
+}
+static gf_status open_ogr(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f, void **st)
+{
+    return gf_ogr_open(ctx, o, f->driver, st);
+}
+
+#define OGR_CAPS (GF_FMT_CRS)
+static const gf_format formats[] = {
+    /* name       aliases                  extensions                                capabilities */
+    {"geojson", NULL, ".geojson .json", GF_FMT_STREAM | GF_FMT_CRS_EPSG, &gf_geojson_sink_vt, open_geojson, NULL},
+    {"geojsonl", "ndjson geojsonseq", ".geojsonl .geojsons .ndjson .jsonl", GF_FMT_STREAM | GF_FMT_WGS84,
+     &gf_geojson_sink_vt, open_ndjson, NULL},
+    {"csv", NULL, ".csv", GF_FMT_STREAM | GF_FMT_NO_COORDS, &gf_csv_sink_vt, open_csv, NULL},
+    {"gpkg", "geopackage", ".gpkg", GF_FMT_MULTILAYER | GF_FMT_CRS | GF_FMT_APPEND, &gf_gpkg_sink_vt, open_gpkg, NULL},
+    {"pmtiles", NULL, ".pmtiles", GF_FMT_MULTILAYER | GF_FMT_WGS84, &gf_tiles_sink_vt, open_pmtiles, NULL},
+    {"mbtiles", NULL, ".mbtiles", GF_FMT_MULTILAYER | GF_FMT_WGS84, &gf_tiles_sink_vt, open_mbtiles, NULL},
+    /* through GDAL */
+    {"FlatGeobuf", "fgb", ".fgb", OGR_CAPS, &gf_ogr_sink_vt, open_ogr, "FlatGeobuf"},
+    {"ESRI Shapefile", "shp shapefile", ".shp", OGR_CAPS, &gf_ogr_sink_vt, open_ogr, "ESRI Shapefile"},
+    {"KML", NULL, ".kml", OGR_CAPS, &gf_ogr_sink_vt, open_ogr, "KML"}, /* GDAL writes KML in WGS84 whatever the CRS */
+    {"GML", NULL, ".gml", OGR_CAPS | GF_FMT_MULTILAYER, &gf_ogr_sink_vt, open_ogr, "GML"},
+    {"SQLite", NULL, ".sqlite", OGR_CAPS | GF_FMT_MULTILAYER, &gf_ogr_sink_vt, open_ogr, "SQLite"},
+};
+#define NFORMATS (sizeof formats / sizeof formats[0])
+
+/* "ogr:NAME": any GDAL vector driver that can create files; the row is
+ * built per call (name, driver) in *tmp. */
+static const gf_format *ogr_row(const char *driver, gf_format *tmp)
+{
+    *tmp = (gf_format){driver, NULL, "", OGR_CAPS | GF_FMT_MULTILAYER, &gf_ogr_sink_vt, open_ogr, driver};
+    if (!strcasecmp(driver, "CSV")) tmp->caps = GF_FMT_CRS_NONE_XY; /* X/Y columns in the output CRS, no CRS stored */
+    return tmp;
+}
+
+static int word_in(const char *list, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ') p++;
+        const char *e = strchr(p, ' ');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (k == n && !strncasecmp(p, w, n)) return 1;
+        p += k;
+    }
+    return 0;
+}
+
 static int ends_with(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcasecmp(s + a - b, suf) == 0;
 }
 
+static const gf_format *by_path(const char *path)
+{
+    /* longest extension first: .geojsonl before .geojson is not needed with
+     * exact suffixes, but .geojson must not take .geojsons */
+    const gf_format *best = NULL;
+    size_t bestlen = 0;
+    for (size_t i = 0; i < NFORMATS; i++)
+        for (const char *p = formats[i].exts; *p;) {
+            while (*p == ' ') p++;
+            const char *e = strchr(p, ' ');
+            size_t k = e ? (size_t)(e - p) : strlen(p);
+            char ext[24];
+            if (k < sizeof ext) {
+                memcpy(ext, p, k);
+                ext[k] = 0;
+                if (k > bestlen && ends_with(path, ext)) { best = &formats[i]; bestlen = k; }
+            }
+            p += k;
+        }
+    return best;
+}
+
+const gf_format *gf_output_format_find(const char *format, const char *path, gf_format *scratch)
+{
+    if (!format) return path ? by_path(path) : NULL;
+    if (!strncasecmp(format, "ogr:", 4)) return format[4] && gf_ogr_driver_ok(format + 4) ? ogr_row(format + 4, scratch) : NULL;
+    for (size_t i = 0; i < NFORMATS; i++)
+        if (!strcasecmp(format, formats[i].name) || word_in(formats[i].aliases, format)) return &formats[i];
+    /* any other GDAL vector driver by its own name (GeoJSONSeq, MapInfo File, ...) */
+    return gf_ogr_driver_ok(format) ? ogr_row(format, scratch) : NULL;
+}
+
 const char *gf_output_format_for_path(const char *path)
 {
-    static const struct { const char *ext, *fmt; } map[] = {
-        {".geojsonl", "geojsonl"}, {".geojsons", "geojsonl"}, {".ndjson", "geojsonl"},
-        {".jsonl", "geojsonl"}, {".geojson", "geojson"}, {".json", "geojson"},
-        {".gpkg", "gpkg"}, {".pmtiles", "pmtiles"}, {".mbtiles", "mbtiles"},
-        {".fgb", "FlatGeobuf"}, {".shp", "ESRI Shapefile"}, {".csv", "csv"},
-        {".kml", "KML"}, {".gml", "GML"}, {".sqlite", "SQLite"},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (ends_with(path, map[i].ext)) return map[i].fmt;
-    return NULL;
+    const gf_format *f = by_path(path);
+    return f ? f->name : NULL;
+}
+
+static const char *crs_formats = ".gpkg, .fgb, .shp, .geojson (EPSG codes), .gml, .sqlite";
+
+/* What the format cannot do is refused here, with the reason. */
+static gf_status check_caps(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f)
+{
+    const char *p = o->path;
+    if (!strcmp(p, "-") && !(f->caps & GF_FMT_STREAM))
+        return gf_ctx_err(ctx, GF_ERR_ARG, "%s cannot be written to standard output: it needs a file (-o FILE)", f->name);
+    if (o->append && !(f->caps & GF_FMT_APPEND))
+        return gf_ctx_err(ctx, GF_ERR_ARG, "%s: --append: a %s file cannot be appended to (only GeoPackage takes "
+                          "--append); give a new file, or --overwrite to replace it", p, f->name);
+    int wgs84 = o->epsg == 4326;
+    if ((f->caps & GF_FMT_WGS84) && !wgs84) {
+        if (f->vt == &gf_tiles_sink_vt)
+            return gf_ctx_err(ctx, GF_ERR_ARG, "%s: vector tiles are always in Web Mercator, built from longitude/latitude: "
+                              "--t-srs does not apply", p);
+        return gf_ctx_err(ctx, GF_ERR_ARG, "%s: %s carries no CRS and GIS read it as WGS84 longitude/latitude (RFC 7946): "
+                          "it cannot hold %s coordinates; write a format that carries its CRS (%s), or leave out --t-srs",
+                          p, f->name, o->srs_name ? o->srs_name : "these", crs_formats);
+    }
+    if ((f->caps & GF_FMT_CRS_EPSG) && !o->epsg)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "%s: GeoJSON names its CRS by an EPSG code and %s has none; write a format that "
+                          "carries any CRS (.gpkg, .fgb, .shp)", p, o->srs_name ? o->srs_name : "the output CRS");
+    if ((f->caps & GF_FMT_NO_COORDS) && o->srs_explicit)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "%s: the CSV writer keeps the input's columns (x/y and long/lat as read) and "
+                          "writes no reprojected coordinates, so --t-srs would be ignored; use -f ogr:CSV for X/Y columns "
+                          "in the output CRS, or a format that carries its CRS (%s)", p, crs_formats);
+    if ((f->caps & GF_FMT_CRS_NONE_XY) && o->srs_explicit && !wgs84)
+        gf_ctx_log(ctx, GF_LOG_WARN, "%s: GDAL's CSV stores X/Y in %s but not the CRS itself: say so to its readers", p,
+                   o->srs_name ? o->srs_name : "the output CRS");
+    return GF_OK;
 }
 
 gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_vt **vt, void **st)
 {
-    const char *fmt = opts->format ? opts->format : gf_output_format_for_path(opts->path);
-    if (!fmt && strcmp(opts->path, "-") == 0) fmt = "geojsonl";
-    if (!fmt)
+    gf_format tmp;
+    const gf_format *f = gf_output_format_find(opts->format, opts->path, &tmp);
+    if (!f && !opts->format && !strcmp(opts->path, "-")) f = gf_output_format_find("geojsonl", NULL, &tmp);
+    if (!f && !opts->format)
         return gf_ctx_err(ctx, GF_ERR_ARG,
                           "%s: cannot tell the output format from the extension; use -f "
-                          "(geojson, geojsonl, gpkg, pmtiles, mbtiles, or an OGR driver name)",
+                          "(geojson, geojsonl, csv, gpkg, pmtiles, mbtiles, fgb, shp, or ogr:DRIVER for GDAL's)",
                           opts->path);
-    if (!strcasecmp(fmt, "geojson")) {
-        *vt = &gf_geojson_sink_vt;
-        return gf_geojson_open(ctx, opts, 0, st);
-    }
-    if (!strcasecmp(fmt, "geojsonl") || !strcasecmp(fmt, "ndjson") || !strcasecmp(fmt, "geojsonseq")) {
-        *vt = &gf_geojson_sink_vt;
-        return gf_geojson_open(ctx, opts, 1, st);
-    }
-    if (!strcmp(fmt, "csv")) { /* lower case: the native writer; "CSV" is the OGR driver */
-        *vt = &gf_csv_sink_vt;
-        return gf_csv_writer_open(ctx, opts, st);
-    }
-    if (!strcmp(fmt, "gpkg")) { /* lower case: the native writer; "GPKG" is GDAL's driver */
-        *vt = &gf_gpkg_sink_vt;
-        return gf_gpkg_open(ctx, opts, st);
-    }
-    if (!strcmp(fmt, "pmtiles") || !strcmp(fmt, "mbtiles")) { /* lower case: native tiles; "MBTiles" is GDAL's */
-        *vt = &gf_tiles_sink_vt;
-        return gf_tiles_open(ctx, opts, fmt[0] == 'p', st);
-    }
-    /* any other GDAL vector driver; the lower-case tile names stay with the tile writers */
-    if (strcmp(fmt, "pmtiles") && strcmp(fmt, "mbtiles") && gf_ogr_driver_ok(fmt)) {
-        *vt = &gf_ogr_sink_vt;
-        return gf_ogr_open(ctx, opts, fmt, st);
-    }
-    return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: output format '%s' is not supported", opts->path, fmt);
+    if (!f)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "-f %s: unknown output format (geojson, geojsonl, csv, gpkg, pmtiles, mbtiles, "
+                          "fgb, shp, or ogr:DRIVER with a GDAL vector driver that can create files, see `ogrinfo --formats`)",
+                          opts->format);
+    gf_status s = check_caps(ctx, opts, f);
+    if (s) return s;
+    *vt = f->vt;
+    return f->open(ctx, opts, f, st);
 }
 
 gf_status gf_output_time(gf_ctx *ctx, time_t *out)

@@ -132,8 +132,8 @@ p=[f[\"properties\"] for f in d[\"features\"]]
 assert p[0][\"result_far\"] is True and 200 < p[0][\"result_distance\"] < 300
 assert \"result_distance\" not in p[1] and p[1][\"result_id\"] == \"35047_0001_00001\"
 "' "Lambert-93 EQUIP_X/EQUIP_Y compared, 245 m flagged"
-"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-ancien-modele.csv" -o "$OUT/old-l93.geojsonl" -q --t-srs EPSG:2154
-ok 'head -1 "$OUT/old-l93.geojsonl" | grep -q "\"coordinates\":\[346992.3[0-9]*,6779784.[4-6]"' "output in Lambert-93 (--t-srs)"
+"$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047-ancien-modele.csv" -o "$OUT/old-l93.geojson" -q --t-srs EPSG:2154
+ok 'grep -q "\"coordinates\":\[346992.3[0-9]*,6779784.[4-6]" "$OUT/old-l93.geojson"' "output in Lambert-93 (--t-srs)"
 
 "$GF" geocode --index "$OUT/bruz.idx" "$E/equipements-35047.csv" -o "$OUT/eq.gpkg" -q; rc=$?
 lay=$(ogrinfo -ro -q "$OUT/eq.gpkg" 2>/dev/null | awk 'NR==1{print $2}')

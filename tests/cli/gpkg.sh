@@ -162,7 +162,7 @@ ok '[ -s "$OUT/walc.gpkg-wal" ]' "a GeoPackage with an uncheckpointed WAL"
 ok '[ $rc -eq 0 ] && [ ! -e "$OUT/walc.gpkg-wal" ] && [ ! -e "$OUT/walc.gpkg-shm" ]' "--append into it: no stale -wal/-shm left"
 ok '[ "$(probe "$OUT/walc.gpkg" x sql "SELECT txt FROM notes_qgis")" = "edited in QGIS" ] && [ "$(ogrcount "$OUT/walc.gpkg" ban54)" -gt 700 ] && validate "$OUT/walc.gpkg"' "the WAL's changes and the new layer are both there, file valid"
 cp "$OUT/wal.gpkg-wal" "$OUT/walc.gpkg-wal" 2>/dev/null || cp "$OUT/walc.gpkg" "$OUT/walc.gpkg-wal"
-"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/walc.gpkg" -q; rc=$?
+"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/walc.gpkg" -q --overwrite; rc=$?
 ok '[ $rc -eq 0 ] && [ ! -e "$OUT/walc.gpkg-wal" ] && validate "$OUT/walc.gpkg" && [ "$(ogrcount "$OUT/walc.gpkg" addresses)" = 6 ]' "overwriting a GeoPackage that had a -wal file"
 echo "not a geopackage" > "$OUT/text.gpkg"
 "$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/text.gpkg" --append -q 2>"$OUT/text.err"; rc=$?
@@ -209,13 +209,13 @@ ok '[ -s "$OUT/shp/a.shp" ] && [ -s "$OUT/shp/a.shx" ] && [ -s "$OUT/shp/a.dbf" 
 ok '[ "$(ogrcount "$OUT/shp/a.shp" -al)" = "$(ogrcount "$OUT/a.fgb" -al)" ]' "Shapefile: same count as FlatGeobuf"
 ok 'ogrinfo -ro -so -al "$OUT/shp/a.shp" | grep -q "Lambert"' "Shapefile: Lambert-93 .prj"
 ok '[ -z "$(ls -A "$OUT/shp" | grep tmp)" ]' "Shapefile: temporary directory removed"
-"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/a-ogr.csv" -f CSV -q
+"$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/a-ogr.csv" -f ogr:CSV -q
 ok 'head -1 "$OUT/a-ogr.csv" | grep -q "^X,Y,.*cle_interop.*xy_crs"' "CSV through GDAL: X,Y then the columns, added ones included"
 ok '[ "$(($(wc -l < "$OUT/a-ogr.csv") - 1))" = "$(ogrcount "$S/bal/bal-valid.csv" -al)" ]' "CSV through GDAL: one line per row"
-"$GF" convert "$S"/bal/*.csv -o "$OUT/gdal.gpkg" -f GPKG -q
+"$GF" convert "$S"/bal/*.csv -o "$OUT/gdal.gpkg" -f ogr:GPKG -q
 ok '[ "$(ogrcount "$OUT/gdal.gpkg" addresses)" = "$(ogrcount "$OUT/l93.gpkg" adresses_l93)" ]' "GPKG through GDAL's driver: same count"
 "$GF" convert "$S/bal/bal-valid.csv" -o "$OUT/x.nope" -f NoSuchDriver -q 2>"$OUT/nodrv.err"; rc=$?
-ok '[ $rc -ne 0 ] && grep -q "not supported" "$OUT/nodrv.err"' "unknown driver refused"
+ok '[ $rc -ne 0 ] && grep -q "unknown output format" "$OUT/nodrv.err"' "unknown driver refused"
 ok '[ -z "$(ls -A "$OUT" | grep "\.tmp-")" ]' "no temporary files left after the OGR writers"
 
 echo "gpkg.sh: $checks checks, $fails failed"

@@ -82,9 +82,9 @@ sys.exit(1 if bad else 0)
 EOF
 
 # Escoulis (31591) rows against the Haute-Garonne boundaries: all match; a Lambert-93 output
-"$GF" convert "$SRC/data/samples/bal/bal-valid.csv" -o "$OUT/esc.geojsonl" --communes "$B31" -q --t-srs EPSG:2154 \
+"$GF" convert "$SRC/data/samples/bal/bal-valid.csv" -o "$OUT/esc.geojson" --communes "$B31" -q --t-srs EPSG:2154 \
   --stats "$OUT/esc-stats.geojson"
-n=$(grep -c '"commune_geo":"31591","commune_geo_nom":"Escoulis","join_status":"match"' "$OUT/esc.geojsonl")
+n=$(grep -c '"commune_geo":"31591","commune_geo_nom":"Escoulis","join_status":"match"' "$OUT/esc.geojson")
 [ "$n" = 6 ] || fail "Escoulis: $n of 6 rows matched"
 grep -q '"name": "urn:ogc:def:crs:EPSG::2154"' "$OUT/esc-stats.geojson" || fail "stats not in the output CRS"
 ogrinfo -ro -al -q "$OUT/esc-stats.geojson" -where "code='31591'" | grep -q "addresses (Integer.*) = 6" || fail "Escoulis stats"
@@ -94,7 +94,7 @@ ogr2ogr -f "ESRI Shapefile" "$OUT/b31.shp" "$B31" -t_srs EPSG:2154 -nln b31 \
   -sql 'SELECT code AS INSEE_COM, nom AS NOM_COM FROM "communes-31-haute-garonne"' 2>/dev/null
 ogr2ogr -f GPKG "$OUT/b31.gpkg" "$B31" -nln communes 2>/dev/null
 for b in "$OUT/b31.shp" "$OUT/b31.gpkg"; do
-  "$GF" convert "$SRC/data/samples/bal/bal-valid.csv" -o "$OUT/esc2.geojsonl" --communes "$b" -q
+  "$GF" convert "$SRC/data/samples/bal/bal-valid.csv" -o "$OUT/esc2.geojsonl" --communes "$b" -q --overwrite
   n=$(grep -c '"commune_geo":"31591","commune_geo_nom":"Escoulis","join_status":"match"' "$OUT/esc2.geojsonl")
   [ "$n" = 6 ] || fail "Escoulis with $b: $n of 6 rows matched"
 done
