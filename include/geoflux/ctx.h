@@ -43,28 +43,49 @@ void gf_ctx_destroy(gf_ctx *ctx);
  * level passed to it. */
 void gf_ctx_set_log(gf_ctx *ctx, gf_log_fn fn, void *user, gf_log_level min);
 
-/* Records an error message and returns st unchanged, so callers can write
- * `return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));`. */
+/* Records an error (its status and message) and returns st unchanged, so
+ * callers can write
+ * `return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));`.
+ * The status decides the class of the failure and so the exit code (see
+ * status.h): choose GF_ERR_INPUT or GF_ERR_OUTPUT, not GF_ERR_IO, when the
+ * failing file is one the user named. The arguments may include
+ * gf_ctx_errmsg(ctx) or gf_ctx_dep_msg(ctx) of this same context (the
+ * message is formatted aside first). */
 gf_status gf_ctx_err(gf_ctx *ctx, gf_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The last error message; "" when none. Borrowed: valid until the next
- * gf_ctx_err() on this context. */
+ * gf_ctx_err() on this context. Messages logged by PROJ or GEOS never
+ * land here (see gf_ctx_dep_msg()): what a dependency logs while geoflux
+ * cleans up after a failure cannot replace the error that caused it. */
 const char *gf_ctx_errmsg(const gf_ctx *ctx);
 
-/* Copies the error of a child context into ctx (used when a worker fails). */
+/* The status given with the last gf_ctx_err(); GF_OK when none. */
+gf_status gf_ctx_errstatus(const gf_ctx *ctx);
+
+/* The last message PROJ or GEOS logged on this context's handles; "" when
+ * none since gf_ctx_dep_clear(). Adapters quote it in their own error
+ * (`gf_ctx_err(ctx, GF_ERR_GEOS, "%s: feature %ld: %s", path, i,
+ * gf_ctx_dep_msg(ctx))`). Borrowed: valid until the next PROJ/GEOS call on
+ * this context. */
+const char *gf_ctx_dep_msg(const gf_ctx *ctx);
+void gf_ctx_dep_clear(gf_ctx *ctx);
+
+/* Copies the error (message and status) of a child context into ctx (used
+ * when a worker fails). */
 void gf_ctx_take_error(gf_ctx *ctx, const gf_ctx *child);
 
 void gf_ctx_log(gf_ctx *ctx, gf_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void gf_ctx_vlog(gf_ctx *ctx, gf_log_level level, const char *fmt, va_list ap);
 
-/* The PROJ context (PJ_CONTEXT *) of this gf_ctx, created on first use with
- * logging silenced; NULL if PROJ could not create one. Owned by ctx. */
+/* The PROJ context (PJ_CONTEXT *) of this gf_ctx, created on first use;
+ * PROJ's log lines go to gf_ctx_dep_msg(). NULL if PROJ could not create
+ * one. Owned by ctx. */
 void *gf_ctx_proj(gf_ctx *ctx);
 
 /* The GEOS handle (GEOSContextHandle_t) of this gf_ctx, created on first
- * use; GEOS messages go to the error buffer. Owned by ctx. */
+ * use; GEOS error messages go to gf_ctx_dep_msg(). Owned by ctx. */
 void *gf_ctx_geos(gf_ctx *ctx);
 
 #ifdef __cplusplus

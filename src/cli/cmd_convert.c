@@ -328,9 +328,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     code = GF_EXIT_OK;
     goto done;
 fail:
-    fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
-    code = st == GF_ERR_IO && !p ? GF_EXIT_USAGE : gf_cli_exit_for(st);
-    if (st == GF_ERR_IO && strstr(gf_ctx_errmsg(ctx), "No such file")) code = GF_EXIT_USAGE;
+    code = gf_cli_fail(ctx, st);
 done:
     gf_atomic_free(&join_tmp);
     free(rejects_path);

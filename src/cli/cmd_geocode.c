@@ -254,7 +254,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     }
     gf_ctx *ctx = gf_cli_ctx(verbose);
     if (!ctx) return GF_EXIT_FAIL;
-    int code = GF_EXIT_FAIL, bad_index = 0;
+    int code = GF_EXIT_FAIL;
     gf_gc_index *ix = NULL;
     gf_pipeline *p = NULL;
     gf_table_reader *tr = NULL;
@@ -266,10 +266,9 @@ static int run_cmd(int argc, char **argv, int reverse)
     void *sst, *stage, *gstage = NULL; /* gstage: borrowed, owned by the pipeline */
     gf_gc_counts tc;
     if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
-    if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) {
-        bad_index = index && st != GF_ERR_NOMEM; /* an --index file that cannot be used is an unreadable input */
-        goto fail;
-    }
+    /* an --index file that cannot be used is an unreadable input: its
+     * loader says so with GF_ERR_INPUT or GF_ERR_PARSE (exit 2) */
+    if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) goto fail;
     gf_csv_opts co = {0};
     if ((st = gf_table_open(ctx, input, &co, &tr))) goto fail;
     gf_table_reader *reader = tr;
@@ -344,8 +343,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     code = GF_EXIT_OK;
     goto done;
 fail:
-    fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
-    code = (st == GF_ERR_IO && !p) || bad_index ? GF_EXIT_USAGE : gf_cli_exit_for(st);
+    code = gf_cli_fail(ctx, st);
 done:
     gf_pipeline_destroy(p);
     gf_table_destroy(tr);
@@ -398,8 +396,7 @@ int gf_cmd_index(int argc, char **argv)
     if (st == GF_OK) st = gf_gc_index_save(ix, ctx, out);
     int code = GF_EXIT_OK;
     if (st) {
-        fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
-        code = st == GF_ERR_IO && strstr(gf_ctx_errmsg(ctx), "No such file") ? GF_EXIT_USAGE : gf_cli_exit_for(st);
+        code = gf_cli_fail(ctx, st);
     } else if (verbose >= 0) {
         fprintf(stderr, "geoflux: index written to %s (%.2f s in all)\n", out, now_s() - t0);
     }

@@ -153,7 +153,8 @@ int gf_cmd_validate(int argc, char **argv)
                 json_str(gf_ctx_errmsg(ctx));
                 printf("}\n");
             }
-            code = GF_EXIT_USAGE;
+            int e = gf_cli_exit_for(st);
+            if (e > code) code = e;
             continue;
         }
         if (json) print_json(argv[i], several, &r);

@@ -7,12 +7,15 @@
 
 #include "geoflux/ctx.h"
 
-/* Exit codes, documented in `geoflux --help`. */
+/* Exit codes, documented in `geoflux --help` (the authoritative list) and
+ * chosen from the class of the failing status (gf_cli_exit_for()), never
+ * from the text of a message. */
 enum {
     GF_EXIT_OK = 0,       /* success (validate: the file is valid) */
     GF_EXIT_INVALID = 1,  /* validate: the file has errors */
-    GF_EXIT_USAGE = 2,    /* bad command line, or an input could not be read */
-    GF_EXIT_FAIL = 3      /* the run failed (I/O, PROJ, GDAL...) */
+    GF_EXIT_USAGE = 2,    /* class usage or input: bad command line, or an input
+                             missing, unreadable, a directory, not recognised */
+    GF_EXIT_FAIL = 3      /* class output, dependency or internal: the run failed */
 };
 
 typedef struct gf_cli_command {
@@ -55,7 +58,10 @@ int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd);
 
 /* Shared CLI helpers (src/cli/common.c). */
 gf_ctx *gf_cli_ctx(int verbose);          /* context logging to stderr */
-int gf_cli_exit_for(int st);              /* gf_status -> exit code */
+int gf_cli_exit_for(gf_status st);        /* exit code for the class of st */
+/* Prints `geoflux: error: MESSAGE` (the context's message, else the
+ * status's name) and returns gf_cli_exit_for(st). */
+int gf_cli_fail(gf_ctx *ctx, gf_status st);
 int gf_cli_is_tty(void);
 
 #endif

@@ -25,15 +25,25 @@ gf_ctx *gf_cli_ctx(int verbose)
     return ctx;
 }
 
-int gf_cli_exit_for(int st)
+int gf_cli_exit_for(gf_status st)
 {
-    switch (st) {
-    case GF_OK: return GF_EXIT_OK;
-    case GF_ERR_ARG:
-    case GF_ERR_SCHEMA:
-        return GF_EXIT_USAGE;
-    default: return GF_EXIT_FAIL;
+    switch (gf_status_class_of(st)) {
+    case GF_CLASS_NONE: return GF_EXIT_OK;
+    case GF_CLASS_USAGE:
+    case GF_CLASS_INPUT: return GF_EXIT_USAGE;
+    case GF_CLASS_OUTPUT:
+    case GF_CLASS_DEPENDENCY:
+    case GF_CLASS_INTERNAL: break;
     }
+    return GF_EXIT_FAIL;
+}
+
+int gf_cli_fail(gf_ctx *ctx, gf_status st)
+{
+    const char *m = gf_ctx_errmsg(ctx);
+    if (gf_cli_is_tty()) fputs("\r\033[K", stderr); /* clear the progress line */
+    fprintf(stderr, "geoflux: error: %s\n", m[0] ? m : gf_status_str(st));
+    return gf_cli_exit_for(st);
 }
 
 int gf_cli_is_tty(void) { return isatty(STDERR_FILENO); }

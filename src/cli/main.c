@@ -35,11 +35,13 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\n`geoflux COMMAND --help` documents each command.\n\n"
-            "exit codes:\n"
+            "exit codes (every command):\n"
             "  0  success (validate: every file is valid)\n"
             "  1  validate: at least one file has errors\n"
-            "  2  usage error, or an input could not be opened or recognised\n"
-            "  3  the run failed (write error, PROJ/GDAL/GEOS failure, ...)\n");
+            "  2  usage error (unknown or repeated option, bad value, unknown CRS or format),\n"
+            "     or an input that is missing, unreadable, a directory or not recognised\n"
+            "  3  the run failed: an output could not be written (missing folder, disk full,\n"
+            "     permission), PROJ/GDAL/GEOS/SQLite failed, or an internal error\n");
 }
 
 int main(int argc, char **argv)

@@ -17,11 +17,13 @@
  * edges of the cell's row band that reach the cell or lie east of it,
  * sorted east first: a ray cast east from the point only meets those. */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -152,15 +154,23 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
     char **codes = NULL, **names = NULL;
     size_t capc = 0, capn = 0;
     loader L = {.ix = ix};
-    GDALDatasetH ds = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    /* GDAL says "not recognized" for a file that does not exist: ask the
+     * file system first, so the message says what is wrong. */
+    struct stat sb;
+    GDALDatasetH ds = NULL;
+    if (stat(o->path, &sb) != 0) {
+        st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: cannot open the boundaries: %s", o->path, strerror(errno));
+        goto out;
+    }
+    ds = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds) {
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot open the boundaries: %s", o->path,
+        st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: cannot open the boundaries: %s", o->path,
                         CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "not a vector dataset GDAL can read");
         goto out;
     }
     OGRLayerH lyr = o->layer ? GDALDatasetGetLayerByName(ds, o->layer) : GDALDatasetGetLayer(ds, 0);
     if (!lyr) {
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: no layer %s", o->path, o->layer ? o->layer : "");
+        st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: no layer %s", o->path, o->layer ? o->layer : "");
         goto out;
     }
     OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
@@ -233,7 +243,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
         GEOSGeometry *gg = GEOSGeomFromWKB_buf_r(h, wkb, wl);
         if (!gg) {
             OGR_F_Destroy(f);
-            st = gf_ctx_err(ctx, GF_ERR_GEOS, "%s: feature %ld (%s): %s", o->path, fid, code, gf_ctx_errmsg(ctx));
+            st = gf_ctx_err(ctx, GF_ERR_GEOS, "%s: feature %ld (%s): %s", o->path, fid, code, gf_ctx_dep_msg(ctx));
             free(wkb);
             goto out;
         }

@@ -114,8 +114,11 @@ gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out)
         snprintf(buf, sizeof buf, "%s +type=crs", def);
         def = buf;
     }
+    gf_ctx_dep_clear(ctx);
     PJ *crs = proj_create(pc, def);
-    if (!crs) return gf_ctx_err(ctx, GF_ERR_PROJ, "unknown CRS '%s'", def);
+    if (!crs)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "unknown CRS '%s'%s%s", def, gf_ctx_dep_msg(ctx)[0] ? ": " : "",
+                          gf_ctx_dep_msg(ctx));
     PJ_TYPE t = proj_get_type(crs);
     if (t == PJ_TYPE_BOUND_CRS) {
         PJ *base = proj_get_source_crs(pc, crs);
@@ -126,7 +129,7 @@ gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out)
     if (!crs || !(t == PJ_TYPE_GEOGRAPHIC_2D_CRS || t == PJ_TYPE_GEOGRAPHIC_3D_CRS || t == PJ_TYPE_PROJECTED_CRS ||
                   t == PJ_TYPE_COMPOUND_CRS || t == PJ_TYPE_GEOCENTRIC_CRS || t == PJ_TYPE_OTHER_CRS)) {
         proj_destroy(crs);
-        return gf_ctx_err(ctx, GF_ERR_PROJ, "'%s' is not a coordinate reference system", def);
+        return gf_ctx_err(ctx, GF_ERR_ARG, "'%s' is not a coordinate reference system", def);
     }
     out->geographic = t == PJ_TYPE_GEOGRAPHIC_2D_CRS || t == PJ_TYPE_GEOGRAPHIC_3D_CRS;
     const char *auth = proj_get_id_auth_name(crs, 0), *code = proj_get_id_code(crs, 0);
