@@ -19,7 +19,8 @@ typedef enum gf_log_level {
     GF_LOG_DEBUG = 0,
     GF_LOG_INFO = 1,
     GF_LOG_WARN = 2,
-    GF_LOG_ERROR = 3
+    GF_LOG_ERROR = 3,  /* an error of a row or a feature; the run goes on */
+    GF_LOG_SILENT = 4  /* as the minimum level of a sink: nothing passes */
 } gf_log_level;
 
 /* Log sink. Called with a complete message (no trailing newline). May be
@@ -78,6 +79,20 @@ void gf_ctx_take_error(gf_ctx *ctx, const gf_ctx *child);
 void gf_ctx_log(gf_ctx *ctx, gf_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void gf_ctx_vlog(gf_ctx *ctx, gf_log_level level, const char *fmt, va_list ap);
+
+/* Logs a message that may repeat, under a code: a short stable key such as
+ * "row.rejected" or a BAL rule code. When the context family has a repeat
+ * limit (gf_ctx_set_log_repeat()), the messages of one code beyond the
+ * limit are counted, not formatted nor passed to the sink, and
+ * gf_ctx_log_flush() passes one line per such code and level:
+ * "... and N more (code X)". code NULL: as gf_ctx_log(). */
+void gf_ctx_logc(gf_ctx *ctx, gf_log_level level, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Messages passed per code before counting starts; 0 (the default): all. */
+void gf_ctx_set_log_repeat(gf_ctx *ctx, int limit);
+/* Passes the "... and N more" lines of the codes counted so far, and
+ * starts counting again. */
+void gf_ctx_log_flush(gf_ctx *ctx);
 
 /* The PROJ context (PJ_CONTEXT *) of this gf_ctx, created on first use;
  * PROJ's log lines go to gf_ctx_dep_msg(). NULL if PROJ could not create

@@ -36,7 +36,7 @@ typedef struct gf_output_opts {
     const char *srs_wkt;   /* WKT2 of the output CRS (borrowed) */
     int srs_geographic;    /* 1 when gx/gy are degrees (lon, lat) */
     /* Vector tiles */
-    int minzoom, maxzoom;
+    int minzoom, maxzoom;   /* < 0: default (0, 14); 0 is zoom 0 */
     const char *attributes; /* comma-separated property names; NULL: all */
     size_t max_memory;      /* bytes for the tile sort, or the GeoPackage R-tree bulk load; 0: default */
     const char *tmpdir;     /* NULL: next to the output */

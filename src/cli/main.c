@@ -35,7 +35,7 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\n`geoflux COMMAND --help` documents each command.\n\n"
-            "exit codes (every command):\n"
+            "exit codes:\n"
             "  0  success (validate: every file is valid)\n"
             "  1  validate: at least one file has errors\n"
             "  2  usage error (unknown or repeated option, bad value, unknown CRS or format),\n"
@@ -46,6 +46,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && argv[1][0] == '-' && strcmp(argv[1], "--help") && strcmp(argv[1], "-h") && strcmp(argv[1], "--version")) {
+        fprintf(stderr, "geoflux: error: unknown option '%s' (see geoflux --help)\n", argv[1]);
+        return GF_EXIT_USAGE;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -62,6 +66,6 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "geoflux: unknown command '%s' (see geoflux --help)\n", argv[1]);
+    fprintf(stderr, "geoflux: error: unknown command '%s' (see geoflux --help)\n", argv[1]);
     return GF_EXIT_USAGE;
 }

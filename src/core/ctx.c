@@ -2,6 +2,7 @@
  * This file is the PROJ and GEOS adapter for handle life cycles: their
  * messages are turned into gf_ctx errors or dropped here, nowhere else. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,23 @@
 
 #include "geoflux/ctx.h"
 
+/* Per-code counts of gf_ctx_logc(); codes beyond the table are not limited. */
+#define GF_LOG_CODES 128
+typedef struct gf_logcode {
+    char code[64];
+    gf_log_level level;
+    uint64_t n;
+} gf_logcode;
+
 typedef struct gf_logshare {
     gf_log_fn fn;
     void *user;
     gf_log_level min;
     pthread_mutex_t mu;
     int refs;
+    int repeat;  /* 0: no limit */
+    int ncodes;
+    gf_logcode codes[GF_LOG_CODES];
 } gf_logshare;
 
 struct gf_ctx {
@@ -184,6 +196,61 @@ void gf_ctx_log(gf_ctx *c, gf_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     gf_ctx_vlog(c, level, fmt, ap);
     va_end(ap);
+}
+
+void gf_ctx_logc(gf_ctx *c, gf_log_level level, const char *code, const char *fmt, ...)
+{
+    if (!c) return;
+    gf_logshare *l = c->log;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&l->mu);
+    if (l->fn && level >= l->min) {
+        gf_logcode *k = NULL;
+        if (code && l->repeat > 0) {
+            for (int i = 0; i < l->ncodes && !k; i++)
+                if (l->codes[i].level == level && !strncmp(l->codes[i].code, code, sizeof l->codes[i].code - 1))
+                    k = &l->codes[i];
+            if (!k && l->ncodes < GF_LOG_CODES) {
+                k = &l->codes[l->ncodes++];
+                snprintf(k->code, sizeof k->code, "%s", code);
+                k->level = level;
+                k->n = 0;
+            }
+        }
+        if (!k || k->n++ < (uint64_t)l->repeat) {
+            char msg[2048];
+            vsnprintf(msg, sizeof msg, fmt, ap);
+            l->fn(l->user, level, msg);
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    va_end(ap);
+}
+
+void gf_ctx_set_log_repeat(gf_ctx *c, int limit)
+{
+    pthread_mutex_lock(&c->log->mu);
+    c->log->repeat = limit > 0 ? limit : 0;
+    pthread_mutex_unlock(&c->log->mu);
+}
+
+void gf_ctx_log_flush(gf_ctx *c)
+{
+    if (!c) return;
+    gf_logshare *l = c->log;
+    pthread_mutex_lock(&l->mu);
+    for (int i = 0; i < l->ncodes; i++) {
+        gf_logcode *k = &l->codes[i];
+        if (l->fn && k->n > (uint64_t)l->repeat) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "... and %llu more (code %s)", (unsigned long long)(k->n - (uint64_t)l->repeat),
+                     k->code);
+            l->fn(l->user, k->level, msg);
+        }
+    }
+    l->ncodes = 0;
+    pthread_mutex_unlock(&l->mu);
 }
 
 static void proj_quiet(void *user, int level, const char *msg)

@@ -217,7 +217,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
         OGRwkbGeometryType gt = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbUnknown;
         if (!g || OGR_G_IsEmpty(g) || !code[0] ||
             !(gt == wkbPolygon || gt == wkbMultiPolygon || gt == wkbCurvePolygon || gt == wkbMultiSurface)) {
-            gf_ctx_log(ctx, GF_LOG_WARN, "%s: feature %ld skipped (%s)", o->path, fid,
+            gf_ctx_logc(ctx, GF_LOG_WARN, "communes.feature_skipped", "%s: feature %ld skipped (%s)", o->path, fid,
                        !code[0] ? "no code" : "no polygon geometry");
             OGR_F_Destroy(f);
             fid++;
@@ -235,6 +235,20 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
             OGR_F_Destroy(f);
             st = gf_ctx_err(ctx, GF_ERR_PROJ, "%s: feature %ld (%s) cannot be reprojected to WGS84", o->path, fid, code);
             goto out;
+        }
+        /* a vertex outside lon/lat bounds (1e300, NaN) breaks every test on
+         * the polygon: say which feature and why, skip it, join the rest */
+        OGREnvelope env;
+        OGR_G_GetEnvelope(gc, &env);
+        if (!(env.MinX >= -180.0 && env.MaxX <= 180.0 && env.MinY >= -90.0 && env.MaxY <= 90.0)) {
+            gf_ctx_logc(ctx, GF_LOG_WARN, "communes.feature_out_of_bounds",
+                        "%s: feature %ld (%s) skipped: a vertex lies outside longitude -180..180, latitude -90..90 "
+                        "(extent %g %g, %g %g in WGS84)",
+                        o->path, fid, code, env.MinX, env.MinY, env.MaxX, env.MaxY);
+            OGR_G_DestroyGeometry(gc);
+            OGR_F_Destroy(f);
+            fid++;
+            continue;
         }
         size_t wl = (size_t)OGR_G_WkbSize(gc);
         if (grow((void **)&wkb, &capwkb, wl, 1)) { OGR_G_DestroyGeometry(gc); OGR_F_Destroy(f); st = GF_ERR_NOMEM; goto out; }
@@ -291,7 +305,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
             goto out;
         }
         if (p->nrings == 0) { /* repaired into nothing with an area */
-            gf_ctx_log(ctx, GF_LOG_WARN, "%s: feature %ld (%s) has no area, skipped", o->path, fid - 1, code);
+            gf_ctx_logc(ctx, GF_LOG_WARN, "communes.feature_no_area", "%s: feature %ld (%s) has no area, skipped", o->path, fid - 1, code);
             free(p->wkb);
             p->wkb = NULL;
             free(codes[ix->npolys - 1]);
