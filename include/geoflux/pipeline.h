@@ -29,6 +29,10 @@ gf_status gf_buf_reserve(gf_buf *b, size_t extra);
 gf_status gf_buf_append(gf_buf *b, const void *p, size_t n);
 gf_status gf_buf_printf(gf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gf_buf_free(gf_buf *b);
+/* Appends p[0..n) as a JSON string, quotes included, with '"', '\\' and
+ * control characters escaped (bytes >= 0x80 are copied: UTF-8 stays as is).
+ * GF_ERR_NOMEM when the buffer cannot grow. */
+gf_status gf_buf_json_str(gf_buf *b, const char *p, size_t n);
 
 /* Source: fills an empty batch with up to b->cap rows (and rejects).
  * Returns GF_OK with b->n + b->nrej > 0, GF_DONE at end of input, or an

@@ -8,16 +8,31 @@
 extern "C" {
 #endif
 
-/* What PROJ knows of a CRS given by the user ("EPSG:2154", "2154", WKT,
- * PROJ string). */
+/* What PROJ knows of a CRS given by the user. */
 typedef struct gf_crs_info {
     int epsg;          /* 0 when none */
     int geographic;    /* 1 for lon/lat degrees */
-    char name[128];
+    char id[64];       /* "EPSG:2154", "IGNF:LAMB93", "OGC:CRS84"; "" when the
+                          CRS has no identifier (a custom PROJ string or WKT) */
+    char name[128];    /* PROJ's name of the CRS ("RGF93 v1 / Lambert-93") */
     char *wkt;         /* WKT2_2019; caller frees with gf_crs_info_free() */
 } gf_crs_info;
+
+/* Resolves a CRS given by the user, unambiguously, or refuses it. Accepted:
+ * an authority code ("EPSG:2154", "IGNF:LAMB93", "OGC:CRS84", a bare EPSG
+ * number "2154", an OGC URN or URL), WKT, PROJJSON, a PROJ string
+ * ("+proj=lcc ..."), or the exact name of one CRS in PROJ's database
+ * ("RGF93 v1 / Lambert-93", case-insensitive; aliases count). PROJ's
+ * approximate name search is never taken: "foo" is not Amersfoort.
+ * Returns GF_OK; GF_ERR_ARG (usage) when def is unknown, names several CRSs
+ * (the message lists them with their codes), or is not a CRS. On success,
+ * free out with gf_crs_info_free(). */
 gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out);
 void gf_crs_info_free(gf_crs_info *info);
+
+/* How to show a resolved CRS to a user: its identifier when it has one,
+ * else its name. Borrowed from info. */
+const char *gf_crs_label(const gf_crs_info *info);
 
 typedef struct gf_reproject_opts {
     const char *s_srs;  /* CRS of x/y; NULL: detect per row (legal projection, CC zones, overseas) */

@@ -42,7 +42,7 @@ extern "C" {
 #define GF_TILES_BUFFER 64                   /* polygon clip buffer, in 1/4096 of a tile */
 
 /* Opens a tiles sink for opts->path; pmtiles = 1 for PMTiles v3, 0 for
- * MBTiles. opts->minzoom/maxzoom (both 0: 0..14), attributes, max_memory,
+ * MBTiles. opts->minzoom/maxzoom (< 0: 0 and 14), attributes, max_memory,
  * tmpdir, threads and extra_layers are read; strings are copied. GF_ERR_ARG
  * for zooms outside 0..20 or minzoom > maxzoom. On success *st is owned by
  * the caller until given to gf_pipeline_add_sink() with gf_tiles_sink_vt. */

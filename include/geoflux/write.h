@@ -40,7 +40,7 @@ typedef struct gf_output_opts {
     int srs_explicit;      /* 1 when the user asked for this CRS (--t-srs): refused by formats that would ignore it */
     const char *srs_name;  /* how messages name it ("EPSG:2154"); NULL: "the output CRS" */
     /* Vector tiles */
-    int minzoom, maxzoom;
+    int minzoom, maxzoom;   /* < 0: default (0, 14); 0 is zoom 0 */
     const char *attributes; /* comma-separated property names; NULL: all */
     size_t max_memory;      /* bytes for the tile sort, or the GeoPackage R-tree bulk load; 0: default */
     const char *tmpdir;     /* NULL: next to the output */

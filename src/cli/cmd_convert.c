@@ -79,7 +79,9 @@ static void help(FILE *f)
         "coordinates:\n"
         "      --s-srs CRS        CRS of the x/y columns (default: detected per row among\n"
         "                         Lambert-93, CC42-CC50 and the overseas legal systems)\n"
-        "      --t-srs CRS        output CRS (default EPSG:4326); any CRS PROJ knows\n"
+        "      --t-srs CRS        output CRS (default EPSG:4326): an authority code (EPSG:2154),\n"
+        "                         WKT, a PROJ string or the exact name of one CRS; -v prints\n"
+        "                         the CRS used\n"
         "\n"
         "input:\n"
         "      --encoding E       auto (default), utf-8 or latin1\n"
@@ -89,8 +91,9 @@ static void help(FILE *f)
         "  -j, --threads N        worker threads (default: all cores); output bytes do not\n"
         "                         depend on it\n"
         "      --summary json     print the counts as one JSON object on standard output\n"
-        "  -q, --quiet            errors only on standard error\n"
-        "  -v, --verbose          also informational messages (layout detected, ...)\n"
+        "  -q, --quiet            only the error that stops a run (no counts, no rejected rows)\n"
+        "  -v, --verbose          also informational messages (layout and CRS used, ...) and\n"
+        "                         every repeated message (default: 3 per code, then a count)\n"
         "\n"
         "Every run ends with its counts: read = written + rejected.\n"
         "\n"
@@ -98,7 +101,7 @@ static void help(FILE *f)
         "  geoflux convert data/samples/bal/*.csv -o out/adresses.geojson\n"
         "  zcat adresses-31.csv.gz | geoflux convert - -o adresses-31.geojsonl --t-srs EPSG:2154\n"
         "\n"
-        "exit codes: 0 ok, 2 usage error or unreadable input, 3 run failed\n");
+        "exit codes: 0 ok, 2 usage error or unreadable input, 3 run failed (see geoflux --help)\n");
 }
 
 typedef struct progress_state {
@@ -149,78 +152,72 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     const char *s_srs = NULL;
     gf_reader_opts ro = {0};
     const char *bal_profile = NULL, *to_bal = NULL; /* --profile, --to-bal VERSION */
-    int minzoom = 0, maxzoom = 14; /* tiles */
+    int minzoom = -1, maxzoom = -1; /* tiles; < 0: the sink's defaults (0, 14) */
     const char *attributes = NULL, *tmpdir = NULL;
     size_t max_memory = 0;
     gf_join_opts jo = {0}; /* --communes: spatial join */
     gf_extra_layer join_xl = {0};
     gf_atomic join_tmp = {.fd = -1}; /* the communes layer handed to the writer, removed after the run */
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, GF_CLI_OUT_SHORTOPTS "h", lo, NULL)) != -1) {
-        int k = gf_cli_out_opt(&cli, c, optarg, "convert");
+    const char *cmd = tiles_only ? "tiles" : "convert";
+    gf_cli_getopt_init();
+    int c, bad = 0;
+    while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART GF_CLI_OUT_SHORTOPTS "h", lo, NULL)) != -1) {
+        int k = gf_cli_out_opt(&cli, c, optarg, cmd);
         if (k < 0) return GF_EXIT_USAGE;
         if (k) continue;
         switch (c) {
         case 'h': usage(stdout); return GF_EXIT_OK;
-        case O_SSRS: s_srs = optarg; break;
-        case O_BAL_PROFILE: bal_profile = optarg; break;
-        case O_TO_BAL: to_bal = optarg; break;
-        case O_MINZOOM: minzoom = atoi(optarg); break;
-        case O_MAXZOOM: maxzoom = atoi(optarg); break;
-        case O_ATTRS: attributes = optarg; break;
-        case O_TMPDIR: tmpdir = optarg; break;
-        case O_COMMUNES: jo.path = optarg; break;
-        case O_COMMUNES_CODE: jo.code_field = optarg; break;
-        case O_COMMUNES_NAME: jo.name_field = optarg; break;
-        case O_STATS: jo.stats_path = optarg; break;
+        case O_SSRS: bad = gf_cli_once("--s-srs", &s_srs, optarg); break;
+        case O_BAL_PROFILE: bad = gf_cli_once("--profile", &bal_profile, optarg); break;
+        case O_TO_BAL: bad = gf_cli_once("--to-bal", &to_bal, optarg); break;
+        case O_MINZOOM: bad = gf_cli_int("--minzoom", optarg, 0, 30, &minzoom); break;
+        case O_MAXZOOM: bad = gf_cli_int("--maxzoom", optarg, 0, 30, &maxzoom); break;
+        case O_ATTRS: bad = gf_cli_once("--attributes", &attributes, optarg); break;
+        case O_TMPDIR: bad = gf_cli_once("--tmpdir", &tmpdir, optarg); break;
+        case O_COMMUNES: bad = gf_cli_once("--communes", &jo.path, optarg); break;
+        case O_COMMUNES_CODE: bad = gf_cli_once("--communes-code-field", &jo.code_field, optarg); break;
+        case O_COMMUNES_NAME: bad = gf_cli_once("--communes-name-field", &jo.name_field, optarg); break;
+        case O_STATS: bad = gf_cli_once("--stats", &jo.stats_path, optarg); break;
         case O_MAXDIST:
-            jo.max_distance_m = atof(optarg);
-            if (jo.max_distance_m <= 0) jo.max_distance_m = -1; /* 0: no nearest search */
+            bad = gf_cli_num("--max-distance", optarg, 0, 1e6, &jo.max_distance_m);
+            if (!bad && jo.max_distance_m == 0) jo.max_distance_m = -1; /* 0: no nearest search */
             break;
-        case O_MAXMEM: {
-            char *e;
-            double v = strtod(optarg, &e);
-            double mul = (*e == 'G' || *e == 'g') ? 1073741824.0 : (*e == 'K' || *e == 'k') ? 1024.0 : 1048576.0;
-            if (v <= 0 || (*e && !strchr("GgMmKk", *e))) { fprintf(stderr, "geoflux convert: --max-memory takes a size like 256M or 1G\n"); return GF_EXIT_USAGE; }
-            max_memory = (size_t)(v * mul);
-            break;
-        }
+        case O_MAXMEM: bad = gf_cli_size("--max-memory", optarg, &max_memory); break;
         case O_ENC:
             if (!strcasecmp(optarg, "auto")) ro.csv.encoding = GF_ENC_AUTO;
             else if (!strcasecmp(optarg, "utf-8") || !strcasecmp(optarg, "utf8")) ro.csv.encoding = GF_ENC_UTF8;
             else if (!strcasecmp(optarg, "latin1") || !strcasecmp(optarg, "latin-1") || !strcasecmp(optarg, "iso-8859-1") ||
                      !strcasecmp(optarg, "windows-1252") || !strcasecmp(optarg, "cp1252")) ro.csv.encoding = GF_ENC_LATIN1;
-            else { fprintf(stderr, "geoflux convert: unknown encoding '%s'\n", optarg); return GF_EXIT_USAGE; }
+            else return gf_cli_usage(cmd, "--encoding '%s': expected auto, utf-8 or latin1", optarg);
             break;
         case O_SEP:
             if (!strcmp(optarg, "\\t") || !strcmp(optarg, "tab")) ro.csv.sep = '\t';
             else if (strlen(optarg) == 1) ro.csv.sep = optarg[0];
-            else { fprintf(stderr, "geoflux convert: --sep takes one character\n"); return GF_EXIT_USAGE; }
+            else return gf_cli_usage(cmd, "--sep '%s': expected one character (or tab)", optarg);
             break;
-        default: usage(stderr); return GF_EXIT_USAGE;
+        default: return gf_cli_bad_option(cmd, c, argv);
         }
+        if (bad) return GF_EXIT_USAGE;
     }
     const char *out = cli.out, *format = cli.format, *t_srs = cli.t_srs, *rejects = cli.rejects, *layer = cli.layer;
     int threads = cli.threads, verbose = cli.verbose, keep_invalid = cli.keep_invalid, summary_json = cli.summary_json,
         precision = cli.precision, append = cli.append;
     int ninputs = argc - optind;
-    if (ninputs <= 0 || !out) {
-        fprintf(stderr, "geoflux convert: %s\n", ninputs <= 0 ? "no input file" : "no output (-o FILE)");
-        usage(stderr);
-        return GF_EXIT_USAGE;
-    }
+    if (ninputs <= 0 || !out) return gf_cli_usage(cmd, "%s", ninputs <= 0 ? "no input file" : "no output (-o FILE)");
     gf_format fscratch;
     const gf_format *ofmt = gf_output_format_find(format, out, &fscratch);
-    if (tiles_only && !(ofmt && ofmt->vt == &gf_tiles_sink_vt)) {
-        fprintf(stderr, "geoflux tiles: the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f pmtiles|mbtiles)\n");
-        usage(stderr);
-        return GF_EXIT_USAGE;
-    }
-    if (summary_json && !strcmp(out, "-")) {
-        fprintf(stderr, "geoflux convert: --summary json and -o - both use standard output\n");
-        return GF_EXIT_USAGE;
-    }
+    int is_tiles = ofmt && ofmt->vt == &gf_tiles_sink_vt;
+    if (tiles_only && !is_tiles)
+        return gf_cli_usage(cmd, "the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f pmtiles|mbtiles)");
+    if (summary_json && !strcmp(out, "-"))
+        return gf_cli_usage(cmd, "--summary json and -o - both use standard output");
+    if (jo.stats_path && !jo.path) return gf_cli_usage(cmd, "--stats needs --communes (the statistics are per commune)");
+    if (!jo.path && (jo.code_field || jo.name_field || jo.max_distance_m))
+        return gf_cli_usage(cmd, "--communes-code-field, --communes-name-field and --max-distance need --communes");
+    if (!is_tiles && (minzoom >= 0 || maxzoom >= 0 || attributes))
+        return gf_cli_usage(cmd, "--minzoom, --maxzoom and --attributes are for tile outputs (.pmtiles, .mbtiles)");
+    if (minzoom >= 0 && maxzoom >= 0 && minzoom > maxzoom)
+        return gf_cli_usage(cmd, "--minzoom %d is above --maxzoom %d", minzoom, maxzoom);
     const char *const *inputs = (const char *const *)(argv + optind);
 
     gf_ctx *ctx = gf_cli_ctx(verbose);
@@ -228,7 +225,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     int code = GF_EXIT_FAIL;
     gf_pipeline *p = NULL;
     gf_reader *reader = NULL;
-    gf_crs_info crs = {0};
+    gf_crs_info crs = {0}, scrs = {0};
     char *rejects_path = NULL;
     gf_status st;
 
@@ -244,8 +241,21 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         if ((st = gf_output_check_paths(ctx, inputs, ninputs, outs, 3, cf))) goto fail;
     }
 
+    /* before any work: every input readable, every output creatable, both
+     * CRSs resolved, each reported with the user's own spelling */
+    for (int i = 0; i < ninputs; i++)
+        if ((st = gf_cli_check_input(ctx, inputs[i]))) goto fail;
+    if (jo.path && (st = gf_cli_check_input(ctx, jo.path))) goto fail;
+    if ((st = gf_cli_check_output(ctx, out))) goto fail;
+    if (rejects && (st = gf_cli_check_output(ctx, rejects))) goto fail;
+    if (jo.stats_path && (st = gf_cli_check_output(ctx, jo.stats_path))) goto fail;
     gf_reproject_opts rpo = {.s_srs = s_srs, .t_srs = t_srs};
     if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
+    gf_ctx_log(ctx, GF_LOG_INFO, "output CRS: %s (%s)", gf_crs_label(&crs), crs.name);
+    if (s_srs) {
+        if ((st = gf_crs_resolve(ctx, s_srs, &scrs))) goto fail;
+        gf_ctx_log(ctx, GF_LOG_INFO, "x/y CRS (--s-srs): %s (%s)", gf_crs_label(&scrs), scrs.name);
+    }
     if ((st = gf_reader_open(ctx, inputs, ninputs, &ro, &reader))) goto fail;
     gf_pipeline_opts po = {.threads = threads};
     progress_state ps = {.tty = gf_cli_is_tty() && verbose >= 0};
@@ -313,9 +323,10 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     gf_run_stats s;
     st = gf_pipeline_run(p, &s);
     if (ps.tty) fputs("\r\033[K", stderr);
+    gf_ctx_log_flush(ctx);
     if (st) goto fail;
     if (s.read != s.written + s.rejected) {
-        fprintf(stderr, "geoflux: internal error: read %llu != written %llu + rejected %llu\n",
+        fprintf(stderr, "geoflux: error: internal: read %llu != written %llu + rejected %llu\n",
                 (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected);
         code = GF_EXIT_FAIL;
         goto done;
@@ -324,12 +335,22 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     double rate = s.seconds > 0 ? (double)s.read / s.seconds : 0;
     if (summary_json) {
         printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"invalid_kept\":%llu,\"with_warnings\":%llu,"
-               "\"no_position\":%llu,\"pos_mismatch\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"output\":\"%s\","
-               "\"rejects\":%s%s%s}\n",
+               "\"no_position\":%llu,\"pos_mismatch\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"output\":",
                (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected,
                (unsigned long long)s.invalid_kept, (unsigned long long)s.with_warnings,
-               (unsigned long long)s.no_position, (unsigned long long)s.pos_mismatch, s.seconds, rate, out,
-               s.rejected || rejects ? "\"" : "", s.rejected || rejects ? rj : "null", s.rejected || rejects ? "\"" : "");
+               (unsigned long long)s.no_position, (unsigned long long)s.pos_mismatch, s.seconds, rate);
+        gf_cli_json_str(stdout, out);
+        printf(",\"rejects\":");
+        gf_cli_json_str(stdout, s.rejected || rejects ? rj : NULL);
+        printf(",\"crs\":");
+        gf_cli_json_str(stdout, gf_crs_label(&crs));
+        printf(",\"crs_name\":");
+        gf_cli_json_str(stdout, crs.name);
+        if (s_srs) {
+            printf(",\"s_srs\":");
+            gf_cli_json_str(stdout, gf_crs_label(&scrs));
+        }
+        printf("}\n");
     }
     if (verbose >= 0) {
         fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu", (unsigned long long)s.read,
@@ -347,15 +368,14 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     code = GF_EXIT_OK;
     goto done;
 fail:
-    fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
-    code = st == GF_ERR_IO && !p ? GF_EXIT_USAGE : gf_cli_exit_for(st);
-    if (st == GF_ERR_IO && strstr(gf_ctx_errmsg(ctx), "No such file")) code = GF_EXIT_USAGE;
+    code = gf_cli_fail(ctx, st);
 done:
     gf_atomic_free(&join_tmp);
     free(rejects_path);
     gf_pipeline_destroy(p);
     gf_reader_destroy(reader);
     gf_crs_info_free(&crs);
+    gf_crs_info_free(&scrs);
     gf_ctx_destroy(ctx);
     return code;
 }

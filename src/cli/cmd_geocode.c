@@ -69,7 +69,7 @@ static void help_geocode(FILE *f)
         "  geoflux geocode --addresses data/samples/bal/bal_35047_v1.3.csv \\\n"
         "      data/samples/equipements/equipements-35047.csv -o out/equipements.geojson\n"
         "\n"
-        "exit codes: 0 ok, 2 usage error or unreadable input, 3 run failed\n");
+        "exit codes: 0 ok, 2 usage error or unreadable input, 3 run failed (see geoflux --help)\n");
 }
 
 static void help_reverse(FILE *f)
@@ -123,20 +123,6 @@ static gf_status t_commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf
 
 static const gf_sink_vt tally_vt = {.name = "tally", .begin = t_begin, .commit = t_commit};
 
-/* A distance in metres: a finite number > 0, nothing after it. */
-static int parse_metres(const char *s, const char *opt, const char *cmd, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE || !isfinite(v) || v <= 0) {
-        fprintf(stderr, "geoflux %s: %s: '%s' is not a distance in metres (a number > 0)\n", cmd, opt, s);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
 static double now_s(void)
 {
     struct timespec t;
@@ -182,79 +168,67 @@ static int run_cmd(int argc, char **argv, int reverse)
     double far = 0, maxd = 500; /* reverse: the national service's limit is of this order */
     char columns[1024] = "";
     const char *cmd = reverse ? "reverse" : "geocode";
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, GF_CLI_OUT_SHORTOPTS "h", lo, NULL)) != -1) {
+    gf_cli_getopt_init();
+    int c, bad = 0;
+    const char *pc_opt = NULL;
+    while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART GF_CLI_OUT_SHORTOPTS "h", lo, NULL)) != -1) {
         int k = gf_cli_out_opt(&cli, c, optarg, cmd);
         if (k < 0) return GF_EXIT_USAGE;
         if (k) continue;
         switch (c) {
         case 'h': reverse ? help_reverse(stdout) : help_geocode(stdout); return GF_EXIT_OK;
         case O_ADDR:
-            if (naddrs >= 64) { fprintf(stderr, "geoflux %s: at most 64 --addresses\n", cmd); return GF_EXIT_USAGE; }
+            if (naddrs >= 64) return gf_cli_usage(cmd, "at most 64 --addresses");
             addrs[naddrs++] = optarg;
             break;
-        case O_INDEX: index = optarg; break;
-        case O_PC: postcodes = optarg; break;
+        case O_INDEX: bad = gf_cli_once("--index", &index, optarg); break;
+        case O_PC: bad = gf_cli_once("--postcodes", &pc_opt, optarg); postcodes = optarg; break;
         case O_COLS: {
             size_t l = strlen(columns);
             snprintf(columns + l, sizeof columns - l, "%s%s", l ? "," : "", optarg);
             break;
         }
-        case O_POSTCODE: postcode = optarg; break;
-        case O_CITYCODE: citycode = optarg; break;
-        case O_CITY: city = optarg; break;
+        case O_POSTCODE: bad = gf_cli_once("--postcode", &postcode, optarg); break;
+        case O_CITYCODE: bad = gf_cli_once("--citycode", &citycode, optarg); break;
+        case O_CITY: bad = gf_cli_once("--city", &city, optarg); break;
         case O_RCOLS:
-            if (!optarg[0]) {
-                fprintf(stderr, "geoflux %s: --result-columns: no column named\n", cmd);
-                return GF_EXIT_USAGE;
-            }
-            rcols = optarg;
+            if (!optarg[0]) return gf_cli_usage(cmd, "--result-columns: no column named");
+            bad = gf_cli_once("--result-columns", &rcols, optarg);
             break;
         case O_STYLE:
             if (!strcmp(optarg, "geoplateforme")) style = GF_GC_STYLE_GEOPLATEFORME;
             else if (!strcmp(optarg, "api-adresse")) style = GF_GC_STYLE_API_ADRESSE;
-            else {
-                fprintf(stderr, "geoflux %s: --columns-style: '%s' is neither geoplateforme nor api-adresse\n", cmd, optarg);
-                return GF_EXIT_USAGE;
-            }
+            else return gf_cli_usage(cmd, "--columns-style '%s': expected geoplateforme or api-adresse", optarg);
             break;
-        case O_LAT: lat = optarg; break;
-        case O_LON: lon = optarg; break;
-        case O_FAR:
-            if (!parse_metres(optarg, "--far", cmd, &far)) return GF_EXIT_USAGE;
-            break;
+        case O_LAT: bad = gf_cli_once("--lat", &lat, optarg); break;
+        case O_LON: bad = gf_cli_once("--lon", &lon, optarg); break;
+        case O_FAR: bad = gf_cli_num("--far", optarg, 0.001, 2e7, &far); break; /* metres, > 0 */
         case O_MAXD:
-            if (!parse_metres(optarg, "--max-distance", cmd, &maxd)) return GF_EXIT_USAGE;
+            bad = gf_cli_num("--max-distance", optarg, 0.001, 2e7, &maxd);
             maxd_given = 1;
             break;
-        default: reverse ? help_reverse(stderr) : help_geocode(stderr); return GF_EXIT_USAGE;
+        default: return gf_cli_bad_option(cmd, c, argv);
         }
+        if (bad) return GF_EXIT_USAGE;
     }
     const char *out = cli.out, *format = cli.format, *t_srs = cli.t_srs, *rejects = cli.rejects, *layer = cli.layer;
     int threads = cli.threads, verbose = cli.verbose, summary = cli.summary_json,
         precision = cli.precision, append = cli.append;
-    if (argc - optind != 1 || !out || (!index && naddrs == 0) || (index && naddrs)) {
-        fprintf(stderr, "geoflux %s: %s\n", cmd,
-                argc - optind != 1 ? "one INPUT file expected" : !out ? "no output (-o FILE)"
-                : index ? "--index and --addresses are exclusive" : "no address base (--addresses FILE or --index FILE)");
-        reverse ? help_reverse(stderr) : help_geocode(stderr);
-        return GF_EXIT_USAGE;
-    }
+    if (argc - optind != 1 || !out || (!index && naddrs == 0) || (index && naddrs))
+        return gf_cli_usage(cmd, "%s",
+                            argc - optind != 1 ? "one INPUT file expected" : !out ? "no output (-o FILE)"
+                            : index ? "--index and --addresses are exclusive" : "no address base (--addresses FILE or --index FILE)");
     const char *input = argv[optind];
     if (cli.keep_invalid && verbose >= 0)
-        fprintf(stderr, "geoflux %s: --keep-invalid is not needed any more: every row is written (ignored)\n", cmd);
+        fprintf(stderr, "geoflux: warning: --keep-invalid is not needed any more: every row is written (ignored)\n");
     /* options of the other command are refused, not ignored */
     const char *wrong = reverse ? (far > 0 ? "--far" : columns[0] ? "--columns" : postcode ? "--postcode"
                                    : citycode ? "--citycode" : city ? "--city" : NULL)
                                 : (maxd_given ? "--max-distance" : NULL);
-    if (wrong) {
-        fprintf(stderr, "geoflux %s: %s applies to `geoflux %s` only\n", cmd, wrong, reverse ? "geocode" : "reverse");
-        return GF_EXIT_USAGE;
-    }
+    if (wrong) return gf_cli_usage(cmd, "%s applies to `geoflux %s` only", wrong, reverse ? "geocode" : "reverse");
     gf_ctx *ctx = gf_cli_ctx(verbose);
     if (!ctx) return GF_EXIT_FAIL;
-    int code = GF_EXIT_FAIL, bad_index = 0;
+    int code = GF_EXIT_FAIL;
     gf_gc_index *ix = NULL;
     gf_pipeline *p = NULL;
     gf_table_reader *tr = NULL;
@@ -265,6 +239,14 @@ static int run_cmd(int argc, char **argv, int reverse)
     const gf_sink_vt *svt;
     void *sst, *stage, *gstage = NULL; /* gstage: borrowed, owned by the pipeline */
     gf_gc_counts tc;
+    /* before any work (the index build): inputs readable, outputs creatable */
+    if ((st = gf_cli_check_input(ctx, input))) goto fail;
+    for (int i = 0; i < naddrs; i++)
+        if ((st = gf_cli_check_input(ctx, addrs[i]))) goto fail;
+    if (index && (st = gf_cli_check_input(ctx, index))) goto fail;
+    if (postcodes && !index && (st = gf_cli_check_input(ctx, postcodes))) goto fail;
+    if ((st = gf_cli_check_output(ctx, out))) goto fail;
+    if (rejects && (st = gf_cli_check_output(ctx, rejects))) goto fail;
     /* outputs are neither inputs nor each other (write.h), checked before
      * the index is built */
     if (rejects) rejects_path = strdup(rejects);
@@ -283,10 +265,10 @@ static int run_cmd(int argc, char **argv, int reverse)
             goto fail;
     }
     if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
-    if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) {
-        bad_index = index && st != GF_ERR_NOMEM; /* an --index file that cannot be used is an unreadable input */
-        goto fail;
-    }
+    gf_ctx_log(ctx, GF_LOG_INFO, "output CRS: %s (%s)", gf_crs_label(&crs), crs.name);
+    /* an --index file that cannot be used is an unreadable input: its
+     * loader says so with GF_ERR_INPUT or GF_ERR_PARSE (exit 2) */
+    if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) goto fail;
     gf_csv_opts co = {0};
     if ((st = gf_table_open(ctx, input, &co, &tr))) goto fail;
     gf_table_reader *reader = tr;
@@ -331,18 +313,25 @@ static int run_cmd(int argc, char **argv, int reverse)
     if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }
     if ((st = gf_pipeline_add_sink(p, &tally_vt, &tl))) goto fail;
     gf_run_stats s;
-    if ((st = gf_pipeline_run(p, &s))) goto fail;
+    st = gf_pipeline_run(p, &s);
+    gf_ctx_log_flush(ctx);
+    if (st) goto fail;
     gf_geocode_stage_counts(gstage, &tc);
     double rate = s.seconds > 0 ? (double)s.read / s.seconds : 0;
-    if (summary)
+    if (summary) {
         printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"ok\":%llu,\"not_found\":%llu,\"skipped\":%llu,"
                "\"error\":%llu,\"housenumber\":%llu,\"street\":%llu,\"locality\":%llu,\"municipality\":%llu,"
-               "\"schema_defects\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f}\n",
+               "\"schema_defects\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"crs\":",
                (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected,
                (unsigned long long)tc.ok, (unsigned long long)tc.not_found, (unsigned long long)tc.skipped,
                (unsigned long long)tc.error, (unsigned long long)tc.types[1], (unsigned long long)tc.types[2],
                (unsigned long long)tc.types[3], (unsigned long long)tc.types[4], (unsigned long long)tl.defects,
                s.seconds, rate);
+        gf_cli_json_str(stdout, gf_crs_label(&crs));
+        printf(",\"crs_name\":");
+        gf_cli_json_str(stdout, crs.name);
+        printf("}\n");
+    }
     if (verbose >= 0) {
         fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu; ", (unsigned long long)s.read,
                 (unsigned long long)s.written, (unsigned long long)s.rejected);
@@ -359,8 +348,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     code = GF_EXIT_OK;
     goto done;
 fail:
-    fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
-    code = (st == GF_ERR_IO && !p) || bad_index ? GF_EXIT_USAGE : gf_cli_exit_for(st);
+    code = gf_cli_fail(ctx, st);
 done:
     gf_pipeline_destroy(p);
     gf_table_destroy(tr);
@@ -378,8 +366,8 @@ int gf_cmd_index(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "build") != 0) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) { help_index(stdout); return GF_EXIT_OK; }
-        help_index(stderr);
-        return GF_EXIT_USAGE;
+        if (argc < 2) return gf_cli_usage("index", "missing subcommand: geoflux index build FILE... -o INDEX");
+        return gf_cli_usage("index", "unknown subcommand '%s' (build)", argv[1]);
     }
     enum { O_PC = 256 };
     static const struct option lo[] = {{"output", required_argument, 0, 'o'}, {"threads", required_argument, 0, 'j'},
@@ -389,30 +377,32 @@ int gf_cmd_index(int argc, char **argv)
     int threads = 0, verbose = 0, c;
     argc--;
     argv++;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:j:qvh", lo, NULL)) != -1) {
+    gf_cli_getopt_init();
+    const char *pc_opt = NULL;
+    while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART "o:j:qvh", lo, NULL)) != -1) {
+        int bad = 0;
         switch (c) {
-        case 'o': out = optarg; break;
-        case 'j': threads = atoi(optarg); break;
+        case 'o': bad = gf_cli_once("-o/--output", &out, optarg); break;
+        case 'j': bad = gf_cli_int("-j/--threads", optarg, 1, GF_CLI_MAX_THREADS, &threads); break;
         case 'q': verbose = -1; break;
         case 'v': verbose = 1; break;
         case 'h': help_index(stdout); return GF_EXIT_OK;
-        case O_PC: postcodes = optarg; break;
-        default: help_index(stderr); return GF_EXIT_USAGE;
+        case O_PC: bad = gf_cli_once("--postcodes", &pc_opt, optarg); postcodes = optarg; break;
+        default: return gf_cli_bad_option("index", c, argv);
         }
+        if (bad) return GF_EXIT_USAGE;
     }
-    if (optind >= argc || !out) {
-        fprintf(stderr, "geoflux index build: %s\n", !out ? "no output (-o FILE)" : "no input file");
-        help_index(stderr);
-        return GF_EXIT_USAGE;
-    }
+    if (optind >= argc || !out) return gf_cli_usage("index", "%s", !out ? "no output (-o FILE)" : "no input file");
     gf_ctx *ctx = gf_cli_ctx(verbose);
     if (!ctx) return GF_EXIT_FAIL;
     gf_gc_index *ix = NULL;
     double t0 = now_s();
-    gf_status st;
-    {
-        /* the index is not written over one of its inputs */
+    gf_status st = GF_OK;
+    /* before the build: inputs readable, the output's folder writable */
+    for (int i = optind; i < argc && st == GF_OK; i++) st = gf_cli_check_input(ctx, argv[i]);
+    if (st == GF_OK && postcodes) st = gf_cli_check_input(ctx, postcodes);
+    if (st == GF_OK) st = gf_cli_check_output(ctx, out);
+    if (st == GF_OK) { /* the index is not written over one of its inputs */
         const char *ins[256];
         int nin = 0;
         for (int i = optind; i < argc && nin < 255; i++) ins[nin++] = argv[i];
@@ -425,8 +415,7 @@ int gf_cmd_index(int argc, char **argv)
     if (st == GF_OK) st = gf_gc_index_save(ix, ctx, out);
     int code = GF_EXIT_OK;
     if (st) {
-        fprintf(stderr, "geoflux: error: %s\n", gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
-        code = st == GF_ERR_IO && strstr(gf_ctx_errmsg(ctx), "No such file") ? GF_EXIT_USAGE : gf_cli_exit_for(st);
+        code = gf_cli_fail(ctx, st);
     } else if (verbose >= 0) {
         fprintf(stderr, "geoflux: index written to %s (%.2f s in all)\n", out, now_s() - t0);
     }

@@ -18,7 +18,7 @@ static void help(FILE *f)
         "  with their statistics as a second layer), -j N, ...\n"
         "See `geoflux convert --help`.\n"
         "\n"
-        "exit codes: 0 ok, 2 usage error or unreadable input, 3 run failed\n");
+        "exit codes: 0 ok, 2 usage error or unreadable input, 3 run failed (see geoflux --help)\n");
 }
 
 int gf_cmd_tiles(int argc, char **argv) { return gf_cli_convert(argc, argv, help, 1); }

@@ -27,22 +27,10 @@ static void help(FILE *f)
         "exit codes: 0 every file is valid, 1 a file has errors, 2 a file could not be read\n");
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20) printf("\\u%04x", c);
-        else putchar(c);
-    }
-    putchar('"');
-}
-
 static void print_json(const char *path, int several, const gf_validate_report *r)
 {
     printf("{");
-    if (several) { printf("\"file\":"); json_str(path); printf(","); }
+    if (several) { printf("\"file\":"); gf_cli_json_str(stdout, path); printf(","); }
     printf("\"profile\":\"%s\",\"valid\":%s,\"rows\":%llu,\"invalid_rows\":[", r->profile, r->valid ? "true" : "false",
            (unsigned long long)r->rows);
     for (size_t i = 0; i < r->ninvalid; i++) printf("%s%llu", i ? "," : "", (unsigned long long)r->invalid_lines[i]);
@@ -106,37 +94,31 @@ int gf_cmd_validate(int argc, char **argv)
                                        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gf_validate_file_opts o = {0};
     int json = 0;
-    optind = 1;
+    gf_cli_getopt_init();
     int c;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART "h", lo, NULL)) != -1) {
         switch (c) {
         case 'h': help(stdout); return GF_EXIT_OK;
         case O_PROFILE:
-            if (!gf_validate_profile_known(optarg)) {
-                fprintf(stderr, "geoflux validate: unknown profile '%s' (1.3, 1.3-relax, 1.4, 1.5)\n", optarg);
-                return GF_EXIT_USAGE;
-            }
+            if (!gf_validate_profile_known(optarg))
+                return gf_cli_usage("validate", "unknown profile '%s' (1.3, 1.3-relax, 1.4, 1.5)", optarg);
             o.profile = optarg;
             break;
         case O_FORMAT:
             if (!strcmp(optarg, "json")) json = 1;
             else if (!strcmp(optarg, "text")) json = 0;
-            else { fprintf(stderr, "geoflux validate: --format takes text or json\n"); return GF_EXIT_USAGE; }
+            else return gf_cli_usage("validate", "--format '%s': expected text or json", optarg);
             break;
         case O_ENC:
             if (!strcasecmp(optarg, "auto")) o.csv.encoding = GF_ENC_AUTO;
             else if (!strcasecmp(optarg, "utf-8") || !strcasecmp(optarg, "utf8")) o.csv.encoding = GF_ENC_UTF8;
             else if (!strcasecmp(optarg, "latin1") || !strcasecmp(optarg, "windows-1252")) o.csv.encoding = GF_ENC_LATIN1;
-            else { fprintf(stderr, "geoflux validate: unknown encoding '%s'\n", optarg); return GF_EXIT_USAGE; }
+            else return gf_cli_usage("validate", "--encoding '%s': expected auto, utf-8 or latin1", optarg);
             break;
-        default: help(stderr); return GF_EXIT_USAGE;
+        default: return gf_cli_bad_option("validate", c, argv);
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "geoflux validate: no input file\n");
-        help(stderr);
-        return GF_EXIT_USAGE;
-    }
+    if (optind >= argc) return gf_cli_usage("validate", "no input file");
     gf_ctx *ctx = gf_cli_ctx(0);
     if (!ctx) return GF_EXIT_FAIL;
     int code = GF_EXIT_OK, several = argc - optind > 1;
@@ -144,16 +126,17 @@ int gf_cmd_validate(int argc, char **argv)
         gf_validate_report r;
         gf_status st = gf_validate_file(ctx, argv[i], &o, &r);
         if (st) {
-            fprintf(stderr, "geoflux validate: %s: %s\n", argv[i],
+            fprintf(stderr, "geoflux: error: %s: %s\n", argv[i],
                     gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
             if (json) {
                 printf("{");
-                if (several) { printf("\"file\":"); json_str(argv[i]); printf(","); }
+                if (several) { printf("\"file\":"); gf_cli_json_str(stdout, argv[i]); printf(","); }
                 printf("\"error\":");
-                json_str(gf_ctx_errmsg(ctx));
+                gf_cli_json_str(stdout, gf_ctx_errmsg(ctx));
                 printf("}\n");
             }
-            code = GF_EXIT_USAGE;
+            int e = gf_cli_exit_for(st);
+            if (e > code) code = e;
             continue;
         }
         if (json) print_json(argv[i], several, &r);

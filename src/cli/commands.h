@@ -7,12 +7,15 @@
 
 #include "geoflux/ctx.h"
 
-/* Exit codes, documented in `geoflux --help`. */
+/* Exit codes, documented in `geoflux --help` (the authoritative list) and
+ * chosen from the class of the failing status (gf_cli_exit_for()), never
+ * from the text of a message. */
 enum {
     GF_EXIT_OK = 0,       /* success (validate: the file is valid) */
     GF_EXIT_INVALID = 1,  /* validate: the file has errors */
-    GF_EXIT_USAGE = 2,    /* bad command line, or an input could not be read */
-    GF_EXIT_FAIL = 3      /* the run failed (I/O, PROJ, GDAL...) */
+    GF_EXIT_USAGE = 2,    /* class usage or input: bad command line, or an input
+                             missing, unreadable, a directory, not recognised */
+    GF_EXIT_FAIL = 3      /* class output, dependency or internal: the run failed */
 };
 
 typedef struct gf_cli_command {
@@ -50,13 +53,52 @@ enum { GF_O_TSRS = 200, GF_O_REJECTS, GF_O_KEEP, GF_O_SUMMARY, GF_O_LAYER, GF_O_
     {"keep-invalid", no_argument, 0, GF_O_KEEP}, {"summary", required_argument, 0, GF_O_SUMMARY},                \
     {"layer", required_argument, 0, GF_O_LAYER}, {"precision", required_argument, 0, GF_O_PREC},                 \
     {"append", no_argument, 0, GF_O_APPEND}, {"overwrite", no_argument, 0, GF_O_OVERWRITE}
+/* Short options of every command start with ':' (missing values are told
+ * apart from unknown options) and getopt's own messages are off
+ * (gf_cli_getopt_init()). */
+#define GF_CLI_OPTSTART ":"
 /* 1: c is a shared option, stored in o; 0: it is not; -1: its value is
- * wrong (a message naming cmd was printed). */
+ * wrong or repeated (a message was printed). */
 int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd);
+
+/* Command-line parsing, the same for every command. Each function that
+ * refuses prints one `geoflux: error: ...` line and returns -1 (0 on
+ * success); the caller returns GF_EXIT_USAGE. */
+void gf_cli_getopt_init(void);  /* optind = 1, getopt silent */
+/* getopt_long returned '?' (unknown option) or ':' (missing value): one
+ * line naming the option, then "see geoflux CMD --help". Returns
+ * GF_EXIT_USAGE. */
+int gf_cli_bad_option(const char *cmd, int c, char **argv);
+/* A usage error found after parsing: the message, then the help pointer.
+ * Returns GF_EXIT_USAGE. */
+int gf_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Integers and numbers: the whole of arg, in [min, max]. */
+int gf_cli_int(const char *opt, const char *arg, long min, long max, int *out);
+int gf_cli_num(const char *opt, const char *arg, double min, double max, double *out);
+/* A size: a number with an optional K, M (default) or G suffix, > 0. */
+int gf_cli_size(const char *opt, const char *arg, size_t *out);
+/* An option that takes one value: refused when given a second time. */
+int gf_cli_once(const char *opt, const char **slot, const char *arg);
+#define GF_CLI_MAX_THREADS 256
+
+/* Checks made before any work, with the user's own path in the message:
+ * an input exists, is readable and is not a directory ("-" passes):
+ * GF_ERR_INPUT otherwise; an output's folder exists and is writable, and
+ * the output is not a directory ("-" passes): GF_ERR_OUTPUT otherwise. */
+gf_status gf_cli_check_input(gf_ctx *ctx, const char *path);
+gf_status gf_cli_check_output(gf_ctx *ctx, const char *path);
+
+/* Prints s as a JSON string (gf_buf_json_str(), the writers' escaper);
+ * NULL prints null. */
+void gf_cli_json_str(FILE *f, const char *s);
 
 /* Shared CLI helpers (src/cli/common.c). */
 gf_ctx *gf_cli_ctx(int verbose);          /* context logging to stderr */
-int gf_cli_exit_for(int st);              /* gf_status -> exit code */
+#define GF_CLI_REPEAT 3                   /* messages shown per code (gf_ctx_logc) */
+int gf_cli_exit_for(gf_status st);        /* exit code for the class of st */
+/* Prints `geoflux: error: MESSAGE` (the context's message, else the
+ * status's name) and returns gf_cli_exit_for(st). */
+int gf_cli_fail(gf_ctx *ctx, gf_status st);
 int gf_cli_is_tty(void);
 
 #endif

@@ -1,10 +1,19 @@
-/* Shared CLI helpers: the only place, with the commands, that prints. */
+/* Shared CLI helpers: the only place, with the commands, that prints.
+ * Every message has one of two prefixes: `geoflux: error: ` (the run or
+ * a row failed) and `geoflux: warning: `; informational lines have
+ * `geoflux: `. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "geoflux/pipeline.h"
 
 static void log_stderr(void *user, gf_log_level level, const char *msg)
 {
@@ -18,44 +27,193 @@ gf_ctx *gf_cli_ctx(int verbose)
 {
     gf_ctx *ctx = NULL;
     if (gf_ctx_create(&ctx) != GF_OK) {
-        fprintf(stderr, "geoflux: out of memory\n");
+        fprintf(stderr, "geoflux: error: out of memory\n");
         return NULL;
     }
-    gf_ctx_set_log(ctx, log_stderr, NULL, verbose > 0 ? GF_LOG_INFO : verbose < 0 ? GF_LOG_ERROR : GF_LOG_WARN);
+    gf_ctx_set_log(ctx, log_stderr, NULL, verbose > 0 ? GF_LOG_INFO : verbose < 0 ? GF_LOG_SILENT : GF_LOG_WARN);
+    /* repeated messages (rejected rows, a rule broken in every file): the
+     * first GF_CLI_REPEAT of each code, then "... and N more (code X)";
+     * -v shows them all */
+    gf_ctx_set_log_repeat(ctx, verbose > 0 ? 0 : GF_CLI_REPEAT);
     return ctx;
 }
 
-int gf_cli_exit_for(int st)
+int gf_cli_exit_for(gf_status st)
 {
-    switch (st) {
-    case GF_OK: return GF_EXIT_OK;
-    case GF_ERR_ARG:
-    case GF_ERR_SCHEMA:
-        return GF_EXIT_USAGE;
-    default: return GF_EXIT_FAIL;
+    switch (gf_status_class_of(st)) {
+    case GF_CLASS_NONE: return GF_EXIT_OK;
+    case GF_CLASS_USAGE:
+    case GF_CLASS_INPUT: return GF_EXIT_USAGE;
+    case GF_CLASS_OUTPUT:
+    case GF_CLASS_DEPENDENCY:
+    case GF_CLASS_INTERNAL: break;
     }
+    return GF_EXIT_FAIL;
+}
+
+int gf_cli_fail(gf_ctx *ctx, gf_status st)
+{
+    const char *m = gf_ctx_errmsg(ctx);
+    gf_ctx_log_flush(ctx);
+    if (gf_cli_is_tty()) fputs("\r\033[K", stderr); /* clear the progress line */
+    fprintf(stderr, "geoflux: error: %s\n", m[0] ? m : gf_status_str(st));
+    return gf_cli_exit_for(st);
 }
 
 int gf_cli_is_tty(void) { return isatty(STDERR_FILENO); }
 
+void gf_cli_getopt_init(void)
+{
+    optind = 1;
+    opterr = 0;
+}
+
+int gf_cli_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "";
+    char shortopt[3] = {'-', (char)optopt, 0};
+    /* a short option in a group (-qx): argv names the group, optopt the letter */
+    const char *name = optopt > 0 && optopt < 128 && !(arg[0] == '-' && arg[1] == '-') ? shortopt : arg;
+    if (c == ':')
+        fprintf(stderr, "geoflux: error: option '%s' needs a value (see geoflux %s --help)\n", name, cmd);
+    else
+        fprintf(stderr, "geoflux: error: unknown option '%s' (see geoflux %s --help)\n", name, cmd);
+    return GF_EXIT_USAGE;
+}
+
+int gf_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("geoflux: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see geoflux %s --help)\n", cmd);
+    return GF_EXIT_USAGE;
+}
+
+int gf_cli_int(const char *opt, const char *arg, long min, long max, int *out)
+{
+    char *e = NULL;
+    errno = 0;
+    long v = strtol(arg, &e, 10);
+    if (e == arg || *e || errno == ERANGE || v < min || v > max) {
+        fprintf(stderr, "geoflux: error: %s '%s': expected an integer from %ld to %ld\n", opt, arg, min, max);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int gf_cli_num(const char *opt, const char *arg, double min, double max, double *out)
+{
+    char *e = NULL;
+    errno = 0;
+    double v = strtod(arg, &e);
+    if (e == arg || *e || errno == ERANGE || !isfinite(v) || v < min || v > max) {
+        fprintf(stderr, "geoflux: error: %s '%s': expected a number from %g to %g\n", opt, arg, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int gf_cli_size(const char *opt, const char *arg, size_t *out)
+{
+    char *e = NULL;
+    errno = 0;
+    double v = strtod(arg, &e);
+    double mul = 1048576.0;
+    if (e != arg && *e && !e[1]) {
+        switch (*e) {
+        case 'K': case 'k': mul = 1024.0; e++; break;
+        case 'M': case 'm': e++; break;
+        case 'G': case 'g': mul = 1073741824.0; e++; break;
+        }
+    }
+    /* at most 1 TiB: beyond, a typo rather than a budget */
+    if (e == arg || *e || errno == ERANGE || !isfinite(v) || v <= 0 || v * mul > 1099511627776.0 || v * mul < 1) {
+        fprintf(stderr, "geoflux: error: %s '%s': expected a size like 256M or 1G (K, M, G; up to 1024G)\n", opt, arg);
+        return -1;
+    }
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
+int gf_cli_once(const char *opt, const char **slot, const char *arg)
+{
+    if (*slot) {
+        fprintf(stderr, "geoflux: error: %s given twice ('%s' and '%s')\n", opt, *slot, arg);
+        return -1;
+    }
+    *slot = arg;
+    return 0;
+}
+
+gf_status gf_cli_check_input(gf_ctx *ctx, const char *path)
+{
+    if (!strcmp(path, "-")) return GF_OK;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: is a directory, not a file", path);
+    if (access(path, R_OK) != 0) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
+    return GF_OK;
+}
+
+gf_status gf_cli_check_output(gf_ctx *ctx, const char *path)
+{
+    if (!strcmp(path, "-")) return GF_OK;
+    if (!path[0]) return gf_ctx_err(ctx, GF_ERR_ARG, "empty output path");
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: is a directory; give a file name", path);
+    /* the folder: everything before the last '/', "." when none */
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    char *dir = malloc(dl + 2);
+    if (!dir) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (!slash) strcpy(dir, ".");
+    else if (dl == 0) strcpy(dir, "/");
+    else { memcpy(dir, path, dl); dir[dl] = 0; }
+    gf_status st = GF_OK;
+    if (stat(dir, &sb) != 0)
+        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create it: folder %s: %s", path, dir, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create it: %s is not a folder", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create it in folder %s: %s", path, dir, strerror(errno));
+    free(dir);
+    return st;
+}
+
+void gf_cli_json_str(FILE *f, const char *s)
+{
+    if (!s) { fputs("null", f); return; }
+    gf_buf b = {0};
+    if (gf_buf_json_str(&b, s, strlen(s)) == GF_OK) fwrite(b.p, 1, b.len, f);
+    else fputs("null", f);
+    gf_buf_free(&b);
+}
+
 int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd)
 {
+    (void)cmd;
     switch (c) {
-    case 'o': o->out = arg; return 1;
-    case 'f': o->format = arg; return 1;
-    case 'j': o->threads = atoi(arg); return 1;
+    case 'o': return gf_cli_once("-o/--output", &o->out, arg) ? -1 : 1;
+    case 'f': return gf_cli_once("-f/--format", &o->format, arg) ? -1 : 1;
+    case 'j': return gf_cli_int("-j/--threads", arg, 1, GF_CLI_MAX_THREADS, &o->threads) ? -1 : 1;
     case 'q': o->verbose = -1; return 1;
     case 'v': o->verbose = 1; return 1;
-    case GF_O_TSRS: o->t_srs = arg; return 1;
-    case GF_O_REJECTS: o->rejects = arg; return 1;
+    case GF_O_TSRS: return gf_cli_once("--t-srs", &o->t_srs, arg) ? -1 : 1;
+    case GF_O_REJECTS: return gf_cli_once("--rejects", &o->rejects, arg) ? -1 : 1;
     case GF_O_KEEP: o->keep_invalid = 1; return 1;
-    case GF_O_LAYER: o->layer = arg; return 1;
-    case GF_O_PREC: o->precision = atoi(arg); return 1;
+    case GF_O_LAYER: return gf_cli_once("--layer", &o->layer, arg) ? -1 : 1;
+    case GF_O_PREC: return gf_cli_int("--precision", arg, 0, 15, &o->precision) ? -1 : 1;
     case GF_O_APPEND: o->append = 1; return 1;
     case GF_O_OVERWRITE: o->overwrite = 1; return 1;
     case GF_O_SUMMARY:
         if (strcmp(arg, "json") != 0) {
-            fprintf(stderr, "geoflux %s: --summary takes 'json'\n", cmd);
+            fprintf(stderr, "geoflux: error: --summary '%s': only 'json' is known\n", arg);
             return -1;
         }
         o->summary_json = 1;

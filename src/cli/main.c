@@ -38,12 +38,18 @@ static void usage(FILE *f)
             "exit codes:\n"
             "  0  success (validate: every file is valid)\n"
             "  1  validate: at least one file has errors\n"
-            "  2  usage error, or an input could not be opened or recognised\n"
-            "  3  the run failed (write error, PROJ/GDAL/GEOS failure, ...)\n");
+            "  2  usage error (unknown or repeated option, bad value, unknown CRS or format),\n"
+            "     or an input that is missing, unreadable, a directory or not recognised\n"
+            "  3  the run failed: an output could not be written (missing folder, disk full,\n"
+            "     permission), PROJ/GDAL/GEOS/SQLite failed, or an internal error\n");
 }
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && argv[1][0] == '-' && strcmp(argv[1], "--help") && strcmp(argv[1], "-h") && strcmp(argv[1], "--version")) {
+        fprintf(stderr, "geoflux: error: unknown option '%s' (see geoflux --help)\n", argv[1]);
+        return GF_EXIT_USAGE;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -60,6 +66,6 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "geoflux: unknown command '%s' (see geoflux --help)\n", argv[1]);
+    fprintf(stderr, "geoflux: error: unknown command '%s' (see geoflux --help)\n", argv[1]);
     return GF_EXIT_USAGE;
 }

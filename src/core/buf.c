@@ -52,3 +52,30 @@ void gf_buf_free(gf_buf *b)
     b->p = NULL;
     b->len = b->cap = 0;
 }
+
+/* The one JSON string escaper (GeoJSON writer, tile metadata, the CLI's
+ * JSON summaries): quotes, backslashes and control characters. */
+gf_status gf_buf_json_str(gf_buf *o, const char *p, size_t n)
+{
+    gf_status st = gf_buf_reserve(o, n * 2 + 2);
+    if (st) return st;
+    char *w = o->p + o->len;
+    *w++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"' || c == '\\') { *w++ = '\\'; *w++ = (char)c; }
+        else if (c >= 0x20) *w++ = (char)c;
+        else {
+            o->len = (size_t)(w - o->p);
+            if ((st = gf_buf_reserve(o, 6 + (n - i) * 2 + 2))) return st;
+            w = o->p + o->len;
+            static const char hex[] = "0123456789abcdef";
+            const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+            if (esc) { *w++ = esc[0]; *w++ = esc[1]; }
+            else { memcpy(w, "\\u00", 4); w += 4; *w++ = hex[c >> 4]; *w++ = hex[c & 15]; }
+        }
+    }
+    *w++ = '"';
+    o->len = (size_t)(w - o->p);
+    return GF_OK;
+}

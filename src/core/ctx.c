@@ -2,6 +2,7 @@
  * This file is the PROJ and GEOS adapter for handle life cycles: their
  * messages are turned into gf_ctx errors or dropped here, nowhere else. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +12,29 @@
 
 #include "geoflux/ctx.h"
 
+/* Per-code counts of gf_ctx_logc(); codes beyond the table are not limited. */
+#define GF_LOG_CODES 128
+typedef struct gf_logcode {
+    char code[64];
+    gf_log_level level;
+    uint64_t n;
+} gf_logcode;
+
 typedef struct gf_logshare {
     gf_log_fn fn;
     void *user;
     gf_log_level min;
     pthread_mutex_t mu;
     int refs;
+    int repeat;  /* 0: no limit */
+    int ncodes;
+    gf_logcode codes[GF_LOG_CODES];
 } gf_logshare;
 
 struct gf_ctx {
     char err[1024];
+    gf_status err_st;  /* status given with err */
+    char dep[512];     /* last PROJ/GEOS log line, kept apart from err */
     gf_logshare *log;
     PJ_CONTEXT *proj;
     GEOSContextHandle_t geos;
@@ -44,8 +58,45 @@ const char *gf_status_str(gf_status st)
     case GF_ERR_SQL: return "SQLite error";
     case GF_ERR_UNSUPPORTED: return "unsupported";
     case GF_ERR_INTERNAL: return "internal error";
+    case GF_ERR_INPUT: return "input error";
+    case GF_ERR_OUTPUT: return "output error";
     }
     return "unknown status";
+}
+
+gf_status_class gf_status_class_of(gf_status st)
+{
+    switch (st) {
+    case GF_OK:
+    case GF_DONE: return GF_CLASS_NONE;
+    case GF_ERR_ARG:
+    case GF_ERR_UNSUPPORTED: return GF_CLASS_USAGE;
+    case GF_ERR_INPUT:
+    case GF_ERR_PARSE:
+    case GF_ERR_SCHEMA: return GF_CLASS_INPUT;
+    case GF_ERR_OUTPUT:
+    case GF_ERR_IO: return GF_CLASS_OUTPUT;
+    case GF_ERR_PROJ:
+    case GF_ERR_GEOS:
+    case GF_ERR_GDAL:
+    case GF_ERR_SQL: return GF_CLASS_DEPENDENCY;
+    case GF_ERR_NOMEM:
+    case GF_ERR_INTERNAL: return GF_CLASS_INTERNAL;
+    }
+    return GF_CLASS_INTERNAL;
+}
+
+const char *gf_status_class_str(gf_status_class c)
+{
+    switch (c) {
+    case GF_CLASS_NONE: return "none";
+    case GF_CLASS_USAGE: return "usage";
+    case GF_CLASS_INPUT: return "input";
+    case GF_CLASS_OUTPUT: return "output";
+    case GF_CLASS_DEPENDENCY: return "dependency";
+    case GF_CLASS_INTERNAL: return "internal";
+    }
+    return "internal";
 }
 
 gf_status gf_ctx_create(gf_ctx **out)
@@ -102,18 +153,28 @@ void gf_ctx_set_log(gf_ctx *c, gf_log_fn fn, void *user, gf_log_level min)
 gf_status gf_ctx_err(gf_ctx *c, gf_status st, const char *fmt, ...)
 {
     if (!c) return st;
+    /* Formatted aside: the arguments may point into c->err or c->dep. */
+    char msg[sizeof c->err];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(c->err, msg, sizeof c->err);
+    c->err_st = st;
     return st;
 }
 
 const char *gf_ctx_errmsg(const gf_ctx *c) { return c ? c->err : ""; }
+gf_status gf_ctx_errstatus(const gf_ctx *c) { return c ? c->err_st : GF_OK; }
+const char *gf_ctx_dep_msg(const gf_ctx *c) { return c ? c->dep : ""; }
+void gf_ctx_dep_clear(gf_ctx *c) { if (c) c->dep[0] = 0; }
 
 void gf_ctx_take_error(gf_ctx *c, const gf_ctx *child)
 {
-    if (c && child && child->err[0]) memcpy(c->err, child->err, sizeof c->err);
+    if (c && child && child->err[0]) {
+        memcpy(c->err, child->err, sizeof c->err);
+        c->err_st = child->err_st;
+    }
 }
 
 void gf_ctx_vlog(gf_ctx *c, gf_log_level level, const char *fmt, va_list ap)
@@ -137,12 +198,67 @@ void gf_ctx_log(gf_ctx *c, gf_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
+void gf_ctx_logc(gf_ctx *c, gf_log_level level, const char *code, const char *fmt, ...)
+{
+    if (!c) return;
+    gf_logshare *l = c->log;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&l->mu);
+    if (l->fn && level >= l->min) {
+        gf_logcode *k = NULL;
+        if (code && l->repeat > 0) {
+            for (int i = 0; i < l->ncodes && !k; i++)
+                if (l->codes[i].level == level && !strncmp(l->codes[i].code, code, sizeof l->codes[i].code - 1))
+                    k = &l->codes[i];
+            if (!k && l->ncodes < GF_LOG_CODES) {
+                k = &l->codes[l->ncodes++];
+                snprintf(k->code, sizeof k->code, "%s", code);
+                k->level = level;
+                k->n = 0;
+            }
+        }
+        if (!k || k->n++ < (uint64_t)l->repeat) {
+            char msg[2048];
+            vsnprintf(msg, sizeof msg, fmt, ap);
+            l->fn(l->user, level, msg);
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    va_end(ap);
+}
+
+void gf_ctx_set_log_repeat(gf_ctx *c, int limit)
+{
+    pthread_mutex_lock(&c->log->mu);
+    c->log->repeat = limit > 0 ? limit : 0;
+    pthread_mutex_unlock(&c->log->mu);
+}
+
+void gf_ctx_log_flush(gf_ctx *c)
+{
+    if (!c) return;
+    gf_logshare *l = c->log;
+    pthread_mutex_lock(&l->mu);
+    for (int i = 0; i < l->ncodes; i++) {
+        gf_logcode *k = &l->codes[i];
+        if (l->fn && k->n > (uint64_t)l->repeat) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "... and %llu more (code %s)", (unsigned long long)(k->n - (uint64_t)l->repeat),
+                     k->code);
+            l->fn(l->user, k->level, msg);
+        }
+    }
+    l->ncodes = 0;
+    pthread_mutex_unlock(&l->mu);
+}
+
 static void proj_quiet(void *user, int level, const char *msg)
 {
     (void)level;
     gf_ctx *c = user;
-    /* Keep PROJ's last message as context for the error the caller raises. */
-    snprintf(c->err, sizeof c->err, "PROJ: %s", msg);
+    /* Kept apart from the error: the caller quotes it in its own message. */
+    snprintf(c->dep, sizeof c->dep, "%s", msg);
 }
 
 void *gf_ctx_proj(gf_ctx *c)
@@ -157,7 +273,7 @@ void *gf_ctx_proj(gf_ctx *c)
 static void geos_msg(const char *msg, void *user)
 {
     gf_ctx *c = user;
-    snprintf(c->err, sizeof c->err, "GEOS: %s", msg);
+    snprintf(c->dep, sizeof c->dep, "%s", msg);
 }
 
 void *gf_ctx_geos(gf_ctx *c)

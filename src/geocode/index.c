@@ -1134,7 +1134,7 @@ gf_status gf_gc_index_load(gf_ctx *ctx, const char *path, gf_gc_index **out)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));
+    if (fd < 0) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
@@ -1147,7 +1147,7 @@ gf_status gf_gc_index_load(gf_ctx *ctx, const char *path, gf_gc_index **out)
     size_t len = (size_t)sb.st_size;
     void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (m == MAP_FAILED) return gf_ctx_err(ctx, GF_ERR_IO, "%s: mmap: %s", path, strerror(errno));
+    if (m == MAP_FAILED) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: mmap: %s", path, strerror(errno));
     gf_status st = gc_index_open(ctx, path, m, len, out);
     if (st) {
         munmap(m, len);

@@ -309,7 +309,7 @@ gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
         r->rows++;
         if (rec.transcoded && !r->warned_enc[r->cur]) {
             r->warned_enc[r->cur] = 1;
-            gf_ctx_log(ctx, GF_LOG_WARN,
+            gf_ctx_logc(ctx, GF_LOG_WARN, "file.encoding.non_standard",
                        "%s:%llu: not UTF-8: read as Windows-1252 and converted (file.encoding.non_standard)",
                        r->paths[r->cur], (unsigned long long)rec.line);
         }

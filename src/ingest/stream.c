@@ -26,7 +26,7 @@ struct gf_stream {
 gf_status gf_stream_open(gf_ctx *ctx, const char *path, gf_stream **out)
 {
     int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY);
-    if (fd < 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", path, strerror(errno));
+    if (fd < 0) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
     gf_stream *s = calloc(1, sizeof *s);
     if (!s) {
         close(fd);
@@ -38,7 +38,7 @@ gf_status gf_stream_open(gf_ctx *ctx, const char *path, gf_stream **out)
     if (!s->gz) {
         close(fd);
         free(s);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot open stream", path);
+        return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: cannot open stream", path);
     }
     gzbuffer(s->gz, 256 * 1024);
     s->path = strdup(strcmp(path, "-") == 0 ? "<stdin>" : path);
@@ -57,7 +57,7 @@ gf_status gf_stream_read(gf_stream *s, gf_ctx *ctx, void *buf, size_t n, size_t 
     if (r < 0) {
         int zerr;
         const char *m = gzerror(s->gz, &zerr);
-        return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", s->path,
+        return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", s->path,
                           zerr == Z_ERRNO ? strerror(errno) : m);
     }
     if (r == 0) {

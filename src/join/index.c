@@ -17,11 +17,13 @@
  * edges of the cell's row band that reach the cell or lie east of it,
  * sorted east first: a ray cast east from the point only meets those. */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -152,15 +154,23 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
     char **codes = NULL, **names = NULL;
     size_t capc = 0, capn = 0;
     loader L = {.ix = ix};
-    GDALDatasetH ds = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    /* GDAL says "not recognized" for a file that does not exist: ask the
+     * file system first, so the message says what is wrong. */
+    struct stat sb;
+    GDALDatasetH ds = NULL;
+    if (stat(o->path, &sb) != 0) {
+        st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: cannot open the boundaries: %s", o->path, strerror(errno));
+        goto out;
+    }
+    ds = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds) {
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot open the boundaries: %s", o->path,
+        st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: cannot open the boundaries: %s", o->path,
                         CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "not a vector dataset GDAL can read");
         goto out;
     }
     OGRLayerH lyr = o->layer ? GDALDatasetGetLayerByName(ds, o->layer) : GDALDatasetGetLayer(ds, 0);
     if (!lyr) {
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: no layer %s", o->path, o->layer ? o->layer : "");
+        st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: no layer %s", o->path, o->layer ? o->layer : "");
         goto out;
     }
     OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
@@ -207,7 +217,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
         OGRwkbGeometryType gt = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbUnknown;
         if (!g || OGR_G_IsEmpty(g) || !code[0] ||
             !(gt == wkbPolygon || gt == wkbMultiPolygon || gt == wkbCurvePolygon || gt == wkbMultiSurface)) {
-            gf_ctx_log(ctx, GF_LOG_WARN, "%s: feature %ld skipped (%s)", o->path, fid,
+            gf_ctx_logc(ctx, GF_LOG_WARN, "communes.feature_skipped", "%s: feature %ld skipped (%s)", o->path, fid,
                        !code[0] ? "no code" : "no polygon geometry");
             OGR_F_Destroy(f);
             fid++;
@@ -226,6 +236,20 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
             st = gf_ctx_err(ctx, GF_ERR_PROJ, "%s: feature %ld (%s) cannot be reprojected to WGS84", o->path, fid, code);
             goto out;
         }
+        /* a vertex outside lon/lat bounds (1e300, NaN) breaks every test on
+         * the polygon: say which feature and why, skip it, join the rest */
+        OGREnvelope env;
+        OGR_G_GetEnvelope(gc, &env);
+        if (!(env.MinX >= -180.0 && env.MaxX <= 180.0 && env.MinY >= -90.0 && env.MaxY <= 90.0)) {
+            gf_ctx_logc(ctx, GF_LOG_WARN, "communes.feature_out_of_bounds",
+                        "%s: feature %ld (%s) skipped: a vertex lies outside longitude -180..180, latitude -90..90 "
+                        "(extent %g %g, %g %g in WGS84)",
+                        o->path, fid, code, env.MinX, env.MinY, env.MaxX, env.MaxY);
+            OGR_G_DestroyGeometry(gc);
+            OGR_F_Destroy(f);
+            fid++;
+            continue;
+        }
         size_t wl = (size_t)OGR_G_WkbSize(gc);
         if (grow((void **)&wkb, &capwkb, wl, 1)) { OGR_G_DestroyGeometry(gc); OGR_F_Destroy(f); st = GF_ERR_NOMEM; goto out; }
         OGR_G_ExportToWkb(gc, wkbNDR, wkb);
@@ -233,7 +257,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
         GEOSGeometry *gg = GEOSGeomFromWKB_buf_r(h, wkb, wl);
         if (!gg) {
             OGR_F_Destroy(f);
-            st = gf_ctx_err(ctx, GF_ERR_GEOS, "%s: feature %ld (%s): %s", o->path, fid, code, gf_ctx_errmsg(ctx));
+            st = gf_ctx_err(ctx, GF_ERR_GEOS, "%s: feature %ld (%s): %s", o->path, fid, code, gf_ctx_dep_msg(ctx));
             free(wkb);
             goto out;
         }
@@ -281,7 +305,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
             goto out;
         }
         if (p->nrings == 0) { /* repaired into nothing with an area */
-            gf_ctx_log(ctx, GF_LOG_WARN, "%s: feature %ld (%s) has no area, skipped", o->path, fid - 1, code);
+            gf_ctx_logc(ctx, GF_LOG_WARN, "communes.feature_no_area", "%s: feature %ld (%s) has no area, skipped", o->path, fid - 1, code);
             free(p->wkb);
             p->wkb = NULL;
             free(codes[ix->npolys - 1]);

@@ -62,8 +62,9 @@ typedef struct gf_rp_worker {
 
 typedef struct gf_rp {
     gf_reproject_opts o;
-    char t_srs[512];
-    char s_srs[512];
+    char *t_srs;       /* PROJ definition of the resolved CRSs: id or WKT */
+    char *s_srs;
+    char s_label[128]; /* --s-srs as written into xy_crs */
     int out_is_wgs84;
     int out_epsg;
     int f_xy_crs, f_mismatch, f_mismatch_m;
@@ -100,10 +101,69 @@ static int cand_index(int epsg)
     return -1;
 }
 
+/* How the user spelled a CRS: anything but a bare name has one meaning to
+ * PROJ. A name goes through the database with exact matching only. */
+static int crs_is_name(PJ_CONTEXT *pc, const char *def)
+{
+    size_t n = strspn(def, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+    if (n > 0 && def[n] == ':' && def[n + 1] && !strchr(def, ' ')) return 0; /* AUTH:CODE, urn:..., http:... */
+    if (def[0] == '+' || def[0] == '{' || strstr(def, "+proj=")) return 0;   /* PROJ string, PROJJSON */
+    return proj_context_guess_wkt_dialect(pc, def) == PJ_GUESSED_NOT_WKT;
+}
+
+static const PJ_TYPE crs_types[] = {PJ_TYPE_GEOGRAPHIC_2D_CRS, PJ_TYPE_GEOGRAPHIC_3D_CRS, PJ_TYPE_GEOCENTRIC_CRS,
+                                    PJ_TYPE_PROJECTED_CRS, PJ_TYPE_COMPOUND_CRS, PJ_TYPE_OTHER_CRS};
+
+static void obj_id(const PJ *o, char *buf, size_t cap)
+{
+    const char *a = proj_get_id_auth_name(o, 0), *c = proj_get_id_code(o, 0);
+    snprintf(buf, cap, "%s:%s", a ? a : "?", c ? c : "?");
+}
+
+/* The one CRS whose name is exactly `name`, or a GF_ERR_ARG that lists the
+ * candidates (several exact matches) or the nearest names (none). */
+static gf_status crs_by_name(gf_ctx *ctx, PJ_CONTEXT *pc, const char *name, PJ **out)
+{
+    *out = NULL;
+    PJ_OBJ_LIST *l = proj_create_from_name(pc, NULL, name, crs_types, sizeof crs_types / sizeof crs_types[0], 0, 8, NULL);
+    int n = l ? proj_list_get_count(l) : 0;
+    if (n == 1) {
+        *out = proj_list_get(pc, l, 0);
+        proj_list_destroy(l);
+        return *out ? GF_OK : gf_ctx_err(ctx, GF_ERR_PROJ, "CRS '%s': PROJ cannot build it", name);
+    }
+    char list[400] = "";
+    size_t len = 0;
+    PJ_OBJ_LIST *near = n ? NULL
+                          : proj_create_from_name(pc, NULL, name, crs_types, sizeof crs_types / sizeof crs_types[0], 1, 3, NULL);
+    PJ_OBJ_LIST *show = n ? l : near;
+    int k = show ? proj_list_get_count(show) : 0;
+    for (int i = 0; i < k && len < sizeof list - 1; i++) {
+        PJ *o = proj_list_get(pc, show, i);
+        if (!o) continue;
+        char id[64];
+        obj_id(o, id, sizeof id);
+        int w = snprintf(list + len, sizeof list - len, "%s%s (%s)", i ? ", " : "", id, proj_get_name(o));
+        if (w > 0) len += (size_t)w < sizeof list - len ? (size_t)w : sizeof list - len - 1;
+        proj_destroy(o);
+    }
+    proj_list_destroy(l);
+    proj_list_destroy(near);
+    if (n > 1)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "CRS '%s' is ambiguous: %d CRSs have that name: %s; give a code", name, n, list);
+    return gf_ctx_err(ctx, GF_ERR_ARG,
+                      "unknown CRS '%s': give an authority code (EPSG:2154), WKT, a PROJ string or the exact name of "
+                      "a CRS%s%s",
+                      name, k ? "; near names: " : "", list);
+}
+
 gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out)
 {
     memset(out, 0, sizeof *out);
     PJ_CONTEXT *pc = gf_ctx_proj(ctx);
+    if (!pc) return gf_ctx_err(ctx, GF_ERR_PROJ, "cannot start PROJ");
+    if (!def || !def[0]) return gf_ctx_err(ctx, GF_ERR_ARG, "empty CRS");
+    const char *given = def;
     char buf[512];
     /* accept a bare EPSG number */
     if (def[0] >= '0' && def[0] <= '9' && strspn(def, "0123456789") == strlen(def)) {
@@ -114,8 +174,17 @@ gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out)
         snprintf(buf, sizeof buf, "%s +type=crs", def);
         def = buf;
     }
-    PJ *crs = proj_create(pc, def);
-    if (!crs) return gf_ctx_err(ctx, GF_ERR_PROJ, "unknown CRS '%s'", def);
+    gf_ctx_dep_clear(ctx);
+    PJ *crs = NULL;
+    if (crs_is_name(pc, def)) {
+        gf_status st = crs_by_name(ctx, pc, def, &crs);
+        if (st) return st;
+    } else {
+        crs = proj_create(pc, def);
+        if (!crs)
+            return gf_ctx_err(ctx, GF_ERR_ARG, "unknown CRS '%s'%s%s", given, gf_ctx_dep_msg(ctx)[0] ? ": " : "",
+                              gf_ctx_dep_msg(ctx));
+    }
     PJ_TYPE t = proj_get_type(crs);
     if (t == PJ_TYPE_BOUND_CRS) {
         PJ *base = proj_get_source_crs(pc, crs);
@@ -126,7 +195,7 @@ gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out)
     if (!crs || !(t == PJ_TYPE_GEOGRAPHIC_2D_CRS || t == PJ_TYPE_GEOGRAPHIC_3D_CRS || t == PJ_TYPE_PROJECTED_CRS ||
                   t == PJ_TYPE_COMPOUND_CRS || t == PJ_TYPE_GEOCENTRIC_CRS || t == PJ_TYPE_OTHER_CRS)) {
         proj_destroy(crs);
-        return gf_ctx_err(ctx, GF_ERR_PROJ, "'%s' is not a coordinate reference system", def);
+        return gf_ctx_err(ctx, GF_ERR_ARG, "'%s' is not a coordinate reference system", given);
     }
     out->geographic = t == PJ_TYPE_GEOGRAPHIC_2D_CRS || t == PJ_TYPE_GEOGRAPHIC_3D_CRS;
     const char *auth = proj_get_id_auth_name(crs, 0), *code = proj_get_id_code(crs, 0);
@@ -136,21 +205,28 @@ gf_status gf_crs_resolve(gf_ctx *ctx, const char *def, gf_crs_info *out)
         PJ_OBJ_LIST *l = proj_identify(pc, crs, "EPSG", NULL, &conf);
         if (l && proj_list_get_count(l) > 0 && conf && conf[0] >= 90) {
             PJ *m = proj_list_get(pc, l, 0);
-            const char *c2 = proj_get_id_code(m, 0);
-            if (c2) out->epsg = atoi(c2);
+            const char *c2 = m ? proj_get_id_code(m, 0) : NULL;
+            long e = c2 ? strtol(c2, NULL, 10) : 0;
+            if (e > 0 && e < 1000000) out->epsg = (int)e;
             proj_destroy(m);
         }
         proj_int_list_destroy(conf);
         proj_list_destroy(l);
-    } else if (!strcmp(auth, "EPSG") && code) {
-        out->epsg = atoi(code);
+        if (out->epsg) snprintf(out->id, sizeof out->id, "EPSG:%d", out->epsg);
+    } else {
+        snprintf(out->id, sizeof out->id, "%.30s:%.30s", auth, code ? code : "");
+        char *e = NULL;
+        long v = code && !strcmp(auth, "EPSG") ? strtol(code, &e, 10) : 0;
+        if (e && !*e && v > 0 && v < 1000000) out->epsg = (int)v;
     }
-    snprintf(out->name, sizeof out->name, "%.127s", proj_get_name(crs) ? proj_get_name(crs) : def);
+    snprintf(out->name, sizeof out->name, "%.127s", proj_get_name(crs) ? proj_get_name(crs) : given);
     const char *wkt = proj_as_wkt(pc, crs, PJ_WKT2_2019, NULL);
     out->wkt = wkt ? strdup(wkt) : NULL;
     proj_destroy(crs);
     return GF_OK;
 }
+
+const char *gf_crs_label(const gf_crs_info *info) { return info->id[0] ? info->id : info->name; }
 
 void gf_crs_info_free(gf_crs_info *info)
 {
@@ -165,22 +241,25 @@ gf_status gf_reproject_create(gf_ctx *ctx, const gf_reproject_opts *opts, void *
     if (!r) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     if (opts) r->o = *opts;
     if (r->o.mismatch_m <= 0) r->o.mismatch_m = 10.0;
-    snprintf(r->t_srs, sizeof r->t_srs, "%s", r->o.t_srs ? r->o.t_srs : "EPSG:4326");
-    if (r->o.s_srs) snprintf(r->s_srs, sizeof r->s_srs, "%s", r->o.s_srs);
-    /* validate both CRSs now, on the main thread, for a clear early error */
+    /* resolve both CRSs now, on the main thread, for a clear early error;
+     * the workers hand PROJ the resolved CRS (its code, else its WKT), never
+     * the user's spelling again */
     gf_crs_info ti, si;
-    gf_status s = gf_crs_resolve(ctx, r->t_srs, &ti);
+    gf_status s = gf_crs_resolve(ctx, r->o.t_srs ? r->o.t_srs : "EPSG:4326", &ti);
     if (s) { free(r); return s; }
     r->out_is_wgs84 = ti.epsg == 4326;
     r->out_epsg = ti.epsg;
-    if (ti.epsg) snprintf(r->t_srs, sizeof r->t_srs, "EPSG:%d", ti.epsg);
+    r->t_srs = strdup(ti.id[0] ? ti.id : ti.wkt ? ti.wkt : "");
     gf_crs_info_free(&ti);
     if (r->o.s_srs) {
-        s = gf_crs_resolve(ctx, r->s_srs, &si);
-        if (s) { free(r); return s; }
-        if (si.epsg) snprintf(r->s_srs, sizeof r->s_srs, "EPSG:%d", si.epsg);
+        s = gf_crs_resolve(ctx, r->o.s_srs, &si);
+        if (s) { free(r->t_srs); free(r); return s; }
+        r->s_srs = strdup(si.id[0] ? si.id : si.wkt ? si.wkt : "");
+        snprintf(r->s_label, sizeof r->s_label, "%s", gf_crs_label(&si));
         gf_crs_info_free(&si);
+        if (!r->s_srs) { free(r->t_srs); free(r); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
     }
+    if (!r->t_srs) { free(r); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
     r->o.s_srs = r->o.s_srs ? r->s_srs : NULL;
     r->o.t_srs = r->t_srs;
     *st = r;
@@ -226,11 +305,11 @@ static gf_status worker_init(gf_rp *r, gf_ctx *ctx, gf_rp_worker *w, size_t cap)
     PJ_CONTEXT *pc = gf_ctx_proj(ctx);
     if (!r->out_is_wgs84) {
         w->to_out = make_pj(pc, "EPSG:4326", r->t_srs);
-        if (!w->to_out) return gf_ctx_err(ctx, GF_ERR_PROJ, "no transformation from EPSG:4326 to %s", r->t_srs);
+        if (!w->to_out) return gf_ctx_err(ctx, GF_ERR_PROJ, "no transformation from EPSG:4326 to the output CRS");
     }
     if (r->o.s_srs) {
         w->to_wgs[C_USER] = make_pj(pc, r->o.s_srs, "EPSG:4326");
-        if (!w->to_wgs[C_USER]) return gf_ctx_err(ctx, GF_ERR_PROJ, "no transformation from %s to EPSG:4326", r->o.s_srs);
+        if (!w->to_wgs[C_USER]) return gf_ctx_err(ctx, GF_ERR_PROJ, "no transformation from %s to EPSG:4326", r->s_label);
     }
     w->init = 1;
     return GF_OK;
@@ -345,7 +424,7 @@ static int lin_agrees(gf_ctx *ctx, gf_rp_worker *w, int c, double x, double y, d
 static gf_status set_xy_crs(gf_rp *r, gf_batch *b, size_t i, int c, int found)
 {
     if (found >= 0) return gf_batch_set_str(b, r->f_xy_crs, i, r->crs_name[found], strlen(r->crs_name[found]));
-    if (c == C_USER && !(b->flags[i] & GF_ROW_POS_MISMATCH)) return gf_batch_set_str(b, r->f_xy_crs, i, r->o.s_srs, strlen(r->o.s_srs));
+    if (c == C_USER && !(b->flags[i] & GF_ROW_POS_MISMATCH)) return gf_batch_set_str(b, r->f_xy_crs, i, r->s_label, strlen(r->s_label));
     return GF_OK;
 }
 
@@ -520,6 +599,8 @@ static void destroy(void *st)
     gf_rp *r = st;
     if (!r) return;
     end(r, NULL);
+    free(r->t_srs);
+    free(r->s_srs);
     free(r);
 }
 

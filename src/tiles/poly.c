@@ -341,7 +341,7 @@ gf_status gf_poly_zoom(gf_poly_set *s, gf_ctx *ctx, int z)
         if (q->simp && q->simp != q->g) GEOSGeom_destroy_r(s->h, q->simp);
         /* tolerance: half a tile pixel, so the simplification is invisible */
         q->simp = dp_simplify(s->h, q->g, px * 0.5);
-        if (!q->simp) return gf_ctx_err(ctx, GF_ERR_GEOS, "polygon simplification failed: %s", gf_ctx_errmsg(ctx));
+        if (!q->simp) return gf_ctx_err(ctx, GF_ERR_GEOS, "polygon simplification failed: %s", gf_ctx_dep_msg(ctx));
         double a = floor((q->minx - buf) / tsize), b = floor((q->maxx + buf) / tsize);
         double c = floor((q->miny - buf) / tsize), d = floor((q->maxy + buf) / tsize);
         uint32_t x0 = a < 0 ? 0 : (uint32_t)a, x1 = b > maxt ? maxt : (uint32_t)b;

@@ -102,7 +102,8 @@ typedef struct gf_tiles {
 gf_status gf_tiles_open(gf_ctx *ctx, const gf_output_opts *opts, int pmtiles, void **st)
 {
     int minz = opts->minzoom, maxz = opts->maxzoom;
-    if (minz == 0 && maxz == 0) maxz = 14;
+    if (minz < 0) minz = 0;   /* < 0: defaults; 0 is zoom 0 */
+    if (maxz < 0) maxz = 14;
     if (minz < 0 || maxz > GF_TILE_MAXZOOM || minz > maxz)
         return gf_ctx_err(ctx, GF_ERR_ARG, "zoom levels %d..%d: need 0 <= minzoom <= maxzoom <= %d", minz, maxz,
                           GF_TILE_MAXZOOM);
@@ -733,16 +734,7 @@ static gf_status store_all(gf_tiles *t, gf_ctx *ctx)
     return st;
 }
 
-static void json_str(gf_buf *b, const char *s)
-{
-    gf_buf_append(b, "\"", 1);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') gf_buf_printf(b, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) gf_buf_printf(b, "\\u%04x", (unsigned char)*s);
-        else gf_buf_append(b, s, 1);
-    }
-    gf_buf_append(b, "\"", 1);
-}
+static void json_str(gf_buf *b, const char *s) { gf_buf_json_str(b, s, strlen(s)); }
 
 static double now_s(void)
 {

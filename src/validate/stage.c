@@ -152,10 +152,10 @@ static gf_status start(void *stv, gf_ctx *ctx, gf_schema *schema, int nworkers)
             char code[80];
             snprintf(code, sizeof code, "field.%s.missing", gf_vf_names[f]);
             if (gf_validate_level(prof, code) == GF_VL_ERROR)
-                gf_ctx_log(ctx, GF_LOG_WARN, "%s: %s (BAL %s error: the column is missing)", path, code, prof);
+                gf_ctx_logc(ctx, GF_LOG_WARN, code, "%s: %s (BAL %s error: the column is missing)", path, code, prof);
         }
         if (in->sep && in->sep != ';')
-            gf_ctx_log(ctx, GF_LOG_WARN, "%s: file.delimiter.non_standard (BAL %s error)", path, prof);
+            gf_ctx_logc(ctx, GF_LOG_WARN, "file.delimiter.non_standard", "%s: file.delimiter.non_standard (BAL %s error)", path, prof);
     }
     return GF_OK;
 }
@@ -320,7 +320,7 @@ static void end_file(void *u, const char *code)
     endctx *e = u;
     gf_vlevel lv = gf_validate_level(e->profile, code);
     if (lv == GF_VL_INFO) return;
-    gf_ctx_log(e->ctx, GF_LOG_WARN, "%s: %s%s", e->path, code,
+    gf_ctx_logc(e->ctx, GF_LOG_WARN, code, "%s: %s%s", e->path, code,
                lv == GF_VL_ERROR ? " (an error for the BAL profile; rows were written already)" : "");
 }
 
@@ -338,7 +338,7 @@ static gf_status end(void *stv, gf_ctx *ctx)
             endctx e = {ctx, gf_reader_path(s->reader, i), profile_for(s, i, l), 0, {{0}}};
             gf_vwide_finish(&all, end_row, end_file, &e);
             for (int k = 0; k < e.n; k++)
-                gf_ctx_log(ctx, GF_LOG_WARN, "%s:%llu: %s on %llu rows (BAL %s warning, file-wide check)", e.path,
+                gf_ctx_logc(ctx, GF_LOG_WARN, e.c[k].code, "%s:%llu: %s on %llu rows (BAL %s warning, file-wide check)", e.path,
                            (unsigned long long)e.c[k].first, e.c[k].code, (unsigned long long)e.c[k].rows, e.profile);
         }
         gf_vwide_free(&all);

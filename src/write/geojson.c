@@ -21,7 +21,6 @@ typedef struct gf_gj {
     size_t keyoff[GF_MAX_FIELDS], keylen[GF_MAX_FIELDS];
 } gf_gj;
 
-static gf_status put_json_str(gf_buf *o, const char *p, size_t n);
 
 gf_status gf_geojson_open(gf_ctx *ctx, const gf_output_opts *opts, int ndjson, void **st)
 {
@@ -49,7 +48,7 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
     for (int f = 0; f < schema->nfields && !s; f++) {
         g->keyoff[f] = g->keybuf.len;
         s = gf_buf_append(&g->keybuf, ",", 1);
-        if (!s) s = put_json_str(&g->keybuf, schema->fields[f].name, strlen(schema->fields[f].name));
+        if (!s) s = gf_buf_json_str(&g->keybuf, schema->fields[f].name, strlen(schema->fields[f].name));
         if (!s) s = gf_buf_append(&g->keybuf, ":", 1);
         g->keylen[f] = g->keybuf.len - g->keyoff[f];
     }
@@ -64,31 +63,6 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
                       "\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::%d\"}},\n", g->o.epsg);
     n += snprintf(head + n, sizeof head - (size_t)n, "\"features\":[\n");
     return gf_ofile_write(ctx, &g->f, head, (size_t)n);
-}
-
-static gf_status put_json_str(gf_buf *o, const char *p, size_t n)
-{
-    gf_status st = gf_buf_reserve(o, n * 2 + 2);
-    if (st) return st;
-    char *w = o->p + o->len;
-    *w++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '"' || c == '\\') { *w++ = '\\'; *w++ = (char)c; }
-        else if (c >= 0x20) *w++ = (char)c;
-        else {
-            o->len = (size_t)(w - o->p);
-            if ((st = gf_buf_reserve(o, 6 + (n - i) * 2 + 2))) return st;
-            w = o->p + o->len;
-            static const char hex[] = "0123456789abcdef";
-            const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
-            if (esc) { *w++ = esc[0]; *w++ = esc[1]; }
-            else { memcpy(w, "\\u00", 4); w += 4; *w++ = hex[c >> 4]; *w++ = hex[c & 15]; }
-        }
-    }
-    *w++ = '"';
-    o->len = (size_t)(w - o->p);
-    return GF_OK;
 }
 
 #define PUT(s) do { if ((st = gf_buf_append(out, s, sizeof(s) - 1))) return st; } while (0)
@@ -124,7 +98,7 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
             switch (s->fields[f].type) {
             case GF_T_STRING:
             case GF_T_DATE:
-                st = put_json_str(out, b->arena + c->v.s[r].off, c->v.s[r].len);
+                st = gf_buf_json_str(out, b->arena + c->v.s[r].off, c->v.s[r].len);
                 break;
             default:
                 st = gf_buf_append(out, num, (size_t)gf_fmt_scalar(s->fields[f].type, c, r, num));
@@ -135,12 +109,12 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
         /* BAL rule codes found by validation ('|'-separated) */
         if (b->errors[r].len) {
             if ((st = gf_buf_append(out, ",\"errors\":" + first, 10 - (size_t)first))) return st;
-            if ((st = put_json_str(out, b->arena + b->errors[r].off, b->errors[r].len))) return st;
+            if ((st = gf_buf_json_str(out, b->arena + b->errors[r].off, b->errors[r].len))) return st;
             first = 0;
         }
         if (b->warnings[r].len) {
             if ((st = gf_buf_append(out, ",\"warnings\":" + first, 12 - (size_t)first))) return st;
-            if ((st = put_json_str(out, b->arena + b->warnings[r].off, b->warnings[r].len))) return st;
+            if ((st = gf_buf_json_str(out, b->arena + b->warnings[r].off, b->warnings[r].len))) return st;
         }
         PUT("}}");
         if (g->ndjson) PUT("\n");

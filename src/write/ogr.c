@@ -48,7 +48,7 @@ static void cpl_handler(CPLErr e, CPLErrorNum num, const char *msg)
 {
     (void)num;
     gf_ctx *ctx = CPLGetErrorHandlerUserData();
-    if (ctx && e == CE_Warning) gf_ctx_log(ctx, GF_LOG_WARN, "GDAL: %s", msg);
+    if (ctx && e == CE_Warning) gf_ctx_logc(ctx, GF_LOG_WARN, "gdal.warning", "GDAL: %s", msg);
 }
 #define GDAL_ENTER(ctx) CPLPushErrorHandlerEx(cpl_handler, (ctx))
 #define GDAL_LEAVE() CPLPopErrorHandler()

@@ -13,7 +13,6 @@
 #include "geoflux/write.h"
 #include "write/ofile.h"
 
-#define GF_REJECTS_LOGGED 10
 
 typedef struct gf_rj {
     char *path;
@@ -110,9 +109,10 @@ static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *
         if (!s) s = gf_buf_append(&r->buf, ";", 1);
         if (!s) s = put_field(&r->buf, b->arena + j->raw.off, j->raw.len);
         if (!s) s = gf_buf_append(&r->buf, "\n", 1);
-        if (r->count < GF_REJECTS_LOGGED)
-            gf_ctx_log(ctx, GF_LOG_WARN, "%s:%llu: %.*s", in, (unsigned long long)j->line, (int)j->reason.len,
-                       b->arena + j->reason.off);
+        /* a rejected row is an error of that row; the log sink's repeat
+         * limit keeps the first few and counts the rest */
+        gf_ctx_logc(ctx, GF_LOG_ERROR, "row.rejected", "%s:%llu: row rejected: %.*s", in, (unsigned long long)j->line,
+                    (int)j->reason.len, b->arena + j->reason.off);
         r->count++;
     }
     free(ord);
@@ -123,8 +123,6 @@ static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *
 static gf_status finish(void *st, gf_ctx *ctx)
 {
     gf_rj *r = st;
-    if (r->count > GF_REJECTS_LOGGED)
-        gf_ctx_log(ctx, GF_LOG_WARN, "... %llu more rejected rows", (unsigned long long)(r->count - GF_REJECTS_LOGGED));
     return gf_ofile_close(ctx, &r->f);
 }
 

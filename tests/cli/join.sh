@@ -109,4 +109,22 @@ grep -q "nope.geojson" "$OUT/err.txt" || fail "error does not name the file"
 if "$GF" convert "$BAL" -o "$OUT/x.geojsonl" --communes "$B35" --stats "$OUT/s.txt" -q 2>/dev/null; then fail "--stats .txt accepted"; fi
 if "$GF" convert "$BAL" -o "$OUT/x.geojsonl" --communes "$B35" --communes-code-field NOPE -q 2>/dev/null; then fail "bad code field accepted"; fi
 [ ! -e "$OUT/x.geojsonl" ] || fail "output left behind after a failure"
+# a boundary vertex at 1e300 (issue 12 item 16): that feature is named and
+# skipped with the reason, the rest of the join is unchanged
+$PY - "$B35" "$OUT/huge.geojson" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for i, f in enumerate(d["features"]):
+    if str(f["properties"].get("code")) == "35066":
+        g = f["geometry"]
+        ring = g["coordinates"][0] if g["type"] == "Polygon" else g["coordinates"][0][0]
+        ring[1] = [1e300, ring[1][1]]
+json.dump(d, open(sys.argv[2], "w"))
+PYEOF
+"$GF" convert "$BAL" -o "$OUT/huge.geojsonl" --communes "$OUT/huge.geojson" -j 1 2> "$OUT/huge.err" || fail "a 1e300 vertex failed the run"
+grep -q "warning: .*huge.geojson: feature [0-9]* (35066) skipped: a vertex lies outside" "$OUT/huge.err" || fail "the unusable feature is not named: $(cat "$OUT/huge.err")"
+n_base=$(grep -c '"commune_geo":"35047","commune_geo_nom":"Bruz","join_status":"match"' "$OUT/base.geojsonl")
+n_huge=$(grep -c '"commune_geo":"35047","commune_geo_nom":"Bruz","join_status":"match"' "$OUT/huge.geojsonl")
+[ "$n_base" = "$n_huge" ] || fail "Bruz matches changed with a broken neighbour: $n_base vs $n_huge"
+! grep -q '"commune_geo":"35066"' "$OUT/huge.geojsonl" || fail "the broken commune is still joined"
 echo "join: ok"

@@ -272,7 +272,7 @@ int main(void)
 
     /* missing file */
     gf_stream *s;
-    CHECK(gf_stream_open(ctx, "/nonexistent/file.csv", &s) == GF_ERR_IO);
+    CHECK(gf_stream_open(ctx, "/nonexistent/file.csv", &s) == GF_ERR_INPUT);
     CHECK(strstr(gf_ctx_errmsg(ctx), "/nonexistent/file.csv") != NULL);
 
     gf_ctx_destroy(ctx);

@@ -368,7 +368,7 @@ int main(int argc, char **argv)
     gf_gc_index *bad = NULL;
     CHECK(gf_gc_index_load(ctx, poste, &bad) == GF_ERR_PARSE && bad == NULL); /* not an index */
     CHECK(strstr(gf_ctx_errmsg(ctx), "not a geoflux index") != NULL);
-    CHECK(gf_gc_index_load(ctx, "/nonexistent/x.idx", &bad) == GF_ERR_IO);
+    CHECK(gf_gc_index_load(ctx, "/nonexistent/x.idx", &bad) == GF_ERR_INPUT);
     const char *notaddr[1] = {poste};
     CHECK(gf_gc_index_build(ctx, notaddr, 1, NULL, 1, &bad) == GF_ERR_SCHEMA);
     gf_gc_builder *gb;
@@ -433,7 +433,7 @@ int main(int argc, char **argv)
         f = fopen(tp, "wb");
         fclose(f);
         CHECK(gf_table_open(ctx, tp, NULL, &tr) == GF_ERR_SCHEMA && tr == NULL);
-        CHECK(gf_table_open(ctx, "/nonexistent/t.csv", NULL, &tr) == GF_ERR_IO && tr == NULL);
+        CHECK(gf_table_open(ctx, "/nonexistent/t.csv", NULL, &tr) == GF_ERR_INPUT && tr == NULL);
         gf_table_destroy(NULL);
         unlink(tp);
     }

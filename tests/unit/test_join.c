@@ -398,7 +398,7 @@ static void test_invalid(gf_ctx *ctx, const char *bpath)
 {
     gf_join_index *ix = NULL;
     gf_join_opts o = {.path = "does/not/exist.geojson"};
-    CHECK(gf_join_index_load(ctx, &o, &ix) == GF_ERR_IO && ix == NULL);
+    CHECK(gf_join_index_load(ctx, &o, &ix) == GF_ERR_INPUT && ix == NULL);
     CHECK(strstr(gf_ctx_errmsg(ctx), "does/not/exist.geojson") != NULL);
     o = (gf_join_opts){.path = bpath, .code_field = "nope"};
     CHECK(gf_join_index_load(ctx, &o, &ix) == GF_ERR_SCHEMA);

@@ -211,10 +211,13 @@ static void test_open_invalid(void)
     o.minzoom = 0;
     o.maxzoom = 21;
     CHECK(gf_tiles_open(ctx, &o, 1, &st) == GF_ERR_ARG);
-    o.minzoom = -1;
+    o.minzoom = 5;
     o.maxzoom = 4;
     CHECK(gf_tiles_open(ctx, &o, 0, &st) == GF_ERR_ARG);
-    o.minzoom = 0;
+    o.minzoom = -1; /* default: 0 */
+    CHECK(gf_tiles_open(ctx, &o, 0, &st) == GF_OK);
+    gf_tiles_sink_vt.destroy(st);
+    o.minzoom = o.maxzoom = 0; /* zoom 0 only, not the default range */
     CHECK(gf_tiles_open(ctx, &o, 0, &st) == GF_OK);
     gf_tiles_sink_vt.destroy(st);
     gf_tiles_sink_vt.destroy(NULL);

@@ -168,10 +168,10 @@ int main(void)
     /* invalid CRS */
     void *bad = NULL;
     gf_reproject_opts o = {.t_srs = "EPSG:999999"};
-    CHECK(gf_reproject_create(ctx, &o, &bad) == GF_ERR_PROJ);
+    CHECK(gf_reproject_create(ctx, &o, &bad) == GF_ERR_ARG);
     CHECK(strstr(gf_ctx_errmsg(ctx), "999999") != NULL);
     gf_reproject_opts o2 = {.s_srs = "not a crs"};
-    CHECK(gf_reproject_create(ctx, &o2, &bad) == GF_ERR_PROJ);
+    CHECK(gf_reproject_create(ctx, &o2, &bad) == GF_ERR_ARG);
 
     gf_crs_info ci;
     CHECK(gf_crs_resolve(ctx, "+proj=longlat +datum=WGS84 +no_defs", &ci) == GF_OK);

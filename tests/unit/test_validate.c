@@ -245,7 +245,7 @@ int main(int argc, char **argv)
     gf_validate_report_free(&rep);
 
     /* invalid inputs */
-    CHECK(gf_validate_file(ctx, "/nonexistent/x.csv", NULL, &rep) == GF_ERR_IO);
+    CHECK(gf_validate_file(ctx, "/nonexistent/x.csv", NULL, &rep) == GF_ERR_INPUT);
     gf_validate_file_opts bad = {.profile = "9"};
     CHECK(gf_validate_file(ctx, path, &bad, &rep) == GF_ERR_ARG);
     char tmp[] = "/tmp/gf_test_validate_XXXXXX";
