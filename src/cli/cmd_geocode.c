@@ -250,8 +250,11 @@ static int run_cmd(int argc, char **argv, int reverse)
     /* outputs are neither inputs nor each other (write.h), checked before
      * the index is built */
     if (rejects) rejects_path = strdup(rejects);
-    else if ((rejects_path = malloc(strlen(out) + 16)))
-        sprintf(rejects_path, "?%s.rejects.csv", strcmp(out, "-") ? out : "geoflux");
+    else { /* "?BASE.rejects.csv": '?' marks the default name (written only when a row is rejected) */
+        const char *base = strcmp(out, "-") ? out : "geoflux";
+        size_t n = strlen(base) + sizeof "?.rejects.csv";
+        if ((rejects_path = malloc(n))) snprintf(rejects_path, n, "?%s.rejects.csv", base);
+    }
     if (!rejects_path) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
     {
         const char *ins[64 + 3];

@@ -59,8 +59,8 @@ static const struct { char code[4]; const char *context; } depts[] = {
 
 const char *gc_context(const char *insee)
 {
+    if (!insee[0] || !insee[1]) return ""; /* before reading insee[1]: "" has one byte */
     char code[4] = {insee[0], insee[1], 0, 0};
-    if (!insee[0] || !insee[1]) return "";
     if (insee[0] == '9' && (insee[1] == '7' || insee[1] == '8') && insee[2]) code[2] = insee[2];
     int lo = 0, hi = (int)(sizeof depts / sizeof depts[0]) - 1;
     while (lo <= hi) {
