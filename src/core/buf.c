@@ -20,6 +20,7 @@ gf_status gf_buf_reserve(gf_buf *b, size_t extra)
 
 gf_status gf_buf_append(gf_buf *b, const void *p, size_t n)
 {
+    if (n == 0) return GF_OK; /* p may be NULL then (an empty value), and memcpy's may not */
     gf_status st = gf_buf_reserve(b, n);
     if (st) return st;
     memcpy(b->p + b->len, p, n);
