@@ -22,15 +22,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gf_batch *b;
         if (gf_batch_create(gf_reader_schema(r), 16, &b) != GF_OK) abort();
         uint64_t rows = 0;
+        gf_status st;
         for (;;) {
             gf_batch_reset(b);
-            gf_status st = gf_reader_next(r, ctx, b);
+            st = gf_reader_next(r, ctx, b);
             if (st != GF_OK) break;
             rows += b->n + b->nrej;
             gf_typing_stage_vt.run(NULL, ctx, 0, b);
             gf_batch_compact(b);
         }
-        if (rows != gf_reader_rows(r)) abort();
+        /* the identity holds for a stream read to its end; a read error (a
+         * truncated or damaged gzip member) fails the whole run instead */
+        if (st == GF_DONE && rows != gf_reader_rows(r)) abort();
         gf_batch_destroy(b);
         gf_reader_destroy(r);
     }
