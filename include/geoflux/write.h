@@ -172,6 +172,11 @@ void gf_atomic_cleanup_signal(void);
  * or next to path when tmpdir is NULL. GF_ERR_IO naming the place. */
 gf_status gf_scratch_open(gf_ctx *ctx, const char *tmpdir, const char *path, int *fd);
 
+/* The folder that holds path: everything before its last '/', "/" for a
+ * file at the root, "." when path has no '/'. Caller frees; NULL when out
+ * of memory. */
+char *gf_path_parent(const char *path);
+
 /* ---- Outputs that are inputs, or each other --------------------------------
  * Every command calls gf_output_check_paths() with all its inputs and
  * outputs before doing any work. An output is refused (GF_ERR_ARG, message

@@ -230,12 +230,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     gf_status st;
 
     /* outputs are neither inputs nor each other (write.h) */
-    if (rejects) rejects_path = strdup(rejects);
-    else { /* "?BASE.rejects.csv": '?' marks the default name (written only when a row is rejected) */
-        const char *base = strcmp(out, "-") ? out : "geoflux";
-        size_t n = strlen(base) + sizeof "?.rejects.csv";
-        if ((rejects_path = malloc(n))) snprintf(rejects_path, n, "?%s.rejects.csv", base);
-    }
+    rejects_path = gf_cli_rejects_path(out, rejects);
     if (!rejects_path) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
     {
         const gf_path_role outs[] = {{out, "output"}, {rejects_path, rejects ? "--rejects" : "rejects file"},

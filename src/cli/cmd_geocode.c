@@ -249,12 +249,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     if (rejects && (st = gf_cli_check_output(ctx, rejects))) goto fail;
     /* outputs are neither inputs nor each other (write.h), checked before
      * the index is built */
-    if (rejects) rejects_path = strdup(rejects);
-    else { /* "?BASE.rejects.csv": '?' marks the default name (written only when a row is rejected) */
-        const char *base = strcmp(out, "-") ? out : "geoflux";
-        size_t n = strlen(base) + sizeof "?.rejects.csv";
-        if ((rejects_path = malloc(n))) snprintf(rejects_path, n, "?%s.rejects.csv", base);
-    }
+    rejects_path = gf_cli_rejects_path(out, rejects);
     if (!rejects_path) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
     {
         const char *ins[64 + 3];
@@ -406,12 +401,16 @@ int gf_cmd_index(int argc, char **argv)
     if (st == GF_OK && postcodes) st = gf_cli_check_input(ctx, postcodes);
     if (st == GF_OK) st = gf_cli_check_output(ctx, out);
     if (st == GF_OK) { /* the index is not written over one of its inputs */
-        const char *ins[256];
+        const char **ins = malloc(sizeof *ins * (size_t)(argc - optind + 1));
         int nin = 0;
-        for (int i = optind; i < argc && nin < 255; i++) ins[nin++] = argv[i];
-        if (postcodes) ins[nin++] = postcodes;
-        const gf_path_role outs[] = {{out, "output"}};
-        st = gf_output_check_paths(ctx, ins, nin, outs, 1, GF_CHECK_OVERWRITE);
+        if (!ins) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        else {
+            for (int i = optind; i < argc; i++) ins[nin++] = argv[i];
+            if (postcodes) ins[nin++] = postcodes;
+            const gf_path_role outs[] = {{out, "output"}};
+            st = gf_output_check_paths(ctx, ins, nin, outs, 1, GF_CHECK_OVERWRITE);
+            free(ins);
+        }
     }
     if (st == GF_OK)
         st = load_index(ctx, NULL, (const char **)(argv + optind), argc - optind, postcodes, threads, verbose, &ix);

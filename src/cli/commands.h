@@ -88,6 +88,11 @@ int gf_cli_once(const char *opt, const char **slot, const char *arg);
 gf_status gf_cli_check_input(gf_ctx *ctx, const char *path);
 gf_status gf_cli_check_output(gf_ctx *ctx, const char *path);
 
+/* The rejects file of a run: --rejects as given, else "?OUT.rejects.csv"
+ * ("?": the default name, written only when a row is rejected;
+ * "geoflux.rejects.csv" for -o -). Caller frees; NULL when out of memory. */
+char *gf_cli_rejects_path(const char *out, const char *rejects);
+
 /* Prints s as a JSON string (gf_buf_json_str(), the writers' escaper);
  * NULL prints null. */
 void gf_cli_json_str(FILE *f, const char *s);

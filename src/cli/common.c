@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "geoflux/write.h"
 #include "geoflux/pipeline.h"
 
 static void log_stderr(void *user, gf_log_level level, const char *msg)
@@ -167,14 +168,8 @@ gf_status gf_cli_check_output(gf_ctx *ctx, const char *path)
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
         return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: is a directory; give a file name", path);
-    /* the folder: everything before the last '/', "." when none */
-    const char *slash = strrchr(path, '/');
-    size_t dl = slash ? (size_t)(slash - path) : 0;
-    char *dir = malloc(dl + 2);
+    char *dir = gf_path_parent(path);
     if (!dir) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    if (!slash) strcpy(dir, ".");
-    else if (dl == 0) strcpy(dir, "/");
-    else { memcpy(dir, path, dl); dir[dl] = 0; }
     gf_status st = GF_OK;
     if (stat(dir, &sb) != 0)
         st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create it: folder %s: %s", path, dir, strerror(errno));
@@ -184,6 +179,16 @@ gf_status gf_cli_check_output(gf_ctx *ctx, const char *path)
         st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create it in folder %s: %s", path, dir, strerror(errno));
     free(dir);
     return st;
+}
+
+char *gf_cli_rejects_path(const char *out, const char *rejects)
+{
+    if (rejects) return strdup(rejects);
+    const char *base = strcmp(out, "-") ? out : "geoflux";
+    size_t n = strlen(base) + sizeof "?.rejects.csv";
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "?%s.rejects.csv", base);
+    return p;
 }
 
 void gf_cli_json_str(FILE *f, const char *s)

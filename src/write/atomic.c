@@ -357,6 +357,18 @@ typedef struct path_id {
     const char *base;
 } path_id;
 
+char *gf_path_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    char *dir = malloc(dl + 2);
+    if (!dir) return NULL;
+    if (!slash) strcpy(dir, ".");
+    else if (dl == 0) strcpy(dir, "/");
+    else { memcpy(dir, path, dl); dir[dl] = 0; }
+    return dir;
+}
+
 static int identify(const char *path, path_id *id)
 {
     memset(id, 0, sizeof *id);
@@ -370,12 +382,8 @@ static int identify(const char *path, path_id *id)
     if (errno != ENOENT) return -1;
     const char *slash = strrchr(path, '/');
     id->base = slash ? slash + 1 : path;
-    size_t dl = slash ? (size_t)(slash - path) : 0;
-    char *dir = malloc(dl + 2);
+    char *dir = gf_path_parent(path);
     if (!dir) return -1;
-    if (!slash) strcpy(dir, ".");
-    else if (dl == 0) strcpy(dir, "/");
-    else { memcpy(dir, path, dl); dir[dl] = 0; }
     int r = stat(dir, &sb);
     free(dir);
     if (r != 0) return 0; /* no such directory: the writer will say so */
