@@ -37,8 +37,27 @@ gf_status gf_ctx_create(gf_ctx **out);
  * before destroying the parent. */
 gf_status gf_ctx_fork(gf_ctx *parent, gf_ctx **out);
 
-/* Frees the context and its PROJ/GEOS handles. NULL is a no-op. */
+/* Frees the context, the objects in its cache and its PROJ/GEOS handles.
+ * NULL is a no-op. */
 void gf_ctx_destroy(gf_ctx *ctx);
+
+/* For a context that serves several runs (an engine worker's): from now
+ * on, ctx logs through parent's sink and repeat counter (parent NULL: its
+ * own sink again, which drops everything unless set), and its error is
+ * cleared. Not while another thread uses ctx. */
+void gf_ctx_share_log(gf_ctx *ctx, gf_ctx *parent);
+
+/* A small cache of objects a context keeps until it is destroyed, for what
+ * a worker should create once and reuse across runs (PROJ transformations
+ * made with its PROJ context, scratch buffers). gf_ctx_cache_get() returns
+ * the object stored under key, or NULL. gf_ctx_cache_put() stores obj
+ * under key, and the context then owns it (free_fn(obj) at
+ * gf_ctx_destroy(), before the PROJ and GEOS handles go); GF_ERR_ARG when
+ * the key is taken or the cache is full (64 objects), GF_ERR_NOMEM: the
+ * caller keeps obj then. gf_ctx_cache_count(): objects held. */
+void *gf_ctx_cache_get(gf_ctx *ctx, const char *key);
+gf_status gf_ctx_cache_put(gf_ctx *ctx, const char *key, void *obj, void (*free_fn)(void *obj));
+int gf_ctx_cache_count(const gf_ctx *ctx);
 
 /* Sets the log sink (default: none, messages are dropped) and the minimum
  * level passed to it. */

@@ -38,8 +38,12 @@ typedef struct gf_join_opts {
      * position), streets (distinct voie_nom among the addresses, counted by
      * 64-bit hash). NULL: none. */
     const char *stats_path;
-    const char *layer_path;  /* a second copy of the statistics as GeoJSON (the "communes"
-                                extra layer of GeoPackage/tile writers); NULL: none */
+    /* The statistics also as a layer "communes" (same fields, polygons in
+     * the output CRS with the output's coordinate precision) created at
+     * end() in this GDAL dataset (GDALDatasetH, borrowed; the job passes
+     * one of GDAL's Memory driver and hands it to the writers as their
+     * gf_extra_layer); NULL: none. */
+    void *layer_ds;
     const char *out_srs_wkt; /* CRS of the statistics polygons (the output CRS); NULL: WGS84 */
     int out_geographic;      /* 1 when out_srs_wkt is lon/lat degrees (coordinate precision) */
 } gf_join_opts;
@@ -79,8 +83,9 @@ int gf_join_nearest(const gf_join_index *ix, double lon, double lat, double max_
  * bad boundary file fails before any row is read). start() appends
  * commune_geo, commune_geo_nom, join_status (match | mismatch | outside |
  * no_position) and join_distance_m to the schema; run() fills them and
- * never drops or reorders rows; end() merges the per-worker counters and
- * writes opts->stats_path and opts->layer_path atomically. The strings in
+ * never drops or reorders rows; end() merges the per-worker counters,
+ * writes opts->stats_path atomically (renamed at publish()) and fills
+ * opts->layer_ds. The strings in
  * opts are copied. Caller frees with gf_join_stage_vt.destroy (the pipeline
  * does it once the stage is added). Must be added after the reproject
  * stage. */

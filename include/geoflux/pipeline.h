@@ -7,7 +7,8 @@
  * encode() (parallel part of a writer), then waits for its turn and runs
  * every sink's commit() in sequence order. At most `threads` batches are in
  * flight, so memory is bounded by the batch size, and output bytes do not
- * depend on the thread count. */
+ * depend on the thread count. The worker threads are an engine's
+ * (engine.h), shared with other runs, or started for the run. */
 #ifndef GEOFLUX_PIPELINE_H
 #define GEOFLUX_PIPELINE_H
 
@@ -103,11 +104,15 @@ typedef struct gf_run_stats {
 /* Called after each committed batch on the committing thread. */
 typedef void (*gf_progress_fn)(void *user, const gf_run_stats *s);
 
+struct gf_engine;
 typedef struct gf_pipeline_opts {
-    int threads;        /* worker threads; <= 0: all cores */
+    int threads;        /* worker threads; <= 0: all cores; capped by the engine's */
     size_t batch_rows;  /* rows per batch; 0: GF_BATCH_ROWS */
     gf_progress_fn progress;
     void *progress_user;
+    /* The engine whose workers run the batches (engine.h), borrowed; NULL:
+     * threads of the pipeline's own, started and joined by each run. */
+    struct gf_engine *engine;
 } gf_pipeline_opts;
 
 typedef struct gf_pipeline gf_pipeline;
@@ -125,14 +130,28 @@ gf_status gf_pipeline_set_source(gf_pipeline *p, const gf_source_vt *vt, void *s
 gf_status gf_pipeline_add_stage(gf_pipeline *p, const gf_stage_vt *vt, void *st);
 gf_status gf_pipeline_add_sink(gf_pipeline *p, const gf_sink_vt *vt, void *st);
 
+/* Sets the engine of the next run (gf_pipeline_opts.engine). */
+void gf_pipeline_set_engine(gf_pipeline *p, struct gf_engine *e);
+
 /* The schema after every stage's start(); valid once run has begun. */
 const gf_schema *gf_pipeline_schema(const gf_pipeline *p);
 
 /* Runs to completion. On error every sink is aborted (no output of the run
  * under a final name, unless the failure is a rename during publication,
  * after which the outputs already renamed stay) and the error message is
- * in ctx. stats may be NULL. */
+ * in ctx. stats may be NULL. GF_ERR_CANCELLED after gf_pipeline_cancel().
+ * Stages get their worker index 0..threads-1 and a worker context that may
+ * serve other runs before and after this one (an engine's): per-run state
+ * is freed in end(), objects meant to outlive the run go into the worker
+ * context's cache (gf_ctx_cache_put()). */
 gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats);
+
+/* Asks a run to stop, from any thread (async-signal-safe too): workers
+ * take no new batch (those in flight are finished), and the run
+ * returns GF_ERR_CANCELLED with every output discarded, unless it had
+ * already begun renaming them to their final names. Before the run: it
+ * returns GF_ERR_CANCELLED at once. */
+void gf_pipeline_cancel(gf_pipeline *p);
 
 /* Number of online CPUs (at least 1). */
 int gf_ncpus(void);

@@ -15,6 +15,8 @@
  *               (GF_ERR_PROJ, GF_ERR_GEOS, GF_ERR_GDAL, GF_ERR_SQL)
  *   internal    out of memory or a broken invariant
  *               (GF_ERR_NOMEM, GF_ERR_INTERNAL)
+ *   cancelled   the caller stopped the run (gf_job_cancel()): nobody's
+ *               fault, no output left (GF_ERR_CANCELLED)
  *
  * The class is decided where the failure is detected, by choosing the
  * status: code that opens a file the user gave as input returns
@@ -40,7 +42,8 @@ typedef enum gf_status {
     GF_ERR_UNSUPPORTED = -10, /* format or feature not supported (usage) */
     GF_ERR_INTERNAL = -11,    /* broken invariant: a bug in geoflux (internal) */
     GF_ERR_INPUT = -12,       /* an input cannot be opened or read (input) */
-    GF_ERR_OUTPUT = -13       /* an output cannot be created, written or committed (output) */
+    GF_ERR_OUTPUT = -13,      /* an output cannot be created, written or committed (output) */
+    GF_ERR_CANCELLED = -14    /* the run was cancelled (cancelled) */
 } gf_status;
 
 typedef enum gf_status_class {
@@ -49,7 +52,8 @@ typedef enum gf_status_class {
     GF_CLASS_INPUT,
     GF_CLASS_OUTPUT,
     GF_CLASS_DEPENDENCY,
-    GF_CLASS_INTERNAL
+    GF_CLASS_INTERNAL,
+    GF_CLASS_CANCELLED
 } gf_status_class;
 
 /* Static English name of a status ("ok", "I/O error", ...). Never NULL. */

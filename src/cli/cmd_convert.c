@@ -1,24 +1,15 @@
-/* geoflux convert: the main job. Reads BAL/BAN CSV inputs, validates,
- * types, reprojects (and joins) every row, and writes the output plus a
- * rejects file, in one streaming pass. */
+/* geoflux convert: options parsed into a convert job (src/job/convert.c,
+ * which checks them, assembles the pipeline and runs it), progress and
+ * counts printed. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
-#include "geoflux/gpkg.h"
-#include "geoflux/ingest.h"
-#include "geoflux/join.h"
-#include "geoflux/pipeline.h"
-#include "geoflux/reproject.h"
-#include "geoflux/validate.h"
-#include "geoflux/bal.h"
-#include "geoflux/tiles.h"
-#include "geoflux/write.h"
+#include "geoflux/job.h"
 
 static void help(FILE *f)
 {
@@ -107,10 +98,9 @@ static void help(FILE *f)
 typedef struct progress_state {
     int tty;
     struct timespec last;
-    const gf_reader *reader;
 } progress_state;
 
-static void progress(void *user, const gf_run_stats *s)
+static void progress(void *user, const gf_job_progress *pr)
 {
     progress_state *p = user;
     if (!p->tty) return;
@@ -119,8 +109,8 @@ static void progress(void *user, const gf_run_stats *s)
     double dt = (double)(now.tv_sec - p->last.tv_sec) + (double)(now.tv_nsec - p->last.tv_nsec) * 1e-9;
     if (dt < 0.2) return;
     p->last = now;
-    uint64_t done = 0, total = 0;
-    if (p->reader) gf_reader_progress(p->reader, &done, &total);
+    const gf_run_stats *s = pr->stats;
+    uint64_t done = pr->bytes_done, total = pr->bytes_total;
     char bar[48] = "";
     if (total) {
         int w = 30, k = (int)((double)done / (double)total * w);
@@ -131,6 +121,41 @@ static void progress(void *user, const gf_run_stats *s)
     }
     fprintf(stderr, "\r\033[Kgeoflux: %s%llu rows, %llu rejected, %.0f rows/s", bar, (unsigned long long)s->read,
             (unsigned long long)s->rejected, s->seconds > 0 ? (double)s->read / s->seconds : 0.0);
+}
+
+static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, const gf_run_stats *s, int json,
+                          int verbose)
+{
+    double rate = s->seconds > 0 ? (double)s->read / s->seconds : 0;
+    if (json) {
+        printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"invalid_kept\":%llu,\"with_warnings\":%llu,"
+               "\"no_position\":%llu,\"pos_mismatch\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"output\":",
+               (unsigned long long)s->read, (unsigned long long)s->written, (unsigned long long)s->rejected,
+               (unsigned long long)s->invalid_kept, (unsigned long long)s->with_warnings,
+               (unsigned long long)s->no_position, (unsigned long long)s->pos_mismatch, s->seconds, rate);
+        gf_cli_json_str(stdout, o->output);
+        printf(",\"rejects\":");
+        gf_cli_json_str(stdout, s->rejected || o->rejects ? in->rejects : NULL);
+        printf(",\"crs\":");
+        gf_cli_json_str(stdout, in->crs_label);
+        printf(",\"crs_name\":");
+        gf_cli_json_str(stdout, in->crs_name);
+        if (in->s_srs_label) {
+            printf(",\"s_srs\":");
+            gf_cli_json_str(stdout, in->s_srs_label);
+        }
+        printf("}\n");
+    }
+    if (verbose >= 0) {
+        fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu", (unsigned long long)s->read,
+                (unsigned long long)s->written, (unsigned long long)s->rejected);
+        if (s->invalid_kept) fprintf(stderr, " (%llu kept with errors)", (unsigned long long)s->invalid_kept);
+        fprintf(stderr, "; %llu with warnings, %llu without position, %llu x/y vs long/lat mismatches; %.2f s, %.0f rows/s\n",
+                (unsigned long long)s->with_warnings, (unsigned long long)s->no_position,
+                (unsigned long long)s->pos_mismatch, s->seconds, rate);
+        fprintf(stderr, "geoflux: output: %s\n", o->output);
+        if (s->rejected || o->rejects) fprintf(stderr, "geoflux: rejects: %s\n", in->rejects);
+    }
 }
 
 int gf_cmd_convert(int argc, char **argv) { return gf_cli_convert(argc, argv, help, 0); }
@@ -149,15 +174,8 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         {"communes-name-field", required_argument, 0, O_COMMUNES_NAME}, {"max-distance", required_argument, 0, O_MAXDIST},
         {"stats", required_argument, 0, O_STATS}, {0, 0, 0, 0}};
     gf_cli_out cli = GF_CLI_OUT_INIT;
-    const char *s_srs = NULL;
-    gf_reader_opts ro = {0};
-    const char *bal_profile = NULL, *to_bal = NULL; /* --profile, --to-bal VERSION */
-    int minzoom = -1, maxzoom = -1; /* tiles; < 0: the sink's defaults (0, 14) */
-    const char *attributes = NULL, *tmpdir = NULL;
-    size_t max_memory = 0;
-    gf_join_opts jo = {0}; /* --communes: spatial join */
-    gf_extra_layer join_xl = {0};
-    gf_atomic join_tmp = {.fd = -1}; /* the communes layer handed to the writer, removed after the run */
+    gf_convert_opts o = GF_CONVERT_OPTS_INIT;
+    gf_join_opts *jo = &o.join;
     const char *cmd = tiles_only ? "tiles" : "convert";
     gf_cli_getopt_init();
     int c, bad = 0;
@@ -167,213 +185,76 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         if (k) continue;
         switch (c) {
         case 'h': usage(stdout); return GF_EXIT_OK;
-        case O_SSRS: bad = gf_cli_once("--s-srs", &s_srs, optarg); break;
-        case O_BAL_PROFILE: bad = gf_cli_once("--profile", &bal_profile, optarg); break;
-        case O_TO_BAL: bad = gf_cli_once("--to-bal", &to_bal, optarg); break;
-        case O_MINZOOM: bad = gf_cli_int("--minzoom", optarg, 0, 30, &minzoom); break;
-        case O_MAXZOOM: bad = gf_cli_int("--maxzoom", optarg, 0, 30, &maxzoom); break;
-        case O_ATTRS: bad = gf_cli_once("--attributes", &attributes, optarg); break;
-        case O_TMPDIR: bad = gf_cli_once("--tmpdir", &tmpdir, optarg); break;
-        case O_COMMUNES: bad = gf_cli_once("--communes", &jo.path, optarg); break;
-        case O_COMMUNES_CODE: bad = gf_cli_once("--communes-code-field", &jo.code_field, optarg); break;
-        case O_COMMUNES_NAME: bad = gf_cli_once("--communes-name-field", &jo.name_field, optarg); break;
-        case O_STATS: bad = gf_cli_once("--stats", &jo.stats_path, optarg); break;
+        case O_SSRS: bad = gf_cli_once("--s-srs", &o.s_srs, optarg); break;
+        case O_BAL_PROFILE: bad = gf_cli_once("--profile", &o.profile, optarg); break;
+        case O_TO_BAL: bad = gf_cli_once("--to-bal", &o.to_bal, optarg); break;
+        case O_MINZOOM: bad = gf_cli_int("--minzoom", optarg, 0, 30, &o.minzoom); break;
+        case O_MAXZOOM: bad = gf_cli_int("--maxzoom", optarg, 0, 30, &o.maxzoom); break;
+        case O_ATTRS: bad = gf_cli_once("--attributes", &o.attributes, optarg); break;
+        case O_TMPDIR: bad = gf_cli_once("--tmpdir", &o.tmpdir, optarg); break;
+        case O_COMMUNES: bad = gf_cli_once("--communes", &jo->path, optarg); break;
+        case O_COMMUNES_CODE: bad = gf_cli_once("--communes-code-field", &jo->code_field, optarg); break;
+        case O_COMMUNES_NAME: bad = gf_cli_once("--communes-name-field", &jo->name_field, optarg); break;
+        case O_STATS: bad = gf_cli_once("--stats", &jo->stats_path, optarg); break;
         case O_MAXDIST:
-            bad = gf_cli_num("--max-distance", optarg, 0, 1e6, &jo.max_distance_m);
-            if (!bad && jo.max_distance_m == 0) jo.max_distance_m = -1; /* 0: no nearest search */
+            bad = gf_cli_num("--max-distance", optarg, 0, 1e6, &jo->max_distance_m);
+            if (!bad && jo->max_distance_m == 0) jo->max_distance_m = -1; /* 0: no nearest search */
             break;
-        case O_MAXMEM: bad = gf_cli_size("--max-memory", optarg, &max_memory); break;
-        case O_ENC:
-            if (!strcasecmp(optarg, "auto")) ro.csv.encoding = GF_ENC_AUTO;
-            else if (!strcasecmp(optarg, "utf-8") || !strcasecmp(optarg, "utf8")) ro.csv.encoding = GF_ENC_UTF8;
-            else if (!strcasecmp(optarg, "latin1") || !strcasecmp(optarg, "latin-1") || !strcasecmp(optarg, "iso-8859-1") ||
-                     !strcasecmp(optarg, "windows-1252") || !strcasecmp(optarg, "cp1252")) ro.csv.encoding = GF_ENC_LATIN1;
-            else return gf_cli_usage(cmd, "--encoding '%s': expected auto, utf-8 or latin1", optarg);
-            break;
+        case O_MAXMEM: bad = gf_cli_size("--max-memory", optarg, &o.max_memory); break;
+        case O_ENC: bad = gf_cli_encoding(cmd, optarg, &o.read.csv.encoding); break;
         case O_SEP:
-            if (!strcmp(optarg, "\\t") || !strcmp(optarg, "tab")) ro.csv.sep = '\t';
-            else if (strlen(optarg) == 1) ro.csv.sep = optarg[0];
+            if (!strcmp(optarg, "\\t") || !strcmp(optarg, "tab")) o.read.csv.sep = '\t';
+            else if (strlen(optarg) == 1) o.read.csv.sep = optarg[0];
             else return gf_cli_usage(cmd, "--sep '%s': expected one character (or tab)", optarg);
             break;
         default: return gf_cli_bad_option(cmd, c, argv);
         }
         if (bad) return GF_EXIT_USAGE;
     }
-    const char *out = cli.out, *format = cli.format, *t_srs = cli.t_srs, *rejects = cli.rejects, *layer = cli.layer;
-    int threads = cli.threads, verbose = cli.verbose, keep_invalid = cli.keep_invalid, summary_json = cli.summary_json,
-        precision = cli.precision, append = cli.append;
-    int ninputs = argc - optind;
-    if (ninputs <= 0 || !out) return gf_cli_usage(cmd, "%s", ninputs <= 0 ? "no input file" : "no output (-o FILE)");
-    gf_format fscratch;
-    const gf_format *ofmt = gf_output_format_find(format, out, &fscratch);
-    int is_tiles = ofmt && ofmt->vt == &gf_tiles_sink_vt;
-    if (tiles_only && !is_tiles)
-        return gf_cli_usage(cmd, "the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f pmtiles|mbtiles)");
-    if (summary_json && !strcmp(out, "-"))
-        return gf_cli_usage(cmd, "--summary json and -o - both use standard output");
-    if (jo.stats_path && !jo.path) return gf_cli_usage(cmd, "--stats needs --communes (the statistics are per commune)");
-    if (!jo.path && (jo.code_field || jo.name_field || jo.max_distance_m))
-        return gf_cli_usage(cmd, "--communes-code-field, --communes-name-field and --max-distance need --communes");
-    if (!is_tiles && (minzoom >= 0 || maxzoom >= 0 || attributes))
-        return gf_cli_usage(cmd, "--minzoom, --maxzoom and --attributes are for tile outputs (.pmtiles, .mbtiles)");
-    if (minzoom >= 0 && maxzoom >= 0 && minzoom > maxzoom)
-        return gf_cli_usage(cmd, "--minzoom %d is above --maxzoom %d", minzoom, maxzoom);
-    const char *const *inputs = (const char *const *)(argv + optind);
+    o.output = cli.out;
+    o.format = cli.format;
+    o.t_srs = cli.t_srs;
+    o.rejects = cli.rejects;
+    o.layer = cli.layer;
+    o.threads = cli.threads;
+    o.keep_invalid = cli.keep_invalid;
+    o.precision = cli.precision;
+    o.append = cli.append;
+    o.overwrite = cli.overwrite;
+    o.tiles_only = tiles_only;
+    o.inputs = (const char *const *)(argv + optind);
+    o.ninputs = argc - optind;
 
-    gf_ctx *ctx = gf_cli_ctx(verbose);
+    gf_ctx *ctx = gf_cli_ctx(cli.verbose);
     if (!ctx) return GF_EXIT_FAIL;
-    int code = GF_EXIT_FAIL;
-    gf_pipeline *p = NULL;
-    gf_reader *reader = NULL;
-    gf_crs_info crs = {0}, scrs = {0};
-    char *rejects_path = NULL;
-    gf_status st;
-
-    /* outputs are neither inputs nor each other (write.h) */
-    rejects_path = gf_cli_rejects_path(out, rejects);
-    if (!rejects_path) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
-    {
-        const gf_path_role outs[] = {{out, "output"}, {rejects_path, rejects ? "--rejects" : "rejects file"},
-                                     {jo.stats_path, "--stats"}};
-        unsigned cf = (cli.overwrite ? GF_CHECK_OVERWRITE : 0) | (append ? GF_CHECK_APPEND : 0);
-        if ((st = gf_output_check_paths(ctx, inputs, ninputs, outs, 3, cf))) goto fail;
+    if (gf_convert_check(ctx, &o) != GF_OK) { /* the options alone: a usage error */
+        int code = gf_cli_usage(cmd, "%s", gf_ctx_errmsg(ctx));
+        gf_ctx_destroy(ctx);
+        return code;
     }
-
-    /* before any work: every input readable, every output creatable, both
-     * CRSs resolved, each reported with the user's own spelling */
-    for (int i = 0; i < ninputs; i++)
-        if ((st = gf_cli_check_input(ctx, inputs[i]))) goto fail;
-    if (jo.path && (st = gf_cli_check_input(ctx, jo.path))) goto fail;
-    if ((st = gf_cli_check_output(ctx, out))) goto fail;
-    if (rejects && (st = gf_cli_check_output(ctx, rejects))) goto fail;
-    if (jo.stats_path && (st = gf_cli_check_output(ctx, jo.stats_path))) goto fail;
-    gf_reproject_opts rpo = {.s_srs = s_srs, .t_srs = t_srs};
-    if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
-    gf_ctx_log(ctx, GF_LOG_INFO, "output CRS: %s (%s)", gf_crs_label(&crs), crs.name);
-    if (s_srs) {
-        if ((st = gf_crs_resolve(ctx, s_srs, &scrs))) goto fail;
-        gf_ctx_log(ctx, GF_LOG_INFO, "x/y CRS (--s-srs): %s (%s)", gf_crs_label(&scrs), scrs.name);
+    if (cli.summary_json && !strcmp(o.output, "-")) {
+        gf_ctx_destroy(ctx);
+        return gf_cli_usage(cmd, "--summary json and -o - both use standard output");
     }
-    if ((st = gf_reader_open(ctx, inputs, ninputs, &ro, &reader))) goto fail;
-    gf_pipeline_opts po = {.threads = threads};
-    progress_state ps = {.tty = gf_cli_is_tty() && verbose >= 0};
+    progress_state ps = {.tty = gf_cli_is_tty() && cli.verbose >= 0};
     clock_gettime(CLOCK_MONOTONIC, &ps.last);
-    po.progress = progress;
-    po.progress_user = &ps;
-    if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
-    ps.reader = reader;
-    gf_pipeline_set_source(p, &gf_reader_source_vt, reader, gf_reader_schema(reader), (void (*)(void *))gf_reader_destroy);
-    reader = NULL; /* owned by the pipeline */
-
-    /* stages, in order */
-    {   /* BAL validation on the text columns, before typing */
-        gf_validate_opts vo = {.profile = bal_profile, .keep_invalid = keep_invalid};
-        void *vs = NULL;
-        if ((st = gf_validate_create(ctx, &vo, ps.reader, &vs))) goto fail;
-        if ((st = gf_pipeline_add_stage(p, &gf_validate_stage_vt, vs))) { gf_validate_stage_vt.destroy(vs); goto fail; }
-    }
-    if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
-    void *rp = NULL;
-    if ((st = gf_reproject_create(ctx, &rpo, &rp))) goto fail;
-    if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); goto fail; }
-    if (jo.path) { /* join after reproject: it reads b->lon/b->lat */
-        const char *se = jo.stats_path ? strrchr(jo.stats_path, '.') : NULL;
-        /* the communes layer goes into outputs that hold several layers natively */
-        if (ofmt && (ofmt->caps & GF_FMT_MULTILAYER) && (ofmt->vt == &gf_gpkg_sink_vt || ofmt->vt == &gf_tiles_sink_vt)) {
-            if (se && (!strcasecmp(se, ".geojson") || !strcasecmp(se, ".json"))) {
-                join_xl.path = jo.stats_path;
-            } else { /* a GeoJSON next to the output, removed after the run */
-                char *base = malloc(strlen(out) + 20);
-                if (!base) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
-                sprintf(base, "%s.communes.geojson", out);
-                st = gf_atomic_create(ctx, base, 0, &join_tmp);
-                free(base);
-                if (st || (st = gf_atomic_close(ctx, &join_tmp))) goto fail;
-                jo.layer_path = join_xl.path = join_tmp.tmp;
-            }
-            join_xl.name = "communes";
-        }
-        jo.out_srs_wkt = crs.wkt;
-        jo.out_geographic = crs.geographic;
-        void *js = NULL;
-        if ((st = gf_join_create(ctx, &jo, &js))) goto fail;
-        if ((st = gf_pipeline_add_stage(p, &gf_join_stage_vt, js))) { gf_join_stage_vt.destroy(js); goto fail; }
-    }
-
-    /* sinks */
-    gf_output_opts oo = {.path = out, .format = format, .layer = layer, .append = append, .precision = precision,
-                         .epsg = crs.epsg, .srs_wkt = crs.wkt, .srs_geographic = crs.geographic,
-                         .srs_explicit = t_srs != NULL, .srs_name = t_srs};
-    oo.minzoom = minzoom; oo.maxzoom = maxzoom; oo.attributes = attributes; /* tiles */
-    oo.max_memory = max_memory; oo.tmpdir = tmpdir; oo.threads = threads;
-    if (join_xl.name) { oo.extra_layers = &join_xl; oo.nextra_layers = 1; } /* --communes */
-    const gf_sink_vt *svt;
-    void *sst;
-    if (to_bal) { /* harmonised BAL instead of a geodata format */
-        svt = &gf_bal_sink_vt;
-        if ((st = gf_bal_open(ctx, &oo, to_bal, &sst))) goto fail;
-    } else if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
-    if (svt == &gf_gpkg_sink_vt) gf_gpkg_set_inputs(sst, inputs, ninputs); /* `source` of the rejects table */
-    if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
-    if ((st = gf_rejects_open(ctx, rejects_path, inputs, ninputs, &sst))) goto fail;
-    if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }
-
+    o.progress = progress;
+    o.progress_user = &ps;
+    gf_job *job = NULL;
     gf_run_stats s;
-    st = gf_pipeline_run(p, &s);
+    gf_status st = gf_job_convert(ctx, &o, &job);
+    if (st == GF_OK) st = gf_job_run(job, NULL, &s);
     if (ps.tty) fputs("\r\033[K", stderr);
-    gf_ctx_log_flush(ctx);
-    if (st) goto fail;
-    if (s.read != s.written + s.rejected) {
-        fprintf(stderr, "geoflux: error: internal: read %llu != written %llu + rejected %llu\n",
-                (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected);
-        code = GF_EXIT_FAIL;
-        goto done;
+    int code;
+    if (st == GF_OK) {
+        gf_convert_info in;
+        gf_job_convert_info(job, &in);
+        print_summary(&o, &in, &s, cli.summary_json, cli.verbose);
+        code = GF_EXIT_OK;
+    } else {
+        code = gf_cli_fail(ctx, st);
     }
-    const char *rj = rejects_path[0] == '?' ? rejects_path + 1 : rejects_path;
-    double rate = s.seconds > 0 ? (double)s.read / s.seconds : 0;
-    if (summary_json) {
-        printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"invalid_kept\":%llu,\"with_warnings\":%llu,"
-               "\"no_position\":%llu,\"pos_mismatch\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"output\":",
-               (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected,
-               (unsigned long long)s.invalid_kept, (unsigned long long)s.with_warnings,
-               (unsigned long long)s.no_position, (unsigned long long)s.pos_mismatch, s.seconds, rate);
-        gf_cli_json_str(stdout, out);
-        printf(",\"rejects\":");
-        gf_cli_json_str(stdout, s.rejected || rejects ? rj : NULL);
-        printf(",\"crs\":");
-        gf_cli_json_str(stdout, gf_crs_label(&crs));
-        printf(",\"crs_name\":");
-        gf_cli_json_str(stdout, crs.name);
-        if (s_srs) {
-            printf(",\"s_srs\":");
-            gf_cli_json_str(stdout, gf_crs_label(&scrs));
-        }
-        printf("}\n");
-    }
-    if (verbose >= 0) {
-        fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu", (unsigned long long)s.read,
-                (unsigned long long)s.written, (unsigned long long)s.rejected);
-        if (s.invalid_kept) fprintf(stderr, " (%llu kept with errors)", (unsigned long long)s.invalid_kept);
-        fprintf(stderr, "; %llu with warnings, %llu without position, %llu x/y vs long/lat mismatches; %.2f s, %.0f rows/s\n",
-                (unsigned long long)s.with_warnings, (unsigned long long)s.no_position,
-                (unsigned long long)s.pos_mismatch, s.seconds, rate);
-        fprintf(stderr, "geoflux: output: %s\n", out);
-        if (s.rejected || rejects) fprintf(stderr, "geoflux: rejects: %s\n", rj);
-    }
-    /* the default rejects file belongs to the run: with --overwrite, one left
-     * by an earlier run must not outlive a run without rejects */
-    if (!rejects && !s.rejected && cli.overwrite && strcmp(out, "-")) unlink(rejects_path + 1);
-    code = GF_EXIT_OK;
-    goto done;
-fail:
-    code = gf_cli_fail(ctx, st);
-done:
-    gf_atomic_free(&join_tmp);
-    free(rejects_path);
-    gf_pipeline_destroy(p);
-    gf_reader_destroy(reader);
-    gf_crs_info_free(&crs);
-    gf_crs_info_free(&scrs);
+    gf_job_destroy(job);
     gf_ctx_destroy(ctx);
     return code;
 }

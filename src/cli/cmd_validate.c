@@ -1,12 +1,13 @@
 /* geoflux validate: checks BAL files with the rules, codes and levels of the
- * reference validator (@ban-team/validateur-bal), streaming. */
+ * reference validator (@ban-team/validateur-bal), streaming: options parsed
+ * into a validate job (src/job/validate.c), each file's report printed. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
-#include "geoflux/validate.h"
+#include "geoflux/job.h"
 
 static void help(FILE *f)
 {
@@ -85,6 +86,33 @@ static void print_text(const char *path, const gf_validate_report *r)
     }
 }
 
+typedef struct vstate {
+    int json, several, code;
+} vstate;
+
+static void on_file(void *user, int i, const char *path, gf_status st, const char *errmsg,
+                    const gf_validate_report *r)
+{
+    (void)i;
+    vstate *v = user;
+    if (st) {
+        fprintf(stderr, "geoflux: error: %s: %s\n", path, errmsg[0] ? errmsg : gf_status_str(st));
+        if (v->json) {
+            printf("{");
+            if (v->several) { printf("\"file\":"); gf_cli_json_str(stdout, path); printf(","); }
+            printf("\"error\":");
+            gf_cli_json_str(stdout, errmsg);
+            printf("}\n");
+        }
+        int e = gf_cli_exit_for(st);
+        if (e > v->code) v->code = e;
+        return;
+    }
+    if (v->json) print_json(path, v->several, r);
+    else print_text(path, r);
+    if (!r->valid && v->code == GF_EXIT_OK) v->code = GF_EXIT_INVALID;
+}
+
 int gf_cmd_validate(int argc, char **argv)
 {
     enum { O_PROFILE = 256, O_FORMAT, O_ENC };
@@ -92,59 +120,40 @@ int gf_cmd_validate(int argc, char **argv)
                                        {"format", required_argument, 0, O_FORMAT},
                                        {"encoding", required_argument, 0, O_ENC},
                                        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    gf_validate_file_opts o = {0};
-    int json = 0;
+    gf_validate_job_opts o = {0};
+    vstate v = {0};
     gf_cli_getopt_init();
     int c;
     while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART "h", lo, NULL)) != -1) {
         switch (c) {
         case 'h': help(stdout); return GF_EXIT_OK;
-        case O_PROFILE:
-            if (!gf_validate_profile_known(optarg))
-                return gf_cli_usage("validate", "unknown profile '%s' (1.3, 1.3-relax, 1.4, 1.5)", optarg);
-            o.profile = optarg;
-            break;
+        case O_PROFILE: o.profile = optarg; break;
         case O_FORMAT:
-            if (!strcmp(optarg, "json")) json = 1;
-            else if (!strcmp(optarg, "text")) json = 0;
+            if (!strcmp(optarg, "json")) v.json = 1;
+            else if (!strcmp(optarg, "text")) v.json = 0;
             else return gf_cli_usage("validate", "--format '%s': expected text or json", optarg);
             break;
         case O_ENC:
-            if (!strcasecmp(optarg, "auto")) o.csv.encoding = GF_ENC_AUTO;
-            else if (!strcasecmp(optarg, "utf-8") || !strcasecmp(optarg, "utf8")) o.csv.encoding = GF_ENC_UTF8;
-            else if (!strcasecmp(optarg, "latin1") || !strcasecmp(optarg, "windows-1252")) o.csv.encoding = GF_ENC_LATIN1;
-            else return gf_cli_usage("validate", "--encoding '%s': expected auto, utf-8 or latin1", optarg);
+            if (gf_cli_encoding("validate", optarg, &o.csv.encoding)) return GF_EXIT_USAGE;
             break;
         default: return gf_cli_bad_option("validate", c, argv);
         }
     }
-    if (optind >= argc) return gf_cli_usage("validate", "no input file");
+    o.inputs = (const char *const *)(argv + optind);
+    o.ninputs = argc - optind;
+    o.on_file = on_file;
+    o.user = &v;
+    v.several = o.ninputs > 1;
     gf_ctx *ctx = gf_cli_ctx(0);
     if (!ctx) return GF_EXIT_FAIL;
-    int code = GF_EXIT_OK, several = argc - optind > 1;
-    for (int i = optind; i < argc; i++) {
-        gf_validate_report r;
-        gf_status st = gf_validate_file(ctx, argv[i], &o, &r);
-        if (st) {
-            fprintf(stderr, "geoflux: error: %s: %s\n", argv[i],
-                    gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(st));
-            if (json) {
-                printf("{");
-                if (several) { printf("\"file\":"); gf_cli_json_str(stdout, argv[i]); printf(","); }
-                printf("\"error\":");
-                gf_cli_json_str(stdout, gf_ctx_errmsg(ctx));
-                printf("}\n");
-            }
-            int e = gf_cli_exit_for(st);
-            if (e > code) code = e;
-            continue;
-        }
-        if (json) print_json(argv[i], several, &r);
-        else print_text(argv[i], &r);
-        if (!r.valid && code == GF_EXIT_OK) code = GF_EXIT_INVALID;
-        gf_validate_report_free(&r);
+    if (gf_validate_job_check(ctx, &o) != GF_OK) { /* the options alone: a usage error */
+        int code = gf_cli_usage("validate", "%s", gf_ctx_errmsg(ctx));
+        gf_ctx_destroy(ctx);
+        return code;
     }
+    gf_status st = gf_job_validate(ctx, &o);
     fflush(stdout);
+    if (st) v.code = gf_cli_fail(ctx, st);
     gf_ctx_destroy(ctx);
-    return code;
+    return v.code;
 }

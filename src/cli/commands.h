@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "geoflux/ctx.h"
+#include "geoflux/ingest.h"
 
 /* Exit codes, documented in `geoflux --help` (the authoritative list) and
  * chosen from the class of the failing status (gf_cli_exit_for()), never
@@ -81,17 +82,16 @@ int gf_cli_size(const char *opt, const char *arg, size_t *out);
 int gf_cli_once(const char *opt, const char **slot, const char *arg);
 #define GF_CLI_MAX_THREADS 256
 
-/* Checks made before any work, with the user's own path in the message:
- * an input exists, is readable and is not a directory ("-" passes):
- * GF_ERR_INPUT otherwise; an output's folder exists and is writable, and
- * the output is not a directory ("-" passes): GF_ERR_OUTPUT otherwise. */
+/* The library's checks made before any work (gf_job_check_input(),
+ * gf_job_check_output()) and default rejects name (gf_job_rejects_path()),
+ * for the commands not yet built as jobs. */
 gf_status gf_cli_check_input(gf_ctx *ctx, const char *path);
 gf_status gf_cli_check_output(gf_ctx *ctx, const char *path);
-
-/* The rejects file of a run: --rejects as given, else "?OUT.rejects.csv"
- * ("?": the default name, written only when a row is rejected;
- * "geoflux.rejects.csv" for -o -). Caller frees; NULL when out of memory. */
 char *gf_cli_rejects_path(const char *out, const char *rejects);
+
+/* --encoding: auto, utf-8 (utf8), latin1 (latin-1, iso-8859-1,
+ * windows-1252, cp1252), any case. */
+int gf_cli_encoding(const char *cmd, const char *arg, gf_encoding *out);
 
 /* Prints s as a JSON string (gf_buf_json_str(), the writers' escaper);
  * NULL prints null. */

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "geoflux/write.h"
+#include "geoflux/job.h"
 #include "geoflux/pipeline.h"
 
 static void log_stderr(void *user, gf_log_level level, const char *msg)
@@ -47,7 +47,8 @@ int gf_cli_exit_for(gf_status st)
     case GF_CLASS_INPUT: return GF_EXIT_USAGE;
     case GF_CLASS_OUTPUT:
     case GF_CLASS_DEPENDENCY:
-    case GF_CLASS_INTERNAL: break;
+    case GF_CLASS_INTERNAL:
+    case GF_CLASS_CANCELLED: break;
     }
     return GF_EXIT_FAIL;
 }
@@ -151,44 +152,21 @@ int gf_cli_once(const char *opt, const char **slot, const char *arg)
     return 0;
 }
 
-gf_status gf_cli_check_input(gf_ctx *ctx, const char *path)
-{
-    if (!strcmp(path, "-")) return GF_OK;
-    struct stat sb;
-    if (stat(path, &sb) != 0) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(sb.st_mode)) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: is a directory, not a file", path);
-    if (access(path, R_OK) != 0) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
-    return GF_OK;
-}
+gf_status gf_cli_check_input(gf_ctx *ctx, const char *path) { return gf_job_check_input(ctx, path); }
+gf_status gf_cli_check_output(gf_ctx *ctx, const char *path) { return gf_job_check_output(ctx, path); }
+char *gf_cli_rejects_path(const char *out, const char *rejects) { return gf_job_rejects_path(out, rejects); }
 
-gf_status gf_cli_check_output(gf_ctx *ctx, const char *path)
+int gf_cli_encoding(const char *cmd, const char *arg, gf_encoding *out)
 {
-    if (!strcmp(path, "-")) return GF_OK;
-    if (!path[0]) return gf_ctx_err(ctx, GF_ERR_ARG, "empty output path");
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: is a directory; give a file name", path);
-    char *dir = gf_path_parent(path);
-    if (!dir) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    gf_status st = GF_OK;
-    if (stat(dir, &sb) != 0)
-        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create it: folder %s: %s", path, dir, strerror(errno));
-    else if (!S_ISDIR(sb.st_mode))
-        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create it: %s is not a folder", path, dir);
-    else if (access(dir, W_OK | X_OK) != 0)
-        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create it in folder %s: %s", path, dir, strerror(errno));
-    free(dir);
-    return st;
-}
-
-char *gf_cli_rejects_path(const char *out, const char *rejects)
-{
-    if (rejects) return strdup(rejects);
-    const char *base = strcmp(out, "-") ? out : "geoflux";
-    size_t n = strlen(base) + sizeof "?.rejects.csv";
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "?%s.rejects.csv", base);
-    return p;
+    if (!strcasecmp(arg, "auto")) *out = GF_ENC_AUTO;
+    else if (!strcasecmp(arg, "utf-8") || !strcasecmp(arg, "utf8")) *out = GF_ENC_UTF8;
+    else if (!strcasecmp(arg, "latin1") || !strcasecmp(arg, "latin-1") || !strcasecmp(arg, "iso-8859-1") ||
+             !strcasecmp(arg, "windows-1252") || !strcasecmp(arg, "cp1252")) *out = GF_ENC_LATIN1;
+    else {
+        gf_cli_usage(cmd, "--encoding '%s': expected auto, utf-8 or latin1", arg);
+        return -1;
+    }
+    return 0;
 }
 
 void gf_cli_json_str(FILE *f, const char *s)

@@ -31,15 +31,24 @@ typedef struct gf_logshare {
     gf_logcode codes[GF_LOG_CODES];
 } gf_logshare;
 
+/* Objects a worker keeps across runs (gf_ctx_cache_put()). */
+#define GF_CTX_CACHE 64
+typedef struct gf_ctx_entry {
+    char *key;
+    void *obj;
+    void (*free_fn)(void *obj);
+} gf_ctx_entry;
+
 struct gf_ctx {
     char err[1024];
     gf_status err_st;  /* status given with err */
     char dep[512];     /* last PROJ/GEOS log line, kept apart from err */
-    gf_logshare *log;
+    gf_logshare *log;  /* the sink in use: own, or shared with a parent */
+    gf_logshare *own;  /* created with the context (gf_ctx_create()); NULL for a fork */
     PJ_CONTEXT *proj;
     GEOSContextHandle_t geos;
-    pthread_mutex_t refmu; /* guards log->refs in the root */
-    gf_ctx *root;
+    gf_ctx_entry cache[GF_CTX_CACHE];
+    int ncache;
 };
 
 const char *gf_status_str(gf_status st)
@@ -60,6 +69,7 @@ const char *gf_status_str(gf_status st)
     case GF_ERR_INTERNAL: return "internal error";
     case GF_ERR_INPUT: return "input error";
     case GF_ERR_OUTPUT: return "output error";
+    case GF_ERR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }
@@ -82,6 +92,7 @@ gf_status_class gf_status_class_of(gf_status st)
     case GF_ERR_SQL: return GF_CLASS_DEPENDENCY;
     case GF_ERR_NOMEM:
     case GF_ERR_INTERNAL: return GF_CLASS_INTERNAL;
+    case GF_ERR_CANCELLED: return GF_CLASS_CANCELLED;
     }
     return GF_CLASS_INTERNAL;
 }
@@ -95,6 +106,7 @@ const char *gf_status_class_str(gf_status_class c)
     case GF_CLASS_OUTPUT: return "output";
     case GF_CLASS_DEPENDENCY: return "dependency";
     case GF_CLASS_INTERNAL: return "internal";
+    case GF_CLASS_CANCELLED: return "cancelled";
     }
     return "internal";
 }
@@ -106,11 +118,29 @@ gf_status gf_ctx_create(gf_ctx **out)
     c->log = calloc(1, sizeof *c->log);
     if (!c->log) { free(c); return GF_ERR_NOMEM; }
     pthread_mutex_init(&c->log->mu, NULL);
-    c->log->refs = 1;
+    c->log->refs = 2; /* one for c->log, one for c->own */
     c->log->min = GF_LOG_INFO;
-    c->root = c;
+    c->own = c->log;
     *out = c;
     return GF_OK;
+}
+
+static void log_ref(gf_logshare *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->refs++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void log_unref(gf_logshare *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int refs = --l->refs;
+    pthread_mutex_unlock(&l->mu);
+    if (refs == 0) {
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+    }
 }
 
 gf_status gf_ctx_fork(gf_ctx *parent, gf_ctx **out)
@@ -118,26 +148,53 @@ gf_status gf_ctx_fork(gf_ctx *parent, gf_ctx **out)
     gf_ctx *c = calloc(1, sizeof *c);
     if (!c) return GF_ERR_NOMEM;
     c->log = parent->log;
-    c->root = parent->root;
-    pthread_mutex_lock(&c->log->mu);
-    c->log->refs++;
-    pthread_mutex_unlock(&c->log->mu);
+    log_ref(c->log);
     *out = c;
     return GF_OK;
 }
 
+void gf_ctx_share_log(gf_ctx *c, gf_ctx *parent)
+{
+    gf_logshare *to = parent ? parent->log : c->own;
+    if (!to || to == c->log) return;
+    log_ref(to);
+    log_unref(c->log);
+    c->log = to;
+    c->err[0] = 0;
+    c->err_st = GF_OK;
+    c->dep[0] = 0;
+}
+
+void *gf_ctx_cache_get(gf_ctx *c, const char *key)
+{
+    for (int i = 0; i < c->ncache; i++)
+        if (!strcmp(c->cache[i].key, key)) return c->cache[i].obj;
+    return NULL;
+}
+
+gf_status gf_ctx_cache_put(gf_ctx *c, const char *key, void *obj, void (*free_fn)(void *obj))
+{
+    if (c->ncache >= GF_CTX_CACHE || gf_ctx_cache_get(c, key)) return GF_ERR_ARG;
+    char *k = strdup(key);
+    if (!k) return GF_ERR_NOMEM;
+    c->cache[c->ncache++] = (gf_ctx_entry){k, obj, free_fn};
+    return GF_OK;
+}
+
+int gf_ctx_cache_count(const gf_ctx *c) { return c ? c->ncache : 0; }
+
 void gf_ctx_destroy(gf_ctx *c)
 {
     if (!c) return;
+    /* cached objects first: PROJ objects belong to c->proj */
+    for (int i = c->ncache - 1; i >= 0; i--) {
+        if (c->cache[i].free_fn) c->cache[i].free_fn(c->cache[i].obj);
+        free(c->cache[i].key);
+    }
     if (c->proj) proj_context_destroy(c->proj);
     if (c->geos) GEOS_finish_r(c->geos);
-    pthread_mutex_lock(&c->log->mu);
-    int refs = --c->log->refs;
-    pthread_mutex_unlock(&c->log->mu);
-    if (refs == 0) {
-        pthread_mutex_destroy(&c->log->mu);
-        free(c->log);
-    }
+    log_unref(c->log);
+    if (c->own) log_unref(c->own);
     free(c);
 }
 

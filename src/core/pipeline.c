@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "geoflux/engine.h"
 #include "geoflux/pipeline.h"
 
 #define GF_MAX_STAGES 16
@@ -31,6 +32,7 @@ struct gf_pipeline {
     pthread_cond_t commit_cv;
     uint64_t next_seq, next_commit;
     int src_done, failed;
+    int cancelled; /* gf_pipeline_cancel(): read and written with atomics */
     gf_status fail_st;
     gf_run_stats stats;
     struct timespec t0;
@@ -39,7 +41,7 @@ struct gf_pipeline {
 typedef struct gf_worker {
     gf_pipeline *p;
     int idx;
-    gf_ctx *ctx;
+    gf_ctx *ctx; /* the engine worker's, during the task */
     gf_batch *batch;
     gf_buf bufs[GF_MAX_SINKS];
 } gf_worker;
@@ -97,6 +99,8 @@ gf_status gf_pipeline_add_sink(gf_pipeline *p, const gf_sink_vt *vt, void *st)
     return GF_OK;
 }
 
+void gf_pipeline_set_engine(gf_pipeline *p, gf_engine *e) { p->opts.engine = e; }
+
 const gf_schema *gf_pipeline_schema(const gf_pipeline *p) { return &p->schema; }
 
 static double elapsed(const struct timespec *t0)
@@ -117,6 +121,18 @@ static void fail_locked(gf_pipeline *p, gf_worker *w, gf_status st)
     pthread_cond_broadcast(&p->commit_cv);
 }
 
+void gf_pipeline_cancel(gf_pipeline *p)
+{
+    __atomic_store_n(&p->cancelled, 1, __ATOMIC_SEQ_CST);
+}
+
+static int is_cancelled(gf_pipeline *p) { return __atomic_load_n(&p->cancelled, __ATOMIC_SEQ_CST); }
+
+static gf_status cancelled_err(gf_ctx *ctx)
+{
+    return gf_ctx_err(ctx, GF_ERR_CANCELLED, "the run was cancelled");
+}
+
 static void fail(gf_pipeline *p, gf_worker *w, gf_status st)
 {
     pthread_mutex_lock(&p->commit_mu);
@@ -124,17 +140,24 @@ static void fail(gf_pipeline *p, gf_worker *w, gf_status st)
     pthread_mutex_unlock(&p->commit_mu);
 }
 
-static void *worker_main(void *arg)
+static void worker_main(void *arg, gf_ctx *wctx, int engine_worker)
 {
+    (void)engine_worker;
     gf_worker *w = arg;
     gf_pipeline *p = w->p;
     gf_batch *b = w->batch;
+    w->ctx = wctx;
     for (;;) {
         /* 1. Pull the next batch under the source lock. */
         pthread_mutex_lock(&p->src_mu);
         pthread_mutex_lock(&p->commit_mu);
         int stop = p->failed;
         pthread_mutex_unlock(&p->commit_mu);
+        if (!stop && is_cancelled(p)) {
+            pthread_mutex_unlock(&p->src_mu);
+            fail(p, w, cancelled_err(w->ctx));
+            break;
+        }
         if (stop || p->src_done) {
             pthread_mutex_unlock(&p->src_mu);
             break;
@@ -204,17 +227,20 @@ static void *worker_main(void *arg)
         pthread_cond_broadcast(&p->commit_cv);
         pthread_mutex_unlock(&p->commit_mu);
     }
-    return NULL;
+    w->ctx = NULL;
 }
 
 gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
 {
     gf_status st = GF_OK;
+    gf_engine *e = p->opts.engine, *own = NULL;
     int nw = p->opts.threads;
     if (!p->src_vt) return gf_ctx_err(p->ctx, GF_ERR_ARG, "pipeline has no source");
+    if (e && nw > gf_engine_threads(e)) nw = gf_engine_threads(e);
     clock_gettime(CLOCK_MONOTONIC, &p->t0);
     memset(&p->stats, 0, sizeof p->stats);
 
+    if (is_cancelled(p)) st = cancelled_err(p->ctx);
     for (int i = 0; i < p->nstages && st == GF_OK; i++)
         if (p->stages[i].vt->start)
             st = p->stages[i].vt->start(p->stages[i].st, p->ctx, &p->schema, nw);
@@ -224,14 +250,20 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
     }
 
     gf_worker *ws = calloc((size_t)nw, sizeof *ws);
-    pthread_t *th = calloc((size_t)nw, sizeof *th);
-    if (!ws || !th) st = gf_ctx_err(p->ctx, GF_ERR_NOMEM, "out of memory");
+    void **args = calloc((size_t)nw, sizeof *args);
+    if (!ws || !args) st = gf_ctx_err(p->ctx, GF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < nw && st == GF_OK; i++) {
         ws[i].p = p;
         ws[i].idx = i;
-        st = gf_ctx_fork(p->ctx, &ws[i].ctx);
-        if (st == GF_OK) st = gf_batch_create(&p->schema, p->opts.batch_rows, &ws[i].batch);
+        args[i] = &ws[i];
+        st = gf_batch_create(&p->schema, p->opts.batch_rows, &ws[i].batch);
         if (st) gf_ctx_err(p->ctx, st, "cannot allocate worker %d", i);
+    }
+    /* without an engine: one of our own for this run, destroyed after
+     * end() (stages free there what they made with the workers' contexts) */
+    if (st == GF_OK && !e) {
+        gf_engine_opts eo = {.threads = nw};
+        if ((st = gf_engine_create(p->ctx, &eo, &own)) == GF_OK) e = own;
     }
 
     if (st == GF_OK) {
@@ -240,26 +272,15 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
         pthread_cond_init(&p->commit_cv, NULL);
         p->next_seq = p->next_commit = 0;
         p->src_done = p->failed = 0;
-        if (nw == 1) {
-            worker_main(&ws[0]);
-        } else {
-            int started = 0;
-            for (int i = 0; i < nw; i++) {
-                if (pthread_create(&th[i], NULL, worker_main, &ws[i]) != 0) break;
-                started++;
-            }
-            if (started == 0) worker_main(&ws[0]);
-            for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-        }
+        st = gf_engine_run(e, p->ctx, nw, worker_main, args);
         if (p->failed) st = p->fail_st;
         pthread_mutex_destroy(&p->src_mu);
         pthread_mutex_destroy(&p->commit_mu);
         pthread_cond_destroy(&p->commit_cv);
     }
 
-    /* end() runs for every stage, even after a failure: it frees per-worker
-     * state tied to the worker contexts destroyed below. abort() first tells
-     * a failed run apart. */
+    /* end() runs for every stage, even after a failure: it frees per-run
+     * state. abort() first tells a failed run apart. */
     if (st != GF_OK)
         for (int i = 0; i < p->nstages; i++)
             if (p->stages[i].vt->abort) p->stages[i].vt->abort(p->stages[i].st);
@@ -268,9 +289,11 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
             gf_status s2 = p->stages[i].vt->end(p->stages[i].st, p->ctx);
             if (st == GF_OK) st = s2;
         }
-    /* two-phase commit: every output written and closed, then all renamed */
+    /* two-phase commit: every output written and closed, then all renamed;
+     * a cancellation up to the first rename discards them all */
     for (int i = 0; i < p->nsinks && st == GF_OK; i++)
         if (p->sinks[i].vt->finish) st = p->sinks[i].vt->finish(p->sinks[i].st, p->ctx);
+    if (st == GF_OK && is_cancelled(p)) st = cancelled_err(p->ctx);
     for (int i = 0; i < p->nstages && st == GF_OK; i++)
         if (p->stages[i].vt->publish) st = p->stages[i].vt->publish(p->stages[i].st, p->ctx);
     for (int i = p->nsinks - 1; i >= 0 && st == GF_OK; i--)
@@ -283,12 +306,12 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
                                          : p->stats.written + p->stats.rejected;
     p->stats.seconds = elapsed(&p->t0);
     if (stats) *stats = p->stats;
+    gf_engine_destroy(own);
     for (int i = 0; i < nw && ws; i++) {
-        gf_ctx_destroy(ws[i].ctx);
         gf_batch_destroy(ws[i].batch);
         for (int k = 0; k < GF_MAX_SINKS; k++) gf_buf_free(&ws[i].bufs[k]);
     }
     free(ws);
-    free(th);
+    free(args);
     return st;
 }

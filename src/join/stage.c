@@ -43,7 +43,7 @@ typedef struct jx_worker {
 
 typedef struct jx_stage {
     gf_join_opts o;
-    char *path, *layer, *code_field, *name_field, *stats_path, *layer_path, *out_wkt;
+    char *path, *layer, *code_field, *name_field, *stats_path, *out_wkt;
     gf_join_index *ix;
     int f_geo, f_nom, f_status, f_dist;
     int f_insee, f_cle, f_voie, f_cert;
@@ -78,7 +78,6 @@ gf_status gf_join_create(gf_ctx *ctx, const gf_join_opts *opts, void **st)
     j->o.code_field = j->code_field = dup_or_null(opts->code_field);
     j->o.name_field = j->name_field = dup_or_null(opts->name_field);
     j->o.stats_path = j->stats_path = dup_or_null(opts->stats_path);
-    j->o.layer_path = j->layer_path = dup_or_null(opts->layer_path);
     j->o.out_srs_wkt = j->out_wkt = dup_or_null(opts->out_srs_wkt);
     if (j->o.max_distance_m == 0) j->o.max_distance_m = 200.0;
     gf_status s = gf_join_index_load(ctx, &j->o, &j->ix);
@@ -299,18 +298,33 @@ static gf_status write_csv(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, g
     return GF_OK;
 }
 
-static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, gf_atomic *a)
+/* v rounded to prec decimals as a text writer rounds it (GDAL's GeoJSON
+ * driver prints "%.*f" and its reader parses that back): the statistics
+ * layer held in memory has the very coordinates its GeoJSON copy has. */
+static double round_dec(double v, int prec)
 {
-    const char *path = a->path, *tmp = a->tmp;
-    gf_status st0 = gf_atomic_close(ctx, a);
-    if (st0) return st0;
-    /* GDAL writes it by name and its GeoJSON driver refuses to replace a
-     * file: the random name stays reserved only for this short window */
-    unlink(tmp);
-    GDALAllRegister();
-    CPLPushErrorHandler(CPLQuietErrorHandler);
+    char t[400];
+    if (!isfinite(v) || fabs(v) > 1e300) return v;
+    snprintf(t, sizeof t, "%.*f", prec, v);
+    return strtod(t, NULL);
+}
+
+static void round_geom(OGRGeometryH g, int prec)
+{
+    int n = OGR_G_GetGeometryCount(g);
+    for (int i = 0; i < n; i++) round_geom(OGR_G_GetGeometryRef(g, i), prec);
+    int np = n ? 0 : OGR_G_GetPointCount(g);
+    for (int i = 0; i < np; i++)
+        OGR_G_SetPoint_2D(g, i, round_dec(OGR_G_GetX(g, i), prec), round_dec(OGR_G_GetY(g, i), prec));
+}
+
+/* Creates the layer "communes" of the statistics in ds, polygons in the
+ * output CRS with its coordinate precision. what names ds in messages;
+ * lco: the driver's layer creation options. */
+static gf_status fill_layer(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, GDALDatasetH ds, const char *what,
+                            char **lco)
+{
     gf_status st = GF_OK;
-    GDALDatasetH ds = NULL;
     OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), out = NULL;
     OGRCoordinateTransformationH ct = NULL;
     OSRImportFromEPSG(wgs, 4326);
@@ -318,27 +332,19 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
     if (j->o.out_srs_wkt) {
         out = OSRNewSpatialReference(NULL);
         if (OSRSetFromUserInput(out, j->o.out_srs_wkt) != OGRERR_NONE) {
-            st = gf_ctx_err(ctx, GF_ERR_PROJ, "%s: output CRS not understood by GDAL", path);
+            st = gf_ctx_err(ctx, GF_ERR_PROJ, "%s: output CRS not understood by GDAL", what);
             goto out;
         }
         OSRSetAxisMappingStrategy(out, OAMS_TRADITIONAL_GIS_ORDER);
         if (!OSRIsSame(out, wgs) && !(ct = OCTNewCoordinateTransformation(wgs, out))) {
-            st = gf_ctx_err(ctx, GF_ERR_PROJ, "%s: no transformation to the output CRS", path);
+            st = gf_ctx_err(ctx, GF_ERR_PROJ, "%s: no transformation to the output CRS", what);
             goto out;
         }
     }
-    GDALDriverH drv = GDALGetDriverByName("GeoJSON");
-    ds = drv ? GDALCreate(drv, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
-    if (!ds) {
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", path, CPLGetLastErrorMsg());
-        goto out;
-    }
-    int geographic = j->o.out_srs_wkt ? j->o.out_geographic : 1;
-    char **lco = CSLSetNameValue(NULL, "COORDINATE_PRECISION", geographic ? "7" : "2");
+    int prec = (j->o.out_srs_wkt ? j->o.out_geographic : 1) ? 7 : 2;
     OGRLayerH lyr = GDALDatasetCreateLayer(ds, "communes", out ? out : wgs, wkbMultiPolygon, lco);
-    CSLDestroy(lco);
     if (!lyr) {
-        st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create the layer: %s", path, CPLGetLastErrorMsg());
+        st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create the layer: %s", what, CPLGetLastErrorMsg());
         goto out;
     }
     static const struct { const char *name; OGRFieldType t; } flds[] = {
@@ -369,6 +375,7 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
             OGR_G_DestroyGeometry(g);
         }
         if (ct) OGR_G_Transform(mp, ct);
+        round_geom(mp, prec);
         OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(lyr));
         OGR_F_SetFieldString(f, 0, j->ix->communes[i].code);
         OGR_F_SetFieldString(f, 1, j->ix->communes[i].name);
@@ -382,15 +389,38 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
         OGR_F_SetFieldInteger64(f, 8, (GIntBig)t->streets[i]);
         OGR_F_SetGeometryDirectly(f, mp);
         if (OGR_L_CreateFeature(lyr, f) != OGRERR_NONE)
-            st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot write commune %s: %s", path, j->ix->communes[i].code,
+            st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot write commune %s: %s", what, j->ix->communes[i].code,
                             CPLGetLastErrorMsg());
         OGR_F_Destroy(f);
     }
 out:
-    if (ds) GDALClose(ds);
     if (ct) OCTDestroyCoordinateTransformation(ct);
     if (out) OSRDestroySpatialReference(out);
     OSRDestroySpatialReference(wgs);
+    return st;
+}
+
+static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, gf_atomic *a)
+{
+    const char *path = a->path, *tmp = a->tmp;
+    gf_status st = gf_atomic_close(ctx, a);
+    if (st) return st;
+    /* GDAL writes it by name and its GeoJSON driver refuses to replace a
+     * file: the random name stays reserved only for this short window */
+    unlink(tmp);
+    GDALAllRegister();
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDriverH drv = GDALGetDriverByName("GeoJSON");
+    GDALDatasetH ds = drv ? GDALCreate(drv, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    if (!ds) {
+        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", path, CPLGetLastErrorMsg());
+    } else {
+        int geographic = j->o.out_srs_wkt ? j->o.out_geographic : 1;
+        char **lco = CSLSetNameValue(NULL, "COORDINATE_PRECISION", geographic ? "7" : "2");
+        st = fill_layer(ctx, j, t, ds, path, lco);
+        CSLDestroy(lco);
+        GDALClose(ds);
+    }
     CPLPopErrorHandler();
     return st;
 }
@@ -450,11 +480,10 @@ static gf_status end(void *st, gf_ctx *ctx)
     /* --stats: renamed by publish(), with the run's other outputs */
     if (s == GF_OK && !j->aborted && j->o.stats_path)
         s = write_stats(ctx, j, &t, j->o.stats_path, strcasecmp(ext_of(j->o.stats_path), "csv") == 0, &j->stats_out);
-    if (s == GF_OK && !j->aborted && j->o.layer_path) { /* a scratch copy that the writers read at finish() */
-        gf_atomic lay;
-        s = write_stats(ctx, j, &t, j->o.layer_path, 0, &lay);
-        if (s == GF_OK) s = gf_atomic_publish(ctx, &lay);
-        gf_atomic_free(&lay);
+    if (s == GF_OK && !j->aborted && j->o.layer_ds) { /* the layer the writers read at finish() */
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        s = fill_layer(ctx, j, &t, j->o.layer_ds, "the communes layer", NULL);
+        CPLPopErrorHandler();
     }
     free(t.cnt);
     free(t.streets);
@@ -473,7 +502,6 @@ static void destroy(void *st)
     free(j->code_field);
     free(j->name_field);
     free(j->stats_path);
-    free(j->layer_path);
     free(j->out_wkt);
     gf_atomic_free(&j->stats_out);
     free(j);

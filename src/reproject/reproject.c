@@ -53,6 +53,7 @@ typedef struct gf_rp_worker {
     PJ *to_wgs[NCAND + 1]; /* candidate (or user CRS) -> WGS84 lon/lat */
     gf_rp_lin lin[NCAND];
     PJ *to_out;            /* WGS84 -> output CRS (NULL when output is WGS84) */
+    unsigned owned;        /* bit c (NCAND + 1: to_out): not in the worker context's cache, destroyed at end() */
     int init;
     double *x, *y;         /* scratch, batch capacity */
     size_t *idx;
@@ -290,6 +291,25 @@ static PJ *make_pj(PJ_CONTEXT *pc, const char *from, const char *to)
     return n;
 }
 
+static void pj_free(void *pj) { proj_destroy(pj); }
+
+/* The transformation from -> to of this worker's context: made once per
+ * worker context and kept in its cache, so an engine's workers reuse it in
+ * every run. *owned: set when the cache could not take it (then the stage
+ * destroys it at end()). */
+static PJ *worker_pj(gf_ctx *ctx, const char *from, const char *to, unsigned *owned, unsigned bit)
+{
+    size_t n = strlen(from) + strlen(to) + sizeof "reproject:>";
+    char *key = malloc(n);
+    if (!key) return NULL;
+    snprintf(key, n, "reproject:%s>%s", from, to);
+    PJ *p = gf_ctx_cache_get(ctx, key);
+    if (!p && (p = make_pj(gf_ctx_proj(ctx), from, to)) && gf_ctx_cache_put(ctx, key, p, pj_free) != GF_OK)
+        *owned |= bit;
+    free(key);
+    return p;
+}
+
 static gf_status worker_init(gf_rp *r, gf_ctx *ctx, gf_rp_worker *w, size_t cap)
 {
     if (w->cap < cap) {
@@ -302,13 +322,12 @@ static gf_status worker_init(gf_rp *r, gf_ctx *ctx, gf_rp_worker *w, size_t cap)
         w->cap = cap;
     }
     if (w->init) return GF_OK;
-    PJ_CONTEXT *pc = gf_ctx_proj(ctx);
     if (!r->out_is_wgs84) {
-        w->to_out = make_pj(pc, "EPSG:4326", r->t_srs);
+        w->to_out = worker_pj(ctx, "EPSG:4326", r->t_srs, &w->owned, 1u << (NCAND + 1));
         if (!w->to_out) return gf_ctx_err(ctx, GF_ERR_PROJ, "no transformation from EPSG:4326 to the output CRS");
     }
     if (r->o.s_srs) {
-        w->to_wgs[C_USER] = make_pj(pc, r->o.s_srs, "EPSG:4326");
+        w->to_wgs[C_USER] = worker_pj(ctx, r->o.s_srs, "EPSG:4326", &w->owned, 1u << C_USER);
         if (!w->to_wgs[C_USER]) return gf_ctx_err(ctx, GF_ERR_PROJ, "no transformation from %s to EPSG:4326", r->s_label);
     }
     w->init = 1;
@@ -320,7 +339,7 @@ static PJ *cand_pj(gf_ctx *ctx, gf_rp_worker *w, int c)
     if (!w->to_wgs[c]) {
         char def[32];
         snprintf(def, sizeof def, "EPSG:%d", cand_epsg[c]);
-        w->to_wgs[c] = make_pj(gf_ctx_proj(ctx), def, "EPSG:4326");
+        w->to_wgs[c] = worker_pj(ctx, def, "EPSG:4326", &w->owned, 1u << c);
     }
     return w->to_wgs[c];
 }
@@ -577,16 +596,18 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
     return GF_OK;
 }
 
-/* PJ objects belong to the worker contexts, which the pipeline destroys
- * after end(): free them here, not in destroy(). */
+/* PJ objects belong to the worker contexts: those in their caches stay
+ * there for the next run, the others are freed here, not in destroy()
+ * (the pipeline destroys its own workers' contexts after end()). */
 static gf_status end(void *st, gf_ctx *ctx)
 {
     gf_rp *r = st;
     (void)ctx;
     for (int i = 0; r->w && i < r->nworkers; i++) {
         gf_rp_worker *w = &r->w[i];
-        for (int c = 0; c <= NCAND; c++) proj_destroy(w->to_wgs[c]);
-        proj_destroy(w->to_out);
+        for (int c = 0; c <= NCAND; c++)
+            if (w->owned & (1u << c)) proj_destroy(w->to_wgs[c]);
+        if (w->owned & (1u << (NCAND + 1))) proj_destroy(w->to_out);
         free(w->x); free(w->y); free(w->idx); free(w->crs);
     }
     free(r->w);

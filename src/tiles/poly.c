@@ -149,11 +149,13 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
         player *pl = &s->layers[l];
         s->nlayers = l + 1;
         snprintf(pl->name, sizeof pl->name, "%s", layers[l].name);
-        GDALDatasetH ds = GDALOpenEx(layers[l].path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+        /* a dataset in memory is the caller's: opened and closed here only from a path */
+        GDALDatasetH ds = layers[l].dataset ? layers[l].dataset
+                                            : GDALOpenEx(layers[l].path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
         if (!ds) { st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open (layer %s): %s", layers[l].path, layers[l].name, CPLGetLastErrorMsg()); break; }
         OGRLayerH lay = GDALDatasetGetLayerByName(ds, layers[l].name);
         if (!lay) lay = GDALDatasetGetLayer(ds, 0);
-        if (!lay) { GDALClose(ds); st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: no layer", layers[l].path); break; }
+        if (!lay) { if (!layers[l].dataset) GDALClose(ds); st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: no layer", layers[l].path); break; }
         OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lay);
         int nf = OGR_FD_GetFieldCount(fd);
         if (nf > GF_MAX_FIELDS) nf = GF_MAX_FIELDS;
@@ -169,7 +171,7 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
         OGRCoordinateTransformationH ct = NULL;
         if (src && !OSRIsSame(src, wgs)) {
             ct = OCTNewCoordinateTransformation(src, wgs);
-            if (!ct) { GDALClose(ds); st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot reproject to WGS84", layers[l].path); break; }
+            if (!ct) { if (!layers[l].dataset) GDALClose(ds); st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot reproject to WGS84", layers[l].path); break; }
         }
         OGR_L_ResetReading(lay);
         OGRFeatureH f;
@@ -220,7 +222,7 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
         }
         if (st == GF_ERR_NOMEM) st = gf_ctx_err(ctx, st, "out of memory");
         if (ct) OCTDestroyCoordinateTransformation(ct);
-        GDALClose(ds);
+        if (!layers[l].dataset) GDALClose(ds);
     }
     OSRDestroySpatialReference(wgs);
     (void)minz; (void)maxz;

@@ -829,7 +829,7 @@ static gf_status import_layer(gf_gpkg *g, gf_ctx *ctx, const gf_extra_layer *xl)
     if (table_exists(g->db, xl->name))
         return gf_ctx_err(ctx, GF_ERR_ARG, "%s: a table called '%s' already exists", g->path, xl->name);
     GDALAllRegister();
-    GDALDatasetH ds = GDALOpenEx(xl->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    GDALDatasetH ds = xl->dataset ? xl->dataset : GDALOpenEx(xl->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open layer '%s': %s", xl->path, xl->name, CPLGetLastErrorMsg());
     gf_status st = GF_OK;
     OGRLayerH l = GDALDatasetGetLayerCount(ds) > 0 ? GDALDatasetGetLayer(ds, 0) : NULL;
@@ -952,7 +952,7 @@ done:
     sqlite3_finalize(q);
     free(buf);
     if (ct) OCTDestroyCoordinateTransformation(ct);
-    GDALClose(ds);
+    if (!xl->dataset) GDALClose(ds); /* a dataset in memory is the caller's */
     return st;
 }
 

@@ -1,0 +1,181 @@
+/* The convert job (`geoflux convert`, `geoflux tiles`): the options
+ * checked, the stages in their order, the writers. The only place that
+ * assembles this pipeline. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cpl_error.h>
+#include <gdal.h>
+
+#include "geoflux/bal.h"
+#include "geoflux/gpkg.h"
+#include "geoflux/tiles.h"
+#include "job/job_int.h"
+
+gf_status gf_convert_check(gf_ctx *ctx, const gf_convert_opts *o)
+{
+    if (o->ninputs <= 0 || !o->inputs) return gf_ctx_err(ctx, GF_ERR_ARG, "no input file");
+    if (!o->output) return gf_ctx_err(ctx, GF_ERR_ARG, "no output (-o FILE)");
+    gf_format scratch;
+    const gf_format *f = gf_output_format_find(o->format, o->output, &scratch);
+    int tiles = f && f->vt == &gf_tiles_sink_vt;
+    if (o->tiles_only && !tiles)
+        return gf_ctx_err(ctx, GF_ERR_ARG,
+                          "the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f pmtiles|mbtiles)");
+    const gf_join_opts *jo = &o->join;
+    if (jo->stats_path && !jo->path)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "--stats needs --communes (the statistics are per commune)");
+    if (!jo->path && (jo->code_field || jo->name_field || jo->max_distance_m))
+        return gf_ctx_err(ctx, GF_ERR_ARG,
+                          "--communes-code-field, --communes-name-field and --max-distance need --communes");
+    if (!tiles && (o->minzoom >= 0 || o->maxzoom >= 0 || o->attributes))
+        return gf_ctx_err(ctx, GF_ERR_ARG,
+                          "--minzoom, --maxzoom and --attributes are for tile outputs (.pmtiles, .mbtiles)");
+    if (o->minzoom >= 0 && o->maxzoom >= 0 && o->minzoom > o->maxzoom)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "--minzoom %d is above --maxzoom %d", o->minzoom, o->maxzoom);
+    return GF_OK;
+}
+
+/* Inputs, outputs and CRSs, before any work, each reported with the
+ * user's own spelling. */
+static gf_status check_paths(gf_job *j)
+{
+    gf_ctx *ctx = j->ctx;
+    const gf_convert_opts *o = &j->o;
+    gf_status st;
+    /* outputs are neither inputs nor each other (write.h) */
+    const gf_path_role outs[] = {{o->output, "output"},
+                                 {j->rejects_path, o->rejects ? "--rejects" : "rejects file"},
+                                 {o->join.stats_path, "--stats"}};
+    unsigned cf = (o->overwrite ? GF_CHECK_OVERWRITE : 0) | (o->append ? GF_CHECK_APPEND : 0);
+    if ((st = gf_output_check_paths(ctx, o->inputs, o->ninputs, outs, 3, cf))) return st;
+    for (int i = 0; i < o->ninputs; i++)
+        if ((st = gf_job_check_input(ctx, o->inputs[i]))) return st;
+    if (o->join.path && (st = gf_job_check_input(ctx, o->join.path))) return st;
+    if ((st = gf_job_check_output(ctx, o->output))) return st;
+    if (o->rejects && (st = gf_job_check_output(ctx, o->rejects))) return st;
+    if (o->join.stats_path && (st = gf_job_check_output(ctx, o->join.stats_path))) return st;
+    if ((st = gf_crs_resolve(ctx, o->t_srs ? o->t_srs : "EPSG:4326", &j->crs))) return st;
+    gf_ctx_log(ctx, GF_LOG_INFO, "output CRS: %s (%s)", gf_crs_label(&j->crs), j->crs.name);
+    if (o->s_srs) {
+        if ((st = gf_crs_resolve(ctx, o->s_srs, &j->scrs))) return st;
+        gf_ctx_log(ctx, GF_LOG_INFO, "x/y CRS (--s-srs): %s (%s)", gf_crs_label(&j->scrs), j->scrs.name);
+    }
+    return GF_OK;
+}
+
+/* The join after reproject (it reads b->lon/b->lat). Its statistics also
+ * go, as a layer held in memory, into outputs that hold several layers
+ * natively (GeoPackage, tiles): the job makes the dataset, the join fills
+ * it at its end(), the writer copies it at finish(). */
+static gf_status add_join(gf_job *j, const gf_format *ofmt)
+{
+    gf_ctx *ctx = j->ctx;
+    gf_join_opts jo = j->o.join;
+    gf_status st;
+    jo.layer_ds = NULL;
+    if (ofmt && (ofmt->caps & GF_FMT_MULTILAYER) && (ofmt->vt == &gf_gpkg_sink_vt || ofmt->vt == &gf_tiles_sink_vt)) {
+        GDALAllRegister();
+        GDALDriverH mem = GDALGetDriverByName("Memory");
+        j->join_ds = mem ? GDALCreate(mem, "communes", 0, 0, 0, GDT_Unknown, NULL) : NULL;
+        if (!j->join_ds) return gf_ctx_err(ctx, GF_ERR_GDAL, "cannot create the communes layer in memory: %s",
+                                           CPLGetLastErrorMsg());
+        j->join_xl = (gf_extra_layer){.name = "communes", .path = "the communes statistics", .dataset = j->join_ds};
+        jo.layer_ds = j->join_ds;
+    }
+    jo.out_srs_wkt = j->crs.wkt;
+    jo.out_geographic = j->crs.geographic;
+    void *js = NULL;
+    if ((st = gf_join_create(ctx, &jo, &js))) return st;
+    if ((st = gf_pipeline_add_stage(j->p, &gf_join_stage_vt, js))) gf_join_stage_vt.destroy(js);
+    return st;
+}
+
+static gf_status add_sinks(gf_job *j)
+{
+    gf_ctx *ctx = j->ctx;
+    const gf_convert_opts *o = &j->o;
+    gf_status st;
+    gf_output_opts oo = {.path = o->output, .format = o->format, .layer = o->layer, .append = o->append,
+                         .precision = o->precision, .epsg = j->crs.epsg, .srs_wkt = j->crs.wkt,
+                         .srs_geographic = j->crs.geographic, .srs_explicit = o->t_srs != NULL,
+                         .srs_name = o->t_srs, .minzoom = o->minzoom, .maxzoom = o->maxzoom,
+                         .attributes = o->attributes, .max_memory = o->max_memory, .tmpdir = o->tmpdir,
+                         .threads = o->threads};
+    if (j->join_xl.name) { oo.extra_layers = &j->join_xl; oo.nextra_layers = 1; }
+    const gf_sink_vt *svt;
+    void *sst;
+    if (o->to_bal) { /* harmonised BAL instead of a geodata format */
+        svt = &gf_bal_sink_vt;
+        if ((st = gf_bal_open(ctx, &oo, o->to_bal, &sst))) return st;
+    } else if ((st = gf_output_open(ctx, &oo, &svt, &sst))) {
+        return st;
+    }
+    if (svt == &gf_gpkg_sink_vt) gf_gpkg_set_inputs(sst, o->inputs, o->ninputs); /* `source` of the rejects table */
+    if ((st = gf_pipeline_add_sink(j->p, svt, sst))) { svt->destroy(sst); return st; }
+    if ((st = gf_rejects_open(ctx, j->rejects_path, o->inputs, o->ninputs, &sst))) return st;
+    if ((st = gf_pipeline_add_sink(j->p, &gf_rejects_sink_vt, sst))) gf_rejects_sink_vt.destroy(sst);
+    return st;
+}
+
+static gf_status build(gf_job *j)
+{
+    gf_ctx *ctx = j->ctx;
+    const gf_convert_opts *o = &j->o;
+    gf_status st;
+    if ((st = gf_convert_check(ctx, o))) return st;
+    if (!(j->rejects_path = gf_job_rejects_path(o->output, o->rejects)))
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if ((st = check_paths(j))) return st;
+
+    gf_reader *reader = NULL;
+    if ((st = gf_reader_open(ctx, o->inputs, o->ninputs, &o->read, &reader))) return st;
+    gf_pipeline_opts po = {.threads = o->threads, .progress = gf_job_progress_cb, .progress_user = j};
+    if ((st = gf_pipeline_create(ctx, &po, &j->p))) { gf_reader_destroy(reader); return st; }
+    gf_pipeline_set_source(j->p, &gf_reader_source_vt, reader, gf_reader_schema(reader),
+                           (void (*)(void *))gf_reader_destroy);
+    j->reader = reader; /* owned by the pipeline */
+
+    /* stages, in order: BAL validation on the text columns, typing,
+     * reprojection, then the join, which reads the positions */
+    gf_validate_opts vo = {.profile = o->profile, .keep_invalid = o->keep_invalid};
+    void *vs = NULL, *rp = NULL;
+    if ((st = gf_validate_create(ctx, &vo, j->reader, &vs))) return st;
+    if ((st = gf_pipeline_add_stage(j->p, &gf_validate_stage_vt, vs))) { gf_validate_stage_vt.destroy(vs); return st; }
+    if ((st = gf_pipeline_add_stage(j->p, &gf_typing_stage_vt, NULL))) return st;
+    gf_reproject_opts rpo = {.s_srs = o->s_srs, .t_srs = o->t_srs};
+    if ((st = gf_reproject_create(ctx, &rpo, &rp))) return st;
+    if ((st = gf_pipeline_add_stage(j->p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); return st; }
+    gf_format scratch;
+    if (o->join.path && (st = add_join(j, gf_output_format_find(o->format, o->output, &scratch)))) return st;
+    return add_sinks(j);
+}
+
+gf_status gf_job_convert(gf_ctx *ctx, const gf_convert_opts *o, gf_job **out)
+{
+    *out = NULL;
+    gf_job *j = calloc(1, sizeof *j);
+    if (!j) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    j->ctx = ctx;
+    j->o = *o;
+    j->progress = o->progress;
+    j->progress_user = o->progress_user;
+    gf_status st = build(j);
+    if (st) {
+        gf_job_destroy(j);
+        return st;
+    }
+    *out = j;
+    return GF_OK;
+}
+
+void gf_job_convert_info(const gf_job *j, gf_convert_info *out)
+{
+    out->crs_label = gf_crs_label(&j->crs);
+    out->crs_name = j->crs.name;
+    out->s_srs_label = j->o.s_srs ? gf_crs_label(&j->scrs) : NULL;
+    out->rejects = j->rejects_path[0] == '?' ? j->rejects_path + 1 : j->rejects_path;
+}

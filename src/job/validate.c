@@ -1,0 +1,26 @@
+/* The validate job (`geoflux validate`): each input on its own with the
+ * reference validator's rules, reported as soon as it is done. */
+#include "job/job_int.h"
+
+gf_status gf_validate_job_check(gf_ctx *ctx, const gf_validate_job_opts *o)
+{
+    if (o->profile && !gf_validate_profile_known(o->profile))
+        return gf_ctx_err(ctx, GF_ERR_ARG, "unknown profile '%s' (1.3, 1.3-relax, 1.4, 1.5)", o->profile);
+    if (o->ninputs <= 0 || !o->inputs) return gf_ctx_err(ctx, GF_ERR_ARG, "no input file");
+    return GF_OK;
+}
+
+gf_status gf_job_validate(gf_ctx *ctx, const gf_validate_job_opts *o)
+{
+    gf_status st = gf_validate_job_check(ctx, o);
+    if (st) return st;
+    gf_validate_file_opts fo = {.profile = o->profile, .csv = o->csv};
+    for (int i = 0; i < o->ninputs; i++) {
+        gf_validate_report r;
+        gf_ctx_err(ctx, GF_OK, "%s", "");
+        st = gf_validate_file(ctx, o->inputs[i], &fo, &r);
+        if (o->on_file) o->on_file(o->user, i, o->inputs[i], st, st ? gf_ctx_errmsg(ctx) : "", st ? NULL : &r);
+        if (!st) gf_validate_report_free(&r);
+    }
+    return GF_OK;
+}
