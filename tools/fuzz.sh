@@ -7,7 +7,8 @@
 # a crasher is written to build-fuzz/fuzz_X-crash-*; once fixed, copy it into
 # tests/fuzz/corpus-fuzz_X/ as a regression case.
 # The library is built once, incrementally, by CMake in build-fuzz/cmake
-# (GF_FUZZ=ON); FUZZ_MAX_LEN bounds an input (default 8192 bytes).
+# (GF_FUZZ=ON); FUZZ_MAX_LEN bounds an input (default 8192 bytes); an input
+# that takes more than 30 s is a finding (a hang), like a crash.
 set -euo pipefail
 shopt -s nullglob
 cd "$(dirname "$0")/.."
@@ -29,6 +30,6 @@ for t in "${targets[@]}"; do
   mkdir -p "$out/corpus-$t"
   cp -n "tests/fuzz/corpus-$t"/* "$out/corpus-$t/" 2>/dev/null || true
   echo "== $t for ${secs}s (seeds: tests/fuzz/corpus-$t)"
-  "$out/cmake/tests/$t" "$out/corpus-$t" -max_total_time="$secs" -max_len="${FUZZ_MAX_LEN:-8192}" \
+  "$out/cmake/tests/$t" "$out/corpus-$t" -max_total_time="$secs" -max_len="${FUZZ_MAX_LEN:-8192}" -timeout=30 \
     -artifact_prefix="$out/$t-" -print_final_stats=1 2>&1 | grep -Ev '^(#[0-9]+\s+(NEW|REDUCE|pulse|INITED)|INFO:|\s*NEW_FUNC|")'
 done

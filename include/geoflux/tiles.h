@@ -5,11 +5,14 @@
  * positioned row into a compact record (Hilbert key of its 32-bit Web
  * Mercator position, which orders the tiles of every zoom at once, plus
  * the selected attributes already serialised as MVT values); commit() (in
- * input order) appends records to a run bounded by opts->max_memory, sorted
- * and spilled to an unlinked scratch file when full; finish() merges the
+ * input order) appends records to a run bounded by half of opts->max_memory,
+ * sorted and spilled to an unlinked scratch file when full (runs merged in
+ * a cascade); finish() merges the
  * runs once per zoom, cuts them into tiles, encodes and gzips the tiles on
  * opts->threads threads and writes them in tile-id order, so the bytes do
- * not depend on the thread count.
+ * not depend on the thread count. The other half of opts->max_memory (at
+ * least 16 MB) bounds the tiles being cut and encoded; a maxzoom tile too
+ * dense for it is refused (GF_ERR_ARG) before any tile is built.
  *
  * Thinning: below maxzoom a point is kept at zoom z when a hash of its
  * feature index falls under a per-zoom rate, chosen from the densest tile
@@ -38,7 +41,7 @@ extern "C" {
  * maxzoom the thinning also keeps the uncompressed tile under it. Only a
  * maxzoom tile, where every point must stay, can pass it (logged). */
 #define GF_TILES_MAX_BYTES (500 * 1024)
-#define GF_TILES_DEFAULT_MEMORY ((size_t)128 << 20) /* --max-memory default */
+#define GF_TILES_DEFAULT_MEMORY ((size_t)512 << 20) /* --max-memory default */
 #define GF_TILES_BUFFER 64                   /* polygon clip buffer, in 1/4096 of a tile */
 
 /* Opens a tiles sink for opts->path; pmtiles = 1 for PMTiles v3, 0 for

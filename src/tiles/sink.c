@@ -21,8 +21,19 @@
  * thinning rates: below GF_TILES_MAX_BYTES so that the estimate's slack
  * never matters, and small enough that low-zoom tiles load quickly. */
 #define TARGET_BYTES (400 * 1024)
-#define BATCH_BYTES ((size_t)32 << 20) /* tile jobs handed to the pool at once */
-#define BATCH_JOBS 1024
+#define BATCH_JOBS 1024 /* tile jobs handed to the pool at once, at most */
+/* Memory of the tile phase (--max-memory, B): half for the sort of the
+ * records, half (E, at least GF_TILES_MIN_ENCODER) for cutting and encoding
+ * tiles. Of E: two batch arenas of tile jobs (one filled while the pool
+ * encodes the other) of E/16 each, and one tile's records at most E/4: a
+ * tile costs at most 2.5 times its records while it is encoded (records;
+ * values table and features, the raw tile and the gzip tile, each smaller
+ * than the records since values are interned), measured on the densest
+ * tiles we could make (tests/cli/tiles_memory.sh); in the worst case one
+ * such tile is encoded while the next one is filled: 2 E/16 + 3.5 E/4 < E.
+ * A larger tile (only at maxzoom, where no point may be dropped) is
+ * refused with a message rather than allowed to grow the process. */
+#define GF_TILES_MIN_ENCODER ((size_t)16 << 20)
 #define GF_TILES_MAX_POOL 64 /* threads of the tile pool, whatever --threads says */
 
 typedef struct tjob {
@@ -59,6 +70,8 @@ typedef struct tbatch {
 typedef struct gf_tiles {
     gf_output_opts o;
     int pmtiles, minz, maxz, nthreads;
+    size_t budget, batch_bytes, tile_max; /* see GF_TILES_MIN_ENCODER */
+    uint64_t densest, densest_bytes;      /* the maxzoom tile with the most record bytes */
     char *path, *tmpdir, layer[128], attrs[2048]; /* path, tmpdir: owned copies */
     const gf_schema *schema;
     int sel[GF_MAX_FIELDS], nsel;          /* schema field of each key */
@@ -169,8 +182,11 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
     /* below maxzoom each point stands for the ones thinned out around it */
     t->nkeys = t->nsel;
     if (t->minz < t->maxz) t->keys[t->nkeys++] = "point_count";
-    size_t budget = t->o.max_memory ? t->o.max_memory : GF_TILES_DEFAULT_MEMORY;
-    if ((st = gf_xsort_create(ctx, budget, t->o.tmpdir, t->path, &t->xs))) return st;
+    t->budget = t->o.max_memory ? t->o.max_memory : GF_TILES_DEFAULT_MEMORY;
+    size_t enc = t->budget / 2 > GF_TILES_MIN_ENCODER ? t->budget / 2 : GF_TILES_MIN_ENCODER;
+    t->batch_bytes = enc / 16 > ((size_t)32 << 20) ? ((size_t)32 << 20) : enc / 16;
+    t->tile_max = enc / 4;
+    if ((st = gf_xsort_create(ctx, t->budget / 2, t->o.tmpdir, t->path, &t->xs))) return st;
     if (t->pmtiles) st = gf_pmtiles_create(ctx, t->path, t->o.tmpdir, &t->ar);
     else st = gf_mbtiles_create(ctx, t->path, &t->ar);
     (void)nworkers;
@@ -263,8 +279,12 @@ static gf_status choose_rates(gf_tiles *t, gf_ctx *ctx)
     gf_status st = gf_xsort_rewind(t->xs, ctx);
     if (st) return st;
     gf_trec r;
+    uint64_t top = UINT64_MAX, topacc = 0; /* records of the current maxzoom tile */
     while ((st = gf_xsort_next(t->xs, ctx, &r)) == GF_OK) {
-        uint64_t e = est_bytes(&r, t->nsel);
+        uint64_t e = est_bytes(&r, t->nsel), tz = gf_tile_of_key(r.key, t->maxz);
+        if (tz != top) { top = tz; topacc = 0; }
+        topacc += GF_TREC_HDR + r.plen;
+        if (topacc > t->densest_bytes) { t->densest_bytes = topacc; t->densest = tz; }
         for (int z = t->minz; z < t->maxz; z++) {
             uint64_t tile = gf_tile_of_key(r.key, z);
             if (tile != cur[z]) {
@@ -287,6 +307,18 @@ static gf_status choose_rates(gf_tiles *t, gf_ctx *ctx)
         t->thr[z] = rate >= 1.0 ? UINT64_MAX : (uint64_t)(rate * 18446744073709551616.0);
     }
     return GF_OK;
+}
+
+/* A worker keeps its buffers from tile to tile, except after a tile larger
+ * than a batch: the memory of the densest tile is not held for the rest of
+ * the run. */
+static void shrink_worker(const gf_tiles *t, tworker *w)
+{
+    if (w->pts.feats.cap + w->pts.vals.cap > t->batch_bytes) {
+        gf_mvt_layer_free(&w->pts);
+        memset(&w->pts, 0, sizeof w->pts);
+    }
+    if (w->raw.cap > t->batch_bytes) gf_buf_free(&w->raw);
 }
 
 static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
@@ -345,6 +377,7 @@ static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
     w->zs.avail_out = (uInt)bound;
     if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END) return GF_ERR_INTERNAL;
     j->out.len = bound - w->zs.avail_out;
+    shrink_worker(t, w);
     /* Level 1 costs a third of level 6 and the tile sizes differ by ~15 %;
      * a tile near the ceiling is redone at level 9 (same bytes every run). */
     if (j->out.len > GF_TILES_MAX_BYTES * 3 / 4) {
@@ -474,6 +507,7 @@ static gf_status drain(gf_tiles *t, gf_ctx *ctx)
             gf_ctx_log(ctx, GF_LOG_WARN, "tile %d/%u/%u is %zu bytes gzip (over %d): too many points at the maximum zoom",
                        b->z, j->x, j->y, j->out.len, GF_TILES_MAX_BYTES);
         if (j->raw) st = zstore(t, ctx, b->z, j);
+        if (j->out.cap > t->batch_bytes) gf_buf_free(&j->out); /* see shrink_worker() */
     }
     b->njobs = 0;
     b->arena.len = 0;
@@ -545,7 +579,7 @@ static gf_status poly_until(gf_tiles *t, gf_ctx *ctx, uint64_t upto, int inclusi
     uint32_t pi;
     while (gf_poly_peek(t->polys, &tile, &pi) && (tile < upto || (inclusive && tile == upto))) {
         if (!*cur || *curtile != tile) {
-            if (t->arena.len >= BATCH_BYTES || t->njobs >= BATCH_JOBS) {
+            if (t->arena.len >= t->batch_bytes || t->njobs >= BATCH_JOBS) {
                 if ((st = flush(t, ctx))) return st;
             }
             if ((st = new_job(t, ctx, tile, cur))) return st;
@@ -610,6 +644,34 @@ static gf_status write_survivor(gf_ctx *ctx, FILE *f, const gf_buf *rec, uint32_
     return GF_OK;
 }
 
+static void size_str(char *out, size_t n, uint64_t v)
+{
+    if (v >= (1u << 20)) snprintf(out, n, "%.0f MB", (double)v / 1048576.0);
+    else snprintf(out, n, "%.0f KB", (double)v / 1024.0);
+}
+
+/* The densest tile (only a maxzoom tile can be: the thinning keeps the
+ * others small) must fit in tile_max; refused before any tile is built,
+ * with the budget that would hold it. */
+static gf_status check_densest(const gf_tiles *t, gf_ctx *ctx)
+{
+    if (t->densest_bytes <= t->tile_max) return GF_OK;
+    uint32_t tx = 0, ty = 0;
+    if (t->maxz) gf_hilbert_d2xy(t->maxz, t->densest, &tx, &ty);
+    char got[32], lim[32], bud[32], need[32];
+    size_str(got, sizeof got, t->densest_bytes);
+    size_str(lim, sizeof lim, t->tile_max);
+    size_str(bud, sizeof bud, t->budget);
+    /* tile_max is a quarter of the encoder's half of the budget */
+    uint64_t mb = 1u << 20, want = (t->densest_bytes * 8 + mb - 1) / mb * mb;
+    size_str(need, sizeof need, want);
+    return gf_ctx_err(ctx, GF_ERR_ARG,
+                      "tile %d/%u/%u: its points take %s, over the %s one tile may take with --max-memory %s%s; "
+                      "every point is kept at the maximum zoom, so this tile cannot be thinned: give --max-memory %s "
+                      "or more, or a higher --maxzoom to cut dense areas into smaller tiles",
+                      t->maxz, tx, ty, got, lim, bud, t->o.max_memory ? "" : " (the default)", need);
+}
+
 /* One zoom: reads the sorted points kept at z (all of them at maxzoom, from
  * the sort; below, the survivors file the pass above wrote), cuts them into
  * tiles, and writes the points kept at z - 1 to *next. */
@@ -649,7 +711,7 @@ static gf_status build_zoom(gf_tiles *t, gf_ctx *ctx, int z, FILE *in, FILE **ne
         if (!cur || tile != curtile) {
             if (t->polys && (st = poly_until(t, ctx, tile, 0, &cur, &curtile))) break;
             if (!cur || tile != curtile) {
-                if (t->arena.len >= BATCH_BYTES || t->njobs >= BATCH_JOBS) {
+                if (t->arena.len >= t->batch_bytes || t->njobs >= BATCH_JOBS) {
                     if ((st = flush(t, ctx))) break;
                 }
                 if ((st = new_job(t, ctx, tile, &cur))) break;
@@ -668,6 +730,10 @@ static gf_status build_zoom(gf_tiles *t, gf_ctx *ctx, int z, FILE *in, FILE **ne
             cn += bn;
         }
         size_t len = GF_TREC_HDR + r.plen + cn;
+        if (cur->len + len > t->tile_max) { /* checked up front: a broken invariant */
+            st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "tile %d/%u/%u passes its memory share", z, cur->x, cur->y);
+            break;
+        }
         if ((st = gf_buf_reserve(&t->arena, len))) { st = gf_ctx_err(ctx, st, "out of memory"); break; }
         uint8_t *w = (uint8_t *)t->arena.p + t->arena.len;
         gf_trec_put_hdr(w, r.key, r.idx, r.x, r.y, (uint32_t)(r.plen + cn));
@@ -752,7 +818,7 @@ static gf_status finish(void *stv, gf_ctx *ctx)
     if (t->o.nextra_layers > 0 &&
         (st = gf_poly_load(ctx, t->o.extra_layers, t->o.nextra_layers, t->minz, t->maxz, &t->polys)))
         return st;
-    if ((st = choose_rates(t, ctx))) return st;
+    if ((st = choose_rates(t, ctx)) || (st = check_densest(t, ctx))) return st;
     t->stats.runs_spilled = gf_xsort_runs_spilled(t->xs);
     t1 = now_s();
     t->w = calloc((size_t)t->nthreads, sizeof *t->w);
