@@ -64,7 +64,7 @@ gf_status gf_stream_read(gf_stream *s, gf_ctx *ctx, void *buf, size_t n, size_t 
         int zerr;
         gzerror(s->gz, &zerr);
         if (zerr == Z_BUF_ERROR)
-            return gf_ctx_err(ctx, GF_ERR_IO,
+            return gf_ctx_err(ctx, GF_ERR_INPUT,
                               "%s: truncated gzip data: the compressed stream ends at byte %llu before its end "
                               "(the file is incomplete; the rows after the cut are missing)",
                               s->path, (unsigned long long)gf_stream_offset(s));

@@ -34,17 +34,17 @@ size=$(stat -c %s "$OUT/full.csv.gz")
 head -c $((size / 2)) "$OUT/full.csv.gz" > "$OUT/cut.csv.gz"
 head -c $((size - 8)) "$OUT/full.csv.gz" > "$OUT/cut8.csv.gz"   # all rows there, the trailer missing
 "$GF" convert "$OUT/cut.csv.gz" -o "$OUT/cut.geojsonl" -q 2> "$OUT/cut.err"; rc=$?
-ok '[ $rc -ne 0 ] && [ ! -e "$OUT/cut.geojsonl" ]' "truncated gzip: convert fails, no output (rc $rc)"
+ok '[ $rc -eq 2 ] && [ ! -e "$OUT/cut.geojsonl" ]' "truncated gzip: convert fails with exit 2 (a damaged input), no output (rc $rc)"
 ok 'grep -q "cut.csv.gz: truncated gzip data: .* at byte [0-9]" "$OUT/cut.err"' "truncated gzip: message names file and offset"
 "$GF" convert "$OUT/cut8.csv.gz" -o "$OUT/cut8.geojsonl" -q 2> /dev/null; rc=$?
-ok '[ $rc -ne 0 ] && [ ! -e "$OUT/cut8.geojsonl" ]' "gzip without its trailer: convert fails (rc $rc)"
+ok '[ $rc -eq 2 ] && [ ! -e "$OUT/cut8.geojsonl" ]' "gzip without its trailer: convert fails with exit 2 (rc $rc)"
 "$GF" validate "$OUT/cut8.csv.gz" > "$OUT/v.txt" 2>&1; rc=$?
 ok '[ $rc -ge 2 ] && grep -q "truncated gzip" "$OUT/v.txt" && ! grep -qi "^valid" "$OUT/v.txt"' "truncated gzip: validate does not say valid (rc $rc)"
 "$GF" index build "$OUT/cut.csv.gz" -o "$OUT/cut.idx" -q 2> "$OUT/ib.err"; rc=$?
-ok '[ $rc -ne 0 ] && [ ! -e "$OUT/cut.idx" ] && grep -q "truncated gzip" "$OUT/ib.err"' "truncated gzip: index build fails (rc $rc)"
+ok '[ $rc -eq 2 ] && [ ! -e "$OUT/cut.idx" ] && grep -q "truncated gzip" "$OUT/ib.err"' "truncated gzip: index build fails with exit 2 (rc $rc)"
 printf 'nom;adresse\nx;1 rue de la paix nancy\n' | gzip -c | head -c 20 > "$OUT/q.csv.gz"
 "$GF" geocode --addresses "$S/ban/adresses-54.csv.gz" "$OUT/q.csv.gz" -o "$OUT/q.csv" -q 2> "$OUT/gc.err"; rc=$?
-ok '[ $rc -ne 0 ] && [ ! -e "$OUT/q.csv" ] && grep -q "truncated gzip" "$OUT/gc.err"' "truncated gzip: geocode fails (rc $rc)"
+ok '[ $rc -eq 2 ] && [ ! -e "$OUT/q.csv" ] && grep -q "truncated gzip" "$OUT/gc.err"' "truncated gzip: geocode fails with exit 2 (rc $rc)"
 { head -1 "$OUT/ban.csv" | gzip -c; sed -n 2,300p "$OUT/ban.csv" | gzip -c; sed -n '301,$p' "$OUT/ban.csv" | gzip -c; } > "$OUT/multi.csv.gz"
 "$GF" convert "$OUT/multi.csv.gz" -o "$OUT/multi.geojsonl" -q; rc=$?
 ok '[ $rc -eq 0 ] && [ "$(wc -l < "$OUT/multi.geojsonl")" -eq 712 ]' "multi-member gzip: every member read"
