@@ -77,7 +77,8 @@ long gf_batch_add_row(gf_batch *b, uint64_t line, uint32_t src)
     return (long)r;
 }
 
-gf_status gf_batch_intern(gf_batch *b, const char *p, size_t len, gf_sref *ref)
+/* Room for len more bytes at the arena's end (offsets are 32-bit). */
+static gf_status arena_reserve(gf_batch *b, size_t len)
 {
     if (len > UINT32_MAX || b->alen + len > UINT32_MAX) return GF_ERR_NOMEM;
     if (b->alen + len > b->acap) {
@@ -88,6 +89,13 @@ gf_status gf_batch_intern(gf_batch *b, const char *p, size_t len, gf_sref *ref)
         b->arena = na;
         b->acap = nc;
     }
+    return GF_OK;
+}
+
+gf_status gf_batch_intern(gf_batch *b, const char *p, size_t len, gf_sref *ref)
+{
+    gf_status st = arena_reserve(b, len);
+    if (st) return st;
     if (len) memcpy(b->arena + b->alen, p, len);
     ref->off = (uint32_t)b->alen;
     ref->len = (uint32_t)len;
@@ -163,22 +171,20 @@ gf_status gf_batch_add_issue(gf_batch *b, size_t row, int is_error, const char *
 {
     gf_sref *list = is_error ? &b->errors[row] : &b->warnings[row];
     size_t cl = strlen(code), ol = list->len;
-    /* Rebuild "old|code" at the arena end: lists are short and rare. */
-    gf_sref nr;
-    gf_status st = gf_batch_intern(b, NULL, 0, &nr);
-    if (st) return st;
+    /* Rebuild "old|code" at the arena end: lists are short and rare, and
+     * however long, every code is kept. */
     size_t need = ol + (ol ? 1 : 0) + cl;
-    char tmp[512];
-    if (need > sizeof tmp) return GF_OK; /* list full: keep what it has */
-    if (ol) {
-        memcpy(tmp, b->arena + list->off, ol);
-        tmp[ol] = '|';
-        memcpy(tmp + ol + 1, code, cl);
-    } else {
-        memcpy(tmp, code, cl);
-    }
-    st = gf_batch_intern(b, tmp, need, list);
+    gf_status st = arena_reserve(b, need);
     if (st) return st;
+    char *dst = b->arena + b->alen; /* the old list lies before alen */
+    if (ol) {
+        memmove(dst, b->arena + list->off, ol);
+        dst[ol++] = '|';
+    }
+    memcpy(dst + ol, code, cl);
+    list->off = (uint32_t)b->alen;
+    list->len = (uint32_t)need;
+    b->alen += need;
     b->flags[row] |= is_error ? GF_ROW_INVALID : GF_ROW_WARN;
     return GF_OK;
 }

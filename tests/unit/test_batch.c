@@ -320,6 +320,31 @@ static void test_real_fixed_point(gf_ctx *ctx)
     gf_batch_destroy(a);
 }
 
+/* A row's issue list keeps every code, however many (it stopped silently
+ * at 512 bytes), and a second row's list is not disturbed. */
+static void test_many_issues(void)
+{
+    const gf_schema *as = gf_address_schema();
+    gf_batch *b;
+    CHECK(gf_batch_create(as, 4, &b) == GF_OK);
+    CHECK(gf_batch_add_row(b, 2, 0) == 0);
+    CHECK(gf_batch_add_row(b, 3, 0) == 1);
+    char want[4096] = "";
+    for (int i = 0; i < 100; i++) {
+        char code[32];
+        snprintf(code, sizeof code, "field%02d.valeur_invalide", i);
+        CHECK(gf_batch_add_issue(b, 0, 1, code) == GF_OK);
+        if (i == 3) CHECK(gf_batch_add_issue(b, 1, 0, "other.row") == GF_OK);
+        strcat(want, i ? "|" : "");
+        strcat(want, code);
+    }
+    CHECK(b->errors[0].len == strlen(want));
+    CHECK(memcmp(gf_batch_str(b, b->errors[0]), want, strlen(want)) == 0);
+    CHECK(b->warnings[1].len == 9 && memcmp(gf_batch_str(b, b->warnings[1]), "other.row", 9) == 0);
+    CHECK((b->flags[0] & GF_ROW_INVALID) && (b->flags[1] & GF_ROW_WARN));
+    gf_batch_destroy(b);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/gf_test_batch_%d", (int)getpid());
@@ -331,6 +356,7 @@ int main(void)
     test_wrong_schema(ctx);
     test_round_trip(ctx);
     test_real_fixed_point(ctx);
+    test_many_issues();
     gf_ctx_destroy(ctx);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
