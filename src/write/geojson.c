@@ -108,12 +108,12 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
         }
         /* BAL rule codes found by validation ('|'-separated) */
         if (b->errors[r].len) {
-            if ((st = gf_buf_append(out, ",\"errors\":" + first, 10 - (size_t)first))) return st;
+            if ((st = gf_buf_append(out, &",\"errors\":"[first], 10 - (size_t)first))) return st;
             if ((st = gf_buf_json_str(out, b->arena + b->errors[r].off, b->errors[r].len))) return st;
             first = 0;
         }
         if (b->warnings[r].len) {
-            if ((st = gf_buf_append(out, ",\"warnings\":" + first, 12 - (size_t)first))) return st;
+            if ((st = gf_buf_append(out, &",\"warnings\":"[first], 12 - (size_t)first))) return st;
             if ((st = gf_buf_json_str(out, b->arena + b->warnings[r].off, b->warnings[r].len))) return st;
         }
         PUT("}}");
