@@ -53,6 +53,15 @@ typedef struct gf_csv_opts {
 
 #define GF_CSV_MAX_FIELDS 256
 
+/* What is wrong with a malformed record (gf_csv_record.error_kind). */
+typedef enum gf_csv_error {
+    GF_CSV_ERR_NONE = 0,
+    GF_CSV_ERR_QUOTE,       /* a quoted field is not terminated */
+    GF_CSV_ERR_FIELDS,      /* more than GF_CSV_MAX_FIELDS fields */
+    GF_CSV_ERR_NUL,         /* a NUL byte in a value */
+    GF_CSV_ERR_TOO_LONG     /* longer than the maximum record size */
+} gf_csv_error;
+
 typedef struct gf_csv_record {
     uint64_t line;      /* physical line where the record starts (1-based) */
     int nfields;
@@ -63,6 +72,7 @@ typedef struct gf_csv_record {
     int transcoded;     /* 1 when the record was read as Windows-1252 */
     const char *error;  /* non-NULL: the record is malformed (unterminated quote, too long, too many fields) */
     int error_col;      /* 1-based column of the error, 0 if not applicable */
+    gf_csv_error error_kind; /* GF_CSV_ERR_NONE exactly when error is NULL */
 } gf_csv_record;
 
 typedef struct gf_csv gf_csv;

@@ -96,7 +96,11 @@ static void on_file(void *user, int i, const char *path, gf_status st, const cha
     (void)i;
     vstate *v = user;
     if (st) {
-        fprintf(stderr, "geoflux: error: %s: %s\n", path, errmsg[0] ? errmsg : gf_status_str(st));
+        size_t pl = strlen(path);
+        if (!strncmp(errmsg, path, pl) && errmsg[pl] == ':') /* the message names the file already */
+            fprintf(stderr, "geoflux: error: %s\n", errmsg);
+        else
+            fprintf(stderr, "geoflux: error: %s: %s\n", path, errmsg[0] ? errmsg : gf_status_str(st));
         if (v->json) {
             printf("{");
             if (v->several) { printf("\"file\":"); gf_cli_json_str(stdout, path); printf(","); }

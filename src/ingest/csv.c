@@ -261,10 +261,12 @@ static int tokenize(gf_csv *c, const char *p, const char *e, int at_eof, gf_csv_
     uint64_t nl = 0;
     rec->nfields = 0;
     rec->error = NULL;
+    rec->error_kind = GF_CSV_ERR_NONE;
     rec->error_col = 0;
     for (;;) {
         if (rec->nfields >= GF_CSV_MAX_FIELDS) {
             rec->error = "too many fields";
+            rec->error_kind = GF_CSV_ERR_FIELDS;
             rec->error_col = GF_CSV_MAX_FIELDS + 1;
             /* skip to the end of the line */
             while (p < e && *p != '\n' && *p != '\r') p++;
@@ -287,6 +289,7 @@ static int tokenize(gf_csv *c, const char *p, const char *e, int at_eof, gf_csv_
                     /* Reject the first physical line only and resume after
                      * it: a stray quote must not swallow the rest of the file. */
                     rec->error = "unterminated quoted field";
+                    rec->error_kind = GF_CSV_ERR_QUOTE;
                     rec->error_col = fi + 1;
                     const char *eol = memchr(start, '\n', (size_t)(e - start));
                     const char *stop = eol ? eol : e;
@@ -402,10 +405,12 @@ static void check_nul(gf_csv_record *rec)
     for (int i = 0; i < rec->nfields; i++)
         if (memchr(rec->field[i], 0, rec->len[i])) {
             rec->error = "NUL byte (0x00) in the value";
+            rec->error_kind = GF_CSV_ERR_NUL;
             rec->error_col = i + 1;
             return;
         }
     rec->error = "NUL byte (0x00) in the record"; /* in a separator position: cannot happen, kept safe */
+    rec->error_kind = GF_CSV_ERR_NUL;
 }
 
 /* Reads an over-long record starting at c->pos to its end without keeping
@@ -468,6 +473,7 @@ static gf_status skip_long(gf_csv *c, gf_ctx *ctx, gf_csv_record *rec)
              keep < total ? keep : (size_t)total);
     if (rec->rawlen > total) rec->rawlen = (size_t)total;
     rec->error = c->msg;
+    rec->error_kind = GF_CSV_ERR_TOO_LONG;
     return GF_OK;
 }
 

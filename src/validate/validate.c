@@ -88,6 +88,22 @@ void gf_validate_report_free(gf_validate_report *rep)
     rep->ninvalid = rep->capinvalid = rep->ncodes = rep->capcodes = 0;
 }
 
+/* The report's code for a record the tokenizer could not read: the
+ * reference validator's (papaparse's) where it has one; a NUL byte or an
+ * over-long record, which it would read as text, get codes of their own
+ * rather than being reported as missing quotes. */
+static const char *parse_code(const gf_csv_record *rec)
+{
+    switch (rec->error_kind) {
+    case GF_CSV_ERR_FIELDS: return "file.parse.TooManyFields";
+    case GF_CSV_ERR_NUL: return "file.parse.NulByte";
+    case GF_CSV_ERR_TOO_LONG: return "file.parse.RecordTooLong";
+    case GF_CSV_ERR_QUOTE:
+    case GF_CSV_ERR_NONE: break;
+    }
+    return "file.parse.MissingQuotes";
+}
+
 gf_status gf_validate_file(gf_ctx *ctx, const char *path, const gf_validate_file_opts *opts,
                            gf_validate_report *rep)
 {
@@ -132,7 +148,7 @@ gf_status gf_validate_file(gf_ctx *ctx, const char *path, const gf_validate_file
     const char *fmt = gf_vprofile_format(rep->profile);
     if (rec.error || rec.nfields < 2) {
         rep->parse_ok = 0;
-        stat_for(rep, rec.error ? "file.parse.MissingQuotes" : "file.parse.UndetectableDelimiter", GF_VL_ERROR);
+        stat_for(rep, rec.error ? parse_code(&rec) : "file.parse.UndetectableDelimiter", GF_VL_ERROR);
     }
 
     gf_vproj *pj = NULL;
@@ -148,7 +164,7 @@ gf_status gf_validate_file(gf_ctx *ctx, const char *path, const gf_validate_file
         transcoded += rec.transcoded != 0;
         if (rec.error) {
             rep->parse_ok = 0;
-            stat_line(stat_for(rep, "file.parse.MissingQuotes", GF_VL_ERROR), 1, rec.line);
+            stat_line(stat_for(rep, parse_code(&rec), GF_VL_ERROR), 1, rec.line);
             break;
         }
         if (rec.nfields != h.ncols) {

@@ -40,6 +40,7 @@ ok 'grep -q "cut.csv.gz: truncated gzip data: .* at byte [0-9]" "$OUT/cut.err"' 
 ok '[ $rc -eq 2 ] && [ ! -e "$OUT/cut8.geojsonl" ]' "gzip without its trailer: convert fails with exit 2 (rc $rc)"
 "$GF" validate "$OUT/cut8.csv.gz" > "$OUT/v.txt" 2>&1; rc=$?
 ok '[ $rc -ge 2 ] && grep -q "truncated gzip" "$OUT/v.txt" && ! grep -qi "^valid" "$OUT/v.txt"' "truncated gzip: validate does not say valid (rc $rc)"
+ok '! grep -q "cut8.csv.gz: .*cut8.csv.gz:" "$OUT/v.txt"' "validate names the file once: $(cat "$OUT/v.txt")"
 "$GF" index build "$OUT/cut.csv.gz" -o "$OUT/cut.idx" -q 2> "$OUT/ib.err"; rc=$?
 ok '[ $rc -eq 2 ] && [ ! -e "$OUT/cut.idx" ] && grep -q "truncated gzip" "$OUT/ib.err"' "truncated gzip: index build fails with exit 2 (rc $rc)"
 printf 'nom;adresse\nx;1 rue de la paix nancy\n' | gzip -c | head -c 20 > "$OUT/q.csv.gz"
@@ -56,6 +57,8 @@ ok '[ "$(tr -d -c "\000" < "$OUT/nul.csv" | wc -c)" -eq 1 ]' "NUL test file has 
 ok '[ "$(wc -l < "$OUT/nul.geojsonl")" -eq 2 ] && ! grep -q "Rue .*A\"" "$OUT/nul.geojsonl"' "NUL: the row is not written cut short"
 ok 'grep -q "^.*nul.csv;3;parse: column 3: NUL byte" "$OUT/nul.rej.csv"' "NUL: rejected with its reason and line"
 ok 'grep -q "\"read\":3,\"written\":2,\"rejected\":1" "$OUT/nul.json"' "NUL: read = written + rejected"
+"$GF" validate "$OUT/nul.csv" > "$OUT/nul.v.txt" 2>&1; rc=$?
+ok '[ $rc -eq 1 ] && grep -q "file.parse.NulByte" "$OUT/nul.v.txt" && ! grep -q "MissingQuotes" "$OUT/nul.v.txt"' "NUL: validate names it (not missing quotes; rc $rc): $(cat "$OUT/nul.v.txt")"
 
 # 4. One stray Windows-1252 byte does not double-encode the record's UTF-8;
 #    a whole Windows-1252 file is still read (with its warning).
@@ -75,6 +78,8 @@ big=$(head -c 1500000 /dev/zero | tr '\0' 'A')
 ok 'grep -q "\"read\":4,\"written\":2,\"rejected\":2" "$OUT/long.json"' "long record: read 4 = 2 written + 2 rejected ($(cat "$OUT/long.json"))"
 ok 'grep -q "long.csv;3;\"parse: record too long: 1500.* bytes, more than the maximum record size (1048576 bytes); raw text cut to its first 1048576 bytes\"" "$OUT/long.rej.csv"' "long record: one reject with its length"
 ok 'grep -q "^[^;]*long.csv;5;" "$OUT/long.rej.csv"' "long record: the next lines keep their numbers"
+"$GF" validate "$OUT/long.csv" > "$OUT/long.v.txt" 2>&1; rc=$?
+ok '[ $rc -eq 1 ] && grep -q "file.parse.RecordTooLong" "$OUT/long.v.txt" && ! grep -q "MissingQuotes" "$OUT/long.v.txt"' "long record: validate names it (rc $rc)"
 
 # 6. A file that is not CSV is refused up front with one message naming it
 #    (exit 2), not read as a CSV with "field missing" warnings.
