@@ -34,6 +34,7 @@ int gf_cmd_validate(int argc, char **argv); /* cmd_validate.c */
 int gf_cmd_geocode(int argc, char **argv); /* cmd_geocode.c */
 int gf_cmd_reverse(int argc, char **argv);
 int gf_cmd_index(int argc, char **argv);
+int gf_cmd_diff(int argc, char **argv);    /* cmd_diff.c */
 
 /* Options shared by the pipeline commands (convert, geocode, reverse): put
  * GF_CLI_OUT_LONGOPTS in the command's option table and GF_CLI_OUT_SHORTOPTS

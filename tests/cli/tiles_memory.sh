@@ -12,11 +12,7 @@
 # of one commune reused for every row) and an extract spread over a
 # department (tools/gen_extract.py).
 # Usage: tiles_memory.sh GEOFLUX SRCDIR OUTDIR
-set -u
-GF=$1; SRC=$2; OUT=$3
-rm -rf "$OUT"; mkdir -p "$OUT"
-fails=0; checks=0
-ok() { checks=$((checks+1)); if eval "$1"; then :; else fails=$((fails+1)); echo "FAIL: $2" >&2; fi; }
+. "$(dirname "$0")/lib.sh" "$@"
 command -v python3 >/dev/null || { echo "SKIPPED: python3 missing"; exit 77; }
 # peak RSS (KB) of one command; its exit code in $OUT/rc
 peak() { python3 -c 'import resource,subprocess,sys
@@ -66,5 +62,4 @@ else
   done
 fi
 
-echo "$((checks - fails))/$checks checks passed"
-[ $fails -eq 0 ]
+gf_test_end
