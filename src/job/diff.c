@@ -255,6 +255,7 @@ static gf_status collect(gf_ctx *ctx, const gf_diff_opts *o, gf_reader *rd, dtab
     *rejected = s.rejected;
 done:
     gf_pipeline_destroy(p);
+    t->schema = NULL; /* the pipeline's copy, freed with it */
     return st;
 }
 
@@ -378,7 +379,7 @@ static void changed_fields(const dtable *to, const dent *oe, const dtable *tn, c
     out->len = 0;
     for (int f = 0; f < GF_A_COUNT; f++) {
         if (!tn->cmp[f] || oe->fh[f] == ne->fh[f]) continue;
-        const char *name = tn->schema->fields[f].name;
+        const char *name = gf_address_schema()->fields[f].name; /* tn->schema died with its pipeline */
         if (out->len) gf_buf_append(out, "|", 1);
         gf_buf_append(out, name, strlen(name));
     }
