@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/sort.h"
 #include "geoflux/address.h"
 #include "geoflux/ingest.h"
 #include "geoflux/reproject.h"
@@ -555,21 +556,6 @@ gf_status gf_gc_builder_add_postcodes(gf_gc_builder *b, gf_ctx *ctx, const char 
 }
 
 /* ---- freezing ---- */
-static void radix_u64(uint64_t *a, uint64_t *tmp, size_t n, int bytes)
-{
-    if (n == 0) return; /* a and tmp may be NULL */
-    size_t cnt[256];
-    for (int pass = 0; pass < bytes; pass++) {
-        int sh = pass * 8;
-        memset(cnt, 0, sizeof cnt);
-        for (size_t i = 0; i < n; i++) cnt[(a[i] >> sh) & 255]++;
-        size_t sum = 0;
-        for (int k = 0; k < 256; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
-        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i] >> sh) & 255]++] = a[i];
-        memcpy(a, tmp, n * sizeof *a);
-    }
-}
-
 static int addr_cmp(const gc_addr *x, const gc_addr *y, const char *pool)
 {
     if (x->num != y->num) return x->num < y->num ? -1 : 1;
@@ -756,10 +742,7 @@ gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out)
     }
     /* 5. postcodes, sorted and unique */
     {
-        uint64_t *tmp = malloc(((size_t)b->npc + 1) * sizeof *tmp);
-        if (!tmp) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
-        radix_u64(b->pc, tmp, b->npc, 8);
-        free(tmp);
+        if ((st = gf_radix_sort_u64(ctx, b->pc, NULL, b->npc, 0))) goto fail;
         uint32_t k = 0;
         for (uint32_t i = 0; i < b->npc; i++)
             if (k == 0 || b->pc[k - 1] != b->pc[i]) b->pc[k++] = b->pc[i];
@@ -792,10 +775,10 @@ gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out)
     {
         size_t cap = 0, n = 0;
         for (uint32_t s = 0; s < ix->nstreets; s++) cap += (size_t)ix->streets[s].nlen + 2;
-        uint64_t *t = malloc((cap + 1) * sizeof *t), *tmp = malloc((cap + 1) * sizeof *tmp);
-        if (!t || !tmp) { free(t); free(tmp); st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+        uint64_t *t = malloc((cap + 1) * sizeof *t);
+        if (!t) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
         if (ix->nstreets >= (1u << 24) || ix->ncommunes >= (1u << 16)) {
-            free(t); free(tmp);
+            free(t);
             st = gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "index: more than 16M streets or 65536 communes");
             goto fail;
         }
@@ -815,13 +798,13 @@ gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out)
                 if (!dup) t[n++] = v;
             }
         }
-        radix_u64(t, tmp, n, 8);
+        if ((st = gf_radix_sort_u64(ctx, t, NULL, n, 0))) { free(t); goto fail; }
         ix->tri_keys = malloc((n + 1) * sizeof *ix->tri_keys);
         ix->tri_vals = malloc((n + 1) * sizeof *ix->tri_vals);
-        if (!ix->tri_keys || !ix->tri_vals) { free(t); free(tmp); st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+        if (!ix->tri_keys || !ix->tri_vals) { free(t); st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
         for (size_t i = 0; i < n; i++) { ix->tri_keys[i] = t[i] >> 24; ix->tri_vals[i] = (uint32_t)(t[i] & 0xFFFFFF); }
         ix->ntri = (uint32_t)n;
-        free(t); free(tmp);
+        free(t);
     }
     /* 7. reverse grid */
     if ((st = build_grid(ix, ctx))) goto fail;

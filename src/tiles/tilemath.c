@@ -1,5 +1,5 @@
-/* Tile math: projection to 32-bit world coordinates, Hilbert indices,
- * PMTiles tile ids, varints. */
+/* Tile math: projection to 32-bit world coordinates, PMTiles tile ids
+ * (Hilbert keys from core/hilbert.c), varints. */
 #include <math.h>
 
 #include "tiles/tilemath.h"
@@ -27,41 +27,6 @@ void gf_tile_lonlat(double wx, double wy, double *lon, double *lat)
     *lon = wx / 4294967296.0 * 360.0 - 180.0;
     double n = M_PI - 2.0 * M_PI * wy / 4294967296.0;
     *lat = 180.0 / M_PI * atan(0.5 * (exp(n) - exp(-n)));
-}
-
-/* The classic rotate-and-flip Hilbert walk. Flipping with the full grid
- * size n (not the quadrant size) only changes bits already consumed, which
- * is what makes a coarse tile's index a prefix of its points' indices. */
-uint64_t gf_hilbert_xy2d(int order, uint32_t x32, uint32_t y32)
-{
-    uint64_t n = order >= 32 ? (1ull << 32) : (1ull << order);
-    uint64_t x = x32, y = y32, d = 0;
-    for (uint64_t s = n / 2; s > 0; s /= 2) {
-        uint64_t rx = (x & s) > 0, ry = (y & s) > 0;
-        d += s * s * ((3 * rx) ^ ry);
-        if (ry == 0) {
-            if (rx == 1) { x = n - 1 - x; y = n - 1 - y; }
-            uint64_t t = x; x = y; y = t;
-        }
-    }
-    return d;
-}
-
-void gf_hilbert_d2xy(int order, uint64_t d, uint32_t *ox, uint32_t *oy)
-{
-    uint64_t n = 1ull << order, x = 0, y = 0, t = d;
-    for (uint64_t s = 1; s < n; s *= 2) {
-        uint64_t rx = 1 & (t / 2), ry = 1 & (t ^ rx);
-        if (ry == 0) {
-            if (rx == 1) { x = s - 1 - x; y = s - 1 - y; }
-            uint64_t tmp = x; x = y; y = tmp;
-        }
-        x += s * rx;
-        y += s * ry;
-        t /= 4;
-    }
-    *ox = (uint32_t)x;
-    *oy = (uint32_t)y;
 }
 
 uint64_t gf_pmtiles_zoom_base(int z)

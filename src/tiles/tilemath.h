@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/hilbert.h"
+
 #define GF_TILE_MAXZOOM 20 /* z + 12 extent bits must fit in 32 */
 
 /* lon/lat (degrees) to world coordinates in [0, 2^32): x east, y south
@@ -19,10 +21,8 @@ void gf_tile_world(double lon, double lat, uint32_t *x, uint32_t *y);
 /* Inverse of gf_tile_world for a world coordinate (cell corner). */
 void gf_tile_lonlat(double wx, double wy, double *lon, double *lat);
 
-/* Hilbert index of (x, y) on a 2^order x 2^order grid (order <= 32), same
- * orientation as the PMTiles reference implementation. */
-uint64_t gf_hilbert_xy2d(int order, uint32_t x, uint32_t y);
-void gf_hilbert_d2xy(int order, uint64_t d, uint32_t *x, uint32_t *y);
+/* gf_hilbert_xy2d / gf_hilbert_d2xy: core/hilbert.h (same orientation as
+ * the PMTiles reference implementation). */
 
 /* Tile of a 32-bit Hilbert key at zoom z (z <= 32): its Hilbert index. */
 static inline uint64_t gf_tile_of_key(uint64_t key, int z) { return z == 0 ? 0 : key >> (64 - 2 * z); }

@@ -38,6 +38,8 @@
 #include <ogr_srs_api.h>
 #include <sqlite3.h>
 
+#include "core/hilbert.h"
+#include "core/sort.h"
 #include "geoflux/gpkg.h"
 #include "write/ofile.h"
 #include "write/sqlbt.h"
@@ -87,10 +89,7 @@ typedef struct gf_gpkg {
     int nruns, runs_fd, leaf_fd; /* two scratch files once a run was spilled */
     int *heap, nheap;            /* merge of the runs */
     uint64_t nspilled;
-    uint16_t hlut[4][256]; /* Hilbert table (hilbert_lut) */
 } gf_gpkg;
-
-static void hilbert_lut(uint16_t lut[4][256]);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -602,7 +601,6 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
     if (!g->rec) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     g->ents_max = g->o.max_memory ? g->o.max_memory / 64 : GPKG_RTREE_MAX;
     if (g->ents_max < 1024) g->ents_max = 1024;
-    hilbert_lut(g->hlut);
     CPLPushErrorHandler(CPLQuietErrorHandler);
     gf_status st = begin_inner(stv, ctx, schema);
     CPLPopErrorHandler();
@@ -972,86 +970,15 @@ done:
  * with rtreecheck(), the validator and spatial filters against brute
  * force. */
 
-/* Position of (x, y) along the Hilbert curve of a 2^16 x 2^16 grid, four
- * bits of each coordinate at a time. Walking down the curve, the quadrant
- * frame is the original one flipped (both axes) and/or swapped: a state of
- * two bits. lut[state][x4 << 4 | y4] holds the 4 base-4 digits of those
- * bits and the state after them (bits 8-9); hilbert_lut() fills it from
- * the classic bit-by-bit rule (rotate when the y bit is 0, flip too when
- * the x bit is 1). Four lookups instead of sixteen rounds per point. */
-static void hilbert_lut(uint16_t lut[4][256])
-{
-    for (int st = 0; st < 4; st++)
-        for (int xy = 0; xy < 256; xy++) {
-            int f = st & 1, s = st >> 1, d = 0;
-            for (int b = 3; b >= 0; b--) {
-                int bx = (xy >> (4 + b)) & 1, by = (xy >> b) & 1;
-                if (f) { bx ^= 1; by ^= 1; }
-                if (s) { int t = bx; bx = by; by = t; }
-                d = d << 2 | ((3 * bx) ^ by);
-                if (!by) { f ^= bx; s ^= 1; }
-            }
-            lut[st][xy] = (uint16_t)(d | (f | s << 1) << 8);
-        }
-}
-
-/* bits (16 or 32) bits of each coordinate, four at a time. */
-static uint64_t hilbert(const uint16_t lut[4][256], uint32_t x, uint32_t y, int bits)
-{
-    uint64_t d = 0;
-    uint32_t st = 0;
-    for (int k = bits / 4 - 1; k >= 0; k--) {
-        uint32_t e = lut[st][((x >> (4 * k)) & 15) << 4 | ((y >> (4 * k)) & 15)];
-        d = d << 8 | (e & 255);
-        st = e >> 8;
-    }
-    return d;
-}
-
 /* Hilbert key of a box centre over dom (minx, maxx, miny, maxy) on a
  * 2^bits grid per axis (bits: 16 or 32). */
-static uint64_t centre_key(const gf_gpkg *g, const rt_ent *e, int bits, const double dom[4])
+static uint64_t centre_key(const rt_ent *e, int bits, const double dom[4])
 {
     const double q = bits == 32 ? 4294967295.0 : 65535.0;
     const double sx = dom[1] > dom[0] ? q / (dom[1] - dom[0]) : 0, sy = dom[3] > dom[2] ? q / (dom[3] - dom[2]) : 0;
     double fx = (((double)e->b[0] + e->b[1]) / 2 - dom[0]) * sx, fy = (((double)e->b[2] + e->b[3]) / 2 - dom[2]) * sy;
     uint32_t hx = fx <= 0 ? 0 : fx >= q ? (uint32_t)q : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= q ? (uint32_t)q : (uint32_t)fy;
-    return hilbert(g->hlut, hx, hy, bits);
-}
-
-/* Two stable LSD radix sorts, by memory: in memory the 32-bit key and the
- * box index pack into one u64 (16 bytes a feature with the scratch copy);
- * a spilled run needs 64-bit keys (the CRS's whole domain), so pairs. */
-static void radix_hi32(uint64_t *a, uint64_t *tmp, size_t n)
-{
-    for (int shift = 32; shift < 64; shift += 11) {
-        size_t cnt[2048] = {0};
-        for (size_t i = 0; i < n; i++) cnt[(a[i] >> shift) & 2047]++;
-        size_t sum = 0;
-        for (int k = 0; k < 2048; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
-        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i] >> shift) & 2047]++] = a[i];
-        memcpy(a, tmp, n * sizeof *a);
-    }
-}
-
-typedef struct rt_pair { uint64_t key; uint32_t idx; } rt_pair;
-static gf_status radix_pairs(gf_ctx *ctx, rt_pair *a, size_t n)
-{
-    rt_pair *tmp = malloc(n * sizeof *tmp);
-    size_t *cnt = malloc(65536 * sizeof *cnt);
-    if (!tmp || !cnt) { free(tmp); free(cnt); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    for (int sh = 0; sh < 64; sh += 16) { /* 16 bits a pass; passes on a digit all keys share skipped */
-        memset(cnt, 0, 65536 * sizeof *cnt);
-        for (size_t i = 0; i < n; i++) cnt[(a[i].key >> sh) & 65535]++;
-        if (cnt[(a[0].key >> sh) & 65535] == n) continue;
-        size_t sum = 0;
-        for (size_t k = 0; k < 65536; k++) { size_t c = cnt[k]; cnt[k] = sum; sum += c; }
-        for (size_t i = 0; i < n; i++) tmp[cnt[(a[i].key >> sh) & 65535]++] = a[i];
-        memcpy(a, tmp, n * sizeof *a);
-    }
-    free(tmp);
-    free(cnt);
-    return GF_OK;
+    return gf_hilbert_xy2d(bits, hx, hy);
 }
 
 static void put_be(unsigned char *p, uint64_t v, int n)
@@ -1114,23 +1041,27 @@ static gf_status rtree_spill(gf_gpkg *g, gf_ctx *ctx)
     /* the CRS's domain: degrees, else metres within +-2^26 */
     const double dom[4] = {g->o.srs_geographic ? -180 : -67108864.0, g->o.srs_geographic ? 180 : 67108864.0,
                            g->o.srs_geographic ? -90 : -67108864.0, g->o.srs_geographic ? 90 : 67108864.0};
-    rt_pair *pr = malloc(g->nents * sizeof *pr);
+    /* a run needs 64-bit keys (the CRS's whole domain), so the box index
+     * travels beside its key */
+    uint64_t *pk = malloc(g->nents * sizeof *pk);
+    uint32_t *pi = malloc(g->nents * sizeof *pi);
     rt_rec *out = malloc(RUN_BUF * sizeof *out);
-    if (!pr || !out) { free(pr); free(out); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    for (size_t i = 0; i < g->nents; i++) pr[i] = (rt_pair){centre_key(g, &g->ents[i], 32, dom), (uint32_t)i};
-    if ((st = radix_pairs(ctx, pr, g->nents))) { free(pr); free(out); return st; }
+    if (!pk || !pi || !out) { free(pk); free(pi); free(out); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    for (size_t i = 0; i < g->nents; i++) { pk[i] = centre_key(&g->ents[i], 32, dom); pi[i] = (uint32_t)i; }
+    if ((st = gf_radix_sort_u64(ctx, pk, pi, g->nents, 0))) { free(pk); free(pi); free(out); return st; }
     for (size_t i = 0; i < g->nents && !st; i += RUN_BUF) {
         size_t k = g->nents - i < RUN_BUF ? g->nents - i : RUN_BUF;
         for (size_t j = 0; j < k; j++) {
-            const rt_ent *e = &g->ents[pr[i + j].idx];
+            const rt_ent *e = &g->ents[pi[i + j]];
             memset(&out[j], 0, sizeof out[j]); /* padding too: same scratch bytes every run */
-            out[j].key = pr[i + j].key;
+            out[j].key = pk[i + j];
             out[j].fid = (uint32_t)e->id;
             memcpy(out[j].b, e->b, sizeof e->b);
         }
         st = pio(g, ctx, 1, g->runs_fd, out, k * sizeof *out, (run->off + i) * sizeof *out);
     }
-    free(pr);
+    free(pk);
+    free(pi);
     free(out);
     g->nspilled += g->nents;
     g->nents = 0;
@@ -1334,7 +1265,7 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
 {
     const size_t m = (size_t)(g->nodesz - 4) / 24;
     gf_status st = GF_OK;
-    uint64_t *key = NULL, *tmp = NULL;
+    uint64_t *key = NULL;
     uint32_t *leafof = NULL;
     float (*box[40])[4] = {0};
     size_t nn[40] = {0};
@@ -1355,13 +1286,12 @@ static gf_status rtree_write(gf_gpkg *g, gf_ctx *ctx)
         /* Hilbert order of the box centres over the layer's extent; ties keep fid order */
         const double ext[4] = {g->minx, g->maxx, g->miny, g->maxy};
         key = malloc(n * sizeof *key);
-        tmp = malloc(n * sizeof *tmp);
         leafof = calloc(g->nrows, sizeof *leafof);
-        if (!key || !tmp || !leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-        for (size_t i = 0; i < n; i++) key[i] = centre_key(g, &g->ents[i], 16, ext) << 32 | i;
-        radix_hi32(key, tmp, n);
-        free(tmp);
-        tmp = NULL;
+        if (!key || !leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+        /* the 32-bit key and the box index in one u64 (16 bytes a feature
+         * with the sort's scratch copy): only the key bits are sorted */
+        for (size_t i = 0; i < n; i++) key[i] = centre_key(&g->ents[i], 16, ext) << 32 | i;
+        if ((st = gf_radix_sort_u64(ctx, key, NULL, n, 32))) goto out;
         it.key = key;
         it.n = n;
     }
@@ -1460,7 +1390,6 @@ out:
     gf_sqlbt_free(&br);
     for (int L = 0; L < 40; L++) free(box[L]);
     free(key);
-    free(tmp);
     free(leafof);
     free(blob);
     free(buf);
