@@ -32,6 +32,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "core/gdalerr.h"
 #include "join/join_int.h"
 
 static const char *const code_names[] = {"code", "insee", "insee_com", "code_insee", "insee_comm", "codgeo",
@@ -146,7 +147,8 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
     GEOSContextHandle_t h = gf_ctx_geos(ctx);
     if (!h) return gf_ctx_err(ctx, GF_ERR_GEOS, "join: cannot start GEOS");
     GDALAllRegister();
-    CPLPushErrorHandler(CPLQuietErrorHandler);
+    gf_gdal_errs ge;
+    gf_gdal_enter(&ge, ctx);
     gf_status st = GF_OK;
     OGRSpatialReferenceH wgs = NULL, srcc = NULL;
     OGRCoordinateTransformationH ct = NULL;
@@ -165,7 +167,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
     ds = GDALOpenEx(o->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds) {
         st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: cannot open the boundaries: %s", o->path,
-                        CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "not a vector dataset GDAL can read");
+                        gf_gdal_msg(&ge, "not a vector dataset GDAL can read"));
         goto out;
     }
     OGRLayerH lyr = o->layer ? GDALDatasetGetLayerByName(ds, o->layer) : GDALDatasetGetLayer(ds, 0);
@@ -196,7 +198,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
             ct = OCTNewCoordinateTransformation(srcc, wgs);
             if (!ct) {
                 st = gf_ctx_err(ctx, GF_ERR_PROJ, "%s: no transformation from its CRS to WGS84: %s", o->path,
-                                CPLGetLastErrorMsg());
+                                gf_gdal_msg(&ge, "no reason given"));
                 goto out;
             }
         }
@@ -322,7 +324,7 @@ out:
     if (srcc) OSRDestroySpatialReference(srcc);
     if (wgs) OSRDestroySpatialReference(wgs);
     if (ds) GDALClose(ds);
-    CPLPopErrorHandler();
+    gf_gdal_leave(&ge);
     *codes_out = codes;
     *names_out = names;
     return st;

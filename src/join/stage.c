@@ -19,6 +19,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "core/gdalerr.h"
 #include "geoflux/write.h"
 #include "join/join_int.h"
 
@@ -324,6 +325,8 @@ static void round_geom(OGRGeometryH g, int prec)
 static gf_status fill_layer(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, GDALDatasetH ds, const char *what,
                             char **lco)
 {
+    gf_gdal_errs ge; /* nested in the caller's: the first error of this layer is quoted */
+    gf_gdal_enter(&ge, ctx);
     gf_status st = GF_OK;
     OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL), out = NULL;
     OGRCoordinateTransformationH ct = NULL;
@@ -344,7 +347,7 @@ static gf_status fill_layer(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, 
     int prec = (j->o.out_srs_wkt ? j->o.out_geographic : 1) ? 7 : 2;
     OGRLayerH lyr = GDALDatasetCreateLayer(ds, "communes", out ? out : wgs, wkbMultiPolygon, lco);
     if (!lyr) {
-        st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create the layer: %s", what, CPLGetLastErrorMsg());
+        st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create the layer: %s", what, gf_gdal_msg(&ge, "no reason given"));
         goto out;
     }
     static const struct { const char *name; OGRFieldType t; } flds[] = {
@@ -390,13 +393,14 @@ static gf_status fill_layer(gf_ctx *ctx, const jx_stage *j, const jx_totals *t, 
         OGR_F_SetGeometryDirectly(f, mp);
         if (OGR_L_CreateFeature(lyr, f) != OGRERR_NONE)
             st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot write commune %s: %s", what, j->ix->communes[i].code,
-                            CPLGetLastErrorMsg());
+                            gf_gdal_msg(&ge, "no reason given"));
         OGR_F_Destroy(f);
     }
 out:
     if (ct) OCTDestroyCoordinateTransformation(ct);
     if (out) OSRDestroySpatialReference(out);
     OSRDestroySpatialReference(wgs);
+    gf_gdal_leave(&ge);
     return st;
 }
 
@@ -409,11 +413,12 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
      * file: the random name stays reserved only for this short window */
     unlink(tmp);
     GDALAllRegister();
-    CPLPushErrorHandler(CPLQuietErrorHandler);
+    gf_gdal_errs ge;
+    gf_gdal_enter(&ge, ctx);
     GDALDriverH drv = GDALGetDriverByName("GeoJSON");
     GDALDatasetH ds = drv ? GDALCreate(drv, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
     if (!ds) {
-        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", path, CPLGetLastErrorMsg());
+        st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create: %s", path, gf_gdal_msg(&ge, "no reason given"));
     } else {
         int geographic = j->o.out_srs_wkt ? j->o.out_geographic : 1;
         char **lco = CSLSetNameValue(NULL, "COORDINATE_PRECISION", geographic ? "7" : "2");
@@ -421,7 +426,7 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
         CSLDestroy(lco);
         GDALClose(ds);
     }
-    CPLPopErrorHandler();
+    gf_gdal_leave(&ge);
     return st;
 }
 
@@ -481,9 +486,7 @@ static gf_status end(void *st, gf_ctx *ctx)
     if (s == GF_OK && !j->aborted && j->o.stats_path)
         s = write_stats(ctx, j, &t, j->o.stats_path, strcasecmp(ext_of(j->o.stats_path), "csv") == 0, &j->stats_out);
     if (s == GF_OK && !j->aborted && j->o.layer_ds) { /* the layer the writers read at finish() */
-        CPLPushErrorHandler(CPLQuietErrorHandler);
-        s = fill_layer(ctx, j, &t, j->o.layer_ds, "the communes layer", NULL);
-        CPLPopErrorHandler();
+        s = fill_layer(ctx, j, &t, j->o.layer_ds, "the communes layer", NULL); /* its own GDAL error scope */
     }
     free(t.cnt);
     free(t.streets);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gdalerr.h"
 #include "geoflux/tiles.h"
 #include "tiles/poly.h"
 #include "tiles/tilemath.h"
@@ -141,6 +142,8 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
     gf_status st = GF_OK;
     if (!s->h || !s->layers) { gf_poly_destroy(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
     GDALAllRegister();
+    gf_gdal_errs ge;
+    gf_gdal_enter(&ge, ctx);
     OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL);
     OSRImportFromEPSG(wgs, 4326);
     OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
@@ -152,7 +155,8 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
         /* a dataset in memory is the caller's: opened and closed here only from a path */
         GDALDatasetH ds = layers[l].dataset ? layers[l].dataset
                                             : GDALOpenEx(layers[l].path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-        if (!ds) { st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open (layer %s): %s", layers[l].path, layers[l].name, CPLGetLastErrorMsg()); break; }
+        if (!ds) { st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open (layer %s): %s", layers[l].path, layers[l].name,
+                                   gf_gdal_msg(&ge, "not a vector dataset GDAL can read")); break; }
         OGRLayerH lay = GDALDatasetGetLayerByName(ds, layers[l].name);
         if (!lay) lay = GDALDatasetGetLayer(ds, 0);
         if (!lay) { if (!layers[l].dataset) GDALClose(ds); st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: no layer", layers[l].path); break; }
@@ -225,6 +229,7 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
         if (!layers[l].dataset) GDALClose(ds);
     }
     OSRDestroySpatialReference(wgs);
+    gf_gdal_leave(&ge);
     (void)minz; (void)maxz;
     if (st) { gf_poly_destroy(s); return st; }
     *out = s;

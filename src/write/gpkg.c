@@ -38,6 +38,7 @@
 #include <ogr_srs_api.h>
 #include <sqlite3.h>
 
+#include "core/gdalerr.h"
 #include "core/hilbert.h"
 #include "core/sort.h"
 #include "geoflux/gpkg.h"
@@ -89,6 +90,7 @@ typedef struct gf_gpkg {
     int nruns, runs_fd, leaf_fd; /* two scratch files once a run was spilled */
     int *heap, nheap;            /* merge of the runs */
     uint64_t nspilled;
+    gf_gdal_errs ge; /* GDAL error scope of begin() and finish() (CRS definitions, extra layers) */
 } gf_gpkg;
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -327,7 +329,8 @@ static gf_status add_srs(gf_gpkg *g, gf_ctx *ctx)
     if (epsg) e = OSRImportFromEPSG(g->srs, epsg);
     else if (g->o.srs_wkt) e = OSRSetFromUserInput(g->srs, g->o.srs_wkt);
     else e = OSRImportFromEPSG(g->srs, epsg = 4326);
-    if (e != OGRERR_NONE) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: GDAL cannot read the output CRS: %s", g->path, CPLGetLastErrorMsg());
+    if (e != OGRERR_NONE)
+        return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: GDAL cannot read the output CRS: %s", g->path, gf_gdal_msg(&g->ge, "no reason given"));
     OSRSetAxisMappingStrategy(g->srs, OAMS_TRADITIONAL_GIS_ORDER);
     g->srs_id = epsg ? epsg : 100000;
     if (g->srs_id == 4326) return GF_OK; /* row written with the required ones */
@@ -601,9 +604,9 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
     if (!g->rec) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     g->ents_max = g->o.max_memory ? g->o.max_memory / 64 : GPKG_RTREE_MAX;
     if (g->ents_max < 1024) g->ents_max = 1024;
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    gf_status st = begin_inner(stv, ctx, schema);
-    CPLPopErrorHandler();
+    gf_gdal_enter(&g->ge, ctx);
+    gf_status st = begin_inner(g, ctx, schema);
+    gf_gdal_leave(&g->ge);
     return st;
 }
 
@@ -828,7 +831,9 @@ static gf_status import_layer(gf_gpkg *g, gf_ctx *ctx, const gf_extra_layer *xl)
         return gf_ctx_err(ctx, GF_ERR_ARG, "%s: a table called '%s' already exists", g->path, xl->name);
     GDALAllRegister();
     GDALDatasetH ds = xl->dataset ? xl->dataset : GDALOpenEx(xl->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (!ds) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open layer '%s': %s", xl->path, xl->name, CPLGetLastErrorMsg());
+    if (!ds)
+        return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open layer '%s': %s", xl->path, xl->name,
+                          gf_gdal_msg(&g->ge, "not a vector dataset GDAL can read"));
     gf_status st = GF_OK;
     OGRLayerH l = GDALDatasetGetLayerCount(ds) > 0 ? GDALDatasetGetLayer(ds, 0) : NULL;
     OGRCoordinateTransformationH ct = NULL;
@@ -849,7 +854,11 @@ static gf_status import_layer(gf_gpkg *g, gf_ctx *ctx, const gf_extra_layer *xl)
         OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
         ct = OCTNewCoordinateTransformation(src, g->srs);
         OSRDestroySpatialReference(src);
-        if (!ct) { st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot reproject to the output CRS: %s", xl->path, CPLGetLastErrorMsg()); goto done; }
+        if (!ct) {
+            st = gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot reproject to the output CRS: %s", xl->path,
+                            gf_gdal_msg(&g->ge, "no transformation"));
+            goto done;
+        }
     }
     sqlite3_str *ddl = sqlite3_str_new(g->db), *ins = sqlite3_str_new(g->db);
     sqlite3_str_appendf(ddl, "CREATE TABLE \"%w\" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom %s", xl->name, gpkg_gtype(gt));
@@ -1451,9 +1460,10 @@ static gf_status finish_inner(gf_gpkg *g, gf_ctx *ctx)
 
 static gf_status finish(void *stv, gf_ctx *ctx)
 {
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    gf_status st = finish_inner(stv, ctx);
-    CPLPopErrorHandler();
+    gf_gpkg *g = stv;
+    gf_gdal_enter(&g->ge, ctx);
+    gf_status st = finish_inner(g, ctx);
+    gf_gdal_leave(&g->ge);
     return st;
 }
 

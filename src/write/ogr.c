@@ -25,6 +25,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "core/gdalerr.h"
 #include "geoflux/gpkg.h"
 
 typedef struct gf_ogr {
@@ -40,18 +41,12 @@ typedef struct gf_ogr {
     char *sbuf; /* NUL-terminated copy of a string value */
     size_t sbufcap;
     uint64_t n;
+    gf_gdal_errs ge; /* the GDAL error scope of the sink call under way */
 } gf_ogr;
 
-/* GDAL error handler while we call GDAL: warnings to the log, errors kept
- * by CPL (read back with CPLGetLastErrorMsg) for our gf_ctx_err. */
-static void cpl_handler(CPLErr e, CPLErrorNum num, const char *msg)
-{
-    (void)num;
-    gf_ctx *ctx = CPLGetErrorHandlerUserData();
-    if (ctx && e == CE_Warning) gf_ctx_logc(ctx, GF_LOG_WARN, "gdal.warning", "GDAL: %s", msg);
-}
-#define GDAL_ENTER(ctx) CPLPushErrorHandlerEx(cpl_handler, (ctx))
-#define GDAL_LEAVE() CPLPopErrorHandler()
+/* Every sink call runs its GDAL calls in one error scope (core/gdalerr.h):
+ * warnings to the log, the first error kept for the message. */
+#define GERR(g) gf_gdal_msg(&(g)->ge, "GDAL gave no reason")
 
 int gf_ogr_driver_ok(const char *name)
 {
@@ -109,7 +104,7 @@ static gf_status begin_inner(gf_ogr *g, gf_ctx *ctx, const gf_schema *schema)
     snprintf(g->tmppath, n, "%s/%s", g->out.tmp, base);
     GDALDriverH drv = GDALGetDriverByName(g->driver);
     g->ds = GDALCreate(drv, g->tmppath, 0, 0, 0, GDT_Unknown, NULL);
-    if (!g->ds) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s cannot create it: %s", g->path, g->driver, CPLGetLastErrorMsg());
+    if (!g->ds) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s cannot create it: %s", g->path, g->driver, GERR(g));
 
     g->srs = OSRNewSpatialReference(NULL);
     OGRErr e = g->o.epsg ? OSRImportFromEPSG(g->srs, g->o.epsg)
@@ -124,7 +119,7 @@ static gf_status begin_inner(gf_ogr *g, gf_ctx *ctx, const gf_schema *schema)
     layer_name(g, schema, lname, sizeof lname);
     g->lyr = GDALDatasetCreateLayer(g->ds, lname, g->srs, wkbPoint, lco);
     CSLDestroy(lco);
-    if (!g->lyr) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create layer %s: %s", g->path, lname, CPLGetLastErrorMsg());
+    if (!g->lyr) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create layer %s: %s", g->path, lname, GERR(g));
     /* names unique without case, and not the FID or geometry column's
      * (GPKG/SQLite refuse them): FID -> FID_2 */
     const char *fidcol = OGR_L_GetFIDColumn(g->lyr), *geomcol = OGR_L_GetGeometryColumn(g->lyr);
@@ -155,7 +150,7 @@ static gf_status begin_inner(gf_ogr *g, gf_ctx *ctx, const gf_schema *schema)
         OGRErr fe = OGR_L_CreateField(g->lyr, fd, TRUE);
         OGR_Fld_Destroy(fd);
         if (fe != OGRERR_NONE)
-            return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create field %s: %s", g->path, name, CPLGetLastErrorMsg());
+            return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create field %s: %s", g->path, name, GERR(g));
     }
     /* fields keep their order even when the driver renames them (Shapefile: 10 characters) */
     if (OGR_FD_GetFieldCount(OGR_L_GetLayerDefn(g->lyr)) != schema->nfields + 2)
@@ -170,9 +165,10 @@ static gf_status begin_inner(gf_ogr *g, gf_ctx *ctx, const gf_schema *schema)
 static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nworkers)
 {
     (void)nworkers;
-    GDAL_ENTER(ctx);
-    gf_status st = begin_inner(stv, ctx, schema);
-    GDAL_LEAVE();
+    gf_ogr *g = stv;
+    gf_gdal_enter(&g->ge, ctx);
+    gf_status st = begin_inner(g, ctx, schema);
+    gf_gdal_leave(&g->ge);
     return st;
 }
 
@@ -240,7 +236,7 @@ static gf_status commit_inner(gf_ogr *g, gf_ctx *ctx, const gf_batch *b)
         }
         if (OGR_L_CreateFeature(g->lyr, f) != OGRERR_NONE)
             return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s: line %llu: %s", g->path, g->driver, (unsigned long long)b->line[r],
-                              CPLGetLastErrorMsg());
+                              GERR(g));
         g->n++;
     }
     return GF_OK;
@@ -249,9 +245,10 @@ static gf_status commit_inner(gf_ogr *g, gf_ctx *ctx, const gf_batch *b)
 static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
 {
     (void)enc;
-    GDAL_ENTER(ctx);
-    gf_status st = commit_inner(stv, ctx, b);
-    GDAL_LEAVE();
+    gf_ogr *g = stv;
+    gf_gdal_enter(&g->ge, ctx);
+    gf_status st = commit_inner(g, ctx, b);
+    gf_gdal_leave(&g->ge);
     return st;
 }
 
@@ -268,11 +265,11 @@ static gf_status copy_extra_layers(gf_ogr *g, gf_ctx *ctx)
         GDALDatasetH src = GDALOpenEx(xl->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
         if (!src || GDALDatasetGetLayerCount(src) < 1) {
             GDALClose(src);
-            return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open layer '%s': %s", xl->path, xl->name, CPLGetLastErrorMsg());
+            return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open layer '%s': %s", xl->path, xl->name, GERR(g));
         }
         OGRLayerH l = GDALDatasetCopyLayer(g->ds, GDALDatasetGetLayer(src, 0), xl->name, NULL);
         GDALClose(src);
-        if (!l) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot copy layer '%s': %s", g->path, xl->name, CPLGetLastErrorMsg());
+        if (!l) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot copy layer '%s': %s", g->path, xl->name, GERR(g));
     }
     return GF_OK;
 }
@@ -280,33 +277,35 @@ static gf_status copy_extra_layers(gf_ogr *g, gf_ctx *ctx)
 static gf_status finish_inner(gf_ogr *g, gf_ctx *ctx)
 {
     if (g->in_tx && GDALDatasetCommitTransaction(g->ds) != OGRERR_NONE)
-        return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: commit failed: %s", g->path, CPLGetLastErrorMsg());
+        return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: commit failed: %s", g->path, GERR(g));
     g->in_tx = 0;
     gf_status st = copy_extra_layers(g, ctx);
     if (st) return st;
     OGR_F_Destroy(g->feat);
     g->feat = NULL;
-    CPLErrorReset();
+    gf_gdal_clear(&g->ge);
     GDALClose(g->ds); /* flushes: FlatGeobuf writes its index here */
     g->ds = NULL;
-    if (CPLGetLastErrorType() >= CE_Failure)
-        return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s: %s", g->path, g->driver, CPLGetLastErrorMsg());
+    if (g->ge.nerr)
+        return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: %s: %s", g->path, g->driver, GERR(g));
     gf_ctx_log(ctx, GF_LOG_INFO, "%s: %llu features written with GDAL's %s driver", g->path, (unsigned long long)g->n, g->driver);
     return GF_OK;
 }
 
 static gf_status finish(void *stv, gf_ctx *ctx)
 {
-    GDAL_ENTER(ctx);
-    gf_status st = finish_inner(stv, ctx);
-    GDAL_LEAVE();
+    gf_ogr *g = stv;
+    gf_gdal_enter(&g->ge, ctx);
+    gf_status st = finish_inner(g, ctx);
+    gf_gdal_leave(&g->ge);
     return st;
 }
 
 static void sink_abort(void *stv)
 {
     gf_ogr *g = stv;
-    CPLPushErrorHandler(CPLQuietErrorHandler);
+    gf_gdal_errs ge; /* nothing to report: a failure is under way */
+    gf_gdal_enter(&ge, NULL);
     if (g->feat) OGR_F_Destroy(g->feat);
     g->feat = NULL;
     if (g->ds) {
@@ -315,7 +314,7 @@ static void sink_abort(void *stv)
     }
     g->ds = NULL;
     g->in_tx = 0;
-    CPLPopErrorHandler();
+    gf_gdal_leave(&ge);
     gf_atomic_discard(&g->out);
 }
 
