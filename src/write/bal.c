@@ -27,6 +27,7 @@
 #include "geoflux/address.h"
 #include "geoflux/bal.h"
 #include "validate/rules.h"
+#include "write/csv.h"
 #include "write/ofile.h"
 
 typedef struct gf_balw {
@@ -71,21 +72,7 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
 
 /* A value: quoted only if it holds ';', '"' or a line break (BAL files are
  * not quoted, but a name may contain them). */
-static gf_status put(gf_buf *o, const char *p, size_t n)
-{
-    int q = 0;
-    for (size_t i = 0; i < n && !q; i++) q = p[i] == ';' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
-    if (!q) return gf_buf_append(o, p, n);
-    gf_status st = gf_buf_reserve(o, n * 2 + 2);
-    if (st) return st;
-    o->p[o->len++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"') o->p[o->len++] = '"';
-        o->p[o->len++] = p[i];
-    }
-    o->p[o->len++] = '"';
-    return GF_OK;
-}
+static gf_status put(gf_buf *o, const char *p, size_t n) { return gf_csv_put_field(o, p, n, ';', 0); }
 
 static int str(const gf_batch *b, int f, size_t r, const char **p, size_t *n)
 {

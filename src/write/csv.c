@@ -27,10 +27,10 @@ gf_status gf_csv_writer_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
     return GF_OK;
 }
 
-static gf_status put_field(gf_buf *o, const char *p, size_t n)
+gf_status gf_csv_put_field(gf_buf *o, const char *p, size_t n, char sep, unsigned flags)
 {
-    int q = n > 0 && (p[0] == ' ' || p[n - 1] == ' ');
-    for (size_t i = 0; i < n && !q; i++) q = p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
+    int q = (flags & GF_CSV_QUOTE_BLANKS) && n > 0 && (p[0] == ' ' || p[n - 1] == ' ');
+    for (size_t i = 0; i < n && !q; i++) q = p[i] == sep || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
     if (!q) return gf_buf_append(o, p, n);
     gf_status st = gf_buf_reserve(o, n * 2 + 2);
     if (st) return st;
@@ -63,7 +63,7 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
     gf_buf h = {0};
     for (int i = 0; i < schema->nfields && !s; i++) {
         if (i) s = gf_buf_append(&h, ",", 1);
-        if (!s) s = put_field(&h, schema->fields[i].name, strlen(schema->fields[i].name));
+        if (!s) s = gf_csv_put_field(&h, schema->fields[i].name, strlen(schema->fields[i].name), ',', GF_CSV_QUOTE_BLANKS);
     }
     if (!s && with_codes(schema)) s = gf_buf_append(&h, ",errors,warnings", 16);
     if (!s) s = gf_buf_append(&h, "\n", 1);
@@ -89,7 +89,7 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
             switch (s->fields[f].type) {
             case GF_T_STRING:
             case GF_T_DATE:
-                st = put_field(out, b->arena + c->v.s[r].off, c->v.s[r].len);
+                st = gf_csv_put_field(out, b->arena + c->v.s[r].off, c->v.s[r].len, ',', GF_CSV_QUOTE_BLANKS);
                 break;
             default:
                 st = gf_buf_append(out, num, (size_t)gf_fmt_scalar(s->fields[f].type, c, r, num));
@@ -98,8 +98,8 @@ static gf_status encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b, g
             if (st) return st;
         }
         if (codes) {
-            if ((st = gf_buf_append(out, ",", 1)) || (st = put_field(out, b->arena + b->errors[r].off, b->errors[r].len)) ||
-                (st = gf_buf_append(out, ",", 1)) || (st = put_field(out, b->arena + b->warnings[r].off, b->warnings[r].len)))
+            if ((st = gf_buf_append(out, ",", 1)) || (st = gf_csv_put_field(out, b->arena + b->errors[r].off, b->errors[r].len, ',', GF_CSV_QUOTE_BLANKS)) ||
+                (st = gf_buf_append(out, ",", 1)) || (st = gf_csv_put_field(out, b->arena + b->warnings[r].off, b->warnings[r].len, ',', GF_CSV_QUOTE_BLANKS)))
                 return st;
         }
         if ((st = gf_buf_append(out, "\n", 1))) return st;

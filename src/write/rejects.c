@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "geoflux/write.h"
+#include "write/csv.h"
 #include "write/ofile.h"
 
 
@@ -55,23 +56,6 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
     return r->always ? open_file(r, ctx) : GF_OK;
 }
 
-static int put_field(gf_buf *o, const char *p, size_t n)
-{
-    int q = 0;
-    for (size_t i = 0; i < n && !q; i++) q = p[i] == ';' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
-    if (!q) return gf_buf_append(o, p, n);
-    if (gf_buf_reserve(o, n * 2 + 2)) return GF_ERR_NOMEM;
-    char *w = o->p + o->len;
-    *w++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"') *w++ = '"';
-        *w++ = p[i];
-    }
-    *w++ = '"';
-    o->len = (size_t)(w - o->p);
-    return GF_OK;
-}
-
 static const char *input_name(const gf_rj *r, uint32_t src)
 {
     return (int)src < r->ninputs ? r->inputs[src] : "?";
@@ -103,11 +87,11 @@ static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *
     for (size_t k = 0; k < b->nrej && !s; k++) {
         const gf_reject *j = &b->rej[ord[k]];
         const char *in = input_name(r, j->src);
-        s = put_field(&r->buf, in, strlen(in));
+        s = gf_csv_put_field(&r->buf, in, strlen(in), ';', 0);
         if (!s) s = gf_buf_printf(&r->buf, ";%llu;", (unsigned long long)j->line);
-        if (!s) s = put_field(&r->buf, b->arena + j->reason.off, j->reason.len);
+        if (!s) s = gf_csv_put_field(&r->buf, b->arena + j->reason.off, j->reason.len, ';', 0);
         if (!s) s = gf_buf_append(&r->buf, ";", 1);
-        if (!s) s = put_field(&r->buf, b->arena + j->raw.off, j->raw.len);
+        if (!s) s = gf_csv_put_field(&r->buf, b->arena + j->raw.off, j->raw.len, ';', 0);
         if (!s) s = gf_buf_append(&r->buf, "\n", 1);
         /* a rejected row is an error of that row; the log sink's repeat
          * limit keeps the first few and counts the rest */
