@@ -32,17 +32,14 @@ extern "C" {
  * opts->srs_wkt, else EPSG:4326. R-tree: bulk-loaded, its boxes in memory
  * up to opts->max_memory / 64 features (default 4M), beyond that sorted in
  * runs spilled to opts->tmpdir (else next to the output) and merged.
- * Strings in opts are borrowed until the
- * sink is destroyed. On success *st is the state for gf_gpkg_sink_vt
+ * opts->inputs name the `source` of each row of the rejects table (else
+ * its input index). Strings in opts are borrowed until the sink is
+ * destroyed. On success *st is the state for gf_gpkg_sink_vt
  * (caller frees with gf_gpkg_sink_vt.destroy; gf_pipeline_add_sink() takes
  * ownership). Returns GF_OK, GF_ERR_NOMEM, or GF_ERR_ARG (bad layer name,
  * "-" as path). */
 gf_status gf_gpkg_open(gf_ctx *ctx, const gf_output_opts *opts, void **st);
 
-/* Names of the inputs (borrowed for the sink's lifetime), used for the
- * `source` column of the rejects table; without them the input index is
- * written. st must come from gf_gpkg_open(). */
-void gf_gpkg_set_inputs(void *st, const char *const *inputs, int ninputs);
 extern const gf_sink_vt gf_gpkg_sink_vt;
 
 /* 1 when GDAL has a vector driver called name that can create files. */

@@ -52,6 +52,11 @@ typedef struct gf_output_opts {
     const gf_extra_layer *extra_layers;
     int nextra_layers;
     int threads;            /* writers with their own worker pool (tiles); <= 0: all cores */
+    /* The run's inputs as the user named them (borrowed for the writer's
+     * lifetime), for writers that record where a row came from (the
+     * GeoPackage's rejects table); NULL: rows name their input by index. */
+    const char *const *inputs;
+    int ninputs;
 } gf_output_opts;
 
 /* ---- The table of output formats (src/write/output.c) ----------------------
@@ -67,7 +72,11 @@ enum {
     GF_FMT_NO_COORDS = 32,   /* writes the input's columns, no computed coordinates (native CSV):
                               * --t-srs is refused */
     GF_FMT_APPEND = 64,      /* --append adds layers to an existing file */
-    GF_FMT_CRS_NONE_XY = 128 /* coordinates in the output CRS, the CRS itself not stored (GDAL's CSV): a warning */
+    GF_FMT_CRS_NONE_XY = 128,/* coordinates in the output CRS, the CRS itself not stored (GDAL's CSV, TSV): a warning */
+    GF_FMT_EXTRA_LAYERS = 256, /* copies the run's side layers (gf_output_opts.extra_layers: the join's
+                              * communes) into the output */
+    GF_FMT_TILES = 512       /* vector tiles: Web Mercator from longitude/latitude, takes the tile options
+                              * (minzoom, maxzoom, attributes) */
 };
 typedef struct gf_format {
     const char *name;    /* -f name ("gpkg"), matched without case */

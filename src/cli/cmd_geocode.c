@@ -303,9 +303,9 @@ static int run_cmd(int argc, char **argv, int reverse)
     if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, stage))) { gf_reproject_stage_vt.destroy(stage); goto fail; }
     gf_output_opts oo = {.path = out, .format = format, .layer = layer, .append = append, .precision = precision, .epsg = crs.epsg,
                          .srs_wkt = crs.wkt, .srs_geographic = crs.geographic};
-    if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
     const char *inputs[1] = {input};
-    if (svt == &gf_gpkg_sink_vt) gf_gpkg_set_inputs(sst, inputs, 1); /* `source` of the rejects table */
+    oo.inputs = inputs; oo.ninputs = 1; /* `source` of the GeoPackage's rejects table */
+    if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
     if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
     if ((st = gf_rejects_open(ctx, rejects_path, inputs, 1, &sst))) goto fail;
     if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }

@@ -10,6 +10,7 @@
 #include <cpl_error.h>
 #include <gdal.h>
 
+#include "core/gdalerr.h"
 #include "geoflux/bal.h"
 #include "geoflux/gpkg.h"
 #include "geoflux/tiles.h"
@@ -21,7 +22,7 @@ gf_status gf_convert_check(gf_ctx *ctx, const gf_convert_opts *o)
     if (!o->output) return gf_ctx_err(ctx, GF_ERR_ARG, "no output (-o FILE)");
     gf_format scratch;
     const gf_format *f = gf_output_format_find(o->format, o->output, &scratch);
-    int tiles = f && f->vt == &gf_tiles_sink_vt;
+    int tiles = f && (f->caps & GF_FMT_TILES);
     if (o->tiles_only && !tiles)
         return gf_ctx_err(ctx, GF_ERR_ARG,
                           "the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f pmtiles|mbtiles)");
@@ -75,14 +76,18 @@ static gf_status add_join(gf_job *j, const gf_format *ofmt)
 {
     gf_ctx *ctx = j->ctx;
     gf_join_opts jo = j->o.join;
-    gf_status st;
+    gf_status st = GF_OK;
     jo.layer_ds = NULL;
-    if (ofmt && (ofmt->caps & GF_FMT_MULTILAYER) && (ofmt->vt == &gf_gpkg_sink_vt || ofmt->vt == &gf_tiles_sink_vt)) {
+    if (ofmt && (ofmt->caps & GF_FMT_EXTRA_LAYERS)) {
         GDALAllRegister();
+        gf_gdal_errs ge;
+        gf_gdal_enter(&ge, ctx);
         GDALDriverH mem = GDALGetDriverByName("Memory");
         j->join_ds = mem ? GDALCreate(mem, "communes", 0, 0, 0, GDT_Unknown, NULL) : NULL;
-        if (!j->join_ds) return gf_ctx_err(ctx, GF_ERR_GDAL, "cannot create the communes layer in memory: %s",
-                                           CPLGetLastErrorMsg());
+        if (!j->join_ds) st = gf_ctx_err(ctx, GF_ERR_GDAL, "cannot create the communes layer in memory: %s",
+                                         gf_gdal_msg(&ge, "no Memory driver"));
+        gf_gdal_leave(&ge);
+        if (!j->join_ds) return st;
         j->join_xl = (gf_extra_layer){.name = "communes", .path = "the communes statistics", .dataset = j->join_ds};
         jo.layer_ds = j->join_ds;
     }
@@ -104,7 +109,7 @@ static gf_status add_sinks(gf_job *j)
                          .srs_geographic = j->crs.geographic, .srs_explicit = o->t_srs != NULL,
                          .srs_name = o->t_srs, .minzoom = o->minzoom, .maxzoom = o->maxzoom,
                          .attributes = o->attributes, .max_memory = o->max_memory, .tmpdir = o->tmpdir,
-                         .threads = o->threads};
+                         .threads = o->threads, .inputs = o->inputs, .ninputs = o->ninputs};
     if (j->join_xl.name) { oo.extra_layers = &j->join_xl; oo.nextra_layers = 1; }
     const gf_sink_vt *svt;
     void *sst;
@@ -114,7 +119,6 @@ static gf_status add_sinks(gf_job *j)
     } else if ((st = gf_output_open(ctx, &oo, &svt, &sst))) {
         return st;
     }
-    if (svt == &gf_gpkg_sink_vt) gf_gpkg_set_inputs(sst, o->inputs, o->ninputs); /* `source` of the rejects table */
     if ((st = gf_pipeline_add_sink(j->p, svt, sst))) { svt->destroy(sst); return st; }
     if ((st = gf_rejects_open(ctx, j->rejects_path, o->inputs, o->ninputs, &sst))) return st;
     if ((st = gf_pipeline_add_sink(j->p, &gf_rejects_sink_vt, sst))) gf_rejects_sink_vt.destroy(sst);

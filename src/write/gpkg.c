@@ -263,6 +263,8 @@ gf_status gf_gpkg_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
     gf_gpkg *g = calloc(1, sizeof *g);
     if (!g) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     g->o = *opts;
+    g->inputs = opts->inputs;
+    g->ninputs = opts->ninputs;
     g->out.fd = -1;
     if (!(g->path = strdup(opts->path))) {
         free(g);
@@ -272,13 +274,6 @@ gf_status gf_gpkg_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
     g->maxx = g->maxy = -INFINITY;
     *st = g;
     return GF_OK;
-}
-
-void gf_gpkg_set_inputs(void *st, const char *const *inputs, int ninputs)
-{
-    gf_gpkg *g = st;
-    g->inputs = inputs;
-    g->ninputs = ninputs;
 }
 
 /* --append works on a copy of the existing file, made with SQLite's online

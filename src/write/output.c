@@ -52,22 +52,41 @@ static gf_status open_ogr(gf_ctx *ctx, const gf_output_opts *o, const gf_format 
 }
 
 #define OGR_CAPS (GF_FMT_CRS)
-static const gf_format formats[] = {
-    /* name       aliases                  extensions                                capabilities */
-    {"geojson", NULL, ".geojson .json", GF_FMT_STREAM | GF_FMT_CRS_EPSG, &gf_geojson_sink_vt, open_geojson, NULL},
-    {"geojsonl", "ndjson geojsonseq", ".geojsonl .geojsons .ndjson .jsonl", GF_FMT_STREAM | GF_FMT_WGS84,
-     &gf_geojson_sink_vt, open_ndjson, NULL},
-    {"csv", NULL, ".csv", GF_FMT_STREAM | GF_FMT_NO_COORDS, &gf_csv_sink_vt, open_csv, NULL},
-    {"gpkg", "geopackage", ".gpkg", GF_FMT_MULTILAYER | GF_FMT_CRS | GF_FMT_APPEND, &gf_gpkg_sink_vt, open_gpkg, NULL},
-    {"pmtiles", NULL, ".pmtiles", GF_FMT_MULTILAYER | GF_FMT_WGS84, &gf_tiles_sink_vt, open_pmtiles, NULL},
-    {"mbtiles", NULL, ".mbtiles", GF_FMT_MULTILAYER | GF_FMT_WGS84, &gf_tiles_sink_vt, open_mbtiles, NULL},
-    /* through GDAL */
-    {"FlatGeobuf", "fgb", ".fgb", OGR_CAPS, &gf_ogr_sink_vt, open_ogr, "FlatGeobuf"},
-    {"ESRI Shapefile", "shp shapefile", ".shp", OGR_CAPS, &gf_ogr_sink_vt, open_ogr, "ESRI Shapefile"},
-    {"KML", NULL, ".kml", OGR_CAPS, &gf_ogr_sink_vt, open_ogr, "KML"}, /* GDAL writes KML in WGS84 whatever the CRS */
-    {"GML", NULL, ".gml", OGR_CAPS | GF_FMT_MULTILAYER, &gf_ogr_sink_vt, open_ogr, "GML"},
-    {"SQLite", NULL, ".sqlite", OGR_CAPS | GF_FMT_MULTILAYER, &gf_ogr_sink_vt, open_ogr, "SQLite"},
-};
+/* The table. A row: -f name, other -f names, extensions, capabilities, the
+ * writer's sink and open function, GDAL driver. A writer in a file of its
+ * own defines the two symbols its row names (write/tsv.c: gf_tsv_sink_vt,
+ * gf_tsv_open, with open's signature of gf_format); FORMAT_DECL below
+ * declares them from the row, so a new format is that file plus one row.
+ * Nothing else compares sinks: what the rest of geoflux needs to know about
+ * a format is a capability (GF_FMT_*). */
+#define GF_FORMATS(X)                                                                                                    \
+    X("geojson", NULL, ".geojson .json", GF_FMT_STREAM | GF_FMT_CRS_EPSG, gf_geojson_sink_vt, open_geojson, NULL)        \
+    X("geojsonl", "ndjson geojsonseq", ".geojsonl .geojsons .ndjson .jsonl", GF_FMT_STREAM | GF_FMT_WGS84,             \
+      gf_geojson_sink_vt, open_ndjson, NULL)                                                                            \
+    X("csv", NULL, ".csv", GF_FMT_STREAM | GF_FMT_NO_COORDS, gf_csv_sink_vt, open_csv, NULL)                              \
+    X("tsv", NULL, ".tsv", GF_FMT_STREAM | GF_FMT_CRS_NONE_XY, gf_tsv_sink_vt, gf_tsv_open, NULL)                          \
+    X("gpkg", "geopackage", ".gpkg", GF_FMT_MULTILAYER | GF_FMT_EXTRA_LAYERS | GF_FMT_CRS | GF_FMT_APPEND,                \
+      gf_gpkg_sink_vt, open_gpkg, NULL)                                                                                 \
+    X("pmtiles", NULL, ".pmtiles", GF_FMT_MULTILAYER | GF_FMT_EXTRA_LAYERS | GF_FMT_WGS84 | GF_FMT_TILES,               \
+      gf_tiles_sink_vt, open_pmtiles, NULL)                                                                             \
+    X("mbtiles", NULL, ".mbtiles", GF_FMT_MULTILAYER | GF_FMT_EXTRA_LAYERS | GF_FMT_WGS84 | GF_FMT_TILES,               \
+      gf_tiles_sink_vt, open_mbtiles, NULL)                                                                             \
+    /* through GDAL */                                                                                                  \
+    X("FlatGeobuf", "fgb", ".fgb", OGR_CAPS, gf_ogr_sink_vt, open_ogr, "FlatGeobuf")                                      \
+    X("ESRI Shapefile", "shp shapefile", ".shp", OGR_CAPS, gf_ogr_sink_vt, open_ogr, "ESRI Shapefile")                    \
+    X("KML", NULL, ".kml", OGR_CAPS, gf_ogr_sink_vt, open_ogr, "KML") /* GDAL writes KML in WGS84 whatever the CRS */   \
+    X("GML", NULL, ".gml", OGR_CAPS | GF_FMT_MULTILAYER, gf_ogr_sink_vt, open_ogr, "GML")                                 \
+    X("SQLite", NULL, ".sqlite", OGR_CAPS | GF_FMT_MULTILAYER, gf_ogr_sink_vt, open_ogr, "SQLite")
+
+/* Each row's writer, declared from the row (a repeated declaration of the
+ * same symbol is harmless; the static wrappers above keep their internal
+ * linkage). */
+#define FORMAT_DECL(name, aliases, exts, caps, vt, open, driver) \
+    extern const gf_sink_vt vt;                                     \
+    gf_status open(gf_ctx *ctx, const gf_output_opts *o, const gf_format *f, void **st);
+GF_FORMATS(FORMAT_DECL)
+#define FORMAT_ROW(name, aliases, exts, caps, vt, open, driver) {name, aliases, exts, caps, &vt, open, driver},
+static const gf_format formats[] = {GF_FORMATS(FORMAT_ROW)};
 #define NFORMATS (sizeof formats / sizeof formats[0])
 
 /* "ogr:NAME": any GDAL vector driver that can create files; the row is
@@ -149,7 +168,7 @@ static gf_status check_caps(gf_ctx *ctx, const gf_output_opts *o, const gf_forma
                           "--append); give a new file, or --overwrite to replace it", p, f->name);
     int wgs84 = o->epsg == 4326;
     if ((f->caps & GF_FMT_WGS84) && !wgs84) {
-        if (f->vt == &gf_tiles_sink_vt)
+        if (f->caps & GF_FMT_TILES)
             return gf_ctx_err(ctx, GF_ERR_ARG, "%s: vector tiles are always in Web Mercator, built from longitude/latitude: "
                               "--t-srs does not apply", p);
         return gf_ctx_err(ctx, GF_ERR_ARG, "%s: %s carries no CRS and GIS read it as WGS84 longitude/latitude (RFC 7946): "
@@ -169,20 +188,45 @@ static gf_status check_caps(gf_ctx *ctx, const gf_output_opts *o, const gf_forma
     return GF_OK;
 }
 
+/* "geojson, geojsonl, csv, ...": the shortest -f spelling of every row,
+ * for the messages that list the formats. */
+static void format_names(char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < NFORMATS; i++) {
+        const char *best = formats[i].name;
+        size_t bl = strlen(best);
+        for (const char *p = formats[i].aliases; p && *p;) {
+            while (*p == ' ') p++;
+            size_t l = strcspn(p, " ");
+            if (l && l < bl) { best = p; bl = l; }
+            p += l;
+        }
+        char low[32];
+        size_t l = bl < sizeof low - 1 ? bl : sizeof low - 1;
+        for (size_t j = 0; j < l; j++) low[j] = (char)tolower((unsigned char)best[j]);
+        low[l] = 0;
+        int w = snprintf(out + k, n - k, "%s%s", i ? ", " : "", low);
+        if (w < 0 || (size_t)w >= n - k) break;
+        k += (size_t)w;
+    }
+}
+
 gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_vt **vt, void **st)
 {
     gf_format tmp;
     const gf_format *f = gf_output_format_find(opts->format, opts->path, &tmp);
     if (!f && !opts->format && !strcmp(opts->path, "-")) f = gf_output_format_find("geojsonl", NULL, &tmp);
+    char names[256];
+    if (!f) format_names(names, sizeof names);
     if (!f && !opts->format)
         return gf_ctx_err(ctx, GF_ERR_ARG,
                           "%s: cannot tell the output format from the extension; use -f "
-                          "(geojson, geojsonl, csv, gpkg, pmtiles, mbtiles, fgb, shp, or ogr:DRIVER for GDAL's)",
-                          opts->path);
+                          "(%s, or ogr:DRIVER for GDAL's)", opts->path, names);
     if (!f)
-        return gf_ctx_err(ctx, GF_ERR_ARG, "-f %s: unknown output format (geojson, geojsonl, csv, gpkg, pmtiles, mbtiles, "
-                          "fgb, shp, or ogr:DRIVER with a GDAL vector driver that can create files, see `ogrinfo --formats`)",
-                          opts->format);
+        return gf_ctx_err(ctx, GF_ERR_ARG, "-f %s: unknown output format (%s, or ogr:DRIVER with a GDAL vector driver "
+                          "that can create files, see `ogrinfo --formats`)", opts->format, names);
     gf_status s = check_caps(ctx, opts, f);
     if (s) return s;
     *vt = f->vt;

@@ -69,10 +69,12 @@ static gf_batch *make_batch(void)
 static gf_status run_sink(gf_ctx *ctx, const gf_output_opts *o, int do_finish)
 {
     void *st = NULL;
-    gf_status s = gf_gpkg_open(ctx, o, &st);
+    static const char *const inputs[] = {"input.csv"};
+    gf_output_opts oi = *o;
+    oi.inputs = inputs;
+    oi.ninputs = 1;
+    gf_status s = gf_gpkg_open(ctx, &oi, &st);
     if (s) return s;
-    const char *inputs[] = {"input.csv"};
-    gf_gpkg_set_inputs(st, inputs, 1);
     gf_batch *b = make_batch();
     gf_buf buf = {0};
     s = b ? GF_OK : GF_ERR_NOMEM;
