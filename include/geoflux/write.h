@@ -109,6 +109,11 @@ gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_
  * seconds. */
 gf_status gf_output_time(gf_ctx *ctx, time_t *out);
 
+/* The name of a writer's main layer or table: opts->layer, else from the
+ * schema's kind ("addresses" for address, "equipments" for equipment,
+ * "<kind>s" otherwise, "features" without a kind); cut to n - 1 bytes. */
+void gf_output_layer_name(const gf_output_opts *opts, const gf_schema *s, char *out, size_t n);
+
 /* Format name for a path ("geojson", "geojsonl", "gpkg", ...) or NULL. */
 const char *gf_output_format_for_path(const char *path);
 

@@ -81,15 +81,6 @@ gf_status gf_ogr_open(gf_ctx *ctx, const gf_output_opts *opts, const char *drive
     return GF_OK;
 }
 
-static void layer_name(const gf_ogr *g, const gf_schema *s, char *out, size_t n)
-{
-    if (g->o.layer) { snprintf(out, n, "%s", g->o.layer); return; }
-    const char *k = s->kind && s->kind[0] ? s->kind : "feature";
-    if (!strcmp(k, "address")) snprintf(out, n, "addresses");
-    else if (!strcmp(k, "equipment")) snprintf(out, n, "equipments");
-    else snprintf(out, n, "%s%s", k, k[strlen(k) - 1] == 's' ? "" : "s");
-}
-
 static gf_status begin_inner(gf_ogr *g, gf_ctx *ctx, const gf_schema *schema)
 {
     g->schema = schema;
@@ -116,7 +107,7 @@ static gf_status begin_inner(gf_ogr *g, gf_ctx *ctx, const gf_schema *schema)
     if (!strcasecmp(g->driver, "CSV")) lco = CSLSetNameValue(lco, "GEOMETRY", "AS_XY");
     if (!strcasecmp(g->driver, "ESRI Shapefile")) lco = CSLSetNameValue(lco, "ENCODING", "UTF-8");
     char lname[256];
-    layer_name(g, schema, lname, sizeof lname);
+    gf_output_layer_name(&g->o, schema, lname, sizeof lname);
     g->lyr = GDALDatasetCreateLayer(g->ds, lname, g->srs, wkbPoint, lco);
     CSLDestroy(lco);
     if (!g->lyr) return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot create layer %s: %s", g->path, lname, GERR(g));

@@ -6,6 +6,7 @@
  * and add one row below. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -231,6 +232,15 @@ gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_
     if (s) return s;
     *vt = f->vt;
     return f->open(ctx, opts, f, st);
+}
+
+void gf_output_layer_name(const gf_output_opts *o, const gf_schema *s, char *out, size_t n)
+{
+    if (o->layer) { snprintf(out, n, "%s", o->layer); return; }
+    const char *k = s->kind && s->kind[0] ? s->kind : "feature";
+    if (!strcmp(k, "address")) snprintf(out, n, "addresses");
+    else if (!strcmp(k, "equipment")) snprintf(out, n, "equipments");
+    else snprintf(out, n, "%s%s", k, k[strlen(k) - 1] == 's' ? "" : "s");
 }
 
 gf_status gf_output_time(gf_ctx *ctx, time_t *out)
