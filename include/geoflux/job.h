@@ -12,7 +12,10 @@
  * gf_job_destroy(). gf_job_cancel() may be called from any thread at any
  * time between create and destroy. Several jobs may exist and run at once,
  * each with its own gf_ctx, on one engine (engine.h) or on threads of
- * their own. */
+ * their own. The job builders register GDAL's drivers once per process
+ * first (two first GDALAllRegister() at the same time race inside GDAL):
+ * code that builds pipelines on several threads without jobs must do the
+ * same before. */
 #ifndef GEOFLUX_JOB_H
 #define GEOFLUX_JOB_H
 

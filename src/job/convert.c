@@ -18,6 +18,7 @@
 
 gf_status gf_convert_check(gf_ctx *ctx, const gf_convert_opts *o)
 {
+    gf_job_init(); /* the format table may ask GDAL for a driver */
     if (o->ninputs <= 0 || !o->inputs) return gf_ctx_err(ctx, GF_ERR_ARG, "no input file");
     if (!o->output) return gf_ctx_err(ctx, GF_ERR_ARG, "no output (-o FILE)");
     gf_format scratch;
@@ -79,7 +80,6 @@ static gf_status add_join(gf_job *j, const gf_format *ofmt)
     gf_status st = GF_OK;
     jo.layer_ds = NULL;
     if (ofmt && (ofmt->caps & GF_FMT_EXTRA_LAYERS)) {
-        GDALAllRegister();
         gf_gdal_errs ge;
         gf_gdal_enter(&ge, ctx);
         GDALDriverH mem = GDALGetDriverByName("Memory");

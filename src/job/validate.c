@@ -12,6 +12,7 @@ gf_status gf_validate_job_check(gf_ctx *ctx, const gf_validate_job_opts *o)
 
 gf_status gf_job_validate(gf_ctx *ctx, const gf_validate_job_opts *o)
 {
+    gf_job_init();
     gf_status st = gf_validate_job_check(ctx, o);
     if (st) return st;
     gf_validate_file_opts fo = {.profile = o->profile, .csv = o->csv};
