@@ -53,8 +53,12 @@ void gf_ctx_share_log(gf_ctx *ctx, gf_ctx *parent);
  * the object stored under key, or NULL. gf_ctx_cache_put() stores obj
  * under key, and the context then owns it (free_fn(obj) at
  * gf_ctx_destroy(), before the PROJ and GEOS handles go); GF_ERR_ARG when
- * the key is taken or the cache is full (64 objects), GF_ERR_NOMEM: the
- * caller keeps obj then. gf_ctx_cache_count(): objects held. */
+ * the key is taken or the cache is full (1024 objects), GF_ERR_NOMEM: the
+ * caller keeps obj then. gf_ctx_cache_count(): objects held.
+ * Why a stage caches rather than frees at end(): an engine worker's context
+ * may be serving another run on its own thread while end() runs, and PROJ
+ * and GEOS objects must not be touched from two threads at once; an object
+ * the cache refused is freed at end() as before, the rare exception. */
 void *gf_ctx_cache_get(gf_ctx *ctx, const char *key);
 gf_status gf_ctx_cache_put(gf_ctx *ctx, const char *key, void *obj, void (*free_fn)(void *obj));
 int gf_ctx_cache_count(const gf_ctx *ctx);

@@ -31,8 +31,10 @@ typedef struct gf_logshare {
     gf_logcode codes[GF_LOG_CODES];
 } gf_logshare;
 
-/* Objects a worker keeps across runs (gf_ctx_cache_put()). */
-#define GF_CTX_CACHE 64
+/* Objects a worker keeps across runs (gf_ctx_cache_put()): one per
+ * distinct key (a stage and a pair of CRSs), so a few dozen in practice;
+ * the cap only stops a runaway caller. */
+#define GF_CTX_CACHE 1024
 typedef struct gf_ctx_entry {
     char *key;
     void *obj;
@@ -47,8 +49,8 @@ struct gf_ctx {
     gf_logshare *own;  /* created with the context (gf_ctx_create()); NULL for a fork */
     PJ_CONTEXT *proj;
     GEOSContextHandle_t geos;
-    gf_ctx_entry cache[GF_CTX_CACHE];
-    int ncache;
+    gf_ctx_entry *cache;
+    int ncache, capcache;
 };
 
 const char *gf_status_str(gf_status st)
@@ -175,6 +177,13 @@ void *gf_ctx_cache_get(gf_ctx *c, const char *key)
 gf_status gf_ctx_cache_put(gf_ctx *c, const char *key, void *obj, void (*free_fn)(void *obj))
 {
     if (c->ncache >= GF_CTX_CACHE || gf_ctx_cache_get(c, key)) return GF_ERR_ARG;
+    if (c->ncache == c->capcache) {
+        int nc = c->capcache ? c->capcache * 2 : 16;
+        gf_ctx_entry *ne = realloc(c->cache, (size_t)nc * sizeof *ne);
+        if (!ne) return GF_ERR_NOMEM;
+        c->cache = ne;
+        c->capcache = nc;
+    }
     char *k = strdup(key);
     if (!k) return GF_ERR_NOMEM;
     c->cache[c->ncache++] = (gf_ctx_entry){k, obj, free_fn};
@@ -191,6 +200,7 @@ void gf_ctx_destroy(gf_ctx *c)
         if (c->cache[i].free_fn) c->cache[i].free_fn(c->cache[i].obj);
         free(c->cache[i].key);
     }
+    free(c->cache);
     if (c->proj) proj_context_destroy(c->proj);
     if (c->geos) GEOS_finish_r(c->geos);
     log_unref(c->log);

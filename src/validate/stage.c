@@ -55,7 +55,8 @@ typedef struct vinput {
 } vinput;
 
 typedef struct vworker {
-    gf_vproj *pj;
+    gf_vproj *pj;         /* in the worker context's cache, unless own_pj */
+    int own_pj;
     gf_vwide *wide;       /* one per input */
 } vworker;
 
@@ -76,7 +77,7 @@ static void destroy(void *stv)
     if (!s) return;
     if (s->w) {
         for (int i = 0; i < s->nworkers; i++) {
-            gf_vproj_destroy(s->w[i].pj);
+            if (s->w[i].own_pj) gf_vproj_destroy(s->w[i].pj);
             if (s->w[i].wide)
                 for (int k = 0; k < s->ninputs; k++) gf_vwide_free(&s->w[i].wide[k]);
             free(s->w[i].wide);
@@ -197,7 +198,12 @@ static gf_status run(void *stv, gf_ctx *wctx, int worker, gf_batch *b)
     vstage *s = stv;
     vworker *w = &s->w[worker];
     gf_status st;
-    if (!w->pj && (st = gf_vproj_create(wctx, &w->pj))) return st;
+    if (!w->pj && !(w->pj = gf_ctx_cache_get(wctx, "validate:legal"))) {
+        /* the legal-CRS transformations of this worker context: made once,
+         * kept in its cache (an engine's worker reuses them in every run) */
+        if ((st = gf_vproj_create(wctx, &w->pj))) return st;
+        w->own_pj = gf_ctx_cache_put(wctx, "validate:legal", w->pj, (void (*)(void *))gf_vproj_destroy) != GF_OK;
+    }
     gf_vrow r;
     gf_vissues iss;
     gf_vparsed pv;
@@ -344,7 +350,7 @@ static gf_status end(void *stv, gf_ctx *ctx)
         gf_vwide_free(&all);
     }
     for (int k = 0; k < s->nworkers; k++) {
-        gf_vproj_destroy(s->w[k].pj); /* PROJ objects of a worker context about to go */
+        if (s->w[k].own_pj) gf_vproj_destroy(s->w[k].pj); /* not kept by the worker context */
         s->w[k].pj = NULL;
         for (int i = 0; i < s->ninputs; i++) gf_vwide_free(&s->w[k].wide[i]);
     }
