@@ -99,6 +99,19 @@ typedef struct gf_gc_query {
     int has_bias; double lon, lat;            /* a position (WGS84) near which equally good names rank first */
 } gf_gc_query;
 
+/* The bias (has_bias) works like addok's proximity, on the ranking only:
+ * candidate streets are ordered by text score x (0.9 + 0.1 x proximity),
+ * proximity = 5 km / (5 km + distance to the street), 1 on the point, 0.5 at
+ * 5 km. So among names that the text finds equally good (the same street in
+ * two communes of one postcode, homonym communes) the nearest wins, while a
+ * name more than about 10 % better in the text still wins from far away.
+ * result_score stays the text's score (comparable with and without a
+ * position; the confidence threshold keeps its meaning), so score_next may
+ * exceed score when a nearer, slightly worse name was preferred. When the
+ * query names no commune at all (no citycode, postcode or city, in the text
+ * or the filters), the communes within 10 km of the point are the
+ * candidates, each with commune confidence 0.9. */
+
 #define GF_GC_MAX_RESULTS 20 /* most results gf_gc_search() returns */
 
 /* One result. Strings point into the index (valid while it lives).
@@ -181,7 +194,11 @@ typedef struct gf_geocode_opts {
     const char *citycode;       /* column name of the INSEE filter; NULL: citycode/code_insee if present */
     const char *city;           /* column name of the commune name; NULL: ADR_COMMUNE/ADR_VILLE/city/commune if present */
     const char *lat_col, *lon_col; /* columns with the input's own coordinates (WGS84), checked against
-                                      the result; NULL: EQUIP_LAT/EQUIP_LONG, lat/lon, ... if present */
+                                      the result; NULL: EQUIP_LAT/EQUIP_LONG, lat/lon, ... if present
+                                      (a column named here must exist: GF_ERR_SCHEMA) */
+    int bias;                   /* 1: a row's own position (lat_col/lon_col) is also the query's bias
+                                   (gf_gc_query.has_bias), as the service's lat/lon columns; the CLI
+                                   sets it when --lat and --lon are given */
     double far_m;               /* distance beyond which result_far is set; 0: 100 m */
     const char *result_columns; /* comma-separated result columns to write, in that order; NULL: the style's */
     int columns_style;          /* GF_GC_STYLE_GEOPLATEFORME (default) or GF_GC_STYLE_API_ADRESSE */

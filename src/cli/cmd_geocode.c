@@ -46,7 +46,11 @@ static void help_geocode(FILE *f)
         "      --postcode COL     postcode filter column (default: ADR_CODEPOSTAL/postcode/code_postal)\n"
         "      --citycode COL     INSEE code filter column (default: citycode/code_insee)\n"
         "      --city COL         commune name column (default: ADR_COMMUNE/ADR_VILLE/city/commune)\n"
-        "      --lat COL --lon COL  the input's own WGS84 coordinates, checked against the result\n"
+        "      --lat COL --lon COL  the row's own WGS84 position, as the service's lat/lon: among\n"
+        "                         equally good names the nearest wins (rows naming no commune\n"
+        "                         look in the communes within 10 km); also checked against the\n"
+        "                         result. Without them, coordinate columns found by name\n"
+        "                         (EQUIP_LAT/EQUIP_LONG, lat/lon, ...) are only checked\n"
         "      --far METRES       distance flagged in result_far (default 100)\n"
         "      --result-columns A,B  result columns to write, in that order\n"
         "      --columns-style S  geoplateforme (default) or api-adresse (the older order: no\n"
@@ -219,8 +223,10 @@ static int run_cmd(int argc, char **argv, int reverse)
                             argc - optind != 1 ? "one INPUT file expected" : !out ? "no output (-o FILE)"
                             : index ? "--index and --addresses are exclusive" : "no address base (--addresses FILE or --index FILE)");
     const char *input = argv[optind];
-    if (cli.keep_invalid && verbose >= 0)
-        fprintf(stderr, "geoflux: warning: --keep-invalid is not needed any more: every row is written (ignored)\n");
+    if (cli.keep_invalid)
+        return gf_cli_usage(cmd, "--keep-invalid does not apply: every row is written (rows breaking an SCDL rule "
+                                 "carry its code in the errors column)");
+    if (!reverse && !lat != !lon) return gf_cli_usage(cmd, "--lat and --lon go together (the row's position)");
     /* options of the other command are refused, not ignored */
     const char *wrong = reverse ? (far > 0 ? "--far" : columns[0] ? "--columns" : postcode ? "--postcode"
                                    : citycode ? "--citycode" : city ? "--city" : NULL)
@@ -290,7 +296,8 @@ static int run_cmd(int argc, char **argv, int reverse)
         if ((st = gf_pipeline_add_stage(p, &gf_reverse_stage_vt, stage))) { gf_reverse_stage_vt.destroy(stage); goto fail; }
     } else {
         gf_geocode_opts go = {.index = ix, .columns = columns[0] ? columns : NULL, .postcode = postcode,
-                              .citycode = citycode, .city = city, .lat_col = lat, .lon_col = lon, .far_m = far,
+                              .citycode = citycode, .city = city, .lat_col = lat, .lon_col = lon, .bias = lat && lon,
+                              .far_m = far,
                               .result_columns = rcols, .columns_style = style};
         if ((st = gf_geocode_stage_create(ctx, &go, &stage))) goto fail;
         gstage = stage;

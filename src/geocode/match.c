@@ -246,6 +246,34 @@ static int resolve_communes(const gf_gc_index *ix, const gf_gc_query *q, const c
     return n;
 }
 
+/* The communes whose position lies within GC_NEAR_M of the query's bias
+ * point, nearest first (at most MAXCAND), with confidence 0.9: the commune
+ * is a guess from the position, not something the text says. A scan of the
+ * communes (tens of thousands at most), cheap in degrees before the exact
+ * distance; only rows naming no commune at all pay for it. */
+#define GC_NEAR_M 10000.0
+static int near_communes(const gf_gc_index *ix, const gf_gc_query *q, ccand *cs)
+{
+    if (!isfinite(q->lon) || !isfinite(q->lat) || fabs(q->lat) > 90 || fabs(q->lon) > 180) return 0;
+    double dlat = GC_NEAR_M / 110574.0, kx = cos(q->lat * M_PI / 180.0);
+    double dlon = kx > 0.01 ? GC_NEAR_M / (111320.0 * kx) : 360;
+    double dist[MAXCAND];
+    int n = 0;
+    for (uint32_t c = 0; c < ix->ncommunes; c++) {
+        const gc_commune *cm = &ix->communes[c];
+        if (cm->lon == INT32_MIN) continue;
+        double lo = cm->lon / GC_E7, la = cm->lat / GC_E7;
+        if (fabs(la - q->lat) > dlat || fabs(lo - q->lon) > dlon) continue;
+        double d = gf_gc_distance(q->lon, q->lat, lo, la);
+        if (d > GC_NEAR_M || (n == MAXCAND && d >= dist[n - 1])) continue;
+        int pos = n < MAXCAND ? n++ : n - 1;
+        while (pos > 0 && dist[pos - 1] > d) { dist[pos] = dist[pos - 1]; cs[pos] = cs[pos - 1]; pos--; }
+        dist[pos] = d;
+        cs[pos] = (ccand){c, 0.9};
+    }
+    return n;
+}
+
 /* ---- streets ---- */
 typedef struct scand { uint32_t s; double sim, v; } scand;
 
@@ -796,6 +824,9 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             break;
         }
     }
+    /* nothing names a commune, but the row has a position: the communes
+     * around it (the street is then looked for in each, nearest first) */
+    if (ncs == 0 && q->has_bias && !cnl && !pcl && !(q->citycode && q->citycodelen)) ncs = near_communes(ix, q, cs);
     if (ncs == 0) return GF_OK; /* not found */
     /* 5. street */
     char S[512];

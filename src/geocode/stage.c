@@ -292,6 +292,10 @@ static gf_status start(void *st, gf_ctx *ctx, gf_schema *s, int nworkers)
     for (int i = 0; i < g->nq; i++) if (g->qcol[i] == g->f_city && !g->o.city) g->f_city = -1;
     g->f_lat = g->o.lat_col ? find_ci(s, g->o.lat_col) : find_any(s, lat_names);
     g->f_lon = g->o.lon_col ? find_ci(s, g->o.lon_col) : find_any(s, lon_names);
+    if (g->o.lat_col && g->f_lat < 0) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "geocode: --lat: no column '%s'", g->o.lat_col);
+    if (g->o.lon_col && g->f_lon < 0) return gf_ctx_err(ctx, GF_ERR_SCHEMA, "geocode: --lon: no column '%s'", g->o.lon_col);
+    if (g->o.bias && (g->f_lat < 0 || g->f_lon < 0))
+        return gf_ctx_err(ctx, GF_ERR_SCHEMA, "geocode: a position bias needs both a latitude and a longitude column (--lat, --lon)");
     g->f_x = find_ci(s, "EQUIP_X");
     g->f_y = find_ci(s, "EQUIP_Y");
     int has_coords = (g->f_lat >= 0 && g->f_lon >= 0) || (g->f_x >= 0 && g->f_y >= 0);
@@ -442,6 +446,33 @@ static gf_status run_reverse(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
     return GF_OK;
 }
 
+/* The row's own position (WGS84): its lat/lon columns, else the older
+ * SCDL template's EQUIP_X/EQUIP_Y in Lambert-93. 0 when it has none (0,0
+ * is a spreadsheet's empty cell, not a place in France). */
+static int row_pos(gc_stage *g, gf_ctx *ctx, int worker, const gf_batch *b, size_t r, double *lon, double *lat)
+{
+    double la, lo;
+    if (col_double(b, g->f_lat, r, &la) && col_double(b, g->f_lon, r, &lo) && fabs(la) <= 90 && fabs(lo) <= 180 &&
+        !(la == 0 && lo == 0)) {
+        *lon = lo;
+        *lat = la;
+        return 1;
+    }
+    if (g->f_x < 0 || !col_double(b, g->f_x, r, &lo) || !col_double(b, g->f_y, r, &la)) return 0;
+    if (!g->l93[worker]) {
+        PJ *p = proj_create_crs_to_crs(gf_ctx_proj(ctx), "EPSG:2154", "EPSG:4326", NULL);
+        if (p) {
+            g->l93[worker] = proj_normalize_for_visualization(gf_ctx_proj(ctx), p);
+            proj_destroy(p);
+        }
+    }
+    if (!g->l93[worker]) return 0;
+    PJ_COORD c = proj_trans(g->l93[worker], PJ_FWD, proj_coord(lo, la, 0, 0));
+    *lon = c.lp.lam;
+    *lat = c.lp.phi;
+    return isfinite(*lon) && isfinite(*lat) && fabs(*lat) <= 90 && fabs(*lon) <= 180;
+}
+
 static gf_status run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
 {
     gc_stage *g = stv;
@@ -476,6 +507,14 @@ static gf_status run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
             if ((st = set_status(g, worker, b, r, ST_SKIPPED, GF_GC_NONE))) return st;
             continue;
         }
+        /* the row's own position: the query's bias when asked, checked against the result */
+        double plon = 0, plat = 0;
+        int have = (g->o.bias || g->f[RC_DIST] >= 0 || g->f[RC_FAR] >= 0) && row_pos(g, ctx, worker, b, r, &plon, &plat);
+        if (have && g->o.bias) {
+            qu.has_bias = 1;
+            qu.lon = plon;
+            qu.lat = plat;
+        }
         gf_gc_result res;
         int nres = 0;
         if (gf_gc_search(g->o.index, scr, &qu, &res, 1, &nres) != GF_OK) {
@@ -489,33 +528,10 @@ static gf_status run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
         b->lat[r] = res.lat;
         b->flags[r] |= GF_ROW_HAS_POS;
         /* the row's own coordinates, checked against the result */
-        if (g->f[RC_DIST] >= 0 || g->f[RC_FAR] >= 0) {
-            double la, lo;
-            int have = 0;
-            if (col_double(b, g->f_lat, r, &la) && col_double(b, g->f_lon, r, &lo) && fabs(la) <= 90 && fabs(lo) <= 180 &&
-                !(la == 0 && lo == 0))
-                have = 1;
-            else if (g->f_x >= 0 && col_double(b, g->f_x, r, &lo) && col_double(b, g->f_y, r, &la)) {
-                if (!g->l93[worker]) {
-                    PJ *p = proj_create_crs_to_crs(gf_ctx_proj(ctx), "EPSG:2154", "EPSG:4326", NULL);
-                    if (p) {
-                        g->l93[worker] = proj_normalize_for_visualization(gf_ctx_proj(ctx), p);
-                        proj_destroy(p);
-                    }
-                }
-                if (g->l93[worker]) {
-                    PJ_COORD c = proj_coord(lo, la, 0, 0);
-                    c = proj_trans(g->l93[worker], PJ_FWD, c);
-                    lo = c.lp.lam;
-                    la = c.lp.phi;
-                    have = isfinite(lo) && isfinite(la) && fabs(la) <= 90 && fabs(lo) <= 180;
-                }
-            }
-            if (have) {
-                double d = gf_gc_distance(lo, la, res.lon, res.lat);
-                set_d(b, g->f[RC_DIST], r, d, 100);
-                if (g->f[RC_FAR] >= 0) gf_batch_set_int(b, g->f[RC_FAR], r, d > g->o.far_m);
-            }
+        if (have) {
+            double d = gf_gc_distance(plon, plat, res.lon, res.lat);
+            set_d(b, g->f[RC_DIST], r, d, 100);
+            if (g->f[RC_FAR] >= 0) gf_batch_set_int(b, g->f[RC_FAR], r, d > g->o.far_m);
         }
     }
     return GF_OK;
