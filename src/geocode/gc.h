@@ -31,10 +31,17 @@ typedef struct gc_street {
     int32_t lon, lat;   /* INT32_MIN: none */
     uint16_t nlen;      /* strlen of nname */
     uint16_t tstart;    /* offset of the name after its leading street type ("rue "), 0 if none */
-    uint8_t kind;       /* 0 street, 1 locality (lieu-dit) */
+    uint8_t kind;       /* GC_K_STREET, GC_K_PLACE or GC_K_LIEUDIT */
     uint8_t pad[3];
     uint32_t oldcity, oldcitycode; /* commune déléguée name and INSEE code (pool, "" none) */
 } gc_street;
+
+/* Kinds of gc_street. A lieu-dit complement (lieudit_complement_nom of a
+ * BAL, nom_ld of the BAN) that numbered addresses of other streets name is
+ * GC_K_LIEUDIT: its addr0/naddr then index ix->ld_addrs, the indices of
+ * those addresses sorted by number and suffix, so that "12 Le Paradis" finds
+ * the 12 of the street that lies there. Read them through gc_street_addr(). */
+enum { GC_K_STREET = 0, GC_K_PLACE = 1, GC_K_LIEUDIT = 2 };
 
 typedef struct gc_addr {
     uint32_t street;
@@ -63,6 +70,7 @@ struct gf_gc_index {
     uint64_t *postcodes; uint32_t npostcodes;  /* (postcode << 32) | commune, sorted */
     gc_alias *aliases; uint32_t naliases;      /* sorted by name, then commune */
     uint64_t *tri_keys; uint32_t *tri_vals; uint32_t ntri; /* ((commune << 24 | trigram) sorted, street */
+    uint32_t *ld_addrs; uint32_t nld;          /* addresses of the GC_K_LIEUDIT places (addr idx) */
     uint32_t *grid_start; uint32_t *grid_items; /* reverse grid: items are addr idx, or naddrs + street idx */
     uint32_t ngrid_items;
     double g_lon0, g_lat0, g_cell; uint32_t g_nx, g_ny;
@@ -136,5 +144,10 @@ uint32_t gc_find_cname(const gf_gc_index *ix, const char *nname, size_t n);
 /* Communes having nname as another name: writes up to max of them, returns how many. */
 int gc_find_alias(const gf_gc_index *ix, const char *nname, size_t n, uint32_t *out, int max);
 static inline const char *gc_str(const gf_gc_index *ix, uint32_t off) { return ix->pool + off; }
+/* The i-th address (i < sp->naddr, by number and suffix) of a street or a lieu-dit. */
+static inline const gc_addr *gc_street_addr(const gf_gc_index *ix, const gc_street *sp, uint32_t i)
+{
+    return sp->kind == GC_K_LIEUDIT ? &ix->addrs[ix->ld_addrs[sp->addr0 + i]] : &ix->addrs[sp->addr0 + i];
+}
 
 #endif

@@ -17,8 +17,9 @@
 
 #define GC_MAGIC "GFGCIDX1"
 /* 3: CRC-32, positions and grid range-checked, next_name chains ascending;
- * 4: streets carry their commune déléguée (oldcity, oldcitycode) */
-#define GC_VERSION 4u
+ * 4: streets carry their commune déléguée (oldcity, oldcitycode);
+ * 5: lieux-dits carry the addresses that name them (GC_S_LD_ADDRS) */
+#define GC_VERSION 5u
 #define GC_ENDIAN 0x01020304u
 /* the reverse grid never has more cells than this (build_grid() sizes its
  * cells for it; the loader refuses more) */
@@ -28,7 +29,8 @@ typedef struct gc_fhdr {
     char magic[8];
     uint32_t version, endian;
     uint32_t ncommunes, nstreets, naddrs, h_insee_cap, h_street_cap, h_cname_cap, npostcodes, ntri, ngrid_items,
-        g_nx, g_ny, naliases;
+        g_nx, g_ny, naliases, nld;
+    uint32_t pad; /* zero */
     uint64_t poollen, filelen;
     double g_lon0, g_lat0, g_cell;
     uint32_t crc;      /* CRC-32 (zlib) of the whole file, this field counted as zero */
@@ -38,7 +40,7 @@ typedef struct gc_fhdr {
 /* The sections, in file order. */
 enum {
     GC_S_COMMUNES, GC_S_STREETS, GC_S_ADDRS, GC_S_POOL, GC_S_H_INSEE, GC_S_H_STREET, GC_S_H_CNAME, GC_S_POSTCODES,
-    GC_S_ALIASES, GC_S_TRI_KEYS, GC_S_TRI_VALS, GC_S_GRID_START, GC_S_GRID_ITEMS, GC_NSECT
+    GC_S_ALIASES, GC_S_TRI_KEYS, GC_S_TRI_VALS, GC_S_GRID_START, GC_S_GRID_ITEMS, GC_S_LD_ADDRS, GC_NSECT
 };
 
 /* Offset and size in bytes of every section described by the header's

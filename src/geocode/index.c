@@ -26,6 +26,15 @@
 #include "geocode/gc.h"
 #include "geocode/gcfile.h"
 
+/* A numbered address that names a lieu-dit complement: its place, and
+ * the address as (street, number, suffix), found again once the addresses
+ * are sorted (finish). */
+typedef struct gc_ldpair {
+    uint32_t place, street;
+    int32_t num;
+    uint32_t suffix;
+} gc_ldpair;
+
 struct gf_gc_builder {
     gc_commune *communes; uint32_t nc, cc;
     uint8_t *c_poste_name;  /* per commune: name came from La Poste (replaced by an address file's) */
@@ -37,6 +46,7 @@ struct gf_gc_builder {
     uint32_t *h_street; uint32_t hs_cap;
     uint64_t *pc; uint32_t npc, cpc;
     gc_alias *al; uint32_t nal, cal;
+    gc_ldpair *ldp; uint32_t nldp, cldp;
     uint32_t last_c, last_s;
     uint32_t sfx_off[64]; char sfx[64][16]; int nsfx;
 };
@@ -91,7 +101,7 @@ void gf_gc_builder_destroy(gf_gc_builder *b)
     if (!b) return;
     free(b->communes); free(b->c_poste_name); free(b->c_plon); free(b->c_plat);
     free(b->streets); free(b->addrs); free(b->pool);
-    free(b->h_insee); free(b->h_street); free(b->pc); free(b->al);
+    free(b->h_insee); free(b->h_street); free(b->pc); free(b->al); free(b->ldp);
     free(b);
 }
 
@@ -443,8 +453,9 @@ static gf_status sk_commit(void *stv, gf_ctx *ctx, const gf_batch *bt, const gf_
             }
             b->last_s = sidx;
         }
+        uint32_t li = GC_NONE;
         if (l[9] && l[9] <= 65535) {
-            uint32_t li = find_street_in(b->h_street, b->hs_cap, b->streets, b->pool, c, s[9], l[9]);
+            li = find_street_in(b->h_street, b->hs_cap, b->streets, b->pool, c, s[9], l[9]);
             if (li == GC_NONE) {
                 if (grow((void **)&b->streets, &b->cs, b->ns + 1, sizeof *b->streets)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
                 li = b->ns++;
@@ -484,6 +495,10 @@ static gf_status sk_commit(void *stv, gf_ctx *ctx, const gf_batch *bt, const gf_
         a->lon = rec[1];
         a->lat = rec[2];
         sp->naddr++;
+        if (li != GC_NONE && li != sidx) {
+            if (grow((void **)&b->ldp, &b->cldp, b->nldp + 1, sizeof *b->ldp)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+            b->ldp[b->nldp++] = (gc_ldpair){li, sidx, a->num, a->suffix};
+        }
     }
     return GF_OK;
 }
@@ -624,6 +639,61 @@ static gf_status build_grid(gf_gc_index *ix, gf_ctx *ctx)
     return GF_OK;
 }
 
+/* The address (number, suffix) of street s among the sorted addresses a[0..n) of the index being frozen. */
+static uint32_t find_addr(const gc_addr *addrs, const gc_street *sp, int32_t num, const char *sfx, const char *pool)
+{
+    uint32_t lo = 0, hi = sp->naddr;
+    const gc_addr *a = addrs + sp->addr0;
+    while (lo < hi) {
+        uint32_t m = (lo + hi) / 2;
+        int c = a[m].num != num ? (a[m].num < num ? -1 : 1) : strcmp(pool + a[m].suffix, sfx);
+        if (c < 0) lo = m + 1;
+        else hi = m;
+    }
+    return lo < sp->naddr && a[lo].num == num && !strcmp(pool + a[lo].suffix, sfx) ? sp->addr0 + lo : GC_NONE;
+}
+
+/* Step 2b of finish: every place without addresses of its own that
+ * numbered addresses name as their lieu-dit becomes GC_K_LIEUDIT, its
+ * addr0/naddr a range of ix->ld_addrs (address indices by number and
+ * suffix). A lieu-dit named like a street that has addresses is that
+ * street: nothing to add. Returns -1 when out of memory (message set). */
+static int build_lieudits(gf_gc_builder *b, gf_gc_index *ix, gf_ctx *ctx)
+{
+    uint64_t *k = malloc(((size_t)b->nldp + 1) * sizeof *k), *tmp = malloc(((size_t)b->nldp + 1) * sizeof *tmp);
+    if (!k || !tmp) { free(k); free(tmp); gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1; }
+    size_t n = 0;
+    for (uint32_t i = 0; i < b->nldp; i++) {
+        const gc_ldpair *p = &b->ldp[i];
+        if (b->streets[p->place].naddr) continue;
+        uint32_t a = find_addr(ix->addrs, &b->streets[p->street], p->num, b->pool + p->suffix, b->pool);
+        if (a != GC_NONE) k[n++] = ((uint64_t)p->place << 32) | a;
+    }
+    radix_u64(k, tmp, n, 8);
+    free(tmp);
+    uint32_t *ld = malloc((n + 1) * sizeof *ld), w = 0;
+    if (!ld) { free(k); gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1; }
+    for (size_t i = 0; i < n;) {
+        uint32_t place = (uint32_t)(k[i] >> 32), start = w;
+        for (; i < n && (uint32_t)(k[i] >> 32) == place; i++) {
+            uint32_t a = (uint32_t)k[i];
+            if (w > start && ld[w - 1] == a) continue;
+            /* by number and suffix (insertion: a lieu-dit holds a few hundred addresses at most) */
+            uint32_t j = w++;
+            while (j > start && addr_cmp(&ix->addrs[ld[j - 1]], &ix->addrs[a], b->pool) > 0) { ld[j] = ld[j - 1]; j--; }
+            ld[j] = a;
+        }
+        gc_street *sp = &b->streets[place];
+        sp->kind = GC_K_LIEUDIT;
+        sp->addr0 = start;
+        sp->naddr = w - start;
+    }
+    free(k);
+    ix->ld_addrs = ld;
+    ix->nld = w;
+    return 0;
+}
+
 gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out)
 {
     gf_gc_index *ix = calloc(1, sizeof *ix);
@@ -687,6 +757,8 @@ gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out)
         sp->kind = (!typed && sp->naddr == 0) ? 1 : 0;
         b->communes[sp->commune].naddr += sp->naddr;
     }
+    /* 2b. lieux-dits named by numbered addresses of other streets */
+    if (build_lieudits(b, ix, ctx)) { free(sorted); free(ix); return GF_ERR_NOMEM; }
     /* 3. communes: position (mean of their streets, else La Poste), normalised name */
     {
         double *sx = calloc((size_t)b->nc + 1, sizeof *sx), *sy = calloc((size_t)b->nc + 1, sizeof *sy);
@@ -821,7 +893,7 @@ void gf_gc_index_destroy(gf_gc_index *ix)
     if (ix->owned) {
         free(ix->communes); free(ix->streets); free(ix->addrs); free(ix->pool);
         free(ix->h_insee); free(ix->h_street); free(ix->h_cname); free(ix->postcodes); free(ix->aliases);
-        free(ix->tri_keys); free(ix->tri_vals); free(ix->grid_start); free(ix->grid_items);
+        free(ix->tri_keys); free(ix->tri_vals); free(ix->grid_start); free(ix->grid_items); free(ix->ld_addrs);
     }
     if (ix->map) munmap(ix->map, ix->maplen);
     free(ix);
@@ -839,7 +911,7 @@ void gf_gc_index_stats(const gf_gc_index *ix, gf_gc_stats *o)
                (size_t)ix->naddrs * sizeof(gc_addr) + ix->poollen +
                ((size_t)ix->h_insee_cap + ix->h_street_cap + ix->h_cname_cap) * 4 + (size_t)ix->npostcodes * 8 +
                (size_t)ix->naliases * sizeof(gc_alias) +
-               (size_t)ix->ntri * 12 + ((size_t)ix->g_nx * ix->g_ny + 1 + ix->ngrid_items) * 4;
+               (size_t)ix->ntri * 12 + ((size_t)ix->g_nx * ix->g_ny + 1 + ix->ngrid_items + ix->nld) * 4;
 }
 
 /* ---- build from files ---- */
@@ -897,7 +969,7 @@ int gc_file_layout(const gc_fhdr *h, size_t off[GC_NSECT], size_t size[GC_NSECT]
         [GC_S_H_CNAME] = {h->h_cname_cap, 4},                 [GC_S_POSTCODES] = {h->npostcodes, 8},
         [GC_S_ALIASES] = {h->naliases, sizeof(gc_alias)},     [GC_S_TRI_KEYS] = {h->ntri, 8},
         [GC_S_TRI_VALS] = {h->ntri, 4},                       [GC_S_GRID_START] = {ncell + 1, 4},
-        [GC_S_GRID_ITEMS] = {h->ngrid_items, 4},
+        [GC_S_GRID_ITEMS] = {h->ngrid_items, 4},             [GC_S_LD_ADDRS] = {h->nld, 4},
     };
     size_t o = pad8(sizeof *h);
     for (int i = 0; i < GC_NSECT; i++) {
@@ -922,7 +994,7 @@ static void section_ptrs(gf_gc_index *ix, void **p[GC_NSECT])
     p[GC_S_H_CNAME] = (void **)&ix->h_cname;     p[GC_S_POSTCODES] = (void **)&ix->postcodes;
     p[GC_S_ALIASES] = (void **)&ix->aliases;     p[GC_S_TRI_KEYS] = (void **)&ix->tri_keys;
     p[GC_S_TRI_VALS] = (void **)&ix->tri_vals;   p[GC_S_GRID_START] = (void **)&ix->grid_start;
-    p[GC_S_GRID_ITEMS] = (void **)&ix->grid_items;
+    p[GC_S_GRID_ITEMS] = (void **)&ix->grid_items; p[GC_S_LD_ADDRS] = (void **)&ix->ld_addrs;
 }
 
 /* crc32_z takes a size_t length (zlib >= 1.2.9) */
@@ -948,6 +1020,7 @@ gf_status gf_gc_index_save(const gf_gc_index *cix, gf_ctx *ctx, const char *path
     h.ncommunes = ix->ncommunes; h.nstreets = ix->nstreets; h.naddrs = ix->naddrs;
     h.h_insee_cap = ix->h_insee_cap; h.h_street_cap = ix->h_street_cap; h.h_cname_cap = ix->h_cname_cap;
     h.npostcodes = ix->npostcodes; h.ntri = ix->ntri; h.ngrid_items = ix->ngrid_items; h.naliases = ix->naliases;
+    h.nld = ix->nld;
     h.g_nx = ix->g_nx; h.g_ny = ix->g_ny; h.poollen = ix->poollen;
     h.g_lon0 = ix->g_lon0; h.g_lat0 = ix->g_lat0; h.g_cell = ix->g_cell;
     size_t off[GC_NSECT], size[GC_NSECT], total;
@@ -1042,7 +1115,9 @@ static const char *index_problem(const gf_gc_index *ix)
         if (s->commune >= ix->ncommunes || s->name >= pl || s->nname >= pl || s->nlen >= pl - s->nname ||
             s->postcode >= pl || s->tstart > s->nlen || s->oldcity >= pl || s->oldcitycode >= pl)
             return "a street's name or commune is out of range";
-        if (s->addr0 > ix->naddrs || s->naddr > ix->naddrs - s->addr0) return "a street's addresses are out of range";
+        uint32_t na = s->kind == GC_K_LIEUDIT ? ix->nld : ix->naddrs;
+        if (s->kind > GC_K_LIEUDIT) return "a street's kind is unknown";
+        if (s->addr0 > na || s->naddr > na - s->addr0) return "a street's addresses are out of range";
         if (s->lon != INT32_MIN && !pos_ok(s->lon, s->lat)) return "a street's position is out of range";
     }
     for (uint32_t i = 0; i < ix->naddrs; i++) {
@@ -1057,6 +1132,8 @@ static const char *index_problem(const gf_gc_index *ix)
         if (ix->aliases[i].nname >= pl || ix->aliases[i].commune >= ix->ncommunes) return "an alias is out of range";
     for (uint32_t i = 0; i < ix->ntri; i++)
         if (ix->tri_vals[i] >= ix->nstreets) return "a trigram posting is out of range";
+    for (uint32_t i = 0; i < ix->nld; i++)
+        if (ix->ld_addrs[i] >= ix->naddrs) return "a lieu-dit's address is out of range";
     /* the grid: finite, in WGS84 range, bounded in cells (reverse walks it ring by ring) */
     if (!(ix->g_lon0 >= -180 && ix->g_lon0 <= 180 && ix->g_lat0 >= -90 && ix->g_lat0 <= 90 && ix->g_cell >= 1e-6 &&
           ix->g_cell <= 360) ||
@@ -1099,6 +1176,7 @@ gf_status gc_index_open(gf_ctx *ctx, const char *name, const void *p, size_t len
     ix->ncommunes = h.ncommunes; ix->nstreets = h.nstreets; ix->naddrs = h.naddrs;
     ix->h_insee_cap = h.h_insee_cap; ix->h_street_cap = h.h_street_cap; ix->h_cname_cap = h.h_cname_cap;
     ix->npostcodes = h.npostcodes; ix->ntri = h.ntri; ix->ngrid_items = h.ngrid_items; ix->naliases = h.naliases;
+    ix->nld = h.nld;
     ix->g_nx = h.g_nx; ix->g_ny = h.g_ny; ix->poollen = h.poollen;
     ix->g_lon0 = h.g_lon0; ix->g_lat0 = h.g_lat0; ix->g_cell = h.g_cell;
     void **ptr[GC_NSECT];

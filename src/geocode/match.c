@@ -453,18 +453,38 @@ static void fuzzy_streets(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t c,
     scr->ntouched = 0;
 }
 
+/* Position of the first address numbered num or more among sp's (naddr: none). */
+static uint32_t first_number(const gf_gc_index *ix, const gc_street *sp, int64_t num)
+{
+    uint32_t lo = 0, hi = sp->naddr;
+    while (lo < hi) {
+        uint32_t m = (lo + hi) / 2;
+        if (gc_street_addr(ix, sp, m)->num < num) lo = m + 1;
+        else hi = m;
+    }
+    return lo;
+}
+
 /* 1 when street s has number num (any suffix). */
 static int has_number(const gf_gc_index *ix, uint32_t s, int64_t num)
 {
     const gc_street *sp = &ix->streets[s];
-    const gc_addr *a = ix->addrs + sp->addr0;
-    uint32_t lo = 0, hi = sp->naddr;
-    while (lo < hi) {
-        uint32_t m = (lo + hi) / 2;
-        if (a[m].num < num) lo = m + 1;
-        else hi = m;
+    uint32_t lo = first_number(ix, sp, num);
+    return lo < sp->naddr && gc_street_addr(ix, sp, lo)->num == num;
+}
+
+/* 1 when street s has number num with suffix sfx (canonical, "" none). */
+static int has_address(const gf_gc_index *ix, uint32_t s, int64_t num, const char *sfx)
+{
+    const gc_street *sp = &ix->streets[s];
+    uint32_t lo = first_number(ix, sp, num);
+    for (uint32_t i = lo; i < sp->naddr && gc_street_addr(ix, sp, i)->num == num && i < lo + 16; i++) {
+        const char *sv = gc_str(ix, gc_street_addr(ix, sp, i)->suffix);
+        char c[16];
+        if (!gc_suffix_norm(sv, strlen(sv), c)) snprintf(c, sizeof c, "%s", sv);
+        if (!strcmp(c, sfx)) return 1;
     }
-    return lo < sp->naddr && a[lo].num == num;
+    return 0;
 }
 
 /* ---- results ---- */
@@ -543,23 +563,18 @@ static double match_number(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s
 {
     const gc_street *sp = &ix->streets[s];
     if (sp->naddr == 0) return 0;
-    const gc_addr *a = ix->addrs + sp->addr0;
-    uint32_t n = sp->naddr, lo = 0, hi = n;
-    while (lo < hi) {
-        uint32_t m = (lo + hi) / 2;
-        if (a[m].num < num) lo = m + 1;
-        else hi = m;
-    }
+#define A(i) gc_street_addr(ix, sp, (uint32_t)(i)) /* a street's own addresses, or a lieu-dit's */
+    uint32_t n = sp->naddr, lo = first_number(ix, sp, num);
     fill_street(ix, s, r);
-    if (lo < n && a[lo].num == num) {
+    if (lo < n && A(lo)->num == num) {
         uint32_t e = lo;
-        while (e < n && a[e].num == num) e++;
+        while (e < n && A(e)->num == num) e++;
         int pick = -1;
         double f = 1.0;
         char canon[16][16];
         uint32_t ne = e - lo < 16 ? e - lo : 16;
         for (uint32_t i = 0; i < ne; i++) {
-            const char *sv = gc_str(ix, a[lo + i].suffix);
+            const char *sv = gc_str(ix, A(lo + i)->suffix);
             if (!gc_suffix_norm(sv, strlen(sv), canon[i])) snprintf(canon[i], sizeof canon[i], "%s", sv);
         }
         for (uint32_t i = 0; i < ne && pick < 0; i++)
@@ -576,7 +591,14 @@ static double match_number(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s
             pick = (int)lo;
             f = 0.8;
         }
-        const gc_addr *h = &a[pick];
+        const gc_addr *h = A(pick);
+        if (sp->kind == GC_K_LIEUDIT) {
+            /* the address is on its own street, which the result names; the
+             * same number and suffix on two streets of the lieu-dit is a guess */
+            for (uint32_t i = 0; i < ne; i++)
+                if (A(lo + i)->street != h->street && !strcmp(canon[i], canon[pick - (int)lo])) { f *= 0.5; break; }
+            fill_street(ix, h->street, r);
+        }
         r->type = GF_GC_HOUSENUMBER;
         set_pos(r, h->lon, h->lat);
         r->housenumber = h->num;
@@ -589,25 +611,27 @@ static double match_number(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s
      * side (same parity) when there are some on both sides, else take the
      * nearest number */
     int below = -1, above = -1;
-    for (int i = (int)lo - 1; i >= 0; i--) if ((a[i].num & 1) == (num & 1)) { below = i; break; }
-    for (uint32_t i = lo; i < n; i++) if ((a[i].num & 1) == (num & 1)) { above = (int)i; break; }
+    for (int i = (int)lo - 1; i >= 0; i--) if ((A(i)->num & 1) == (num & 1)) { below = i; break; }
+    for (uint32_t i = lo; i < n; i++) if ((A(i)->num & 1) == (num & 1)) { above = (int)i; break; }
     r->type = GF_GC_HOUSENUMBER;
     r->housenumber = num;
     snprintf(r->suffix, sizeof r->suffix, "%s", sfx);
     r->id = "";
     if (below >= 0 && above >= 0) {
-        double t = (double)(num - a[below].num) / (double)(a[above].num - a[below].num);
+        const gc_addr *a0 = A(below), *a1 = A(above);
+        double t = (double)(num - a0->num) / (double)(a1->num - a0->num);
         /* in double: two int32 positions can be more than INT32_MAX apart */
-        r->lon = (a[below].lon + t * ((double)a[above].lon - a[below].lon)) / GC_E7;
-        r->lat = (a[below].lat + t * ((double)a[above].lat - a[below].lat)) / GC_E7;
+        r->lon = (a0->lon + t * ((double)a1->lon - a0->lon)) / GC_E7;
+        r->lat = (a0->lat + t * ((double)a1->lat - a0->lat)) / GC_E7;
         name_number(scr, r);
         return 0.75;
     }
     int nearest = lo < n ? (int)lo : (int)n - 1;
-    if (lo > 0 && lo < n && num - a[lo - 1].num < a[lo].num - num) nearest = (int)lo - 1;
-    set_pos(r, a[nearest].lon, a[nearest].lat);
+    if (lo > 0 && lo < n && num - A(lo - 1)->num < A(lo)->num - num) nearest = (int)lo - 1;
+    set_pos(r, A(nearest)->lon, A(nearest)->lat);
     name_number(scr, r);
     return 0.6;
+#undef A
 }
 
 /* Proximity to the query's bias point in [0,1] (1 on it, 0.5 at 5 km). */
@@ -637,6 +661,74 @@ static double street_result(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t 
 }
 
 static int type_ok(const gf_gc_query *q, gf_gc_type t) { return q->type == GF_GC_NONE || q->type == t; }
+
+/* The street part of a query: its normalised words (S), the same without
+ * a leading street type (St), and its skeletons. */
+typedef struct sq_t {
+    char S[512];
+    size_t sl, stl;
+    const char *St;
+    qskel qk;
+} sq_t;
+
+static void street_query(const tok *t, int end, sq_t *q)
+{
+    q->sl = norm_toks(t, 0, end, q->S, sizeof q->S);
+    q->St = q->S;
+    q->stl = q->sl;
+    const char *sp1 = strchr(q->S, ' ');
+    size_t w1 = sp1 ? (size_t)(sp1 - q->S) : q->sl;
+    if (sp1 && gc_is_street_type(q->S, w1)) { q->St = sp1 + 1; q->stl = q->sl - w1 - 1; }
+    /* the street words as typed (articles kept, types spelt out), without blanks */
+    char raw[256];
+    size_t rl = 0;
+    for (int i = 0; i < end; i++) {
+        if (t[i].kind != T_WORD || rl + (size_t)t[i].len + 2 >= sizeof raw) continue;
+        if (rl) raw[rl++] = ' ';
+        memcpy(raw + rl, t[i].p, (size_t)t[i].len);
+        rl += (size_t)t[i].len;
+    }
+    q->qk.n = gc_skeleton(raw, rl, q->qk.s, sizeof q->qk.s, &q->qk.type_end, 1);
+    size_t rte;
+    q->qk.rawn = gc_skeleton(raw, rl, q->qk.raw, sizeof q->qk.raw, &rte, 0);
+}
+
+/* Candidate streets of the candidate communes for q, into L. Returns 1 when
+ * one of them has exactly q's normalised name. */
+static int gather(const gf_gc_index *ix, gf_gc_scratch *scr, const ccand *cs, int ncs, const sq_t *q, int64_t num,
+                  int max, scand *L, int *nl)
+{
+    int any = 0;
+    for (int i = 0; i < ncs; i++) {
+        uint32_t c = cs[i].c;
+        uint32_t s = gc_find_street(ix, c, q->S, q->sl);
+        int exact = s != GC_NONE && ix->streets[s].lon != INT32_MIN;
+        if (exact) push_cand(L, nl, s, 1.0, cs[i].conf);
+        any |= exact;
+        /* an exact name without the number asked for: look for another street
+         * that has it ("2 Bas Launay": the lieu-dit or the Rue du Bas Launay) */
+        if (!exact || (num >= 0 && !has_number(ix, s, num)) || ix->streets[s].kind == GC_K_LIEUDIT ||
+            max > 1 /* a list: the close names too */)
+            fuzzy_streets(ix, scr, c, cs[i].conf, q->S, q->sl, q->St, q->stl, &q->qk, L, nl);
+    }
+    return any;
+}
+
+/* 1 when normalised words w name, in one of the candidate communes, a
+ * street, place or lieu-dit, a former commune (alias), or the commune
+ * itself. */
+static int names_around(const gf_gc_index *ix, const ccand *cs, int ncs, const char *w, size_t wl)
+{
+    uint32_t al[MAXCAND];
+    int nal = gc_find_alias(ix, w, wl, al, MAXCAND);
+    for (int i = 0; i < ncs; i++) {
+        uint32_t s = gc_find_street(ix, cs[i].c, w, wl);
+        if (s != GC_NONE) return 1;
+        if (!strcmp(gc_str(ix, ix->communes[cs[i].c].nname), w)) return 1;
+        for (int a = 0; a < nal; a++) if (al[a] == cs[i].c) return 1;
+    }
+    return 0;
+}
 
 /* The matcher. Fills res[0] (type GF_GC_NONE when nothing is found) and,
  * when max > 1, the other candidate streets as res[1..*nalt]. */
@@ -829,17 +921,10 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     if (ncs == 0 && q->has_bias && !cnl && !pcl && !(q->citycode && q->citycodelen)) ncs = near_communes(ix, q, cs);
     if (ncs == 0) return GF_OK; /* not found */
     /* 5. street */
-    char S[512];
-    size_t sl = norm_toks(t, 0, street_end, S, sizeof S);
-    const char *St = S;
-    size_t stl = sl;
-    {
-        const char *sp1 = strchr(S, ' ');
-        size_t w1 = sp1 ? (size_t)(sp1 - S) : sl;
-        if (sp1 && gc_is_street_type(S, w1)) { St = sp1 + 1; stl = sl - w1 - 1; }
-    }
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) num = -1;
-    if (sl == 0 || q->type == GF_GC_MUNICIPALITY) {
+    sq_t sq;
+    street_query(t, street_end, &sq);
+    if (sq.sl == 0 || q->type == GF_GC_MUNICIPALITY) {
         /* the commune itself */
         uint32_t c = cs[0].c;
         for (int i = 1; i < ncs; i++) if (cs[i].conf > cs[0].conf) c = cs[i].c;
@@ -852,32 +937,31 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
         r->score_next = ncs > 1 ? 0.9 * cs[1].conf : 0;
         return GF_OK;
     }
-    /* the street words as typed (articles kept, types spelt out), without blanks */
-    qskel qk;
-    {
-        char raw[256];
-        size_t rl = 0;
-        for (int i = 0; i < street_end; i++) {
-            if (t[i].kind != T_WORD || rl + (size_t)t[i].len + 2 >= sizeof raw) continue;
-            if (rl) raw[rl++] = ' ';
-            memcpy(raw + rl, t[i].p, (size_t)t[i].len);
-            rl += (size_t)t[i].len;
-        }
-        qk.n = gc_skeleton(raw, rl, qk.s, sizeof qk.s, &qk.type_end, 1);
-        size_t rte;
-        qk.rawn = gc_skeleton(raw, rl, qk.raw, sizeof qk.raw, &rte, 0);
-    }
     scand L[NSC];
     int nl = 0;
-    for (int i = 0; i < ncs; i++) {
-        uint32_t c = cs[i].c;
-        uint32_t s = gc_find_street(ix, c, S, sl);
-        int exact = s != GC_NONE && ix->streets[s].lon != INT32_MIN;
-        if (exact) push_cand(L, &nl, s, 1.0, cs[i].conf);
-        /* an exact name without the number asked for: look for another street
-         * that has it ("2 Bas Launay": the lieu-dit or the Rue du Bas Launay) */
-        if (!exact || (num >= 0 && !has_number(ix, s, num)) || max > 1 /* a list: the close names too */)
-            fuzzy_streets(ix, scr, c, cs[i].conf, S, sl, St, stl, &qk, L, &nl);
+    if (!gather(ix, scr, cs, ncs, &sq, num, max, L, &nl)) {
+        /* no exact name: the last words may name a lieu-dit, a former
+         * commune or the commune itself after the street ("12 Chemin du
+         * Paradis le Paradis", "3 Rue X Pont-Rean"): the street without them,
+         * when it reads better than the whole */
+        int words[MAXTOK], nw = 0;
+        for (int i = 0; i < street_end; i++) if (t[i].kind == T_WORD) words[nw++] = i;
+        for (int k = nw - 1 < 5 ? nw - 1 : 5; k >= 1; k--) {
+            char tail[256];
+            size_t tl = norm_toks(t, words[nw - k], street_end, tail, sizeof tail);
+            if (!tl || !names_around(ix, cs, ncs, tail, tl)) continue;
+            sq_t hq;
+            street_query(t, words[nw - k], &hq);
+            if (hq.stl == 0 || hq.St == hq.S + hq.sl) break; /* nothing but a street type before it */
+            scand L2[NSC];
+            int nl2 = 0;
+            gather(ix, scr, cs, ncs, &hq, num, max, L2, &nl2);
+            if (nl2 && (!nl || L2[0].v > L[0].v)) {
+                memcpy(L, L2, sizeof(scand) * (size_t)nl2);
+                nl = nl2;
+            }
+            break;
+        }
     }
     /* a street or locality filter keeps those kinds only */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) {
@@ -902,6 +986,17 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     if (num >= 0 && best.s != GC_NONE && !has_number(ix, best.s, num)) {
         for (int k = 1; k < nl; k++)
             if (L[k].sim >= 0.6 && L[k].v >= best.v - 0.2 && has_number(ix, L[k].s, num)) {
+                next = best;
+                best = L[k];
+                break;
+            }
+    } else if (num >= 0 && best.s != GC_NONE && ix->streets[best.s].kind == GC_K_LIEUDIT &&
+               !has_address(ix, best.s, num, sfx)) {
+        /* a lieu-dit is a second name: a close street that has the very
+         * address asked for ("2 Haye de Pan": the Rue de la Haye de Pan's 2,
+         * not the 2 bis of another street in the lieu-dit) */
+        for (int k = 1; k < nl; k++)
+            if (L[k].sim >= 0.6 && L[k].v >= best.v - 0.2 && has_address(ix, L[k].s, num, sfx)) {
                 next = best;
                 best = L[k];
                 break;

@@ -65,6 +65,14 @@ open('$OUT/deleg.q','w').write(first)
 printf 'adresse,citycode\n"%s",%s\n' "$(cat "$OUT/deleg.q")" "$(sed -n 2p "$OUT/deleg.csv" | cut -d';' -f3 | cut -c1-5)" > "$OUT/deleg-q.csv"
 "$GF" geocode --index "$OUT/deleg.idx" "$OUT/deleg-q.csv" -o "$OUT/deleg-out.csv" -q
 ok '[ "$(rows "$OUT/deleg-out.csv" "result_oldcitycode,result_oldcity,result_status")" = "35999|Ancienne Commune|ok" ]' "commune déléguée in result_oldcitycode/result_oldcity ($(rows "$OUT/deleg-out.csv" "result_street,result_oldcitycode,result_oldcity,result_status"))"
+# the commune déléguée instead of the commune, or after the street; the
+# lieu-dit complement instead of the street, or after it
+printf 'adresse,city\n"%s",Ancienne Commune\n"%s Ancienne Commune",Corps-Nuds\n' "$(cat "$OUT/deleg.q")" "$(cat "$OUT/deleg.q")" > "$OUT/deleg-q2.csv"
+"$GF" geocode --index "$OUT/deleg.idx" "$OUT/deleg-q2.csv" -o "$OUT/deleg-out2.csv" -q
+ok '[ "$(rows "$OUT/deleg-out2.csv" "result_type,result_oldcitycode,result_oldcity,result_status" | sort -u)" = "street|35999|Ancienne Commune|ok" ]' "the commune déléguée names the commune, alone or after the street ($(rows "$OUT/deleg-out2.csv" "result_label,result_oldcity" | tr "\n" " "))"
+printf 'adresse,postcode\n71 la Bobinais,35170\n71 Avenue Alphonse Legault la Bobinais,35170\n2 bis Haye de Pan,35170\n' > "$OUT/ld.csv"
+"$GF" geocode --index "$OUT/bruz.idx" "$OUT/ld.csv" -o "$OUT/ld.out.csv" -q
+ok '[ "$(rows "$OUT/ld.out.csv" "result_id,result_street,result_score" | tr "\n" " ")" = "35047_0010_00071|Avenue Alphonse Legault|1 35047_0010_00071|Avenue Alphonse Legault|1 35047_0149_00002_bis|Rue de la Chaussairie|1 " ]' "a lieu-dit complement finds the address of the street that lies there ($(rows "$OUT/ld.out.csv" "result_label,result_score" | tr "\n" " "))"
 # a position bias (--lat/--lon, as the service's lat/lon columns): one
 # street name in two communes of one postcode (the second written here, 7 km
 # east of the first) resolves to the one near the row's position; without

@@ -172,7 +172,7 @@ static double value_d(uint64_t *rs, double cur)
 static void mutate_header(uint64_t *rs, gc_fhdr *h)
 {
     uint32_t *u32[] = {&h->ncommunes, &h->nstreets, &h->naddrs, &h->h_insee_cap, &h->h_street_cap, &h->h_cname_cap,
-                       &h->npostcodes, &h->ntri, &h->ngrid_items, &h->g_nx, &h->g_ny, &h->naliases, &h->version, &h->endian};
+                       &h->npostcodes, &h->ntri, &h->ngrid_items, &h->g_nx, &h->g_ny, &h->naliases, &h->nld, &h->version, &h->endian};
     double *d[] = {&h->g_lon0, &h->g_lat0, &h->g_cell};
     uint64_t r = rnd(rs) % 20;
     if (r < 12) { uint32_t *f = u32[rnd(rs) % (sizeof u32 / sizeof u32[0])]; *f = value32(rs, *f, h); }

@@ -8,6 +8,15 @@ insertion, transposition), suffix spellings (12bis, 12 BIS, 12 b), a missing
 postcode, CEDEX / building / floor mentions. The true position is the
 file's own. Deterministic (fixed seed): the set only changes with this script.
 
+Two more families of queries name places the address files hold besides the
+street: the lieu-dit complement (lieudit_complement_nom) of an address instead
+of its street ("71 la Bobinais") or after it ("71 Avenue Alphonse Legault la
+Bobinais"), for the (lieu-dit, number) pairs that name one address only; and
+the commune déléguée instead of the commune or after the street. No sample has
+communes déléguées, so the Corps-Nuds BAL is indexed as a copy (written next
+to OUT.csv) whose addresses lie in a commune déléguée "Ancienne Commune"
+(35999), the way a commune nouvelle's BAL gives them.
+
 usage: make_eval.py SRCDIR OUT.csv   (prints the address files to index, one per line)
 Columns: adresse,postcode,city,variant,true_lon,true_lat,true_number
 """
@@ -149,8 +158,25 @@ def number(num, sfx, style, taken=()):
     if s in ("bis", "ter") and style == 3: return f"{num} {s[0]}"
     return f"{num} {s}"
 
+# the Corps-Nuds BAL, its addresses in a commune déléguée (see above)
+import os
+OLDCITY, OLDCODE = "Ancienne Commune", "35999"
+DELEG = os.path.join(os.path.dirname(os.path.abspath(OUT)), "bal_simple_deleguee.csv")
+with open(S + "/bal/bal_simple_v1.3.csv", encoding="utf-8-sig") as f:
+    src = list(csv.reader(f, delimiter=";"))
+with open(DELEG, "w", encoding="utf-8", newline="") as f:
+    w = csv.writer(f, delimiter=";")
+    w.writerow(src[0])
+    a, b = src[0].index("commune_deleguee_insee"), src[0].index("commune_deleguee_nom")
+    for r in src[1:]:
+        r[a], r[b] = OLDCODE, OLDCITY
+        w.writerow(r)
+INDEXED = [DELEG if p.endswith("bal_simple_v1.3.csv") else p for p in FILES]
+
 seen = set()
 addrs = []
+lieudits = []  # (lieu-dit, street, number, suffix, city, postcode, lon, lat)
+ld_count = {}
 taken = {}  # (insee, street, number) -> suffixes that exist
 for path in FILES:
     for r in rows(path):
@@ -169,6 +195,11 @@ for path in FILES:
             continue  # one address, several positions: the first is the truth (the index keeps it)
         seen.add(key)
         addrs.append((voie, num, sfx, city, pc, float(lon), float(lat), insee))
+        ld = (r.get("lieudit_complement_nom") or r.get("nom_ld") or "").strip().strip('"').strip()
+        if ld and strip_accents(ld.lower()) != strip_accents(voie.lower()):  # BAN: nom_ld is often nom_voie again
+            lieudits.append((ld, voie, num, sfx, city, pc, float(lon), float(lat), insee))
+            k = (insee, ld.lower(), num, sfx.lower())
+            ld_count[k] = ld_count.get(k, 0) + 1
         taken.setdefault((insee, voie.lower(), num), set()).add(sfx.lower())
 
 VARIANTS = ["clean", "abbrev", "noaccent", "upper", "lower", "typo", "suffix", "nopostcode", "cedex", "building",
@@ -215,9 +246,25 @@ for n, (voie, num, sfx, city, pc, lon, lat, insee) in enumerate(addrs):
         q, postcode, town = f"{postcode} {town} {nb} {street}", "", ""
     out.append((q, postcode, town, v, lon, lat, f"{num}{sfx.lower().replace(' ', '')}"))
 
+# places besides the street (after the main set: its rows stay as they were)
+for n, (ld, voie, num, sfx, city, pc, lon, lat, insee) in enumerate(lieudits):
+    if ld_count[(insee, ld.lower(), num, sfx.lower())] != 1:
+        continue  # "12 Pont-Réan": the 12 of which street?
+    nb = number(num, sfx, 1)
+    truth = f"{num}{sfx.lower().replace(' ', '')}"
+    out.append((f"{nb} {ld}", pc, city, "lieudit", lon, lat, truth))
+    out.append((f"{nb} {voie} {ld}", pc, city, "lieudit_with", lon, lat, truth))
+for (voie, num, sfx, city, pc, lon, lat, insee) in addrs:
+    if insee != "35088":  # Corps-Nuds, indexed with its commune déléguée
+        continue
+    nb = number(num, sfx, 1)
+    truth = f"{num}{sfx.lower().replace(' ', '')}"
+    out.append((f"{nb} {voie}", "", OLDCITY, "oldcity", lon, lat, truth))
+    out.append((f"{nb} {voie} {OLDCITY} {pc} {city}", "", "", "oldcity_with", lon, lat, truth))
+
 with open(OUT, "w", newline="", encoding="utf-8") as f:
     w = csv.writer(f)
     w.writerow(["adresse", "postcode", "city", "variant", "true_lon", "true_lat", "true_number"])
     w.writerows(out)
-for p in FILES:
+for p in INDEXED:
     print(p)

@@ -28,6 +28,7 @@ def dist(lon1, lat1, lon2, lat2):
     return 2 * r * math.asin(math.sqrt(min(1, a)))
 
 n = ok = false = 0
+old_rows = old_filled = 0  # rows in the commune déléguée found: result_oldcity/result_oldcitycode filled
 per = collections.defaultdict(lambda: [0, 0])
 bad = []
 for r in csv.DictReader(open(res, encoding="utf-8")):
@@ -41,6 +42,9 @@ for r in csv.DictReader(open(res, encoding="utf-8")):
     if d <= 25:
         ok += 1
         per[v][1] += 1
+        if v.startswith("oldcity"):
+            old_rows += 1
+            old_filled += r["result_oldcity"] == "Ancienne Commune" and r["result_oldcitycode"] == "35999"
     else:
         bad.append((f"{d:.0f} m", r["adresse"], r["postcode"], r["city"], r["result_label"], r["result_type"], r["result_score"]))
     if r["result_type"] == "housenumber" and float(r["result_score"]) > 0.8 and \
@@ -49,9 +53,10 @@ for r in csv.DictReader(open(res, encoding="utf-8")):
         print("FALSE MATCH:", r["adresse"], "|", r["result_label"], r["result_score"], f"{d:.0f} m", file=sys.stderr)
 rate = 100.0 * ok / n if n else 0
 print(f"geocode-eval: {n} queries, {ok} within 25 m ({rate:.2f} %), {false} false housenumber matches with score > 0.8")
+print(f"commune déléguée: {old_filled} of {old_rows} rows found carry result_oldcity/result_oldcitycode")
 for v, (t, k) in sorted(per.items()):
     print(f"  {v:12s} {k:5d} / {t:5d}  {100.0 * k / t:6.2f} %")
 for b in bad[:15]:
     print("  miss:", " | ".join(b))
-if n < 1000 or rate < 99.5 or false:
+if n < 1000 or rate < 99.5 or false or old_filled != old_rows or not old_rows:
     sys.exit(1)

@@ -155,6 +155,12 @@ int main(int argc, char **argv)
             gf_gc_query q2 = {.q = "grande rue", .qlen = 10, .city = "saint martin", .citylen = 12}; /* homonyms */
             CHECK(gf_gc_geocode(ix, s, &q2, &r) == GF_OK && r.type == GF_GC_STREET);
             CHECK(gf_gc_reverse(ix, s, -1.7449, 48.0290, 0, &r) == GF_OK && !strcmp(r.id, "35047_0001_00009"));
+            /* the lieu-dit complement instead of the street, and after it */
+            gf_gc_query q3 = {.q = "12 a le manoir 35170 bruz", .qlen = 25};
+            CHECK(gf_gc_geocode(ix, s, &q3, &r) == GF_OK && !strcmp(r.id, "35047_0002_00012") &&
+                  !strcmp(r.street, "Avenue du Général de Gaulle") && r.score > 0.9);
+            gf_gc_query q4 = {.q = "12a avenue du general de gaulle le manoir 35170 bruz", .qlen = 52};
+            CHECK(gf_gc_geocode(ix, s, &q4, &r) == GF_OK && !strcmp(r.id, "35047_0002_00012"));
             gf_gc_scratch_destroy(s);
             gf_gc_index_destroy(ix);
         }
@@ -362,6 +368,23 @@ int main(int argc, char **argv)
         CRAFT(((gc_alias *)sect(b, GC_S_ALIASES))[0].commune = hdr(b)->ncommunes);
         CHECK(hdr(b0)->naliases > 0 && refused(ctx, b, len, "alias"));
         free(b);
+        /* lieux-dits: their address list (another section) and its entries */
+        uint32_t ld = UINT32_MAX, ns = hdr(b0)->nstreets;
+        for (uint32_t i = 0; i < ns && ld == UINT32_MAX; i++)
+            if (((gc_street *)sect(b0, GC_S_STREETS))[i].kind == GC_K_LIEUDIT) ld = i;
+        CHECK(ld != UINT32_MAX && hdr(b0)->nld > 0);
+        if (ld != UINT32_MAX) {
+            CRAFT(((uint32_t *)sect(b, GC_S_LD_ADDRS))[0] = hdr(b)->naddrs);
+            CHECK(refused(ctx, b, len, "lieu-dit's address"));
+            free(b);
+            /* in range of the addresses, not of the lieu-dit list */
+            CRAFT({ gc_street *s = sect(b, GC_S_STREETS); s[ld].naddr = hdr(b)->nld - s[ld].addr0 + 1; });
+            CHECK(refused(ctx, b, len, "street's addresses"));
+            free(b);
+            CRAFT(((gc_street *)sect(b, GC_S_STREETS))[ld].kind = GC_K_LIEUDIT + 1);
+            CHECK(refused(ctx, b, len, "street's kind"));
+            free(b);
+        }
     }
 
     /* 9. the builder leaves out positions outside WGS84's range (they have
