@@ -142,11 +142,14 @@ typedef struct gf_gc_result {
     const char *city;         /* commune name ("Paris" for an arrondissement of Paris, Lyon, Marseille) */
     const char *citycode;     /* INSEE (of the arrondissement there) */
     const char *context;      /* "35, Ille-et-Vilaine, Bretagne": department number, name, region ("" unknown) */
-    const char *district;     /* "Paris 15e Arrondissement" in Paris, Lyon, Marseille; "" elsewhere */
+    const char *district;     /* "Paris 15e Arrondissement" in Paris, Lyon, Marseille; "" elsewhere (and for
+                                 the whole city: "Paris", "75056", when the query names only the city) */
     const char *oldcity;      /* commune déléguée of the street (address files' commune_deleguee_nom), "" none */
     const char *oldcitycode;  /* its INSEE code, "" none */
     double importance;        /* [0,1], the commune's weight: log10(1 + its addresses) / 5.2, capped at 1
-                                 (about 160,000 addresses; the national service uses population) */
+                                 (about 160,000 addresses). The national service derives it from the
+                                 commune's population; no population table is among geoflux's inputs,
+                                 so the address count stands in for it. Not part of score. */
 } gf_gc_result;
 
 /* Per-worker buffers. Caller frees with gf_gc_scratch_destroy(). */

@@ -3,6 +3,7 @@
  * and the city of an arrondissement (Paris, Lyon and Marseille are
  * addressed by arrondissement, reported as city + district). Static tables:
  * the query path only returns pointers to them. */
+#include <stdio.h>
 #include <string.h>
 
 #include "geocode/gc.h"
@@ -73,18 +74,80 @@ const char *gc_context(const char *insee)
     return "";
 }
 
-const char *gc_arrondissement_city(const char *insee)
+/* Paris, Lyon and Marseille: the city's own INSEE code (the whole city,
+ * which has no addresses of its own), its arrondissements' first code and
+ * count. */
+static const struct { const char *name, *nname, *code; long first; int n; } plm[] = {
+    {"Paris", "paris", "75056", 75101, 20},
+    {"Lyon", "lyon", "69123", 69381, 9},
+    {"Marseille", "marseille", "13055", 13201, 16},
+};
+#define NPLM (int)(sizeof plm / sizeof plm[0])
+
+/* "Paris 1er Arrondissement" ... "Marseille 16e Arrondissement", as the
+ * national service writes result_district. */
+static const char *const district[NPLM][20] = {
+    {"Paris 1er Arrondissement", "Paris 2e Arrondissement", "Paris 3e Arrondissement", "Paris 4e Arrondissement",
+     "Paris 5e Arrondissement", "Paris 6e Arrondissement", "Paris 7e Arrondissement", "Paris 8e Arrondissement",
+     "Paris 9e Arrondissement", "Paris 10e Arrondissement", "Paris 11e Arrondissement", "Paris 12e Arrondissement",
+     "Paris 13e Arrondissement", "Paris 14e Arrondissement", "Paris 15e Arrondissement", "Paris 16e Arrondissement",
+     "Paris 17e Arrondissement", "Paris 18e Arrondissement", "Paris 19e Arrondissement", "Paris 20e Arrondissement"},
+    {"Lyon 1er Arrondissement", "Lyon 2e Arrondissement", "Lyon 3e Arrondissement", "Lyon 4e Arrondissement",
+     "Lyon 5e Arrondissement", "Lyon 6e Arrondissement", "Lyon 7e Arrondissement", "Lyon 8e Arrondissement",
+     "Lyon 9e Arrondissement"},
+    {"Marseille 1er Arrondissement", "Marseille 2e Arrondissement", "Marseille 3e Arrondissement",
+     "Marseille 4e Arrondissement", "Marseille 5e Arrondissement", "Marseille 6e Arrondissement",
+     "Marseille 7e Arrondissement", "Marseille 8e Arrondissement", "Marseille 9e Arrondissement",
+     "Marseille 10e Arrondissement", "Marseille 11e Arrondissement", "Marseille 12e Arrondissement",
+     "Marseille 13e Arrondissement", "Marseille 14e Arrondissement", "Marseille 15e Arrondissement",
+     "Marseille 16e Arrondissement"},
+};
+
+/* Index in plm[] of the city whose arrondissement insee is, and its rank, or -1. */
+static int plm_of(const char *insee, int *rank)
 {
-    if (strlen(insee) != 5) return NULL;
+    if (strlen(insee) != 5) return -1;
     long v = 0;
     for (int i = 0; i < 5; i++) {
-        if (insee[i] < '0' || insee[i] > '9') return NULL;
+        if (insee[i] < '0' || insee[i] > '9') return -1;
         v = v * 10 + (insee[i] - '0');
     }
-    if (v >= 75101 && v <= 75120) return "Paris";
-    if (v >= 69381 && v <= 69389) return "Lyon";
-    if (v >= 13201 && v <= 13216) return "Marseille";
-    return NULL;
+    for (int k = 0; k < NPLM; k++)
+        if (v >= plm[k].first && v < plm[k].first + plm[k].n) {
+            *rank = (int)(v - plm[k].first);
+            return k;
+        }
+    return -1;
+}
+
+const char *gc_arrondissement_city(const char *insee)
+{
+    int r, k = plm_of(insee, &r);
+    return k < 0 ? NULL : plm[k].name;
+}
+
+const char *gc_arrondissement_citycode(const char *insee)
+{
+    int r, k = plm_of(insee, &r);
+    return k < 0 ? NULL : plm[k].code;
+}
+
+const char *gc_arrondissement_district(const char *insee)
+{
+    int r, k = plm_of(insee, &r);
+    return k < 0 ? NULL : district[k][r];
+}
+
+int gc_arrondissements(const char *name, size_t n, char codes[][6], int max)
+{
+    for (int k = 0; k < NPLM; k++) {
+        const char *id = strlen(plm[k].code) == n && !memcmp(plm[k].code, name, n) ? plm[k].code : NULL;
+        if (!id && !(strlen(plm[k].nname) == n && !memcmp(plm[k].nname, name, n))) continue;
+        int m = plm[k].n < max ? plm[k].n : max;
+        for (int i = 0; i < m; i++) snprintf(codes[i], 6, "%ld", plm[k].first + i);
+        return m;
+    }
+    return 0;
 }
 
 /* The legal projected CRS of a commune's territory, as EPSG code: Lambert-93

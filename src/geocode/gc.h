@@ -133,6 +133,14 @@ static inline size_t gc_trigrams(const char *s, size_t l, uint32_t *out, size_t 
 const char *gc_context(const char *insee);
 /* "Paris", "Lyon" or "Marseille" for one of their arrondissements, else NULL. */
 const char *gc_arrondissement_city(const char *insee);
+/* The whole city's INSEE code (75056, 69123, 13055) for an arrondissement, else NULL. */
+const char *gc_arrondissement_citycode(const char *insee);
+/* "Paris 15e Arrondissement" for 75115 (result_district), else NULL. */
+const char *gc_arrondissement_district(const char *insee);
+/* The INSEE codes of the arrondissements of the city that name (normalised:
+ * "paris", "lyon", "marseille") or code (75056, 69123, 13055) designates:
+ * writes up to max of them, returns how many (0: not one of those cities). */
+int gc_arrondissements(const char *name, size_t n, char codes[][6], int max);
 /* EPSG code of the legal projected CRS where the commune lies (2154 in
  * metropolitan France), 0 when none is known. */
 int gc_legal_epsg(const char *insee);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "geocode/gc.h"
 
@@ -157,6 +158,26 @@ static int postcode_communes(const gf_gc_index *ix, const char *pc, size_t n, ui
     return k;
 }
 
+/* The arrondissements in the index of the city (Paris, Lyon, Marseille)
+ * that a normalised name or its INSEE code designates. */
+static int plm_communes(const gf_gc_index *ix, const char *name, size_t n, uint32_t *out, int max)
+{
+    char codes[20][6];
+    int nc = gc_arrondissements(name, n, codes, 20), k = 0;
+    for (int i = 0; i < nc && k < max; i++) {
+        uint32_t c = gc_find_insee(ix, codes[i], 5);
+        if (c != GC_NONE) out[k++] = c;
+    }
+    return k;
+}
+
+/* 1 when commune c is called cn (normalised), or is an arrondissement of the city called cn. */
+static int called(const gf_gc_index *ix, uint32_t c, const char *cn)
+{
+    const char *whole = gc_arrondissement_city(ix->communes[c].insee);
+    return !strcmp(gc_str(ix, ix->communes[c].nname), cn) || (whole && !strcasecmp(whole, cn));
+}
+
 static int name_dist_ok(const char *a, size_t la, const char *b, size_t lb, int *dist)
 {
     int k = (int)(la < lb ? la : lb) / 5;
@@ -175,12 +196,17 @@ static int resolve_communes(const gf_gc_index *ix, const gf_gc_query *q, const c
     if (q->citycode && q->citycodelen) {
         uint32_t c = gc_find_insee(ix, q->citycode, q->citycodelen);
         if (c != GC_NONE) return add_cand(cs, 0, c, 1.0);
+        /* 75056, 69123, 13055: the city, addressed by arrondissement */
+        uint32_t ar[MAXCAND];
+        int nar = plm_communes(ix, q->citycode, q->citycodelen, ar, MAXCAND);
+        for (int i = 0; i < nar; i++) n = add_cand(cs, n, ar[i], 1.0);
+        if (n) return n;
     }
     uint32_t pcs[MAXCAND];
     int npc = pcl ? postcode_communes(ix, pc, pcl, pcs, MAXCAND) : 0;
     if (cnl) {
         for (int i = 0; i < npc; i++)
-            if (!strcmp(gc_str(ix, ix->communes[pcs[i]].nname), cn)) n = add_cand(cs, n, pcs[i], 1.0);
+            if (called(ix, pcs[i], cn)) n = add_cand(cs, n, pcs[i], 1.0);
         if (n) return n;
         /* another name of one of the postcode's communes (former commune, hamlet) */
         uint32_t al[MAXCAND];
@@ -212,6 +238,10 @@ static int resolve_communes(const gf_gc_index *ix, const gf_gc_query *q, const c
             if (pcl >= 2 && !strncmp(ix->communes[k].insee, pc, 2)) conf += 0.05;
             n = add_cand(cs, n, k, conf);
         }
+        if (n) return n;
+        uint32_t ar[MAXCAND];
+        int nar = plm_communes(ix, cn, cnl, ar, MAXCAND);
+        for (int i = 0; i < nar; i++) n = add_cand(cs, n, ar[i], npc ? 0.85 : 1.0);
         if (n) return n;
         for (int a = 0; a < nal; a++) {
             double conf = npc ? 0.85 : (nal > 1 ? 0.9 : 0.95);
@@ -488,6 +518,36 @@ static int has_address(const gf_gc_index *ix, uint32_t s, int64_t num, const cha
 }
 
 /* ---- results ---- */
+/* When the candidates are several arrondissements of one city (Paris,
+ * Lyon, Marseille named as a whole), the city itself as a municipality:
+ * its code, the mean of their positions. 0 when they are not. */
+static int whole_city(const gf_gc_index *ix, const ccand *cs, int ncs, gf_gc_result *r)
+{
+    const char *code = ncs > 1 ? gc_arrondissement_citycode(ix->communes[cs[0].c].insee) : NULL;
+    double lon = 0, lat = 0, naddr = 0;
+    int npos = 0;
+    for (int i = 0; code && i < ncs; i++) {
+        const gc_commune *cm = &ix->communes[cs[i].c];
+        const char *ci = gc_arrondissement_citycode(cm->insee);
+        if (!ci || strcmp(ci, code)) return 0;
+        naddr += cm->naddr;
+        if (cm->lon == INT32_MIN) continue;
+        lon += cm->lon / GC_E7;
+        lat += cm->lat / GC_E7;
+        npos++;
+    }
+    if (!code || !npos) return 0;
+    r->type = GF_GC_MUNICIPALITY;
+    r->city = r->name = gc_arrondissement_city(ix->communes[cs[0].c].insee);
+    r->citycode = code;
+    r->context = gc_context(code);
+    r->lon = lon / npos;
+    r->lat = lat / npos;
+    double imp = log10(1.0 + naddr) / 5.2;
+    r->importance = imp < 1 ? imp : 1;
+    return 1;
+}
+
 static void fill_commune(const gf_gc_index *ix, uint32_t c, gf_gc_result *r)
 {
     const gc_commune *cm = &ix->communes[c];
@@ -496,8 +556,8 @@ static void fill_commune(const gf_gc_index *ix, uint32_t c, gf_gc_result *r)
     r->postcode = gc_str(ix, cm->postcode);
     r->context = gc_context(cm->insee);
     const char *whole = gc_arrondissement_city(cm->insee);
-    if (whole) {
-        r->district = r->city;
+    if (whole) { /* Paris, Lyon, Marseille: the city, and the arrondissement as district */
+        r->district = gc_arrondissement_district(cm->insee);
         r->city = whole;
     }
     double imp = log10(1.0 + cm->naddr) / 5.2;
@@ -893,7 +953,8 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             uint32_t named[MAXCAND];
             int nnamed = 0;
             for (uint32_t x = c; x != GC_NONE && nnamed < MAXCAND; x = ix->communes[x].next_name) named[nnamed++] = x;
-            double aconf = 1.0;
+            double aconf = 1.0, hconf = 0.9; /* hconf: one of several homonyms */
+            if (!nnamed && (nnamed = plm_communes(ix, cand, cl, named, MAXCAND))) hconf = 1.0; /* arrondissements */
             if (!nnamed) {
                 nnamed = gc_find_alias(ix, cand, cl, named, MAXCAND);
                 aconf = 0.98;
@@ -907,7 +968,7 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
                         if (cs[i].c == named[x]) nn = add_cand(tmp, nn, named[x], aconf);
                 if (!nn) continue;
             } else {
-                for (int x = 0; x < nnamed; x++) nn = add_cand(tmp, nn, named[x], nnamed > 1 ? 0.9 : aconf);
+                for (int x = 0; x < nnamed; x++) nn = add_cand(tmp, nn, named[x], nnamed > 1 ? hconf : aconf);
             }
             memcpy(cs, tmp, sizeof(ccand) * (size_t)nn);
             ncs = nn;
@@ -928,6 +989,10 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
         /* the commune itself */
         uint32_t c = cs[0].c;
         for (int i = 1; i < ncs; i++) if (cs[i].conf > cs[0].conf) c = cs[i].c;
+        if (whole_city(ix, cs, ncs, r)) {
+            r->score = 0.9 * cs[0].conf;
+            return GF_OK;
+        }
         if (ix->communes[c].lon == INT32_MIN) return GF_OK;
         r->type = GF_GC_MUNICIPALITY;
         fill_commune(ix, c, r);
@@ -1006,6 +1071,10 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     if (best.s == GC_NONE || best.sim < 0.5) {
         /* no street: fall back to the commune, with a low score */
         uint32_t c = cs[0].c;
+        if (whole_city(ix, cs, ncs, r)) {
+            r->score = 0.3 * cs[0].conf;
+            return GF_OK;
+        }
         if (ix->communes[c].lon == INT32_MIN) return GF_OK;
         r->type = GF_GC_MUNICIPALITY;
         fill_commune(ix, c, r);

@@ -73,6 +73,23 @@ ok '[ "$(rows "$OUT/deleg-out2.csv" "result_type,result_oldcitycode,result_oldci
 printf 'adresse,postcode\n71 la Bobinais,35170\n71 Avenue Alphonse Legault la Bobinais,35170\n2 bis Haye de Pan,35170\n' > "$OUT/ld.csv"
 "$GF" geocode --index "$OUT/bruz.idx" "$OUT/ld.csv" -o "$OUT/ld.out.csv" -q
 ok '[ "$(rows "$OUT/ld.out.csv" "result_id,result_street,result_score" | tr "\n" " ")" = "35047_0010_00071|Avenue Alphonse Legault|1 35047_0010_00071|Avenue Alphonse Legault|1 35047_0149_00002_bis|Rue de la Chaussairie|1 " ]' "a lieu-dit complement finds the address of the street that lies there ($(rows "$OUT/ld.out.csv" "result_label,result_score" | tr "\n" " "))"
+# Paris, Lyon, Marseille are addressed by arrondissement (BAN code_insee
+# 751xx, 6938x, 132xx): "Paris", 75056 or a 75xxx postcode reach them, with
+# result_city the city and result_district the arrondissement
+py "
+import csv
+h='id;nom_voie;numero;rep;code_insee;code_post;nom_ld;lon;lat;nom_commune'.split(';')
+w=csv.writer(open('$OUT/plm.csv','w',encoding='utf-8',newline=''), delimiter=';')
+w.writerow(h)
+for n in (1, 3, 5): w.writerow(['a%d' % n, 'Rue de Vaugirard', n, '', '75115', '75015', '', 2.30 + n * 1e-4, 48.84, 'Paris 15e Arrondissement'])
+for n in (102, 104): w.writerow(['b%d' % n, 'Rue de Vaugirard', n, '', '75106', '75006', '', 2.33 + n * 1e-6, 48.848, 'Paris 6e Arrondissement'])
+for n in (1, 2): w.writerow(['c%d' % n, 'Rue de Rivoli', n, '', '75104', '75004', '', 2.355 + n * 1e-4, 48.856, 'Paris 4e Arrondissement'])
+for n in (7, 9): w.writerow(['d%d' % n, 'Cours Lafayette', n, '', '69383', '69003', '', 4.85 + n * 1e-4, 45.763, 'Lyon 3e Arrondissement'])
+"
+printf 'adresse,postcode,city,citycode\n3 rue de vaugirard,,Paris,\n3 rue de vaugirard,75015,Paris,\n104 rue de vaugirard,,,75056\n1 rue de rivoli paris,,,\n9 cours lafayette,,Lyon,\n,,Paris,\n' > "$OUT/plm-q.csv"
+"$GF" geocode --addresses "$OUT/plm.csv" "$OUT/plm-q.csv" -o "$OUT/plm-out.csv" -q
+rows "$OUT/plm-out.csv" "result_label,result_type,result_city,result_citycode,result_district,result_status" > "$OUT/plm.txt"
+ok '[ "$(cat "$OUT/plm.txt" | tr "\n" " ")" = "3 Rue de Vaugirard 75015 Paris|housenumber|Paris|75115|Paris 15e Arrondissement|ok 3 Rue de Vaugirard 75015 Paris|housenumber|Paris|75115|Paris 15e Arrondissement|ok 104 Rue de Vaugirard 75006 Paris|housenumber|Paris|75106|Paris 6e Arrondissement|ok 1 Rue de Rivoli 75004 Paris|housenumber|Paris|75104|Paris 4e Arrondissement|ok 9 Cours Lafayette 69003 Lyon|housenumber|Lyon|69383|Lyon 3e Arrondissement|ok Paris|municipality|Paris|75056||ok " ]' "Paris, Lyon by arrondissement: city, citycode, district ($(tr "\n" " " < "$OUT/plm.txt"))"
 # a position bias (--lat/--lon, as the service's lat/lon columns): one
 # street name in two communes of one postcode (the second written here, 7 km
 # east of the first) resolves to the one near the row's position; without
