@@ -52,6 +52,14 @@ static const signed char order_ban_reverse[] = {RC_RLAT, RC_RLON, RC_DIST, RC_LA
 enum { ST_OK, ST_NOTFOUND, ST_SKIPPED, ST_ERROR };
 static const char *const status_name[] = {"ok", "not-found", "skipped", "error"};
 
+/* The rows of a batch waiting for result_x/result_y (see queue_xy()). */
+typedef struct xy_queue {
+    double *x, *y;
+    size_t *row;
+    signed char *slot; /* index in legal_epsg[] */
+    size_t n, cap;
+} xy_queue;
+
 typedef struct gc_stage {
     gf_geocode_opts o;
     gf_reverse_opts ro;
@@ -67,6 +75,7 @@ typedef struct gc_stage {
     gf_gc_scratch **scr;
     PJ **l93;     /* per worker, old-template EQUIP_X/EQUIP_Y (Lambert-93) -> WGS84 */
     PJ **legal;   /* per worker x GC_NLEGAL: WGS84 -> the legal CRS of result_x/result_y */
+    xy_queue *xyq; /* per worker: the batch's rows waiting for result_x/result_y */
     gf_gc_counts *counts; /* per worker; kept until destroy so that the caller reads them after the run */
     int ncounts;
 } gc_stage;
@@ -165,10 +174,11 @@ static gf_status alloc_workers(gc_stage *g, gf_ctx *ctx, int nworkers)
     g->scr = calloc((size_t)nworkers, sizeof *g->scr);
     g->l93 = calloc((size_t)nworkers, sizeof *g->l93);
     g->legal = calloc((size_t)nworkers * GC_NLEGAL, sizeof *g->legal);
+    g->xyq = calloc((size_t)nworkers, sizeof *g->xyq);
     free(g->counts);
     g->counts = calloc((size_t)nworkers, sizeof *g->counts);
     g->ncounts = g->counts ? nworkers : 0;
-    if (!g->scr || !g->l93 || !g->legal || !g->counts) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (!g->scr || !g->l93 || !g->legal || !g->xyq || !g->counts) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < nworkers; i++)
         if (gf_gc_scratch_create(g->o.index, &g->scr[i])) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     return GF_OK;
@@ -362,27 +372,80 @@ static gf_status set_status(gc_stage *g, int worker, gf_batch *b, size_t r, int 
     return set_s(b, g->f[RC_STATUS], r, status_name[status]);
 }
 
-/* The result's position in the legal projected CRS of its territory. */
-static int legal_xy(gc_stage *g, gf_ctx *ctx, int worker, const gf_gc_result *res, double *x, double *y)
+/* result_x/result_y: the results' positions in the legal projected CRS of
+ * their territory, transformed once per batch and CRS (proj_trans_generic
+ * over the batch's arrays) rather than once per row. put_result() queues a
+ * row, flush_xy() transforms and writes the batch's queue. */
+static gf_status queue_xy(gc_stage *g, int worker, size_t r, const gf_gc_result *res)
 {
-    int epsg = gc_legal_epsg(res->citycode);
-    int k = 0;
+    if (g->f[RC_X] < 0 && g->f[RC_Y] < 0) return GF_OK;
+    int epsg = gc_legal_epsg(res->citycode), k = 0;
     while (k < GC_NLEGAL && legal_epsg[k] != epsg) k++;
-    if (k == GC_NLEGAL) return 0;
-    PJ **pj = &g->legal[(size_t)worker * GC_NLEGAL + (size_t)k];
-    if (!*pj) {
-        char to[16];
-        snprintf(to, sizeof to, "EPSG:%d", epsg);
-        PJ *p = proj_create_crs_to_crs(gf_ctx_proj(ctx), "EPSG:4326", to, NULL);
-        if (!p) return 0;
-        *pj = proj_normalize_for_visualization(gf_ctx_proj(ctx), p);
-        proj_destroy(p);
-        if (!*pj) return 0;
+    if (k == GC_NLEGAL) return GF_OK;
+    xy_queue *q = &g->xyq[worker];
+    if (q->n == q->cap) {
+        size_t nc = q->cap ? q->cap * 2 : 1024;
+        double *x = realloc(q->x, nc * sizeof *x);
+        if (x) q->x = x;
+        double *y = realloc(q->y, nc * sizeof *y);
+        if (y) q->y = y;
+        size_t *row = realloc(q->row, nc * sizeof *row);
+        if (row) q->row = row;
+        signed char *slot = realloc(q->slot, nc);
+        if (slot) q->slot = slot;
+        if (!x || !y || !row || !slot) return GF_ERR_NOMEM;
+        q->cap = nc;
     }
-    PJ_COORD c = proj_trans(*pj, PJ_FWD, proj_coord(res->lon, res->lat, 0, 0));
-    *x = c.xy.x;
-    *y = c.xy.y;
-    return isfinite(*x) && isfinite(*y);
+    q->x[q->n] = res->lon;
+    q->y[q->n] = res->lat;
+    q->row[q->n] = r;
+    q->slot[q->n++] = (signed char)k;
+    return GF_OK;
+}
+
+static gf_status flush_xy(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
+{
+    xy_queue *q = &g->xyq[worker];
+    for (int k = 0; k < GC_NLEGAL && q->n; k++) {
+        /* the rows of CRS k first, in place: one call for them */
+        size_t m = 0;
+        for (size_t i = 0; i < q->n; i++) {
+            if (q->slot[i] != k) continue;
+            double tx = q->x[i], ty = q->y[i];
+            size_t tr = q->row[i];
+            signed char ts = q->slot[i];
+            q->x[i] = q->x[m]; q->y[i] = q->y[m]; q->row[i] = q->row[m]; q->slot[i] = q->slot[m];
+            q->x[m] = tx; q->y[m] = ty; q->row[m] = tr; q->slot[m] = ts;
+            m++;
+        }
+        if (!m) continue;
+        PJ **pj = &g->legal[(size_t)worker * GC_NLEGAL + (size_t)k];
+        if (!*pj) {
+            char to[16];
+            snprintf(to, sizeof to, "EPSG:%d", legal_epsg[k]);
+            PJ *p = proj_create_crs_to_crs(gf_ctx_proj(ctx), "EPSG:4326", to, NULL);
+            if (p) {
+                *pj = proj_normalize_for_visualization(gf_ctx_proj(ctx), p);
+                proj_destroy(p);
+            }
+        }
+        if (*pj) {
+            proj_trans_generic(*pj, PJ_FWD, q->x, sizeof(double), m, q->y, sizeof(double), m, NULL, 0, 0, NULL, 0, 0);
+            for (size_t i = 0; i < m; i++) {
+                if (!isfinite(q->x[i]) || !isfinite(q->y[i])) continue;
+                set_d(b, g->f[RC_X], q->row[i], q->x[i], 100);
+                set_d(b, g->f[RC_Y], q->row[i], q->y[i], 100);
+            }
+        }
+        /* the other CRSs' rows move down */
+        memmove(q->x, q->x + m, (q->n - m) * sizeof *q->x);
+        memmove(q->y, q->y + m, (q->n - m) * sizeof *q->y);
+        memmove(q->row, q->row + m, (q->n - m) * sizeof *q->row);
+        memmove(q->slot, q->slot + m, q->n - m);
+        q->n -= m;
+    }
+    q->n = 0;
+    return GF_OK;
 }
 
 static gf_status put_result(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b, size_t r, const gf_gc_result *res)
@@ -414,11 +477,7 @@ static gf_status put_result(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b, s
         (st = set_s(b, g->f[RC_DISTRICT], r, res->district)))
         return st;
     set_d(b, g->f[RC_IMPORTANCE], r, res->importance, 1e4);
-    double x, y;
-    if ((g->f[RC_X] >= 0 || g->f[RC_Y] >= 0) && legal_xy(g, ctx, worker, res, &x, &y)) {
-        set_d(b, g->f[RC_X], r, x, 100);
-        set_d(b, g->f[RC_Y], r, y, 100);
-    }
+    if ((st = queue_xy(g, worker, r, res))) return gf_ctx_err(ctx, st, "out of memory");
     return set_status(g, worker, b, r, ST_OK, res->type);
 }
 
@@ -426,6 +485,7 @@ static gf_status run_reverse(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
 {
     gf_gc_scratch *scr = g->scr[worker];
     gf_status st;
+    g->xyq[worker].n = 0;
     for (size_t r = 0; r < b->n; r++) {
         double lat, lon;
         if (!col_double(b, g->f_lat, r, &lat) || !col_double(b, g->f_lon, r, &lon) || fabs(lat) > 90 || fabs(lon) > 180) {
@@ -443,7 +503,7 @@ static gf_status run_reverse(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
         if ((st = put_result(g, ctx, worker, b, r, &res))) return st;
         if (res.type != GF_GC_NONE) set_d(b, g->f[RC_DIST], r, res.distance, 100);
     }
-    return GF_OK;
+    return flush_xy(g, ctx, worker, b);
 }
 
 /* The row's own position (WGS84): its lat/lon columns, else the older
@@ -479,6 +539,7 @@ static gf_status run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
     if (g->reverse) return run_reverse(g, ctx, worker, b);
     gf_gc_scratch *scr = g->scr[worker];
     gf_status st;
+    g->xyq[worker].n = 0;
     char q[2048], nb[64], pcb[64], ccb[64], cib[64];
     for (size_t r = 0; r < b->n; r++) {
         size_t ql = 0;
@@ -534,7 +595,7 @@ static gf_status run(void *stv, gf_ctx *ctx, int worker, gf_batch *b)
             if (g->f[RC_FAR] >= 0) gf_batch_set_int(b, g->f[RC_FAR], r, d > g->o.far_m);
         }
     }
-    return GF_OK;
+    return flush_xy(g, ctx, worker, b);
 }
 
 /* Scratch and PROJ objects belong to the run (PJ to the worker contexts,
@@ -546,15 +607,18 @@ static gf_status end(void *stv, gf_ctx *ctx)
     for (int i = 0; i < g->nworkers; i++) {
         if (g->scr) gf_gc_scratch_destroy(g->scr[i]);
         if (g->l93 && g->l93[i]) proj_destroy(g->l93[i]);
+        if (g->xyq) { free(g->xyq[i].x); free(g->xyq[i].y); free(g->xyq[i].row); free(g->xyq[i].slot); }
         for (int k = 0; g->legal && k < GC_NLEGAL; k++)
             if (g->legal[(size_t)i * GC_NLEGAL + (size_t)k]) proj_destroy(g->legal[(size_t)i * GC_NLEGAL + (size_t)k]);
     }
     free(g->scr);
     free(g->l93);
     free(g->legal);
+    free(g->xyq);
     g->scr = NULL;
     g->l93 = NULL;
     g->legal = NULL;
+    g->xyq = NULL;
     g->nworkers = 0;
     return GF_OK;
 }
