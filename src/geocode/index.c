@@ -660,8 +660,8 @@ static uint32_t find_addr(const gc_addr *addrs, const gc_street *sp, int32_t num
  * street: nothing to add. Returns -1 when out of memory (message set). */
 static int build_lieudits(gf_gc_builder *b, gf_gc_index *ix, gf_ctx *ctx)
 {
-    uint64_t *k = malloc(((size_t)b->nldp + 1) * sizeof *k), *tmp = malloc(((size_t)b->nldp + 1) * sizeof *tmp);
-    if (!k || !tmp) { free(k); free(tmp); gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1; }
+    uint64_t *k = malloc(((size_t)b->nldp + 1) * sizeof *k);
+    if (!k) { gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1; }
     size_t n = 0;
     for (uint32_t i = 0; i < b->nldp; i++) {
         const gc_ldpair *p = &b->ldp[i];
@@ -669,8 +669,7 @@ static int build_lieudits(gf_gc_builder *b, gf_gc_index *ix, gf_ctx *ctx)
         uint32_t a = find_addr(ix->addrs, &b->streets[p->street], p->num, b->pool + p->suffix, b->pool);
         if (a != GC_NONE) k[n++] = ((uint64_t)p->place << 32) | a;
     }
-    radix_u64(k, tmp, n, 8);
-    free(tmp);
+    if (gf_radix_sort_u64(ctx, k, NULL, n, 0)) { free(k); return -1; } /* message set */
     uint32_t *ld = malloc((n + 1) * sizeof *ld), w = 0;
     if (!ld) { free(k); gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1; }
     for (size_t i = 0; i < n;) {
