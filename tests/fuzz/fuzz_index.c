@@ -229,8 +229,10 @@ static int mutate_sections(uint64_t *rs, uint8_t *data, size_t size)
         break;
     }
     case 5: { /* two elements swapped (order broken, values sound) */
-        static const size_t elt[GC_NSECT] = {sizeof(gc_commune), sizeof(gc_street), sizeof(gc_addr), 1, 4, 4, 4, 8,
-                                             sizeof(gc_alias), 8, 4, 4, 4};
+        /* one size per section: a section added to the format must be added here */
+        static const size_t elt[] = {sizeof(gc_commune), sizeof(gc_street), sizeof(gc_addr), 1, 4, 4, 4, 8,
+                                     sizeof(gc_alias), 8, 4, 4, 4, 4};
+        _Static_assert(sizeof elt / sizeof elt[0] == GC_NSECT, "an element size per index section");
         size_t n = sz[s] / elt[s];
         if (n < 2) return 0;
         size_t a = rnd(rs) % n, b = rnd(rs) % n;
