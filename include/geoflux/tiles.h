@@ -41,7 +41,7 @@ extern "C" {
  * maxzoom the thinning also keeps the uncompressed tile under it. Only a
  * maxzoom tile, where every point must stay, can pass it (logged). */
 #define GF_TILES_MAX_BYTES (500 * 1024)
-#define GF_TILES_DEFAULT_MEMORY ((size_t)512 << 20) /* --max-memory default */
+#define GF_TILES_DEFAULT_MEMORY ((size_t)128 << 20) /* --max-memory default */
 #define GF_TILES_BUFFER 64                   /* polygon clip buffer, in 1/4096 of a tile */
 
 /* Opens a tiles sink for opts->path; pmtiles = 1 for PMTiles v3, 0 for

@@ -44,7 +44,7 @@ static void help(FILE *f)
         "      --minzoom Z, --maxzoom Z  tiles (.pmtiles, .mbtiles): zoom range (default 0-14)\n"
         "      --attributes a,b   tiles: properties kept in the tiles (default: all)\n"
         "      --max-memory SIZE  tiles: memory of the tile phase (sort and encoding), e.g.\n"
-        "                         512M (default), 1G; a maximum-zoom tile too dense for it is\n"
+        "                         128M (default), 1G; a maximum-zoom tile too dense for it is\n"
         "                         refused, with the budget that would hold it;\n"
         "                         GeoPackage: for the R-tree's boxes (default 4M features;\n"
         "                         beyond, sorted runs spill to --tmpdir)\n"
