@@ -22,7 +22,8 @@
  * suffixe;fields;distance_m;old_lon;old_lat;new_lon;new_lat`, fields
  * `|`-separated) or GeoJSON (Point at the new position, the old one for a
  * removed address), written atomically. Memory: both files' addresses are
- * held (about 250 bytes each). */
+ * held, each a 168-byte entry, its hash slots and the text of its
+ * identifier, commune, street, number and suffix. */
 #ifndef GEOFLUX_DIFF_H
 #define GEOFLUX_DIFF_H
 

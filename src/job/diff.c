@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "geoflux/address.h"
 #include "geoflux/diff.h"
@@ -15,6 +14,8 @@
 #include "geoflux/reproject.h"
 #include "geoflux/write.h"
 #include "job/job_int.h"
+#include "write/csv.h"
+#include "write/ofile.h"
 
 enum { KEY_BAN, KEY_CLE, KEY_ADR };
 static const char *const key_names[] = {"id_ban_adresse", "cle_interop", "commune+voie+numero"};
@@ -158,7 +159,6 @@ static gf_status c_commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_bu
         size_t slot = 0;
         dent *e = lookup(t, k.p, k.len, &slot);
         if (e) { e->npos++; continue; }
-        if (k.len > UINT32_MAX || t->arena.len > UINT32_MAX - k.len - 4096) { st = GF_ERR_NOMEM; break; }
         if ((t->n + 1) * 2 > t->nslots) {
             if ((st = grow(t))) break;
             lookup(t, k.p, k.len, &slot);
@@ -182,6 +182,7 @@ static gf_status c_commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_bu
             e->dlen[i] = (uint32_t)(t->arena.len - before);
         }
         if (st) break;
+        if (t->arena.len > UINT32_MAX) { st = GF_ERR_NOMEM; break; } /* offsets are 32-bit */
         for (int f = 0; f < GF_A_COUNT; f++)
             if (t->cmp[f]) e->fh[f] = value_hash(b, f, r);
         e->npos = 1;
@@ -273,35 +274,16 @@ static double dist_m(double lon1, double lat1, double lon2, double lat2)
 
 typedef struct dout {
     int geojson, nfeat;
-    gf_buf b;
-    gf_atomic a;
-    int fd;
+    gf_buf b;      /* the rows being formatted, handed to f in blocks */
+    gf_ofile f;    /* the output (atomic; "-": standard output) */
 } dout;
 
-static gf_status flush_out(gf_ctx *ctx, dout *w, int force, const char *path)
+static gf_status flush_out(gf_ctx *ctx, dout *w, int force)
 {
     if (!force && w->b.len < (1u << 16)) return GF_OK;
-    size_t off = 0;
-    while (off < w->b.len) {
-        ssize_t n = write(w->fd, w->b.p + off, w->b.len - off);
-        if (n <= 0) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write failed", path);
-        off += (size_t)n;
-    }
+    gf_status st = gf_ofile_write(ctx, &w->f, w->b.p, w->b.len);
     w->b.len = 0;
-    return GF_OK;
-}
-
-static void csv_field(gf_buf *b, const char *p, size_t n)
-{
-    int q = 0;
-    for (size_t i = 0; i < n && !q; i++) q = p[i] == ';' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
-    if (!q) { gf_buf_append(b, p, n); return; }
-    gf_buf_append(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"') gf_buf_append(b, "\"", 1);
-        gf_buf_append(b, p + i, 1);
-    }
-    gf_buf_append(b, "\"", 1);
+    return st;
 }
 
 static const char *const out_cols[] = {"change", "id", "commune_insee", "voie_nom", "numero", "suffixe",
@@ -335,7 +317,7 @@ static gf_status put_change(dout *w, const char *change, const dtable *tn, const
     if (!w->geojson) {
         for (int i = 0; i < 12; i++) {
             if (i) gf_buf_append(b, ";", 1);
-            csv_field(b, txt[i], len[i]);
+            gf_csv_put_field(b, txt[i], len[i], ';', 0);
         }
         return gf_buf_append(b, "\n", 1);
     }
@@ -374,7 +356,7 @@ static gf_status put_change(dout *w, const char *change, const dtable *tn, const
 }
 
 /* The changed fields of an address, '|'-separated, in schema order. */
-static void changed_fields(const dtable *to, const dent *oe, const dtable *tn, const dent *ne, gf_buf *out)
+static void changed_fields(const dent *oe, const dtable *tn, const dent *ne, gf_buf *out)
 {
     out->len = 0;
     for (int f = 0; f < GF_A_COUNT; f++) {
@@ -393,7 +375,6 @@ static void changed_fields(const dtable *to, const dent *oe, const dtable *tn, c
     }
     gf_buf_append(out, "", 1);
     out->len--;
-    (void)to;
 }
 
 static gf_status compare(gf_ctx *ctx, const gf_diff_opts *o, dtable *to, dtable *tn, dout *w, gf_diff_stats *s)
@@ -410,19 +391,19 @@ static gf_status compare(gf_ctx *ctx, const gf_diff_opts *o, dtable *to, dtable 
             st = put_change(w, "added", tn, ne, to, NULL, "", -1);
         } else {
             oe->seen = 1;
-            changed_fields(to, oe, tn, ne, &fl);
+            changed_fields(oe, tn, ne, &fl);
             double d = oe->has_pos && ne->has_pos ? dist_m(oe->lon, oe->lat, ne->lon, ne->lat) : -1;
             if (d > mv) { s->moved++; st = put_change(w, "moved", tn, ne, to, oe, fl.p, d); }
             else if (fl.len) { s->modified++; st = put_change(w, "modified", tn, ne, to, oe, fl.p, d); }
             else s->unchanged++;
         }
-        if (!st) st = flush_out(ctx, w, 0, o->output);
+        if (!st) st = flush_out(ctx, w, 0);
     }
     for (size_t i = 0; i < to->n && !st; i++) {
         if (to->e[i].seen) continue;
         s->removed++;
         st = put_change(w, "removed", tn, NULL, to, &to->e[i], "", -1);
-        if (!st) st = flush_out(ctx, w, 0, o->output);
+        if (!st) st = flush_out(ctx, w, 0);
     }
     gf_buf_free(&fl);
     return st;
@@ -452,7 +433,7 @@ gf_status gf_diff_run(gf_ctx *ctx, const gf_diff_opts *o, gf_diff_stats *s)
     gf_header_map hm[2];
     dtable t[2];
     memset(t, 0, sizeof t);
-    dout w = {.geojson = geojson, .fd = 1};
+    dout w = {.geojson = geojson};
     for (int i = 0; i < 2; i++) {
         if ((st = gf_reader_open(ctx, &inputs[i], 1, &o->read, &rd[i]))) goto done;
         if ((st = header_fields(ctx, rd[i], &hm[i]))) goto done;
@@ -480,10 +461,7 @@ gf_status gf_diff_run(gf_ctx *ctx, const gf_diff_opts *o, gf_diff_stats *s)
         if ((st = collect(ctx, o, r, &t[i], &s->rows[i], &s->rejected[i]))) goto done;
         s->addresses[i] = t[i].n;
     }
-    if (strcmp(o->output, "-")) {
-        if ((st = gf_atomic_create(ctx, o->output, 0, &w.a))) goto done;
-        w.fd = w.a.fd;
-    }
+    if ((st = gf_ofile_open(ctx, o->output, &w.f))) goto done;
     if (geojson) gf_buf_append(&w.b, "{\"type\":\"FeatureCollection\",\"features\":[", 40);
     else
         for (int i = 0; i < 12; i++) {
@@ -493,12 +471,10 @@ gf_status gf_diff_run(gf_ctx *ctx, const gf_diff_opts *o, gf_diff_stats *s)
     if (!geojson) gf_buf_append(&w.b, "\n", 1);
     if ((st = compare(ctx, o, &t[0], &t[1], &w, s))) goto done;
     if (geojson) gf_buf_append(&w.b, "\n]}\n", 4);
-    if ((st = gf_buf_append(&w.b, "", 0)) || (st = flush_out(ctx, &w, 1, o->output))) goto done;
-    if (strcmp(o->output, "-")) {
-        if ((st = gf_atomic_close(ctx, &w.a)) || (st = gf_atomic_publish(ctx, &w.a))) goto done;
-    }
+    if ((st = flush_out(ctx, &w, 1)) || (st = gf_ofile_close(ctx, &w.f)) || (st = gf_ofile_publish(ctx, &w.f)))
+        goto done;
 done:
-    gf_atomic_free(&w.a);
+    gf_ofile_discard(&w.f);
     gf_buf_free(&w.b);
     for (int i = 0; i < 2; i++) {
         gf_reader_destroy(rd[i]);
