@@ -24,6 +24,7 @@ static const gf_cli_command commands[] = {
     {"index", "index build: save a geocoding index to one file", gf_cmd_index},
     {"validate", "check BAL files like the reference validator (codes, levels, profiles)", gf_cmd_validate},
     {"diff", "addresses added, removed, modified and moved between two BAL files or extracts", gf_cmd_diff},
+    {"publish", "publish a territory's BAL: harmonise, validate, guard, store revisions, build the site", gf_cmd_publish},
 };
 
 static void usage(FILE *f)
@@ -38,7 +39,8 @@ static void usage(FILE *f)
             "\n`geoflux COMMAND --help` documents each command.\n\n"
             "exit codes:\n"
             "  0  success (validate: every file is valid)\n"
-            "  1  validate: at least one file has errors; diff: the files differ\n"
+            "  1  validate: at least one file has errors; diff: the files differ;\n"
+            "     publish: some submissions rejected or in conflict\n"
             "  2  usage error (unknown or repeated option, bad value, unknown CRS or format),\n"
             "     or an input that is missing, unreadable, a directory or not recognised\n"
             "  3  the run failed: an output could not be written (missing folder, disk full,\n"

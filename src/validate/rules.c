@@ -139,6 +139,8 @@ static int old_lookup(const char *code5)
 
 int gf_cog_former(const char *code5) { return old_lookup(code5) >= 0; }
 const char *gf_cog_name(int idx) { return gf_cog_names[idx]; }
+const char *gf_cog_code(int idx) { return gf_cog_codes[idx]; }
+int gf_cog_count(void) { return GF_COG_N; }
 
 int gf_cog_has_former(int idx, const char *code5)
 {

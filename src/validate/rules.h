@@ -95,6 +95,9 @@ int gf_vuuid_v4(const char *s, size_t n);
 int gf_cog_current(const char *code5);   /* index or -1 */
 int gf_cog_former(const char *code5);    /* 1 if a former code */
 const char *gf_cog_name(int idx);
+/* The idx-th current commune code, in code order (0 <= idx < gf_cog_count()). */
+const char *gf_cog_code(int idx);
+int gf_cog_count(void);
 int gf_cog_has_former(int idx, const char *code5);
 
 /* FNV-1a, 64 bits. */

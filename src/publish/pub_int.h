@@ -1,0 +1,150 @@
+/* Private pieces of `geoflux publish` (include/geoflux/publish.h,
+ * docs/publish.md): the submissions and their commune parts (sources.c),
+ * the revision store (store.c), the SITE (site.c) and the run (publish.c). */
+#ifndef GF_PUBLISH_INT_H
+#define GF_PUBLISH_INT_H
+
+#include <stdint.h>
+
+#include "geoflux/pipeline.h"
+#include "geoflux/publish.h"
+
+/* 128-bit content hash as 32 hex digits: change detection, not security
+ * (two FNV-1a streams with different seeds, each finished by a 64-bit
+ * mixer). */
+typedef struct pb_hash { uint64_t a, b; } pb_hash;
+void pb_hash_init(pb_hash *h);
+void pb_hash_update(pb_hash *h, const void *p, size_t n);
+void pb_hash_hex(const pb_hash *h, char out[33]);
+/* 64-bit hash of one row (line text), mixed: summing them over a file's rows
+ * gives a hash that does not depend on their order. */
+uint64_t pb_row_hash(const char *p, size_t n);
+
+/* ---- submissions ---------------------------------------------------------- */
+
+enum { PB_KIND_NONE = 0, PB_KIND_BAL, PB_KIND_BAN, PB_KIND_EQUIP };
+const char *pb_kind_name(int kind);
+
+/* Statuses of submissions and communes, as report.json spells them. */
+enum { PB_ST_PUBLISHED = 0, PB_ST_UNCHANGED, PB_ST_REJECTED, PB_ST_CONFLICT, PB_ST_MISSING, PB_ST_ACCEPTED };
+const char *pb_status_name(int st);
+
+/* One commune's rows in one submission. */
+typedef struct pb_part {
+    int sub;              /* index of its submission */
+    char code[6];         /* commune INSEE code */
+    char *input;          /* file read by the convert job: the submission itself, or its split part */
+    uint64_t rows;        /* data rows of this commune in the submission */
+    uint64_t transcoded;  /* of them, read as Windows-1252 */
+    /* filled by the run */
+    char *out, *rejects;  /* harmonised BAL 1.4 and rejected rows (scratch) */
+    uint64_t valid, certified;
+    uint64_t row_hash;    /* sum of pb_row_hash() of the harmonised rows, + count */
+    gf_buf errors, warnings, repairs; /* "code\tcount\n" lines, sorted by code */
+    int status;
+    gf_buf reasons;       /* JSON array items, ", "-joined */
+    uint64_t added, removed, modified, moved;
+    int has_diff;
+    char *diff;           /* the diff CSV (scratch) */
+    int64_t revision;     /* stored revision number (0: none) */
+    int failed;           /* the job itself failed (message in errmsg) */
+    char *errmsg;
+} pb_part;
+
+typedef struct pb_sub {
+    char *path;           /* as the user names it (source path joined with the walked name) */
+    char *producer;
+    char *received_at;
+    uint64_t size;
+    char hash[33];
+    int kind;
+    int status;           /* PB_ST_ACCEPTED, PB_ST_UNCHANGED, PB_ST_REJECTED, PB_ST_CONFLICT */
+    char *reason;         /* why it was rejected, NULL otherwise */
+    uint64_t rows;        /* data rows */
+    uint64_t rows_unplaced; /* rows with no commune code (rejected) */
+    int first_part, nparts;
+} pb_sub;
+
+typedef struct pb_set {
+    pb_sub *subs; int nsubs, capsubs;
+    pb_part *parts; int nparts, capparts;
+} pb_set;
+
+/* Walks the sources (directories recursively, in name order), reads the
+ * manifest, hashes and classifies each file, and splits BAL/BAN files by
+ * commune into scratch (files of one commune are read in place).
+ * Submissions that cannot be read or recognised are kept with their
+ * reason. GF_ERR_INPUT when a source or the manifest does not exist. */
+gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, const char *scratch, pb_set *set);
+void pb_set_free(pb_set *set);
+
+/* ---- the store -------------------------------------------------------------- */
+
+typedef struct pb_store pb_store;
+
+/* The published revision of a commune. */
+typedef struct pb_published {
+    int64_t revision;     /* 0: none */
+    char file_hash[33];
+    char row_hash[17];
+    char producer[128];
+    uint64_t rows;
+} pb_published;
+
+/* Opens (creates) the store and starts the run's transaction: GF_ERR_OUTPUT
+ * with a clear message when another run holds it. */
+gf_status pb_store_open(gf_ctx *ctx, const char *path, pb_store **out);
+gf_status pb_store_published(gf_ctx *ctx, pb_store *s, const char *code, pb_published *out);
+/* The data (harmonised BAL CSV) of a revision, written to path. */
+gf_status pb_store_write_data(gf_ctx *ctx, pb_store *s, const char *code, int64_t rev, const char *path);
+/* Stores a part as a new revision (its number in p->revision); publishes it
+ * when publish is set. */
+gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, const char *at, int publish);
+/* The latest revision of a commune with this status and this file or row
+ * hash (0: none): a submission refused before is not stored again. */
+gf_status pb_store_find(gf_ctx *ctx, pb_store *s, const char *code, const char *file_hash, const char *row_hash,
+                        const char *status, int64_t *rev);
+/* Records the run and its report; the run's number in *run. */
+gf_status pb_store_add_run(gf_ctx *ctx, pb_store *s, const char *at, const char *report, int64_t *run);
+/* The last run that published (0: none) and its report (malloc'd). */
+gf_status pb_store_last_run(gf_ctx *ctx, pb_store *s, int64_t *run, char **report);
+/* Commits the transaction / rolls it back. pb_store_close() rolls back
+ * what was not committed. */
+gf_status pb_store_commit(gf_ctx *ctx, pb_store *s);
+void pb_store_close(pb_store *s);
+
+/* Appends the figures of a stored revision to a report entry:
+ * ,"producer":...,"revision":N,"received_at","file","rows","valid_rows",
+ * "certified_share","repairs","errors","warnings" (no closing brace). */
+gf_status pb_store_entry_json(gf_ctx *ctx, pb_store *s, const char *code, int64_t rev, gf_buf *out);
+
+/* Iterates the published revisions in commune order. */
+typedef struct pb_pubrow {
+    char code[6];
+    int64_t revision;
+    const void *data; size_t ndata;   /* zlib-compressed harmonised CSV */
+    const void *diff; size_t ndiff;   /* zlib-compressed diff CSV of the run that published it (may be 0) */
+    int64_t run;                       /* run that published it */
+} pb_pubrow;
+gf_status pb_store_each_published(gf_ctx *ctx, pb_store *s, gf_status (*fn)(void *u, gf_ctx *ctx, const pb_pubrow *r),
+                                  void *u);
+/* Inflates a stored blob. */
+gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out);
+
+/* ---- the SITE ---------------------------------------------------------------- */
+
+/* Rebuilds the SITE from the store's publication (run `run`, its report)
+ * beside o->site and exchanges it with o->site. */
+gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int64_t run, const char *report,
+                        const char *scratch);
+/* The publication number SITE holds (0: none or not a geoflux SITE, -1: a
+ * directory holding other data). */
+int64_t pb_site_run(const char *site);
+
+/* Small helpers. */
+gf_status pb_read_file(gf_ctx *ctx, const char *path, gf_buf *out);
+gf_status pb_write_file(gf_ctx *ctx, const char *path, const void *p, size_t n);
+gf_status pb_mkdirs(gf_ctx *ctx, const char *path);
+void pb_rmtree(const char *path);
+
+#endif

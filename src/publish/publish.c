@@ -1,0 +1,822 @@
+/* The publication run (include/geoflux/publish.h, docs/publish.md): the
+ * submissions collected (sources.c), each commune part harmonised and
+ * validated by the library's convert job (`--to-bal 1.4`), compared with
+ * the published revision, judged by the guards, stored (store.c), and the
+ * SITE rebuilt from the store (site.c). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "geoflux/diff.h"
+#include "geoflux/ingest.h"
+#include "geoflux/job.h"
+#include "geoflux/join.h"
+#include "geoflux/validate.h"
+#include "publish/pub_int.h"
+#include "validate/rules.h"
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "0.1.0"
+#endif
+#define OOM(ctx) gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory")
+
+/* ---- the perimeter ---------------------------------------------------------- */
+
+typedef struct perimeter {
+    char kind[16];     /* "department", "list", "boundaries", "" none */
+    char value[256];
+    char (*codes)[6];  /* sorted */
+    int n;
+} perimeter;
+
+static int cmp_code(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+static int in_perimeter(const perimeter *pm, const char *code)
+{
+    if (!pm->kind[0]) return 1;
+    return bsearch(code, pm->codes, (size_t)pm->n, 6, cmp_code) != NULL;
+}
+
+static gf_status add_code(gf_ctx *ctx, perimeter *pm, const char *code, int *cap)
+{
+    if (pm->n == *cap) {
+        *cap = *cap ? 2 * *cap : 1024;
+        char(*n)[6] = realloc(pm->codes, (size_t)*cap * 6);
+        if (!n) return OOM(ctx);
+        pm->codes = n;
+    }
+    memcpy(pm->codes[pm->n++], code, 6);
+    return GF_OK;
+}
+
+static int is_dept(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 2) return (s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' && strcmp(s, "20") && strcmp(s, "00"))
+                       || !strcmp(s, "2A") || !strcmp(s, "2B") || !strcmp(s, "2a") || !strcmp(s, "2b");
+    return n == 3 && s[0] == '9' && s[1] == '7' && s[2] >= '1' && s[2] <= '8';
+}
+
+static int has_ext(const char *p, const char *ext)
+{
+    size_t n = strlen(p), e = strlen(ext);
+    return n > e && !strcasecmp(p + n - e, ext);
+}
+
+static gf_status load_perimeter(gf_ctx *ctx, const char *spec, perimeter *pm)
+{
+    memset(pm, 0, sizeof *pm);
+    if (!spec) return GF_OK;
+    snprintf(pm->value, sizeof pm->value, "%s", spec);
+    int cap = 0;
+    gf_status st = GF_OK;
+    if (is_dept(spec)) {
+        snprintf(pm->kind, sizeof pm->kind, "department");
+        char d[4];
+        snprintf(d, sizeof d, "%s", spec);
+        if (d[1] == 'a') d[1] = 'A';
+        if (d[1] == 'b') d[1] = 'B';
+        snprintf(pm->value, sizeof pm->value, "%s", d);
+        size_t dl = strlen(d);
+        for (int i = 0; i < gf_cog_count() && !st; i++) {
+            const char *c = gf_cog_code(i);
+            if (!strncmp(c, d, dl) && (dl == 3 || strncmp(c, "97", 2) || strcmp(d, "97"))) st = add_code(ctx, pm, c, &cap);
+        }
+        if (!st && !pm->n) st = gf_ctx_err(ctx, GF_ERR_ARG, "--perimeter %s: no commune of that department in the COG", spec);
+    } else if (has_ext(spec, ".geojson") || has_ext(spec, ".json") || has_ext(spec, ".gpkg") || has_ext(spec, ".shp")
+               || has_ext(spec, ".fgb")) {
+        snprintf(pm->kind, sizeof pm->kind, "boundaries");
+        gf_join_opts jo = {.path = spec};
+        gf_join_index *ix;
+        if ((st = gf_join_index_load(ctx, &jo, &ix))) return st;
+        for (int i = 0; i < gf_join_ncommunes(ix) && !st; i++) {
+            char c[6];
+            snprintf(c, sizeof c, "%s", gf_join_commune_code(ix, i));
+            st = add_code(ctx, pm, c, &cap);
+        }
+        gf_join_index_destroy(ix);
+    } else {
+        snprintf(pm->kind, sizeof pm->kind, "list");
+        FILE *f = fopen(spec, "r");
+        if (!f)
+            return gf_ctx_err(ctx, errno == ENOENT ? GF_ERR_INPUT : GF_ERR_INPUT,
+                              "--perimeter %s: neither a department code (31, 2A, 974) nor a readable file (%s)", spec,
+                              strerror(errno));
+        char line[256];
+        int ln = 0;
+        while (!st && fgets(line, sizeof line, f)) {
+            ln++;
+            char *p = line;
+            while (*p == ' ' || *p == '\t' || *p == '"') p++;
+            size_t k = 0;
+            while (p[k] && p[k] != ';' && p[k] != ',' && p[k] != '\n' && p[k] != '\r' && p[k] != '"' && p[k] != ' ') k++;
+            if (!k) continue;
+            char c[6];
+            if (k != 5) {
+                if (ln == 1) continue; /* a header */
+                st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s:%d:1: '%.*s' is not an INSEE commune code", spec, ln, (int)k, p);
+                break;
+            }
+            memcpy(c, p, 5);
+            c[5] = 0;
+            if (c[1] == 'a') c[1] = 'A';
+            if (c[1] == 'b') c[1] = 'B';
+            if (gf_cog_current(c) < 0 && ln == 1) continue;
+            st = add_code(ctx, pm, c, &cap);
+        }
+        fclose(f);
+        if (!st && !pm->n) st = gf_ctx_err(ctx, GF_ERR_INPUT, "--perimeter %s: no INSEE code in the file", spec);
+    }
+    if (!st) {
+        qsort(pm->codes, (size_t)pm->n, 6, cmp_code);
+        int k = 0;
+        for (int i = 0; i < pm->n; i++)
+            if (!k || strcmp(pm->codes[k - 1], pm->codes[i])) memcpy(pm->codes[k++], pm->codes[i], 6);
+        pm->n = k;
+    }
+    return st;
+}
+
+/* ---- the run's date ------------------------------------------------------------- */
+
+static gf_status run_date(gf_ctx *ctx, const char *at, char out[64])
+{
+    if (!at) {
+        time_t t = time(NULL);
+        const char *sde = getenv("SOURCE_DATE_EPOCH");
+        if (sde && *sde) {
+            char *end;
+            long long v = strtoll(sde, &end, 10);
+            if (*end || v < 0) return gf_ctx_err(ctx, GF_ERR_ARG, "SOURCE_DATE_EPOCH '%s' is not a number of seconds", sde);
+            t = (time_t)v;
+        }
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(out, 64, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return GF_OK;
+    }
+    int y, mo, d, h = 0, mi = 0, s = 0, n = 0;
+    size_t len = strlen(at);
+    int ok = sscanf(at, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10;
+    if (ok && len > 10)
+        ok = (at[10] == 'T' || at[10] == ' ') && sscanf(at + 11, "%2d:%2d:%2d%n", &h, &mi, &s, &n) == 3
+             && (at[11 + n] == 0 || (at[11 + n] == 'Z' && at[12 + n] == 0));
+    if (ok) ok = y >= 1900 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 61;
+    if (!ok) return gf_ctx_err(ctx, GF_ERR_ARG, "--at '%s': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)", at);
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
+    return GF_OK;
+}
+
+/* ---- codes counted -------------------------------------------------------------- */
+
+typedef struct codecount { char code[80]; uint64_t n; } codecount;
+typedef struct codes { codecount *v; int n, cap; } codes;
+
+static gf_status codes_add(codes *c, const char *code, size_t len, uint64_t k)
+{
+    if (len >= sizeof c->v[0].code) len = sizeof c->v[0].code - 1;
+    for (int i = 0; i < c->n; i++)
+        if (strlen(c->v[i].code) == len && !memcmp(c->v[i].code, code, len)) {
+            c->v[i].n += k;
+            return GF_OK;
+        }
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        codecount *n = realloc(c->v, (size_t)cap * sizeof *n);
+        if (!n) return GF_ERR_NOMEM;
+        c->v = n;
+        c->cap = cap;
+    }
+    memcpy(c->v[c->n].code, code, len);
+    c->v[c->n].code[len] = 0;
+    c->v[c->n++].n = k;
+    return GF_OK;
+}
+
+static int cmp_cc(const void *a, const void *b) { return strcmp(((const codecount *)a)->code, ((const codecount *)b)->code); }
+
+/* Sorted "code\tcount\n" lines. */
+static gf_status codes_put(const codes *c, gf_buf *out)
+{
+    qsort(c->v, (size_t)c->n, sizeof *c->v, cmp_cc);
+    out->len = 0;
+    gf_status st = GF_OK;
+    for (int i = 0; i < c->n && !st; i++) st = gf_buf_printf(out, "%s\t%llu\n", c->v[i].code, (unsigned long long)c->v[i].n);
+    return st;
+}
+
+/* ---- one part through the convert job --------------------------------------------- */
+
+/* Errors by code from the rejects CSV (source;line;reason;raw; reason
+ * "code1|code2: message"). */
+static gf_status count_rejects(gf_ctx *ctx, const char *path, codes *errs)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return GF_OK; /* no reject */
+    gf_stream *s;
+    gf_csv *c;
+    gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
+    gf_status st = gf_stream_open(ctx, path, &s);
+    if (st || (st = gf_csv_open(ctx, s, &co, &c))) return st;
+    gf_csv_record r;
+    int first = 1;
+    while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
+        if (first) { first = 0; continue; }
+        if (r.nfields < 3) continue;
+        const char *p = r.field[2];
+        size_t n = r.len[2];
+        const char *colon = memchr(p, ':', n);
+        if (colon && colon + 1 < p + n && colon[1] == ' ') n = (size_t)(colon - p);
+        else n = 0;
+        if (!n) {
+            if (codes_add(errs, "file.parse", 10, 1)) { st = OOM(ctx); break; }
+            continue;
+        }
+        const char *q = p;
+        while (q < p + n) {
+            const char *bar = memchr(q, '|', (size_t)(p + n - q));
+            const char *e = bar ? bar : p + n;
+            if (e > q && codes_add(errs, q, (size_t)(e - q), 1)) { st = OOM(ctx); break; }
+            q = e + 1;
+        }
+        if (st < 0) break;
+    }
+    gf_csv_close(c);
+    return st == GF_DONE ? GF_OK : st;
+}
+
+/* Row hash and certified rows of the harmonised file. */
+static gf_status scan_output(gf_ctx *ctx, pb_part *p)
+{
+    gf_stream *s;
+    gf_csv *c;
+    gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
+    gf_status st = gf_stream_open(ctx, p->out, &s);
+    if (st || (st = gf_csv_open(ctx, s, &co, &c))) return st;
+    gf_csv_record r;
+    int first = 1, cert = -1;
+    uint64_t h = 0, n = 0;
+    while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
+        if (first) {
+            first = 0;
+            for (int i = 0; i < r.nfields; i++)
+                if (r.len[i] == 21 && !memcmp(r.field[i], "certification_commune", 21)) cert = i;
+            continue;
+        }
+        h += pb_row_hash(r.raw, r.rawlen);
+        n++;
+        if (cert >= 0 && cert < r.nfields && r.len[cert] == 1 && r.field[cert][0] == '1') p->certified++;
+    }
+    gf_csv_close(c);
+    p->row_hash = h + n * 0x9e3779b97f4a7c15ULL;
+    return st == GF_DONE ? GF_OK : st;
+}
+
+static gf_status reason(pb_part *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static gf_status reason(pb_part *p, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    gf_status st = p->reasons.len ? gf_buf_append(&p->reasons, ", ", 2) : GF_OK;
+    if (!st) st = gf_buf_json_str(&p->reasons, msg, strlen(msg));
+    return st;
+}
+
+/* Harmonises and validates one part: p->out (the rows that pass, BAL 1.4),
+ * p->rejects, the counts and codes. A part the job cannot read at all is
+ * rejected with the job's message (not a failed run). */
+static gf_status run_part(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int pi, const char *scratch)
+{
+    pb_part *p = &set->parts[pi];
+    char out[4300], rej[4300];
+    snprintf(out, sizeof out, "%s/p%d.csv", scratch, pi);
+    snprintf(rej, sizeof rej, "%s/p%d.rejects.csv", scratch, pi);
+    if (!(p->out = strdup(out)) || !(p->rejects = strdup(rej))) return OOM(ctx);
+    gf_ctx *jc;
+    if (gf_ctx_fork(ctx, &jc)) return OOM(ctx);
+    gf_ctx_set_log(jc, NULL, NULL, GF_LOG_ERROR + 1);
+    const char *inputs[1] = {p->input};
+    gf_convert_opts co = GF_CONVERT_OPTS_INIT;
+    co.inputs = inputs;
+    co.ninputs = 1;
+    co.output = p->out;
+    co.to_bal = "1.4";
+    co.rejects = p->rejects;
+    co.overwrite = 1;
+    co.threads = o->threads;
+    gf_job *job = NULL;
+    gf_run_stats rs;
+    memset(&rs, 0, sizeof rs);
+    gf_status st = gf_job_convert(jc, &co, &job);
+    if (!st) st = gf_job_run(job, NULL, &rs);
+    gf_job_destroy(job);
+    if (st) {
+        gf_status_class k = gf_status_class_of(st);
+        if (k == GF_CLASS_INPUT || k == GF_CLASS_USAGE) {
+            /* the part cannot be read: a rejected submission of this commune */
+            p->status = PB_ST_REJECTED;
+            st = reason(p, "%s", gf_ctx_errmsg(jc)) ? OOM(ctx) : GF_OK;
+            p->failed = 1;
+        } else {
+            gf_ctx_take_error(ctx, jc);
+        }
+        gf_ctx_destroy(jc);
+        return st;
+    }
+    gf_ctx_destroy(jc);
+    p->valid = rs.written;
+    codes errs = {0}, warns = {0}, reps = {0};
+    st = count_rejects(ctx, p->rejects, &errs);
+    if (!st) st = scan_output(ctx, p);
+    /* the published file as the reference validator sees it: its warnings,
+     * and a last check that no error is left */
+    gf_validate_report vr;
+    memset(&vr, 0, sizeof vr);
+    if (!st) {
+        gf_validate_file_opts vo = {.profile = "1.4"};
+        st = gf_validate_file(ctx, p->out, &vo, &vr);
+    }
+    for (size_t i = 0; !st && i < vr.ncodes; i++) {
+        const gf_vcode_stat *c = &vr.codes[i];
+        uint64_t k = c->rows ? c->rows : 1;
+        if (c->level == GF_VL_WARN) {
+            if (codes_add(&warns, c->code, strlen(c->code), k)) st = OOM(ctx);
+        } else if (c->level == GF_VL_ERROR) {
+            if (codes_add(&errs, c->code, strlen(c->code), k)) st = OOM(ctx);
+        }
+    }
+    if (!st && !vr.valid && p->valid) {
+        p->status = PB_ST_REJECTED;
+        if (reason(p, "the harmonised rows still break the reference rules (see errors): not published")) st = OOM(ctx);
+    }
+    gf_validate_report_free(&vr);
+    if (!st && p->transcoded && codes_add(&reps, "repair.encoding", 15, p->transcoded)) st = OOM(ctx);
+    if (!st) st = codes_put(&errs, &p->errors);
+    if (!st) st = codes_put(&warns, &p->warnings);
+    if (!st) st = codes_put(&reps, &p->repairs);
+    free(errs.v);
+    free(warns.v);
+    free(reps.v);
+    return st;
+}
+
+/* The diff of part p against the published revision (an empty BAL when
+ * none), into p->diff; its counts into p. */
+static gf_status diff_part(gf_ctx *ctx, pb_store *store, pb_part *p, int pi, const pb_published *pub,
+                           const char *scratch, uint64_t *old_addresses)
+{
+    char old[4300], out[4300];
+    snprintf(old, sizeof old, "%s/p%d.old.csv", scratch, pi);
+    snprintf(out, sizeof out, "%s/p%d.diff.csv", scratch, pi);
+    gf_status st;
+    if (pub->revision) st = pb_store_write_data(ctx, store, p->code, pub->revision, old);
+    else {
+        static const char hdr[] = "cle_interop;commune_insee;voie_nom;numero;suffixe;long;lat\n";
+        st = pb_write_file(ctx, old, hdr, sizeof hdr - 1);
+    }
+    if (st) return st;
+    if (!(p->diff = strdup(out))) return OOM(ctx);
+    gf_ctx *dc;
+    if (gf_ctx_fork(ctx, &dc)) return OOM(ctx);
+    gf_ctx_set_log(dc, NULL, NULL, GF_LOG_ERROR + 1);
+    gf_diff_opts d = {.old_path = old, .new_path = p->out, .output = p->diff, .overwrite = 1, .threads = 1};
+    gf_diff_stats ds;
+    st = gf_diff_run(dc, &d, &ds);
+    if (st) gf_ctx_take_error(ctx, dc);
+    gf_ctx_destroy(dc);
+    if (st) return st;
+    p->has_diff = 1;
+    p->added = ds.added;
+    p->removed = ds.removed;
+    p->modified = ds.modified;
+    p->moved = ds.moved;
+    *old_addresses = ds.addresses[0];
+    return GF_OK;
+}
+
+/* ---- the report --------------------------------------------------------------------- */
+
+static gf_status json_kv_str(gf_buf *b, const char *k, const char *v)
+{
+    gf_status st = gf_buf_printf(b, ",\"%s\":", k);
+    if (!st) st = v ? gf_buf_json_str(b, v, strlen(v)) : gf_buf_append(b, "null", 4);
+    return st;
+}
+
+/* "code\tcount\n" lines as a JSON object. */
+static gf_status json_codes(gf_buf *b, const char *k, const gf_buf *lines)
+{
+    gf_status st = gf_buf_printf(b, ",\"%s\":{", k);
+    const char *p = lines->p, *end = lines->p + lines->len;
+    int first = 1;
+    while (!st && p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *tab = nl ? memchr(p, '\t', (size_t)(nl - p)) : NULL;
+        if (!tab) break;
+        if (!first) st = gf_buf_append(b, ",", 1);
+        first = 0;
+        if (!st) st = gf_buf_json_str(b, p, (size_t)(tab - p));
+        if (!st) st = gf_buf_printf(b, ":%.*s", (int)(nl - tab - 1), tab + 1);
+        p = nl + 1;
+    }
+    if (!st) st = gf_buf_append(b, "}", 1);
+    return st;
+}
+
+static double share(uint64_t a, uint64_t b) { return b ? round((double)a / (double)b * 10000.0) / 10000.0 : 0.0; }
+
+typedef struct centry {
+    char code[6];
+    int status;
+    int part;            /* this run's part shown, -1 none */
+    pb_published pub;    /* the published revision */
+} centry;
+
+static int cmp_centry(const void *a, const void *b) { return strcmp(((const centry *)a)->code, ((const centry *)b)->code); }
+
+/* ---- the run -------------------------------------------------------------------------- */
+
+static gf_status check_opts(gf_ctx *ctx, const gf_publish_opts *o)
+{
+    if (!o->nsources) return gf_ctx_err(ctx, GF_ERR_ARG, "no source: give files or directories of submissions");
+    if (!o->store) return gf_ctx_err(ctx, GF_ERR_ARG, "no revision store: --store STORE");
+    if (!o->site) return gf_ctx_err(ctx, GF_ERR_ARG, "no publication directory: -o SITE");
+    double mv = o->min_valid, wd = o->warn_deletion, md = o->max_deletion;
+    if (mv > 1 || wd > 1 || md > 1) return gf_ctx_err(ctx, GF_ERR_ARG, "--min-valid, --warn-deletion and --max-deletion are shares in [0, 1]");
+    if (wd >= 0 && md >= 0 && wd > md)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "--warn-deletion (%g) is above --max-deletion (%g)", wd, md);
+    return GF_OK;
+}
+
+gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_summary *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    gf_publish_opts o = *oin;
+    gf_status st = check_opts(ctx, &o);
+    if (st) return st;
+    if (o.min_valid < 0) o.min_valid = 0.95;
+    if (o.warn_deletion < 0) o.warn_deletion = 0.2;
+    if (o.max_deletion < 0) o.max_deletion = 0.8;
+    if (o.warn_deletion > o.max_deletion) o.warn_deletion = o.max_deletion;
+    char at[64];
+    if ((st = run_date(ctx, o.at, at))) return st;
+    int64_t site_run = pb_site_run(o.site);
+    if (site_run < 0)
+        return gf_ctx_err(ctx, GF_ERR_OUTPUT,
+                          "%s: exists and holds other data than a geoflux publication: not replaced (choose another -o)",
+                          o.site);
+    perimeter pm;
+    if ((st = load_perimeter(ctx, o.perimeter, &pm))) return st;
+
+    /* scratch: beside the SITE, removed at the end */
+    char scratch[4200];
+    {
+        char parent[4000];
+        snprintf(parent, sizeof parent, "%s", o.site);
+        char *sl = strrchr(parent, '/');
+        if (sl) *sl = 0;
+        else snprintf(parent, sizeof parent, ".");
+        if (!*parent) snprintf(parent, sizeof parent, "/");
+        snprintf(scratch, sizeof scratch, "%s/.geoflux-publish.XXXXXX", parent);
+        if (!mkdtemp(scratch)) {
+            free(pm.codes);
+            return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create a working directory beside it: %s", o.site,
+                              strerror(errno));
+        }
+    }
+    pb_store *store = NULL;
+    pb_set set;
+    memset(&set, 0, sizeof set);
+    centry *ce = NULL;
+    int nce = 0;
+    gf_buf rep = {0};
+    char *last_report = NULL;
+    if ((st = pb_store_open(ctx, o.store, &store))) goto done;
+    if ((st = pb_collect(ctx, &o, at, scratch, &set))) goto done;
+
+    /* 1. each part: perimeter, unchanged file, harmonise + validate */
+    for (int i = 0; i < set.nparts && !st; i++) {
+        pb_part *p = &set.parts[i];
+        pb_published pub;
+        if ((st = pb_store_published(ctx, store, p->code, &pub))) break;
+        if (!in_perimeter(&pm, p->code)) {
+            p->status = PB_ST_REJECTED;
+            if (reason(p, "commune %s is outside the perimeter (%s %s)", p->code, pm.kind, pm.value)) st = OOM(ctx);
+            continue;
+        }
+        if (gf_cog_current(p->code) < 0) {
+            p->status = PB_ST_REJECTED;
+            if (reason(p, "%s is not a current commune code of the COG", p->code)) st = OOM(ctx);
+            continue;
+        }
+        if (pub.revision && !strcmp(pub.file_hash, set.subs[p->sub].hash)) {
+            p->status = PB_ST_UNCHANGED; /* the very file that was published */
+            continue;
+        }
+        p->status = PB_ST_PUBLISHED;
+        if ((st = run_part(ctx, &o, &set, i, scratch))) break;
+        if (p->status != PB_ST_PUBLISHED) continue;
+        char rh[17];
+        snprintf(rh, sizeof rh, "%016llx", (unsigned long long)p->row_hash);
+        if (pub.revision && !strcmp(pub.row_hash, rh)) {
+            p->status = PB_ST_UNCHANGED; /* same rows, whatever their order */
+            continue;
+        }
+        if (p->rows && (double)p->valid / (double)p->rows < o.min_valid) {
+            p->status = PB_ST_REJECTED;
+            if (reason(p, "%.1f %% of the rows are valid (%llu of %llu), under --min-valid %.0f %%",
+                       100.0 * (double)p->valid / (double)p->rows, (unsigned long long)p->valid,
+                       (unsigned long long)p->rows, 100.0 * o.min_valid))
+                st = OOM(ctx);
+        }
+    }
+    /* 2. conflicts: several parts for one commune in this run */
+    for (int i = 0; i < set.nparts && !st; i++) {
+        pb_part *p = &set.parts[i];
+        if (p->status != PB_ST_PUBLISHED) continue;
+        for (int j = i + 1; j < set.nparts; j++) {
+            pb_part *q = &set.parts[j];
+            if (strcmp(p->code, q->code) || (q->status != PB_ST_PUBLISHED && q->status != PB_ST_UNCHANGED)) continue;
+            const pb_sub *sp = &set.subs[p->sub], *sq = &set.subs[q->sub];
+            if (!strcmp(sp->producer, sq->producer)) {
+                /* one producer sent two: the one received last wins (then the later path) */
+                pb_part *lose = strcmp(sq->received_at, sp->received_at) >= 0 ? p : q;
+                const pb_sub *win = lose == p ? sq : sp;
+                lose->status = PB_ST_REJECTED;
+                if (reason(lose, "superseded by %s, sent later by the same producer", win->path)) st = OOM(ctx);
+                if (lose == p) break;
+                continue;
+            }
+            int pp = o.prefer && !strcmp(sp->producer, o.prefer), qp = o.prefer && !strcmp(sq->producer, o.prefer);
+            if (pp != qp) {
+                pb_part *lose = pp ? q : p;
+                lose->status = PB_ST_CONFLICT;
+                if (reason(lose, "conflict with %s (%s), preferred by --prefer", (pp ? sp : sq)->path,
+                           (pp ? sp : sq)->producer))
+                    st = OOM(ctx);
+                if (lose == p) break;
+                continue;
+            }
+            p->status = q->status = PB_ST_CONFLICT;
+            if (reason(p, "conflict: %s also sends commune %s (%s)", sq->producer, p->code, sq->path)
+                || reason(q, "conflict: %s also sends commune %s (%s)", sp->producer, q->code, sp->path))
+                st = OOM(ctx);
+        }
+    }
+    /* 3. deletion guards and diffs of the parts about to be published */
+    for (int i = 0; i < set.nparts && !st; i++) {
+        pb_part *p = &set.parts[i];
+        if (p->status != PB_ST_PUBLISHED) continue;
+        pb_published pub;
+        uint64_t old_n = 0;
+        if ((st = pb_store_published(ctx, store, p->code, &pub)) || (st = diff_part(ctx, store, p, i, &pub, scratch, &old_n)))
+            break;
+        if (pub.revision && old_n) {
+            double del = (double)p->removed / (double)old_n;
+            if (del > o.max_deletion) {
+                p->status = PB_ST_REJECTED;
+                if (reason(p, "%.0f %% of the published addresses are gone (%llu of %llu), over --max-deletion %.0f %%: "
+                              "revision %lld stays published",
+                           100.0 * del, (unsigned long long)p->removed, (unsigned long long)old_n,
+                           100.0 * o.max_deletion, (long long)pub.revision))
+                    st = OOM(ctx);
+            } else if (del > o.warn_deletion) {
+                if (reason(p, "warning: %.0f %% of the published addresses are gone (%llu of %llu), over --warn-deletion %.0f %%",
+                           100.0 * del, (unsigned long long)p->removed, (unsigned long long)old_n, 100.0 * o.warn_deletion))
+                    st = OOM(ctx);
+            }
+        }
+    }
+    /* 4. store what is new */
+    int stored = 0;
+    for (int i = 0; i < set.nparts && !st; i++) {
+        pb_part *p = &set.parts[i];
+        if (p->status == PB_ST_UNCHANGED || p->failed) continue;
+        if (p->status == PB_ST_REJECTED && !p->out) continue; /* never read: nothing to keep */
+        if (p->status != PB_ST_PUBLISHED) {
+            /* refused before for the same rows: not stored twice */
+            char rh[17];
+            int64_t had;
+            snprintf(rh, sizeof rh, "%016llx", (unsigned long long)p->row_hash);
+            if ((st = pb_store_find(ctx, store, p->code, set.subs[p->sub].hash, rh, pb_status_name(p->status), &had)))
+                break;
+            if (had) continue;
+        }
+        if ((st = pb_store_add(ctx, store, &set, p, at, p->status == PB_ST_PUBLISHED))) break;
+        stored++;
+    }
+    if (st) goto done;
+
+    /* 5. the communes: perimeter, parts and the published ones */
+    {
+        int cap = pm.n + set.nparts + 16;
+        ce = calloc((size_t)cap, sizeof *ce);
+        if (!ce) { st = OOM(ctx); goto done; }
+        for (int i = 0; i < pm.n; i++) {
+            memcpy(ce[nce].code, pm.codes[i], 6);
+            ce[nce].part = -1;
+            ce[nce++].status = PB_ST_MISSING;
+        }
+        for (int i = 0; i < set.nparts; i++) {
+            memcpy(ce[nce].code, set.parts[i].code, 6);
+            ce[nce].part = -1;
+            ce[nce++].status = PB_ST_MISSING;
+        }
+        qsort(ce, (size_t)nce, sizeof *ce, cmp_centry);
+        int k = 0;
+        for (int i = 0; i < nce; i++)
+            if (!k || strcmp(ce[k - 1].code, ce[i].code)) ce[k++] = ce[i];
+        nce = k;
+        /* the status of a commune: what its best part says (published >
+         * rejected > conflict > unchanged), or its publication */
+        static const int rank[] = {[PB_ST_PUBLISHED] = 4, [PB_ST_UNCHANGED] = 1, [PB_ST_REJECTED] = 3,
+                                   [PB_ST_CONFLICT] = 2, [PB_ST_MISSING] = 0, [PB_ST_ACCEPTED] = 0};
+        for (int i = 0; i < set.nparts; i++) {
+            centry key;
+            memcpy(key.code, set.parts[i].code, 6);
+            centry *c = bsearch(&key, ce, (size_t)nce, sizeof *ce, cmp_centry);
+            if (c->part < 0 || rank[set.parts[i].status] > rank[set.parts[c->part].status]) c->part = i;
+        }
+        for (int i = 0; i < nce && !st; i++) {
+            st = pb_store_published(ctx, store, ce[i].code, &ce[i].pub);
+            if (ce[i].part >= 0) ce[i].status = set.parts[ce[i].part].status;
+            else if (ce[i].pub.revision) ce[i].status = PB_ST_UNCHANGED;
+        }
+        if (st) goto done;
+    }
+    /* submissions' statuses */
+    for (int i = 0; i < set.nsubs; i++) {
+        pb_sub *s = &set.subs[i];
+        if (s->status == PB_ST_REJECTED) continue;
+        int pub = 0, rej = 0, con = 0;
+        for (int j = s->first_part; j < s->first_part + s->nparts; j++) {
+            pub |= set.parts[j].status == PB_ST_PUBLISHED;
+            rej |= set.parts[j].status == PB_ST_REJECTED;
+            con |= set.parts[j].status == PB_ST_CONFLICT;
+        }
+        s->status = pub ? PB_ST_ACCEPTED : rej ? PB_ST_REJECTED : con ? PB_ST_CONFLICT : PB_ST_UNCHANGED;
+    }
+    /* the counts */
+    sum->sub_total = set.nsubs;
+    for (int i = 0; i < set.nsubs; i++) {
+        const pb_sub *s = &set.subs[i];
+        sum->sub_accepted += s->status == PB_ST_ACCEPTED;
+        sum->sub_unchanged += s->status == PB_ST_UNCHANGED;
+        sum->sub_rejected += s->status == PB_ST_REJECTED;
+        sum->sub_conflict += s->status == PB_ST_CONFLICT;
+        sum->rows_read += s->rows;
+        sum->rows_rejected += s->rows_unplaced;
+        for (int j = s->first_part; j < s->first_part + s->nparts; j++) {
+            const pb_part *p = &set.parts[j];
+            /* rows of a part: published when its revision is (valid ones),
+             * rejected otherwise (the part's invalid rows, or all of them) */
+            if (p->status == PB_ST_PUBLISHED) {
+                sum->rows_published += p->valid;
+                sum->rows_rejected += p->rows - p->valid;
+            } else if (p->status == PB_ST_UNCHANGED) {
+                sum->rows_published += p->rows; /* already published */
+            } else {
+                sum->rows_rejected += p->rows;
+            }
+        }
+    }
+    for (int i = 0; i < nce; i++) {
+        int s = ce[i].status;
+        sum->c_published += s == PB_ST_PUBLISHED;
+        sum->c_unchanged += s == PB_ST_UNCHANGED;
+        sum->c_rejected += s == PB_ST_REJECTED;
+        sum->c_conflict += s == PB_ST_CONFLICT;
+        sum->c_missing += s == PB_ST_MISSING;
+    }
+
+    /* 6. the report */
+    st = gf_buf_printf(&rep, "{\"geoflux\":\"%s\"", PROJECT_VERSION);
+    if (!st) st = json_kv_str(&rep, "generated_at", at);
+    if (!st) {
+        st = gf_buf_printf(&rep, ",\"perimeter\":");
+        if (!st && pm.kind[0]) {
+            st = gf_buf_printf(&rep, "{\"kind\":\"%s\",\"value\":", pm.kind);
+            if (!st) st = gf_buf_json_str(&rep, pm.value, strlen(pm.value));
+            if (!st) st = gf_buf_printf(&rep, ",\"communes\":%d}", pm.n);
+        } else if (!st) {
+            st = gf_buf_append(&rep, "null", 4);
+        }
+    }
+    if (!st) st = gf_buf_printf(&rep, ",\"options\":{\"min_valid\":%g,\"warn_deletion\":%g,\"max_deletion\":%g", o.min_valid,
+                                o.warn_deletion, o.max_deletion);
+    if (!st) st = json_kv_str(&rep, "prefer", o.prefer);
+    if (!st)
+        st = gf_buf_printf(&rep,
+                           "},\"counts\":{\"submissions\":{\"total\":%d,\"accepted\":%d,\"unchanged\":%d,\"rejected\":%d,"
+                           "\"conflict\":%d},\"communes\":{\"published\":%d,\"unchanged\":%d,\"rejected\":%d,"
+                           "\"conflict\":%d,\"missing\":%d},\"rows\":{\"read\":%llu,\"published\":%llu,\"rejected\":%llu}}",
+                           sum->sub_total, sum->sub_accepted, sum->sub_unchanged, sum->sub_rejected, sum->sub_conflict,
+                           sum->c_published, sum->c_unchanged, sum->c_rejected, sum->c_conflict, sum->c_missing,
+                           (unsigned long long)sum->rows_read, (unsigned long long)sum->rows_published,
+                           (unsigned long long)sum->rows_rejected);
+    if (!st) st = gf_buf_printf(&rep, ",\"communes\":[");
+    for (int i = 0; i < nce && !st; i++) {
+        const centry *c = &ce[i];
+        int idx = gf_cog_current(c->code);
+        st = gf_buf_printf(&rep, "%s{\"code\":\"%s\"", i ? "," : "", c->code);
+        if (!st) st = json_kv_str(&rep, "name", idx >= 0 ? gf_cog_name(idx) : NULL);
+        if (!st) st = json_kv_str(&rep, "status", pb_status_name(c->status));
+        if (st) break;
+        if (c->part >= 0 && set.parts[c->part].status == PB_ST_UNCHANGED && c->pub.revision) {
+            st = pb_store_entry_json(ctx, store, c->code, c->pub.revision, &rep);
+            if (!st) st = gf_buf_printf(&rep, ",\"changes\":null,\"reasons\":[]}");
+        } else if (c->part >= 0) {
+            const pb_part *p = &set.parts[c->part];
+            const pb_sub *s = &set.subs[p->sub];
+            st = json_kv_str(&rep, "producer", s->producer);
+            if (!st) {
+                int64_t r = p->status == PB_ST_PUBLISHED ? p->revision : c->pub.revision;
+                st = r ? gf_buf_printf(&rep, ",\"revision\":%lld", (long long)r) : gf_buf_printf(&rep, ",\"revision\":null");
+            }
+            if (!st) st = json_kv_str(&rep, "received_at", s->received_at);
+            if (!st) st = json_kv_str(&rep, "file", s->path);
+            uint64_t rows = p->rows, valid = p->failed ? 0 : p->valid;
+            if (!st)
+                st = gf_buf_printf(&rep, ",\"rows\":%llu,\"valid_rows\":%llu,\"certified_share\":%.4f",
+                                   (unsigned long long)rows, (unsigned long long)valid,
+                                   share(p->certified, p->valid));
+            if (!st) st = json_codes(&rep, "repairs", &p->repairs);
+            if (!st) st = json_codes(&rep, "errors", &p->errors);
+            if (!st) st = json_codes(&rep, "warnings", &p->warnings);
+            if (!st) {
+                if (p->has_diff)
+                    st = gf_buf_printf(&rep, ",\"changes\":{\"added\":%llu,\"removed\":%llu,\"modified\":%llu,\"moved\":%llu}",
+                                       (unsigned long long)p->added, (unsigned long long)p->removed,
+                                       (unsigned long long)p->modified, (unsigned long long)p->moved);
+                else
+                    st = gf_buf_printf(&rep, ",\"changes\":null");
+            }
+            if (!st) st = gf_buf_printf(&rep, ",\"reasons\":[%.*s]}", (int)p->reasons.len, p->reasons.p ? p->reasons.p : "");
+        } else if (c->pub.revision) {
+            st = pb_store_entry_json(ctx, store, c->code, c->pub.revision, &rep);
+            if (!st) st = gf_buf_printf(&rep, ",\"changes\":null,\"reasons\":[]}");
+        } else {
+            st = gf_buf_printf(&rep, ",\"revision\":null,\"changes\":null,\"reasons\":[]}");
+        }
+    }
+    if (!st) st = gf_buf_printf(&rep, "],\"submissions\":[");
+    for (int i = 0; i < set.nsubs && !st; i++) {
+        const pb_sub *s = &set.subs[i];
+        st = gf_buf_printf(&rep, "%s{\"file\":", i ? "," : "");
+        if (!st) st = gf_buf_json_str(&rep, s->path, strlen(s->path));
+        if (!st) st = json_kv_str(&rep, "producer", s->producer);
+        if (!st) st = json_kv_str(&rep, "received_at", s->received_at);
+        if (!st) st = json_kv_str(&rep, "kind", pb_kind_name(s->kind));
+        if (!st) st = json_kv_str(&rep, "status", pb_status_name(s->status));
+        if (!st) st = json_kv_str(&rep, "reason", s->reason);
+        if (!st) st = gf_buf_printf(&rep, ",\"rows\":%llu,\"rows_without_commune\":%llu,\"communes\":[",
+                                    (unsigned long long)s->rows, (unsigned long long)s->rows_unplaced);
+        for (int j = s->first_part; j < s->first_part + s->nparts && !st; j++) {
+            const pb_part *p = &set.parts[j];
+            st = gf_buf_printf(&rep, "%s{\"code\":\"%s\",\"status\":\"%s\"}", j > s->first_part ? "," : "", p->code,
+                               pb_status_name(p->status));
+        }
+        if (!st) st = gf_buf_append(&rep, "]}", 2);
+    }
+    if (!st) st = gf_buf_append(&rep, "]}\n", 3);
+    if (st) { st = OOM(ctx); goto done; }
+    if (!(sum->report_json = strndup(rep.p, rep.len))) { st = OOM(ctx); goto done; }
+
+    /* 7. commit, then the SITE from the store */
+    int64_t run = 0;
+    if (stored) {
+        if ((st = pb_store_add_run(ctx, store, at, sum->report_json, &run))) goto done;
+    }
+    if ((st = pb_store_commit(ctx, store))) goto done;
+    if (!stored) {
+        if ((st = pb_store_last_run(ctx, store, &run, &last_report))) goto done;
+    }
+    if (run && run != site_run) {
+        st = pb_site_build(ctx, &o, store, run, stored ? sum->report_json : last_report, scratch);
+        if (!st) sum->site_rebuilt = 1;
+    }
+done:
+    pb_store_close(store);
+    pb_set_free(&set);
+    free(ce);
+    free(pm.codes);
+    free(last_report);
+    gf_buf_free(&rep);
+    pb_rmtree(scratch);
+    return st;
+}
+
+void gf_publish_summary_free(gf_publish_summary *s)
+{
+    if (!s) return;
+    free(s->report_json);
+    s->report_json = NULL;
+}

@@ -1,0 +1,534 @@
+/* Submissions: the sources walked, each file hashed, sniffed, classified by
+ * its header and split by commune.
+ *
+ * A file of one commune is read in place by the convert job; a file of
+ * several (an EPCI's BAL, a BAN extract) is split into one scratch CSV per
+ * commune: its header, then the commune's records as read (after
+ * transcoding, so the parts are UTF-8). The commune of a record is its
+ * commune_insee, else the first five characters of its cle_interop; a
+ * record with neither is rejected with the submission's counts. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "geoflux/address.h"
+#include "geoflux/ingest.h"
+#include "publish/pub_int.h"
+
+/* ---- hashes ---------------------------------------------------------------- */
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void pb_hash_init(pb_hash *h)
+{
+    h->a = 14695981039346656037ULL;
+    h->b = 0x6c62272e07bb0142ULL;
+}
+
+void pb_hash_update(pb_hash *h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t a = h->a, b = h->b;
+    for (size_t i = 0; i < n; i++) {
+        a = (a ^ s[i]) * 1099511628211ULL;
+        b = (b ^ s[i]) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+    }
+    h->a = a;
+    h->b = b;
+}
+
+void pb_hash_hex(const pb_hash *h, char out[33])
+{
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)mix64(h->a), (unsigned long long)mix64(h->b));
+}
+
+uint64_t pb_row_hash(const char *p, size_t n)
+{
+    uint64_t a = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++) a = (a ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return mix64(a ^ n);
+}
+
+const char *pb_kind_name(int kind)
+{
+    switch (kind) {
+    case PB_KIND_BAL: return "bal";
+    case PB_KIND_BAN: return "ban";
+    case PB_KIND_EQUIP: return "equipments";
+    default: return NULL;
+    }
+}
+
+const char *pb_status_name(int st)
+{
+    static const char *const n[] = {"published", "unchanged", "rejected", "conflict", "missing", "accepted"};
+    return st >= 0 && st <= PB_ST_ACCEPTED ? n[st] : "?";
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+gf_status pb_read_file(gf_ctx *ctx, const char *path, gf_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
+    char tmp[65536];
+    size_t n;
+    gf_status st = GF_OK;
+    while (!st && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        if (gf_buf_append(out, tmp, n)) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (!st && ferror(f)) st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: read error", path);
+    fclose(f);
+    return st;
+}
+
+gf_status pb_write_file(gf_ctx *ctx, const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: %s", path, strerror(errno));
+    int bad = n && fwrite(p, 1, n, f) != n;
+    bad |= fclose(f) != 0;
+    return bad ? gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path) : GF_OK;
+}
+
+static gf_status add_sub(gf_ctx *ctx, pb_set *set, const char *path)
+{
+    if (set->nsubs == set->capsubs) {
+        int cap = set->capsubs ? 2 * set->capsubs : 64;
+        pb_sub *n = realloc(set->subs, (size_t)cap * sizeof *n);
+        if (!n) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        set->subs = n;
+        set->capsubs = cap;
+    }
+    pb_sub *s = &set->subs[set->nsubs];
+    memset(s, 0, sizeof *s);
+    if (!(s->path = strdup(path))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    s->status = PB_ST_ACCEPTED;
+    set->nsubs++;
+    return GF_OK;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Adds path, or every regular file under it (names in byte order, hidden
+ * names skipped). */
+static gf_status walk(gf_ctx *ctx, pb_set *set, const char *path, int top)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (top) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
+        return GF_OK; /* a dangling link inside a source: skipped */
+    }
+    if (!S_ISDIR(sb.st_mode)) return S_ISREG(sb.st_mode) || top ? add_sub(ctx, set, path) : GF_OK;
+    DIR *d = opendir(path);
+    if (!d) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    gf_status st = GF_OK;
+    struct dirent *e;
+    while (!st && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 32;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
+            names = nn;
+        }
+        size_t l = strlen(path);
+        char *full = malloc(l + strlen(e->d_name) + 2);
+        if (!full) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
+        sprintf(full, "%s%s%s", path, l && path[l - 1] == '/' ? "" : "/", e->d_name);
+        names[n++] = full;
+    }
+    closedir(d);
+    if (!st && n) qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (!st) st = walk(ctx, set, names[i], 0);
+        free(names[i]);
+    }
+    free(names);
+    return st;
+}
+
+/* The name of the folder holding path ("" at the top). */
+static char *parent_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup("");
+    const char *end = slash;
+    while (end > path && end[-1] == '/') end--;
+    const char *beg = end;
+    while (beg > path && beg[-1] != '/') beg--;
+    size_t n = (size_t)(end - beg);
+    if (n == 1 && *beg == '.') return strdup("");
+    char *r = malloc(n + 1);
+    if (r) { memcpy(r, beg, n); r[n] = 0; }
+    return r;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* The manifest: `file;producer;received_at` (header required, any
+ * separator the CSV reader detects). A submission takes the row whose file
+ * is its path as given, else its file name. */
+static gf_status apply_manifest(gf_ctx *ctx, const char *manifest, pb_set *set)
+{
+    gf_stream *s;
+    gf_status st = gf_stream_open(ctx, manifest, &s);
+    if (st) return st == GF_ERR_IO ? GF_ERR_INPUT : st;
+    gf_csv *c;
+    gf_csv_opts co = {0};
+    if ((st = gf_csv_open(ctx, s, &co, &c))) return st;
+    gf_csv_record r;
+    int cf = -1, cp = -1, cr = -1;
+    if ((st = gf_csv_next(c, ctx, &r)) != GF_OK) {
+        gf_csv_close(c);
+        return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: empty manifest (expected the header file;producer;received_at)", manifest);
+    }
+    for (int i = 0; i < r.nfields; i++) {
+        char h[64];
+        gf_header_norm(r.field[i], r.len[i], h, sizeof h);
+        if (!strcmp(h, "file")) cf = i;
+        else if (!strcmp(h, "producer")) cp = i;
+        else if (!strcmp(h, "received_at")) cr = i;
+    }
+    if (cf < 0 || cp < 0) {
+        gf_csv_close(c);
+        return gf_ctx_err(ctx, GF_ERR_INPUT, "%s:1: the manifest needs the columns file and producer (and received_at)",
+                          manifest);
+    }
+    while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
+        if (r.error || cf >= r.nfields) continue;
+        char file[4096];
+        snprintf(file, sizeof file, "%.*s", (int)r.len[cf], r.field[cf]);
+        for (int i = 0; i < set->nsubs; i++) {
+            pb_sub *sb = &set->subs[i];
+            if (strcmp(sb->path, file) && strcmp(base_name(sb->path), file)) continue;
+            if (cp < r.nfields && r.len[cp]) {
+                free(sb->producer);
+                sb->producer = strndup(r.field[cp], r.len[cp]);
+            }
+            if (cr >= 0 && cr < r.nfields && r.len[cr]) {
+                free(sb->received_at);
+                sb->received_at = strndup(r.field[cr], r.len[cr]);
+            }
+            if (!sb->producer || !sb->received_at) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        }
+        if (st < 0) break;
+    }
+    gf_csv_close(c);
+    return st == GF_DONE ? GF_OK : st;
+}
+
+static gf_status reject(gf_ctx *ctx, pb_sub *s, const char *fmt, const char *arg)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, fmt, arg ? arg : "");
+    free(s->reason);
+    if (!(s->reason = strdup(msg))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    s->status = PB_ST_REJECTED;
+    return GF_OK;
+}
+
+/* Hash of the file's bytes (as stored: a .gz is hashed compressed). */
+static gf_status hash_file(gf_ctx *ctx, pb_sub *s)
+{
+    FILE *f = fopen(s->path, "rb");
+    if (!f) return reject(ctx, s, "cannot be read: %s", strerror(errno));
+    pb_hash h;
+    pb_hash_init(&h);
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) pb_hash_update(&h, buf, n);
+    int err = ferror(f);
+    fclose(f);
+    if (err) return reject(ctx, s, "cannot be read: %s", "read error");
+    pb_hash_hex(&h, s->hash);
+    return GF_OK;
+}
+
+/* What the first bytes (decompressed) say: NULL for "looks like text". */
+static const char *sniff(const char *p, size_t n)
+{
+    if (n >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF) {
+        p += 3;
+        n -= 3;
+    }
+    while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) { p++; n--; }
+    if (n >= 5 && (!strncasecmp(p, "<!doc", 5) || !strncasecmp(p, "<html", 5) || !strncasecmp(p, "<?xml", 5)
+                   || !strncasecmp(p, "<head", 5) || !strncasecmp(p, "<body", 5)))
+        return "an HTML or XML page, not a CSV file";
+    if (n && (*p == '{' || *p == '[')) return "JSON, not a CSV file";
+    return NULL;
+}
+
+typedef struct part_buf {
+    char code[6];
+    gf_buf rows;
+    uint64_t nrows, transcoded;
+    int flushed;     /* rows already appended to its file */
+    char *path;
+} part_buf;
+
+static int valid_code(const char *p, size_t n)
+{
+    if (n != 5) return 0;
+    for (size_t i = 0; i < 5; i++) {
+        char c = p[i];
+        if (!((c >= '0' && c <= '9') || (i == 1 && (c == 'A' || c == 'B' || c == 'a' || c == 'b')))) return 0;
+    }
+    return 1;
+}
+
+static void trim(const char **p, size_t *n)
+{
+    while (*n && (**p == ' ' || **p == '\t')) { (*p)++; (*n)--; }
+    while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t')) (*n)--;
+}
+
+static gf_status flush_part(gf_ctx *ctx, part_buf *pb, const char *header, size_t hlen)
+{
+    FILE *f = fopen(pb->path, pb->flushed ? "ab" : "wb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file %s: %s", pb->path, strerror(errno));
+    int bad = 0;
+    if (!pb->flushed) bad |= fwrite(header, 1, hlen, f) != hlen || fputc('\n', f) == EOF;
+    if (pb->rows.len) bad |= fwrite(pb->rows.p, 1, pb->rows.len, f) != pb->rows.len;
+    bad |= fclose(f) != 0;
+    if (bad) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file %s: write error", pb->path);
+    pb->flushed = 1;
+    pb->rows.len = 0;
+    return GF_OK;
+}
+
+/* Reads a BAL/BAN submission: its communes, their rows, the split parts. */
+static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv_record *hdr0,
+                       const gf_header_map *hm, const char *scratch)
+{
+    pb_sub *s = &set->subs[si];
+    int ci = hm->field_col[GF_A_COMMUNE_INSEE], ck = hm->field_col[GF_A_CLE_INTEROP];
+    char *header = strndup(hdr0->raw, hdr0->rawlen);
+    if (!header) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    size_t hlen = hdr0->rawlen;
+    part_buf *pbs = NULL;
+    int np = 0, cap = 0, last = -1;
+    size_t buffered = 0;
+    gf_status st;
+    gf_csv_record r;
+    while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
+        s->rows++;
+        const char *v = NULL;
+        size_t vn = 0;
+        char code[6] = "";
+        if (ci >= 0 && ci < r.nfields) {
+            v = r.field[ci];
+            vn = r.len[ci];
+            trim(&v, &vn);
+        }
+        if ((!v || !vn) && ck >= 0 && ck < r.nfields && r.len[ck] >= 5) {
+            v = r.field[ck];
+            vn = 5;
+            const char *q = v;
+            size_t qn = r.len[ck];
+            trim(&q, &qn);
+            v = q;
+            if (qn < 5) vn = 0;
+        }
+        if (v && valid_code(v, vn)) {
+            for (int i = 0; i < 5; i++) code[i] = (char)(v[i] == 'a' ? 'A' : v[i] == 'b' ? 'B' : v[i]);
+            code[5] = 0;
+        } else {
+            s->rows_unplaced++;
+            continue;
+        }
+        int k = last >= 0 && !strcmp(pbs[last].code, code) ? last : -1;
+        for (int i = 0; k < 0 && i < np; i++)
+            if (!strcmp(pbs[i].code, code)) k = i;
+        if (k < 0) {
+            if (np == cap) {
+                cap = cap ? 2 * cap : 8;
+                part_buf *n = realloc(pbs, (size_t)cap * sizeof *n);
+                if (!n) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
+                pbs = n;
+            }
+            k = np++;
+            memset(&pbs[k], 0, sizeof pbs[k]);
+            memcpy(pbs[k].code, code, 6);
+            char path[4096];
+            snprintf(path, sizeof path, "%s/sub%d-%s.csv", scratch, si, code);
+            if (!(pbs[k].path = strdup(path))) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
+        }
+        last = k;
+        part_buf *pb = &pbs[k];
+        pb->nrows++;
+        pb->transcoded += r.transcoded != 0;
+        if (gf_buf_append(&pb->rows, r.raw, r.rawlen) || gf_buf_append(&pb->rows, "\n", 1)) {
+            st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+            break;
+        }
+        buffered += r.rawlen + 1;
+        if (buffered > (64u << 20)) {
+            for (int i = 0; i < np && st == GF_OK; i++)
+                if (pbs[i].rows.len) st = flush_part(ctx, &pbs[i], header, hlen);
+            if (st) break;
+            buffered = 0;
+        }
+    }
+    if (st == GF_DONE) st = GF_OK;
+    else if (st < 0 && (st == GF_ERR_PARSE || st == GF_ERR_SCHEMA || st == GF_ERR_INPUT || st == GF_ERR_IO)) {
+        /* the file ends in a way the reader cannot go past (truncated gzip) */
+        st = reject(ctx, s, "cannot be read to its end: %s", gf_ctx_errmsg(ctx));
+        np = np < 0 ? 0 : np;
+        for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); free(pbs[i].path); }
+        np = 0;
+    }
+    /* one commune and every row placed: the file is read in place */
+    int in_place = np == 1 && !s->rows_unplaced && !pbs[0].flushed;
+    s->first_part = set->nparts;
+    for (int i = 0; i < np && st == GF_OK; i++) {
+        if (!in_place) st = flush_part(ctx, &pbs[i], header, hlen);
+        if (st) break;
+        if (set->nparts == set->capparts) {
+            int ncap = set->capparts ? 2 * set->capparts : 64;
+            pb_part *n = realloc(set->parts, (size_t)ncap * sizeof *n);
+            if (!n) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
+            set->parts = n;
+            set->capparts = ncap;
+        }
+        pb_part *p = &set->parts[set->nparts++];
+        memset(p, 0, sizeof *p);
+        p->sub = si;
+        memcpy(p->code, pbs[i].code, 6);
+        p->rows = pbs[i].nrows;
+        p->transcoded = pbs[i].transcoded;
+        if (!(p->input = strdup(in_place ? s->path : pbs[i].path))) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        s->nparts++;
+    }
+    for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); free(pbs[i].path); }
+    free(pbs);
+    free(header);
+    if (!st && s->status != PB_ST_REJECTED && !s->nparts)
+        st = reject(ctx, s, "%s", s->rows ? "no row names its commune (commune_insee or cle_interop)" : "no data rows");
+    return st;
+}
+
+/* Classifies and splits one submission. Problems of the file itself make a
+ * rejected submission, not a failed run. */
+static gf_status examine(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int si, const char *scratch)
+{
+    pb_sub *s = &set->subs[si];
+    struct stat sb;
+    if (stat(s->path, &sb) != 0) return reject(ctx, s, "cannot be read: %s", strerror(errno));
+    s->size = (uint64_t)sb.st_size;
+    uint64_t max = o->max_size ? o->max_size : (512ull << 20);
+    if (!S_ISREG(sb.st_mode)) return reject(ctx, s, "%s", "not a regular file");
+    gf_status st = hash_file(ctx, s);
+    if (st || s->status == PB_ST_REJECTED) return st;
+    if (!s->size) return reject(ctx, s, "%s", "empty file");
+    if (s->size > max) {
+        char m[64];
+        snprintf(m, sizeof m, "%llu bytes", (unsigned long long)max);
+        return reject(ctx, s, "larger than --max-size (%s)", m);
+    }
+    /* the first bytes, decompressed */
+    gf_ctx *sub;
+    if (gf_ctx_fork(ctx, &sub)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    gf_stream *strm = NULL;
+    char head[4096];
+    size_t got = 0;
+    if (gf_stream_open(sub, s->path, &strm) == GF_OK) {
+        if (gf_stream_read(strm, sub, head, sizeof head, &got) != GF_OK) got = 0;
+        gf_stream_close(strm);
+        strm = NULL;
+    }
+    const char *what = sniff(head, got);
+    if (what) {
+        gf_ctx_destroy(sub);
+        return reject(ctx, s, "%s", what);
+    }
+    gf_csv *c = NULL;
+    gf_csv_opts co = {0};
+    gf_csv_record hdr;
+    if ((st = gf_stream_open(sub, s->path, &strm)) || (st = gf_csv_open(sub, strm, &co, &c))
+        || (st = gf_csv_next(c, sub, &hdr)) != GF_OK) {
+        st = reject(ctx, s, "%s", st == GF_DONE ? "no header" : gf_ctx_errmsg(sub));
+        if (c) gf_csv_close(c);
+        gf_ctx_destroy(sub);
+        return st;
+    }
+    gf_header_map hm;
+    if (gf_header_map_address(sub, &hdr, &hm) == GF_OK && hm.layout != GF_LAYOUT_UNKNOWN) {
+        s->kind = gf_layout_is_bal(hm.layout) ? PB_KIND_BAL : PB_KIND_BAN;
+        st = split(ctx, set, si, c, &hdr, &hm, scratch);
+    } else {
+        int equip = 0;
+        for (int i = 0; i < hdr.nfields; i++) {
+            char h[64];
+            gf_header_norm(hdr.field[i], hdr.len[i], h, sizeof h);
+            if (!strcmp(h, "equip_uid") || !strcmp(h, "equip_id")) equip = 1;
+        }
+        if (equip) {
+            s->kind = PB_KIND_EQUIP;
+            st = reject(ctx, s, "%s", "SCDL équipements file: equipments are not published by this version of geoflux "
+                                      "publish (geoflux geocode handles them)");
+        } else {
+            char first[200];
+            snprintf(first, sizeof first, "%.*s", (int)(hdr.rawlen > 120 ? 120 : hdr.rawlen), hdr.raw);
+            st = reject(ctx, s, "no known schema (neither BAL, BAN nor SCDL équipements): header '%s'", first);
+        }
+    }
+    gf_csv_close(c);
+    gf_ctx_destroy(sub);
+    return st;
+}
+
+gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, const char *scratch, pb_set *set)
+{
+    gf_status st = GF_OK;
+    for (int i = 0; i < o->nsources && !st; i++) st = walk(ctx, set, o->sources[i], 1);
+    for (int i = 0; i < set->nsubs && !st; i++) {
+        pb_sub *s = &set->subs[i];
+        if (!(s->producer = parent_name(s->path)) || !(s->received_at = strdup(at)))
+            st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    if (!st && o->manifest) st = apply_manifest(ctx, o->manifest, set);
+    for (int i = 0; i < set->nsubs && !st; i++) st = examine(ctx, o, set, i, scratch);
+    return st;
+}
+
+void pb_set_free(pb_set *set)
+{
+    for (int i = 0; i < set->nsubs; i++) {
+        pb_sub *s = &set->subs[i];
+        free(s->path);
+        free(s->producer);
+        free(s->received_at);
+        free(s->reason);
+    }
+    for (int i = 0; i < set->nparts; i++) {
+        pb_part *p = &set->parts[i];
+        free(p->input);
+        free(p->out);
+        free(p->rejects);
+        free(p->diff);
+        free(p->errmsg);
+        gf_buf_free(&p->errors);
+        gf_buf_free(&p->warnings);
+        gf_buf_free(&p->repairs);
+        gf_buf_free(&p->reasons);
+    }
+    free(set->subs);
+    free(set->parts);
+    memset(set, 0, sizeof *set);
+}
