@@ -1,8 +1,7 @@
 /* Writes the coverage dashboard (index.html and the files of dashboard/),
  * embedded in the binary by cmake/embed.cmake, into a SITE directory being
- * built. Uses the
- * write layer's atomic outputs: every file under a temporary name, all
- * renamed once all are written. */
+ * built. Uses the write layer's atomic outputs: every file under a
+ * temporary name, all renamed once all are written. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

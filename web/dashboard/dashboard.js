@@ -14,11 +14,11 @@
   'use strict';
 
   const STATUS = {
-    published: { label: 'publiée', color: '#2e7d32' },
-    unchanged: { label: 'inchangée', color: '#8bc34a' },
-    rejected: { label: 'rejetée', color: '#d32f2f' },
-    conflict: { label: 'en conflit', color: '#f08c00' },
-    missing: { label: 'sans BAL', color: '#cfd6dc' },
+    published: { label: 'publiée', plural: 'publiées', color: '#2e7d32' },
+    unchanged: { label: 'inchangée', plural: 'inchangées', color: '#8bc34a' },
+    rejected: { label: 'rejetée', plural: 'rejetées', color: '#d32f2f' },
+    conflict: { label: 'en conflit', plural: 'en conflit', color: '#f08c00' },
+    missing: { label: 'sans BAL', plural: 'sans BAL', color: '#cfd6dc' },
   };
   const STATUS_ORDER = Object.keys(STATUS);
   const SUBMISSION_STATUS = { accepted: 'acceptée', unchanged: 'inchangée', rejected: 'rejetée', conflict: 'en conflit' };
@@ -106,7 +106,7 @@
     const sc = counts.submissions || {};
     const rc = counts.rows || {};
     $('counts').replaceChildren(
-      box('Communes', STATUS_ORDER.map((s) => ['communes.' + s, STATUS[s].label + (cc[s] > 1 ? 's' : ''), cc[s], s])),
+      box('Communes', STATUS_ORDER.map((s) => ['communes.' + s, cc[s] > 1 ? STATUS[s].plural : STATUS[s].label, cc[s], s])),
       box('Soumissions', [['submissions.total', 'reçues', sc.total], ['submissions.accepted', 'acceptées', sc.accepted],
         ['submissions.unchanged', 'inchangées', sc.unchanged], ['submissions.rejected', 'rejetées', sc.rejected],
         ['submissions.conflict', 'en conflit', sc.conflict]]),
