@@ -7,7 +7,8 @@
 # beside geoflux, tests/helpers/dashboard_write.c), and headless Chromium
 # (Debian's, driven by playwright-core: tests/js/dashboard_check.mjs) checks
 # the map, the table, the commune pages, that no request leaves the SITE and
-# that no console error is logged. A SITE without data.js must say so.
+# that no console error is logged, opened from disk (file://) and from a
+# static server (python3 -m http.server). A SITE without data.js must say so.
 # Screenshots are kept in OUTDIR. Prints SKIPPED and exits 77 when chromium,
 # node or playwright-core are missing.
 # Usage: dashboard.sh GEOFLUX SRCDIR OUTDIR
@@ -31,7 +32,7 @@ expect '[ -f "$OUT/site/index.html" ] && [ -f "$OUT/site/dashboard/dashboard.js"
 expect 'cmp -s "$OUT/site/index.html" "$SRC/web/dashboard/index.html" && cmp -s "$OUT/site/dashboard/dashboard.js" "$SRC/web/dashboard/dashboard.js"' \
   "the files written are web/dashboard/'s"
 
-# browser [NAME] [options]: dashboard_check.mjs on SITE, its output in OUT/NAME.log
+# browser NAME SITE [options]: dashboard_check.mjs on SITE, its output in OUT/NAME.log
 browser() {
   local name=$1 site=$2; shift 2
   checks=$((checks+1))
@@ -41,6 +42,15 @@ browser() {
   if [ $rc -eq 0 ]; then echo "ok: $name"; else echo "FAIL: $name (exit $rc)"; fails=$((fails+1)); fi
 }
 browser file "$OUT/site"
+# the same SITE from a static server (python3 -m http.server): nothing may
+# leave it either; the server stops by itself (timeout) if the test is killed
+PORT=$((20000 + RANDOM % 20000))
+timeout 300 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$OUT/site" > "$OUT/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null' EXIT
+for _ in $(seq 50); do grep -q Serving "$OUT/server.log" && break; sleep 0.1; done
+browser http "$OUT/site" --base "http://127.0.0.1:$PORT/" --name http
+kill $SERVER 2>/dev/null
 # no data.js: the page says what is missing instead of staying blank
 mkdir -p "$OUT/nodata"
 "$WRITE" "$OUT/nodata" || { echo "FAIL: gf_dashboard_write (nodata)"; exit 1; }

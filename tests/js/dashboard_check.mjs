@@ -15,17 +15,25 @@
 //  - names from the data are shown as text, never parsed as HTML;
 //  - an unknown code says so.
 // With --no-data (a SITE without data.js) only checks that the page says the
-// data is missing instead of staying blank.
-// Prints one line per check and a JSON summary; saves screenshots in OUTDIR.
-// Usage: node dashboard_check.mjs CHROMIUM SITE_DIR OUTDIR [TIMEOUT_S] [--no-data]
+// data is missing instead of staying blank. With --base URL the page is
+// loaded from URL (a static server of SITE_DIR) instead of file://, and no
+// request may leave URL.
+// Prints one line per check and a JSON summary; saves screenshots in OUTDIR
+// (prefixed with --name NAME when given).
+// Usage: node dashboard_check.mjs CHROMIUM SITE_DIR OUTDIR [TIMEOUT_S] [--no-data] [--base URL] [--name NAME]
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const args = process.argv.slice(2);
-const noData = args.includes('--no-data');
-const [exe, site, outdir, tmo = '60'] = args.filter((a) => a !== '--no-data');
-const siteUrl = pathToFileURL(site).href.replace(/\/?$/, '/');
+const opt = (name) => { const i = args.indexOf(name); return i < 0 ? null : args.splice(i, 2)[1]; };
+const flag = (name) => { const i = args.indexOf(name); if (i >= 0) args.splice(i, 1); return i >= 0; };
+const noData = flag('--no-data');
+const base = opt('--base');
+const name = opt('--name');
+const [exe, site, outdir, tmo = '60'] = args;
+const shot = (file) => `${outdir}/${name ? name + '-' : ''}${file}`;
+const siteUrl = (base || pathToFileURL(site).href).replace(/\/?$/, '/');
 
 let fails = 0, checks = 0;
 const summary = {};
@@ -59,7 +67,7 @@ try {
     const r = await page.evaluate(() => ({ error: document.body.dataset.error || '',
       visible: !document.getElementById('error').hidden && document.getElementById('error').textContent }));
     check(/data\.js/.test(r.error) && r.visible, `without data.js the page says so: "${r.error}"`);
-    await page.screenshot({ path: `${outdir}/no-data.png` });
+    await page.screenshot({ path: shot('no-data.png') });
     // the missing script itself is the one console error expected
     const other = errors.filter((e) => !/ERR_FILE_NOT_FOUND/.test(e));
     check(other.length === 0, `no other error (${other.join(' | ')})`);
@@ -67,7 +75,8 @@ try {
     const report = JSON.parse(readFileSync(`${site}/report.json`, 'utf8'));
     const geo = JSON.parse(readFileSync(`${site}/communes.geojson`, 'utf8'));
     const byCode = new Map(report.communes.map((c) => [c.code, c]));
-    summary.render_ms = await page.evaluate(() => Math.round(performance.now()));
+    summary.load_ms = await page.evaluate(() => Math.round(performance.now()));
+    summary.draw_ms = +(await page.evaluate(() => document.body.dataset.drawMs));
 
     // the map: one path per commune polygon
     const paths = await page.locator('#map svg path.commune').count();
@@ -156,7 +165,7 @@ try {
       await page.mouse.move(pt.x, pt.y);
       const tip = await page.evaluate(() => { const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent; });
       check(tip.includes(pick.name), `map: hovering shows "${tip}"`);
-      await page.screenshot({ path: `${outdir}/home.png`, fullPage: true });
+      await page.screenshot({ path: shot('home.png'), fullPage: true });
       await page.mouse.click(pt.x, pt.y);
       await page.waitForFunction((h) => location.hash === h, `#/commune/${pick.code}`);
       const r = await page.evaluate(() => ({
@@ -177,7 +186,7 @@ try {
         `commune page: ${r.repairs} repair codes, ${r.warnings} warning codes`);
       check(JSON.stringify(r.reasons) === JSON.stringify(pick.reasons), 'commune page: reasons');
       check(r.changes.length === 4 && r.changes[0].startsWith(String(pick.changes.added)), `commune page: changes ${r.changes}`);
-      await page.screenshot({ path: `${outdir}/commune.png`, fullPage: true });
+      await page.screenshot({ path: shot('commune.png'), fullPage: true });
       await page.goBack();
       await page.waitForFunction(() => document.body.dataset.view === 'home');
     }
@@ -190,7 +199,7 @@ try {
     const legend = await page.textContent('#legend');
     check(before !== after && /80 à 100 %/.test(legend) && await page.evaluate(() => document.body.dataset.mapMode) === 'certified',
       `certified share colouring: ${before} -> ${after}, legend "${legend.slice(0, 60)}…"`);
-    await page.screenshot({ path: `${outdir}/certified.png`, fullPage: true });
+    await page.screenshot({ path: shot('certified.png'), fullPage: true });
     await page.check('#map-controls input[value="status"]');
 
     // data is text: the HTML producer name of the fixture, on the home page and its commune's page

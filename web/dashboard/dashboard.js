@@ -8,8 +8,9 @@
  * at the scale of a department it is indistinguishable from Web Mercator,
  * and it needs no tiles). Every value from the data reaches the page as
  * text (textContent, attributes), never as HTML.
- * For tests, <body> carries data-ready once drawn, data-view (home,
- * commune) and data-error when the data is missing. */
+ * For tests, <body> carries data-ready once drawn (data-draw-ms: how long
+ * drawing took), data-view (home, commune) and data-error when the data is
+ * missing. */
 (function () {
   'use strict';
 
@@ -390,6 +391,7 @@
     document.body.dataset.view = view;
   }
 
+  const t0 = performance.now();
   drawHeader();
   buildMap();
   paintMap();
@@ -398,5 +400,6 @@
   drawSubmissions();
   window.addEventListener('hashchange', route);
   route();
+  document.body.dataset.drawMs = Math.round(performance.now() - t0);  // for the test's summary
   document.body.dataset.ready = '1';
 })();
