@@ -47,7 +47,8 @@ typedef struct pb_part {
     int has_diff;
     char *diff;           /* the diff CSV (scratch) */
     int64_t revision;     /* stored revision number (0: none) */
-    int failed;           /* the job itself failed (message in errmsg) */
+    int failed;           /* the part could not be read (reason given) */
+    int overruled;        /* in conflict, but another producer won by --prefer */
     char *errmsg;
 } pb_part;
 

@@ -538,37 +538,39 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
                 st = OOM(ctx);
         }
     }
-    /* 2. conflicts: several parts for one commune in this run */
+    /* 2. several parts for one commune in this run. The same rows from
+     * everybody: the first stands. One producer: the one received last
+     * wins (then the later path). Several producers: --prefer's wins, else
+     * every one is in conflict and the published revision stays. */
     for (int i = 0; i < set.nparts && !st; i++) {
         pb_part *p = &set.parts[i];
         if (p->status != PB_ST_PUBLISHED) continue;
-        for (int j = i + 1; j < set.nparts; j++) {
+        for (int j = 0; j < set.nparts && p->status == PB_ST_PUBLISHED && !st; j++) {
             pb_part *q = &set.parts[j];
-            if (strcmp(p->code, q->code) || (q->status != PB_ST_PUBLISHED && q->status != PB_ST_UNCHANGED)) continue;
+            if (j == i || strcmp(p->code, q->code) || (q->status != PB_ST_PUBLISHED && q->status != PB_ST_UNCHANGED
+                                                       && q->status != PB_ST_CONFLICT))
+                continue;
             const pb_sub *sp = &set.subs[p->sub], *sq = &set.subs[q->sub];
+            if (q->status != PB_ST_UNCHANGED && q->row_hash == p->row_hash && j < i) {
+                p->status = PB_ST_UNCHANGED; /* the same rows, already taken from q */
+                continue;
+            }
             if (!strcmp(sp->producer, sq->producer)) {
-                /* one producer sent two: the one received last wins (then the later path) */
-                pb_part *lose = strcmp(sq->received_at, sp->received_at) >= 0 ? p : q;
-                const pb_sub *win = lose == p ? sq : sp;
-                lose->status = PB_ST_REJECTED;
-                if (reason(lose, "superseded by %s, sent later by the same producer", win->path)) st = OOM(ctx);
-                if (lose == p) break;
+                int later = strcmp(sp->received_at, sq->received_at);
+                if (later < 0 || (later == 0 && p->sub < q->sub)) {
+                    p->status = PB_ST_REJECTED;
+                    if (reason(p, "superseded by %s, sent later by the same producer", sq->path)) st = OOM(ctx);
+                }
                 continue;
             }
             int pp = o.prefer && !strcmp(sp->producer, o.prefer), qp = o.prefer && !strcmp(sq->producer, o.prefer);
-            if (pp != qp) {
-                pb_part *lose = pp ? q : p;
-                lose->status = PB_ST_CONFLICT;
-                if (reason(lose, "conflict with %s (%s), preferred by --prefer", (pp ? sp : sq)->path,
-                           (pp ? sp : sq)->producer))
-                    st = OOM(ctx);
-                if (lose == p) break;
-                continue;
-            }
-            p->status = q->status = PB_ST_CONFLICT;
-            if (reason(p, "conflict: %s also sends commune %s (%s)", sq->producer, p->code, sq->path)
-                || reason(q, "conflict: %s also sends commune %s (%s)", sp->producer, q->code, sp->path))
-                st = OOM(ctx);
+            if (pp && !qp) continue; /* q loses when its turn comes */
+            p->status = PB_ST_CONFLICT;
+            p->overruled = qp;
+            if (qp)
+                st = reason(p, "conflict with %s (%s), preferred by --prefer", sq->path, sq->producer) ? OOM(ctx) : GF_OK;
+            else
+                st = reason(p, "conflict: %s also sends commune %s (%s)", sq->producer, p->code, sq->path) ? OOM(ctx) : GF_OK;
         }
     }
     /* 3. deletion guards and diffs of the parts about to be published */
@@ -600,7 +602,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     for (int i = 0; i < set.nparts && !st; i++) {
         pb_part *p = &set.parts[i];
         if (p->status == PB_ST_UNCHANGED || p->failed) continue;
-        if (p->status == PB_ST_REJECTED && !p->out) continue; /* never read: nothing to keep */
+        if (!p->out) continue; /* never harmonised: nothing to keep */
         if (p->status != PB_ST_PUBLISHED) {
             /* refused before for the same rows: not stored twice */
             char rh[17];
@@ -643,7 +645,9 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
             centry key;
             memcpy(key.code, set.parts[i].code, 6);
             centry *c = bsearch(&key, ce, (size_t)nce, sizeof *ce, cmp_centry);
-            if (c->part < 0 || rank[set.parts[i].status] > rank[set.parts[c->part].status]) c->part = i;
+            /* a part that lost to --prefer does not make the commune's status */
+            int r = set.parts[i].overruled ? -1 : rank[set.parts[i].status];
+            if (c->part < 0 || r > (set.parts[c->part].overruled ? -1 : rank[set.parts[c->part].status])) c->part = i;
         }
         for (int i = 0; i < nce && !st; i++) {
             st = pb_store_published(ctx, store, ce[i].code, &ce[i].pub);

@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "geoflux/job.h"
+#include "publish/dashboard.h"
 #include "publish/pub_int.h"
 
 #define MARKER ".geoflux-publication"
@@ -345,6 +346,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     }
     gf_buf_free(&cg);
     gf_buf_free(&js);
+    if (!st) st = gf_dashboard_write(ctx, dir);
     if (st) goto fail;
     /* the map files, from the published rows */
     if (b.ncommunes) {

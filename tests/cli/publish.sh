@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# geoflux publish: the scenario of issue 16 on the sample files.
+# Run 1 publishes communes of several versions (a 1.3 file with a BOM, a
+# Windows-1252 file, an EPCI file of two communes, a CC44 file), rejects an
+# HTML page saved as .csv and a commune outside the perimeter, and settles
+# two producers of one commune with --prefer. Run 2, same inputs: unchanged
+# everywhere, SITE byte-identical. Run 3: a commune losing 30 % of its
+# addresses is published with a warning, one losing 90 % is rejected (its
+# revision stays published), and the diffs count exactly what changed.
+. "$(dirname "$0")/lib.sh" "$@"
+S=$SRC/data/samples
+W=$OUT/work
+mkdir -p $W/src/{bruz,corps-nuds,epci,soual,rival,misc}
+cp $S/bal/bal_35047_v1.3.csv $W/src/bruz/bal.csv
+sed '1s/^\xEF\xBB\xBF//' $S/bal/bal_simple_v1.3.csv | iconv -f UTF-8 -t WINDOWS-1252 > $W/src/corps-nuds/bal.csv
+# the EPCI file: two communes in one file (Perrecy-les-Forges and Landres)
+{ cat $S/bal/test-valid.csv | sed 's/;;;\r\?$//' | sed '1s/^\xEF\xBB\xBF//'; tail -n +2 $S/bal/adresses-54084.csv; } > $W/src/epci/epci.csv
+cp $S/bal/soual-81289-cc44-extract.csv $W/src/soual/soual.csv
+# a rival producer for Corps-Nuds: one address renamed
+sed '3s/Rue de Chanteloup/Rue de Chantelou/' $S/bal/bal_simple_v1.3.csv > $W/src/rival/35088.csv
+printf '<!DOCTYPE html>\n<html><head><title>404</title></head><body>Not found</body></html>\n' > $W/src/misc/export.csv
+printf '35047\n35088\n71346\n54084\n81289\n35001\n' > $W/perimeter.txt
+# a commune outside the perimeter
+awk -F';' 'NR==1 || $2 ~ /^31591/' $S/bal/1.3-valid-multi-commune.csv > $W/src/misc/escoulis.csv
+
+pub() { (cd $W && SOURCE_DATE_EPOCH=1764547200 "$GF" publish src --store store.db -o site --perimeter perimeter.txt --prefer corps-nuds "$@"); }
+json() { python3 -c "import json,sys; r=json.load(open('$W/site/report.json')); $1"; }
+commune() { json "c=[c for c in r['communes'] if c['code']=='$1'][0]; print(c$2)"; }
+
+pub --at 2026-12-01 > $OUT/run1.out 2> $OUT/run1.err; rc=$?
+cat $OUT/run1.err
+ok "[ $rc -eq 1 ]" "run 1: exit 1 (a rejected page, a commune outside, a producer in conflict), got $rc"
+ok "[ -f $W/site/report.json ] && [ -f $W/site/bal/35047.csv ]" "run 1 wrote the SITE"
+for c in 35047 35088 71346 54084 81289; do
+  ok "[ \"\$(commune $c \"['status']\")\" = published ]" "run 1: commune $c published (got $(commune $c "['status']" 2>&1))"
+  ok "[ -s $W/site/bal/$c.csv ]" "bal/$c.csv written"
+done
+ok "[ \"\$(commune 35001 \"['status']\")\" = missing ]" "35001 (no BAL) is missing"
+ok "[ \"\$(commune 31591 \"['status']\")\" = rejected ]" "31591 outside the perimeter is rejected"
+ok "commune 31591 \"['reasons'][0]\" | grep -q perimeter" "31591's reason names the perimeter"
+ok "[ \"\$(commune 35088 \"['producer']\")\" = corps-nuds ]" "--prefer: corps-nuds's revision is published"
+ok "json \"print([s for s in r['submissions'] if 'rival' in s['file']][0]['status'])\" | grep -qx conflict" "the rival submission is in conflict"
+ok "json \"s=[s for s in r['submissions'] if s['file'].endswith('export.csv')][0]; print(s['status'], s['reason'])\" | grep -q '^rejected.*HTML'" "the HTML page is a rejected submission with its reason"
+ok "commune 35088 \"['repairs']\" | grep -q repair.encoding" "the Windows-1252 file counts its repair"
+ok "iconv -f UTF-8 -t UTF-8 $W/site/bal/35088.csv >/dev/null && grep -q 'Chanteloup' $W/site/bal/35088.csv" "bal/35088.csv is UTF-8"
+ok "json \"c=r['counts']['rows']; assert c['read']==c['published']+c['rejected'], c\"" "report.json adds up: read = published + rejected"
+ok "[ \"\$(head -1 $W/site/bal/35047.csv)\" = \"\$(head -1 $W/site/bal/81289.csv)\" ] && head -1 $W/site/bal/35047.csv | grep -q '^id_ban_commune;id_ban_toponyme;id_ban_adresse;cle_interop'" "every bal/CODE.csv is BAL 1.4"
+# CC44 x/y recomputed in Lambert-93 (the legal CRS)
+ok "awk -F';' 'NR==2{exit !(\$14 > 500000 && \$14 < 700000 && \$15 > 6200000 && \$15 < 6400000)}' $W/site/bal/81289.csv" "Soual's x/y are Lambert-93 in the published BAL"
+n_rows=$(( $(zcat $W/site/adresses.csv.gz | wc -l) - 1 ))
+n_bal=$(for f in $W/site/bal/*.csv; do tail -n +2 $f; done | wc -l)
+ok "[ $n_rows -eq $n_bal ]" "adresses.csv.gz holds every published row ($n_rows vs $n_bal)"
+ok "[ -f $W/site/index.html ] && [ -f $W/site/data.js ] && [ -f $W/site/dashboard/dashboard.js ]" "the dashboard is in the SITE"
+ok "python3 -c \"import json; json.load(open('$W/site/communes.geojson'))\"" "communes.geojson is JSON"
+if command -v ogrinfo >/dev/null; then
+  ok "ogrinfo -ro -so $W/site/adresses.gpkg addresses | grep -q 'Feature Count: $n_rows'" "GDAL reads adresses.gpkg with every published row"
+fi
+ok "[ -s $W/site/adresses.pmtiles ]" "adresses.pmtiles written"
+# the store: one run, its revisions
+ok "[ \"\$(sqlite3 $W/store.db 'select count(*) from published')\" = 5 ]" "the store publishes 5 communes"
+
+# ---- run 2: the same inputs
+(cd $W && find site -type f | sort | xargs md5sum) > $OUT/site1.md5
+pub --at 2026-12-02 > $OUT/run2.out 2> $OUT/run2.err; rc=$?
+(cd $W && find site -type f | sort | xargs md5sum) > $OUT/site2.md5
+ok "[ $rc -eq 1 ]" "run 2: exit 1 (the same rejects), got $rc"
+ok "grep -q 'published 0, unchanged 5' $OUT/run2.err" "run 2: every commune unchanged ($(grep communes: $OUT/run2.err))"
+ok "cmp -s $OUT/site1.md5 $OUT/site2.md5" "run 2: the SITE is byte-identical"
+ok "grep -q 'unchanged (nothing new to publish)' $OUT/run2.err" "run 2 says nothing was published"
+# the rows in another order: still unchanged
+{ head -1 $W/src/bruz/bal.csv; tail -n +2 $W/src/bruz/bal.csv | tac; } > $W/t && mv $W/t $W/src/bruz/bal.csv
+pub --at 2026-12-02 > /dev/null 2> $OUT/run2b.err
+ok "grep -q 'published 0, unchanged 5' $OUT/run2b.err" "rows reordered: unchanged"
+
+# ---- run 3: Bruz loses 30 % of its addresses (whole addresses, by cle_interop),
+# one is renamed and one moved by about 20 m; Landres loses 90 %
+python3 - "$W" <<'EOF'
+import sys, hashlib
+W = sys.argv[1]
+def rw(path, keep_share):
+    lines = open(path, encoding='utf-8-sig').read().splitlines()
+    h = lines[0].split(';'); ik = h.index('cle_interop')
+    keys = sorted({l.split(';')[ik] for l in lines[1:]})
+    drop = set(keys[i] for i in range(len(keys)) if (i * 7919) % 100 >= keep_share)
+    out = [lines[0]] + [l for l in lines[1:] if l.split(';')[ik] not in drop]
+    return h, out, drop, len(keys)
+h, out, drop, n = rw(W + '/src/bruz/bal.csv', 70)
+iv, ilon = h.index('voie_nom'), h.index('long')
+f = out[1].split(';'); key1 = f[h.index('cle_interop')]
+f[iv] = f[iv] + ' prolongée'; out[1] = ';'.join(f)
+# move another address (every row of it) by 0.0003 degrees of longitude
+k2 = out[50].split(';')[h.index('cle_interop')]
+for i in range(1, len(out)):
+    g = out[i].split(';')
+    if g[h.index('cle_interop')] == k2 and g[h.index('cle_interop')] != key1:
+        g[ilon] = '%.7f' % (float(g[ilon]) + 0.0003); out[i] = ';'.join(g)
+open(W + '/src/bruz/bal.csv', 'w').write('\n'.join(out) + '\n')
+open(W + '/expect_bruz', 'w').write('%d %d\n' % (len(drop), n))
+# Landres: keep only 54084 rows of 10 % of the addresses
+lines = open(W + '/src/epci/epci.csv', encoding='utf-8').read().splitlines()
+h = lines[0].split(';'); ik = h.index('cle_interop')
+k = sorted({l.split(';')[ik] for l in lines[1:] if l.split(';')[ik].startswith('54084')})
+keep = set(k[:len(k) // 10])
+out = [l for l in lines if not l.split(';')[ik].startswith('54084') or l.split(';')[ik] in keep]
+open(W + '/src/epci/epci.csv', 'w').write('\n'.join(out) + '\n')
+EOF
+read removed total < $W/expect_bruz
+pub --at 2026-12-03 > $OUT/run3.out 2> $OUT/run3.err; rc=$?
+cat $OUT/run3.err
+ok "[ $rc -eq 1 ]" "run 3: exit 1 (Landres rejected), got $rc"
+ok "[ \"\$(commune 35047 \"['status']\")\" = published ]" "run 3: Bruz (-30 %) published"
+ok "commune 35047 \"['reasons'][0]\" | grep -q 'warning: 30 %'" "run 3: Bruz warns about the deletion ($(commune 35047 "['reasons']"))"
+ok "[ \"\$(commune 35047 \"['changes']['removed']\")\" = $removed ]" "run 3: Bruz removed = $removed ($(commune 35047 "['changes']"))"
+ok "[ \"\$(commune 35047 \"['changes']['added']\")\" = 0 ]" "run 3: nothing added to Bruz"
+ok "[ \"\$(commune 35047 \"['changes']['modified']\")\" = 1 ]" "run 3: one Bruz address modified"
+ok "[ \"\$(commune 35047 \"['changes']['moved']\")\" = 1 ]" "run 3: one Bruz address moved"
+ok "[ \"\$(commune 35047 \"['revision']\")\" = 2 ]" "run 3: Bruz at revision 2"
+ok "[ \"\$(commune 54084 \"['status']\")\" = rejected ]" "run 3: Landres (-90 %) rejected"
+ok "commune 54084 \"['reasons'][0]\" | grep -q 'max-deletion'" "run 3: Landres's reason names --max-deletion"
+ok "[ \"\$(commune 54084 \"['revision']\")\" = 1 ]" "run 3: Landres's revision 1 stays published"
+ok "[ \$(( \$(wc -l < $W/site/bal/54084.csv) - 1 )) -gt 300 ]" "run 3: bal/54084.csv is still the full revision 1"
+ok "[ \$(( \$(wc -l < $W/site/changes/35047.csv) - 1 )) -eq \$(( $removed + 2 )) ]" "changes/35047.csv lists the $removed removals, the modification and the move"
+ok "[ ! -f $W/site/changes/54084.csv ]" "no changes for the rejected commune"
+ok "grep -q '^moved;' $W/site/changes/35047.csv && grep -q '^modified;.*voie_nom' $W/site/changes/35047.csv" "changes.csv says moved and modified (voie_nom)"
+
+# ---- the same diff with geoflux diff on the two revisions
+sqlite3 $W/store.db "select writefile('$OUT/r1.z', data) from revisions where commune='35047' and revision=1" >/dev/null
+python3 -c "import zlib; open('$OUT/r1.csv','wb').write(zlib.decompress(open('$OUT/r1.z','rb').read()))"
+"$GF" diff $OUT/r1.csv $W/site/bal/35047.csv -o $OUT/d.csv -q; drc=$?
+ok "[ $drc -eq 1 ] && cmp -s $OUT/d.csv $W/site/changes/35047.csv" "geoflux diff of the two revisions gives changes/35047.csv"
+
+# ---- usage and refusals
+mkdir -p $OUT/other && echo hello > $OUT/other/notes.txt
+(cd $W && "$GF" publish src --store store.db -o $OUT/other 2> $OUT/other.err); rc=$?
+ok "[ $rc -eq 3 ] && grep -q 'holds other data' $OUT/other.err && [ -f $OUT/other/notes.txt ]" "a directory holding other data is not replaced (rc $rc)"
+"$GF" publish $W/src --store $OUT/s.db -o $OUT/site-x --min-valid 2 2> $OUT/u.err; rc=$?
+ok "[ $rc -eq 2 ]" "--min-valid 2: usage error ($rc)"
+"$GF" publish $W/nowhere --store $OUT/s.db -o $OUT/site-x 2> $OUT/u2.err; rc=$?
+ok "[ $rc -eq 2 ] && grep -q nowhere $OUT/u2.err" "a missing source: exit 2 naming it ($rc)"
+"$GF" publish $W/src --store $OUT/s.db -o $OUT/site-x --at 2026-13-45 2> $OUT/u3.err; rc=$?
+ok "[ $rc -eq 2 ]" "--at 2026-13-45: usage error ($rc)"
+# a second run on a store in use is refused
+python3 -c "import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); open(sys.argv[2], 'w').close(); time.sleep(5)" $W/store.db $OUT/locked &
+PY=$!
+for i in $(seq 100); do [ -f $OUT/locked ] && break; sleep 0.1; done
+(cd $W && "$GF" publish src --store store.db -o site --at 2026-12-04 2> $OUT/busy.err); rc=$?
+wait $PY
+ok "[ $rc -eq 3 ] && grep -q 'in use by another' $OUT/busy.err" "a store in use: refused with a clear message (rc $rc: $(cat $OUT/busy.err))"
+gf_test_end
