@@ -142,6 +142,13 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
  * directory holding other data). */
 int64_t pb_site_run(const char *site);
 
+/* Crash points for the tests: when the environment variable
+ * GEOFLUX_TEST_KILL names this point ("stored", "committed", "built",
+ * "exchanged"), the process kills itself with SIGKILL there, so that
+ * tests/cli/publish_kill.sh can check that the next run completes the
+ * work at every step that matters. No effect otherwise. */
+void pb_test_kill(const char *point);
+
 /* Small helpers. */
 gf_status pb_read_file(gf_ctx *ctx, const char *path, gf_buf *out);
 gf_status pb_write_file(gf_ctx *ctx, const char *path, const void *p, size_t n);

@@ -449,6 +449,7 @@ static gf_status check_opts(gf_ctx *ctx, const gf_publish_opts *o)
     if (!o->nsources) return gf_ctx_err(ctx, GF_ERR_ARG, "no source: give files or directories of submissions");
     if (!o->store) return gf_ctx_err(ctx, GF_ERR_ARG, "no revision store: --store STORE");
     if (!o->site) return gf_ctx_err(ctx, GF_ERR_ARG, "no publication directory: -o SITE");
+    if (strlen(o->site) > 4000) return gf_ctx_err(ctx, GF_ERR_ARG, "-o %.40s...: path too long", o->site);
     double mv = o->min_valid, wd = o->warn_deletion, md = o->max_deletion;
     if (mv > 1 || wd > 1 || md > 1) return gf_ctx_err(ctx, GF_ERR_ARG, "--min-valid, --warn-deletion and --max-deletion are shares in [0, 1]");
     if (wd >= 0 && md >= 0 && wd > md)
@@ -476,22 +477,6 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     perimeter pm;
     if ((st = load_perimeter(ctx, o.perimeter, &pm))) return st;
 
-    /* scratch: beside the SITE, removed at the end */
-    char scratch[4200];
-    {
-        char parent[4000];
-        snprintf(parent, sizeof parent, "%s", o.site);
-        char *sl = strrchr(parent, '/');
-        if (sl) *sl = 0;
-        else snprintf(parent, sizeof parent, ".");
-        if (!*parent) snprintf(parent, sizeof parent, "/");
-        snprintf(scratch, sizeof scratch, "%s/.geoflux-publish.XXXXXX", parent);
-        if (!mkdtemp(scratch)) {
-            free(pm.codes);
-            return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create a working directory beside it: %s", o.site,
-                              strerror(errno));
-        }
-    }
     pb_store *store = NULL;
     pb_set set;
     memset(&set, 0, sizeof set);
@@ -499,7 +484,23 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     int nce = 0;
     gf_buf rep = {0};
     char *last_report = NULL;
-    if ((st = pb_store_open(ctx, o.store, &store))) goto done;
+    /* scratch: SITE.geoflux-work, beside the SITE (one file system for the
+     * exchange), taken once the store is: what a killed run left there is
+     * removed by the next one, and removed at the end */
+    char scratch[4200];
+    snprintf(scratch, sizeof scratch, "%s.geoflux-work", o.site);
+    if ((st = pb_store_open(ctx, o.store, &store))) goto done_nowork;
+    pb_rmtree(scratch);
+    {
+        /* a killed run's SITE being built, or the publication it replaced */
+        char old[4200];
+        snprintf(old, sizeof old, "%s.geoflux-new", o.site);
+        pb_rmtree(old);
+    }
+    if (mkdir(scratch, 0777) != 0) {
+        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create a working directory beside it: %s", o.site, strerror(errno));
+        goto done_nowork;
+    }
     if ((st = pb_collect(ctx, &o, at, scratch, &set))) goto done;
 
     /* 1. each part: perimeter, unchanged file, harmonise + validate */
@@ -799,7 +800,9 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     if (stored) {
         if ((st = pb_store_add_run(ctx, store, at, sum->report_json, &run))) goto done;
     }
+    pb_test_kill("stored");
     if ((st = pb_store_commit(ctx, store))) goto done;
+    pb_test_kill("committed");
     if (!stored) {
         if ((st = pb_store_last_run(ctx, store, &run, &last_report))) goto done;
     }
@@ -815,6 +818,10 @@ done:
     free(last_report);
     gf_buf_free(&rep);
     pb_rmtree(scratch);
+    return st;
+done_nowork:
+    pb_store_close(store);
+    free(pm.codes);
     return st;
 }
 

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,12 @@ void pb_rmtree(const char *path)
     } else {
         unlink(path);
     }
+}
+
+void pb_test_kill(const char *point)
+{
+    const char *k = getenv("GEOFLUX_TEST_KILL");
+    if (k && !strcmp(k, point)) raise(SIGKILL);
 }
 
 int64_t pb_site_run(const char *site)
@@ -361,6 +368,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
         int n = snprintf(m, sizeof m, "%lld\n", (long long)run);
         if ((st = pb_write_file(ctx, path, m, (size_t)n))) goto fail;
     }
+    pb_test_kill("built");
     /* the exchange */
     if (renameat2(AT_FDCWD, dir, AT_FDCWD, o->site, RENAME_EXCHANGE) != 0) {
         if (errno != ENOENT || rename(dir, o->site) != 0) {
@@ -368,6 +376,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
             goto fail;
         }
     }
+    pb_test_kill("exchanged");
     pb_rmtree(dir); /* the old publication, now under the new one's name */
     gf_buf_free(&b.buf);
     return GF_OK;
