@@ -33,9 +33,11 @@ typedef enum gf_repair_code {
     GF_REPAIR_DATE_FR,            /* DD/MM/YYYY, D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY -> YYYY-MM-DD */
     GF_REPAIR_DATE_EXCEL,         /* an Excel serial day number (2000-2099) -> YYYY-MM-DD */
     GF_REPAIR_DATE_TIME,          /* an ISO date-time -> its date */
+    GF_REPAIR_DATE_YMD,           /* YYYY/MM/DD, YYYY.MM.DD -> YYYY-MM-DD */
     GF_REPAIR_CLE_INTEROP_CASE,   /* cle_interop lower-cased */
     GF_REPAIR_CLE_INTEROP_PADDING,/* cle_interop's number part padded to 5 digits */
     GF_REPAIR_NUMERO_PREFIX,      /* numero's leading zeros removed (0012 -> 12) */
+    GF_REPAIR_NUMERO_DECIMAL,     /* numero written as a decimal with a zero fraction (163,000 -> 163) */
     GF_REPAIR_CERTIFICATION,      /* oui/non, true/false, vrai/faux, yes/no, o/n (any case) -> 1/0 */
     GF_REPAIR_DECIMAL_COMMA,      /* 1,4523 -> 1.4523 in x, y, long, lat */
     GF_REPAIR_LONLAT_SWAPPED,     /* long and lat exchanged (the swapped point is in the commune) */
@@ -68,6 +70,9 @@ int gf_harmonise_excel_day(long s, char *out, size_t outsz);
 /* An ISO date-time "YYYY-MM-DD[T ]HH:MM[:SS[.f]][Z|+HH:MM|-HH:MM]" of a
  * real day -> "YYYY-MM-DD". outsz >= 11. */
 int gf_harmonise_date_time(const char *p, size_t n, char *out, size_t outsz);
+/* A date year first with '/' or '.' ("2013.01.26", "2013/01/26") of a
+ * real day -> "YYYY-MM-DD". outsz >= 11. */
+int gf_harmonise_date_ymd(const char *p, size_t n, char *out, size_t outsz);
 /* A boolean written in words (oui/non, true/false, vrai/faux, yes/no, o/n,
  * any case) -> "1" or "0"; "1" and "0" themselves need no repair. */
 int gf_harmonise_certification(const char *p, size_t n, char *out, size_t outsz);
@@ -76,6 +81,10 @@ int gf_harmonise_decimal_comma(const char *p, size_t n, char *out, size_t outsz)
 /* A number with leading zeros ("0012") -> without them ("12"); "0" and
  * "00000" (zero) are left to the validation. */
 int gf_harmonise_numero(const char *p, size_t n, char *out, size_t outsz);
+/* An integer written as a decimal whose fraction is zero ("163,0000",
+ * "12.0") -> the integer ("163", "12"); "0.0" and a non-zero fraction are
+ * left to the validation. */
+int gf_harmonise_numero_decimal(const char *p, size_t n, char *out, size_t outsz);
 /* cle_interop with ASCII upper-case letters -> lower case. */
 int gf_harmonise_cle_interop_case(const char *p, size_t n, char *out, size_t outsz);
 /* cle_interop whose number part (the third '_'-separated part, 1 to 4

@@ -16,9 +16,11 @@ static const char *const names[GF_REPAIR_COUNT] = {
     [GF_REPAIR_DATE_FR] = "repair.date_fr",
     [GF_REPAIR_DATE_EXCEL] = "repair.date_excel",
     [GF_REPAIR_DATE_TIME] = "repair.date_time",
+    [GF_REPAIR_DATE_YMD] = "repair.date_ymd",
     [GF_REPAIR_CLE_INTEROP_CASE] = "repair.cle_interop_case",
     [GF_REPAIR_CLE_INTEROP_PADDING] = "repair.cle_interop_padding",
     [GF_REPAIR_NUMERO_PREFIX] = "repair.numero_prefix",
+    [GF_REPAIR_NUMERO_DECIMAL] = "repair.numero_decimal",
     [GF_REPAIR_CERTIFICATION] = "repair.certification",
     [GF_REPAIR_DECIMAL_COMMA] = "repair.decimal_comma",
     [GF_REPAIR_LONLAT_SWAPPED] = "repair.lonlat_swapped",
@@ -108,6 +110,15 @@ int gf_harmonise_date_time(const char *p, size_t n, char *out, size_t outsz)
     return 1;
 }
 
+int gf_harmonise_date_ymd(const char *p, size_t n, char *out, size_t outsz)
+{
+    char iso[11];
+    if (n != 10 || outsz < 11 || (p[4] != '/' && p[4] != '.') || p[7] != p[4]) return 0;
+    if (!gf_parse_date(p, n, iso)) return 0;
+    memcpy(out, iso, 11);
+    return 1;
+}
+
 int gf_harmonise_certification(const char *p, size_t n, char *out, size_t outsz)
 {
     int v;
@@ -142,6 +153,21 @@ int gf_harmonise_numero(const char *p, size_t n, char *out, size_t outsz)
     if (n - i + 1 > outsz) return 0;
     memcpy(out, p + i, n - i);
     out[n - i] = 0;
+    return 1;
+}
+
+int gf_harmonise_numero_decimal(const char *p, size_t n, char *out, size_t outsz)
+{
+    size_t k = 0;
+    while (k < n && is_digit(p[k])) k++;
+    if (k == 0 || k + 1 >= n || (p[k] != ',' && p[k] != '.') || k + 1 > outsz) return 0;
+    for (size_t i = k + 1; i < n; i++)
+        if (p[i] != '0') return 0;
+    size_t z = 0;
+    while (z + 1 < k && p[z] == '0') z++;
+    if (k - z == 1 && p[z] == '0') return 0; /* zero: not a number to repair */
+    memcpy(out, p + z, k - z);
+    out[k - z] = 0;
     return 1;
 }
 

@@ -399,6 +399,7 @@ static gf_status run(void *st, gf_ctx *wctx, int worker, gf_batch *b)
         if (bal) {
             if ((rc = apply(b, GF_A_CLE_INTEROP, row, GF_REPAIR_CLE_INTEROP_CASE, gf_harmonise_cle_interop_case, &rl)) ||
                 (rc = apply(b, GF_A_CLE_INTEROP, row, GF_REPAIR_CLE_INTEROP_PADDING, gf_harmonise_cle_interop_padding, &rl)) ||
+                (rc = apply(b, GF_A_NUMERO, row, GF_REPAIR_NUMERO_DECIMAL, gf_harmonise_numero_decimal, &rl)) ||
                 (rc = apply(b, GF_A_NUMERO, row, GF_REPAIR_NUMERO_PREFIX, gf_harmonise_numero, &rl)) ||
                 (rc = apply(b, GF_A_CERTIFICATION_COMMUNE, row, GF_REPAIR_CERTIFICATION, gf_harmonise_certification, &rl)))
                 return gf_ctx_err(wctx, rc, "harmonise: out of memory");
@@ -406,6 +407,7 @@ static gf_status run(void *st, gf_ctx *wctx, int worker, gf_batch *b)
             int before = rl.n;
             if ((rc = apply(b, GF_A_DATE_DER_MAJ, row, GF_REPAIR_DATE_TIME, gf_harmonise_date_time, &rl)) ||
                 (rl.n == before && (rc = apply(b, GF_A_DATE_DER_MAJ, row, GF_REPAIR_DATE_FR, gf_harmonise_date_fr, &rl))) ||
+                (rl.n == before && (rc = apply(b, GF_A_DATE_DER_MAJ, row, GF_REPAIR_DATE_YMD, gf_harmonise_date_ymd, &rl))) ||
                 (rl.n == before && (rc = apply(b, GF_A_DATE_DER_MAJ, row, GF_REPAIR_DATE_EXCEL, gf_harmonise_date_excel, &rl))))
                 return gf_ctx_err(wctx, rc, "harmonise: out of memory");
         }

@@ -72,6 +72,13 @@ static void test_dates(void)
     CHECK(!R(gf_harmonise_date_time, "2021-03-05T10:00 and more"));
     CHECK(!R(gf_harmonise_date_time, "2021-03-05"));
     CHECK(!R(gf_harmonise_date_time, "2021/03/05 10:00"));
+
+    CHECK(R(gf_harmonise_date_ymd, "2013.01.26")); CHECK_STR(out, "2013-01-26");
+    CHECK(R(gf_harmonise_date_ymd, "2013/01/26")); CHECK_STR(out, "2013-01-26");
+    CHECK(!R(gf_harmonise_date_ymd, "2013-01-26"));
+    CHECK(!R(gf_harmonise_date_ymd, "2013.02.29"));
+    CHECK(!R(gf_harmonise_date_ymd, "2013.01/26"));
+    CHECK(!R(gf_harmonise_date_ymd, "2013.1.26"));
 }
 
 static void test_values(void)
@@ -101,6 +108,14 @@ static void test_values(void)
     CHECK(!R(gf_harmonise_numero, "0"));
     CHECK(!R(gf_harmonise_numero, "000"));
     CHECK(!R(gf_harmonise_numero, "012a"));
+    CHECK(R(gf_harmonise_numero_decimal, "163,0000000000")); CHECK_STR(out, "163");
+    CHECK(R(gf_harmonise_numero_decimal, "12.0")); CHECK_STR(out, "12");
+    CHECK(R(gf_harmonise_numero_decimal, "012.0")); CHECK_STR(out, "12");
+    CHECK(!R(gf_harmonise_numero_decimal, "12.5"));
+    CHECK(!R(gf_harmonise_numero_decimal, "0.0"));
+    CHECK(!R(gf_harmonise_numero_decimal, "12."));
+    CHECK(!R(gf_harmonise_numero_decimal, "12"));
+    CHECK(!R(gf_harmonise_numero_decimal, ",0"));
 
     CHECK(R(gf_harmonise_cle_interop_case, "31555_ABCD_00012")); CHECK_STR(out, "31555_abcd_00012");
     CHECK(R(gf_harmonise_cle_interop_case, "2A004_0010_00001")); CHECK_STR(out, "2a004_0010_00001");
