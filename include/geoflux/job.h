@@ -1,6 +1,6 @@
 /* Jobs: what a geoflux command does, built by the library from a plain
  * options struct. A job checks its options and the order of its stages
- * itself, assembles reader -> validate -> typing -> reproject -> join ->
+ * itself, assembles reader -> [harmonise] -> validate -> typing -> reproject -> join ->
  * sinks + rejects, carries side layers (the join's per-commune statistics)
  * in memory from the stage that makes them to the writers that take them,
  * runs, and returns the run's statistics. The CLI only parses options,
