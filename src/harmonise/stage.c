@@ -475,7 +475,7 @@ static gf_status end(void *st, gf_ctx *ctx)
     gf_harmonise_count *counts = NULL;
     if (!all || !ents) { rc = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto done; }
     size_t m = 0;
-    memcpy(all, s->he, s->nhe * sizeof *all);
+    if (s->nhe) memcpy(all, s->he, s->nhe * sizeof *all);
     m = s->nhe;
     for (int k = 0; k < s->nworkers; k++) {
         for (size_t i = 0; i < s->w[k].n; i++) {
