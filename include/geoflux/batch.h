@@ -41,6 +41,7 @@ enum {
     GF_ROW_POS_MISMATCH = 1u << 3,/* x/y and lon/lat disagree by > 10 m */
     GF_ROW_INVALID = 1u << 4,     /* breaks a BAL rule, kept by --keep-invalid */
     GF_ROW_WARN = 1u << 5,        /* has warnings */
+    GF_ROW_TRANSCODED = 1u << 6,  /* the record was read as Windows-1252 and converted to UTF-8 */
     GF_ROW_DROP = 1u << 31        /* rejected, removed by gf_batch_compact() */
 };
 

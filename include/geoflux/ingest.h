@@ -120,6 +120,16 @@ gf_status gf_header_map_address(gf_ctx *ctx, const gf_csv_record *hdr, gf_header
  * not done: BAL names are ASCII). */
 void gf_header_norm(const char *p, size_t n, char *out, size_t outsz);
 
+/* The reference validator's exact column names for a BAL header whose
+ * columns the reader maps by an alias, a DBF-truncated name, another case
+ * or surrounding blanks ("nulmero" -> "numero", "COMMUNE_IN" ->
+ * "commune_insee", " voie_nom" -> "voie_nom"); the BAN-only columns, the
+ * multilingual ones, unknown names and duplicates keep their names.
+ * out[i] and outlens[i] receive the name of column i: a static canonical
+ * name, or names[i] itself (borrowed). Returns the number of columns
+ * renamed; 0 (every name kept) for a BAN extract's header. */
+int gf_header_harmonise(const char *const *names, const size_t *lens, int n, const char **out, size_t *outlens);
+
 /* ---- reader: the pipeline source ------------------------------------------ */
 
 typedef struct gf_reader gf_reader;

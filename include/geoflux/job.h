@@ -1,6 +1,6 @@
 /* Jobs: what a geoflux command does, built by the library from a plain
  * options struct. A job checks its options and the order of its stages
- * itself, assembles reader -> validate -> typing -> reproject -> join ->
+ * itself, assembles reader -> [harmonise] -> validate -> typing -> reproject -> join ->
  * sinks + rejects, carries side layers (the join's per-commune statistics)
  * in memory from the stage that makes them to the writers that take them,
  * runs, and returns the run's statistics. The CLI only parses options,
@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "geoflux/engine.h"
+#include "geoflux/harmonise.h"
 #include "geoflux/ingest.h"
 #include "geoflux/join.h"
 #include "geoflux/pipeline.h"
@@ -61,6 +62,12 @@ typedef struct gf_convert_opts {
     int keep_invalid;          /* keep rows that break a BAL rule */
     const char *to_bal;        /* "1.4": write a clean BAL CSV instead of geodata */
     const char *rejects;       /* NULL: OUTPUT.rejects.csv, written only when a row is rejected */
+    /* harmonise: 1 inserts the harmonise stage (harmonise.h) before the
+     * validation, which then judges the repaired rows. harm.communes NULL:
+     * the boundaries of join.path when given (loaded once, shared with the
+     * join); harm.on_done receives the repairs at the end of the run. */
+    int harmonise;
+    gf_harmonise_opts harm;
     /* tiles */
     int tiles_only;            /* the output must be a PMTiles or MBTiles archive */
     int minzoom, maxzoom;      /* < 0: 0 and 14 */

@@ -92,6 +92,12 @@ int gf_join_nearest(const gf_join_index *ix, double lon, double lat, double max_
 gf_status gf_join_create(gf_ctx *ctx, const gf_join_opts *opts, void **st);
 extern const gf_stage_vt gf_join_stage_vt;
 
+/* The index a join stage state (from gf_join_create()) loaded: borrowed,
+ * valid until the stage is destroyed. Lets an earlier stage of the same
+ * pipeline (the harmonise stage's swap repair) use the same boundaries
+ * without loading them twice. */
+const gf_join_index *gf_join_stage_index(const void *st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,6 +51,20 @@ typedef struct gf_reproject_opts {
 gf_status gf_reproject_create(gf_ctx *ctx, const gf_reproject_opts *opts, void **st);
 extern const gf_stage_vt gf_reproject_stage_vt;
 
+/* Where x/y given without long/lat lie, in the CRS the reproject stage
+ * detects for such a row when no --s-srs is given: the legal CRS of an
+ * overseas commune, else Lambert-93 or the CC zone that x/y's ranges allow
+ * (when both do, the one that lands nearer the department of insee). insee
+ * (may be NULL, insee_len bytes, no terminator needed) is the row's commune
+ * code. wctx is the calling worker's context: the PROJ transformations are
+ * taken from its cache (gf_ctx_cache_get()), made there on first use.
+ * Returns GF_OK with *lon, *lat (WGS84 degrees) and *epsg; GF_DONE when no
+ * known CRS fits x/y or the point falls outside its domain (*epsg 0, *lon
+ * and *lat NaN); GF_ERR_PROJ (message in wctx) when PROJ cannot build the
+ * transformation. */
+gf_status gf_xy_detect_lonlat(gf_ctx *wctx, double x, double y, const char *insee, size_t insee_len, double *lon,
+                              double *lat, int *epsg);
+
 /* The legal CRS (EPSG code) for a commune INSEE code: 2154 in metropolitan
  * France, 5490 Antilles, 2972 Guyane, 2975 Réunion, 4471 Mayotte, 4467
  * Saint-Pierre-et-Miquelon...; 0 when unknown. */

@@ -35,6 +35,12 @@ int gf_validate_profile_known(const char *name);
  * "voie_nom_@@.trop_court". */
 gf_vlevel gf_validate_level(const char *profile, const char *code);
 
+/* The reference's notion of surrounding white space, JavaScript's trim()
+ * (ASCII blanks, NBSP, U+FEFF, the Unicode space and line separators):
+ * narrows the UTF-8 text (*p, *n) to drop it. What the rule
+ * FIELD.espaces_debut_fin reports. */
+void gf_validate_trim(const char **p, size_t *n);
+
 /* ---- one file: `geoflux validate` -------------------------------------- */
 
 #define GF_VALIDATE_MAX_LINES 10 /* first line numbers kept per code */
@@ -89,6 +95,12 @@ void gf_validate_report_free(gf_validate_report *rep);
 typedef struct gf_validate_opts {
     const char *profile;   /* NULL: per input, from its header */
     int keep_invalid;      /* 1: keep rows with errors, flagged GF_ROW_INVALID */
+    /* 1: the rows come from the harmonise stage (harmonise.h), which
+     * repaired the header too: a column the reader maps by an alias counts
+     * as the reference's column (gf_header_harmonise()), and a field is
+     * present on a row that has a value for it even when the header lacks
+     * the column (long/lat computed from x/y). */
+    int harmonised;
 } gf_validate_opts;
 
 /* Creates the validation stage for the inputs of reader (borrowed, must

@@ -59,6 +59,13 @@ static void help(FILE *f)
         "                         are kept in the 'warnings' property\n"
         "      --to-bal 1.4       write OUTPUT as a clean BAL 1.4 CSV (UTF-8, ';', normalised\n"
         "                         values, x/y recomputed from long/lat) instead of geodata\n"
+        "      --harmonise        repair what is mechanically fixable before validating:\n"
+        "                         surrounding spaces, French, Excel and date-time dates,\n"
+        "                         oui/non certification, cle_interop case and padding, numero\n"
+        "                         leading zeros, decimal commas, header aliases, long/lat from\n"
+        "                         x/y (detected CRS), swapped long/lat (with --communes); the\n"
+        "                         summary counts each repair.* code; what cannot be repaired\n"
+        "                         is still rejected\n"
         "\n"
         "communes (spatial join):\n"
         "      --communes FILE    commune boundaries (any OGR source: GeoJSON, GPKG, Shapefile);\n"
@@ -125,9 +132,40 @@ static void progress(void *user, const gf_job_progress *pr)
             (unsigned long long)s->rejected, s->seconds > 0 ? (double)s->read / s->seconds : 0.0);
 }
 
-static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, const gf_run_stats *s, int json,
-                          int verbose)
+/* The repairs of a --harmonise run, handed over by the job at its end. */
+typedef struct repairs {
+    int done;
+    uint64_t total[GF_REPAIR_COUNT];
+} repairs;
+
+static void on_repairs(void *user, const gf_harmonise_result *r)
 {
+    repairs *rp = user;
+    rp->done = 1;
+    memcpy(rp->total, r->total, sizeof rp->total);
+}
+
+/* The repair codes that occurred, in name order (stable output). */
+static int repair_order(const repairs *rp, gf_repair_code out[GF_REPAIR_COUNT])
+{
+    int n = 0;
+    for (int c = 0; c < GF_REPAIR_COUNT; c++) {
+        if (!rp->total[c]) continue;
+        int k = n++;
+        while (k > 0 && strcmp(gf_repair_name(out[k - 1]), gf_repair_name((gf_repair_code)c)) > 0) {
+            out[k] = out[k - 1];
+            k--;
+        }
+        out[k] = (gf_repair_code)c;
+    }
+    return n;
+}
+
+static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, const gf_run_stats *s, int json,
+                          int verbose, const repairs *rp)
+{
+    gf_repair_code order[GF_REPAIR_COUNT];
+    int nrep = rp->done ? repair_order(rp, order) : 0;
     double rate = s->seconds > 0 ? (double)s->read / s->seconds : 0;
     if (json) {
         printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"invalid_kept\":%llu,\"with_warnings\":%llu,"
@@ -146,6 +184,12 @@ static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, c
             printf(",\"s_srs\":");
             gf_cli_json_str(stdout, in->s_srs_label);
         }
+        if (rp->done) {
+            printf(",\"repairs\":{");
+            for (int k = 0; k < nrep; k++)
+                printf("%s\"%s\":%llu", k ? "," : "", gf_repair_name(order[k]), (unsigned long long)rp->total[order[k]]);
+            printf("}");
+        }
         printf("}\n");
     }
     if (verbose >= 0) {
@@ -155,6 +199,12 @@ static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, c
         fprintf(stderr, "; %llu with warnings, %llu without position, %llu x/y vs long/lat mismatches; %.2f s, %.0f rows/s\n",
                 (unsigned long long)s->with_warnings, (unsigned long long)s->no_position,
                 (unsigned long long)s->pos_mismatch, s->seconds, rate);
+        if (rp->done) {
+            fprintf(stderr, "geoflux: repairs:");
+            for (int k = 0; k < nrep; k++)
+                fprintf(stderr, "%s %s %llu", k ? "," : "", gf_repair_name(order[k]), (unsigned long long)rp->total[order[k]]);
+            fprintf(stderr, "%s\n", nrep ? "" : " none");
+        }
         fprintf(stderr, "geoflux: output: %s\n", o->output);
         if (s->rejected || o->rejects) fprintf(stderr, "geoflux: rejects: %s\n", in->rejects);
     }
@@ -164,7 +214,7 @@ int gf_cmd_convert(int argc, char **argv) { return gf_cli_convert(argc, argv, he
 
 int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
 {
-    enum { O_SSRS = 256, O_ENC, O_SEP, O_BAL_PROFILE, O_TO_BAL, O_MINZOOM, O_MAXZOOM, O_ATTRS, O_MAXMEM, O_TMPDIR, O_COMMUNES, O_COMMUNES_CODE, O_COMMUNES_NAME, O_MAXDIST, O_STATS };
+    enum { O_SSRS = 256, O_ENC, O_SEP, O_BAL_PROFILE, O_TO_BAL, O_MINZOOM, O_MAXZOOM, O_ATTRS, O_MAXMEM, O_TMPDIR, O_COMMUNES, O_COMMUNES_CODE, O_COMMUNES_NAME, O_MAXDIST, O_STATS, O_HARMONISE };
     static const struct option lo[] = {
         GF_CLI_OUT_LONGOPTS, {"help", no_argument, 0, 'h'}, {"s-srs", required_argument, 0, O_SSRS},
         {"encoding", required_argument, 0, O_ENC}, {"sep", required_argument, 0, O_SEP},
@@ -174,7 +224,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         {"tmpdir", required_argument, 0, O_TMPDIR},
         {"communes", required_argument, 0, O_COMMUNES}, {"communes-code-field", required_argument, 0, O_COMMUNES_CODE},
         {"communes-name-field", required_argument, 0, O_COMMUNES_NAME}, {"max-distance", required_argument, 0, O_MAXDIST},
-        {"stats", required_argument, 0, O_STATS}, {0, 0, 0, 0}};
+        {"stats", required_argument, 0, O_STATS}, {"harmonise", no_argument, 0, O_HARMONISE}, {0, 0, 0, 0}};
     gf_cli_out cli = GF_CLI_OUT_INIT;
     gf_convert_opts o = GF_CONVERT_OPTS_INIT;
     gf_join_opts *jo = &o.join;
@@ -198,6 +248,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         case O_COMMUNES_CODE: bad = gf_cli_once("--communes-code-field", &jo->code_field, optarg); break;
         case O_COMMUNES_NAME: bad = gf_cli_once("--communes-name-field", &jo->name_field, optarg); break;
         case O_STATS: bad = gf_cli_once("--stats", &jo->stats_path, optarg); break;
+        case O_HARMONISE: o.harmonise = 1; break;
         case O_MAXDIST:
             bad = gf_cli_num("--max-distance", optarg, 0, 1e6, &jo->max_distance_m);
             if (!bad && jo->max_distance_m == 0) jo->max_distance_m = -1; /* 0: no nearest search */
@@ -242,6 +293,9 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     clock_gettime(CLOCK_MONOTONIC, &ps.last);
     o.progress = progress;
     o.progress_user = &ps;
+    repairs rp = {0};
+    o.harm.on_done = on_repairs;
+    o.harm.user = &rp;
     gf_job *job = NULL;
     gf_run_stats s;
     gf_status st = gf_job_convert(ctx, &o, &job);
@@ -251,7 +305,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     if (st == GF_OK) {
         gf_convert_info in;
         gf_job_convert_info(job, &in);
-        print_summary(&o, &in, &s, cli.summary_json, cli.verbose);
+        print_summary(&o, &in, &s, cli.summary_json, cli.verbose, &rp);
         code = GF_EXIT_OK;
     } else {
         code = gf_cli_fail(ctx, st);

@@ -189,3 +189,29 @@ gf_status gf_header_map_address(gf_ctx *ctx, const gf_csv_record *hdr, gf_header
     else m->layout = GF_LAYOUT_BAL_1_1;
     return GF_OK;
 }
+
+int gf_header_harmonise(const char *const *names, const size_t *lens, int n, const char **out, size_t *outlens)
+{
+    char norm[64];
+    int taken[GF_A_COUNT] = {0}, renamed = 0;
+    for (int i = 0; i < n; i++) {
+        out[i] = names[i];
+        outlens[i] = lens[i];
+        gf_header_norm(names[i], lens[i], norm, sizeof norm);
+        if (!strcmp(norm, "nom_voie")) return 0; /* a BAN extract: its names are its own */
+    }
+    for (int i = 0; i < n; i++) {
+        gf_header_norm(names[i], lens[i], norm, sizeof norm);
+        int f = lookup(norm);
+        if (f < 0 || f >= GF_A_CODE_POSTAL || taken[f]) continue; /* unknown, BAN-only, or a duplicate */
+        taken[f] = 1;
+        /* BAL 1.5 calls voie_nom toponyme: both are the reference's names */
+        const char *canon = !strcmp(norm, "toponyme") ? "toponyme" : addr_schema.fields[f].name;
+        size_t cl = strlen(canon);
+        if (cl == lens[i] && !memcmp(canon, names[i], cl)) continue;
+        out[i] = canon;
+        outlens[i] = cl;
+        renamed++;
+    }
+    return renamed;
+}

@@ -118,15 +118,41 @@ static int valid_ymd(int y, int m, int d)
     return 1;
 }
 
+static void put_iso(int y, int m, int d, char iso[11])
+{
+    iso[0] = (char)('0' + y / 1000); iso[1] = (char)('0' + y / 100 % 10);
+    iso[2] = (char)('0' + y / 10 % 10); iso[3] = (char)('0' + y % 10);
+    iso[4] = '-'; iso[5] = (char)('0' + m / 10); iso[6] = (char)('0' + m % 10);
+    iso[7] = '-'; iso[8] = (char)('0' + d / 10); iso[9] = (char)('0' + d % 10);
+    iso[10] = 0;
+}
+
+int gf_parse_date_dmy(const char *p, size_t n, char iso[11])
+{
+    if (n < 8 || n > 10) return 0;
+    /* day: 1 or 2 digits, then the separator */
+    size_t dl = p[1] >= '0' && p[1] <= '9' ? 2 : 1;
+    char sep = p[dl];
+    if (sep != '/' && sep != '-' && sep != '.') return 0;
+    const char *q = p + dl + 1;
+    size_t rest = n - dl - 1;
+    if (rest < 6) return 0;
+    size_t ml = q[1] >= '0' && q[1] <= '9' ? 2 : 1;
+    if (rest != ml + 1 + 4 || q[ml] != sep) return 0;
+    int y, m, d;
+    if (!num(p, (int)dl, &d) || !num(q, (int)ml, &m) || !num(q + ml + 1, 4, &y)) return 0;
+    if (!valid_ymd(y, m, d)) return 0;
+    put_iso(y, m, d, iso);
+    return 1;
+}
+
 int gf_parse_date(const char *p, size_t n, char iso[11])
 {
     int y, m, d;
+    if (n >= 8 && n <= 10 && gf_parse_date_dmy(p, n, iso)) return 1; /* DD/MM/YYYY, D/M/YYYY */
     if (n >= 10 && (p[4] == '-' || p[4] == '/') && p[7] == p[4] && num(p, 4, &y) && num(p + 5, 2, &m) &&
         num(p + 8, 2, &d) && (n == 10 || p[10] == ' ' || p[10] == 'T')) {
         /* YYYY-MM-DD[ time] */
-    } else if (n == 10 && (p[2] == '/' || p[2] == '-' || p[2] == '.') && p[5] == p[2] && num(p, 2, &d) &&
-               num(p + 3, 2, &m) && num(p + 6, 4, &y)) {
-        /* DD/MM/YYYY */
     } else if (n == 8 && p[2] == '/' && p[5] == '/' && num(p, 2, &d) && num(p + 3, 2, &m) && num(p + 6, 2, &y)) {
         y += y < 70 ? 2000 : 1900; /* DD/MM/YY */
     } else if (n == 10 && p[4] == '.' && p[7] == '.' && num(p, 4, &y) && num(p + 5, 2, &m) && num(p + 8, 2, &d)) {
@@ -136,10 +162,6 @@ int gf_parse_date(const char *p, size_t n, char iso[11])
     }
     if (!valid_ymd(y, m, d)) return 0;
     if (y > 9999) return 0;
-    iso[0] = (char)('0' + y / 1000); iso[1] = (char)('0' + y / 100 % 10);
-    iso[2] = (char)('0' + y / 10 % 10); iso[3] = (char)('0' + y % 10);
-    iso[4] = '-'; iso[5] = (char)('0' + m / 10); iso[6] = (char)('0' + m % 10);
-    iso[7] = '-'; iso[8] = (char)('0' + d / 10); iso[9] = (char)('0' + d % 10);
-    iso[10] = 0;
+    put_iso(y, m, d, iso);
     return 1;
 }

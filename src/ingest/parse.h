@@ -15,5 +15,8 @@ int gf_parse_bool(const char *p, size_t n, int *out);
 /* Dates: YYYY-MM-DD, YYYY/MM/DD, DD/MM/YYYY, DD-MM-YYYY, DD/MM/YY,
  * "YYYY-MM-DD HH:MM[:SS]", "YYYY-MM-DDTHH:MM..." -> "YYYY-MM-DD" in iso[11]. */
 int gf_parse_date(const char *p, size_t n, char iso[11]);
+/* Day first, 4-digit year, one separator ('/', '-' or '.') throughout: DD/MM/YYYY,
+ * D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY of a real calendar day -> "YYYY-MM-DD". */
+int gf_parse_date_dmy(const char *p, size_t n, char iso[11]);
 
 #endif

@@ -335,6 +335,7 @@ gf_status gf_reader_next(gf_reader *r, gf_ctx *ctx, gf_batch *b)
         long row = gf_batch_add_row(b, rec.line, src);
         if (row < 0) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "batch overflow");
         if ((st = gf_batch_intern(b, rec.raw, rec.rawlen, &b->raw[row]))) return st;
+        if (rec.transcoded) b->flags[row] |= GF_ROW_TRANSCODED;
         int nf = rec.nfields < m->ncols ? rec.nfields : m->ncols;
         for (int i = 0; i < nf; i++) {
             int f = m->col_field[i];

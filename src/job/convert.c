@@ -73,7 +73,7 @@ static gf_status check_paths(gf_job *j)
  * go, as a layer held in memory, into outputs that hold several layers
  * natively (GeoPackage, tiles): the job makes the dataset, the join fills
  * it at its end(), the writer copies it at finish(). */
-static gf_status add_join(gf_job *j, const gf_format *ofmt)
+static gf_status make_join(gf_job *j, const gf_format *ofmt, void **out)
 {
     gf_ctx *ctx = j->ctx;
     gf_join_opts jo = j->o.join;
@@ -93,10 +93,7 @@ static gf_status add_join(gf_job *j, const gf_format *ofmt)
     }
     jo.out_srs_wkt = j->crs.wkt;
     jo.out_geographic = j->crs.geographic;
-    void *js = NULL;
-    if ((st = gf_join_create(ctx, &jo, &js))) return st;
-    if ((st = gf_pipeline_add_stage(j->p, &gf_join_stage_vt, js))) gf_join_stage_vt.destroy(js);
-    return st;
+    return gf_join_create(ctx, &jo, out);
 }
 
 static gf_status add_sinks(gf_job *j)
@@ -143,18 +140,39 @@ static gf_status build(gf_job *j)
                            (void (*)(void *))gf_reader_destroy);
     j->reader = reader; /* owned by the pipeline */
 
-    /* stages, in order: BAL validation on the text columns, typing,
-     * reprojection, then the join, which reads the positions */
-    gf_validate_opts vo = {.profile = o->profile, .keep_invalid = o->keep_invalid};
-    void *vs = NULL, *rp = NULL;
-    if ((st = gf_validate_create(ctx, &vo, j->reader, &vs))) return st;
-    if ((st = gf_pipeline_add_stage(j->p, &gf_validate_stage_vt, vs))) { gf_validate_stage_vt.destroy(vs); return st; }
-    if ((st = gf_pipeline_add_stage(j->p, &gf_typing_stage_vt, NULL))) return st;
-    gf_reproject_opts rpo = {.s_srs = o->s_srs, .t_srs = o->t_srs};
-    if ((st = gf_reproject_create(ctx, &rpo, &rp))) return st;
-    if ((st = gf_pipeline_add_stage(j->p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); return st; }
+    /* stages, in order: the repairs and BAL validation on the text
+     * columns, typing, reprojection, then the join, which reads the
+     * positions. The join's boundaries are loaded first: the repairs use
+     * them too. */
+    void *js = NULL, *hs = NULL, *vs = NULL, *rp = NULL;
     gf_format scratch;
-    if (o->join.path && (st = add_join(j, gf_output_format_find(o->format, o->output, &scratch)))) return st;
+    if (o->join.path && (st = make_join(j, gf_output_format_find(o->format, o->output, &scratch), &js))) return st;
+    if (o->harmonise) {
+        gf_harmonise_opts ho = o->harm;
+        if (!ho.communes) ho.communes = gf_join_stage_index(js);
+        if ((st = gf_harmonise_create(ctx, &ho, j->reader, &hs)) ||
+            (st = gf_pipeline_add_stage(j->p, &gf_harmonise_stage_vt, hs))) {
+            gf_harmonise_stage_vt.destroy(hs);
+            gf_join_stage_vt.destroy(js);
+            return st;
+        }
+    }
+    gf_validate_opts vo = {.profile = o->profile, .keep_invalid = o->keep_invalid, .harmonised = o->harmonise};
+    if ((st = gf_validate_create(ctx, &vo, j->reader, &vs))) { gf_join_stage_vt.destroy(js); return st; }
+    if ((st = gf_pipeline_add_stage(j->p, &gf_validate_stage_vt, vs))) {
+        gf_validate_stage_vt.destroy(vs);
+        gf_join_stage_vt.destroy(js);
+        return st;
+    }
+    if ((st = gf_pipeline_add_stage(j->p, &gf_typing_stage_vt, NULL))) { gf_join_stage_vt.destroy(js); return st; }
+    gf_reproject_opts rpo = {.s_srs = o->s_srs, .t_srs = o->t_srs};
+    if ((st = gf_reproject_create(ctx, &rpo, &rp))) { gf_join_stage_vt.destroy(js); return st; }
+    if ((st = gf_pipeline_add_stage(j->p, &gf_reproject_stage_vt, rp))) {
+        gf_reproject_stage_vt.destroy(rp);
+        gf_join_stage_vt.destroy(js);
+        return st;
+    }
+    if (js && (st = gf_pipeline_add_stage(j->p, &gf_join_stage_vt, js))) { gf_join_stage_vt.destroy(js); return st; }
     return add_sinks(j);
 }
 

@@ -529,3 +529,5 @@ const gf_stage_vt gf_join_stage_vt = {
     .abort = abort_run,
     .publish = publish,
 };
+
+const gf_join_index *gf_join_stage_index(const void *st) { return st ? ((const jx_stage *)st)->ix : NULL; }

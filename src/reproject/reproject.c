@@ -411,6 +411,60 @@ static int guess_candidates(double x, double y, int legal, int out[2])
     return n;
 }
 
+/* The candidate CRS of x/y given without long/lat (-1: none fits): the
+ * ranges choose, and when both Lambert-93 and a CC zone fit, the one that
+ * lands nearer the commune's department wins. */
+static int detect_xy(gf_ctx *ctx, gf_rp_worker *w, double x, double y, int legal, const char *insee, size_t il)
+{
+    int cs[2];
+    int k = guess_candidates(x, y, legal, cs);
+    if (k == 0) return -1;
+    if (k == 2) {
+        double clon, clat;
+        if (dept_centroid(insee, il, &clon, &clat)) {
+            double bx[2] = {x, x}, by[2] = {y, y};
+            to_wgs(ctx, w, cs[0], &bx[0], &by[0], 1);
+            to_wgs(ctx, w, cs[1], &bx[1], &by[1], 1);
+            double d0 = haversine(bx[0], by[0], clon, clat), d1 = haversine(bx[1], by[1], clon, clat);
+            if (d1 < d0) cs[0] = cs[1];
+        }
+    }
+    return cs[0];
+}
+
+gf_status gf_xy_detect_lonlat(gf_ctx *wctx, double x, double y, const char *insee, size_t insee_len, double *lon,
+                              double *lat, int *epsg)
+{
+    *epsg = 0;
+    *lon = *lat = NAN;
+    if (!isfinite(x) || !isfinite(y)) return GF_DONE;
+    /* a worker of its own for this call: its transformations come from
+     * wctx's cache, so only the first call per context builds them */
+    gf_rp_worker w;
+    memset(&w, 0, sizeof w);
+    if (!insee) insee_len = 0;
+    int legal = insee_len ? gf_legal_epsg_for_insee(insee, insee_len) : 2154;
+    int c = detect_xy(wctx, &w, x, y, legal, insee_len ? insee : NULL, insee_len);
+    gf_status st = GF_DONE;
+    if (c >= 0) {
+        double lo = x, la = y;
+        if (!cand_pj(wctx, &w, c)) {
+            st = gf_ctx_err(wctx, GF_ERR_PROJ, "no transformation from EPSG:%d to EPSG:4326", cand_epsg[c]);
+        } else {
+            to_wgs(wctx, &w, c, &lo, &la, 1);
+            if (isfinite(lo) && isfinite(la) && fabs(lo) <= 180 && fabs(la) <= 90) {
+                *lon = lo;
+                *lat = la;
+                *epsg = cand_epsg[c];
+                st = GF_OK;
+            }
+        }
+    }
+    for (int k = 0; k < NCAND; k++)
+        if (w.owned & (1u << k)) proj_destroy(w.to_wgs[k]);
+    return st;
+}
+
 /* A new anchor for candidate c at (x, y); invalid when PROJ fails there. */
 static void lin_anchor(gf_ctx *ctx, gf_rp_worker *w, int c, double x, double y)
 {
@@ -479,20 +533,9 @@ static gf_status run(void *st, gf_ctx *ctx, int worker, gf_batch *b)
                 int c = legal ? cand_index(legal) : -1;
                 w->crs[i] = (short)(c >= 0 ? c : C_L93);
             } else {
-                int cs[2];
-                int k = guess_candidates(x, y, legal, cs);
-                if (k == 0) continue; /* out of every known range: no position from x/y */
-                if (k == 2) {
-                    double clon, clat;
-                    if (dept_centroid(insee, il, &clon, &clat)) {
-                        double bx[2] = {x, x}, by[2] = {y, y};
-                        to_wgs(ctx, w, cs[0], &bx[0], &by[0], 1);
-                        to_wgs(ctx, w, cs[1], &bx[1], &by[1], 1);
-                        double d0 = haversine(bx[0], by[0], clon, clat), d1 = haversine(bx[1], by[1], clon, clat);
-                        if (d1 < d0) cs[0] = cs[1];
-                    }
-                }
-                w->crs[i] = (short)cs[0];
+                int c = detect_xy(ctx, w, x, y, legal, insee, il);
+                if (c < 0) continue; /* out of every known range: no position from x/y */
+                w->crs[i] = (short)c;
             }
         }
         /* 3. transform x/y per CRS, in batches (rows that the local model

@@ -380,3 +380,5 @@ long gf_vt_iso_days(const char *s, size_t n)
     if (m == 2 && d == 29 && !leap) return -1;
     return gf_vt_days_from_civil(y, m, d);
 }
+
+void gf_validate_trim(const char **p, size_t *n) { gf_vt_js_trim(p, n); }

@@ -63,6 +63,7 @@ typedef struct vworker {
 typedef struct vstage {
     char profile[16];     /* "" : per input */
     int keep_invalid;
+    int harmonised;
     const gf_reader *reader;
     int ninputs;
     vinput *in;
@@ -96,6 +97,7 @@ gf_status gf_validate_create(gf_ctx *ctx, const gf_validate_opts *opts, const gf
     if (!s) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     if (opts && opts->profile) snprintf(s->profile, sizeof s->profile, "%s", opts->profile);
     s->keep_invalid = opts ? opts->keep_invalid : 0;
+    s->harmonised = opts ? opts->harmonised : 0;
     s->reader = reader;
     s->ninputs = gf_reader_count(reader);
     s->in = calloc((size_t)s->ninputs, sizeof *s->in);
@@ -105,6 +107,12 @@ gf_status gf_validate_create(gf_ctx *ctx, const gf_validate_opts *opts, const gf
         const size_t *lens;
         int n;
         if (!gf_reader_header(reader, i, &names, &lens, &n, &s->in[i].sep)) continue; /* the reader reports it */
+        const char *hn[GF_CSV_MAX_FIELDS];
+        size_t hl[GF_CSV_MAX_FIELDS];
+        if (s->harmonised && n <= GF_CSV_MAX_FIELDS && gf_header_harmonise(names, lens, n, hn, hl) > 0) {
+            names = hn;
+            lens = hl;
+        }
         gf_vheader_analyse(names, lens, n, &s->in[i].h);
         s->in[i].have_header = 1;
     }
@@ -220,7 +228,7 @@ static gf_status run(void *stv, gf_ctx *wctx, int worker, gf_batch *b)
             const gf_col *c = &b->cols[vf_to_addr[f]];
             int has = c->valid[row];
             if (ban) r.present[f] = (unsigned char)has;
-            else if (in && in->have_header) r.present[f] = in->h.field_col[f] >= 0;
+            else if (in && in->have_header) r.present[f] = in->h.field_col[f] >= 0 || (s->harmonised && has);
             else r.present[f] = (unsigned char)(gf_vf_in_format(f, gf_layout_name(l) + 4) &&
                                                 !(f == VF_TOPONYME && l != GF_LAYOUT_BAL_1_5) &&
                                                 !(f == VF_VOIE_NOM && l == GF_LAYOUT_BAL_1_5));
