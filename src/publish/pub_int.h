@@ -41,6 +41,7 @@ typedef struct pb_part {
     uint64_t valid, certified;
     uint64_t row_hash;    /* sum of pb_row_hash() of the harmonised rows, + count */
     gf_buf errors, warnings, repairs; /* "code\tcount\n" lines, sorted by code */
+    gf_buf repair_list;   /* the repairs, one CSV row each (line;code;field;before;after) */
     int status;
     gf_buf reasons;       /* JSON array items, ", "-joined */
     uint64_t added, removed, modified, moved;
@@ -125,6 +126,8 @@ typedef struct pb_pubrow {
     int64_t revision;
     const void *data; size_t ndata;   /* zlib-compressed harmonised CSV */
     const void *diff; size_t ndiff;   /* zlib-compressed diff CSV of the run that published it (may be 0) */
+    const void *rejects; size_t nrejects; /* zlib-compressed rejected rows (source;line;reason;raw), may be 0 */
+    const void *repairs; size_t nrepairs; /* zlib-compressed repairs (line;code;field;before;after), may be 0 */
     int64_t run;                       /* run that published it */
 } pb_pubrow;
 gf_status pb_store_each_published(gf_ctx *ctx, pb_store *s, gf_status (*fn)(void *u, gf_ctx *ctx, const pb_pubrow *r),

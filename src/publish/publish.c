@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include "geoflux/diff.h"
+#include "geoflux/harmonise.h"
 #include "geoflux/ingest.h"
 #include "geoflux/job.h"
 #include "geoflux/join.h"
 #include "geoflux/validate.h"
 #include "publish/pub_int.h"
 #include "validate/rules.h"
+#include "write/csv.h"
 
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "0.1.0"
@@ -290,10 +292,40 @@ static gf_status reason(pb_part *p, const char *fmt, ...)
     return st;
 }
 
+/* The harmonise stage's result for a part (one commune): its counts by
+ * code, and the listed repairs as CSV (line;code;field;before;after). */
+typedef struct harm_sink {
+    codes *reps;
+    gf_buf *list;
+    gf_status st;
+} harm_sink;
+
+static void on_repairs(void *user, const gf_harmonise_result *r)
+{
+    harm_sink *h = user;
+    for (int c = 0; c < GF_REPAIR_COUNT && !h->st; c++) {
+        if (!r->total[c] || c == GF_REPAIR_ENCODING) continue; /* encoding: counted from the split */
+        const char *name = gf_repair_name((gf_repair_code)c);
+        if (codes_add(h->reps, name, strlen(name), r->total[c])) h->st = GF_ERR_NOMEM;
+    }
+    gf_buf *o = h->list;
+    if (!h->st && !o->len && gf_buf_printf(o, "line;code;field;before;after\n")) h->st = GF_ERR_NOMEM;
+    for (size_t i = 0; i < r->nentries && !h->st; i++) {
+        const gf_harmonise_entry *e = &r->entries[i];
+        const char *name = gf_repair_name(e->code);
+        if (gf_buf_printf(o, "%llu;%s;", (unsigned long long)e->line, name)
+            || gf_csv_put_field(o, e->field, strlen(e->field), ';', 0) || gf_buf_append(o, ";", 1)
+            || gf_csv_put_field(o, e->before, strlen(e->before), ';', 0) || gf_buf_append(o, ";", 1)
+            || gf_csv_put_field(o, e->after, strlen(e->after), ';', 0) || gf_buf_append(o, "\n", 1))
+            h->st = GF_ERR_NOMEM;
+    }
+}
+
 /* Harmonises and validates one part: p->out (the rows that pass, BAL 1.4),
  * p->rejects, the counts and codes. A part the job cannot read at all is
  * rejected with the job's message (not a failed run). */
-static gf_status run_part(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int pi, const char *scratch)
+static gf_status run_part(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int pi, const char *scratch,
+                          const gf_join_index *communes)
 {
     pb_part *p = &set->parts[pi];
     char out[4300], rej[4300];
@@ -312,6 +344,12 @@ static gf_status run_part(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, in
     co.rejects = p->rejects;
     co.overwrite = 1;
     co.threads = o->threads;
+    codes errs = {0}, warns = {0}, reps = {0};
+    harm_sink hs = {.reps = &reps, .list = &p->repair_list};
+    co.harmonise = 1;
+    co.harm.communes = communes;
+    co.harm.on_done = on_repairs;
+    co.harm.user = &hs;
     gf_job *job = NULL;
     gf_run_stats rs;
     memset(&rs, 0, sizeof rs);
@@ -329,12 +367,13 @@ static gf_status run_part(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, in
             gf_ctx_take_error(ctx, jc);
         }
         gf_ctx_destroy(jc);
+        free(reps.v);
         return st;
     }
     gf_ctx_destroy(jc);
     p->valid = rs.written;
-    codes errs = {0}, warns = {0}, reps = {0};
-    st = count_rejects(ctx, p->rejects, &errs);
+    st = hs.st ? OOM(ctx) : GF_OK;
+    if (!st) st = count_rejects(ctx, p->rejects, &errs);
     if (!st) st = scan_output(ctx, p);
     /* the published file as the reference validator sees it: its warnings,
      * and a last check that no error is left */
@@ -484,6 +523,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     int nce = 0;
     gf_buf rep = {0};
     char *last_report = NULL;
+    gf_join_index *communes = NULL;
     /* scratch: SITE.geoflux-work, beside the SITE (one file system for the
      * exchange), taken once the store is: what a killed run left there is
      * removed by the next one, and removed at the end */
@@ -502,6 +542,11 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         goto done_nowork;
     }
     if ((st = pb_collect(ctx, &o, at, scratch, &set))) goto done;
+    /* the boundaries, loaded once for every part's swap repair */
+    if (o.communes) {
+        gf_join_opts jo = {.path = o.communes};
+        if ((st = gf_join_index_load(ctx, &jo, &communes))) goto done;
+    }
 
     /* 1. each part: perimeter, unchanged file, harmonise + validate */
     for (int i = 0; i < set.nparts && !st; i++) {
@@ -523,7 +568,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
             continue;
         }
         p->status = PB_ST_PUBLISHED;
-        if ((st = run_part(ctx, &o, &set, i, scratch))) break;
+        if ((st = run_part(ctx, &o, &set, i, scratch, communes))) break;
         if (p->status != PB_ST_PUBLISHED) continue;
         char rh[17];
         snprintf(rh, sizeof rh, "%016llx", (unsigned long long)p->row_hash);
@@ -811,6 +856,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         if (!st) sum->site_rebuilt = 1;
     }
 done:
+    gf_join_index_destroy(communes);
     pb_store_close(store);
     pb_set_free(&set);
     free(ce);

@@ -124,7 +124,7 @@ static int append_csv(const char *p, size_t n, int *header_done, void *sink, int
 static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
 {
     site_build *b = u;
-    char path[4096];
+    char path[4300];
     gf_status st = pb_inflate(ctx, r->data, r->ndata, &b->buf);
     if (st) return st;
     snprintf(path, sizeof path, "%s/bal/%s.csv", b->dir, r->code);
@@ -132,6 +132,18 @@ static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
     if (append_csv(b->buf.p, b->buf.len, &b->gz_header, b->gz, 1))
         return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s/adresses.csv.gz: write error", b->dir);
     b->ncommunes++;
+    /* its rejected rows and its repairs, when it has some */
+    static const char *const sub[2] = {"rejects", "repairs"};
+    const void *blob[2] = {r->rejects, r->repairs};
+    size_t nblob[2] = {r->nrejects, r->nrepairs};
+    for (int k = 0; k < 2; k++) {
+        if (!nblob[k]) continue;
+        if ((st = pb_inflate(ctx, blob[k], nblob[k], &b->buf))) return st;
+        const char *nl = memchr(b->buf.p, '\n', b->buf.len);
+        if (!nl || (size_t)(nl - b->buf.p) + 1 >= b->buf.len) continue; /* a header alone */
+        snprintf(path, sizeof path, "%s/%s/%s.csv", b->dir, sub[k], r->code);
+        if ((st = pb_write_file(ctx, path, b->buf.p, b->buf.len))) return st;
+    }
     if (r->run == b->run && r->ndiff) {
         if ((st = pb_inflate(ctx, r->diff, r->ndiff, &b->buf))) return st;
         snprintf(path, sizeof path, "%s/changes/%s.csv", b->dir, r->code);
@@ -306,8 +318,11 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     if ((st = pb_mkdirs(ctx, dir))) return st;
     snprintf(path, sizeof path, "%s/bal", dir);
     if ((st = pb_mkdirs(ctx, path))) goto fail;
-    snprintf(path, sizeof path, "%s/changes", dir);
-    if ((st = pb_mkdirs(ctx, path))) goto fail;
+    static const char *const subdirs[] = {"changes", "rejects", "repairs"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, subdirs[k]);
+        if ((st = pb_mkdirs(ctx, path))) goto fail;
+    }
     char gzpath[4200];
     snprintf(gzpath, sizeof gzpath, "%s/adresses.csv.gz", dir);
     /* zlib's gzip header carries no time stamp: same rows, same bytes */

@@ -526,6 +526,7 @@ void pb_set_free(pb_set *set)
         gf_buf_free(&p->errors);
         gf_buf_free(&p->warnings);
         gf_buf_free(&p->repairs);
+        gf_buf_free(&p->repair_list);
         gf_buf_free(&p->reasons);
     }
     free(set->subs);

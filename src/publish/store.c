@@ -7,6 +7,7 @@
  * the same store is refused while the first holds it. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -33,7 +34,7 @@ static const char schema[] =
     " rows INTEGER NOT NULL, valid_rows INTEGER NOT NULL, certified INTEGER NOT NULL,"
     " reasons TEXT NOT NULL, errors TEXT NOT NULL, warnings TEXT NOT NULL, repairs TEXT NOT NULL,"
     " added INTEGER, removed INTEGER, modified INTEGER, moved INTEGER,"
-    " data BLOB, rejects BLOB, diff BLOB,"
+    " data BLOB, rejects BLOB, diff BLOB, repairs_list BLOB,"
     " PRIMARY KEY (commune, revision));"
     "CREATE TABLE IF NOT EXISTS published (commune TEXT PRIMARY KEY, revision INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, at TEXT NOT NULL, report TEXT NOT NULL);"
@@ -158,30 +159,36 @@ gf_status pb_store_write_data(gf_ctx *ctx, pb_store *s, const char *code, int64_
     return st;
 }
 
-/* Binds the zlib-compressed content of a scratch file (NULL: SQL NULL). */
+/* Binds p[0..n) zlib-compressed. */
+static gf_status bind_mem(gf_ctx *ctx, sqlite3_stmt *q, int i, const char *p, size_t n)
+{
+    uLongf zn = compressBound(n);
+    unsigned char *z = malloc(zn ? zn : 1);
+    if (!z) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (compress2(z, &zn, (const Bytef *)p, n, 6) != Z_OK) {
+        free(z);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    sqlite3_bind_blob64(q, i, z, zn, free);
+    return GF_OK;
+}
+
+/* Binds the zlib-compressed content of a scratch file (NULL or missing:
+ * SQL NULL). */
 static gf_status bind_file(gf_ctx *ctx, sqlite3_stmt *q, int i, const char *path)
 {
-    if (!path) return sqlite3_bind_null(q, i) == SQLITE_OK ? GF_OK : gf_ctx_err(ctx, GF_ERR_SQL, "store: bind");
+    struct stat sb;
+    if (!path || stat(path, &sb) != 0)
+        return sqlite3_bind_null(q, i) == SQLITE_OK ? GF_OK : gf_ctx_err(ctx, GF_ERR_SQL, "store: bind");
     gf_buf b = {0};
     gf_status st = pb_read_file(ctx, path, &b);
     if (st) {
         gf_buf_free(&b);
         return st == GF_ERR_INPUT ? GF_ERR_IO : st;
     }
-    uLongf zn = compressBound(b.len);
-    unsigned char *z = malloc(zn ? zn : 1);
-    if (!z) {
-        gf_buf_free(&b);
-        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    }
-    int rc = compress2(z, &zn, (const Bytef *)b.p, b.len, 6);
+    st = bind_mem(ctx, q, i, b.p, b.len);
     gf_buf_free(&b);
-    if (rc != Z_OK) {
-        free(z);
-        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    }
-    sqlite3_bind_blob64(q, i, z, zn, free);
-    return GF_OK;
+    return st;
 }
 
 /* "code\tcount\n" lines -> a JSON object. */
@@ -228,7 +235,7 @@ gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, 
     }
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO revisions VALUES (?1, ?2, (SELECT coalesce(max(run), 0) + 1 FROM runs), ?3, ?4,"
-                           " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                           " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                            -1, &q, NULL) != SQLITE_OK) {
         st = sqlerr(ctx, s, "storing a revision");
         goto done;
@@ -259,6 +266,11 @@ gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, 
     if ((st = bind_file(ctx, q, 20, p->out)) || (st = bind_file(ctx, q, 21, p->rejects))
         || (st = bind_file(ctx, q, 22, p->has_diff ? p->diff : NULL)))
         goto done;
+    if (p->repair_list.len ? (st = bind_mem(ctx, q, 23, p->repair_list.p, p->repair_list.len)) != GF_OK
+                           : sqlite3_bind_null(q, 23) != SQLITE_OK) {
+        if (!st) st = sqlerr(ctx, s, "storing a revision");
+        goto done;
+    }
     if (sqlite3_step(q) != SQLITE_DONE) {
         st = sqlerr(ctx, s, "storing a revision");
         goto done;
@@ -376,7 +388,7 @@ gf_status pb_store_each_published(gf_ctx *ctx, pb_store *s, gf_status (*fn)(void
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT p.commune, p.revision, r.data, r.diff, r.run FROM published p JOIN revisions r"
+                           "SELECT p.commune, p.revision, r.data, r.diff, r.run, r.rejects, r.repairs_list FROM published p JOIN revisions r"
                            " ON r.commune = p.commune AND r.revision = p.revision ORDER BY p.commune",
                            -1, &q, NULL) != SQLITE_OK)
         return sqlerr(ctx, s, "reading the publication");
@@ -392,6 +404,10 @@ gf_status pb_store_each_published(gf_ctx *ctx, pb_store *s, gf_status (*fn)(void
         r.diff = sqlite3_column_blob(q, 3);
         r.ndiff = (size_t)sqlite3_column_bytes(q, 3);
         r.run = sqlite3_column_int64(q, 4);
+        r.rejects = sqlite3_column_blob(q, 5);
+        r.nrejects = (size_t)sqlite3_column_bytes(q, 5);
+        r.repairs = sqlite3_column_blob(q, 6);
+        r.nrepairs = (size_t)sqlite3_column_bytes(q, 6);
         st = fn(u, ctx, &r);
     }
     if (!st && rc != SQLITE_DONE) st = sqlerr(ctx, s, "reading the publication");

@@ -12,10 +12,13 @@ S=$SRC/data/samples
 W=$OUT/work
 mkdir -p $W/src/{bruz,corps-nuds,epci,soual,rival,misc}
 cp $S/bal/bal_35047_v1.3.csv $W/src/bruz/bal.csv
-sed '1s/^\xEF\xBB\xBF//' $S/bal/bal_simple_v1.3.csv | iconv -f UTF-8 -t WINDOWS-1252 > $W/src/corps-nuds/bal.csv
+# Corps-Nuds in Windows-1252, with French dates and certification written oui
+sed '1s/^\xEF\xBB\xBF//' $S/bal/bal_simple_v1.3.csv | awk -F';' 'BEGIN{OFS=";"} NR>1 && NR<=6 {split($18,d,"-"); $18=d[3]"/"d[2]"/"d[1]; $19="oui"} {print}' \
+  | iconv -f UTF-8 -t WINDOWS-1252 > $W/src/corps-nuds/bal.csv
 # the EPCI file: two communes in one file (Perrecy-les-Forges and Landres)
 { cat $S/bal/test-valid.csv | sed 's/;;;\r\?$//' | sed '1s/^\xEF\xBB\xBF//'; tail -n +2 $S/bal/adresses-54084.csv; } > $W/src/epci/epci.csv
-cp $S/bal/soual-81289-cc44-extract.csv $W/src/soual/soual.csv
+# Soual: CC44 x/y only (long/lat emptied), to be computed by the repairs
+awk -F';' 'BEGIN{OFS=";"} NR>1{$11=""; $12=""} {print}' $S/bal/soual-81289-cc44-extract.csv > $W/src/soual/soual.csv
 # a rival producer for Corps-Nuds: one address renamed
 sed '3s/Rue de Chanteloup/Rue de Chantelou/' $S/bal/bal_simple_v1.3.csv > $W/src/rival/35088.csv
 printf '<!DOCTYPE html>\n<html><head><title>404</title></head><body>Not found</body></html>\n' > $W/src/misc/export.csv
@@ -42,6 +45,16 @@ ok "[ \"\$(commune 35088 \"['producer']\")\" = corps-nuds ]" "--prefer: corps-nu
 ok "json \"print([s for s in r['submissions'] if 'rival' in s['file']][0]['status'])\" | grep -qx conflict" "the rival submission is in conflict"
 ok "json \"s=[s for s in r['submissions'] if s['file'].endswith('export.csv')][0]; print(s['status'], s['reason'])\" | grep -q '^rejected.*HTML'" "the HTML page is a rejected submission with its reason"
 ok "commune 35088 \"['repairs']\" | grep -q repair.encoding" "the Windows-1252 file counts its repair"
+ok "[ \"\$(commune 35088 \"['repairs']['repair.date_fr']\")\" = 5 ] && [ \"\$(commune 35088 \"['repairs']['repair.certification']\")\" = 5 ]" "Corps-Nuds: 5 French dates and 5 'oui' repaired ($(commune 35088 "['repairs']"))"
+ok "[ \$(grep -c 'repair.date_fr' $W/site/repairs/35088.csv) -eq 5 ]" "repairs/35088.csv lists each repair with its line"
+ok "[ \"\$(commune 81289 \"['repairs']['repair.lonlat_from_xy']\")\" = 2 ]" "Soual: long/lat computed from CC44 x/y ($(commune 81289 "['repairs']"))"
+ok "python3 -c \"
+import csv
+a = {r['cle_interop']: r for r in csv.DictReader(open('$S/bal/soual-81289-cc44-extract.csv'), delimiter=';')}
+b = {r['cle_interop']: r for r in csv.DictReader(open('$W/site/bal/81289.csv'), delimiter=';')}
+assert a.keys() == b.keys()
+for k in a: assert abs(float(a[k]['long']) - float(b[k]['long'])) < 2e-5 and abs(float(a[k]['lat']) - float(b[k]['lat'])) < 2e-5, (a[k], b[k])
+\"" "Soual's computed long/lat match the original ones"
 ok "iconv -f UTF-8 -t UTF-8 $W/site/bal/35088.csv >/dev/null && grep -q 'Chanteloup' $W/site/bal/35088.csv" "bal/35088.csv is UTF-8"
 ok "json \"c=r['counts']['rows']; assert c['read']==c['published']+c['rejected'], c\"" "report.json adds up: read = published + rejected"
 ok "[ \"\$(head -1 $W/site/bal/35047.csv)\" = \"\$(head -1 $W/site/bal/81289.csv)\" ] && head -1 $W/site/bal/35047.csv | grep -q '^id_ban_commune;id_ban_toponyme;id_ban_adresse;cle_interop'" "every bal/CODE.csv is BAL 1.4"
