@@ -205,7 +205,7 @@ static int cmp_cc(const void *a, const void *b) { return strcmp(((const codecoun
 /* Sorted "code\tcount\n" lines. */
 static gf_status codes_put(const codes *c, gf_buf *out)
 {
-    qsort(c->v, (size_t)c->n, sizeof *c->v, cmp_cc);
+    if (c->n) qsort(c->v, (size_t)c->n, sizeof *c->v, cmp_cc);
     out->len = 0;
     gf_status st = GF_OK;
     for (int i = 0; i < c->n && !st; i++) st = gf_buf_printf(out, "%s\t%llu\n", c->v[i].code, (unsigned long long)c->v[i].n);
