@@ -16,6 +16,11 @@ extern "C" {
  * Only "1.4" is supported as version (GF_ERR_UNSUPPORTED otherwise).
  * *st is a sink state for gf_bal_sink_vt; the pipeline takes ownership. */
 gf_status gf_bal_open(gf_ctx *ctx, const gf_output_opts *opts, const char *version, void **st);
+/* One file per input: opts->path is an existing directory and the rows of
+ * input i go to PATH/i.csv (every input gets its file, the header alone
+ * when none of its rows is written), all committed together. Used by
+ * `geoflux publish`, which harmonises every commune of a run in one job. */
+gf_status gf_bal_open_per_input(gf_ctx *ctx, const gf_output_opts *opts, const char *version, int ninputs, void **st);
 extern const gf_sink_vt gf_bal_sink_vt;
 
 #ifdef __cplusplus

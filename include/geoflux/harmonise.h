@@ -94,8 +94,9 @@ int gf_harmonise_cle_interop_padding(const char *p, size_t n, char *out, size_t 
 
 /* ---- The result ---------------------------------------------------------- */
 
-/* Repairs of one code in one commune. */
+/* Repairs of one code in one commune of one input. */
 typedef struct gf_harmonise_count {
+    uint32_t input;       /* index of the input (gf_convert_opts.inputs order) */
     const char *commune;  /* commune_insee of the rows ("" when unknown) */
     gf_repair_code code;
     uint64_t rows;        /* repairs made (a row repaired twice for one code counts 2) */
@@ -114,7 +115,7 @@ typedef struct gf_harmonise_entry {
 } gf_harmonise_entry;
 
 typedef struct gf_harmonise_result {
-    /* Exact counts, sorted by (commune, code). */
+    /* Exact counts, sorted by (input, commune, code). */
     const gf_harmonise_count *counts;
     size_t ncounts;
     /* Totals per code over every commune. */

@@ -46,6 +46,7 @@ static void help(FILE *f)
         "      --summary json       print the run's report (report.json) on standard output\n"
         "  -j, --threads N          worker threads (default: all cores)\n"
         "  -q, --quiet              no counts on standard error\n"
+        "  -v, --verbose            also what each step did and how long it took\n"
         "\n"
         "exit codes: 0 every submission published or unchanged, 1 some rejected or in\n"
         "conflict, 2 usage error or missing source, 3 the run failed (STORE and SITE are\n"
@@ -63,18 +64,20 @@ int gf_cmd_publish(int argc, char **argv)
         {"max-deletion", required_argument, 0, O_MAXD}, {"prefer", required_argument, 0, O_PREFER},
         {"max-size", required_argument, 0, O_MAXSIZE}, {"summary", required_argument, 0, O_SUMMARY},
         {"threads", required_argument, 0, 'j'},       {"quiet", no_argument, 0, 'q'},
+        {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
     gf_publish_opts o = GF_PUBLISH_OPTS_INIT;
-    int quiet = 0, json = 0, bad = 0;
+    int quiet = 0, verbose = 0, json = 0, bad = 0;
     size_t maxsize = 0;
     gf_cli_getopt_init();
     int c;
-    while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART "ho:j:q", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART "ho:j:qv", lo, NULL)) != -1) {
         switch (c) {
         case 'h': help(stdout); return GF_EXIT_OK;
         case 'o': bad = gf_cli_once("--output", &o.site, optarg); break;
         case 'j': bad = gf_cli_int("--threads", optarg, 1, GF_CLI_MAX_THREADS, &o.threads); break;
         case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
         case O_STORE: bad = gf_cli_once("--store", &o.store, optarg); break;
         case O_PERIM: bad = gf_cli_once("--perimeter", &o.perimeter, optarg); break;
         case O_COMMUNES: bad = gf_cli_once("--communes", &o.communes, optarg); break;
@@ -106,7 +109,7 @@ int gf_cmd_publish(int argc, char **argv)
     o.site = site;
     o.sources = (const char *const *)argv + optind;
     o.nsources = argc - optind;
-    gf_ctx *ctx = gf_cli_ctx(quiet ? -1 : 0);
+    gf_ctx *ctx = gf_cli_ctx(quiet ? -1 : verbose);
     if (!ctx) {
         free(site);
         return GF_EXIT_FAIL;

@@ -41,8 +41,9 @@ typedef struct hpool {
     size_t len, cap;
 } hpool;
 
-/* Counts of one commune. */
+/* Counts of one commune in one input. */
 typedef struct hcount {
+    uint32_t input;
     char commune[6];    /* "" : unknown */
     int used;
     uint64_t n[GF_REPAIR_COUNT];
@@ -101,14 +102,14 @@ static int pool_add(hpool *p, const char *s, size_t n, size_t *off)
     return 1;
 }
 
-static uint32_t hash5(const char *c)
+static uint32_t hash5(uint32_t input, const char *c)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = 2166136261u ^ (input * 0x9e3779b9u);
     for (int i = 0; c[i]; i++) { h ^= (unsigned char)c[i]; h *= 16777619u; }
     return h;
 }
 
-static hcount *table_get(htable *t, const char *commune)
+static hcount *table_get(htable *t, uint32_t input, const char *commune)
 {
     if ((t->used + 1) * 2 > t->cap) {
         size_t nc = t->cap ? t->cap * 2 : 64;
@@ -116,7 +117,7 @@ static hcount *table_get(htable *t, const char *commune)
         if (!ns) return NULL;
         for (size_t i = 0; i < t->cap; i++) {
             if (!t->slot[i].used) continue;
-            size_t k = hash5(t->slot[i].commune) & (nc - 1);
+            size_t k = hash5(t->slot[i].input, t->slot[i].commune) & (nc - 1);
             while (ns[k].used) k = (k + 1) & (nc - 1);
             ns[k] = t->slot[i];
         }
@@ -124,10 +125,12 @@ static hcount *table_get(htable *t, const char *commune)
         t->slot = ns;
         t->cap = nc;
     }
-    size_t k = hash5(commune) & (t->cap - 1);
-    while (t->slot[k].used && strcmp(t->slot[k].commune, commune)) k = (k + 1) & (t->cap - 1);
+    size_t k = hash5(input, commune) & (t->cap - 1);
+    while (t->slot[k].used && (t->slot[k].input != input || strcmp(t->slot[k].commune, commune)))
+        k = (k + 1) & (t->cap - 1);
     if (!t->slot[k].used) {
         t->slot[k].used = 1;
+        t->slot[k].input = input;
         memcpy(t->slot[k].commune, commune, 6);
         t->used++;
     }
@@ -337,7 +340,7 @@ static gf_status lonlat(hstage *s, gf_ctx *wctx, gf_batch *b, size_t row, const 
 
 static void offer(hstage *s, hworker *w, uint32_t input, uint64_t line, const char *commune, const rowlog *rl)
 {
-    hcount *c = table_get(&w->counts, commune);
+    hcount *c = table_get(&w->counts, input, commune);
     if (!c) { w->nomem = 1; return; }
     for (int i = 0; i < rl->n; i++) {
         c->n[rl->r[i].code]++;
@@ -421,7 +424,7 @@ static gf_status run(void *st, gf_ctx *wctx, int worker, gf_batch *b)
         /* the header's entries are listed once per input, at line 0 (made
          * at create); each row read through a renamed column counts */
         if (src < (uint32_t)s->ninputs && s->in[src].renamed) {
-            hcount *c = table_get(&w->counts, commune);
+            hcount *c = table_get(&w->counts, src, commune);
             if (!c) w->nomem = 1;
             else c->n[GF_REPAIR_HEADER_ALIAS]++;
         }
@@ -446,6 +449,7 @@ static int entry_cmp(const void *a, const void *b)
 static int count_cmp(const void *a, const void *b)
 {
     const gf_harmonise_count *x = a, *y = b;
+    if (x->input != y->input) return x->input < y->input ? -1 : 1;
     int c = strcmp(x->commune, y->commune);
     if (c) return c;
     return (int)x->code - (int)y->code;
@@ -506,7 +510,7 @@ static gf_status end(void *st, gf_ctx *ctx)
         htable *t = &s->w[k].counts;
         for (size_t i = 0; i < t->cap; i++) {
             if (!t->slot[i].used) continue;
-            hcount *c = table_get(&merged, t->slot[i].commune);
+            hcount *c = table_get(&merged, t->slot[i].input, t->slot[i].commune);
             if (!c) { rc = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto done; }
             for (int q = 0; q < GF_REPAIR_COUNT; q++) c->n[q] += t->slot[i].n[q];
         }
@@ -520,7 +524,8 @@ static gf_status end(void *st, gf_ctx *ctx)
     for (size_t i = 0; i < merged.cap; i++)
         for (int q = 0; q < GF_REPAIR_COUNT; q++)
             if (merged.slot[i].used && merged.slot[i].n[q]) {
-                counts[nc++] = (gf_harmonise_count){merged.slot[i].commune, (gf_repair_code)q, merged.slot[i].n[q]};
+                counts[nc++] = (gf_harmonise_count){merged.slot[i].input, merged.slot[i].commune, (gf_repair_code)q,
+                                                    merged.slot[i].n[q]};
                 r.total[q] += merged.slot[i].n[q];
             }
     qsort(counts, nc, sizeof *counts, count_cmp);

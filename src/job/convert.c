@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cpl_error.h>
@@ -21,6 +22,8 @@ gf_status gf_convert_check(gf_ctx *ctx, const gf_convert_opts *o)
     gf_job_init(); /* the format table may ask GDAL for a driver */
     if (o->ninputs <= 0 || !o->inputs) return gf_ctx_err(ctx, GF_ERR_ARG, "no input file");
     if (!o->output) return gf_ctx_err(ctx, GF_ERR_ARG, "no output (-o FILE)");
+    if (o->to_bal_per_input && (!o->to_bal || !o->rejects))
+        return gf_ctx_err(ctx, GF_ERR_ARG, "one BAL file per input needs to_bal and a rejects path");
     gf_format scratch;
     const gf_format *f = gf_output_format_find(o->format, o->output, &scratch);
     int tiles = f && (f->caps & GF_FMT_TILES);
@@ -49,7 +52,7 @@ static gf_status check_paths(gf_job *j)
     const gf_convert_opts *o = &j->o;
     gf_status st;
     /* outputs are neither inputs nor each other (write.h) */
-    const gf_path_role outs[] = {{o->output, "output"},
+    const gf_path_role outs[] = {{o->to_bal_per_input ? NULL : o->output, "output"},
                                  {j->rejects_path, o->rejects ? "--rejects" : "rejects file"},
                                  {o->join.stats_path, "--stats"}};
     unsigned cf = (o->overwrite ? GF_CHECK_OVERWRITE : 0) | (o->append ? GF_CHECK_APPEND : 0);
@@ -57,7 +60,13 @@ static gf_status check_paths(gf_job *j)
     for (int i = 0; i < o->ninputs; i++)
         if ((st = gf_job_check_input(ctx, o->inputs[i]))) return st;
     if (o->join.path && (st = gf_job_check_input(ctx, o->join.path))) return st;
-    if ((st = gf_job_check_output(ctx, o->output))) return st;
+    if (o->to_bal_per_input) {
+        struct stat sb;
+        if (stat(o->output, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(o->output, W_OK) != 0)
+            return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: not a writable directory (one BAL file per input)", o->output);
+    } else if ((st = gf_job_check_output(ctx, o->output))) {
+        return st;
+    }
     if (o->rejects && (st = gf_job_check_output(ctx, o->rejects))) return st;
     if (o->join.stats_path && (st = gf_job_check_output(ctx, o->join.stats_path))) return st;
     if ((st = gf_crs_resolve(ctx, o->t_srs ? o->t_srs : "EPSG:4326", &j->crs))) return st;
@@ -112,7 +121,9 @@ static gf_status add_sinks(gf_job *j)
     void *sst;
     if (o->to_bal) { /* harmonised BAL instead of a geodata format */
         svt = &gf_bal_sink_vt;
-        if ((st = gf_bal_open(ctx, &oo, o->to_bal, &sst))) return st;
+        if ((st = o->to_bal_per_input ? gf_bal_open_per_input(ctx, &oo, o->to_bal, o->ninputs, &sst)
+                                      : gf_bal_open(ctx, &oo, o->to_bal, &sst)))
+            return st;
     } else if ((st = gf_output_open(ctx, &oo, &svt, &sst))) {
         return st;
     }

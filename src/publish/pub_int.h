@@ -39,6 +39,7 @@ typedef struct pb_part {
     /* filled by the run */
     char *out, *rejects;  /* harmonised BAL 1.4 and rejected rows (scratch) */
     uint64_t valid, certified;
+    uint64_t addresses;   /* distinct addresses among the valid rows */
     uint64_t row_hash;    /* sum of pb_row_hash() of the harmonised rows, + count */
     gf_buf errors, warnings, repairs; /* "code\tcount\n" lines, sorted by code */
     gf_buf repair_list;   /* the repairs, one CSV row each (line;code;field;before;after) */

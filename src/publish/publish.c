@@ -25,6 +25,15 @@
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "0.1.0"
 #endif
+/* Seconds since t0 (monotonic), for the step timings logged with -v. */
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+#define STEP(what, ...) do { gf_ctx_log(ctx, GF_LOG_INFO, "publish: " what " (%.2f s)", __VA_ARGS__, since(&t0)); \
+                             clock_gettime(CLOCK_MONOTONIC, &t0); } while (0)
 #define OOM(ctx) gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory")
 
 /* ---- the perimeter ---------------------------------------------------------- */
@@ -214,45 +223,16 @@ static gf_status codes_put(const codes *c, gf_buf *out)
 
 /* ---- one part through the convert job --------------------------------------------- */
 
-/* Errors by code from the rejects CSV (source;line;reason;raw; reason
- * "code1|code2: message"). */
-static gf_status count_rejects(gf_ctx *ctx, const char *path, codes *errs)
+/* Row hash and certified rows of the harmonised file. */
+static int cmp_u64(const void *a, const void *b)
 {
-    struct stat sb;
-    if (stat(path, &sb) != 0) return GF_OK; /* no reject */
-    gf_stream *s;
-    gf_csv *c;
-    gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
-    gf_status st = gf_stream_open(ctx, path, &s);
-    if (st || (st = gf_csv_open(ctx, s, &co, &c))) return st;
-    gf_csv_record r;
-    int first = 1;
-    while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
-        if (first) { first = 0; continue; }
-        if (r.nfields < 3) continue;
-        const char *p = r.field[2];
-        size_t n = r.len[2];
-        const char *colon = memchr(p, ':', n);
-        if (colon && colon + 1 < p + n && colon[1] == ' ') n = (size_t)(colon - p);
-        else n = 0;
-        if (!n) {
-            if (codes_add(errs, "file.parse", 10, 1)) { st = OOM(ctx); break; }
-            continue;
-        }
-        const char *q = p;
-        while (q < p + n) {
-            const char *bar = memchr(q, '|', (size_t)(p + n - q));
-            const char *e = bar ? bar : p + n;
-            if (e > q && codes_add(errs, q, (size_t)(e - q), 1)) { st = OOM(ctx); break; }
-            q = e + 1;
-        }
-        if (st < 0) break;
-    }
-    gf_csv_close(c);
-    return st == GF_DONE ? GF_OK : st;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
-/* Row hash and certified rows of the harmonised file. */
+/* Row hash, certified rows and distinct addresses of the harmonised file.
+ * An address is identified as geoflux diff does it for two BAL 1.4 files:
+ * its id_ban_adresse, else its commune, street, number and suffix. */
 static gf_status scan_output(gf_ctx *ctx, pb_part *p)
 {
     gf_stream *s;
@@ -261,21 +241,47 @@ static gf_status scan_output(gf_ctx *ctx, pb_part *p)
     gf_status st = gf_stream_open(ctx, p->out, &s);
     if (st || (st = gf_csv_open(ctx, s, &co, &c))) return st;
     gf_csv_record r;
-    int first = 1, cert = -1;
-    uint64_t h = 0, n = 0;
+    int first = 1, cert = -1, col[5] = {-1, -1, -1, -1, -1};
+    static const char *const names[5] = {"id_ban_adresse", "commune_insee", "voie_nom", "numero", "suffixe"};
+    uint64_t h = 0, n = 0, *keys = NULL;
+    size_t cap = 0;
     while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
         if (first) {
             first = 0;
-            for (int i = 0; i < r.nfields; i++)
+            for (int i = 0; i < r.nfields; i++) {
                 if (r.len[i] == 21 && !memcmp(r.field[i], "certification_commune", 21)) cert = i;
+                for (int k = 0; k < 5; k++)
+                    if (r.len[i] == strlen(names[k]) && !memcmp(r.field[i], names[k], r.len[i])) col[k] = i;
+            }
             continue;
         }
         h += pb_row_hash(r.raw, r.rawlen);
-        n++;
         if (cert >= 0 && cert < r.nfields && r.len[cert] == 1 && r.field[cert][0] == '1') p->certified++;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            uint64_t *nk = realloc(keys, cap * sizeof *nk);
+            if (!nk) { st = OOM(ctx); break; }
+            keys = nk;
+        }
+        uint64_t k = 0;
+        if (col[0] >= 0 && col[0] < r.nfields && r.len[col[0]]) {
+            k = pb_row_hash(r.field[col[0]], r.len[col[0]]);
+        } else {
+            for (int f = 1; f < 5; f++)
+                k = k * 0x9e3779b97f4a7c15ULL + (col[f] >= 0 && col[f] < r.nfields ? pb_row_hash(r.field[col[f]], r.len[col[f]]) : 0);
+            k ^= 1; /* apart from the ids */
+        }
+        keys[n++] = k;
     }
     gf_csv_close(c);
+    p->valid = n;
     p->row_hash = h + n * 0x9e3779b97f4a7c15ULL;
+    p->addresses = 0;
+    if (n) {
+        qsort(keys, n, sizeof *keys, cmp_u64);
+        for (uint64_t i = 0; i < n; i++) p->addresses += !i || keys[i] != keys[i - 1];
+    }
+    free(keys);
     return st == GF_DONE ? GF_OK : st;
 }
 
@@ -292,28 +298,33 @@ static gf_status reason(pb_part *p, const char *fmt, ...)
     return st;
 }
 
-/* The harmonise stage's result for a part (one commune): its counts by
- * code, and the listed repairs as CSV (line;code;field;before;after). */
+/* The harmonise stage's result for the parts of one job: counts by
+ * code and the listed repairs (line;code;field;before;after), per input
+ * (input k of the job is part todo[k]). */
 typedef struct harm_sink {
-    codes *reps;
-    gf_buf *list;
+    pb_set *set;
+    const int *todo;
+    int ntodo;
+    codes *reps;          /* per input */
     gf_status st;
 } harm_sink;
 
 static void on_repairs(void *user, const gf_harmonise_result *r)
 {
     harm_sink *h = user;
-    for (int c = 0; c < GF_REPAIR_COUNT && !h->st; c++) {
-        if (!r->total[c] || c == GF_REPAIR_ENCODING) continue; /* encoding: counted from the split */
-        const char *name = gf_repair_name((gf_repair_code)c);
-        if (codes_add(h->reps, name, strlen(name), r->total[c])) h->st = GF_ERR_NOMEM;
+    for (size_t i = 0; i < r->ncounts && !h->st; i++) {
+        const gf_harmonise_count *c = &r->counts[i];
+        if (c->input >= (uint32_t)h->ntodo || c->code == GF_REPAIR_ENCODING) continue; /* encoding: from the split */
+        const char *name = gf_repair_name(c->code);
+        if (codes_add(&h->reps[c->input], name, strlen(name), c->rows)) h->st = GF_ERR_NOMEM;
     }
-    gf_buf *o = h->list;
-    if (!h->st && !o->len && gf_buf_printf(o, "line;code;field;before;after\n")) h->st = GF_ERR_NOMEM;
     for (size_t i = 0; i < r->nentries && !h->st; i++) {
         const gf_harmonise_entry *e = &r->entries[i];
+        if (e->input >= (uint32_t)h->ntodo) continue;
+        gf_buf *o = &h->set->parts[h->todo[e->input]].repair_list;
         const char *name = gf_repair_name(e->code);
-        if (gf_buf_printf(o, "%llu;%s;", (unsigned long long)e->line, name)
+        if ((!o->len && gf_buf_printf(o, "line;code;field;before;after\n"))
+            || gf_buf_printf(o, "%llu;%s;", (unsigned long long)e->line, name)
             || gf_csv_put_field(o, e->field, strlen(e->field), ';', 0) || gf_buf_append(o, ";", 1)
             || gf_csv_put_field(o, e->before, strlen(e->before), ';', 0) || gf_buf_append(o, ";", 1)
             || gf_csv_put_field(o, e->after, strlen(e->after), ';', 0) || gf_buf_append(o, "\n", 1))
@@ -321,62 +332,14 @@ static void on_repairs(void *user, const gf_harmonise_result *r)
     }
 }
 
-/* Harmonises and validates one part: p->out (the rows that pass, BAL 1.4),
- * p->rejects, the counts and codes. A part the job cannot read at all is
- * rejected with the job's message (not a failed run). */
-static gf_status run_part(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int pi, const char *scratch,
-                          const gf_join_index *communes)
+/* After the job: a part's harmonised rows (p->out) scanned and validated
+ * as the reference validator sees the published file (its warnings, and a
+ * last check that no error is left), its codes put in order. errs holds
+ * its rejected rows' codes, reps its repairs; both are freed. */
+static gf_status finish_part(gf_ctx *ctx, pb_part *p, codes *errs, codes *reps)
 {
-    pb_part *p = &set->parts[pi];
-    char out[4300], rej[4300];
-    snprintf(out, sizeof out, "%s/p%d.csv", scratch, pi);
-    snprintf(rej, sizeof rej, "%s/p%d.rejects.csv", scratch, pi);
-    if (!(p->out = strdup(out)) || !(p->rejects = strdup(rej))) return OOM(ctx);
-    gf_ctx *jc;
-    if (gf_ctx_fork(ctx, &jc)) return OOM(ctx);
-    gf_ctx_set_log(jc, NULL, NULL, GF_LOG_ERROR + 1);
-    const char *inputs[1] = {p->input};
-    gf_convert_opts co = GF_CONVERT_OPTS_INIT;
-    co.inputs = inputs;
-    co.ninputs = 1;
-    co.output = p->out;
-    co.to_bal = "1.4";
-    co.rejects = p->rejects;
-    co.overwrite = 1;
-    co.threads = o->threads;
-    codes errs = {0}, warns = {0}, reps = {0};
-    harm_sink hs = {.reps = &reps, .list = &p->repair_list};
-    co.harmonise = 1;
-    co.harm.communes = communes;
-    co.harm.on_done = on_repairs;
-    co.harm.user = &hs;
-    gf_job *job = NULL;
-    gf_run_stats rs;
-    memset(&rs, 0, sizeof rs);
-    gf_status st = gf_job_convert(jc, &co, &job);
-    if (!st) st = gf_job_run(job, NULL, &rs);
-    gf_job_destroy(job);
-    if (st) {
-        gf_status_class k = gf_status_class_of(st);
-        if (k == GF_CLASS_INPUT || k == GF_CLASS_USAGE) {
-            /* the part cannot be read: a rejected submission of this commune */
-            p->status = PB_ST_REJECTED;
-            st = reason(p, "%s", gf_ctx_errmsg(jc)) ? OOM(ctx) : GF_OK;
-            p->failed = 1;
-        } else {
-            gf_ctx_take_error(ctx, jc);
-        }
-        gf_ctx_destroy(jc);
-        free(reps.v);
-        return st;
-    }
-    gf_ctx_destroy(jc);
-    p->valid = rs.written;
-    st = hs.st ? OOM(ctx) : GF_OK;
-    if (!st) st = count_rejects(ctx, p->rejects, &errs);
-    if (!st) st = scan_output(ctx, p);
-    /* the published file as the reference validator sees it: its warnings,
-     * and a last check that no error is left */
+    codes warns = {0};
+    gf_status st = scan_output(ctx, p);
     gf_validate_report vr;
     memset(&vr, 0, sizeof vr);
     if (!st) {
@@ -389,7 +352,7 @@ static gf_status run_part(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, in
         if (c->level == GF_VL_WARN) {
             if (codes_add(&warns, c->code, strlen(c->code), k)) st = OOM(ctx);
         } else if (c->level == GF_VL_ERROR) {
-            if (codes_add(&errs, c->code, strlen(c->code), k)) st = OOM(ctx);
+            if (codes_add(errs, c->code, strlen(c->code), k)) st = OOM(ctx);
         }
     }
     if (!st && !vr.valid && p->valid) {
@@ -397,34 +360,191 @@ static gf_status run_part(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, in
         if (reason(p, "the harmonised rows still break the reference rules (see errors): not published")) st = OOM(ctx);
     }
     gf_validate_report_free(&vr);
-    if (!st && p->transcoded && codes_add(&reps, "repair.encoding", 15, p->transcoded)) st = OOM(ctx);
-    if (!st) st = codes_put(&errs, &p->errors);
+    if (!st && p->transcoded && codes_add(reps, "repair.encoding", 15, p->transcoded)) st = OOM(ctx);
+    if (!st) st = codes_put(errs, &p->errors);
     if (!st) st = codes_put(&warns, &p->warnings);
-    if (!st) st = codes_put(&reps, &p->repairs);
-    free(errs.v);
+    if (!st) st = codes_put(reps, &p->repairs);
+    free(errs->v);
     free(warns.v);
-    free(reps.v);
+    free(reps->v);
+    memset(errs, 0, sizeof *errs);
+    memset(reps, 0, sizeof *reps);
     return st;
 }
 
-/* The diff of part p against the published revision (an empty BAL when
- * none), into p->diff; its counts into p. */
+/* The job's rejects (source;line;reason;raw, in input order) split by
+ * part: each part's rows in scratch/rej/K.csv (p->rejects) and its
+ * errors counted by code (reason "code1|code2: message"). */
+static gf_status split_rejects(gf_ctx *ctx, const char *path, pb_set *set, const int *todo, int ntodo,
+                               const char *scratch, codes *errs)
+{
+    gf_buf *bufs = calloc((size_t)(ntodo ? ntodo : 1), sizeof *bufs);
+    if (!bufs) return OOM(ctx);
+    gf_status st = GF_OK;
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        gf_stream *s;
+        gf_csv *c = NULL;
+        gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
+        st = gf_stream_open(ctx, path, &s);
+        if (!st) st = gf_csv_open(ctx, s, &co, &c);
+        gf_csv_record r;
+        int first = 1, k = 0;
+        while (!st && (st = gf_csv_next(c, ctx, &r)) == GF_OK) {
+            if (first) { first = 0; continue; }
+            if (r.nfields < 3) continue;
+            /* the part whose input the row names: the current one, usually */
+            int found = -1;
+            for (int t = 0; t < ntodo && found < 0; t++) {
+                int kk = (k + t) % ntodo;
+                const char *in = set->parts[todo[kk]].input;
+                if (strlen(in) == r.len[0] && !memcmp(in, r.field[0], r.len[0])) found = kk;
+            }
+            if (found < 0) continue;
+            k = found;
+            gf_buf *o = &bufs[k];
+            if ((!o->len && gf_buf_printf(o, "source;line;reason;raw\n")) || gf_buf_append(o, r.raw, r.rawlen)
+                || gf_buf_append(o, "\n", 1)) {
+                st = OOM(ctx);
+                break;
+            }
+            const char *p = r.field[2];
+            size_t n = r.len[2];
+            const char *colon = memchr(p, ':', n);
+            n = colon && colon + 1 < p + n && colon[1] == ' ' ? (size_t)(colon - p) : 0;
+            if (!n && codes_add(&errs[k], "file.parse", 10, 1)) st = OOM(ctx);
+            for (const char *q = p; !st && q < p + n;) {
+                const char *bar = memchr(q, '|', (size_t)(p + n - q));
+                const char *e = bar ? bar : p + n;
+                if (e > q && codes_add(&errs[k], q, (size_t)(e - q), 1)) st = OOM(ctx);
+                q = e + 1;
+            }
+        }
+        if (st == GF_DONE) st = GF_OK;
+        if (c) gf_csv_close(c);
+    }
+    for (int k = 0; k < ntodo && !st; k++) {
+        if (!bufs[k].len) continue;
+        char rp[4300];
+        snprintf(rp, sizeof rp, "%s/rej/%d.csv", scratch, k);
+        pb_part *p = &set->parts[todo[k]];
+        if (!(p->rejects = strdup(rp))) st = OOM(ctx);
+        else st = pb_write_file(ctx, rp, bufs[k].p, bufs[k].len);
+    }
+    for (int k = 0; k < ntodo; k++) gf_buf_free(&bufs[k]);
+    free(bufs);
+    return st;
+}
+
+/* Harmonises and validates the parts todo[0..ntodo) in one convert job
+ * (`--to-bal 1.4`, one file per input, the harmonise stage before the
+ * validation): p->out (the rows that pass, BAL 1.4), p->rejects, counts
+ * and codes. When the job cannot read one of them, each part goes through
+ * a job of its own, so that the unreadable one is a rejected submission of
+ * its commune and the others are published. */
+static gf_status run_parts(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, const int *todo, int ntodo,
+                           const char *scratch, const gf_join_index *communes, int alone)
+{
+    if (!ntodo) return GF_OK;
+    char dir[4300], rej[4300];
+    snprintf(dir, sizeof dir, "%s/job%d", scratch, todo[0]);
+    gf_status st = pb_mkdirs(ctx, dir);
+    if (st) return st;
+    snprintf(rej, sizeof rej, "%s/rej", scratch);
+    if ((st = pb_mkdirs(ctx, rej))) return st;
+    snprintf(rej, sizeof rej, "%s/job%d.rejects.csv", scratch, todo[0]);
+    const char **inputs = malloc((size_t)ntodo * sizeof *inputs);
+    codes *reps = calloc((size_t)ntodo, sizeof *reps), *errs = calloc((size_t)ntodo, sizeof *errs);
+    if (!inputs || !reps || !errs) {
+        free(inputs);
+        free(reps);
+        free(errs);
+        return OOM(ctx);
+    }
+    for (int k = 0; k < ntodo; k++) inputs[k] = set->parts[todo[k]].input;
+    gf_ctx *jc = NULL;
+    if (gf_ctx_create(&jc)) {
+        st = OOM(ctx);
+        goto done;
+    }
+    gf_ctx_set_log(jc, NULL, NULL, GF_LOG_ERROR + 1);
+    gf_convert_opts co = GF_CONVERT_OPTS_INIT;
+    co.inputs = inputs;
+    co.ninputs = ntodo;
+    co.output = dir;
+    co.to_bal = "1.4";
+    co.to_bal_per_input = 1;
+    co.rejects = rej;
+    co.overwrite = 1;
+    co.threads = o->threads;
+    harm_sink hs = {.set = set, .todo = todo, .ntodo = ntodo, .reps = reps};
+    co.harmonise = 1;
+    co.harm.communes = communes;
+    co.harm.on_done = on_repairs;
+    co.harm.user = &hs;
+    gf_job *job = NULL;
+    st = gf_job_convert(jc, &co, &job);
+    if (!st) st = gf_job_run(job, NULL, NULL);
+    gf_job_destroy(job);
+    if (st) {
+        gf_status_class k = gf_status_class_of(st);
+        if (k != GF_CLASS_INPUT && k != GF_CLASS_USAGE) {
+            gf_ctx_take_error(ctx, jc);
+        } else if (!alone) {
+            /* one of them cannot be read: each on its own */
+            for (int i = 0; i < ntodo; i++) gf_buf_free(&set->parts[todo[i]].repair_list);
+            st = GF_OK;
+            for (int i = 0; i < ntodo && !st; i++) st = run_parts(ctx, o, set, &todo[i], 1, scratch, communes, 1);
+        } else {
+            /* the part cannot be read: a rejected submission of this commune */
+            pb_part *p = &set->parts[todo[0]];
+            p->status = PB_ST_REJECTED;
+            p->failed = 1;
+            st = reason(p, "%s", gf_ctx_errmsg(jc)) ? OOM(ctx) : GF_OK;
+        }
+        goto done;
+    }
+    if ((st = hs.st ? OOM(ctx) : GF_OK)) goto done;
+    if ((st = split_rejects(ctx, rej, set, todo, ntodo, scratch, errs))) goto done;
+    for (int k = 0; k < ntodo && !st; k++) {
+        pb_part *p = &set->parts[todo[k]];
+        char out[4400];
+        snprintf(out, sizeof out, "%s/%d.csv", dir, k);
+        if (!(p->out = strdup(out))) st = OOM(ctx);
+        else st = finish_part(ctx, p, &errs[k], &reps[k]);
+    }
+done:
+    for (int k = 0; k < ntodo; k++) {
+        free(reps[k].v);
+        free(errs[k].v);
+    }
+    free(reps);
+    free(errs);
+    free(inputs);
+    gf_ctx_destroy(jc);
+    return st;
+}
+
+/* The diff of part p against the published revision, into p->diff, its
+ * counts into p; for a first revision, every address is added (no file). */
 static gf_status diff_part(gf_ctx *ctx, pb_store *store, pb_part *p, int pi, const pb_published *pub,
                            const char *scratch, uint64_t *old_addresses)
 {
+    if (!pub->revision) {
+        /* a first revision: every address is new, no diff file */
+        p->has_diff = 1;
+        p->added = p->addresses;
+        *old_addresses = 0;
+        return GF_OK;
+    }
     char old[4300], out[4300];
     snprintf(old, sizeof old, "%s/p%d.old.csv", scratch, pi);
     snprintf(out, sizeof out, "%s/p%d.diff.csv", scratch, pi);
     gf_status st;
-    if (pub->revision) st = pb_store_write_data(ctx, store, p->code, pub->revision, old);
-    else {
-        static const char hdr[] = "cle_interop;commune_insee;voie_nom;numero;suffixe;long;lat\n";
-        st = pb_write_file(ctx, old, hdr, sizeof hdr - 1);
-    }
-    if (st) return st;
+    if ((st = pb_store_write_data(ctx, store, p->code, pub->revision, old))) return st;
     if (!(p->diff = strdup(out))) return OOM(ctx);
     gf_ctx *dc;
-    if (gf_ctx_fork(ctx, &dc)) return OOM(ctx);
+    if (gf_ctx_create(&dc)) return OOM(ctx);
     gf_ctx_set_log(dc, NULL, NULL, GF_LOG_ERROR + 1);
     gf_diff_opts d = {.old_path = old, .new_path = p->out, .output = p->diff, .overwrite = 1, .threads = 1};
     gf_diff_stats ds;
@@ -541,14 +661,20 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot create a working directory beside it: %s", o.site, strerror(errno));
         goto done_nowork;
     }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((st = pb_collect(ctx, &o, at, scratch, &set))) goto done;
+    STEP("%d submissions read, hashed and split into %d commune parts", set.nsubs, set.nparts);
     /* the boundaries, loaded once for every part's swap repair */
     if (o.communes) {
         gf_join_opts jo = {.path = o.communes};
         if ((st = gf_join_index_load(ctx, &jo, &communes))) goto done;
     }
 
-    /* 1. each part: perimeter, unchanged file, harmonise + validate */
+    /* 1. each part: perimeter, commune, the very file already published;
+     * the others harmonised and validated in one job */
+    int *todo = malloc((size_t)(set.nparts ? set.nparts : 1) * sizeof *todo), ntodo = 0;
+    if (!todo) { st = OOM(ctx); goto done; }
     for (int i = 0; i < set.nparts && !st; i++) {
         pb_part *p = &set.parts[i];
         pb_published pub;
@@ -568,8 +694,16 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
             continue;
         }
         p->status = PB_ST_PUBLISHED;
-        if ((st = run_part(ctx, &o, &set, i, scratch, communes))) break;
+        todo[ntodo++] = i;
+    }
+    if (!st) st = run_parts(ctx, &o, &set, todo, ntodo, scratch, communes, 0);
+    free(todo);
+    if (!st) STEP("%d parts harmonised and validated", ntodo);
+    for (int i = 0; i < set.nparts && !st; i++) {
+        pb_part *p = &set.parts[i];
         if (p->status != PB_ST_PUBLISHED) continue;
+        pb_published pub;
+        if ((st = pb_store_published(ctx, store, p->code, &pub))) break;
         char rh[17];
         snprintf(rh, sizeof rh, "%016llx", (unsigned long long)p->row_hash);
         if (pub.revision && !strcmp(pub.row_hash, rh)) {
@@ -584,6 +718,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
                 st = OOM(ctx);
         }
     }
+    if (st) goto done;
     /* 2. several parts for one commune in this run. The same rows from
      * everybody: the first stands. One producer: the one received last
      * wins (then the later path). Several producers: --prefer's wins, else
@@ -643,6 +778,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
             }
         }
     }
+    if (!st) STEP("%s", "guards and diffs");
     /* 4. store what is new */
     int stored = 0;
     for (int i = 0; i < set.nparts && !st; i++) {
@@ -851,9 +987,11 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     if (!stored) {
         if ((st = pb_store_last_run(ctx, store, &run, &last_report))) goto done;
     }
+    STEP("%d revisions stored", stored);
     if (run && run != site_run) {
         st = pb_site_build(ctx, &o, store, run, stored ? sum->report_json : last_report, scratch);
         if (!st) sum->site_rebuilt = 1;
+        if (!st) STEP("%s rebuilt", o.site);
     }
 done:
     gf_join_index_destroy(communes);

@@ -281,7 +281,7 @@ static gf_status communes_geojson(gf_ctx *ctx, const gf_publish_opts *o, const c
 static gf_status convert_to(gf_ctx *ctx, const gf_publish_opts *o, const char *csv, const char *out, int tiles)
 {
     gf_ctx *jc;
-    if (gf_ctx_fork(ctx, &jc)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (gf_ctx_create(&jc)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     gf_ctx_set_log(jc, NULL, NULL, GF_LOG_ERROR + 1);
     const char *inputs[1] = {csv};
     gf_convert_opts co = GF_CONVERT_OPTS_INIT;
@@ -371,11 +371,14 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     if (!st) st = gf_dashboard_write(ctx, dir);
     if (st) goto fail;
     /* the map files, from the published rows */
+    gf_ctx_log(ctx, GF_LOG_INFO, "publish: SITE files of %d communes written", b.ncommunes);
     if (b.ncommunes) {
         snprintf(path, sizeof path, "%s/adresses.gpkg", dir);
         if ((st = convert_to(ctx, o, gzpath, path, 0))) goto fail;
+        gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.gpkg written");
         snprintf(path, sizeof path, "%s/adresses.pmtiles", dir);
         if ((st = convert_to(ctx, o, gzpath, path, 1))) goto fail;
+        gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.pmtiles written");
     }
     snprintf(path, sizeof path, "%s/" MARKER, dir);
     {

@@ -35,12 +35,38 @@ typedef struct gf_balw {
     gf_ofile f;
     int nworkers;
     gf_vproj **pj; /* per worker; PROJ objects of the worker contexts */
+    /* one file per input (gf_bal_open_per_input): files[i] is PATH/i.csv;
+     * the inputs come in order, so one is open at a time (cur) */
+    int per_input, ninputs, cur;
+    gf_ofile *files;
 } gf_balw;
+
+/* In per-input mode an encoded batch is a series of frames, one per run of
+ * rows of one input: the input index and the byte length (two uint32), then
+ * the rows. */
+typedef struct frame { uint32_t src, len; } frame;
 
 static const char header[] =
     "id_ban_commune;id_ban_toponyme;id_ban_adresse;cle_interop;commune_insee;commune_nom;commune_deleguee_insee;"
     "commune_deleguee_nom;voie_nom;lieudit_complement_nom;numero;suffixe;position;x;y;long;lat;cad_parcelles;"
     "source;date_der_maj;certification_commune\n";
+
+gf_status gf_bal_open_per_input(gf_ctx *ctx, const gf_output_opts *opts, const char *version, int ninputs, void **st)
+{
+    gf_status s = gf_bal_open(ctx, opts, version, st);
+    if (s) return s;
+    gf_balw *w = *st;
+    w->per_input = 1;
+    w->ninputs = ninputs;
+    w->cur = -1;
+    if (!(w->files = calloc((size_t)(ninputs > 0 ? ninputs : 1), sizeof *w->files))) {
+        free(w->path);
+        free(w);
+        *st = NULL;
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    return GF_OK;
+}
 
 gf_status gf_bal_open(gf_ctx *ctx, const gf_output_opts *opts, const char *version, void **st)
 {
@@ -64,6 +90,7 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
     w->pj = calloc((size_t)nworkers, sizeof *w->pj);
     if (!w->pj) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     w->nworkers = nworkers;
+    if (w->per_input) return GF_OK; /* files opened as their inputs come */
     gf_status st = gf_ofile_open(ctx, w->path, &w->f);
     if (!st) st = gf_ofile_write(ctx, &w->f, header, strlen(header));
     if (st) return st;
@@ -107,7 +134,8 @@ static gf_status put_lower(gf_buf *t, const char *p, size_t n)
 
 /* Values are rewritten into growable scratch buffers (t, sufl), never into a
  * fixed-size array: a field is as long as the input makes it. */
-static gf_status encode_rows(gf_vproj *pj, const gf_batch *b, gf_buf *out, gf_buf *t, gf_buf *sufl);
+static gf_status encode_rows(gf_vproj *pj, const gf_batch *b, size_t r0, size_t r1, gf_buf *out, gf_buf *t,
+                             gf_buf *sufl);
 
 static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, gf_buf *out)
 {
@@ -116,18 +144,32 @@ static gf_status encode(void *stv, gf_ctx *wctx, int worker, const gf_batch *b, 
     if (st) return st;
     if (!w->pj[worker] && (st = gf_vproj_create(wctx, &w->pj[worker]))) return st;
     gf_buf t = {0}, sufl = {0};
-    st = encode_rows(w->pj[worker], b, out, &t, &sufl);
+    if (!w->per_input) {
+        st = encode_rows(w->pj[worker], b, 0, b->n, out, &t, &sufl);
+    } else {
+        st = GF_OK;
+        for (size_t r0 = 0, r1; r0 < b->n && !st; r0 = r1) {
+            for (r1 = r0 + 1; r1 < b->n && b->src[r1] == b->src[r0];) r1++;
+            size_t at = out->len;
+            frame fr = {b->src[r0], 0};
+            if ((st = gf_buf_append(out, &fr, sizeof fr))) break;
+            st = encode_rows(w->pj[worker], b, r0, r1, out, &t, &sufl);
+            fr.len = (uint32_t)(out->len - at - sizeof fr);
+            memcpy(out->p + at, &fr, sizeof fr);
+        }
+    }
     gf_buf_free(&t);
     gf_buf_free(&sufl);
     if (st) return gf_ctx_err(wctx, st, "--to-bal: out of memory");
     return GF_OK;
 }
 
-static gf_status encode_rows(gf_vproj *pj, const gf_batch *b, gf_buf *out, gf_buf *t, gf_buf *sufl)
+static gf_status encode_rows(gf_vproj *pj, const gf_batch *b, size_t r0, size_t r1, gf_buf *out, gf_buf *t,
+                             gf_buf *sufl)
 {
     gf_status st;
     char num[48]; /* numbers formatted by us, never data */
-    for (size_t r = 0; r < b->n; r++) {
+    for (size_t r = r0; r < r1; r++) {
         const char *p, *u;
         size_t n, un;
         int has_uid = str(b, GF_A_UID_ADRESSE, r, &u, &un);
@@ -288,11 +330,49 @@ static gf_status encode_rows(gf_vproj *pj, const gf_batch *b, gf_buf *out, gf_bu
     return GF_OK;
 }
 
+/* Per-input mode: opens input i's file (its header written). */
+static gf_status open_input(gf_balw *w, gf_ctx *ctx, int i)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%d.csv", w->path, i);
+    gf_status st = gf_ofile_open(ctx, path, &w->files[i]);
+    if (!st) st = gf_ofile_write(ctx, &w->files[i], header, strlen(header));
+    return st;
+}
+
+/* Per-input mode: closes the current input's file and opens target's; the
+ * inputs in between (no row written) get their file, header alone.
+ * target == ninputs: closes the last one. */
+static gf_status advance(gf_balw *w, gf_ctx *ctx, int target)
+{
+    gf_status st = GF_OK;
+    if (w->cur >= 0 && (st = gf_ofile_close(ctx, &w->files[w->cur]))) return st;
+    for (int i = w->cur + 1; i < target && !st; i++)
+        if (!(st = open_input(w, ctx, i))) st = gf_ofile_close(ctx, &w->files[i]);
+    w->cur = target;
+    if (!st && target < w->ninputs) st = open_input(w, ctx, target);
+    return st;
+}
+
 static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
 {
     gf_balw *w = stv;
     (void)b;
-    return gf_ofile_write(ctx, &w->f, enc->p, enc->len);
+    if (!w->per_input) return gf_ofile_write(ctx, &w->f, enc->p, enc->len);
+    gf_status st = GF_OK;
+    for (size_t off = 0; off < enc->len && !st;) {
+        frame fr;
+        memcpy(&fr, enc->p + off, sizeof fr);
+        off += sizeof fr;
+        if ((int)fr.src != w->cur) {
+            if (fr.src >= (uint32_t)w->ninputs || (int)fr.src < w->cur)
+                return gf_ctx_err(ctx, GF_ERR_INTERNAL, "--to-bal: rows of input %u out of order", fr.src);
+            if ((st = advance(w, ctx, (int)fr.src))) return st;
+        }
+        st = gf_ofile_write(ctx, &w->files[w->cur], enc->p + off, fr.len);
+        off += fr.len;
+    }
+    return st;
 }
 
 static void free_proj(gf_balw *w)
@@ -307,27 +387,38 @@ static gf_status finish(void *stv, gf_ctx *ctx)
 {
     gf_balw *w = stv;
     free_proj(w); /* before the worker contexts go */
-    return gf_ofile_close(ctx, &w->f);
+    if (!w->per_input) return gf_ofile_close(ctx, &w->f);
+    return advance(w, ctx, w->ninputs);
 }
 
 static gf_status publish(void *stv, gf_ctx *ctx)
 {
     gf_balw *w = stv;
-    return gf_ofile_publish(ctx, &w->f);
+    if (!w->per_input) return gf_ofile_publish(ctx, &w->f);
+    gf_status st = GF_OK;
+    for (int i = 0; i < w->ninputs && !st; i++) st = gf_ofile_publish(ctx, &w->files[i]);
+    return st;
+}
+
+static void discard_all(gf_balw *w)
+{
+    gf_ofile_discard(&w->f);
+    for (int i = 0; w->files && i < w->ninputs; i++) gf_ofile_discard(&w->files[i]);
 }
 
 static void sink_abort(void *stv)
 {
     gf_balw *w = stv;
     free_proj(w);
-    gf_ofile_discard(&w->f);
+    discard_all(w);
 }
 
 static void destroy(void *stv)
 {
     gf_balw *w = stv;
     if (!w) return;
-    gf_ofile_discard(&w->f);
+    discard_all(w);
+    free(w->files);
     free(w->pj); /* PROJ objects were freed by finish() or abort() */
     free(w->path);
     free(w);
