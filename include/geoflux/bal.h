@@ -22,6 +22,8 @@ gf_status gf_bal_open(gf_ctx *ctx, const gf_output_opts *opts, const char *versi
  * `geoflux publish`, which harmonises every commune of a run in one job. */
 gf_status gf_bal_open_per_input(gf_ctx *ctx, const gf_output_opts *opts, const char *version, int ninputs, void **st);
 extern const gf_sink_vt gf_bal_sink_vt;
+/* The header line of a BAL 1.4 file as geoflux writes it, newline included. */
+extern const char gf_bal14_header[];
 
 #ifdef __cplusplus
 }

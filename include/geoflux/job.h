@@ -61,6 +61,8 @@ typedef struct gf_convert_opts {
     const char *profile;       /* BAL profile; NULL: per input, from its header */
     int keep_invalid;          /* keep rows that break a BAL rule */
     const char *to_bal;        /* "1.4": write a clean BAL CSV instead of geodata */
+    int prevalidated;          /* the inputs are rows geoflux validated and wrote itself (a publication's
+                                * harmonised BAL 1.4): no validation stage */
     int to_bal_per_input;      /* with to_bal: output is an existing directory, input i's rows go to OUTPUT/i.csv */
     const char *rejects;       /* NULL: OUTPUT.rejects.csv, written only when a row is rejected */
     /* harmonise: 1 inserts the harmonise stage (harmonise.h) before the

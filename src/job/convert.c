@@ -22,6 +22,8 @@ gf_status gf_convert_check(gf_ctx *ctx, const gf_convert_opts *o)
     gf_job_init(); /* the format table may ask GDAL for a driver */
     if (o->ninputs <= 0 || !o->inputs) return gf_ctx_err(ctx, GF_ERR_ARG, "no input file");
     if (!o->output) return gf_ctx_err(ctx, GF_ERR_ARG, "no output (-o FILE)");
+    if (o->prevalidated && (o->harmonise || o->keep_invalid || o->profile))
+        return gf_ctx_err(ctx, GF_ERR_ARG, "prevalidated inputs are neither harmonised nor validated again");
     if (o->to_bal_per_input && (!o->to_bal || !o->rejects))
         return gf_ctx_err(ctx, GF_ERR_ARG, "one BAL file per input needs to_bal and a rejects path");
     gf_format scratch;
@@ -169,8 +171,12 @@ static gf_status build(gf_job *j)
         }
     }
     gf_validate_opts vo = {.profile = o->profile, .keep_invalid = o->keep_invalid, .harmonised = o->harmonise};
-    if ((st = gf_validate_create(ctx, &vo, j->reader, &vs))) { gf_join_stage_vt.destroy(js); return st; }
-    if ((st = gf_pipeline_add_stage(j->p, &gf_validate_stage_vt, vs))) {
+    if (o->prevalidated) {
+        /* rows geoflux validated itself (a publication's harmonised rows) */
+    } else if ((st = gf_validate_create(ctx, &vo, j->reader, &vs))) {
+        gf_join_stage_vt.destroy(js);
+        return st;
+    } else if ((st = gf_pipeline_add_stage(j->p, &gf_validate_stage_vt, vs))) {
         gf_validate_stage_vt.destroy(vs);
         gf_join_stage_vt.destroy(js);
         return st;

@@ -20,6 +20,8 @@ void pb_hash_hex(const pb_hash *h, char out[33]);
  * gives a hash that does not depend on their order. */
 uint64_t pb_row_hash(const char *p, size_t n);
 
+typedef struct pb_store pb_store; /* the revision store (store.c) */
+
 /* ---- submissions ---------------------------------------------------------- */
 
 enum { PB_KIND_NONE = 0, PB_KIND_BAL, PB_KIND_BAN, PB_KIND_EQUIP };
@@ -48,6 +50,9 @@ typedef struct pb_part {
     uint64_t added, removed, modified, moved;
     int has_diff;
     char *diff;           /* the diff CSV (scratch) */
+    gf_buf zdata;         /* the rows (no header), one gzip member: the store's data blob */
+    gf_buf zrejects, zrepairs; /* rejected rows and repair list, zlib: the store's blobs */
+    int known;            /* the very file is the published revision's (found by its hash, not read) */
     int64_t revision;     /* stored revision number (0: none) */
     int failed;           /* the part could not be read (reason given) */
     int overruled;        /* in conflict, but another producer won by --prefer */
@@ -75,15 +80,16 @@ typedef struct pb_set {
 
 /* Walks the sources (directories recursively, in name order), reads the
  * manifest, hashes and classifies each file, and splits BAL/BAN files by
- * commune into scratch (files of one commune are read in place).
+ * commune into scratch (files of one commune are read in place). A file
+ * whose hash is that of published revisions is not read: its parts are
+ * those communes, marked known.
  * Submissions that cannot be read or recognised are kept with their
  * reason. GF_ERR_INPUT when a source or the manifest does not exist. */
-gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, const char *scratch, pb_set *set);
+gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, const char *scratch, pb_store *store,
+                     pb_set *set);
 void pb_set_free(pb_set *set);
 
 /* ---- the store -------------------------------------------------------------- */
-
-typedef struct pb_store pb_store;
 
 /* The published revision of a commune. */
 typedef struct pb_published {
@@ -133,8 +139,16 @@ typedef struct pb_pubrow {
 } pb_pubrow;
 gf_status pb_store_each_published(gf_ctx *ctx, pb_store *s, gf_status (*fn)(void *u, gf_ctx *ctx, const pb_pubrow *r),
                                   void *u);
-/* Inflates a stored blob. */
+/* Inflates a stored blob (zlib or gzip). */
 gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out);
+/* Compresses p[0..n) into out: a gzip member (gzip = 1, so that members
+ * concatenate into a .gz file) or a zlib stream, at a fast level. */
+gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out);
+/* The communes whose published revision came from the file of this hash,
+ * and their rows: a submission met before is not read again. Calls fn for
+ * each, in code order. */
+gf_status pb_store_known_file(gf_ctx *ctx, pb_store *s, const char *file_hash,
+                              gf_status (*fn)(void *u, const char *code, uint64_t rows), void *u);
 
 /* ---- the SITE ---------------------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "geoflux/diff.h"
+#include "geoflux/engine.h"
 #include "geoflux/harmonise.h"
 #include "geoflux/ingest.h"
 #include "geoflux/job.h"
@@ -364,12 +365,42 @@ static gf_status finish_part(gf_ctx *ctx, pb_part *p, codes *errs, codes *reps)
     if (!st) st = codes_put(errs, &p->errors);
     if (!st) st = codes_put(&warns, &p->warnings);
     if (!st) st = codes_put(reps, &p->repairs);
+    /* the store's blobs, compressed here, on the workers */
+    gf_buf f = {0};
+    if (!st) st = pb_read_file(ctx, p->out, &f);
+    if (!st) {
+        const char *nl = memchr(f.p, '\n', f.len);
+        size_t h = nl ? (size_t)(nl - f.p) + 1 : f.len;
+        st = pb_deflate(ctx, f.p + h, f.len - h, 1, &p->zdata);
+    }
+    if (!st && p->rejects) {
+        f.len = 0;
+        if (!(st = pb_read_file(ctx, p->rejects, &f))) st = pb_deflate(ctx, f.p, f.len, 0, &p->zrejects);
+    }
+    if (!st && p->repair_list.len) st = pb_deflate(ctx, p->repair_list.p, p->repair_list.len, 0, &p->zrepairs);
+    gf_buf_free(&f);
     free(errs->v);
     free(warns.v);
     free(reps->v);
     memset(errs, 0, sizeof *errs);
     memset(reps, 0, sizeof *reps);
     return st;
+}
+
+/* finish_part() as an engine task. */
+typedef struct finish_task {
+    pb_part *p;
+    codes *errs, *reps;
+    gf_status st;
+    char msg[1024];
+} finish_task;
+
+static void finish_fn(void *arg, gf_ctx *wctx, int worker)
+{
+    (void)worker;
+    finish_task *t = arg;
+    t->st = finish_part(wctx, t->p, t->errs, t->reps);
+    if (t->st) snprintf(t->msg, sizeof t->msg, "%s", gf_ctx_errmsg(wctx));
 }
 
 /* The job's rejects (source;line;reason;raw, in input order) split by
@@ -442,8 +473,8 @@ static gf_status split_rejects(gf_ctx *ctx, const char *path, pb_set *set, const
  * and codes. When the job cannot read one of them, each part goes through
  * a job of its own, so that the unreadable one is a rejected submission of
  * its commune and the others are published. */
-static gf_status run_parts(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, const int *todo, int ntodo,
-                           const char *scratch, const gf_join_index *communes, int alone)
+static gf_status run_parts(gf_ctx *ctx, gf_engine *engine, const gf_publish_opts *o, pb_set *set, const int *todo,
+                           int ntodo, const char *scratch, const gf_join_index *communes, int alone)
 {
     if (!ntodo) return GF_OK;
     char dir[4300], rej[4300];
@@ -494,7 +525,7 @@ static gf_status run_parts(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, c
             /* one of them cannot be read: each on its own */
             for (int i = 0; i < ntodo; i++) gf_buf_free(&set->parts[todo[i]].repair_list);
             st = GF_OK;
-            for (int i = 0; i < ntodo && !st; i++) st = run_parts(ctx, o, set, &todo[i], 1, scratch, communes, 1);
+            for (int i = 0; i < ntodo && !st; i++) st = run_parts(ctx, engine, o, set, &todo[i], 1, scratch, communes, 1);
         } else {
             /* the part cannot be read: a rejected submission of this commune */
             pb_part *p = &set->parts[todo[0]];
@@ -511,7 +542,21 @@ static gf_status run_parts(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, c
         char out[4400];
         snprintf(out, sizeof out, "%s/%d.csv", dir, k);
         if (!(p->out = strdup(out))) st = OOM(ctx);
-        else st = finish_part(ctx, p, &errs[k], &reps[k]);
+    }
+    /* each part's scan, validation and compression, on the engine's workers */
+    if (!st) {
+        finish_task *tasks = calloc((size_t)ntodo, sizeof *tasks);
+        void **args = calloc((size_t)ntodo, sizeof *args);
+        if (!tasks || !args) st = OOM(ctx);
+        for (int k = 0; k < ntodo && !st; k++) {
+            tasks[k] = (finish_task){.p = &set->parts[todo[k]], .errs = &errs[k], .reps = &reps[k]};
+            args[k] = &tasks[k];
+        }
+        if (!st) st = gf_engine_run(engine, ctx, ntodo, finish_fn, args);
+        for (int k = 0; k < ntodo && !st; k++)
+            if (tasks[k].st) st = gf_ctx_err(ctx, tasks[k].st, "%s", tasks[k].msg);
+        free(tasks);
+        free(args);
     }
 done:
     for (int k = 0; k < ntodo; k++) {
@@ -644,6 +689,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     gf_buf rep = {0};
     char *last_report = NULL;
     gf_join_index *communes = NULL;
+    gf_engine *engine = NULL;
     /* scratch: SITE.geoflux-work, beside the SITE (one file system for the
      * exchange), taken once the store is: what a killed run left there is
      * removed by the next one, and removed at the end */
@@ -663,7 +709,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((st = pb_collect(ctx, &o, at, scratch, &set))) goto done;
+    if ((st = pb_collect(ctx, &o, at, scratch, store, &set))) goto done;
     STEP("%d submissions read, hashed and split into %d commune parts", set.nsubs, set.nparts);
     /* the boundaries, loaded once for every part's swap repair */
     if (o.communes) {
@@ -689,14 +735,15 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
             if (reason(p, "%s is not a current commune code of the COG", p->code)) st = OOM(ctx);
             continue;
         }
-        if (pub.revision && !strcmp(pub.file_hash, set.subs[p->sub].hash)) {
+        if (p->known || (pub.revision && !strcmp(pub.file_hash, set.subs[p->sub].hash))) {
             p->status = PB_ST_UNCHANGED; /* the very file that was published */
             continue;
         }
         p->status = PB_ST_PUBLISHED;
         todo[ntodo++] = i;
     }
-    if (!st) st = run_parts(ctx, &o, &set, todo, ntodo, scratch, communes, 0);
+    if (!st) st = gf_engine_create(ctx, &(gf_engine_opts){.threads = o.threads}, &engine);
+    if (!st) st = run_parts(ctx, engine, &o, &set, todo, ntodo, scratch, communes, 0);
     free(todo);
     if (!st) STEP("%d parts harmonised and validated", ntodo);
     for (int i = 0; i < set.nparts && !st; i++) {
@@ -994,6 +1041,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         if (!st) STEP("%s rebuilt", o.site);
     }
 done:
+    gf_engine_destroy(engine);
     gf_join_index_destroy(communes);
     pb_store_close(store);
     pb_set_free(&set);

@@ -23,6 +23,7 @@
 #include <ogr_srs_api.h>
 #include <zlib.h>
 
+#include "geoflux/bal.h"
 #include "geoflux/job.h"
 #include "publish/dashboard.h"
 #include "publish/pub_int.h"
@@ -100,8 +101,7 @@ int64_t pb_site_run(const char *site)
 typedef struct site_build {
     const char *dir;       /* the new SITE */
     int64_t run;
-    gzFile gz;             /* adresses.csv.gz */
-    int gz_header;
+    FILE *gz;              /* adresses.csv.gz: gzip members, the header's then the stored ones */
     FILE *changes;         /* changes.csv */
     int changes_header;
     gf_buf buf;
@@ -109,7 +109,7 @@ typedef struct site_build {
 } site_build;
 
 /* Appends the data lines of a CSV (header skipped; header written once). */
-static int append_csv(const char *p, size_t n, int *header_done, void *sink, int gz)
+static int append_csv(const char *p, size_t n, int *header_done, FILE *sink)
 {
     const char *nl = memchr(p, '\n', n);
     size_t hl = nl ? (size_t)(nl - p) + 1 : n;
@@ -117,20 +117,26 @@ static int append_csv(const char *p, size_t n, int *header_done, void *sink, int
     size_t len = (size_t)(p + n - from);
     *header_done = 1;
     if (!len) return 0;
-    if (gz) return gzwrite((gzFile)sink, from, (unsigned)len) != (int)len;
-    return fwrite(from, 1, len, (FILE *)sink) != len;
+    return fwrite(from, 1, len, sink) != len;
 }
 
 static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
 {
     site_build *b = u;
     char path[4300];
+    /* the stored rows are one gzip member: adresses.csv.gz is their
+     * concatenation, no compression here */
+    if (r->ndata && fwrite(r->data, 1, r->ndata, b->gz) != r->ndata)
+        return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s/adresses.csv.gz: write error", b->dir);
     gf_status st = pb_inflate(ctx, r->data, r->ndata, &b->buf);
     if (st) return st;
     snprintf(path, sizeof path, "%s/bal/%s.csv", b->dir, r->code);
-    if ((st = pb_write_file(ctx, path, b->buf.p, b->buf.len))) return st;
-    if (append_csv(b->buf.p, b->buf.len, &b->gz_header, b->gz, 1))
-        return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s/adresses.csv.gz: write error", b->dir);
+    FILE *f = fopen(path, "wb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: %s", path, strerror(errno));
+    int bad = fputs(gf_bal14_header, f) == EOF;
+    bad |= b->buf.len && fwrite(b->buf.p, 1, b->buf.len, f) != b->buf.len;
+    bad |= fclose(f) != 0;
+    if (bad) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path);
     b->ncommunes++;
     /* its rejected rows and its repairs, when it has some */
     static const char *const sub[2] = {"rejects", "repairs"};
@@ -148,7 +154,7 @@ static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
         if ((st = pb_inflate(ctx, r->diff, r->ndiff, &b->buf))) return st;
         snprintf(path, sizeof path, "%s/changes/%s.csv", b->dir, r->code);
         if ((st = pb_write_file(ctx, path, b->buf.p, b->buf.len))) return st;
-        if (append_csv(b->buf.p, b->buf.len, &b->changes_header, b->changes, 0))
+        if (append_csv(b->buf.p, b->buf.len, &b->changes_header, b->changes))
             return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s/changes.csv: write error", b->dir);
     }
     return GF_OK;
@@ -292,6 +298,10 @@ static gf_status convert_to(gf_ctx *ctx, const gf_publish_opts *o, const char *c
     co.threads = o->threads;
     co.tiles_only = tiles;
     co.join.path = o->communes;
+    co.prevalidated = 1; /* the store's rows passed the reference rules */
+    /* the map's properties: what a popup shows, not the whole BAL */
+    if (tiles) co.attributes = "cle_interop,numero,suffixe,voie_nom,lieudit_complement_nom,commune_insee,commune_nom,"
+                               "position,certification_commune,date_der_maj";
     gf_job *job = NULL;
     gf_status st = gf_job_convert(jc, &co, &job);
     if (!st) st = gf_job_run(job, NULL, NULL);
@@ -325,10 +335,19 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     }
     char gzpath[4200];
     snprintf(gzpath, sizeof gzpath, "%s/adresses.csv.gz", dir);
-    /* zlib's gzip header carries no time stamp: same rows, same bytes */
-    if (!(b.gz = gzopen(gzpath, "wb6"))) {
-        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: cannot be created", gzpath);
-        goto fail;
+    /* a gzip file may hold several members, read as one stream: the
+     * header's, then each commune's as stored (zlib writes no time stamp
+     * in them: same rows, same bytes) */
+    {
+        gf_buf hz = {0};
+        if (!(b.gz = fopen(gzpath, "wb"))) {
+            st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: %s", gzpath, strerror(errno));
+            goto fail;
+        }
+        st = pb_deflate(ctx, gf_bal14_header, strlen(gf_bal14_header), 1, &hz);
+        if (!st && fwrite(hz.p, 1, hz.len, b.gz) != hz.len) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", gzpath);
+        gf_buf_free(&hz);
+        if (st) goto fail;
     }
     snprintf(path, sizeof path, "%s/changes.csv", dir);
     if (!(b.changes = fopen(path, "wb"))) {
@@ -342,7 +361,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     }
     if (fclose(b.changes) != 0 && !st) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s/changes.csv: write error", dir);
     b.changes = NULL;
-    if (gzclose(b.gz) != Z_OK && !st) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", gzpath);
+    if (fclose(b.gz) != 0 && !st) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", gzpath);
     b.gz = NULL;
     if (st) goto fail;
     /* report.json, communes.geojson, data.js */
@@ -399,7 +418,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     gf_buf_free(&b.buf);
     return GF_OK;
 fail:
-    if (b.gz) gzclose(b.gz);
+    if (b.gz) fclose(b.gz);
     if (b.changes) fclose(b.changes);
     gf_buf_free(&b.buf);
     pb_rmtree(dir);

@@ -433,7 +433,7 @@ static gf_status examine(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int
     s->size = (uint64_t)sb.st_size;
     uint64_t max = o->max_size ? o->max_size : (512ull << 20);
     if (!S_ISREG(sb.st_mode)) return reject(ctx, s, "%s", "not a regular file");
-    gf_status st = hash_file(ctx, s);
+    gf_status st = s->hash[0] ? GF_OK : hash_file(ctx, s);
     if (st || s->status == PB_ST_REJECTED) return st;
     if (!s->size) return reject(ctx, s, "%s", "empty file");
     if (s->size > max) {
@@ -493,7 +493,35 @@ static gf_status examine(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int
     return st;
 }
 
-gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, const char *scratch, pb_set *set)
+/* A part for each commune published from this very file (pb_store_known_file). */
+typedef struct known_ctx { gf_ctx *ctx; pb_set *set; int si; } known_ctx;
+static gf_status add_known(void *u, const char *code, uint64_t rows)
+{
+    known_ctx *k = u;
+    pb_set *set = k->set;
+    pb_sub *s = &set->subs[k->si];
+    if (set->nparts == set->capparts) {
+        int ncap = set->capparts ? 2 * set->capparts : 64;
+        pb_part *n = realloc(set->parts, (size_t)ncap * sizeof *n);
+        if (!n) return gf_ctx_err(k->ctx, GF_ERR_NOMEM, "out of memory");
+        set->parts = n;
+        set->capparts = ncap;
+    }
+    if (!s->nparts) s->first_part = set->nparts;
+    pb_part *p = &set->parts[set->nparts++];
+    memset(p, 0, sizeof *p);
+    p->sub = k->si;
+    snprintf(p->code, sizeof p->code, "%s", code);
+    p->rows = rows;
+    p->known = 1;
+    if (!(p->input = strdup(s->path))) return gf_ctx_err(k->ctx, GF_ERR_NOMEM, "out of memory");
+    s->nparts++;
+    s->rows += rows;
+    return GF_OK;
+}
+
+gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, const char *scratch, pb_store *store,
+                     pb_set *set)
 {
     gf_status st = GF_OK;
     for (int i = 0; i < o->nsources && !st; i++) st = walk(ctx, set, o->sources[i], 1);
@@ -503,7 +531,22 @@ gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, cons
             st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     }
     if (!st && o->manifest) st = apply_manifest(ctx, o->manifest, set);
-    for (int i = 0; i < set->nsubs && !st; i++) st = examine(ctx, o, set, i, scratch);
+    for (int i = 0; i < set->nsubs && !st; i++) {
+        pb_sub *s = &set->subs[i];
+        /* a file published before, byte for byte: its communes are known */
+        struct stat sb;
+        if (stat(s->path, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size <= (o->max_size ? o->max_size : (512ull << 20))) {
+            s->size = (uint64_t)sb.st_size;
+            if ((st = hash_file(ctx, s)) || s->status == PB_ST_REJECTED) continue;
+            known_ctx k = {ctx, set, i};
+            if ((st = pb_store_known_file(ctx, store, s->hash, add_known, &k))) break;
+            if (s->nparts) {
+                s->kind = PB_KIND_BAL;
+                continue;
+            }
+        }
+        st = examine(ctx, o, set, i, scratch);
+    }
     return st;
 }
 
@@ -527,6 +570,9 @@ void pb_set_free(pb_set *set)
         gf_buf_free(&p->warnings);
         gf_buf_free(&p->repairs);
         gf_buf_free(&p->repair_list);
+        gf_buf_free(&p->zdata);
+        gf_buf_free(&p->zrejects);
+        gf_buf_free(&p->zrepairs);
         gf_buf_free(&p->reasons);
     }
     free(set->subs);

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
+#include "geoflux/bal.h"
 #include "publish/pub_int.h"
 
 struct pb_store {
@@ -116,13 +117,37 @@ gf_status pb_store_published(gf_ctx *ctx, pb_store *s, const char *code, pb_publ
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? GF_OK : sqlerr(ctx, s, "reading the published revisions");
 }
 
+gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out)
+{
+    out->len = 0;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* level 3: three times zlib's default speed for a tenth more bytes, on
+     * the serial path of a run (every published row goes through it) */
+    if (deflateInit2(&z, 3, Z_DEFLATED, gzip ? 31 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    size_t bound = deflateBound(&z, (uLong)n) + 64;
+    if (gf_buf_reserve(out, bound)) {
+        deflateEnd(&z);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    z.next_in = (Bytef *)p;
+    z.avail_in = (uInt)n;
+    z.next_out = (Bytef *)out->p;
+    z.avail_out = (uInt)bound;
+    int rc = deflate(&z, Z_FINISH);
+    out->len = bound - z.avail_out;
+    deflateEnd(&z);
+    return rc == Z_STREAM_END ? GF_OK : gf_ctx_err(ctx, GF_ERR_INTERNAL, "zlib: deflate failed (%d)", rc);
+}
+
 gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out)
 {
     out->len = 0;
     if (!n) return GF_OK;
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (inflateInit(&z) != Z_OK) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     z.next_in = (Bytef *)p;
     z.avail_in = (uInt)n;
     int rc = Z_OK;
@@ -150,10 +175,13 @@ gf_status pb_store_write_data(gf_ctx *ctx, pb_store *s, const char *code, int64_
     if (sqlite3_step(q) != SQLITE_ROW) {
         st = sqlerr(ctx, s, "reading a revision");
     } else {
-        gf_buf b = {0};
+        gf_buf b = {0}, f = {0};
         st = pb_inflate(ctx, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), &b);
-        if (!st) st = pb_write_file(ctx, path, b.p, b.len);
+        if (!st && (gf_buf_append(&f, gf_bal14_header, strlen(gf_bal14_header)) || gf_buf_append(&f, b.p, b.len)))
+            st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        if (!st) st = pb_write_file(ctx, path, f.p, f.len);
         gf_buf_free(&b);
+        gf_buf_free(&f);
     }
     sqlite3_finalize(q);
     return st;
@@ -263,14 +291,16 @@ gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, 
         sqlite3_bind_int64(q, 18, (sqlite3_int64)p->modified);
         sqlite3_bind_int64(q, 19, (sqlite3_int64)p->moved);
     }
-    if ((st = bind_file(ctx, q, 20, p->out)) || (st = bind_file(ctx, q, 21, p->rejects))
-        || (st = bind_file(ctx, q, 22, p->has_diff ? p->diff : NULL)))
-        goto done;
-    if (p->repair_list.len ? (st = bind_mem(ctx, q, 23, p->repair_list.p, p->repair_list.len)) != GF_OK
-                           : sqlite3_bind_null(q, 23) != SQLITE_OK) {
-        if (!st) st = sqlerr(ctx, s, "storing a revision");
-        goto done;
-    }
+    /* the blobs compressed by the run's workers (pb_deflate) */
+    const gf_buf *blob[3] = {&p->zdata, &p->zrejects, &p->zrepairs};
+    static const int col[3] = {20, 21, 23};
+    for (int k = 0; k < 3; k++)
+        if ((blob[k]->len ? sqlite3_bind_blob64(q, col[k], blob[k]->p, blob[k]->len, SQLITE_STATIC)
+                          : sqlite3_bind_null(q, col[k])) != SQLITE_OK) {
+            st = sqlerr(ctx, s, "storing a revision");
+            goto done;
+        }
+    if ((st = bind_file(ctx, q, 22, p->has_diff ? p->diff : NULL))) goto done;
     if (sqlite3_step(q) != SQLITE_DONE) {
         st = sqlerr(ctx, s, "storing a revision");
         goto done;
@@ -349,6 +379,28 @@ gf_status pb_store_find(gf_ctx *ctx, pb_store *s, const char *code, const char *
     if (rc == SQLITE_ROW) *rev = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? GF_OK : sqlerr(ctx, s, "reading the revisions");
+}
+
+gf_status pb_store_known_file(gf_ctx *ctx, pb_store *s, const char *file_hash,
+                              gf_status (*fn)(void *u, const char *code, uint64_t rows), void *u)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT r.commune, r.rows FROM published p JOIN revisions r ON r.commune = p.commune"
+                           " AND r.revision = p.revision WHERE r.file_hash = ? ORDER BY r.commune",
+                           -1, &q, NULL) != SQLITE_OK)
+        return sqlerr(ctx, s, "reading the revisions");
+    sqlite3_bind_text(q, 1, file_hash, -1, SQLITE_STATIC);
+    gf_status st = GF_OK;
+    int rc;
+    while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        char code[6];
+        text_col(q, 0, code, sizeof code);
+        st = fn(u, code, (uint64_t)sqlite3_column_int64(q, 1));
+    }
+    if (!st && rc != SQLITE_DONE) st = sqlerr(ctx, s, "reading the revisions");
+    sqlite3_finalize(q);
+    return st;
 }
 
 gf_status pb_store_add_run(gf_ctx *ctx, pb_store *s, const char *at, const char *report, int64_t *run)

@@ -46,7 +46,7 @@ typedef struct gf_balw {
  * the rows. */
 typedef struct frame { uint32_t src, len; } frame;
 
-static const char header[] =
+const char gf_bal14_header[] =
     "id_ban_commune;id_ban_toponyme;id_ban_adresse;cle_interop;commune_insee;commune_nom;commune_deleguee_insee;"
     "commune_deleguee_nom;voie_nom;lieudit_complement_nom;numero;suffixe;position;x;y;long;lat;cad_parcelles;"
     "source;date_der_maj;certification_commune\n";
@@ -92,7 +92,7 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
     w->nworkers = nworkers;
     if (w->per_input) return GF_OK; /* files opened as their inputs come */
     gf_status st = gf_ofile_open(ctx, w->path, &w->f);
-    if (!st) st = gf_ofile_write(ctx, &w->f, header, strlen(header));
+    if (!st) st = gf_ofile_write(ctx, &w->f, gf_bal14_header, strlen(gf_bal14_header));
     if (st) return st;
     return GF_OK;
 }
@@ -336,7 +336,7 @@ static gf_status open_input(gf_balw *w, gf_ctx *ctx, int i)
     char path[4200];
     snprintf(path, sizeof path, "%s/%d.csv", w->path, i);
     gf_status st = gf_ofile_open(ctx, path, &w->files[i]);
-    if (!st) st = gf_ofile_write(ctx, &w->files[i], header, strlen(header));
+    if (!st) st = gf_ofile_write(ctx, &w->files[i], gf_bal14_header, strlen(gf_bal14_header));
     return st;
 }
 
