@@ -33,8 +33,22 @@ static double since(const struct timespec *t0)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
 }
-#define STEP(what, ...) do { gf_ctx_log(ctx, GF_LOG_INFO, "publish: " what " (%.2f s)", __VA_ARGS__, since(&t0)); \
+/* Peak resident memory so far in MB (Linux /proc; 0 elsewhere). */
+static long peak_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    long kb = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb / 1024;
+}
+#define STEP(what, ...) do { gf_ctx_log(ctx, GF_LOG_INFO, "publish: " what " (%.2f s, peak %ld MB)", __VA_ARGS__, \
+                                        since(&t0), peak_mb()); \
                              clock_gettime(CLOCK_MONOTONIC, &t0); } while (0)
+/* Rows per harmonise + validate job (see step 1). */
+#define PB_JOB_ROWS 200000
 #define OOM(ctx) gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory")
 
 /* ---- the perimeter ---------------------------------------------------------- */
@@ -743,7 +757,13 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         todo[ntodo++] = i;
     }
     if (!st) st = gf_engine_create(ctx, &(gf_engine_opts){.threads = o.threads}, &engine);
-    if (!st) st = run_parts(ctx, engine, &o, &set, todo, ntodo, scratch, communes, 0);
+    /* in jobs of at most PB_JOB_ROWS rows: the validation's file-wide
+     * tables of a job's inputs live until its end */
+    for (int a = 0, b; !st && a < ntodo; a = b) {
+        uint64_t rows = set.parts[todo[a]].rows;
+        for (b = a + 1; b < ntodo && rows + set.parts[todo[b]].rows <= PB_JOB_ROWS; b++) rows += set.parts[todo[b]].rows;
+        st = run_parts(ctx, engine, &o, &set, todo + a, b - a, scratch, communes, 0);
+    }
     free(todo);
     if (!st) STEP("%d parts harmonised and validated", ntodo);
     for (int i = 0; i < set.nparts && !st; i++) {

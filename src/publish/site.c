@@ -299,6 +299,9 @@ static gf_status convert_to(gf_ctx *ctx, const gf_publish_opts *o, const char *c
     co.tiles_only = tiles;
     co.join.path = o->communes;
     co.prevalidated = 1; /* the store's rows passed the reference rules */
+    /* the run keeps the store's rows and its report meanwhile: the tile sort
+     * and the R-tree get a smaller share than convert's default */
+    co.max_memory = (size_t)64 << 20;
     /* the map's properties: what a popup shows, not the whole BAL */
     if (tiles) co.attributes = "cle_interop,numero,suffixe,voie_nom,lieudit_complement_nom,commune_insee,commune_nom,"
                                "position,certification_commune,date_der_maj";

@@ -80,11 +80,20 @@ gf_status pb_read_file(gf_ctx *ctx, const char *path, gf_buf *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
-    char tmp[65536];
-    size_t n;
+    struct stat sb;
     gf_status st = GF_OK;
-    while (!st && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        if (gf_buf_append(out, tmp, n)) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    /* read in place: no copy through a small buffer, no regrowth */
+    if (fstat(fileno(f), &sb) == 0 && gf_buf_reserve(out, (size_t)sb.st_size + 1))
+        st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    while (!st) {
+        if (out->cap - out->len < 65536 && gf_buf_reserve(out, 65536)) {
+            st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+            break;
+        }
+        size_t n = fread(out->p + out->len, 1, out->cap - out->len, f);
+        out->len += n;
+        if (n == 0) break;
+    }
     if (!st && ferror(f)) st = gf_ctx_err(ctx, GF_ERR_INPUT, "%s: read error", path);
     fclose(f);
     return st;
@@ -314,8 +323,9 @@ static gf_status flush_part(gf_ctx *ctx, part_buf *pb, const char *header, size_
 
 /* Reads a BAL/BAN submission: its communes, their rows, the split parts. */
 static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv_record *hdr0,
-                       const gf_header_map *hm, const char *scratch)
+                       const gf_header_map *hm, const char *scratch, int keep, int *restart)
 {
+    *restart = 0;
     pb_sub *s = &set->subs[si];
     int ci = hm->field_col[GF_A_COMMUNE_INSEE], ck = hm->field_col[GF_A_CLE_INTEROP];
     char *header = strndup(hdr0->raw, hdr0->rawlen);
@@ -324,6 +334,11 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
     part_buf *pbs = NULL;
     int np = 0, cap = 0, last = -1;
     size_t buffered = 0;
+    /* Most files hold one commune and are read in place: their rows are
+     * not kept. Rows are kept from the moment a second commune (or a row
+     * without one) shows; the rows read before it are those of the first
+     * commune, read again from the file then (restart). */
+
     gf_status st;
     gf_csv_record r;
     while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
@@ -350,6 +365,7 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
             code[5] = 0;
         } else {
             s->rows_unplaced++;
+            if (!keep) { *restart = 1; break; }
             continue;
         }
         int k = last >= 0 && !strcmp(pbs[last].code, code) ? last : -1;
@@ -370,9 +386,11 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
             if (!(pbs[k].path = strdup(path))) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
         }
         last = k;
+        if (!keep && np > 1) { *restart = 1; break; } /* a second commune: read again, keeping the rows */
         part_buf *pb = &pbs[k];
         pb->nrows++;
         pb->transcoded += r.transcoded != 0;
+        if (!keep) continue;
         if (gf_buf_append(&pb->rows, r.raw, r.rawlen) || gf_buf_append(&pb->rows, "\n", 1)) {
             st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
             break;
@@ -384,6 +402,13 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
             if (st) break;
             buffered = 0;
         }
+    }
+    if (*restart) {
+        for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); free(pbs[i].path); }
+        free(pbs);
+        free(header);
+        s->rows = s->rows_unplaced = 0;
+        return GF_OK;
     }
     if (st == GF_DONE) st = GF_OK;
     else if (st < 0 && (st == GF_ERR_PARSE || st == GF_ERR_SCHEMA || st == GF_ERR_INPUT || st == GF_ERR_IO)) {
@@ -470,7 +495,19 @@ static gf_status examine(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int
     gf_header_map hm;
     if (gf_header_map_address(sub, &hdr, &hm) == GF_OK && hm.layout != GF_LAYOUT_UNKNOWN) {
         s->kind = gf_layout_is_bal(hm.layout) ? PB_KIND_BAL : PB_KIND_BAN;
-        st = split(ctx, set, si, c, &hdr, &hm, scratch);
+        int restart;
+        st = split(ctx, set, si, c, &hdr, &hm, scratch, 0, &restart);
+        if (!st && restart) {
+            /* several communes: read again, keeping the rows this time */
+            gf_csv_close(c);
+            c = NULL;
+            strm = NULL;
+            if ((st = gf_stream_open(sub, s->path, &strm)) || (st = gf_csv_open(sub, strm, &co, &c))
+                || (st = gf_csv_next(c, sub, &hdr)) != GF_OK || (st = gf_header_map_address(sub, &hdr, &hm)))
+                st = reject(ctx, s, "%s", st == GF_DONE ? "no header" : gf_ctx_errmsg(sub));
+            else
+                st = split(ctx, set, si, c, &hdr, &hm, scratch, 1, &restart);
+        }
     } else {
         int equip = 0;
         for (int i = 0; i < hdr.nfields; i++) {
