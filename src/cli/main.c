@@ -24,6 +24,7 @@ static const gf_cli_command commands[] = {
     {"index", "index build: save a geocoding index to one file", gf_cmd_index},
     {"validate", "check BAL files like the reference validator (codes, levels, profiles)", gf_cmd_validate},
     {"diff", "addresses added, removed, modified and moved between two BAL files or extracts", gf_cmd_diff},
+    {"serve", "HTTP: the national geocoding API (/search, /reverse), vector tiles, the map", gf_cmd_serve},
 };
 
 static void usage(FILE *f)
@@ -37,7 +38,7 @@ static void usage(FILE *f)
     fprintf(f,
             "\n`geoflux COMMAND --help` documents each command.\n\n"
             "exit codes:\n"
-            "  0  success (validate: every file is valid)\n"
+            "  0  success (validate: every file is valid; serve: stopped by SIGTERM/SIGINT)\n"
             "  1  validate: at least one file has errors; diff: the files differ\n"
             "  2  usage error (unknown or repeated option, bad value, unknown CRS or format),\n"
             "     or an input that is missing, unreadable, a directory or not recognised\n"

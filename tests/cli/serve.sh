@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# End-to-end tests of `geoflux serve` with curl: the geocoding API on the
+# Bruz BAL (a known address first, scores in [0,1], the same answer as the
+# CSV geocoder, the Géoplateforme's 400 answers), /reverse's distance, tiles
+# from PMTiles and MBTiles (200/204, the same bytes), the archive with Range
+# (206/416), static files with traversal refused, garbage and oversized
+# requests answered 4xx while the server keeps answering, SIGTERM exiting 0.
+# Usage: serve.sh GEOFLUX SRCDIR OUTDIR
+. "$(dirname "$0")/lib.sh" "$@"
+command -v curl >/dev/null || { echo "SKIPPED: curl missing"; exit 77; }
+S=$SRC/data/samples
+BAL=$S/bal/bal_35047_v1.3.csv
+py() { /usr/bin/python3 -c "$1"; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
+
+# Starts the server in the background with the given arguments; sets PID
+# and B (its base URL) once it has printed its address.
+start() {
+  local log=$1; shift
+  "$GF" serve --port 0 "$@" >"$log.out" 2>"$log.err" &
+  PID=$!; pids+=("$PID")
+  for _ in $(seq 1 600); do
+    grep -q 'serving on' "$log.out" 2>/dev/null && break
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  B=$(sed -n 's|^geoflux: serving on \(http://[^ ]*\)/$|\1|p' "$log.out")
+}
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+
+"$GF" tiles "$BAL" -o "$OUT/bruz.pmtiles" -q && "$GF" tiles "$BAL" -o "$OUT/bruzmb.mbtiles" -q
+"$GF" index build "$BAL" --postcodes "$S/reference/laposte-codes-postaux.csv.gz" -o "$OUT/bruz.idx" -q
+ok '[ -s "$OUT/bruz.pmtiles" ] && [ -s "$OUT/bruzmb.mbtiles" ] && [ -s "$OUT/bruz.idx" ]' "archives and index written"
+# a SITE-like directory: a file, a hidden file, a symlink leading out
+mkdir -p "$OUT/site/sub" "$OUT/outside"
+echo '<p>hello</p>' >"$OUT/site/index.html"; echo 'a,b' >"$OUT/site/sub/t.csv"
+echo secret >"$OUT/outside/secret.txt"; echo hidden >"$OUT/site/.env"
+ln -sf "$OUT/outside/secret.txt" "$OUT/site/link.txt"; ln -sfn "$OUT/outside" "$OUT/site/out"
+
+"$GF" serve --help >"$OUT/help.txt"; rc=$?
+ok '[ $rc -eq 0 ] && grep -q "/search" "$OUT/help.txt"' "serve --help"
+"$GF" serve --port 99999 "$OUT/bruz.pmtiles" 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ]' "bad --port: usage error"
+"$GF" serve 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ]' "nothing to serve: usage error"
+
+start "$OUT/s1" "$OUT/site" "$OUT/bruz.pmtiles" "$OUT/bruzmb.mbtiles" --index "$OUT/bruz.idx" -j 2 --max-upload 1
+ok '[ -n "$B" ]' "server started on a free port"
+[ -n "$B" ] || { cat "$OUT/s1.err" >&2; gf_test_end; exit 1; }
+
+# --- /search ---------------------------------------------------------------
+curl -s "$B/search?q=1+rue+des+acacias+35170+bruz&limit=5" >"$OUT/search.json"
+ok 'py "
+import json,sys
+d=json.load(open(\"$OUT/search.json\"))
+assert d[\"type\"]==\"FeatureCollection\"
+f=d[\"features\"]; assert f
+p=f[0][\"properties\"]
+assert p[\"id\"]==\"35047_0001_00001\" and p[\"housenumber\"]==\"1\" and p[\"type\"]==\"housenumber\", p
+assert p[\"citycode\"]==\"35047\" and p[\"city\"]==\"Bruz\" and p[\"context\"].startswith(\"35, \")
+for x in f: assert 0<=x[\"properties\"][\"score\"]<=1
+for k in (\"label\",\"score\",\"housenumber\",\"id\",\"name\",\"citycode\",\"x\",\"y\",\"city\",\"context\",\"type\",\"importance\",\"street\"): assert k in p, k
+lon,lat=f[0][\"geometry\"][\"coordinates\"]; assert abs(lon+1.74546)<1e-4 and abs(lat-48.02828)<1e-4
+"' "/search: the known address first, GeoCodeJSON properties, scores in [0,1]"
+# a typo and words in another order still find the street
+curl -s "$B/search?q=2+rue+des+acacas+bruz" >"$OUT/search2.json"
+ok 'py "
+import json; p=json.load(open(\"$OUT/search2.json\"))[\"features\"][0][\"properties\"]
+assert p[\"street\"]==\"Rue des Acacias\" and p[\"housenumber\"]==\"2\" and 0<=p[\"score\"]<=1, p"' "/search: a typo in the street name"
+# one matching path: the CSV geocoder gives the same label, score and x/y
+printf 'q\n1 rue des acacias 35170 bruz\n2 rue des acacas bruz\n' >"$OUT/q.csv"
+"$GF" geocode --index "$OUT/bruz.idx" "$OUT/q.csv" -o "$OUT/q_out.csv" -q
+ok 'py "
+import csv,json
+rows=list(csv.DictReader(open(\"$OUT/q_out.csv\")))
+for r,f in zip(rows,(\"$OUT/search.json\",\"$OUT/search2.json\")):
+    p=json.load(open(f))[\"features\"][0][\"properties\"]
+    assert r[\"result_label\"]==p[\"label\"] and abs(float(r[\"result_score\"])-p[\"score\"])<1e-4, (r,p)
+    assert abs(float(r[\"result_x\"])-p[\"x\"])<0.02 and abs(float(r[\"result_y\"])-p[\"y\"])<0.02, (r,p)
+"' "/search answers what geoflux geocode's CSV says (label, score, x, y)"
+ok '[ "$(curl -s "$B/search?q=rue+des+acacias+bruz&type=street" | py "import json,sys; print(json.load(sys.stdin)[\"features\"][0][\"properties\"][\"type\"])")" = street ]' "/search type=street"
+
+# --- 400 answers ------------------------------------------------------------
+for q in "q=ab" "q=%2Fabc" "q=rue+des+acacias&type=house" "q=rue+des+acacias&limit=0" "q=rue+des+acacias&limit=21" \
+         "q=rue+des+acacias&limit=abc" "q=rue+des+acacias&lat=48.1" "q=rue+des+acacias&lat=91&lon=2" \
+         "q=rue+des+acacias&postcode=3517" "q=rue+des+acacias&citycode=ABCDE" "q=rue+des+acacias&index=poi" \
+         "limit=3" "q=rue+des+acacias&autocomplete=maybe"; do
+  c=$(curl -s -o "$OUT/err.json" -w '%{http_code}' "$B/search?$q")
+  ok '[ "$c" = 400 ] && py "
+import json; d=json.load(open(\"$OUT/err.json\")); assert d[\"code\"]==400 and d[\"message\"] and d[\"detail\"], d"' "/search?$q: 400 with a JSON message"
+done
+ok '[ "$(code "$B/reverse?lon=-1.7")" = 400 ] && [ "$(code "$B/reverse")" = 400 ] && [ "$(code "$B/completion?text=a")" = 400 ]' "/reverse and /completion: 400 on bad parameters"
+
+# --- /reverse, /completion, capabilities -----------------------------------
+# 1 Rue des Acacias is at (-1.745464, 48.028282): ask about 11 m north of it
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382" >"$OUT/rev.json"
+ok 'py "
+import json; f=json.load(open(\"$OUT/rev.json\"))[\"features\"]; p=f[0][\"properties\"]
+assert p[\"id\"]==\"35047_0001_00001\" and 5<=p[\"distance\"]<=20, p"' "/reverse: the nearest address, distance in metres"
+curl -s "$B/completion?text=rue+des+acacias+bruz&maximumResponses=3" >"$OUT/compl.json"
+ok 'py "
+import json; d=json.load(open(\"$OUT/compl.json\")); assert d[\"status\"]==\"OK\"; r=d[\"results\"]
+assert r and len(r)<=3 and r[0][\"street\"]==\"Rue des Acacias\" and r[0][\"country\"]==\"StreetAddress\", d"' "/completion: results in the service's shape"
+ok 'curl -s "$B/getCapabilities" | py "import json,sys; d=json.load(sys.stdin); assert d[\"operations\"]"' "/getCapabilities is JSON"
+ok 'curl -s "$B/openapi" | py "import json,sys; d=json.load(sys.stdin); assert \"/search\" in d[\"paths\"]"' "/openapi is JSON"
+
+# --- tiles --------------------------------------------------------------------
+t=$(py "
+import math
+lon,lat,z=-1.745464,48.028282,14
+n=2**z; x=int((lon+180)/360*n); y=int((1-math.asinh(math.tan(math.radians(lat)))/math.pi)/2*n); print(f'{z}/{x}/{y}')")
+curl -s -D "$OUT/tile.h" "$B/tiles/bruz/$t.mvt" -o "$OUT/tile.mvt"
+ok 'grep -q "^HTTP/1.1 200" "$OUT/tile.h" && grep -qi "^content-encoding: gzip" "$OUT/tile.h" && gzip -t <"$OUT/tile.mvt"' "a tile: 200, gzip MVT"
+curl -s "$B/tiles/bruzmb/$t.mvt" -o "$OUT/tile_mb.mvt"
+ok 'cmp -s "$OUT/tile.mvt" "$OUT/tile_mb.mvt"' "the same tile from PMTiles and MBTiles"
+ok '[ "$(code "$B/tiles/bruz/14/0/0.mvt")" = 204 ] && [ "$(code "$B/tiles/bruzmb/14/0/0.mvt")" = 204 ]' "no tile there: 204"
+ok '[ "$(code "$B/tiles/nope/0/0/0.mvt")" = 404 ] && [ "$(code "$B/tiles/bruz/1/2/0.mvt")" = 404 ] && [ "$(code "$B/tiles/bruz/x/0/0.mvt")" = 404 ]' "unknown tileset or tile outside the grid: 404"
+curl -s "$B/tiles/bruz.json" >"$OUT/tj.json"
+ok 'py "
+import json; d=json.load(open(\"$OUT/tj.json\")); assert d[\"tiles\"][0].endswith(\"/tiles/bruz/{z}/{x}/{y}.mvt\")
+assert d[\"vector_layers\"][0][\"id\"]==\"addresses\" and d[\"maxzoom\"]>=14, d"' "TileJSON"
+
+# --- the archive with Range -------------------------------------------------------
+size=$(stat -c %s "$OUT/bruz.pmtiles")
+curl -s -D "$OUT/r.h" -H 'Range: bytes=100-299' "$B/bruz.pmtiles" -o "$OUT/r.bin"
+ok 'grep -q "^HTTP/1.1 206" "$OUT/r.h" && grep -qi "^content-range: bytes 100-299/$size" "$OUT/r.h" && cmp -s "$OUT/r.bin" <(tail -c +101 "$OUT/bruz.pmtiles" | head -c 200)' "Range: 206, Content-Range, the right bytes"
+curl -s -H 'Range: bytes=-10' "$B/bruz.pmtiles" -o "$OUT/r2.bin"
+ok 'cmp -s "$OUT/r2.bin" <(tail -c 10 "$OUT/bruz.pmtiles")' "suffix Range"
+curl -s -D "$OUT/r3.h" -o /dev/null -H "Range: bytes=$size-" "$B/bruz.pmtiles"
+ok 'grep -q "^HTTP/1.1 416" "$OUT/r3.h" && grep -qi "^content-range: bytes \*/$size" "$OUT/r3.h"' "unsatisfiable Range: 416"
+curl -s "$B/bruz.pmtiles" -o "$OUT/whole.pmtiles"
+ok 'cmp -s "$OUT/whole.pmtiles" "$OUT/bruz.pmtiles"' "no Range: the whole archive"
+
+# --- static files and traversal -----------------------------------------------
+ok '[ "$(curl -s "$B/sub/t.csv")" = "a,b" ] && curl -s "$B/" | grep -q hello' "static files, / is index.html"
+ok '[ "$(code --path-as-is "$B/../../../etc/passwd")" = 403 ] && [ "$(code --path-as-is "$B/%2e%2e/%2e%2e/etc/passwd")" = 403 ] && [ "$(code --path-as-is "$B/sub/..%2f..%2fetc/passwd")" = 403 ]' "../ and %2e%2e: 403"
+ok '[ "$(code "$B/link.txt")" = 403 ] && [ "$(code "$B/out/secret.txt")" = 403 ] && [ "$(code "$B/.env")" = 403 ]' "symlinks leading out, hidden files: 403"
+ok '[ "$(code "$B/missing.html")" = 404 ]' "missing file: 404"
+
+# --- hostile requests -------------------------------------------------------------
+hp=${B#http://}; host=${hp%:*}; port=${hp##*:}
+garbage() { exec 3<>"/dev/tcp/$host/$port" && printf "$1" >&3 && timeout 5 head -c 12 <&3; exec 3<&- 3>&-; }
+ok '[[ "$(garbage "GET / HTTP/1.1\r\nNoColonHere\r\n\r\n")" =~ ^HTTP/1\.[01]\ 4 ]]' "malformed header line: 4xx"
+ok '[[ "$(garbage "GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n")" =~ ^HTTP/1\.[01]\ 4 ]]' "unknown method: 4xx"
+# bytes that are not HTTP at all (a TLS hello, binary): libmicrohttpd closes
+# the connection without an answer; what matters is that nothing else breaks
+garbage "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xff\x00\r\n\r\n" >/dev/null
+garbage "GET /search?q=abc HTTP/9.9\r\n\r\n" >/dev/null
+ok '[[ "$(code -H "X-Big: $(head -c 70000 /dev/zero | tr "\0" a)" "$B/getCapabilities")" =~ ^4 ]]' "oversized header: 4xx"
+head -c 2000000 /dev/zero >"$OUT/big.bin"
+ok '[ "$(code --data-binary @"$OUT/big.bin" "$B/search/csv")" = 413 ]' "body over --max-upload: 413"
+ok '[ "$(code -X DELETE "$B/search?q=abc")" = 405 ]' "other methods: 405"
+ok '[ "$(code "$B/search?q=rue+des+acacias")" = 200 ] && kill -0 "$PID"' "the server still answers"
+
+# --- SIGTERM ---------------------------------------------------------------------
+kill -TERM "$PID"; wait "$PID"; rc=$?
+ok '[ $rc -eq 0 ]' "SIGTERM: exit 0"
+
+# the address base given as files, built at start-up; SIGINT also exits 0
+start "$OUT/s2" --addresses "$BAL" -q
+ok '[ -n "$B" ] && [ "$(curl -s "$B/search?q=1+rue+des+acacias+bruz" | py "import json,sys; print(json.load(sys.stdin)[\"features\"][0][\"properties\"][\"id\"])")" = 35047_0001_00001 ]' "--addresses: index built at start-up"
+kill -INT "$PID"; wait "$PID"; rc=$?
+ok '[ $rc -eq 0 ]' "SIGINT: exit 0"
+
+gf_test_end
