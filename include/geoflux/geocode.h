@@ -266,6 +266,11 @@ void gf_geocode_stage_counts(const void *st, gf_gc_counts *out);
 gf_status gf_geocode_stage_create(gf_ctx *ctx, const gf_geocode_opts *opts, void **st);
 extern const gf_stage_vt gf_geocode_stage_vt;
 
+/* Default distance limit of reverse geocoding (`geoflux reverse`, /reverse,
+ * /reverse/csv): beyond it, not-found. The national service's is of this
+ * order. */
+#define GF_GC_REVERSE_MAX_M 500.0
+
 typedef struct gf_reverse_opts {
     const gf_gc_index *index;      /* borrowed */
     const char *lat_col, *lon_col; /* NULL: lat/latitude/y..., lon/lng/long/longitude/x... */
@@ -280,6 +285,20 @@ typedef struct gf_reverse_opts {
  * point. The row's own position is the input point. */
 gf_status gf_reverse_stage_create(gf_ctx *ctx, const gf_reverse_opts *opts, void **st);
 extern const gf_stage_vt gf_reverse_stage_vt;
+
+/* The stages `geoflux geocode` / `reverse` put after a table source
+ * (include/geoflux/equipment.h's gf_table_reader, borrowed: it must outlive
+ * the pipeline), and `geoflux serve`'s /search/csv and /reverse/csv too:
+ * with go, SCDL checks (reported, never withholding a row), typing, the
+ * geocode stage; with ro (go NULL), typing, the reverse stage; then
+ * reprojection to t_srs (NULL: WGS84) of the found positions. *gstage (may
+ * be NULL) is the geocode or reverse stage, borrowed from the pipeline, for
+ * gf_geocode_stage_counts(). Stages added before a failure stay with the
+ * pipeline. */
+struct gf_table_reader;
+gf_status gf_geocode_table_stages(gf_ctx *ctx, gf_pipeline *p, const struct gf_table_reader *reader,
+                                  const gf_geocode_opts *go, const gf_reverse_opts *ro, const char *t_srs,
+                                  void **gstage);
 
 #ifdef __cplusplus
 }

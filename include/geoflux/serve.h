@@ -31,8 +31,8 @@ typedef enum gf_serve_route_kind {
     GF_ROUTE_COMPLETION,  /* /completion */
     GF_ROUTE_CAPABILITIES,/* /getCapabilities */
     GF_ROUTE_OPENAPI,     /* /openapi */
-    GF_ROUTE_SEARCH_CSV,  /* /search/csv (not served yet: 501) */
-    GF_ROUTE_REVERSE_CSV, /* /reverse/csv (not served yet: 501) */
+    GF_ROUTE_SEARCH_CSV,  /* POST /search/csv */
+    GF_ROUTE_REVERSE_CSV, /* POST /reverse/csv */
     GF_ROUTE_TILE,        /* /tiles/NAME/Z/X/Y.mvt (or .pbf) */
     GF_ROUTE_TILEJSON,    /* /tiles/NAME.json */
     GF_ROUTE_NOTFOUND,    /* well formed, nothing there (a tile outside its zoom's grid) */
@@ -139,6 +139,30 @@ gf_status gf_serve_archive_tile(gf_serve_archive *a, gf_ctx *ctx, int z, uint32_
 /* TileJSON 3.0 of the archive, tiles at base_url + "/tiles/NAME/{z}/{x}/{y}.mvt". */
 gf_status gf_serve_archive_tilejson(gf_serve_archive *a, const char *base_url, gf_buf *out);
 
+/* ---- batch CSV (/search/csv, /reverse/csv) -------------------------------- */
+
+/* The form fields of the Géoplateforme's batch endpoints besides `data`:
+ * each names columns of the uploaded table (columns: those joined into the
+ * query, comma-separated; NULL or "": the stage's defaults). Borrowed. */
+typedef struct gf_serve_csv_params {
+    const char *columns, *citycode, *postcode, *lat, *lon, *result_columns;
+} gf_serve_csv_params;
+
+typedef struct gf_serve_csv_stats {
+    uint64_t read, written, rejected; /* rejected: records the CSV reader could not read */
+    gf_gc_counts counts;              /* result_status of the rows */
+} gf_serve_csv_stats;
+
+/* Geocodes (reverse: reverse-geocodes) the CSV file in into the CSV file
+ * out (written atomically): the input columns, then the result columns in
+ * the Géoplateforme's order (gf_geocode_table_stages(), as `geoflux
+ * geocode`), streamed batch by batch on the calling thread. A field naming
+ * a missing column, a bad result_columns: GF_ERR_SCHEMA / GF_ERR_ARG with
+ * the message in ctx (the client's mistake: 400); an unreadable table:
+ * GF_ERR_INPUT / GF_ERR_PARSE. */
+gf_status gf_serve_csv_run(gf_ctx *ctx, const gf_gc_index *ix, int reverse, const gf_serve_csv_params *f,
+                           const char *in, const char *out, gf_serve_csv_stats *stats);
+
 /* ---- the server ------------------------------------------------------------ */
 
 typedef struct gf_serve_opts {
@@ -154,6 +178,7 @@ typedef struct gf_serve_opts {
     int narchives;
     const char *const *roots;  /* borrowed: directories whose files are served, searched in this order */
     int nroots;
+    const char *tmpdir;        /* where uploads are spooled; NULL: $TMPDIR, else /tmp */
     int map_page;              /* 1: roots[0] is the map page (web/install.sh): `/` without ?pmtiles= redirects to
                                   /?pmtiles=NAME.pmtiles, the first PMTiles archive, unless one is adresses.pmtiles */
 } gf_serve_opts;

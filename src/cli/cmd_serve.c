@@ -39,6 +39,7 @@ static void help(FILE *f)
         "  -j, --threads N      request threads (default 2)\n"
         "      --max-upload SIZE  largest request body, K, M (default unit) or G (default 50M)\n"
         "      --timeout S      idle connection timeout in seconds (default 30)\n"
+        "      --tmpdir DIR     where /search/csv uploads are spooled (default $TMPDIR, else /tmp)\n"
         "  -q, --quiet          no index statistics on standard error\n"
         "\n"
         "Once listening it prints `geoflux: serving on http://ADDR:PORT/` on standard output.\n"
@@ -48,18 +49,20 @@ static void help(FILE *f)
         "  GET /search?q=&limit=&autocomplete=&lat=&lon=&type=&postcode=&citycode=&index=address\n"
         "                       GeoCodeJSON FeatureCollection; 400 {\"code\",\"message\",\"detail\"}\n"
         "                       on bad parameters\n"
-        "  GET /reverse?lon=&lat=&type=   the nearest address, with its distance in metres\n"
+        "  GET /reverse?lon=&lat=&type=   the nearest address within 500 m, with its distance\n"
         "  GET /completion?text=&maximumResponses=   the search box's suggestions\n"
         "  GET /getCapabilities, GET /openapi   what the service offers\n"
         "  GET /tiles/NAME/{z}/{x}/{y}.mvt   a tile (204 when there is none), /tiles/NAME.json TileJSON\n"
         "  GET /NAME.pmtiles    the archive itself, with Range requests (206, 416)\n"
         "  GET /PATH            a file of --web DIR or SITE; \"..\", hidden names and symlinks\n"
         "                       leading out are refused\n"
-        "  POST /search/csv, /reverse/csv   not served yet (501)\n"
+        "  POST /search/csv, /reverse/csv   multipart form: data (a CSV file), columns,\n"
+        "                       citycode, postcode, lat, lon, result_columns (naming its columns):\n"
+        "                       its rows followed by the result columns, as `geoflux geocode`\n"
         "\n"
         "example:\n"
         "  geoflux serve out/adresses.pmtiles --addresses data/samples/bal/bal_35047_v1.3.csv --port 0\n"
-        "  curl 'http://127.0.0.1:PORT/search?q=8+rue+de+la+mairie&limit=3'\n"
+        "  curl 'http://127.0.0.1:PORT/search?q=2+rue+des+acacias+bruz&limit=3'\n"
         "\n"
         "exit codes: 0 stopped by SIGTERM/SIGINT, 2 usage error or unreadable input (index,\n"
         "archive, SITE), 3 cannot listen or run failed\n");
@@ -67,16 +70,18 @@ static void help(FILE *f)
 
 int gf_cmd_serve(int argc, char **argv)
 {
-    enum { O_INDEX = 256, O_ADDR, O_PC, O_WEB, O_BIND, O_PORT, O_UPLOAD, O_TIMEOUT };
+    enum { O_INDEX = 256, O_ADDR, O_PC, O_WEB, O_BIND, O_PORT, O_UPLOAD, O_TIMEOUT, O_TMPDIR };
     static const struct option lo[] = {
         {"help", no_argument, 0, 'h'}, {"index", required_argument, 0, O_INDEX},
         {"addresses", required_argument, 0, O_ADDR}, {"postcodes", required_argument, 0, O_PC},
         {"web", required_argument, 0, O_WEB}, {"bind", required_argument, 0, O_BIND},
         {"port", required_argument, 0, O_PORT}, {"threads", required_argument, 0, 'j'},
         {"max-upload", required_argument, 0, O_UPLOAD}, {"timeout", required_argument, 0, O_TIMEOUT},
+        {"tmpdir", required_argument, 0, O_TMPDIR},
         {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
     const char *cmd = "serve";
-    const char *index = NULL, *postcodes = getenv("GEOFLUX_POSTCODES"), *pc_opt = NULL, *web = NULL, *bind = NULL;
+    const char *index = NULL, *postcodes = getenv("GEOFLUX_POSTCODES"), *pc_opt = NULL, *web = NULL, *bind = NULL,
+               *tmpdir = NULL;
     const char *addrs[MAX_ADDRS];
     int naddrs = 0, port = 8080, threads = 2, timeout = 30, quiet = 0, port_given = 0, threads_given = 0,
         timeout_given = 0;
@@ -112,6 +117,7 @@ int gf_cmd_serve(int argc, char **argv)
             if (timeout_given++) return gf_cli_usage(cmd, "--timeout given twice");
             bad = gf_cli_int("--timeout", optarg, 1, 3600, &timeout);
             break;
+        case O_TMPDIR: bad = gf_cli_once("--tmpdir", &tmpdir, optarg); break;
         case 'q': quiet = 1; break;
         default: return gf_cli_bad_option(cmd, c, argv);
         }
@@ -190,7 +196,7 @@ int gf_cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     gf_serve_opts o = {.bind = bind, .port = port, .threads = threads, .max_upload = max_upload,
                        .timeout_s = (unsigned)timeout, .index = ix, .archives = archives, .narchives = narch,
-                       .roots = roots, .nroots = nroots, .map_page = web != NULL};
+                       .roots = roots, .nroots = nroots, .map_page = web != NULL, .tmpdir = tmpdir};
     if ((st = gf_serve_start(ctx, &o, &srv))) goto fail;
     const char *host = bind ? bind : "127.0.0.1";
     int v6 = strchr(host, ':') != NULL;

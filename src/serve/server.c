@@ -46,10 +46,24 @@ struct gf_server {
     atomic_int active; /* requests being answered (for the drain) */
 };
 
-/* Per request: the body bytes seen, and whether it was refused. */
+/* A batch upload being received: the `data` part spooled to a private
+ * directory as it arrives, the other form fields kept (small). */
+enum { F_COLUMNS, F_CITYCODE, F_POSTCODE, F_LAT, F_LON, F_RCOLS, F_N };
+static const char *const field_names[F_N] = {"columns", "citycode", "postcode", "lat", "lon", "result_columns"};
+typedef struct upload {
+    struct MHD_PostProcessor *pp;
+    char dir[PATH_MAX - 32], in[PATH_MAX], out[PATH_MAX];
+    int fd, has_data, bad;
+    char bad_msg[128];
+    char field[F_N][1024];
+    size_t flen[F_N];
+} upload;
+
+/* Per request: the body bytes seen, whether it was refused, its upload. */
 typedef struct req {
     size_t body;
     int too_large;
+    upload *up;
 } req;
 
 /* ---- responses ----------------------------------------------------------- */
@@ -150,8 +164,9 @@ static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_rout
     gf_buf b = {0};
     gf_status st;
     if (kind == GF_ROUTE_REVERSE) {
-        /* the nearest address (gf_gc_reverse gives one): limit > 1 still answers one */
-        st = gf_gc_reverse(s->o.index, w->scr, p.lon, p.lat, 0, &res[0]);
+        /* the nearest address within GF_GC_REVERSE_MAX_M, as `geoflux reverse`
+         * (gf_gc_reverse gives one: limit > 1 still answers one) */
+        st = gf_gc_reverse(s->o.index, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, &res[0]);
         n = st == GF_OK && res[0].type != GF_GC_NONE &&
             (p.query.type == GF_GC_NONE || p.query.type == res[0].type);
         if (!st) st = gf_serve_json_features(&b, w->ctx, w->legal, res, n, 1);
@@ -414,9 +429,164 @@ static enum MHD_Result static_route(gf_server *s, struct MHD_Connection *c, cons
     return file(s, c, r);
 }
 
+/* ---- batch CSV ---------------------------------------------------------------- */
+
+static enum MHD_Result post_field(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                                  const char *content_type, const char *transfer_encoding, const char *data,
+                                  uint64_t off, size_t size)
+{
+    (void)kind; (void)filename; (void)content_type; (void)transfer_encoding;
+    upload *u = cls;
+    if (!key) return MHD_YES;
+    if (!strcmp(key, "data")) {
+        u->has_data = 1;
+        for (size_t done = 0; done < size;) {
+            ssize_t w = write(u->fd, data + done, size - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                u->bad = 500;
+                snprintf(u->bad_msg, sizeof u->bad_msg, "cannot spool the upload: %s", strerror(errno));
+                return MHD_NO;
+            }
+            done += (size_t)w;
+        }
+        return MHD_YES;
+    }
+    int f = 0;
+    while (f < F_N && strcmp(key, field_names[f])) f++;
+    if (f == F_N) return MHD_YES; /* the service's other fields (indexes, ...): ignored */
+    /* columns and result_columns may be repeated (one column each): joined with ',' */
+    if (off == 0 && u->flen[f]) {
+        if (f == F_COLUMNS || f == F_RCOLS) {
+            if (u->flen[f] + 1 >= sizeof u->field[f]) goto toolong;
+            u->field[f][u->flen[f]++] = ',';
+        } else u->flen[f] = 0;
+    }
+    if (size >= sizeof u->field[f] - u->flen[f]) goto toolong;
+    memcpy(u->field[f] + u->flen[f], data, size);
+    u->flen[f] += size;
+    u->field[f][u->flen[f]] = 0;
+    return MHD_YES;
+toolong:
+    u->bad = 400;
+    snprintf(u->bad_msg, sizeof u->bad_msg, "%s: too long", field_names[f]);
+    return MHD_NO;
+}
+
+static void upload_free(upload *u)
+{
+    if (!u) return;
+    if (u->pp) MHD_destroy_post_processor(u->pp);
+    if (u->fd >= 0) close(u->fd);
+    if (u->in[0]) unlink(u->in);
+    if (u->out[0]) unlink(u->out);
+    if (u->dir[0]) rmdir(u->dir);
+    free(u);
+}
+
+/* A private directory for the upload, its data file, the form parser.
+ * NULL with *code/msg set when the request cannot be taken. */
+static upload *upload_start(gf_server *s, struct MHD_Connection *c, unsigned *code, const char **msg)
+{
+    upload *u = calloc(1, sizeof *u);
+    if (!u) { *code = 500; *msg = "out of memory"; return NULL; }
+    u->fd = -1;
+    const char *tmp = s->o.tmpdir ? s->o.tmpdir : getenv("TMPDIR");
+    if (!tmp || !tmp[0]) tmp = "/tmp";
+    int k = snprintf(u->dir, sizeof u->dir, "%s/geoflux-serve-XXXXXX", tmp);
+    if (k < 0 || (size_t)k >= sizeof u->dir || !mkdtemp(u->dir)) {
+        u->dir[0] = 0;
+        upload_free(u);
+        *code = 500; *msg = "cannot create a directory for the upload";
+        return NULL;
+    }
+    snprintf(u->in, sizeof u->in, "%s/data.csv", u->dir);
+    u->fd = open(u->in, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (u->fd < 0) {
+        u->in[0] = 0;
+        upload_free(u);
+        *code = 500; *msg = "cannot spool the upload";
+        return NULL;
+    }
+    u->pp = MHD_create_post_processor(c, 64 * 1024, post_field, u);
+    if (!u->pp) {
+        upload_free(u);
+        *code = 400; *msg = "a multipart/form-data body with a `data` file is expected";
+        return NULL;
+    }
+    return u;
+}
+
+/* Replaces the spool file's name by "data" in a message (a temporary
+ * name means nothing to the client). */
+static void scrub(char *m, size_t msz, const char *tmp)
+{
+    size_t tl = strlen(tmp);
+    char *p;
+    while (tl && (p = strstr(m, tmp))) {
+        size_t rest = strlen(p + tl);
+        memcpy(p, "data", 4);
+        memmove(p + 4, p + tl, rest + 1);
+        (void)msz;
+    }
+}
+
+static enum MHD_Result batch(gf_server *s, struct MHD_Connection *c, req *q, int reverse)
+{
+    upload *u = q->up;
+    if (!s->o.index) return send_error(c, 503, "no geocoding index is loaded (--index or --addresses)", NULL);
+    if (u->pp) {
+        if (MHD_destroy_post_processor(u->pp) == MHD_NO && !u->bad) {
+            u->pp = NULL;
+            return send_error(c, 400, "malformed multipart/form-data body", NULL);
+        }
+        u->pp = NULL;
+    }
+    if (u->bad) return send_error(c, u->bad, u->bad_msg, NULL);
+    if (!u->has_data) return send_error(c, 400, "data: a CSV file is required", NULL);
+    if (close(u->fd)) { u->fd = -1; return send_error(c, 500, "cannot spool the upload", NULL); }
+    u->fd = -1;
+    worker *w = get_worker(s);
+    if (!w) return send_error(c, 500, "out of memory", NULL);
+    snprintf(u->out, sizeof u->out, "%s/result.csv", u->dir);
+    const char *v[F_N];
+    for (int f = 0; f < F_N; f++) v[f] = u->flen[f] ? u->field[f] : NULL;
+    gf_serve_csv_params fp = {.columns = v[F_COLUMNS], .citycode = v[F_CITYCODE], .postcode = v[F_POSTCODE],
+                              .lat = v[F_LAT], .lon = v[F_LON], .result_columns = v[F_RCOLS]};
+    gf_serve_csv_stats cs;
+    gf_status st = gf_serve_csv_run(w->ctx, s->o.index, reverse, &fp, u->in, u->out, &cs);
+    if (st) {
+        char m[512];
+        snprintf(m, sizeof m, "%s", gf_ctx_errmsg(w->ctx) ? gf_ctx_errmsg(w->ctx) : "failed");
+        scrub(m, sizeof m, u->in);
+        int client = st == GF_ERR_ARG || st == GF_ERR_SCHEMA || st == GF_ERR_PARSE || st == GF_ERR_INPUT ||
+                     st == GF_ERR_UNSUPPORTED;
+        return send_error(c, client ? 400 : 500, m, NULL);
+    }
+    int fd = open(u->out, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb)) {
+        if (fd >= 0) close(fd);
+        return send_error(c, 500, "cannot read the result", NULL);
+    }
+    /* the open descriptor keeps the bytes; the names go now */
+    unlink(u->out);
+    u->out[0] = 0;
+    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+    if (!r) { close(fd); return MHD_NO; }
+    char n[32];
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/csv; charset=utf-8");
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    snprintf(n, sizeof n, "%llu", (unsigned long long)cs.rejected);
+    MHD_add_response_header(r, "X-Geoflux-Rejected", n);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* ---- the handler ------------------------------------------------------------ */
 
-static enum MHD_Result dispatch(gf_server *s, struct MHD_Connection *c, const char *url, const char *method)
+static enum MHD_Result dispatch(gf_server *s, struct MHD_Connection *c, req *q, const char *url, const char *method)
 {
     gf_serve_route r;
     gf_serve_route_path(url, strlen(url), &r);
@@ -424,8 +594,8 @@ static enum MHD_Result dispatch(gf_server *s, struct MHD_Connection *c, const ch
     int post = !strcmp(method, MHD_HTTP_METHOD_POST);
     if (r.kind == GF_ROUTE_FORBIDDEN) return send_error(c, 403, "forbidden", NULL);
     if (r.kind == GF_ROUTE_SEARCH_CSV || r.kind == GF_ROUTE_REVERSE_CSV) {
-        if (!post) return send_error(c, 405, "POST a multipart form", NULL);
-        return send_error(c, 501, "batch CSV geocoding is not served by this version of geoflux serve", NULL);
+        if (!post || !q->up) return send_error(c, 405, "POST a multipart/form-data body", NULL);
+        return batch(s, c, q, r.kind == GF_ROUTE_REVERSE_CSV);
     }
     if (!get) return send_error(c, 405, "method not allowed", NULL);
     switch (r.kind) {
@@ -459,7 +629,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
     (void)version;
-    (void)upload_data;
     gf_server *s = cls;
     req *q = *con_cls;
     if (!q) {
@@ -478,17 +647,33 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 return send_error(c, 413, "request body too large (--max-upload)", NULL);
             }
         }
+        if (!strcmp(method, MHD_HTTP_METHOD_POST)) {
+            gf_serve_route r;
+            gf_serve_route_path(url, strlen(url), &r);
+            if (r.kind == GF_ROUTE_SEARCH_CSV || r.kind == GF_ROUTE_REVERSE_CSV) {
+                unsigned code;
+                const char *msg;
+                if (!(q->up = upload_start(s, c, &code, &msg))) return send_error(c, code, msg, NULL);
+            }
+        }
         return MHD_YES;
     }
     if (*upload_size) {
-        /* bodies are not read by this slice's routes: counted and dropped */
+        /* a batch upload is parsed as it arrives; other bodies are counted and dropped */
         if (*upload_size > s->o.max_upload - q->body) q->too_large = 1;
-        else q->body += *upload_size;
+        else {
+            q->body += *upload_size;
+            if (q->up && q->up->pp && !q->up->bad && MHD_post_process(q->up->pp, upload_data, *upload_size) == MHD_NO &&
+                !q->up->bad) {
+                q->up->bad = 400;
+                snprintf(q->up->bad_msg, sizeof q->up->bad_msg, "malformed multipart/form-data body");
+            }
+        }
         *upload_size = 0;
         return MHD_YES;
     }
     if (q->too_large) return send_error(c, 413, "request body too large (--max-upload)", NULL);
-    return dispatch(s, c, url, method);
+    return dispatch(s, c, q, url, method);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -497,6 +682,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     (void)toe;
     gf_server *s = cls;
     if (*con_cls) {
+        upload_free(((req *)*con_cls)->up);
         free(*con_cls);
         *con_cls = NULL;
         atomic_fetch_sub(&s->active, 1);

@@ -45,7 +45,8 @@ ok '[ $rc -eq 2 ]' "bad --port: usage error"
 "$GF" serve 2>/dev/null; rc=$?
 ok '[ $rc -eq 2 ]' "nothing to serve: usage error"
 
-start "$OUT/s1" "$OUT/site" "$OUT/bruz.pmtiles" "$OUT/bruzmb.mbtiles" --index "$OUT/bruz.idx" -j 2 --max-upload 1
+mkdir -p "$OUT/tmp"
+start "$OUT/s1" "$OUT/site" "$OUT/bruz.pmtiles" "$OUT/bruzmb.mbtiles" --index "$OUT/bruz.idx" -j 2 --max-upload 1 --tmpdir "$OUT/tmp"
 ok '[ -n "$B" ]' "server started on a free port"
 [ -n "$B" ] || { cat "$OUT/s1.err" >&2; gf_test_end; exit 1; }
 
@@ -138,6 +139,20 @@ ok '[ "$(code --path-as-is "$B/../../../etc/passwd")" = 403 ] && [ "$(code --pat
 ok '[ "$(code "$B/link.txt")" = 403 ] && [ "$(code "$B/out/secret.txt")" = 403 ] && [ "$(code "$B/.env")" = 403 ]' "symlinks leading out, hidden files: 403"
 ok '[ "$(code "$B/missing.html")" = 404 ]' "missing file: 404"
 
+# --- /search/csv and /reverse/csv: the same bytes as geoflux geocode / reverse ---
+printf 'adresse,cp,ville\n1 rue des acacias,35170,Bruz\n2 rue des acacas,,Bruz\n"broken\n' >"$OUT/up.csv"
+curl -s -D "$OUT/csv.h" -F data=@"$OUT/up.csv" -F columns=adresse -F columns=ville -F postcode=cp "$B/search/csv" -o "$OUT/csv_http.csv"
+"$GF" geocode --index "$OUT/bruz.idx" "$OUT/up.csv" --columns adresse,ville --postcode cp -o "$OUT/csv_cli.csv" -q 2>/dev/null
+ok 'grep -q "^HTTP/1.1 200" "$OUT/csv.h" && cmp -s "$OUT/csv_http.csv" "$OUT/csv_cli.csv"' "/search/csv: the bytes geoflux geocode writes"
+ok 'head -1 "$OUT/csv_http.csv" | grep -q "^adresse,cp,ville,result_index,latitude,longitude,result_label,result_score,result_score_next,result_type,result_id,result_housenumber,result_name,result_street,result_postcode,result_city,result_context,result_citycode,result_oldcitycode,result_oldcity,result_district,result_importance,result_x,result_y,result_status$" && grep -qi "^x-geoflux-rejected: 1" "$OUT/csv.h"' "/search/csv: input columns then the Géoplateforme's result columns; the broken record counted"
+ok '[ "$(curl -s -F data=@"$OUT/up.csv" -F columns=adresse -F result_columns=result_label -F result_columns=result_score "$B/search/csv" | head -1)" = "adresse,cp,ville,result_label,result_score" ]' "/search/csv: result_columns"
+printf 'lat,lon\n48.028382,-1.745464\n' >"$OUT/rev.csv"
+curl -s -F data=@"$OUT/rev.csv" "$B/reverse/csv" -o "$OUT/rev_http.csv"
+"$GF" reverse --index "$OUT/bruz.idx" "$OUT/rev.csv" -o "$OUT/rev_cli.csv" -q
+ok 'cmp -s "$OUT/rev_http.csv" "$OUT/rev_cli.csv" && grep -q ",11.12,1 Rue des Acacias" "$OUT/rev_http.csv"' "/reverse/csv: the bytes geoflux reverse writes"
+ok '[ "$(code -F data=@"$OUT/up.csv" -F columns=nope "$B/search/csv")" = 400 ] && [ "$(code -F columns=adresse "$B/search/csv")" = 400 ] && [ "$(code -X POST "$B/search/csv")" = 400 ] && [ "$(code "$B/search/csv")" = 405 ]' "/search/csv: 400 on a missing column, no data, no form; GET 405"
+ok '[ -z "$(ls "$OUT/tmp")" ]' "uploads spooled under --tmpdir and removed"
+
 # --- hostile requests -------------------------------------------------------------
 hp=${B#http://}; host=${hp%:*}; port=${hp##*:}
 garbage() { exec 3<>"/dev/tcp/$host/$port" && printf "$1" >&3 && timeout 5 head -c 12 <&3; exec 3<&- 3>&-; }
@@ -160,6 +175,16 @@ ok '[ $rc -eq 0 ]' "SIGTERM: exit 0"
 # the address base given as files, built at start-up; SIGINT also exits 0
 start "$OUT/s2" --addresses "$BAL" -q
 ok '[ -n "$B" ] && [ "$(curl -s "$B/search?q=1+rue+des+acacias+bruz" | py "import json,sys; print(json.load(sys.stdin)[\"features\"][0][\"properties\"][\"id\"])")" = 35047_0001_00001 ]' "--addresses: index built at start-up"
+# a batch larger than the reader's buffers, every row out in input order
+py "
+import csv
+with open('$OUT/big.csv','w') as f:
+    f.write('id,adresse\n')
+    for i in range(30000): f.write(f'{i},{1 + i % 40} rue des acacias bruz\n')"
+curl -s -F data=@"$OUT/big.csv" -F columns=adresse "$B/search/csv" -o "$OUT/big_out.csv"
+ok 'py "
+import csv; r=list(csv.DictReader(open(\"$OUT/big_out.csv\")))
+assert len(r)==30000 and [int(x[\"id\"]) for x in r]==list(range(30000)) and all(x[\"result_status\"]==\"ok\" for x in r)"' "/search/csv: 30,000 rows out, in order"
 kill -INT "$PID"; wait "$PID"; rc=$?
 ok '[ $rc -eq 0 ]' "SIGINT: exit 0"
 
