@@ -185,7 +185,23 @@ curl -s -F data=@"$OUT/big.csv" -F columns=adresse "$B/search/csv" -o "$OUT/big_
 ok 'py "
 import csv; r=list(csv.DictReader(open(\"$OUT/big_out.csv\")))
 assert len(r)==30000 and [int(x[\"id\"]) for x in r]==list(range(30000)) and all(x[\"result_status\"]==\"ok\" for x in r)"' "/search/csv: 30,000 rows out, in order"
+# SIGTERM while a batch is being uploaded (slowly): it is answered in full, then exit 0
+head -5001 "$OUT/big.csv" >"$OUT/mid.csv"
+curl -s --limit-rate 150k -F data=@"$OUT/mid.csv" -F columns=adresse "$B/search/csv" -o "$OUT/mid_out.csv" &
+cpid=$!
+sleep 0.4
 kill -INT "$PID"; wait "$PID"; rc=$?
+wait $cpid
 ok '[ $rc -eq 0 ]' "SIGINT: exit 0"
+ok '[ "$(wc -l <"$OUT/mid_out.csv")" -eq 5001 ]' "a request in flight at SIGINT is answered in full"
+
+# the map page (a directory as web/install.sh writes it): / points it at the archive
+mkdir -p "$OUT/web/vendor"; cp "$SRC/web/index.html" "$SRC/web/map.js" "$OUT/web/"; echo '/* stub */' >"$OUT/web/vendor/pmtiles.js"
+start "$OUT/s3" --web "$OUT/web" "$OUT/bruz.pmtiles" -q
+curl -s -D "$OUT/root.h" -o /dev/null "$B/"
+ok 'grep -q "^HTTP/1.1 302" "$OUT/root.h" && grep -qi "^location: /?pmtiles=bruz.pmtiles" "$OUT/root.h"' "/ with --web: redirected to the map of the first archive"
+ok 'curl -s "$B/?pmtiles=bruz.pmtiles" | grep -q "map.js" && [ "$(code "$B/map.js")" = 200 ] && [ "$(code "$B/vendor/pmtiles.js")" = 200 ] && [ "$(code -H "Range: bytes=0-126" "$B/bruz.pmtiles")" = 206 ]' "the map page, its script and libraries, its archive"
+ok '[ "$(code "$B/search?q=abc")" = 503 ]' "no index: the API answers 503"
+kill -TERM "$PID"; wait "$PID"
 
 gf_test_end
