@@ -174,7 +174,11 @@ typedef struct gf_serve_opts {
     unsigned timeout_s;        /* idle connection timeout; 0: 30 s */
     unsigned max_connections;  /* 0: 1024 */
     const gf_gc_index *index;  /* borrowed; NULL: the geocoding API answers 503 */
-    gf_serve_archive *const *archives; /* borrowed */
+    gf_serve_archive *const *archives; /* borrowed: destroy them after gf_serve_stop() */
+    const char *const *reload_paths;   /* NULL, or per archive the file to watch (NULL: none): when it is
+                                          replaced (a new publication renamed into place) the new file is
+                                          served from the next request on, within a second; requests reading
+                                          the old one finish with it */
     int narchives;
     const char *const *roots;  /* borrowed: directories whose files are served, searched in this order */
     int nroots;

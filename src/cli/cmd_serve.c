@@ -25,8 +25,9 @@ static void help(FILE *f)
         "address index, vector tiles from PMTiles/MBTiles archives, and a directory's files.\n"
         "\n"
         "  SITE                 a directory written by `geoflux publish`: its files are served,\n"
-        "                       its adresses.pmtiles is a tileset, and its adresses.csv.gz is\n"
-        "                       the address base when neither --index nor --addresses is given\n"
+        "                       its adresses.pmtiles is a tileset (reopened when a new\n"
+        "                       publication replaces it), and its adresses.csv.gz is the\n"
+        "                       address base when neither --index nor --addresses is given\n"
         "  ARCHIVE              a .pmtiles or .mbtiles file, served as the tileset NAME (its\n"
         "                       file name without extension)\n"
         "      --index FILE     a geocoding index saved by `geoflux index build`\n"
@@ -129,6 +130,7 @@ int gf_cmd_serve(int argc, char **argv)
     gf_ctx *ctx = gf_cli_ctx(quiet ? -1 : 0);
     if (!ctx) return GF_EXIT_FAIL;
     gf_serve_archive *archives[MAX_ARCHIVES];
+    const char *reload[MAX_ARCHIVES] = {0}; /* a SITE's archive is watched for new publications */
     const char *roots[3];
     int narch = 0, nroots = 0, site_addrs = 0;
     char site_path[2][4096];
@@ -148,7 +150,7 @@ int gf_cmd_serve(int argc, char **argv)
             if (!stat(site_path[0], &sb)) {
                 if (narch >= MAX_ARCHIVES) { rc = gf_cli_usage(cmd, "at most %d archives", MAX_ARCHIVES); goto out; }
                 if ((st = gf_serve_archive_open(ctx, site_path[0], &archives[narch]))) goto fail;
-                narch++;
+                reload[narch++] = site_path[0];
             }
             snprintf(site_path[1], sizeof site_path[1], "%s/adresses.csv.gz", argv[i]);
             if (!index && !naddrs && !site_addrs && !stat(site_path[1], &sb)) site_addrs = 1;
@@ -195,7 +197,7 @@ int gf_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     gf_serve_opts o = {.bind = bind, .port = port, .threads = threads, .max_upload = max_upload,
-                       .timeout_s = (unsigned)timeout, .index = ix, .archives = archives, .narchives = narch,
+                       .timeout_s = (unsigned)timeout, .index = ix, .archives = archives, .reload_paths = reload, .narchives = narch,
                        .roots = roots, .nroots = nroots, .map_page = web != NULL, .tmpdir = tmpdir};
     if ((st = gf_serve_start(ctx, &o, &srv))) goto fail;
     const char *host = bind ? bind : "127.0.0.1";

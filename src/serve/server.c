@@ -33,8 +33,31 @@ typedef struct worker {
     struct worker *next;
 } worker;
 
+/* An archive in use: requests hold a reference while they read it (a tile,
+ * a range of the file being sent), so that a replaced archive is unmapped
+ * only once the last of them is done. */
+typedef struct held {
+    gf_serve_archive *a;
+    int refs;  /* requests reading it, plus 1 while it is its slot's current archive */
+    int owned; /* opened by the server on a reload (else the caller's) */
+} held;
+
+/* What URLs call NAME: its current archive, and the file watched for a new
+ * publication (NULL: never reloaded). */
+typedef struct slot {
+    char name[129];
+    const char *path;
+    held *cur;
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+    time_t checked; /* CLOCK_MONOTONIC second of the last stat() */
+} slot;
+
 struct gf_server {
     struct MHD_Daemon *d;
+    slot *slots; /* one per archive, under lock */
+    int nslots;
     gf_serve_opts o;
     int port;
     char *roots[16]; /* realpath of each served directory */
@@ -240,24 +263,80 @@ static const char openapi[] =
 
 /* ---- tiles and files ------------------------------------------------------ */
 
-static gf_serve_archive *find_archive(gf_server *s, const char *name, size_t n)
+static void held_release(gf_server *s, held *h)
 {
-    for (int i = 0; i < s->o.narchives; i++) {
-        const char *an = gf_serve_archive_name(s->o.archives[i]);
-        if (strlen(an) == n && !memcmp(an, name, n)) return s->o.archives[i];
+    if (!h) return;
+    pthread_mutex_lock(&s->lock);
+    int last = --h->refs == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (last) {
+        if (h->owned) gf_serve_archive_destroy(h->a);
+        free(h);
     }
-    return NULL;
+}
+
+/* A watched archive replaced on disc (a new publication renamed into
+ * place): opened once seen, at most one stat() a second. Under s->lock.
+ * An archive that does not open (half written, damaged) leaves the current
+ * one in service. */
+static void slot_check(gf_server *s, slot *sl)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!sl->path || now.tv_sec == sl->checked) return;
+    sl->checked = now.tv_sec;
+    struct stat sb;
+    if (stat(sl->path, &sb) || (sb.st_dev == sl->dev && sb.st_ino == sl->ino && sb.st_mtim.tv_sec == sl->mtime.tv_sec &&
+                                sb.st_mtim.tv_nsec == sl->mtime.tv_nsec))
+        return;
+    gf_ctx *ctx;
+    if (gf_ctx_create(&ctx)) return;
+    gf_serve_archive *a = NULL;
+    held *h = NULL;
+    if (gf_serve_archive_open(ctx, sl->path, &a) == GF_OK && !strcmp(gf_serve_archive_name(a), sl->name) &&
+        (h = calloc(1, sizeof *h))) {
+        *h = (held){a, 1, 1};
+        held *old = sl->cur;
+        sl->cur = h;
+        sl->dev = sb.st_dev;
+        sl->ino = sb.st_ino;
+        sl->mtime = sb.st_mtim;
+        if (old && --old->refs == 0) {
+            if (old->owned) gf_serve_archive_destroy(old->a);
+            free(old);
+        }
+    } else gf_serve_archive_destroy(a);
+    gf_ctx_destroy(ctx);
+}
+
+/* The archive NAME, with a reference the caller gives back with
+ * held_release(); NULL when there is none of that name. */
+static held *find_archive(gf_server *s, const char *name, size_t n)
+{
+    held *h = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->nslots && !h; i++) {
+        slot *sl = &s->slots[i];
+        if (strlen(sl->name) != n || memcmp(sl->name, name, n)) continue;
+        slot_check(s, sl);
+        h = sl->cur;
+        h->refs++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return h;
 }
 
 static enum MHD_Result tile(gf_server *s, struct MHD_Connection *c, const gf_serve_route *r)
 {
-    gf_serve_archive *a = find_archive(s, r->name, r->namelen);
-    if (!a) return send_error(c, 404, "no such tileset", NULL);
     worker *w = get_worker(s);
     if (!w) return send_error(c, 500, "out of memory", NULL);
+    held *h = find_archive(s, r->name, r->namelen);
+    if (!h) return send_error(c, 404, "no such tileset", NULL);
     gf_buf b = {0};
     int gz = 0;
-    if (gf_serve_archive_tile(a, w->ctx, r->z, r->x, r->y, &b, &gz) != GF_OK) {
+    gf_status st = gf_serve_archive_tile(h->a, w->ctx, r->z, r->x, r->y, &b, &gz);
+    held_release(s, h);
+    if (st != GF_OK) {
         gf_buf_free(&b);
         return send_error(c, 500, gf_ctx_errmsg(w->ctx), NULL);
     }
@@ -346,10 +425,41 @@ static enum MHD_Result send_ranged(struct MHD_Connection *c, uint64_t size, cons
     return ret;
 }
 
+/* A range of a mapped archive, copied out as libmicrohttpd sends it; the
+ * response holds a reference to the archive until it is done. */
+typedef struct map_read {
+    gf_server *s;
+    held *h;
+    const uint8_t *base; /* first byte of the range */
+    uint64_t len;
+    int *taken; /* set to 1 when a response takes it (and frees it with map_read_free, maybe at once) */
+} map_read;
+
+static ssize_t map_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    map_read *m = cls;
+    if (pos >= m->len) return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = m->len - pos < max ? (size_t)(m->len - pos) : max;
+    memcpy(buf, m->base + pos, n);
+    return (ssize_t)n;
+}
+
+static void map_read_free(void *cls)
+{
+    map_read *m = cls;
+    held_release(m->s, m->h);
+    free(m);
+}
+
 static struct MHD_Response *from_map(void *cls, uint64_t start, uint64_t len)
 {
-    /* the archive stays mapped while the server runs */
-    return MHD_create_response_from_buffer((size_t)len, (void *)((const uint8_t *)cls + start), MHD_RESPMEM_PERSISTENT);
+    map_read *m = cls;
+    m->base += start;
+    m->len = len;
+    /* from here on the response owns m (and the reference) */
+    struct MHD_Response *r = MHD_create_response_from_callback(len, 64 * 1024, map_read_cb, m, map_read_free);
+    if (r) *m->taken = 1;
+    return r;
 }
 
 static struct MHD_Response *from_fd(void *cls, uint64_t start, uint64_t len)
@@ -395,15 +505,21 @@ static enum MHD_Result file(gf_server *s, struct MHD_Connection *c, const gf_ser
 static enum MHD_Result static_route(gf_server *s, struct MHD_Connection *c, const gf_serve_route *r)
 {
     /* an archive by its file name */
-    for (int i = 0; i < s->o.narchives; i++) {
-        gf_serve_archive *a = s->o.archives[i];
-        const char *n = gf_serve_archive_name(a);
-        size_t nl = strlen(n);
-        uint64_t size;
-        const uint8_t *bytes;
-        if (gf_serve_archive_is_pmtiles(a) && r->pathlen == nl + 8 && !memcmp(r->path, n, nl) &&
-            !memcmp(r->path + nl, ".pmtiles", 8) && (bytes = gf_serve_archive_bytes(a, &size)))
-            return send_ranged(c, size, "application/octet-stream", from_map, (void *)bytes);
+    held *h;
+    uint64_t size;
+    const uint8_t *bytes;
+    if (r->pathlen > 8 && !memcmp(r->path + r->pathlen - 8, ".pmtiles", 8) &&
+        (h = find_archive(s, r->path, r->pathlen - 8))) {
+        map_read *m;
+        if (!(bytes = gf_serve_archive_bytes(h->a, &size)) || !(m = malloc(sizeof *m))) {
+            held_release(s, h);
+            return send_error(c, bytes ? 500 : 404, bytes ? "out of memory" : "not found", NULL);
+        }
+        int taken = 0;
+        *m = (map_read){s, h, bytes, size, &taken};
+        enum MHD_Result ret = send_ranged(c, size, "application/octet-stream", from_map, m);
+        if (!taken) map_read_free(m); /* no response took it (416, or a failure) */
+        return ret;
     }
     /* the map page opens adresses.pmtiles unless told: point it at the first archive */
     if (s->o.map_page && r->pathlen == 0 && !MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pmtiles")) {
@@ -411,7 +527,7 @@ static enum MHD_Result static_route(gf_server *s, struct MHD_Connection *c, cons
         int has_default = 0;
         for (int i = 0; i < s->o.narchives; i++) {
             if (!gf_serve_archive_is_pmtiles(s->o.archives[i])) continue;
-            const char *n = gf_serve_archive_name(s->o.archives[i]);
+            const char *n = s->slots[i].name;
             if (!first) first = n;
             if (!strcmp(n, "adresses")) has_default = 1;
         }
@@ -610,12 +726,14 @@ static enum MHD_Result dispatch(gf_server *s, struct MHD_Connection *c, req *q, 
     case GF_ROUTE_TILE:
         return tile(s, c, &r);
     case GF_ROUTE_TILEJSON: {
-        gf_serve_archive *a = find_archive(s, r.name, r.namelen);
-        if (!a) return send_error(c, 404, "no such tileset", NULL);
+        held *h = find_archive(s, r.name, r.namelen);
+        if (!h) return send_error(c, 404, "no such tileset", NULL);
         char base[300];
         base_url(s, c, base, sizeof base);
         gf_buf b = {0};
-        if (gf_serve_archive_tilejson(a, base, &b)) { gf_buf_free(&b); return send_error(c, 500, "out of memory", NULL); }
+        gf_status st = gf_serve_archive_tilejson(h->a, base, &b);
+        held_release(s, h);
+        if (st) { gf_buf_free(&b); return send_error(c, 500, "out of memory", NULL); }
         return send_json(c, 200, &b);
     }
     case GF_ROUTE_NOTFOUND:
@@ -709,6 +827,29 @@ gf_status gf_serve_start(gf_ctx *ctx, const gf_serve_opts *opts, gf_server **out
     pthread_mutex_init(&s->lock, NULL);
     if (pthread_key_create(&s->key, NULL)) { free(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "pthread_key_create"); }
     s->has_key = 1;
+    if (opts->narchives > 0) {
+        if (!(s->slots = calloc((size_t)opts->narchives, sizeof *s->slots))) {
+            gf_serve_stop(s, 0);
+            return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        }
+        for (int i = 0; i < opts->narchives; i++) {
+            slot *sl = &s->slots[i];
+            snprintf(sl->name, sizeof sl->name, "%s", gf_serve_archive_name(opts->archives[i]));
+            sl->path = opts->reload_paths ? opts->reload_paths[i] : NULL;
+            struct stat sb;
+            if (sl->path && !stat(sl->path, &sb)) {
+                sl->dev = sb.st_dev;
+                sl->ino = sb.st_ino;
+                sl->mtime = sb.st_mtim;
+            }
+            if (!(sl->cur = calloc(1, sizeof *sl->cur))) {
+                gf_serve_stop(s, 0);
+                return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+            }
+            *sl->cur = (held){opts->archives[i], 1, 0};
+            s->nslots++;
+        }
+    }
     for (int i = 0; i < opts->nroots; i++) {
         char real[PATH_MAX];
         struct stat sb;
@@ -785,6 +926,8 @@ void gf_serve_stop(gf_server *s, unsigned drain_s)
         n = w->next;
         worker_free(w);
     }
+    for (int i = 0; i < s->nslots; i++) held_release(s, s->slots[i].cur);
+    free(s->slots);
     for (int i = 0; i < s->nroots; i++) free(s->roots[i]);
     if (s->has_key) pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->lock);

@@ -166,6 +166,14 @@ ok '[[ "$(code -H "X-Big: $(head -c 70000 /dev/zero | tr "\0" a)" "$B/getCapabil
 head -c 2000000 /dev/zero >"$OUT/big.bin"
 ok '[ "$(code --data-binary @"$OUT/big.bin" "$B/search/csv")" = 413 ]' "body over --max-upload: 413"
 ok '[ "$(code -X DELETE "$B/search?q=abc")" = 405 ]' "other methods: 405"
+# a slow client (half a request line, then silence) holds one connection, not a thread
+exec 4<>"/dev/tcp/$host/$port"; printf 'GET /search?q=ru' >&4
+ok '[ "$(code -m 5 "$B/getCapabilities")" = 200 ]' "a slow client does not block the others"
+exec 4<&- 4>&-
+# many connections at once: every one answered
+for i in $(seq 1 400); do echo "url = \"$B/search?q=$i+rue+des+acacias+bruz\""; echo "output = /dev/null"; done >"$OUT/many.cfg"
+curl -s --parallel --parallel-max 400 -K "$OUT/many.cfg" 2>/dev/null -w '%{http_code}\n' >"$OUT/many.codes"
+ok '[ "$(grep -c "^200$" "$OUT/many.codes")" = 400 ]' "400 parallel connections: all answered 200"
 ok '[ "$(code "$B/search?q=rue+des+acacias")" = 200 ] && kill -0 "$PID"' "the server still answers"
 
 # --- SIGTERM ---------------------------------------------------------------------
@@ -203,5 +211,24 @@ ok 'grep -q "^HTTP/1.1 302" "$OUT/root.h" && grep -qi "^location: /?pmtiles=bruz
 ok 'curl -s "$B/?pmtiles=bruz.pmtiles" | grep -q "map.js" && [ "$(code "$B/map.js")" = 200 ] && [ "$(code "$B/vendor/pmtiles.js")" = 200 ] && [ "$(code -H "Range: bytes=0-126" "$B/bruz.pmtiles")" = 206 ]' "the map page, its script and libraries, its archive"
 ok '[ "$(code "$B/search?q=abc")" = 503 ]' "no index: the API answers 503"
 kill -TERM "$PID"; wait "$PID"
+
+# a SITE: its adresses.pmtiles served; a new publication renamed into place
+# is picked up without a restart, and a download in flight ends with the old bytes
+mkdir -p "$OUT/pub"
+cp "$OUT/bruz.pmtiles" "$OUT/pub/adresses.pmtiles"
+start "$OUT/s4" "$OUT/pub" -q
+ok '[ -n "$B" ] && [ "$(curl -s "$B/tiles/adresses.json" | py "import json,sys; print(json.load(sys.stdin)[\"maxzoom\"])")" = 14 ]' "SITE: adresses.pmtiles served"
+# (1.9 MB read at 600 KB/s: more than the socket buffers hold)
+curl -s --limit-rate 600k "$B/adresses.pmtiles" -o "$OUT/inflight.pmtiles" &
+cpid=$!
+sleep 0.5
+cp "$SRC/tests/fuzz/corpus-fuzz_http/archive-small.pmtiles" "$OUT/pub/.adresses.pmtiles.new" && mv "$OUT/pub/.adresses.pmtiles.new" "$OUT/pub/adresses.pmtiles"
+sleep 1.2
+ok '[ "$(curl -s "$B/tiles/adresses.json" | py "import json,sys; print(json.load(sys.stdin)[\"maxzoom\"])")" = 6 ]' "a new publication is served without a restart"
+ok 'curl -s "$B/adresses.pmtiles" | cmp -s - "$SRC/tests/fuzz/corpus-fuzz_http/archive-small.pmtiles"' "the new archive's bytes"
+wait $cpid
+ok 'cmp -s "$OUT/inflight.pmtiles" "$OUT/bruz.pmtiles"' "a download in flight finishes with the old archive"
+kill -TERM "$PID"; wait "$PID"; rc=$?
+ok '[ $rc -eq 0 ]' "SITE server: SIGTERM exit 0"
 
 gf_test_end
