@@ -20,7 +20,7 @@
 #include "tiles/tilemath.h"
 
 #define PM_HEADER 127
-#define PM_MAX_DIR (64u << 20) /* a decompressed directory larger than this is refused */
+#define PM_MAX_DIR (16u << 20) /* a decompressed directory larger than this is refused */
 #define PM_MAX_DEPTH 4
 
 struct gf_serve_archive {
@@ -102,61 +102,54 @@ static gf_status dir_bytes(const gf_serve_archive *a, uint64_t off, uint64_t len
     return GF_OK;
 }
 
-/* Decoded directory entries up to and including the one for id: the
- * offsets column refers to the previous entry's offset + length, so the
- * columns are read whole into arrays (bounded by the directory's size). */
+/* Finds id in a directory (spec 4.3: count, then the columns of delta
+ * ids, run lengths, lengths and offsets, an offset of 0 meaning right
+ * after the previous entry). The columns are walked with cursors, so a
+ * directory costs no memory beyond its bytes: 1 and *off, *len of a tile
+ * (*leaf 0) or of a leaf directory (*leaf 1); 0: not there; -1: damaged. */
 static int dir_lookup(const uint8_t *p, size_t n, uint64_t id, uint64_t *off, uint64_t *len, int *leaf)
 {
-    uint64_t cnt;
-    size_t k = gf_varint_get(p, n, &cnt);
-    if (!k || cnt > n / 4 + 1) return -1;
-    if (cnt == 0) return 0;
-    uint64_t *ids = malloc(cnt * sizeof *ids), *runs = malloc(cnt * sizeof *runs), *lens = malloc(cnt * sizeof *lens);
-    int r = -1;
-    if (!ids || !runs || !lens) goto out;
-    size_t pos = k;
-    uint64_t last = 0;
+    uint64_t cnt, v;
+    size_t k = gf_varint_get(p, n, &cnt), pos = k;
+    if (!k || cnt > n) return -1; /* every entry takes at least 4 bytes */
+    /* ids: the entry with the largest id <= the target */
+    uint64_t last = 0, best = UINT64_MAX, best_id = 0;
     for (uint64_t i = 0; i < cnt; i++) {
-        uint64_t d;
-        if (!(k = gf_varint_get(p + pos, n - pos, &d)) || d > UINT64_MAX - last) goto out;
+        if (!(k = gf_varint_get(p + pos, n - pos, &v)) || v > UINT64_MAX - last) return -1;
         pos += k;
-        last += d;
-        ids[i] = last;
+        last += v;
+        if (i && v == 0) return -1; /* ids must increase */
+        if (last <= id) { best = i; best_id = last; }
     }
+    uint64_t run = 0;
     for (uint64_t i = 0; i < cnt; i++) {
-        if (!(k = gf_varint_get(p + pos, n - pos, &runs[i]))) goto out;
+        if (!(k = gf_varint_get(p + pos, n - pos, &v))) return -1;
         pos += k;
+        if (i == best) run = v;
     }
+    size_t lens = pos;
     for (uint64_t i = 0; i < cnt; i++) {
-        if (!(k = gf_varint_get(p + pos, n - pos, &lens[i]))) goto out;
+        if (!(k = gf_varint_get(p + pos, n - pos, &v))) return -1;
         pos += k;
     }
-    /* the entry with the largest id <= target (ids increase) */
-    uint64_t lo = 0, hi = cnt;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] <= id) lo = mid + 1;
-        else hi = mid;
-    }
-    if (lo == 0) { r = 0; goto out; }
-    uint64_t best = lo - 1, o = 0;
+    if (best == UINT64_MAX) return 0;
+    /* lengths and offsets in step, up to the entry found */
+    size_t lp = lens, op = pos;
+    uint64_t o = 0, l = 0, prev_l = 0;
     for (uint64_t i = 0; i <= best; i++) {
-        uint64_t v;
-        if (!(k = gf_varint_get(p + pos, n - pos, &v))) goto out;
-        pos += k;
+        if (!(k = gf_varint_get(p + lp, n - lp, &l))) return -1;
+        lp += k;
+        if (!(k = gf_varint_get(p + op, n - op, &v))) return -1;
+        op += k;
         if (v == 0) {
-            if (i == 0 || lens[i - 1] > UINT64_MAX - o) goto out;
-            o += lens[i - 1];
+            if (i == 0 || prev_l > UINT64_MAX - o) return -1;
+            o += prev_l;
         } else o = v - 1;
+        prev_l = l;
     }
-    if (runs[best] == 0) { *leaf = 1; *off = o; *len = lens[best]; r = 1; }
-    else if (id - ids[best] < runs[best]) { *leaf = 0; *off = o; *len = lens[best]; r = 1; }
-    else r = 0;
-out:
-    free(ids);
-    free(runs);
-    free(lens);
-    return r;
+    if (run == 0) { *leaf = 1; *off = o; *len = l; return 1; }
+    if (id - best_id < run) { *leaf = 0; *off = o; *len = l; return 1; }
+    return 0;
 }
 
 static gf_status pm_tile(gf_serve_archive *a, gf_ctx *ctx, int z, uint32_t x, uint32_t y, gf_buf *out, int *gz)

@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "gf_test.h"
 #include "geoflux/serve.h"
+#include "tiles/tilemath.h"
 
 static gf_serve_route_kind route(const char *p, gf_serve_route *r)
 {
@@ -263,6 +266,102 @@ static void test_archive(const char *src)
     gf_ctx_destroy(ctx);
 }
 
+/* A directory of n entries in spec order (no compression). */
+static size_t put_dir(uint8_t *w, const uint64_t *id, const uint64_t *run, const uint64_t *len, const uint64_t *off,
+                      size_t n)
+{
+    size_t k = gf_varint_put(w, n);
+    for (size_t i = 0; i < n; i++) k += gf_varint_put(w + k, id[i] - (i ? id[i - 1] : 0));
+    for (size_t i = 0; i < n; i++) k += gf_varint_put(w + k, run[i]);
+    for (size_t i = 0; i < n; i++) k += gf_varint_put(w + k, len[i]);
+    for (size_t i = 0; i < n; i++)
+        k += gf_varint_put(w + k, i && off[i] == off[i - 1] + len[i - 1] ? 0 : off[i] + 1);
+    return k;
+}
+
+static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+
+/* An archive with leaf directories, as a large publication has: every
+ * tile of zoom 8 (ids 21845..87380), each entry 8 bytes of data naming its
+ * id, every fourth entry a run of 3 identical tiles (then a gap), 64
+ * leaves under the root. Tiles read through the server's reader must be
+ * those bytes. */
+static void test_leaves(void)
+{
+    enum { Z = 8, NT = 1 << (2 * Z), PER = 1024 };
+    uint64_t base = gf_pmtiles_zxy_to_id(Z, 0, 0);
+    static uint64_t id[NT], run[NT], len[NT], off[NT];
+    size_t ne = 0;
+    for (uint64_t t = 0; t < NT;) {
+        id[ne] = base + t;
+        run[ne] = ne % 4 == 3 ? 3 : 1;
+        len[ne] = 8;
+        off[ne] = ne * 8;
+        t += run[ne] + (ne % 4 == 3); /* a gap after each run */
+        ne++;
+    }
+    size_t nl = (ne + PER - 1) / PER;
+    uint8_t *leaves = malloc(ne * 40 + 16), *root = malloc(nl * 40 + 16);
+    static uint64_t lid[NT / PER + 1], lrun[NT / PER + 1], llen[NT / PER + 1], loff[NT / PER + 1];
+    size_t lbytes = 0;
+    for (size_t i = 0; i < nl; i++) {
+        size_t a = i * PER, c = ne - a < PER ? ne - a : PER;
+        size_t k = put_dir(leaves + lbytes, id + a, run + a, len + a, off + a, c);
+        lid[i] = id[a]; lrun[i] = 0; llen[i] = k; loff[i] = lbytes;
+        lbytes += k;
+    }
+    size_t rbytes = put_dir(root, lid, lrun, llen, loff, nl);
+    uint8_t h[127] = {0};
+    memcpy(h, "PMTiles", 7);
+    h[7] = 3;
+    uint64_t leaf_off = 127 + rbytes, data_off = leaf_off + lbytes;
+    put64(h + 8, 127); put64(h + 16, rbytes); put64(h + 24, 0); put64(h + 32, 0);
+    put64(h + 40, leaf_off); put64(h + 48, lbytes); put64(h + 56, data_off); put64(h + 64, ne * 8);
+    h[97] = 1; h[98] = 1; h[99] = 1; h[100] = Z; h[101] = Z;
+    char path[] = "/tmp/gf_test_leaves_XXXXXX.pmtiles";
+    int fd = mkstemps(path, 8);
+    CHECK(fd >= 0);
+    if (fd < 0) { free(leaves); free(root); return; }
+    FILE *f = fdopen(fd, "wb");
+    fwrite(h, 1, sizeof h, f);
+    fwrite(root, 1, rbytes, f);
+    fwrite(leaves, 1, lbytes, f);
+    for (size_t i = 0; i < ne; i++) fwrite(&id[i], 1, 8, f);
+    fclose(f);
+    free(leaves);
+    free(root);
+    CHECK(rbytes < 16384 - 127 && nl > 1);
+    gf_ctx *ctx;
+    gf_serve_archive *a = NULL;
+    CHECK(gf_ctx_create(&ctx) == GF_OK && gf_serve_archive_open(ctx, path, &a) == GF_OK);
+    unlink(path);
+    if (a) {
+        gf_buf t = {0};
+        int gz = 1, bad = 0, seen = 0;
+        for (uint32_t x = 0; x < (1u << Z); x += 3)
+            for (uint32_t y = 0; y < (1u << Z); y += 5) {
+                uint64_t want = gf_pmtiles_zxy_to_id(Z, x, y);
+                /* the entry covering want, if any */
+                size_t lo = 0, hi = ne;
+                while (lo < hi) { size_t m = (lo + hi) / 2; if (id[m] <= want) lo = m + 1; else hi = m; }
+                int has = lo > 0 && want - id[lo - 1] < run[lo - 1];
+                if (gf_serve_archive_tile(a, ctx, Z, x, y, &t, &gz) != GF_OK || gz) { bad++; continue; }
+                if (has) {
+                    uint64_t got;
+                    if (t.len != 8) { bad++; continue; }
+                    memcpy(&got, t.p, 8);
+                    bad += got != id[lo - 1];
+                    seen++;
+                } else bad += t.len != 0;
+            }
+        CHECK(bad == 0 && seen > 1000);
+        CHECK(gf_serve_archive_tile(a, ctx, 7, 0, 0, &t, &gz) == GF_OK && t.len == 0); /* below minzoom */
+        gf_buf_free(&t);
+        gf_serve_archive_destroy(a);
+    }
+    gf_ctx_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     const char *src = argc > 1 ? argv[1] : ".";
@@ -271,5 +370,6 @@ int main(int argc, char **argv)
     test_range();
     test_json();
     test_archive(src);
+    test_leaves();
     GF_TEST_END();
 }
