@@ -50,6 +50,12 @@ start "$OUT/s1" "$OUT/site" "$OUT/bruz.pmtiles" "$OUT/bruzmb.mbtiles" --index "$
 ok '[ -n "$B" ]' "server started on a free port"
 [ -n "$B" ] || { cat "$OUT/s1.err" >&2; gf_test_end; exit 1; }
 
+# the port taken: exit 3 saying why; a bind address that is not one: exit 2
+"$GF" serve "$OUT/bruz.pmtiles" --port "${B##*:}" -q 2>"$OUT/busy.err"; rc=$?
+ok '[ $rc -eq 3 ] && grep -q "Address already in use" "$OUT/busy.err"' "port in use: exit 3"
+"$GF" serve "$OUT/bruz.pmtiles" --bind localhost -q 2>/dev/null; rc=$?
+ok '[ $rc -eq 2 ]' "--bind takes an address, not a name: exit 2"
+
 # --- /search ---------------------------------------------------------------
 curl -s "$B/search?q=1+rue+des+acacias+35170+bruz&limit=5" >"$OUT/search.json"
 ok 'py "
