@@ -218,6 +218,23 @@ ok 'curl -s "$B/?pmtiles=bruz.pmtiles" | grep -q "map.js" && [ "$(code "$B/map.j
 ok '[ "$(code "$B/search?q=abc")" = 503 ]' "no index: the API answers 503"
 kill -TERM "$PID"; wait "$PID"
 
+# the real map page in Chromium (when the browser and the npm packages are
+# there: tools/setup.sh test): its search box asks /completion and /search
+CHROME=$(command -v chromium || true)
+if [ -n "$CHROME" ] && command -v node >/dev/null && [ -d "$SRC/tests/js/node_modules/playwright-core" ] &&
+   bash "$SRC/web/install.sh" "$OUT/map" 2>/dev/null; then
+  start "$OUT/s5" --web "$OUT/map" "$OUT/bruz.pmtiles" --index "$OUT/bruz.idx" -q
+  node "$SRC/tests/js/search_check.mjs" "$CHROME" "$B/?pmtiles=bruz.pmtiles" "$OUT/search.png" "1 rue des acacias bruz" \
+    >"$OUT/search_check.json" 2>"$OUT/search_check.err"; rc=$?
+  ok '[ $rc -eq 0 ] && py "
+import json; d=json.load(open(\"$OUT/search_check.json\"))
+t,lon,lat=d[\"picked\"].split(\"|\"); assert \"Rue des Acacias\" in t and abs(float(lon)+1.7455)<0.001 and abs(float(lat)-48.0283)<0.001, d
+t,lon,lat=d[\"entered\"].split(\"|\"); assert t.startswith(\"1 Rue des Acacias\"), d"' "map page: the search box suggests and flies to the address (screenshot search.png)"
+  kill -TERM "$PID"; wait "$PID"
+else
+  echo "note: map page search box not checked (chromium, node or tests/js npm packages missing)"
+fi
+
 # a SITE: its adresses.pmtiles served; a new publication renamed into place
 # is picked up without a restart, and a download in flight ends with the old bytes
 mkdir -p "$OUT/pub"
