@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 
 pkgs=(build-essential cmake pkg-config zlib1g-dev libsqlite3-dev libproj-dev proj-data
-      libgeos-dev libgdal-dev gdal-bin)
+      libgeos-dev libgdal-dev gdal-bin libmicrohttpd-dev)
 case $mode in
   build) ;;
   demo) pkgs+=(nodejs npm) ;;

@@ -10,6 +10,11 @@
 // Once the map is idle the page writes what MapLibre rendered into the DOM
 // (body[data-rendered], data-source, #status) so a headless browser test can
 // read it.
+// Served by `geoflux serve` (its getCapabilities answers), the panel gets a
+// search box: suggestions from /completion as one types, and Enter (or a
+// suggestion picked) flies to the address (/search when it was not one of
+// them); body[data-found] says where it went. From a plain static server the
+// box stays hidden.
 (function () {
   const params = new URLSearchParams(location.search);
   const file = params.get('pmtiles') || 'adresses.pmtiles';
@@ -62,6 +67,56 @@
     report(`this server ignores HTTP Range requests: loading the whole ${file} (${mb(len)}) into memory…`);
     const buf = await res.arrayBuffer();
     return { archive: new pmtiles.PMTiles(new MemorySource(url, buf)), source: 'memory', size: buf.byteLength };
+  }
+
+  // The search box, when the page's server is geoflux serve.
+  async function searchBox(map) {
+    const api = (path) => new URL(path, location.href).href;
+    try {
+      const caps = await (await fetch(api('getCapabilities'), { cache: 'no-store' })).json();
+      if (!(caps.operations || []).some((o) => o.id === 'completion')) return;
+    } catch (e) { return; } // a static server: no API, no box
+    const form = document.getElementById('search');
+    const input = document.getElementById('q');
+    const list = document.getElementById('suggestions');
+    const found = new Map(); // suggestion text -> [lon, lat]
+    let marker = null, timer = null;
+    form.hidden = false;
+    const go = (text, lon, lat) => {
+      map.flyTo({ center: [lon, lat], zoom: 17 });
+      if (marker) marker.remove();
+      marker = new maplibregl.Marker({ color: '#1f5f8b' }).setLngLat([lon, lat]).addTo(map);
+      document.body.dataset.found = `${text}|${lon}|${lat}`;
+    };
+    const suggest = async (text) => {
+      const res = await fetch(api('completion?' + new URLSearchParams({ text, maximumResponses: 6 })));
+      if (!res.ok) return;
+      const { results = [] } = await res.json();
+      found.clear();
+      list.replaceChildren(...results.map((r) => {
+        found.set(r.fulltext, [r.x, r.y]);
+        const o = document.createElement('option');
+        o.value = r.fulltext;
+        return o;
+      }));
+      document.body.dataset.suggestions = String(results.length);
+    };
+    input.addEventListener('input', () => {
+      const v = input.value.trim();
+      if (found.has(v)) { go(v, ...found.get(v)); return; } // a suggestion picked
+      clearTimeout(timer);
+      if (v.length >= 3) timer = setTimeout(() => suggest(v).catch(() => {}), 150);
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const v = input.value.trim();
+      if (found.has(v)) { go(v, ...found.get(v)); return; }
+      if (v.length < 3) return;
+      const res = await fetch(api('search?' + new URLSearchParams({ q: v, limit: 1 })));
+      const f = res.ok ? (await res.json()).features : [];
+      if (f && f.length) go(f[0].properties.label, ...f[0].geometry.coordinates);
+      else document.body.dataset.found = 'none';
+    });
   }
 
   const protocol = new pmtiles.Protocol();
@@ -133,5 +188,6 @@
     };
     map.on('idle', done);
     setInterval(done, 500);
+    searchBox(map);
   }).catch((e) => fail('error: ' + (e.message || e)));
 })();

@@ -172,6 +172,31 @@ gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *s, const gf_gc_que
 /* An empty result (type GF_GC_NONE, strings "", positions NaN). */
 void gf_gc_result_clear(gf_gc_result *r);
 
+/* How a result reads, the same in the CSV columns and in `geoflux serve`'s
+ * JSON: the label ("12 bis Rue de la Paix 31000 Toulouse", "31000 Toulouse"
+ * for a commune) and the house number with its suffix ("12bis"; "" when
+ * none). Each writes a NUL-terminated string of at most outsz-1 bytes
+ * (truncated when longer) and returns its length; "" for a GF_GC_NONE
+ * result. */
+size_t gf_gc_result_label(const gf_gc_result *r, char *out, size_t outsz);
+size_t gf_gc_result_housenumber(const gf_gc_result *r, char *out, size_t outsz);
+
+/* result_x / result_y: positions in the legal projected CRS of their
+ * territory (Lambert-93 in metropolitan France, the UTM zone overseas).
+ * gf_gc_legal_epsg() gives the EPSG code for an INSEE code (0 where there is
+ * none known: the Pacific, an empty code). A gf_gc_legal caches the PROJ
+ * transformations: one per thread (its PROJ objects follow the gf_ctx passed
+ * to gf_gc_legal_trans()); caller frees with gf_gc_legal_destroy() (NULL is
+ * a no-op). gf_gc_legal_trans() transforms n WGS84 points (x = lon, y = lat)
+ * in place to EPSG:epsg; a point PROJ cannot transform becomes HUGE_VAL.
+ * GF_ERR_ARG for an epsg that gf_gc_legal_epsg() never returns, GF_ERR_PROJ
+ * when PROJ cannot build the transformation (message in ctx). */
+typedef struct gf_gc_legal gf_gc_legal;
+int gf_gc_legal_epsg(const char *citycode);
+gf_status gf_gc_legal_create(gf_gc_legal **out);
+void gf_gc_legal_destroy(gf_gc_legal *l);
+gf_status gf_gc_legal_trans(gf_gc_legal *l, gf_ctx *ctx, int epsg, double *x, double *y, size_t n);
+
 /* Nearest address (numbered address, or a street/place without numbers)
  * to lon/lat within max_m metres (<= 0: no limit). res->type == GF_GC_NONE
  * when there is none. */
@@ -241,6 +266,11 @@ void gf_geocode_stage_counts(const void *st, gf_gc_counts *out);
 gf_status gf_geocode_stage_create(gf_ctx *ctx, const gf_geocode_opts *opts, void **st);
 extern const gf_stage_vt gf_geocode_stage_vt;
 
+/* Default distance limit of reverse geocoding (`geoflux reverse`, /reverse,
+ * /reverse/csv): beyond it, not-found. The national service's is of this
+ * order. */
+#define GF_GC_REVERSE_MAX_M 500.0
+
 typedef struct gf_reverse_opts {
     const gf_gc_index *index;      /* borrowed */
     const char *lat_col, *lon_col; /* NULL: lat/latitude/y..., lon/lng/long/longitude/x... */
@@ -255,6 +285,20 @@ typedef struct gf_reverse_opts {
  * point. The row's own position is the input point. */
 gf_status gf_reverse_stage_create(gf_ctx *ctx, const gf_reverse_opts *opts, void **st);
 extern const gf_stage_vt gf_reverse_stage_vt;
+
+/* The stages `geoflux geocode` / `reverse` put after a table source
+ * (include/geoflux/equipment.h's gf_table_reader, borrowed: it must outlive
+ * the pipeline), and `geoflux serve`'s /search/csv and /reverse/csv too:
+ * with go, SCDL checks (reported, never withholding a row), typing, the
+ * geocode stage; with ro (go NULL), typing, the reverse stage; then
+ * reprojection to t_srs (NULL: WGS84) of the found positions. *gstage (may
+ * be NULL) is the geocode or reverse stage, borrowed from the pipeline, for
+ * gf_geocode_stage_counts(). Stages added before a failure stay with the
+ * pipeline. */
+struct gf_table_reader;
+gf_status gf_geocode_table_stages(gf_ctx *ctx, gf_pipeline *p, const struct gf_table_reader *reader,
+                                  const gf_geocode_opts *go, const gf_reverse_opts *ro, const char *t_srs,
+                                  void **gstage);
 
 #ifdef __cplusplus
 }

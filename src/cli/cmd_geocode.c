@@ -169,7 +169,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     int style = GF_GC_STYLE_GEOPLATEFORME;
     const char *addrs[64];
     int naddrs = 0, maxd_given = 0;
-    double far = 0, maxd = 500; /* reverse: the national service's limit is of this order */
+    double far = 0, maxd = GF_GC_REVERSE_MAX_M;
     char columns[1024] = "";
     const char *cmd = reverse ? "reverse" : "geocode";
     gf_cli_getopt_init();
@@ -243,7 +243,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     tally tl = {0};
     gf_status st;
     const gf_sink_vt *svt;
-    void *sst, *stage, *gstage = NULL; /* gstage: borrowed, owned by the pipeline */
+    void *sst, *gstage = NULL; /* gstage: borrowed, owned by the pipeline */
     gf_gc_counts tc;
     /* before any work (the index build): inputs readable, outputs creatable */
     if ((st = gf_cli_check_input(ctx, input))) goto fail;
@@ -280,34 +280,19 @@ static int run_cmd(int argc, char **argv, int reverse)
     if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
     gf_pipeline_set_source(p, &gf_table_source_vt, tr, gf_table_schema(tr), (void (*)(void *))gf_table_destroy);
     tr = NULL;
-    if (!reverse) {
-        /* SCDL rules are checked and reported (errors column, summary), but a
-         * row breaking one is geocoded and written all the same: batch
-         * geocoders never withhold a row */
-        if ((st = gf_equip_validate_create(ctx, reader, 1, &stage))) goto fail;
-        if ((st = gf_pipeline_add_stage(p, &gf_equip_validate_stage_vt, stage))) { free(stage); goto fail; }
-    }
-    if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
-    if (reverse) {
+    /* SCDL rules are checked and reported (errors column, summary), but a
+     * row breaking one is geocoded and written all the same: batch
+     * geocoders never withhold a row */
+    {
         gf_reverse_opts ro = {.index = ix, .lat_col = lat, .lon_col = lon, .max_m = maxd, .result_columns = rcols,
                               .columns_style = style};
-        if ((st = gf_reverse_stage_create(ctx, &ro, &stage))) goto fail;
-        gstage = stage;
-        if ((st = gf_pipeline_add_stage(p, &gf_reverse_stage_vt, stage))) { gf_reverse_stage_vt.destroy(stage); goto fail; }
-    } else {
         gf_geocode_opts go = {.index = ix, .columns = columns[0] ? columns : NULL, .postcode = postcode,
                               .citycode = citycode, .city = city, .lat_col = lat, .lon_col = lon, .bias = lat && lon,
                               .far_m = far,
                               .result_columns = rcols, .columns_style = style};
-        if ((st = gf_geocode_stage_create(ctx, &go, &stage))) goto fail;
-        gstage = stage;
-        if ((st = gf_pipeline_add_stage(p, &gf_geocode_stage_vt, stage))) { gf_geocode_stage_vt.destroy(stage); goto fail; }
+        if ((st = gf_geocode_table_stages(ctx, p, reader, reverse ? NULL : &go, reverse ? &ro : NULL, t_srs, &gstage)))
+            goto fail;
     }
-    /* b->lon/lat -> b->gx/gy in the output CRS (the table is not an address
-     * schema, so the stage only converts positions) */
-    gf_reproject_opts rpo = {.t_srs = t_srs};
-    if ((st = gf_reproject_create(ctx, &rpo, &stage))) goto fail;
-    if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, stage))) { gf_reproject_stage_vt.destroy(stage); goto fail; }
     gf_output_opts oo = {.path = out, .format = format, .layer = layer, .append = append, .precision = precision, .epsg = crs.epsg,
                          .srs_wkt = crs.wkt, .srs_geographic = crs.geographic};
     const char *inputs[1] = {input};

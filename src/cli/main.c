@@ -25,6 +25,7 @@ static const gf_cli_command commands[] = {
     {"validate", "check BAL files like the reference validator (codes, levels, profiles)", gf_cmd_validate},
     {"diff", "addresses added, removed, modified and moved between two BAL files or extracts", gf_cmd_diff},
     {"publish", "publish a territory's BAL: harmonise, validate, guard, store revisions, build the site", gf_cmd_publish},
+    {"serve", "HTTP: the national geocoding API (/search, /reverse), vector tiles, the map", gf_cmd_serve},
 };
 
 static void usage(FILE *f)
@@ -38,7 +39,7 @@ static void usage(FILE *f)
     fprintf(f,
             "\n`geoflux COMMAND --help` documents each command.\n\n"
             "exit codes:\n"
-            "  0  success (validate: every file is valid)\n"
+            "  0  success (validate: every file is valid; serve: stopped by SIGTERM/SIGINT)\n"
             "  1  validate: at least one file has errors; diff: the files differ;\n"
             "     publish: some submissions rejected or in conflict\n"
             "  2  usage error (unknown or repeated option, bad value, unknown CRS or format),\n"

@@ -56,7 +56,7 @@ static const char *const status_name[] = {"ok", "not-found", "skipped", "error"}
 typedef struct xy_queue {
     double *x, *y;
     size_t *row;
-    signed char *slot; /* index in legal_epsg[] */
+    int *epsg; /* gf_gc_legal_epsg() of the result */
     size_t n, cap;
 } xy_queue;
 
@@ -74,15 +74,11 @@ typedef struct gc_stage {
     int nworkers;
     gf_gc_scratch **scr;
     PJ **l93;     /* per worker, old-template EQUIP_X/EQUIP_Y (Lambert-93) -> WGS84 */
-    PJ **legal;   /* per worker x GC_NLEGAL: WGS84 -> the legal CRS of result_x/result_y */
+    gf_gc_legal **legal; /* per worker: WGS84 -> the legal CRS of result_x/result_y */
     xy_queue *xyq; /* per worker: the batch's rows waiting for result_x/result_y */
     gf_gc_counts *counts; /* per worker; kept until destroy so that the caller reads them after the run */
     int ncounts;
 } gc_stage;
-
-/* EPSG codes gc_legal_epsg() returns, in the order of the PJ slots. */
-static const int legal_epsg[] = {2154, 5490, 2972, 2975, 4467, 4471};
-#define GC_NLEGAL (int)(sizeof legal_epsg / sizeof legal_epsg[0])
 
 static int find_ci(const gf_schema *s, const char *name)
 {
@@ -173,14 +169,15 @@ static gf_status alloc_workers(gc_stage *g, gf_ctx *ctx, int nworkers)
     g->nworkers = nworkers;
     g->scr = calloc((size_t)nworkers, sizeof *g->scr);
     g->l93 = calloc((size_t)nworkers, sizeof *g->l93);
-    g->legal = calloc((size_t)nworkers * GC_NLEGAL, sizeof *g->legal);
+    g->legal = calloc((size_t)nworkers, sizeof *g->legal);
     g->xyq = calloc((size_t)nworkers, sizeof *g->xyq);
     free(g->counts);
     g->counts = calloc((size_t)nworkers, sizeof *g->counts);
     g->ncounts = g->counts ? nworkers : 0;
     if (!g->scr || !g->l93 || !g->legal || !g->xyq || !g->counts) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < nworkers; i++)
-        if (gf_gc_scratch_create(g->o.index, &g->scr[i])) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        if (gf_gc_scratch_create(g->o.index, &g->scr[i]) || gf_gc_legal_create(&g->legal[i]))
+            return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     return GF_OK;
 }
 
@@ -373,15 +370,14 @@ static gf_status set_status(gc_stage *g, int worker, gf_batch *b, size_t r, int 
 }
 
 /* result_x/result_y: the results' positions in the legal projected CRS of
- * their territory, transformed once per batch and CRS (proj_trans_generic
- * over the batch's arrays) rather than once per row. put_result() queues a
+ * their territory (gf_gc_legal_trans()), transformed once per batch and CRS
+ * over the batch's arrays rather than once per row. put_result() queues a
  * row, flush_xy() transforms and writes the batch's queue. */
 static gf_status queue_xy(gc_stage *g, int worker, size_t r, const gf_gc_result *res)
 {
     if (g->f[RC_X] < 0 && g->f[RC_Y] < 0) return GF_OK;
-    int epsg = gc_legal_epsg(res->citycode), k = 0;
-    while (k < GC_NLEGAL && legal_epsg[k] != epsg) k++;
-    if (k == GC_NLEGAL) return GF_OK;
+    int epsg = gf_gc_legal_epsg(res->citycode);
+    if (!epsg) return GF_OK;
     xy_queue *q = &g->xyq[worker];
     if (q->n == q->cap) {
         size_t nc = q->cap ? q->cap * 2 : 1024;
@@ -391,48 +387,37 @@ static gf_status queue_xy(gc_stage *g, int worker, size_t r, const gf_gc_result 
         if (y) q->y = y;
         size_t *row = realloc(q->row, nc * sizeof *row);
         if (row) q->row = row;
-        signed char *slot = realloc(q->slot, nc);
-        if (slot) q->slot = slot;
-        if (!x || !y || !row || !slot) return GF_ERR_NOMEM;
+        int *ep = realloc(q->epsg, nc * sizeof *ep);
+        if (ep) q->epsg = ep;
+        if (!x || !y || !row || !ep) return GF_ERR_NOMEM;
         q->cap = nc;
     }
     q->x[q->n] = res->lon;
     q->y[q->n] = res->lat;
     q->row[q->n] = r;
-    q->slot[q->n++] = (signed char)k;
+    q->epsg[q->n++] = epsg;
     return GF_OK;
 }
 
 static gf_status flush_xy(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
 {
     xy_queue *q = &g->xyq[worker];
-    for (int k = 0; k < GC_NLEGAL && q->n; k++) {
-        /* the rows of CRS k first, in place: one call for them */
+    while (q->n) {
+        /* the rows of the first row's CRS first, in place: one call for them */
+        int epsg = q->epsg[0];
         size_t m = 0;
         for (size_t i = 0; i < q->n; i++) {
-            if (q->slot[i] != k) continue;
+            if (q->epsg[i] != epsg) continue;
             double tx = q->x[i], ty = q->y[i];
             size_t tr = q->row[i];
-            signed char ts = q->slot[i];
-            q->x[i] = q->x[m]; q->y[i] = q->y[m]; q->row[i] = q->row[m]; q->slot[i] = q->slot[m];
-            q->x[m] = tx; q->y[m] = ty; q->row[m] = tr; q->slot[m] = ts;
+            q->x[i] = q->x[m]; q->y[i] = q->y[m]; q->row[i] = q->row[m]; q->epsg[i] = q->epsg[m];
+            q->x[m] = tx; q->y[m] = ty; q->row[m] = tr; q->epsg[m] = epsg;
             m++;
         }
-        if (!m) continue;
-        PJ **pj = &g->legal[(size_t)worker * GC_NLEGAL + (size_t)k];
-        if (!*pj) {
-            char to[16];
-            snprintf(to, sizeof to, "EPSG:%d", legal_epsg[k]);
-            PJ *p = proj_create_crs_to_crs(gf_ctx_proj(ctx), "EPSG:4326", to, NULL);
-            if (p) {
-                *pj = proj_normalize_for_visualization(gf_ctx_proj(ctx), p);
-                proj_destroy(p);
-            }
-        }
-        if (*pj) {
-            proj_trans_generic(*pj, PJ_FWD, q->x, sizeof(double), m, q->y, sizeof(double), m, NULL, 0, 0, NULL, 0, 0);
+        /* a CRS PROJ cannot build leaves result_x/result_y empty, as before */
+        if (gf_gc_legal_trans(g->legal[worker], ctx, epsg, q->x, q->y, m) == GF_OK) {
             for (size_t i = 0; i < m; i++) {
-                if (!isfinite(q->x[i]) || !isfinite(q->y[i])) continue;
+                if (!isfinite(q->x[i]) || !isfinite(q->y[i]) || q->x[i] == HUGE_VAL || q->y[i] == HUGE_VAL) continue;
                 set_d(b, g->f[RC_X], q->row[i], q->x[i], 100);
                 set_d(b, g->f[RC_Y], q->row[i], q->y[i], 100);
             }
@@ -441,10 +426,9 @@ static gf_status flush_xy(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b)
         memmove(q->x, q->x + m, (q->n - m) * sizeof *q->x);
         memmove(q->y, q->y + m, (q->n - m) * sizeof *q->y);
         memmove(q->row, q->row + m, (q->n - m) * sizeof *q->row);
-        memmove(q->slot, q->slot + m, q->n - m);
+        memmove(q->epsg, q->epsg + m, (q->n - m) * sizeof *q->epsg);
         q->n -= m;
     }
-    q->n = 0;
     return GF_OK;
 }
 
@@ -457,17 +441,14 @@ static gf_status put_result(gc_stage *g, gf_ctx *ctx, int worker, gf_batch *b, s
     set_d(b, g->reverse ? g->f[RC_RLAT] : g->f[RC_LAT], r, res->lat, 1e7);
     set_d(b, g->reverse ? g->f[RC_RLON] : g->f[RC_LON], r, res->lon, 1e7);
     if (g->f[RC_LABEL] >= 0) {
-        if (res->type == GF_GC_MUNICIPALITY)
-            snprintf(buf, sizeof buf, "%s%s%s", res->postcode, res->postcode[0] ? " " : "", res->city);
-        else if (res->postcode[0]) snprintf(buf, sizeof buf, "%s %s %s", res->name, res->postcode, res->city);
-        else snprintf(buf, sizeof buf, "%s %s", res->name, res->city);
+        gf_gc_result_label(res, buf, sizeof buf);
         if ((st = set_s(b, g->f[RC_LABEL], r, buf))) return st;
     }
     set_d(b, g->f[RC_SCORE], r, res->score, 1e4);
     set_d(b, g->f[RC_SCORE_NEXT], r, res->score_next, 1e4);
     if ((st = set_s(b, g->f[RC_TYPE], r, gf_gc_type_name(res->type))) || (st = set_s(b, g->f[RC_ID], r, res->id))) return st;
-    if (res->housenumber >= 0 && g->f[RC_HN] >= 0) {
-        snprintf(buf, sizeof buf, "%lld%s", (long long)res->housenumber, res->suffix);
+    if (g->f[RC_HN] >= 0) {
+        gf_gc_result_housenumber(res, buf, sizeof buf);
         if ((st = set_s(b, g->f[RC_HN], r, buf))) return st;
     }
     if ((st = set_s(b, g->f[RC_NAME], r, res->name)) || (st = set_s(b, g->f[RC_STREET], r, res->street)) ||
@@ -607,9 +588,8 @@ static gf_status end(void *stv, gf_ctx *ctx)
     for (int i = 0; i < g->nworkers; i++) {
         if (g->scr) gf_gc_scratch_destroy(g->scr[i]);
         if (g->l93 && g->l93[i]) proj_destroy(g->l93[i]);
-        if (g->xyq) { free(g->xyq[i].x); free(g->xyq[i].y); free(g->xyq[i].row); free(g->xyq[i].slot); }
-        for (int k = 0; g->legal && k < GC_NLEGAL; k++)
-            if (g->legal[(size_t)i * GC_NLEGAL + (size_t)k]) proj_destroy(g->legal[(size_t)i * GC_NLEGAL + (size_t)k]);
+        if (g->xyq) { free(g->xyq[i].x); free(g->xyq[i].y); free(g->xyq[i].row); free(g->xyq[i].epsg); }
+        if (g->legal) gf_gc_legal_destroy(g->legal[i]);
     }
     free(g->scr);
     free(g->l93);
