@@ -70,6 +70,17 @@ if command -v ogrinfo >/dev/null; then
   ok "ogrinfo -ro -so $W/site/adresses.gpkg addresses | grep -q 'Feature Count: $n_rows'" "GDAL reads adresses.gpkg with every published row"
 fi
 ok "[ -s $W/site/adresses.pmtiles ]" "adresses.pmtiles written"
+# every published BAL accepted by the reference validator (@ban-team/validateur-bal)
+if command -v node >/dev/null 2>&1; then
+  if [ -d "$SRC/tests/js/node_modules/@ban-team/validateur-bal" ]; then
+    node "$SRC/tests/parity/ref_validate.js" --profile 1.4 $W/site/bal/*.csv > $OUT/ref.jsonl 2> $OUT/ref.err
+    ok "[ \$(grep -c '\"valid\":true' $OUT/ref.jsonl) -eq 5 ]" "the reference validator accepts the 5 published BAL files ($(grep -c '"valid":false' $OUT/ref.jsonl) refused)"
+  else
+    ok "false" "tests/js/node_modules/@ban-team/validateur-bal missing (tools/setup.sh test)"
+  fi
+else
+  echo "note: node absent: the reference validator's check of bal/*.csv not run"
+fi
 # the store: one run, its revisions
 ok "[ \"\$(sqlite3 $W/store.db 'select count(*) from published')\" = 5 ]" "the store publishes 5 communes"
 
