@@ -17,7 +17,7 @@ python3 bench/gen_publish.py --rows "$ROWS" -o "$O/sources"
 run() {  # NAME AT: one run, its figures
   /usr/bin/time -f "%e %U %S %M" -o "$O/$1.time" "$GF" publish "$O/sources" --store "$O/store.db" -o "$O/site" \
     --perimeter 31 --communes "$B" --at "$2" -v > /dev/null 2> "$O/$1.log" || [ $? -eq 1 ]
-  read -r wall user sys kb < "$O/$1.time"
+  read -r wall user sys kb < <(tail -1 "$O/$1.time")
   printf "%-34s %8.2f s wall %8.2f s CPU %6d MB peak   %s\n" "$1" "$wall" "$(echo "$user + $sys" | bc -l)" $((kb / 1024)) \
     "$(grep -o 'communes: .*' "$O/$1.log")"
   grep -o 'publish: .*' "$O/$1.log" | sed 's/^/    /'

@@ -864,6 +864,13 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         if ((st = pb_store_add(ctx, store, &set, p, at, p->status == PB_ST_PUBLISHED))) break;
         stored++;
     }
+    /* the blobs are in the store now: their memory goes before the SITE's jobs */
+    for (int i = 0; i < set.nparts; i++) {
+        gf_buf_free(&set.parts[i].zdata);
+        gf_buf_free(&set.parts[i].zrejects);
+        gf_buf_free(&set.parts[i].zrepairs);
+        gf_buf_free(&set.parts[i].repair_list);
+    }
     if (st) goto done;
 
     /* 5. the communes: perimeter, parts and the published ones */
