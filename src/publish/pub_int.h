@@ -167,6 +167,11 @@ int64_t pb_site_run(const char *site);
  * work at every step that matters. No effect otherwise. */
 void pb_test_kill(const char *point);
 
+/* "code\tcount\n" lines (sorted) as a JSON object {"code":count,...}. */
+gf_status pb_codes_json(const gf_buf *lines, gf_buf *out);
+/* a / b rounded to 4 decimals, 0 when b is 0: report.json's shares. */
+double pb_share(uint64_t a, uint64_t b);
+
 /* Small helpers. */
 gf_status pb_read_file(gf_ctx *ctx, const char *path, gf_buf *out);
 gf_status pb_write_file(gf_ctx *ctx, const char *path, const void *p, size_t n);

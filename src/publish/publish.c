@@ -629,27 +629,13 @@ static gf_status json_kv_str(gf_buf *b, const char *k, const char *v)
     return st;
 }
 
-/* "code\tcount\n" lines as a JSON object. */
+/* ,"k":{...} from "code\tcount\n" lines. */
 static gf_status json_codes(gf_buf *b, const char *k, const gf_buf *lines)
 {
-    gf_status st = gf_buf_printf(b, ",\"%s\":{", k);
-    const char *p = lines->p, *end = lines->p + lines->len;
-    int first = 1;
-    while (!st && p && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *tab = nl ? memchr(p, '\t', (size_t)(nl - p)) : NULL;
-        if (!tab) break;
-        if (!first) st = gf_buf_append(b, ",", 1);
-        first = 0;
-        if (!st) st = gf_buf_json_str(b, p, (size_t)(tab - p));
-        if (!st) st = gf_buf_printf(b, ":%.*s", (int)(nl - tab - 1), tab + 1);
-        p = nl + 1;
-    }
-    if (!st) st = gf_buf_append(b, "}", 1);
-    return st;
+    gf_status st = gf_buf_printf(b, ",\"%s\":", k);
+    return st ? st : pb_codes_json(lines, b);
 }
 
-static double share(uint64_t a, uint64_t b) { return b ? round((double)a / (double)b * 10000.0) / 10000.0 : 0.0; }
 
 typedef struct centry {
     char code[6];
@@ -1007,7 +993,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
             if (!st)
                 st = gf_buf_printf(&rep, ",\"rows\":%llu,\"valid_rows\":%llu,\"certified_share\":%.4f",
                                    (unsigned long long)rows, (unsigned long long)valid,
-                                   share(p->certified, p->valid));
+                                   pb_share(p->certified, p->valid));
             if (!st) st = json_codes(&rep, "repairs", &p->repairs);
             if (!st) st = json_codes(&rep, "errors", &p->errors);
             if (!st) st = json_codes(&rep, "warnings", &p->warnings);

@@ -6,6 +6,7 @@
  * run killed at any point leaves the store as it was, and a second run on
  * the same store is refused while the first holds it. */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -117,6 +118,8 @@ gf_status pb_store_published(gf_ctx *ctx, pb_store *s, const char *code, pb_publ
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? GF_OK : sqlerr(ctx, s, "reading the published revisions");
 }
 
+double pb_share(uint64_t a, uint64_t b) { return b ? round((double)a / (double)b * 10000.0) / 10000.0 : 0.0; }
+
 gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out)
 {
     out->len = 0;
@@ -219,8 +222,7 @@ static gf_status bind_file(gf_ctx *ctx, sqlite3_stmt *q, int i, const char *path
     return st;
 }
 
-/* "code\tcount\n" lines -> a JSON object. */
-static gf_status codes_json(const gf_buf *in, gf_buf *out)
+gf_status pb_codes_json(const gf_buf *in, gf_buf *out)
 {
     gf_status st = gf_buf_append(out, "{", 1);
     const char *p = in->p, *end = in->p + in->len;
@@ -254,9 +256,9 @@ gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, 
     sqlite3_finalize(q);
     gf_buf reasons = {0}, errors = {0}, warnings = {0}, repairs = {0};
     st = gf_buf_printf(&reasons, "[%.*s]", (int)p->reasons.len, p->reasons.p ? p->reasons.p : "");
-    if (!st) st = codes_json(&p->errors, &errors);
-    if (!st) st = codes_json(&p->warnings, &warnings);
-    if (!st) st = codes_json(&p->repairs, &repairs);
+    if (!st) st = pb_codes_json(&p->errors, &errors);
+    if (!st) st = pb_codes_json(&p->warnings, &warnings);
+    if (!st) st = pb_codes_json(&p->repairs, &repairs);
     if (st) {
         st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
         goto done;
@@ -349,7 +351,7 @@ gf_status pb_store_entry_json(gf_ctx *ctx, pb_store *s, const char *code, int64_
         }
         sqlite3_int64 rows = sqlite3_column_int64(q, 3), valid = sqlite3_column_int64(q, 4),
                       cert = sqlite3_column_int64(q, 5);
-        double sh = valid ? (double)(int64_t)((double)cert / (double)valid * 10000.0 + 0.5) / 10000.0 : 0.0;
+        double sh = pb_share((uint64_t)cert, (uint64_t)valid);
         if (!st)
             st = gf_buf_printf(out, ",\"rows\":%lld,\"valid_rows\":%lld,\"certified_share\":%.4f,\"repairs\":%s,"
                                     "\"errors\":%s,\"warnings\":%s",
