@@ -83,7 +83,11 @@ if [ -x /usr/bin/time ] && ! ldd "$GF" | grep -q asan; then
   /usr/bin/time -f %M -o "$OUT/rss_small" "$GF" convert "$OUT/synth.csv" -o "$OUT/m1.geojsonl" -q -j 2
   /usr/bin/time -f %M -o "$OUT/rss_big" "$GF" convert "$OUT/synth300k.csv" -o "$OUT/m2.geojsonl" -q -j 2
   small=$(tail -1 "$OUT/rss_small"); big=$(tail -1 "$OUT/rss_big")
-  ok '[ $((big - small)) -lt 8192 ]' "memory flat: ${small} KB for 30k rows, ${big} KB for 300k rows"
+  # the stream itself is bounded (threads x batch): 8 MB of slack; the one
+  # thing that grows is the validation's file-wide table of BAN ids (one
+  # 24-byte entry per distinct id at a load of 3/4 at most, capped at 256 MB,
+  # src/validate/wide.c): 270k more ids may take 270000 * 32 B = 8.4 MB more
+  ok '[ $((big - small)) -lt $((8192 + 270000 * 32 / 1024)) ]' "memory flat but for the id table: ${small} KB for 30k rows, ${big} KB for 300k rows"
   rm -f "$OUT/synth300k.csv" "$OUT/m1.geojsonl" "$OUT/m2.geojsonl"
 fi
 
