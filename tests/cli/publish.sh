@@ -155,6 +155,26 @@ python3 -c "import gzip; h = open('$W/site/bal/35047.csv', 'rb').readline(); ope
 "$GF" diff $OUT/r1.csv $W/site/bal/35047.csv -o $OUT/d.csv -q; drc=$?
 ok "[ $drc -eq 1 ] && cmp -s $OUT/d.csv $W/site/changes/35047.csv" "geoflux diff of the two revisions gives changes/35047.csv"
 
+# ---- bad files, --manifest, --max-size: each a rejected submission with its reason
+M=$OUT/misc; mkdir -p $M/src/a $M/src/b
+cp $S/bal/bal_simple_v1.3.csv $M/src/a/corps-nuds.csv
+: > $M/src/a/empty.csv
+head -c 3000 /bin/ls > $M/src/a/binary.csv
+printf 'foo;bar\n1;2\n' > $M/src/a/other.csv
+cp $S/bal/bal_35047_v1.3.csv $M/src/b/bruz.csv
+printf 'file;producer;received_at\ncorps-nuds.csv;Rennes Métropole;2026-11-30T08:00:00Z\n' > $M/manifest.csv
+"$GF" publish $M/src --store $M/store.db -o $M/site --manifest $M/manifest.csv --max-size 1M --at 2026-12-01 -q; rc=$?
+mj() { python3 -c "import json; r=json.load(open('$M/site/report.json')); $1"; }
+sub() { mj "print([s for s in r['submissions'] if s['file'].endswith('$1')][0]$2)"; }
+ok "[ $rc -eq 1 ]" "bad files: exit 1 ($rc)"
+ok "[ \"\$(sub corps-nuds.csv \"['producer']\")\" = 'Rennes Métropole' ] && [ \"\$(sub corps-nuds.csv \"['received_at']\")\" = 2026-11-30T08:00:00Z ]" "--manifest names the producer and the date"
+ok "[ \"\$(sub corps-nuds.csv \"['status']\")\" = accepted ]" "the manifest's file is published"
+ok "sub empty.csv \"['reason']\" | grep -q 'empty'" "an empty file: rejected, 'empty'"
+ok "[ \"\$(sub binary.csv \"['status']\")\" = rejected ]" "a binary file: rejected ($(sub binary.csv "['reason']"))"
+ok "sub other.csv \"['reason']\" | grep -q 'no known schema'" "a CSV of another schema: rejected, 'no known schema'"
+ok "sub bruz.csv \"['reason']\" | grep -q 'max-size'" "a file over --max-size: rejected, naming the option"
+ok "mj \"assert r['counts']['submissions']['total'] == 5 and r['counts']['submissions']['rejected'] == 4, r['counts']\"" "report.json counts the 5 submissions"
+
 # ---- usage and refusals
 mkdir -p $OUT/other && echo hello > $OUT/other/notes.txt
 (cd $W && "$GF" publish src --store store.db -o $OUT/other 2> $OUT/other.err); rc=$?
