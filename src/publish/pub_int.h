@@ -48,6 +48,7 @@ typedef struct pb_part {
     int status;
     gf_buf reasons;       /* JSON array items, ", "-joined */
     uint64_t added, removed, modified, moved;
+    uint64_t id_changed, id_reused; /* identifier stability (from the diff) */
     int has_diff;
     char *diff;           /* the diff CSV (scratch) */
     gf_buf zdata;         /* the rows (no header), one gzip member: the store's data blob */

@@ -584,6 +584,72 @@ done:
     return st;
 }
 
+/* Identifier stability, from the diff (addresses matched on
+ * id_ban_adresse or cle_interop): an added address at the street, number
+ * and suffix of a removed one is the same address under a new identifier
+ * (id_changed); a modified address whose number or suffix changed is an
+ * identifier now naming another address (id_reused). */
+static gf_status id_stability(gf_ctx *ctx, pb_part *p)
+{
+    gf_stream *s;
+    gf_csv *c;
+    gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
+    gf_status st = gf_stream_open(ctx, p->diff, &s);
+    if (st || (st = gf_csv_open(ctx, s, &co, &c))) return st;
+    uint64_t *gone = NULL, *added = NULL;
+    size_t ng = 0, na = 0, cg = 0, ca = 0;
+    gf_csv_record r;
+    int first = 1;
+    while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
+        if (first) { first = 0; continue; } /* change;id;commune_insee;voie_nom;numero;suffixe;fields;... */
+        if (r.nfields < 7) continue;
+        uint64_t k = pb_row_hash(r.field[3], r.len[3]) * 31 + pb_row_hash(r.field[4], r.len[4]) * 7
+                     + pb_row_hash(r.field[5], r.len[5]);
+        int rm = r.len[0] == 7 && !memcmp(r.field[0], "removed", 7), ad = r.len[0] == 5 && !memcmp(r.field[0], "added", 5);
+        if (rm || ad) {
+            uint64_t **v = rm ? &gone : &added;
+            size_t *n = rm ? &ng : &na, *cap = rm ? &cg : &ca;
+            if (*n == *cap) {
+                *cap = *cap ? 2 * *cap : 256;
+                uint64_t *nv = realloc(*v, *cap * sizeof *nv);
+                if (!nv) { st = OOM(ctx); break; }
+                *v = nv;
+            }
+            (*v)[(*n)++] = k;
+        } else if (r.len[0] == 8 && !memcmp(r.field[0], "modified", 8)) {
+            /* fields: '|'-separated names */
+            const char *f = r.field[6];
+            size_t fn = r.len[6];
+            for (size_t i = 0; i < fn;) {
+                size_t j = i;
+                while (j < fn && f[j] != '|') j++;
+                if ((j - i == 6 && !memcmp(f + i, "numero", 6)) || (j - i == 7 && !memcmp(f + i, "suffixe", 7))) {
+                    p->id_reused++;
+                    break;
+                }
+                i = j + 1;
+            }
+        }
+    }
+    gf_csv_close(c);
+    if (st == GF_DONE) st = GF_OK;
+    if (!st && ng && na) {
+        qsort(gone, ng, sizeof *gone, cmp_u64);
+        for (size_t i = 0; i < na; i++)
+            if (bsearch(&added[i], gone, ng, sizeof *gone, cmp_u64)) p->id_changed++;
+    }
+    free(gone);
+    free(added);
+    if (!st && p->id_changed
+        && reason(p, "warning: %llu addresses kept their street and number under a new identifier",
+                  (unsigned long long)p->id_changed))
+        st = OOM(ctx);
+    if (!st && p->id_reused
+        && reason(p, "warning: %llu identifiers now name another number or suffix", (unsigned long long)p->id_reused))
+        st = OOM(ctx);
+    return st;
+}
+
 /* The diff of part p against the published revision, into p->diff, its
  * counts into p; for a first revision, every address is added (no file). */
 static gf_status diff_part(gf_ctx *ctx, pb_store *store, pb_part *p, int pi, const pb_published *pub,
@@ -617,7 +683,9 @@ static gf_status diff_part(gf_ctx *ctx, pb_store *store, pb_part *p, int pi, con
     p->modified = ds.modified;
     p->moved = ds.moved;
     *old_addresses = ds.addresses[0];
-    return GF_OK;
+    /* identifiers: only when addresses were matched on one */
+    if (strcmp(ds.key, "commune+voie+numero") != 0) st = id_stability(ctx, p);
+    return st;
 }
 
 /* ---- the report --------------------------------------------------------------------- */
@@ -999,9 +1067,12 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
             if (!st) st = json_codes(&rep, "warnings", &p->warnings);
             if (!st) {
                 if (p->has_diff)
-                    st = gf_buf_printf(&rep, ",\"changes\":{\"added\":%llu,\"removed\":%llu,\"modified\":%llu,\"moved\":%llu}",
+                    st = gf_buf_printf(&rep,
+                                       ",\"changes\":{\"added\":%llu,\"removed\":%llu,\"modified\":%llu,\"moved\":%llu,"
+                                       "\"id_changed\":%llu,\"id_reused\":%llu}",
                                        (unsigned long long)p->added, (unsigned long long)p->removed,
-                                       (unsigned long long)p->modified, (unsigned long long)p->moved);
+                                       (unsigned long long)p->modified, (unsigned long long)p->moved,
+                                       (unsigned long long)p->id_changed, (unsigned long long)p->id_reused);
                 else
                     st = gf_buf_printf(&rep, ",\"changes\":null");
             }

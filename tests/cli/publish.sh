@@ -119,8 +119,30 @@ for i in range(1, len(out)):
     g = out[i].split(';')
     if g[h.index('cle_interop')] == k2 and g[h.index('cle_interop')] != key1:
         g[ilon] = '%.7f' % (float(g[ilon]) + 0.0003); out[i] = ';'.join(g)
+# identifiers: one address keeps its street and number under a new id
+# (@a: of uid_adresse), another keeps its id under a new number
+import re
+iu, inum, ik = h.index('uid_adresse'), h.index('numero'), h.index('cle_interop')
+def pick(start):  # an address with a BAN id and an ordinary number
+    for l in out[start:]:
+        g = l.split(';')
+        if '@a:' in g[iu] and g[inum].isdigit() and int(g[inum]) < 5000 and g[ik] not in (key1, k2):
+            return g[ik]
+k3 = pick(100)
+k4 = pick(next(i for i in range(101, len(out)) if out[i].split(';')[ik] not in (k3, key1, k2) and i > 150))
+assert len({key1, k2, k3, k4}) == 4
+for i in range(1, len(out)):
+    g = out[i].split(';')
+    if g[ik] == k3:
+        g[inum] = str(int(g[inum]) + 1000)
+        parts = g[ik].split('_')
+        parts[2] = '%05d' % int(g[inum])
+        g[ik] = '_'.join(parts)
+    if g[ik] == k4:
+        g[iu] = re.sub(r'@a:[0-9a-f-]{36}', '@a:0b5c1e2a-4f7d-4c3b-9a8e-1d2c3b4a5f60', g[iu])
+    out[i] = ';'.join(g)
 open(W + '/src/bruz/bal.csv', 'w').write('\n'.join(out) + '\n')
-open(W + '/expect_bruz', 'w').write('%d %d\n' % (len(drop), n))
+open(W + '/expect_bruz', 'w').write('%d %d\n' % (len(drop) + 1, n))
 # Landres: keep only 54084 rows of 10 % of the addresses
 lines = open(W + '/src/epci/epci.csv', encoding='utf-8').read().splitlines()
 h = lines[0].split(';'); ik = h.index('cle_interop')
@@ -134,17 +156,19 @@ pub --at 2026-12-03 > $OUT/run3.out 2> $OUT/run3.err; rc=$?
 cat $OUT/run3.err
 ok "[ $rc -eq 1 ]" "run 3: exit 1 (Landres rejected), got $rc"
 ok "[ \"\$(commune 35047 \"['status']\")\" = published ]" "run 3: Bruz (-30 %) published"
-ok "commune 35047 \"['reasons'][0]\" | grep -q 'warning: 30 %'" "run 3: Bruz warns about the deletion ($(commune 35047 "['reasons']"))"
+ok "commune 35047 \"['reasons']\" | grep -q 'warning: 30 %'" "run 3: Bruz warns about the deletion ($(commune 35047 "['reasons']"))"
+ok "[ \"\$(commune 35047 \"['changes']['id_changed']\")\" = 1 ] && [ \"\$(commune 35047 \"['changes']['id_reused']\")\" = 1 ]" "run 3: one address under a new identifier, one identifier naming another number"
+ok "commune 35047 \"['reasons']\" | grep -q 'new identifier'" "run 3: the identifier change is a warning"
 ok "[ \"\$(commune 35047 \"['changes']['removed']\")\" = $removed ]" "run 3: Bruz removed = $removed ($(commune 35047 "['changes']"))"
-ok "[ \"\$(commune 35047 \"['changes']['added']\")\" = 0 ]" "run 3: nothing added to Bruz"
-ok "[ \"\$(commune 35047 \"['changes']['modified']\")\" = 1 ]" "run 3: one Bruz address modified"
+ok "[ \"\$(commune 35047 \"['changes']['added']\")\" = 1 ]" "run 3: one Bruz address added (the old one under a new id)"
+ok "[ \"\$(commune 35047 \"['changes']['modified']\")\" = 2 ]" "run 3: two Bruz addresses modified (renamed, renumbered)"
 ok "[ \"\$(commune 35047 \"['changes']['moved']\")\" = 1 ]" "run 3: one Bruz address moved"
 ok "[ \"\$(commune 35047 \"['revision']\")\" = 2 ]" "run 3: Bruz at revision 2"
 ok "[ \"\$(commune 54084 \"['status']\")\" = rejected ]" "run 3: Landres (-90 %) rejected"
 ok "commune 54084 \"['reasons'][0]\" | grep -q 'max-deletion'" "run 3: Landres's reason names --max-deletion"
 ok "[ \"\$(commune 54084 \"['revision']\")\" = 1 ]" "run 3: Landres's revision 1 stays published"
 ok "[ \$(( \$(wc -l < $W/site/bal/54084.csv) - 1 )) -gt 300 ]" "run 3: bal/54084.csv is still the full revision 1"
-ok "[ \$(( \$(wc -l < $W/site/changes/35047.csv) - 1 )) -eq \$(( $removed + 2 )) ]" "changes/35047.csv lists the $removed removals, the modification and the move"
+ok "[ \$(( \$(wc -l < $W/site/changes/35047.csv) - 1 )) -eq \$(( $removed + 4 )) ]" "changes/35047.csv lists the $removed removals, the addition, the two modifications and the move"
 ok "[ ! -f $W/site/changes/54084.csv ]" "no changes for the rejected commune"
 ok "grep -q '^moved;' $W/site/changes/35047.csv && grep -q '^modified;.*voie_nom' $W/site/changes/35047.csv" "changes.csv says moved and modified (voie_nom)"
 
