@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "geoflux/ingest.h"
 #include "geoflux/pipeline.h"
 #include "geoflux/publish.h"
 
@@ -57,7 +58,6 @@ typedef struct pb_part {
     int64_t revision;     /* stored revision number (0: none) */
     int failed;           /* the part could not be read (reason given) */
     int overruled;        /* in conflict, but another producer won by --prefer */
-    char *errmsg;
 } pb_part;
 
 typedef struct pb_sub {
@@ -98,7 +98,6 @@ typedef struct pb_published {
     char file_hash[33];
     char row_hash[17];
     char producer[128];
-    uint64_t rows;
 } pb_published;
 
 /* Opens (creates) the store and starts the run's transaction: GF_ERR_OUTPUT
@@ -109,7 +108,7 @@ gf_status pb_store_published(gf_ctx *ctx, pb_store *s, const char *code, pb_publ
 gf_status pb_store_write_data(gf_ctx *ctx, pb_store *s, const char *code, int64_t rev, const char *path);
 /* Stores a part as a new revision (its number in p->revision); publishes it
  * when publish is set. */
-gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, const char *at, int publish);
+gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, int publish);
 /* The latest revision of a commune with this status and this file or row
  * hash (0: none): a submission refused before is not stored again. */
 gf_status pb_store_find(gf_ctx *ctx, pb_store *s, const char *code, const char *file_hash, const char *row_hash,
@@ -146,17 +145,16 @@ gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out);
  * concatenate into a .gz file) or a zlib stream, at a fast level. */
 gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out);
 /* The communes whose published revision came from the file of this hash,
- * and their rows: a submission met before is not read again. Calls fn for
- * each, in code order. */
+ * their rows and the file's kind (PB_KIND_*): a submission met before is
+ * not read again. Calls fn for each, in code order. */
 gf_status pb_store_known_file(gf_ctx *ctx, pb_store *s, const char *file_hash,
-                              gf_status (*fn)(void *u, const char *code, uint64_t rows), void *u);
+                              gf_status (*fn)(void *u, const char *code, uint64_t rows, int kind), void *u);
 
 /* ---- the SITE ---------------------------------------------------------------- */
 
 /* Rebuilds the SITE from the store's publication (run `run`, its report)
  * beside o->site and exchanges it with o->site. */
-gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int64_t run, const char *report,
-                        const char *scratch);
+gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int64_t run, const char *report);
 /* The publication number SITE holds (0: none or not a geoflux SITE, -1: a
  * directory holding other data). */
 int64_t pb_site_run(const char *site);
@@ -172,6 +170,12 @@ void pb_test_kill(const char *point);
 gf_status pb_codes_json(const gf_buf *lines, gf_buf *out);
 /* a / b rounded to 4 decimals, 0 when b is 0: report.json's shares. */
 double pb_share(uint64_t a, uint64_t b);
+
+/* 1 if path names a vector boundaries file by its extension (.geojson,
+ * .json, .gpkg, .shp, .fgb), as --perimeter and the SITE's communes read it. */
+int pb_is_boundaries(const char *path);
+/* Opens a CSV geoflux wrote itself (';', UTF-8): a scratch file of the run. */
+gf_status pb_open_own_csv(gf_ctx *ctx, const char *path, gf_csv **out);
 
 /* Small helpers. */
 gf_status pb_read_file(gf_ctx *ctx, const char *path, gf_buf *out);

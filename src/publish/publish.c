@@ -94,6 +94,12 @@ static int has_ext(const char *p, const char *ext)
     return n > e && !strcasecmp(p + n - e, ext);
 }
 
+int pb_is_boundaries(const char *p)
+{
+    return has_ext(p, ".geojson") || has_ext(p, ".json") || has_ext(p, ".gpkg") || has_ext(p, ".shp")
+           || has_ext(p, ".fgb");
+}
+
 static gf_status load_perimeter(gf_ctx *ctx, const char *spec, perimeter *pm)
 {
     memset(pm, 0, sizeof *pm);
@@ -114,8 +120,7 @@ static gf_status load_perimeter(gf_ctx *ctx, const char *spec, perimeter *pm)
             if (!strncmp(c, d, dl) && (dl == 3 || strncmp(c, "97", 2) || strcmp(d, "97"))) st = add_code(ctx, pm, c, &cap);
         }
         if (!st && !pm->n) st = gf_ctx_err(ctx, GF_ERR_ARG, "--perimeter %s: no commune of that department in the COG", spec);
-    } else if (has_ext(spec, ".geojson") || has_ext(spec, ".json") || has_ext(spec, ".gpkg") || has_ext(spec, ".shp")
-               || has_ext(spec, ".fgb")) {
+    } else if (pb_is_boundaries(spec)) {
         snprintf(pm->kind, sizeof pm->kind, "boundaries");
         gf_join_opts jo = {.path = spec};
         gf_join_index *ix;
@@ -130,12 +135,13 @@ static gf_status load_perimeter(gf_ctx *ctx, const char *spec, perimeter *pm)
         snprintf(pm->kind, sizeof pm->kind, "list");
         FILE *f = fopen(spec, "r");
         if (!f)
-            return gf_ctx_err(ctx, errno == ENOENT ? GF_ERR_INPUT : GF_ERR_INPUT,
+            return gf_ctx_err(ctx, GF_ERR_INPUT,
                               "--perimeter %s: neither a department code (31, 2A, 974) nor a readable file (%s)", spec,
                               strerror(errno));
-        char line[256];
+        char *line = NULL; /* whole lines, however long: a cut line would read as two */
+        size_t linecap = 0;
         int ln = 0;
-        while (!st && fgets(line, sizeof line, f)) {
+        while (!st && getline(&line, &linecap, f) >= 0) {
             ln++;
             char *p = line;
             while (*p == ' ' || *p == '\t' || *p == '"') p++;
@@ -155,6 +161,7 @@ static gf_status load_perimeter(gf_ctx *ctx, const char *spec, perimeter *pm)
             if (gf_cog_current(c) < 0 && ln == 1) continue;
             st = add_code(ctx, pm, c, &cap);
         }
+        free(line);
         fclose(f);
         if (!st && !pm->n) st = gf_ctx_err(ctx, GF_ERR_INPUT, "--perimeter %s: no INSEE code in the file", spec);
     }
@@ -239,6 +246,14 @@ static gf_status codes_put(const codes *c, gf_buf *out)
 /* ---- one part through the convert job --------------------------------------------- */
 
 /* Row hash and certified rows of the harmonised file. */
+gf_status pb_open_own_csv(gf_ctx *ctx, const char *path, gf_csv **out)
+{
+    gf_stream *s;
+    gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
+    gf_status st = gf_stream_open(ctx, path, &s);
+    return st ? st : gf_csv_open(ctx, s, &co, out);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -250,11 +265,9 @@ static int cmp_u64(const void *a, const void *b)
  * its id_ban_adresse, else its commune, street, number and suffix. */
 static gf_status scan_output(gf_ctx *ctx, pb_part *p)
 {
-    gf_stream *s;
     gf_csv *c;
-    gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
-    gf_status st = gf_stream_open(ctx, p->out, &s);
-    if (st || (st = gf_csv_open(ctx, s, &co, &c))) return st;
+    gf_status st = pb_open_own_csv(ctx, p->out, &c);
+    if (st) return st;
     gf_csv_record r;
     int first = 1, cert = -1, col[5] = {-1, -1, -1, -1, -1};
     static const char *const names[5] = {"id_ban_adresse", "commune_insee", "voie_nom", "numero", "suffixe"};
@@ -428,11 +441,8 @@ static gf_status split_rejects(gf_ctx *ctx, const char *path, pb_set *set, const
     gf_status st = GF_OK;
     struct stat sb;
     if (stat(path, &sb) == 0) {
-        gf_stream *s;
         gf_csv *c = NULL;
-        gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
-        st = gf_stream_open(ctx, path, &s);
-        if (!st) st = gf_csv_open(ctx, s, &co, &c);
+        st = pb_open_own_csv(ctx, path, &c);
         gf_csv_record r;
         int first = 1, k = 0;
         while (!st && (st = gf_csv_next(c, ctx, &r)) == GF_OK) {
@@ -591,11 +601,9 @@ done:
  * identifier now naming another address (id_reused). */
 static gf_status id_stability(gf_ctx *ctx, pb_part *p)
 {
-    gf_stream *s;
     gf_csv *c;
-    gf_csv_opts co = {.sep = ';', .encoding = GF_ENC_UTF8};
-    gf_status st = gf_stream_open(ctx, p->diff, &s);
-    if (st || (st = gf_csv_open(ctx, s, &co, &c))) return st;
+    gf_status st = pb_open_own_csv(ctx, p->diff, &c);
+    if (st) return st;
     uint64_t *gone = NULL, *added = NULL;
     size_t ng = 0, na = 0, cg = 0, ca = 0;
     gf_csv_record r;
@@ -915,7 +923,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
                 break;
             if (had) continue;
         }
-        if ((st = pb_store_add(ctx, store, &set, p, at, p->status == PB_ST_PUBLISHED))) break;
+        if ((st = pb_store_add(ctx, store, &set, p, p->status == PB_ST_PUBLISHED))) break;
         stored++;
     }
     /* the blobs are in the store now: their memory goes before the SITE's jobs */
@@ -1120,7 +1128,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     }
     STEP("%d revisions stored", stored);
     if (run && run != site_run) {
-        st = pb_site_build(ctx, &o, store, run, stored ? sum->report_json : last_report, scratch);
+        st = pb_site_build(ctx, &o, store, run, stored ? sum->report_json : last_report);
         if (!st) sum->site_rebuilt = 1;
         if (!st) STEP("%s rebuilt", o.site);
     }

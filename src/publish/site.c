@@ -197,11 +197,7 @@ static gf_status communes_geojson(gf_ctx *ctx, const gf_publish_opts *o, const c
     gf_status st = gf_buf_printf(out, "{\"type\":\"FeatureCollection\",\"features\":[");
     if (st) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     const char *bpath = o->communes;
-    if (!bpath && o->perimeter) {
-        size_t n = strlen(o->perimeter);
-        if (n > 8 && (!strcmp(o->perimeter + n - 8, ".geojson") || !strcmp(o->perimeter + n - 5, ".gpkg")))
-            bpath = o->perimeter;
-    }
+    if (!bpath && o->perimeter && pb_is_boundaries(o->perimeter)) bpath = o->perimeter;
     int nf = 0;
     if (bpath) {
         GDALDatasetH ds = GDALOpenEx(bpath, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
@@ -314,10 +310,8 @@ static gf_status convert_to(gf_ctx *ctx, const gf_publish_opts *o, const char *c
     return st;
 }
 
-gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int64_t run, const char *report,
-                        const char *scratch)
+gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int64_t run, const char *report)
 {
-    (void)scratch;
     char dir[4096], path[4200];
     if (strlen(o->site) > 4000) return gf_ctx_err(ctx, GF_ERR_ARG, "-o: path too long");
     /* beside SITE: the exchange is a rename within one file system */

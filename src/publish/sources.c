@@ -220,11 +220,13 @@ static gf_status apply_manifest(gf_ctx *ctx, const char *manifest, pb_set *set)
     }
     while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
         if (r.error || cf >= r.nfields) continue;
-        char file[4096];
-        snprintf(file, sizeof file, "%.*s", (int)r.len[cf], r.field[cf]);
+        const char *file = r.field[cf];
+        size_t fl = r.len[cf];
         for (int i = 0; i < set->nsubs; i++) {
             pb_sub *sb = &set->subs[i];
-            if (strcmp(sb->path, file) && strcmp(base_name(sb->path), file)) continue;
+            const char *bn = base_name(sb->path);
+            if (!(strlen(sb->path) == fl && !memcmp(sb->path, file, fl)) && !(strlen(bn) == fl && !memcmp(bn, file, fl)))
+                continue;
             if (cp < r.nfields && r.len[cp]) {
                 free(sb->producer);
                 sb->producer = strndup(r.field[cp], r.len[cp]);
@@ -414,7 +416,6 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
     else if (st < 0 && (st == GF_ERR_PARSE || st == GF_ERR_SCHEMA || st == GF_ERR_INPUT || st == GF_ERR_IO)) {
         /* the file ends in a way the reader cannot go past (truncated gzip) */
         st = reject(ctx, s, "cannot be read to its end: %s", gf_ctx_errmsg(ctx));
-        np = np < 0 ? 0 : np;
         for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); free(pbs[i].path); }
         np = 0;
     }
@@ -532,7 +533,7 @@ static gf_status examine(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int
 
 /* A part for each commune published from this very file (pb_store_known_file). */
 typedef struct known_ctx { gf_ctx *ctx; pb_set *set; int si; } known_ctx;
-static gf_status add_known(void *u, const char *code, uint64_t rows)
+static gf_status add_known(void *u, const char *code, uint64_t rows, int kind)
 {
     known_ctx *k = u;
     pb_set *set = k->set;
@@ -551,6 +552,7 @@ static gf_status add_known(void *u, const char *code, uint64_t rows)
     snprintf(p->code, sizeof p->code, "%s", code);
     p->rows = rows;
     p->known = 1;
+    s->kind = kind; /* as it was read the first time */
     if (!(p->input = strdup(s->path))) return gf_ctx_err(k->ctx, GF_ERR_NOMEM, "out of memory");
     s->nparts++;
     s->rows += rows;
@@ -577,10 +579,7 @@ gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, cons
             if ((st = hash_file(ctx, s)) || s->status == PB_ST_REJECTED) continue;
             known_ctx k = {ctx, set, i};
             if ((st = pb_store_known_file(ctx, store, s->hash, add_known, &k))) break;
-            if (s->nparts) {
-                s->kind = PB_KIND_BAL;
-                continue;
-            }
+            if (s->nparts) continue;
         }
         st = examine(ctx, o, set, i, scratch);
     }
@@ -602,7 +601,6 @@ void pb_set_free(pb_set *set)
         free(p->out);
         free(p->rejects);
         free(p->diff);
-        free(p->errmsg);
         gf_buf_free(&p->errors);
         gf_buf_free(&p->warnings);
         gf_buf_free(&p->repairs);

@@ -36,7 +36,7 @@ static const char schema[] =
     " rows INTEGER NOT NULL, valid_rows INTEGER NOT NULL, certified INTEGER NOT NULL,"
     " reasons TEXT NOT NULL, errors TEXT NOT NULL, warnings TEXT NOT NULL, repairs TEXT NOT NULL,"
     " added INTEGER, removed INTEGER, modified INTEGER, moved INTEGER,"
-    " data BLOB, rejects BLOB, diff BLOB, repairs_list BLOB,"
+    " data BLOB, rejects BLOB, diff BLOB, repairs_list BLOB, kind INTEGER NOT NULL,"
     " PRIMARY KEY (commune, revision));"
     "CREATE TABLE IF NOT EXISTS published (commune TEXT PRIMARY KEY, revision INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, at TEXT NOT NULL, report TEXT NOT NULL);"
@@ -101,7 +101,7 @@ gf_status pb_store_published(gf_ctx *ctx, pb_store *s, const char *code, pb_publ
     memset(out, 0, sizeof *out);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT r.revision, r.file_hash, r.row_hash, r.producer, r.valid_rows FROM published p "
+                           "SELECT r.revision, r.file_hash, r.row_hash, r.producer FROM published p "
                            "JOIN revisions r ON r.commune = p.commune AND r.revision = p.revision WHERE p.commune = ?",
                            -1, &q, NULL) != SQLITE_OK)
         return sqlerr(ctx, s, "reading the published revisions");
@@ -112,7 +112,6 @@ gf_status pb_store_published(gf_ctx *ctx, pb_store *s, const char *code, pb_publ
         text_col(q, 1, out->file_hash, sizeof out->file_hash);
         text_col(q, 2, out->row_hash, sizeof out->row_hash);
         text_col(q, 3, out->producer, sizeof out->producer);
-        out->rows = (uint64_t)sqlite3_column_int64(q, 4);
     }
     sqlite3_finalize(q);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? GF_OK : sqlerr(ctx, s, "reading the published revisions");
@@ -123,6 +122,8 @@ double pb_share(uint64_t a, uint64_t b) { return b ? round((double)a / (double)b
 gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out)
 {
     out->len = 0;
+    if (n > (size_t)UINT32_MAX / 2) /* zlib counts in 32 bits (uInt), its bound adds a little */
+        return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "a commune's rows over 2 GB cannot be stored");
     z_stream z;
     memset(&z, 0, sizeof z);
     /* level 3: three times zlib's default speed for a tenth more bytes, on
@@ -148,6 +149,7 @@ gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out)
 {
     out->len = 0;
     if (!n) return GF_OK;
+    if (n > (size_t)UINT32_MAX) return gf_ctx_err(ctx, GF_ERR_SQL, "store: a stored revision is damaged (too large)");
     z_stream z;
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, 15 + 32) != Z_OK) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
@@ -241,9 +243,8 @@ gf_status pb_codes_json(const gf_buf *in, gf_buf *out)
     return st;
 }
 
-gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, const char *at, int publish)
+gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, int publish)
 {
-    (void)at;
     const pb_sub *sub = &set->subs[p->sub];
     sqlite3_stmt *q = NULL;
     gf_status st = GF_OK;
@@ -265,7 +266,7 @@ gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, 
     }
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO revisions VALUES (?1, ?2, (SELECT coalesce(max(run), 0) + 1 FROM runs), ?3, ?4,"
-                           " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                           " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
                            -1, &q, NULL) != SQLITE_OK) {
         st = sqlerr(ctx, s, "storing a revision");
         goto done;
@@ -287,6 +288,7 @@ gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, 
     sqlite3_bind_text(q, 13, errors.p, (int)errors.len, SQLITE_STATIC);
     sqlite3_bind_text(q, 14, warnings.p, (int)warnings.len, SQLITE_STATIC);
     sqlite3_bind_text(q, 15, repairs.p, (int)repairs.len, SQLITE_STATIC);
+    sqlite3_bind_int(q, 24, sub->kind);
     if (p->has_diff) {
         sqlite3_bind_int64(q, 16, (sqlite3_int64)p->added);
         sqlite3_bind_int64(q, 17, (sqlite3_int64)p->removed);
@@ -384,11 +386,11 @@ gf_status pb_store_find(gf_ctx *ctx, pb_store *s, const char *code, const char *
 }
 
 gf_status pb_store_known_file(gf_ctx *ctx, pb_store *s, const char *file_hash,
-                              gf_status (*fn)(void *u, const char *code, uint64_t rows), void *u)
+                              gf_status (*fn)(void *u, const char *code, uint64_t rows, int kind), void *u)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT r.commune, r.rows FROM published p JOIN revisions r ON r.commune = p.commune"
+                           "SELECT r.commune, r.rows, r.kind FROM published p JOIN revisions r ON r.commune = p.commune"
                            " AND r.revision = p.revision WHERE r.file_hash = ? ORDER BY r.commune",
                            -1, &q, NULL) != SQLITE_OK)
         return sqlerr(ctx, s, "reading the revisions");
@@ -398,7 +400,7 @@ gf_status pb_store_known_file(gf_ctx *ctx, pb_store *s, const char *file_hash,
     while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         char code[6];
         text_col(q, 0, code, sizeof code);
-        st = fn(u, code, (uint64_t)sqlite3_column_int64(q, 1));
+        st = fn(u, code, (uint64_t)sqlite3_column_int64(q, 1), sqlite3_column_int(q, 2));
     }
     if (!st && rc != SQLITE_DONE) st = sqlerr(ctx, s, "reading the revisions");
     sqlite3_finalize(q);

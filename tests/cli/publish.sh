@@ -79,7 +79,7 @@ if command -v node >/dev/null 2>&1; then
     ok "false" "tests/js/node_modules/@ban-team/validateur-bal missing (tools/setup.sh test)"
   fi
 else
-  echo "note: node absent: the reference validator's check of bal/*.csv not run"
+  echo "SKIPPED (node absent): the reference validator's check of bal/*.csv"
 fi
 # the store: one run, its revisions
 ok "[ \"\$(sqlite3 $W/store.db 'select count(*) from published')\" = 5 ]" "the store publishes 5 communes"
