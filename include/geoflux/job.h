@@ -28,6 +28,7 @@
 #include "geoflux/join.h"
 #include "geoflux/pipeline.h"
 #include "geoflux/validate.h"
+#include "geoflux/write.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,6 +81,11 @@ typedef struct gf_convert_opts {
     /* spatial join: join.path NULL means none. join.layer_ds,
      * out_srs_wkt and out_geographic are the job's business (ignored). */
     gf_join_opts join;
+    /* side layers copied into outputs that hold several layers (GeoPackage,
+     * tiles; ignored by the others), after the join's statistics: a layer
+     * named like the join's ("communes") replaces it. Borrowed. */
+    const gf_extra_layer *extra_layers;
+    int nextra_layers;
     /* run */
     int threads;               /* worker threads; <= 0: all cores (capped by the engine's) */
     gf_job_progress_fn progress;

@@ -24,10 +24,13 @@
  * (before the tile's first kept point: that one), counted through the
  * zooms, so a map can size points by the addresses they stand for.
  *
- * Polygons: every opts->extra_layers entry (any OGR dataset, for example
- * the per-commune statistics the join writes) becomes a polygon layer,
- * reprojected to Web Mercator, simplified per zoom and clipped to the tile
- * plus a buffer, with MVT winding order. */
+ * Side layers: every opts->extra_layers entry (any OGR dataset, for example
+ * the per-commune statistics the join writes) becomes a layer of its
+ * polygons, reprojected to Web Mercator, simplified per zoom and clipped to
+ * the tile plus a buffer, with MVT winding order, and of its points, each in
+ * the one tile that holds it at every zoom from the entry's minzoom (side
+ * layers are small: a publication's changes or equipments; they are not
+ * thinned). Other geometry types are skipped. */
 #ifndef GEOFLUX_TILES_H
 #define GEOFLUX_TILES_H
 

@@ -17,8 +17,8 @@ extern "C" {
 
 /* A layer that a stage produces during the run (for example the per-commune
  * statistics made by the join at its end()) and that a writer copies
- * into its output at finish(): a GeoPackage table, a polygon layer in
- * vector tiles. Either dataset, an open GDAL dataset held in memory (the
+ * into its output at finish(): a GeoPackage table, a polygon or point
+ * layer in vector tiles. Either dataset, an open GDAL dataset held in memory (the
  * job hands the join's statistics this way, GDAL's Memory driver), or
  * path, any OGR-readable dataset; it is complete when the sinks finish
  * (stages end() before sinks finish()). Borrowed. */
@@ -26,6 +26,7 @@ typedef struct gf_extra_layer {
     const char *name; /* layer name in the output ("communes") */
     const char *path; /* OGR dataset to read at finish(); with dataset: how messages name it */
     void *dataset;    /* GDALDatasetH read at finish() (its first layer), or NULL: open path */
+    int minzoom;      /* tiles: the layer's features only from this zoom on (0: every zoom) */
 } gf_extra_layer;
 
 typedef struct gf_output_opts {

@@ -90,7 +90,11 @@ static gf_status make_join(gf_job *j, const gf_format *ofmt, void **out)
     gf_join_opts jo = j->o.join;
     gf_status st = GF_OK;
     jo.layer_ds = NULL;
-    if (ofmt && (ofmt->caps & GF_FMT_EXTRA_LAYERS)) {
+    /* a side layer of the caller's called "communes" takes the statistics' place */
+    int replaced = 0;
+    for (int i = 0; i < j->o.nextra_layers; i++)
+        replaced |= j->o.extra_layers[i].name && !strcmp(j->o.extra_layers[i].name, "communes");
+    if (ofmt && (ofmt->caps & GF_FMT_EXTRA_LAYERS) && !replaced) {
         gf_gdal_errs ge;
         gf_gdal_enter(&ge, ctx);
         GDALDriverH mem = GDALGetDriverByName("Memory");
@@ -118,7 +122,14 @@ static gf_status add_sinks(gf_job *j)
                          .srs_name = o->t_srs, .minzoom = o->minzoom, .maxzoom = o->maxzoom,
                          .attributes = o->attributes, .max_memory = o->max_memory, .tmpdir = o->tmpdir,
                          .threads = o->threads, .inputs = o->inputs, .ninputs = o->ninputs};
-    if (j->join_xl.name) { oo.extra_layers = &j->join_xl; oo.nextra_layers = 1; }
+    int nx = 0;
+    if (j->join_xl.name || o->nextra_layers > 0) {
+        if (!(j->xl = calloc((size_t)o->nextra_layers + 1, sizeof *j->xl))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        if (j->join_xl.name) j->xl[nx++] = j->join_xl;
+        for (int i = 0; i < o->nextra_layers; i++) j->xl[nx++] = o->extra_layers[i];
+        oo.extra_layers = j->xl;
+        oo.nextra_layers = nx;
+    }
     const gf_sink_vt *svt;
     void *sst;
     if (o->to_bal) { /* harmonised BAL instead of a geodata format */

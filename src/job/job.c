@@ -112,6 +112,7 @@ void gf_job_destroy(gf_job *j)
     gf_pipeline_destroy(j->p);
     if (j->join_ds) GDALClose(j->join_ds); /* after the writers that read it */
     free(j->rejects_path);
+    free(j->xl);
     gf_crs_info_free(&j->crs);
     gf_crs_info_free(&j->scrs);
     free(j);

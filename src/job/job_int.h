@@ -20,6 +20,7 @@ struct gf_job {
     char *rejects_path;       /* "?PATH": the default name, written only if needed */
     void *join_ds;            /* GDALDatasetH (Memory driver): the join's statistics for the writers */
     gf_extra_layer join_xl;
+    gf_extra_layer *xl;       /* what the writers copy: the join's layer, then gf_convert_opts.extra_layers */
 };
 
 /* Process-wide set-up every job builder calls first (GDAL's drivers). */

@@ -21,10 +21,12 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <ogr_srs_api.h>
+#include <sqlite3.h>
 #include <zlib.h>
 
 #include "geoflux/bal.h"
 #include "geoflux/job.h"
+#include "job/job_int.h"
 #include "publish/dashboard.h"
 #include "publish/pub_int.h"
 
@@ -192,6 +194,72 @@ static int report_entry(const char *rep, const char *code, const char **beg, siz
     return 0;
 }
 
+/* The value of "key" in a JSON object's text (beg[0..len), geoflux's own
+ * report: compact, keys unique per object): its token (a string with its
+ * quotes, a number, null, or an object/array) in *v, *vlen. Only keys of
+ * the object's own level are matched. Returns 0 when absent. */
+static int json_member(const char *beg, size_t len, const char *key, const char **v, size_t *vlen)
+{
+    size_t kl = strlen(key);
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = beg[i];
+        if (c == '"') {
+            size_t j = i + 1;
+            while (j < len && beg[j] != '"') j += beg[j] == '\\' ? 2 : 1;
+            if (j >= len) return 0;
+            /* a key of this object: "key" then ':' */
+            if (depth == 1 && j - i - 1 == kl && !memcmp(beg + i + 1, key, kl) && j + 1 < len && beg[j + 1] == ':') {
+                size_t a = j + 2, b = a;
+                int d = 0, instr = 0;
+                for (; b < len; b++) {
+                    char e = beg[b];
+                    if (instr) {
+                        if (e == '\\') b++;
+                        else if (e == '"') { instr = 0; if (!d) { b++; break; } }
+                        continue;
+                    }
+                    if (e == '"') instr = 1;
+                    else if (e == '{' || e == '[') d++;
+                    else if (e == '}' || e == ']') {
+                        if (!d) break;
+                        if (--d == 0) { b++; break; }
+                    } else if (e == ',' && !d) break;
+                }
+                *v = beg + a;
+                *vlen = b - a;
+                return 1;
+            }
+            i = j;
+        } else if (c == '{' || c == '[') depth++;
+        else if (c == '}' || c == ']') depth--;
+    }
+    return 0;
+}
+
+/* A polygon's properties, flat, as docs/publish.md lists them (GIS readers
+ * take nested objects as text): the report entry's scalars, then its
+ * changes' counts (null when the commune has none). */
+static gf_status coverage_props(const char *e, size_t elen, gf_buf *out)
+{
+    static const char *const top[] = {"code", "name", "status", "producer", "revision", "rows", "valid_rows",
+                                      "certified_share"};
+    static const char *const chg[] = {"added", "removed", "modified", "moved"};
+    const char *ch = NULL, *v;
+    size_t chlen = 0, vl;
+    if (json_member(e, elen, "changes", &v, &vl) && vl && v[0] == '{') { ch = v; chlen = vl; }
+    int bad = gf_buf_append(out, "{", 1);
+    for (size_t i = 0; i < sizeof top / sizeof *top + sizeof chg / sizeof *chg; i++) {
+        int t = i < sizeof top / sizeof *top;
+        const char *k = t ? top[i] : chg[i - sizeof top / sizeof *top];
+        int has = t ? json_member(e, elen, k, &v, &vl) : ch && json_member(ch, chlen, k, &v, &vl);
+        bad |= gf_buf_printf(out, "%s\"%s\":", i ? "," : "", k) != GF_OK;
+        bad |= has ? gf_buf_append(out, v, vl) : gf_buf_append(out, "null", 4);
+    }
+    bad |= gf_buf_append(out, "}", 1);
+    return bad ? GF_ERR_NOMEM : GF_OK;
+}
+
 static gf_status communes_geojson(gf_ctx *ctx, const gf_publish_opts *o, const char *report, gf_buf *out)
 {
     gf_status st = gf_buf_printf(out, "{\"type\":\"FeatureCollection\",\"features\":[");
@@ -245,10 +313,14 @@ static gf_status communes_geojson(gf_ctx *ctx, const gf_publish_opts *o, const c
                 }
                 if (!st) {
                     gf_buf fb = {0};
-                    /* properties: the report's entry for the commune */
-                    st = gf_buf_printf(&fb, "{\"type\":\"Feature\",\"properties\":%.*s,\"geometry\":%s}", (int)elen, e,
-                                       gj ? gj : "null");
-                    if (st) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                    /* properties: the report's figures for the commune */
+                    st = gf_buf_printf(&fb, "{\"type\":\"Feature\",\"properties\":");
+                    if (!st) st = coverage_props(e, elen, &fb);
+                    if (!st) st = gf_buf_printf(&fb, ",\"geometry\":%s}", gj ? gj : "null");
+                    if (st) {
+                        gf_buf_free(&fb);
+                        st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+                    }
                     else {
                         memcpy(fs[n].code, code, 6);
                         fs[n++].json = fb.p;
@@ -279,8 +351,124 @@ static gf_status communes_geojson(gf_ctx *ctx, const gf_publish_opts *o, const c
     return st;
 }
 
-/* A convert job from the site's adresses.csv.gz to one of its files. */
-static gf_status convert_to(gf_ctx *ctx, const gf_publish_opts *o, const char *csv, const char *out, int tiles)
+/* ---- the map files' side layers ---------------------------------------------- */
+
+/* The run's changes as points (GDAL's Memory driver), read from the SITE's
+ * changes.csv by GDAL's CSV driver: a removed address at its old position,
+ * any other at its new one. */
+static gf_status changes_layer(gf_ctx *ctx, const char *csv, GDALDatasetH *out)
+{
+    static const char *const oo[] = {"EMPTY_STRING_AS_NULL=YES", NULL};
+    static const char *const drv[] = {"CSV", NULL};
+    GDALDatasetH in = GDALOpenEx(csv, GDAL_OF_VECTOR | GDAL_OF_READONLY, drv, oo, NULL);
+    GDALDriverH mem = GDALGetDriverByName("Memory");
+    GDALDatasetH ds = mem ? GDALCreate(mem, "changes", 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(wgs, 4326);
+    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRLayerH il = in ? GDALDatasetGetLayer(in, 0) : NULL;
+    OGRLayerH ol = ds ? GDALDatasetCreateLayer(ds, "changes", wgs, wkbPoint, NULL) : NULL;
+    OSRDestroySpatialReference(wgs);
+    gf_status st = GF_OK;
+    if (!il || !ol) {
+        st = gf_ctx_err(ctx, GF_ERR_GDAL, "changes.csv: cannot be read back as a layer: %s", CPLGetLastErrorMsg());
+        goto done;
+    }
+    OGRFeatureDefnH id = OGR_L_GetLayerDefn(il);
+    int nf = OGR_FD_GetFieldCount(id);
+    /* text, codes included ("01001", "2A004"), but for the distance and the positions */
+    for (int i = 0; i < nf && !st; i++) {
+        const char *name = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(id, i));
+        int real = !strcmp(name, "distance_m") || !strncmp(name, "old_l", 5) || !strncmp(name, "new_l", 5);
+        OGRFieldDefnH fd = OGR_Fld_Create(name, real ? OFTReal : OFTString);
+        if (OGR_L_CreateField(ol, fd, 1) != OGRERR_NONE)
+            st = gf_ctx_err(ctx, GF_ERR_GDAL, "changes layer: %s", CPLGetLastErrorMsg());
+        OGR_Fld_Destroy(fd);
+    }
+    int c[4];
+    static const char *const xy[4] = {"new_lon", "new_lat", "old_lon", "old_lat"};
+    for (int k = 0; k < 4; k++) c[k] = OGR_FD_GetFieldIndex(id, xy[k]);
+    OGRFeatureDefnH od = OGR_L_GetLayerDefn(ol);
+    OGRFeatureH f;
+    while (!st && (f = OGR_L_GetNextFeature(il))) {
+        OGRFeatureH g = OGR_F_Create(od);
+        for (int i = 0; i < nf; i++)
+            if (OGR_F_IsFieldSetAndNotNull(f, i)) OGR_F_SetFieldString(g, i, OGR_F_GetFieldAsString(f, i));
+        for (int k = 0; k < 4; k += 2)
+            if (c[k] >= 0 && c[k + 1] >= 0 && OGR_F_IsFieldSetAndNotNull(f, c[k]) && OGR_F_IsFieldSetAndNotNull(f, c[k + 1])) {
+                OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
+                OGR_G_SetPoint_2D(pt, 0, OGR_F_GetFieldAsDouble(f, c[k]), OGR_F_GetFieldAsDouble(f, c[k + 1]));
+                OGR_F_SetGeometryDirectly(g, pt);
+                break;
+            }
+        if (OGR_L_CreateFeature(ol, g) != OGRERR_NONE) st = gf_ctx_err(ctx, GF_ERR_GDAL, "changes layer: %s", CPLGetLastErrorMsg());
+        OGR_F_Destroy(g);
+        OGR_F_Destroy(f);
+    }
+done:
+    if (in) GDALClose(in);
+    if (st && ds) { GDALClose(ds); ds = NULL; }
+    *out = ds;
+    return st;
+}
+
+/* The rows refused in the published communes (rejects/CODE.csv, in code
+ * order) added to the GeoPackage's `rejects` table, which the convert job
+ * made and left empty (its rows were validated before). */
+static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/rejects", dir);
+    struct dirent **names = NULL;
+    int n = scandir(path, &names, NULL, alphasort);
+    if (n < 0) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: %s", path, strerror(errno));
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    gf_status st = GF_OK;
+    if (sqlite3_open_v2(gpkg, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO rejects (layer, source, line, reason, raw) VALUES ('addresses', ?, ?, ?, ?)", -1,
+                           &q, NULL) != SQLITE_OK)
+        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "adresses.gpkg: rejects table: %s", db ? sqlite3_errmsg(db) : "out of memory");
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(names[i]->d_name);
+        if (!st && l > 4 && !strcmp(names[i]->d_name + l - 4, ".csv")) {
+            snprintf(path, sizeof path, "%s/rejects/%s", dir, names[i]->d_name);
+            gf_csv *c;
+            gf_csv_record r;
+            if (!(st = pb_open_own_csv(ctx, path, &c))) {
+                int first = 1;
+                while (!st && (st = gf_csv_next(c, ctx, &r)) == GF_OK) {
+                    if (first) { first = 0; continue; } /* source;line;reason;raw */
+                    if (r.nfields < 4 || r.error) {
+                        st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s:%llu: not a rejects row", path, (unsigned long long)r.line);
+                        break;
+                    }
+                    sqlite3_bind_text(q, 1, r.field[0], (int)r.len[0], SQLITE_STATIC);
+                    sqlite3_bind_int64(q, 2, strtoll(r.field[1], NULL, 10));
+                    sqlite3_bind_text(q, 3, r.field[2], (int)r.len[2], SQLITE_STATIC);
+                    sqlite3_bind_text(q, 4, r.field[3], (int)r.len[3], SQLITE_STATIC);
+                    if (sqlite3_step(q) != SQLITE_DONE) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "adresses.gpkg: %s", sqlite3_errmsg(db));
+                    sqlite3_reset(q);
+                }
+                if (st == GF_DONE) st = GF_OK;
+                gf_csv_close(c);
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    sqlite3_finalize(q);
+    if (!st && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "adresses.gpkg: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return st;
+}
+
+/* A convert job from the site's adresses.csv.gz to one of its files, with
+ * the side layers xl[0..nxl). */
+static gf_status convert_to(gf_ctx *ctx, const gf_publish_opts *o, const char *csv, const char *out, int tiles,
+                            const gf_extra_layer *xl, int nxl)
 {
     gf_ctx *jc;
     if (gf_ctx_create(&jc)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
@@ -295,6 +483,8 @@ static gf_status convert_to(gf_ctx *ctx, const gf_publish_opts *o, const char *c
     co.tiles_only = tiles;
     co.join.path = o->communes;
     co.prevalidated = 1; /* the store's rows passed the reference rules */
+    co.extra_layers = xl;
+    co.nextra_layers = nxl;
     /* the run keeps the store's rows and its report meanwhile: the tile sort
      * and the R-tree get a smaller share than convert's default */
     co.max_memory = (size_t)64 << 20;
@@ -317,6 +507,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     /* beside SITE: the exchange is a rename within one file system */
     snprintf(dir, sizeof dir, "%s.geoflux-new", o->site);
     pb_rmtree(dir);
+    gf_job_init(); /* GDAL's drivers: a run with nothing new to read has made no job yet */
     gf_status st;
     site_build b;
     memset(&b, 0, sizeof b);
@@ -389,11 +580,32 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     /* the map files, from the published rows */
     gf_ctx_log(ctx, GF_LOG_INFO, "publish: SITE files of %d communes written", b.ncommunes);
     if (b.ncommunes) {
+        /* side layers: the communes with their coverage (communes.geojson,
+         * in place of the join's statistics), the run's changes, the
+         * equipments when the publication has some; changes and equipments
+         * in the tiles from zoom 10, where a tile holds a few communes */
+        char cpath[4200], epath[4200];
+        snprintf(cpath, sizeof cpath, "%s/communes.geojson", dir);
+        snprintf(epath, sizeof epath, "%s/equipements.geojson", dir);
+        snprintf(path, sizeof path, "%s/changes.csv", dir);
+        GDALDatasetH chg = NULL;
+        gf_extra_layer xl[3];
+        int nxl = 0;
+        struct stat sb;
+        if (o->communes || (o->perimeter && pb_is_boundaries(o->perimeter)))
+            xl[nxl++] = (gf_extra_layer){.name = "communes", .path = cpath};
+        if ((st = changes_layer(ctx, path, &chg))) goto fail;
+        xl[nxl++] = (gf_extra_layer){.name = "changes", .path = "changes.csv", .dataset = chg, .minzoom = 10};
+        if (!stat(epath, &sb)) xl[nxl++] = (gf_extra_layer){.name = "equipments", .path = epath, .minzoom = 10};
         snprintf(path, sizeof path, "%s/adresses.gpkg", dir);
-        if ((st = convert_to(ctx, o, gzpath, path, 0))) goto fail;
-        gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.gpkg written");
-        snprintf(path, sizeof path, "%s/adresses.pmtiles", dir);
-        if ((st = convert_to(ctx, o, gzpath, path, 1))) goto fail;
+        if (!(st = convert_to(ctx, o, gzpath, path, 0, xl, nxl))) st = gpkg_add_rejects(ctx, path, dir);
+        if (!st) {
+            gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.gpkg written");
+            snprintf(path, sizeof path, "%s/adresses.pmtiles", dir);
+            st = convert_to(ctx, o, gzpath, path, 1, xl, nxl);
+        }
+        GDALClose(chg);
+        if (st) goto fail;
         gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.pmtiles written");
     }
     snprintf(path, sizeof path, "%s/" MARKER, dir);

@@ -1,4 +1,4 @@
-/* Polygon layers for the tiles (see poly.h). */
+/* Polygon and point layers for the tiles (see poly.h). */
 #include <geos_c.h>
 #include <math.h>
 #include <ogr_api.h>
@@ -12,8 +12,9 @@
 #include "tiles/poly.h"
 #include "tiles/tilemath.h"
 
-typedef struct pp { /* one polygon feature */
+typedef struct pp { /* one polygon or point feature */
     int layer;
+    int point;                  /* a point: g is a GEOS point, never simplified nor clipped */
     GEOSGeometry *g, *simp;     /* world coordinates; simp: at the current zoom */
     double minx, miny, maxx, maxy;
     uint8_t *payload;           /* attributes as in the point records */
@@ -25,6 +26,7 @@ typedef struct player {
     char *keys[GF_MAX_FIELDS];
     int types[GF_MAX_FIELDS]; /* 0 string, 1 number, 2 boolean */
     int nkeys;
+    int minzoom;              /* features only from this zoom on */
 } player;
 
 typedef struct tp { uint64_t tile; uint32_t poly; } tp;
@@ -103,11 +105,18 @@ static GEOSGeometry *poly_to_geos(GEOSContextHandle_t h, OGRGeometryH g)
     return p;
 }
 
-/* Polygon or MultiPolygon (after transformation to lon/lat) to GEOS. */
+/* Polygon, MultiPolygon or Point (after transformation to lon/lat) to
+ * GEOS; other types are skipped (NULL). */
 static GEOSGeometry *to_geos(GEOSContextHandle_t h, OGRGeometryH g)
 {
     OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(g));
     if (t == wkbPolygon) return poly_to_geos(h, g);
+    if (t == wkbPoint) {
+        if (OGR_G_IsEmpty(g)) return NULL;
+        double wx, wy;
+        to_world(OGR_G_GetX(g, 0), OGR_G_GetY(g, 0), &wx, &wy);
+        return GEOSGeom_createPointFromXY_r(h, wx, wy);
+    }
     if (t != wkbMultiPolygon) return NULL;
     int n = OGR_G_GetGeometryCount(g);
     GEOSGeometry **parts = calloc((size_t)(n ? n : 1), sizeof *parts);
@@ -152,6 +161,7 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
         player *pl = &s->layers[l];
         s->nlayers = l + 1;
         snprintf(pl->name, sizeof pl->name, "%s", layers[l].name);
+        pl->minzoom = layers[l].minzoom;
         /* a dataset in memory is the caller's: opened and closed here only from a path */
         GDALDatasetH ds = layers[l].dataset ? layers[l].dataset
                                             : GDALOpenEx(layers[l].path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
@@ -194,6 +204,7 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
             memset(q, 0, sizeof *q);
             q->layer = l;
             q->g = gg;
+            q->point = GEOSGeomTypeId_r(s->h, gg) == GEOS_POINT;
             GEOSGeom_getXMin_r(s->h, gg, &q->minx);
             GEOSGeom_getYMin_r(s->h, gg, &q->miny);
             GEOSGeom_getXMax_r(s->h, gg, &q->maxx);
@@ -346,11 +357,16 @@ gf_status gf_poly_zoom(gf_poly_set *s, gf_ctx *ctx, int z)
     for (size_t i = 0; i < s->n; i++) {
         pp *q = &s->p[i];
         if (q->simp && q->simp != q->g) GEOSGeom_destroy_r(s->h, q->simp);
-        /* tolerance: half a tile pixel, so the simplification is invisible */
-        q->simp = dp_simplify(s->h, q->g, px * 0.5);
+        q->simp = NULL;
+        if (z < s->layers[q->layer].minzoom) continue;
+        /* a point is in the one tile that holds it; a polygon in every tile
+         * its simplified shape (tolerance: half a tile pixel, so the
+         * simplification is invisible) and the clip buffer reach */
+        double qb = q->point ? 0 : buf;
+        q->simp = q->point ? q->g : dp_simplify(s->h, q->g, px * 0.5);
         if (!q->simp) return gf_ctx_err(ctx, GF_ERR_GEOS, "polygon simplification failed: %s", gf_ctx_dep_msg(ctx));
-        double a = floor((q->minx - buf) / tsize), b = floor((q->maxx + buf) / tsize);
-        double c = floor((q->miny - buf) / tsize), d = floor((q->maxy + buf) / tsize);
+        double a = floor((q->minx - qb) / tsize), b = floor((q->maxx + qb) / tsize);
+        double c = floor((q->miny - qb) / tsize), d = floor((q->maxy + qb) / tsize);
         uint32_t x0 = a < 0 ? 0 : (uint32_t)a, x1 = b > maxt ? maxt : (uint32_t)b;
         uint32_t y0 = c < 0 ? 0 : (uint32_t)c, y1 = d > maxt ? maxt : (uint32_t)d;
         for (uint32_t ty = y0; ty <= y1; ty++)
@@ -446,6 +462,35 @@ static int add_rings(GEOSContextHandle_t h, const GEOSGeometry *poly, double ox,
     return 1;
 }
 
+/* A feature's attributes as tags of its MVT layer (s->tags, *nt pairs). */
+static gf_status feature_tags(const gf_poly_set *p, gf_poly_scratch *s, const pp *q, size_t *nt)
+{
+    const player *pl = &p->layers[q->layer];
+    gf_mvt_layer *ml = &s->layers[q->layer];
+    if ((size_t)pl->nkeys * 2 + 2 > s->tagcap) {
+        size_t nc = (size_t)pl->nkeys * 2 + 2;
+        uint32_t *tg = realloc(s->tags, nc * sizeof *tg);
+        if (!tg) return GF_ERR_NOMEM;
+        s->tags = tg;
+        s->tagcap = nc;
+    }
+    size_t k = 0;
+    for (const uint8_t *a = q->payload, *ae = a + q->plen; a < ae;) {
+        uint32_t key = *a++;
+        uint64_t len;
+        a += gf_varint_get(a, (size_t)(ae - a), &len);
+        uint32_t vi;
+        gf_status st = gf_mvt_value(ml, a, (size_t)len, &vi);
+        if (st) return st;
+        a += len;
+        s->tags[2 * k] = key;
+        s->tags[2 * k + 1] = vi;
+        k++;
+    }
+    *nt = k;
+    return GF_OK;
+}
+
 gf_status gf_poly_tile(const gf_poly_set *p, gf_ctx *wctx, gf_poly_scratch *s, int z, uint32_t tx, uint32_t ty,
                        const uint32_t *list, size_t n, gf_buf *raw)
 {
@@ -462,6 +507,20 @@ gf_status gf_poly_tile(const gf_poly_set *p, gf_ctx *wctx, gf_poly_scratch *s, i
     double buf = tsize / GF_MVT_EXTENT * GF_TILES_BUFFER;
     for (size_t i = 0; i < n; i++) {
         const pp *q = &p->p[list[i]];
+        if (q->point) {
+            double x, y;
+            GEOSGeomGetX_r(h, q->g, &x);
+            GEOSGeomGetY_r(h, q->g, &y);
+            int32_t ix = (int32_t)floor((x - ox) * scale), iy = (int32_t)floor((y - oy) * scale);
+            if (ix < 0) ix = 0; /* the tile was chosen by floor(x / tsize): only rounding can stray */
+            if (iy < 0) iy = 0;
+            if (ix >= GF_MVT_EXTENT) ix = GF_MVT_EXTENT - 1;
+            if (iy >= GF_MVT_EXTENT) iy = GF_MVT_EXTENT - 1;
+            size_t nt;
+            if ((st = feature_tags(p, s, q, &nt))) return st;
+            if ((st = gf_mvt_add_point(&s->layers[q->layer], list[i] + 1, ix, iy, s->tags, nt))) return st;
+            continue;
+        }
         GEOSGeometry *c = GEOSClipByRect_r(h, q->simp, ox - buf, oy - buf, ox + tsize + buf, oy + tsize + buf);
         if (!c) return GF_ERR_GEOS;
         size_t nxy = 0, nr = 0;
@@ -474,28 +533,9 @@ gf_status gf_poly_tile(const gf_poly_set *p, gf_ctx *wctx, gf_poly_scratch *s, i
         GEOSGeom_destroy_r(h, c);
         if (bad) return GF_ERR_NOMEM;
         if (!nr) continue;
-        const player *pl = &p->layers[q->layer];
-        gf_mvt_layer *ml = &s->layers[q->layer];
-        if ((size_t)pl->nkeys * 2 + 2 > s->tagcap) {
-            size_t nc = (size_t)pl->nkeys * 2 + 2;
-            uint32_t *tg = realloc(s->tags, nc * sizeof *tg);
-            if (!tg) return GF_ERR_NOMEM;
-            s->tags = tg;
-            s->tagcap = nc;
-        }
-        size_t nt = 0;
-        for (const uint8_t *a = q->payload, *ae = a + q->plen; a < ae;) {
-            uint32_t k = *a++;
-            uint64_t len;
-            a += gf_varint_get(a, (size_t)(ae - a), &len);
-            uint32_t vi;
-            if ((st = gf_mvt_value(ml, a, (size_t)len, &vi))) return st;
-            a += len;
-            s->tags[2 * nt] = k;
-            s->tags[2 * nt + 1] = vi;
-            nt++;
-        }
-        if ((st = gf_mvt_add_polygon(ml, list[i] + 1, s->xy, s->rlen, nr, s->tags, nt))) return st;
+        size_t nt;
+        if ((st = feature_tags(p, s, q, &nt))) return st;
+        if ((st = gf_mvt_add_polygon(&s->layers[q->layer], list[i] + 1, s->xy, s->rlen, nr, s->tags, nt))) return st;
     }
     for (int l = 0; l < s->nlayers; l++) {
         const player *pl = &p->layers[l];
@@ -510,7 +550,8 @@ void gf_poly_vector_layers(const gf_poly_set *p, gf_buf *b, int comma, int minz,
     for (int l = 0; l < p->nlayers; l++) {
         const player *pl = &p->layers[l];
         if (comma || l) gf_buf_append(b, ",", 1);
-        gf_buf_printf(b, "{\"id\":\"%s\",\"description\":\"\",\"minzoom\":%d,\"maxzoom\":%d,\"fields\":{", pl->name, minz, maxz);
+        gf_buf_printf(b, "{\"id\":\"%s\",\"description\":\"\",\"minzoom\":%d,\"maxzoom\":%d,\"fields\":{", pl->name,
+                      pl->minzoom > minz ? pl->minzoom : minz, maxz);
         for (int k = 0; k < pl->nkeys; k++)
             gf_buf_printf(b, "%s\"%s\":\"%s\"", k ? "," : "", pl->keys[k],
                           pl->types[k] == 1 ? "Number" : pl->types[k] == 2 ? "Boolean" : "String");

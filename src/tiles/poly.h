@@ -1,10 +1,12 @@
-/* Polygon layers of the tiles (for example the per-commune statistics the
- * join produces): read once with OGR at finish(), kept in 32-bit world
- * coordinates as GEOS geometries, simplified once per zoom (tolerance: one
- * tile pixel) and clipped per tile to the tile plus GF_TILES_BUFFER on the
+/* Side layers of the tiles (for example the per-commune statistics the
+ * join produces, a publication's changes): read once with OGR at finish(),
+ * kept in 32-bit world coordinates as GEOS geometries; polygons are
+ * simplified once per zoom (tolerance: half a tile pixel) and clipped per
+ * tile to the tile plus GF_TILES_BUFFER on the
  * tile workers (GEOSClipByRect_r with the worker's own GEOS handle; the
- * shared geometries are only read). Small layers by nature: a département
- * has a few hundred communes, so they stay in memory. */
+ * shared geometries are only read); points go to the tile that holds
+ * them. Small layers by nature: a département has a few hundred communes,
+ * so they stay in memory. */
 #ifndef GF_TILES_POLY_H
 #define GF_TILES_POLY_H
 
