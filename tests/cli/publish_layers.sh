@@ -2,7 +2,10 @@
 # geoflux publish: the layers of the map files (docs/publish.md), read back
 # by GDAL (adresses.gpkg) and by the npm pmtiles + vector-tile decoders
 # (adresses.pmtiles). Run 1 publishes Bruz with two rows the rules refuse;
-# run 2 removes 10 of its addresses and moves 3.
+# run 2 removes 10 of its addresses and moves 3, and a commune outside the
+# perimeter is rejected. The coverage dashboard of that real SITE is then
+# checked in headless Chromium (tests/js/dashboard_check.mjs, as
+# dashboard.sh does on its fixture; screenshots in OUTDIR).
 . "$(dirname "$0")/lib.sh" "$@"
 S=$SRC/data/samples
 W=$OUT/work
@@ -51,9 +54,11 @@ fi
 
 # ---- run 2: 10 addresses removed, 3 moved by about 100 m
 awk -F';' 'BEGIN{OFS=";"} NR>=100 && NR<110 {next} NR>=200 && NR<203 {$14=sprintf("%.7f",$14+0.0013)} {print}' $W/src/bruz/bal.csv > $W/bal.tmp && mv $W/bal.tmp $W/src/bruz/bal.csv
+mkdir -p $W/src/misc
+awk -F';' 'NR==1 || $2 ~ /^31591/' $S/bal/1.3-valid-multi-commune.csv > $W/src/misc/escoulis.csv
 pub --at 2026-12-02 > $OUT/run2.out 2> $OUT/run2.err; rc=$?
 cat $OUT/run2.err
-ok "[ $rc -eq 0 ]" "run 2: exit 0, got $rc"
+ok "[ $rc -eq 1 ]" "run 2: exit 1 (a commune outside the perimeter), got $rc"
 nchg=$(($(wc -l < $W/site/changes.csv) - 1))
 ok "[ $nchg -eq 13 ]" "changes.csv: 10 removed + 3 moved ($nchg rows)"
 ok "[ \"\$(count $G changes)\" = $nchg ]" "the changes layer holds every change ($(count $G changes))"
@@ -69,5 +74,16 @@ c = t['layers']['changes']; assert c['features'] == $nchg and c['types'] == [1],
 assert {'change', 'id', 'commune_insee', 'distance_m'} <= set(c['keys']), c['keys']
 assert t['minzoom']['changes'] == 10, t['minzoom']
 \"" "pmtiles: every change is a point at maxzoom, from zoom 10 on ($(cat $OUT/tiles2.err))"
+fi
+
+# ---- the dashboard of this SITE in a browser
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$CHROME" ] && [ $node_ok = 1 ] && [ -d $SRC/tests/js/node_modules/playwright-core ]; then
+  timeout 300 node $SRC/tests/js/dashboard_check.mjs "$CHROME" $W/site $OUT 90 --filter Saint > $OUT/dashboard.log 2>&1; rc=$?
+  sed 's/^/  dashboard: /' $OUT/dashboard.log
+  ok "[ $rc -eq 0 ]" "the dashboard of the published SITE passes dashboard_check.mjs (exit $rc)"
+  ok "[ -s $OUT/home.png ] && [ -s $OUT/commune.png ]" "dashboard screenshots in $OUT"
+else
+  echo "SKIPPED: dashboard in Chromium (chromium, node or playwright-core missing)"
 fi
 gf_test_end

@@ -20,7 +20,10 @@
 // request may leave URL.
 // Prints one line per check and a JSON summary; saves screenshots in OUTDIR
 // (prefixed with --name NAME when given).
-// Usage: node dashboard_check.mjs CHROMIUM SITE_DIR OUTDIR [TIMEOUT_S] [--no-data] [--base URL] [--name NAME]
+// --filter TEXT: the text typed in the table's filter (default "Toul", for
+// the Haute-Garonne fixture); it must match more than one commune and fewer
+// than all.
+// Usage: node dashboard_check.mjs CHROMIUM SITE_DIR OUTDIR [TIMEOUT_S] [--no-data] [--base URL] [--name NAME] [--filter TEXT]
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -31,6 +34,7 @@ const flag = (name) => { const i = args.indexOf(name); if (i >= 0) args.splice(i
 const noData = flag('--no-data');
 const base = opt('--base');
 const name = opt('--name');
+const filterText = opt('--filter') || 'Toul';
 const [exe, site, outdir, tmo = '60'] = args;
 const shot = (file) => `${outdir}/${name ? name + '-' : ''}${file}`;
 const siteUrl = (base || pathToFileURL(site).href).replace(/\/?$/, '/');
@@ -120,14 +124,15 @@ try {
 
     // the filters
     const fold = (s) => String(s ?? '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
-    const want = report.communes.filter((c) => [c.code, c.name, c.producer].some((v) => fold(v).includes('toul'))).length;
-    await page.fill('#filter-text', 'Toul');
+    const needle = fold(filterText);
+    const want = report.communes.filter((c) => [c.code, c.name, c.producer].some((v) => fold(v).includes(needle))).length;
+    await page.fill('#filter-text', filterText);
     codes = await rowCodes();
     check(codes.length === want && want > 1 && want < report.communes.length,
-      `filter "Toul": ${codes.length} rows, ${want} expected`);
+      `filter "${filterText}": ${codes.length} rows, ${want} expected`);
     const dim = await page.locator('#map path.commune.dim').count();
     const mapped = geo.features.filter((f) => [f.properties.code, f.properties.name, f.properties.producer]
-      .some((v) => fold(v).includes('toul'))).length;
+      .some((v) => fold(v).includes(needle))).length;
     check(dim === geo.features.length - mapped, `filter: the map dims the ${dim} communes left out`);
     await page.fill('#filter-text', '');
     await page.selectOption('#filter-status', 'rejected');
