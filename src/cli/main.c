@@ -33,7 +33,7 @@ static void usage(FILE *f)
     fprintf(f,
             "geoflux %s: streaming address and geodata processing\n\n"
             "usage: geoflux COMMAND [OPTIONS]...\n\ncommands:\n",
-            "0.1.0");
+            GF_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
         return argc < 2 ? GF_EXIT_USAGE : GF_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("geoflux 0.1.0\n");
+        printf("geoflux %s\n", GF_VERSION);
         return GF_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

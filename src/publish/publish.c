@@ -23,9 +23,6 @@
 #include "validate/rules.h"
 #include "write/csv.h"
 
-#ifndef PROJECT_VERSION
-#define PROJECT_VERSION "0.1.0"
-#endif
 /* Seconds since t0 (monotonic), for the step timings logged with -v. */
 static double since(const struct timespec *t0)
 {
@@ -1020,7 +1017,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     }
 
     /* 6. the report */
-    st = gf_buf_printf(&rep, "{\"geoflux\":\"%s\"", PROJECT_VERSION);
+    st = gf_buf_printf(&rep, "{\"geoflux\":\"%s\"", GF_VERSION);
     if (!st) st = json_kv_str(&rep, "generated_at", at);
     if (!st) {
         st = gf_buf_printf(&rep, ",\"perimeter\":");
