@@ -53,6 +53,17 @@ typedef struct gf_convert_opts {
     gf_reader_opts read;       /* separator, encoding */
     const char *output;        /* "-": standard output (streaming formats) */
     const char *format;        /* NULL: from the extension (see gf_output_format_find()) */
+    /* Further outputs written in the same pass (one read, validation,
+     * reprojection and join for all), each in the format of its extension
+     * (format names output's only, and is refused with further outputs);
+     * the join's statistics go to every one that takes side layers. Each is
+     * atomic, and a run that fails discards them all (every output is
+     * written and closed before the first is renamed into place). With
+     * max_memory, the outputs that sort or index (tiles, GeoPackage) share
+     * it equally. Not with to_bal or append. At most GF_CONVERT_MAX_OUTPUTS
+     * outputs in all. */
+    const char *const *more_outputs;
+    int nmore_outputs;
     const char *layer;         /* GeoPackage, tiles; NULL: "addresses" */
     int append;                /* GeoPackage: add layers to an existing file */
     int overwrite;             /* existing outputs may be replaced */
@@ -91,6 +102,7 @@ typedef struct gf_convert_opts {
     gf_job_progress_fn progress;
     void *progress_user;
 } gf_convert_opts;
+#define GF_CONVERT_MAX_OUTPUTS 6
 /* Initialiser: every field at its default. */
 #define GF_CONVERT_OPTS_INIT {.precision = -1, .minzoom = -1, .maxzoom = -1}
 

@@ -22,7 +22,9 @@ static void help(FILE *f)
         "';' ',' or tab separators and UTF-8 (with or without BOM) or Latin-1 are detected.\n"
         "\n"
         "output:\n"
-        "  -o, --output FILE      output file ('-' = standard output, NDJSON)\n"
+        "  -o, --output FILE      output file ('-' = standard output, NDJSON); repeat it for\n"
+        "                         several outputs in one pass (each in its extension's format,\n"
+        "                         at most 6; a failed run writes none of them)\n"
         "  -f, --format NAME      geojson, geojsonl (NDJSON), csv, tsv (WKT column), gpkg, pmtiles,\n"
         "                         mbtiles, fgb, shp, kml, gml, sqlite (any case: -f GPKG is -f gpkg,\n"
         "                         the native writer), or ogr:DRIVER for a GDAL driver (ogr:GPKG,\n"
@@ -47,7 +49,8 @@ static void help(FILE *f)
         "                         128M (default), 1G; a maximum-zoom tile too dense for it is\n"
         "                         refused, with the budget that would hold it;\n"
         "                         GeoPackage: for the R-tree's boxes (default 4M features;\n"
-        "                         beyond, sorted runs spill to --tmpdir)\n"
+        "                         beyond, sorted runs spill to --tmpdir); shared equally by\n"
+        "                         the tile and GeoPackage outputs of one run\n"
         "      --tmpdir DIR       tiles, GeoPackage R-tree: scratch files (default: next to the output)\n"
         "      --rejects FILE     rejected rows as CSV (source;line;reason;raw); default:\n"
         "                         OUTPUT.rejects.csv, written only when a row is rejected\n"
@@ -174,6 +177,14 @@ static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, c
                (unsigned long long)s->invalid_kept, (unsigned long long)s->with_warnings,
                (unsigned long long)s->no_position, (unsigned long long)s->pos_mismatch, s->seconds, rate);
         gf_cli_json_str(stdout, o->output);
+        if (o->nmore_outputs) {
+            printf(",\"outputs\":[");
+            for (int i = 0; i <= o->nmore_outputs; i++) {
+                if (i) printf(",");
+                gf_cli_json_str(stdout, i ? o->more_outputs[i - 1] : o->output);
+            }
+            printf("]");
+        }
         printf(",\"rejects\":");
         gf_cli_json_str(stdout, s->rejected || o->rejects ? in->rejects : NULL);
         printf(",\"crs\":");
@@ -205,7 +216,8 @@ static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, c
                 fprintf(stderr, "%s %s %llu", k ? "," : "", gf_repair_name(order[k]), (unsigned long long)rp->total[order[k]]);
             fprintf(stderr, "%s\n", nrep ? "" : " none");
         }
-        fprintf(stderr, "geoflux: output: %s\n", o->output);
+        for (int i = 0; i <= o->nmore_outputs; i++)
+            fprintf(stderr, "geoflux: output: %s\n", i ? o->more_outputs[i - 1] : o->output);
         if (s->rejected || o->rejects) fprintf(stderr, "geoflux: rejects: %s\n", in->rejects);
     }
 }
@@ -226,6 +238,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         {"communes-name-field", required_argument, 0, O_COMMUNES_NAME}, {"max-distance", required_argument, 0, O_MAXDIST},
         {"stats", required_argument, 0, O_STATS}, {"harmonise", no_argument, 0, O_HARMONISE}, {0, 0, 0, 0}};
     gf_cli_out cli = GF_CLI_OUT_INIT;
+    cli.multi_out = 1; /* several outputs in one pass */
     gf_convert_opts o = GF_CONVERT_OPTS_INIT;
     gf_join_opts *jo = &o.join;
     const char *cmd = tiles_only ? "tiles" : "convert";
@@ -265,6 +278,8 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         if (bad) return GF_EXIT_USAGE;
     }
     o.output = cli.out;
+    o.more_outputs = cli.more;
+    o.nmore_outputs = cli.nmore;
     o.format = cli.format;
     o.t_srs = cli.t_srs;
     o.rejects = cli.rejects;
@@ -285,7 +300,9 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         gf_ctx_destroy(ctx);
         return code;
     }
-    if (cli.summary_json && !strcmp(o.output, "-")) {
+    int to_stdout = 0;
+    for (int i = 0; i <= o.nmore_outputs; i++) to_stdout |= !strcmp(i ? o.more_outputs[i - 1] : o.output, "-");
+    if (cli.summary_json && to_stdout) {
         gf_ctx_destroy(ctx);
         return gf_cli_usage(cmd, "--summary json and -o - both use standard output");
     }

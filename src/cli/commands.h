@@ -44,6 +44,10 @@ int gf_cmd_serve(int argc, char **argv);   /* cmd_serve.c: the HTTP geocoding AP
  * first. Command-specific long options use values from 256 up. */
 typedef struct gf_cli_out {
     const char *out, *format, *t_srs, *rejects, *layer;
+    /* multi_out (set by the command before parsing): -o may be repeated, the
+     * outputs after the first in more[0..nmore) */
+    int multi_out, nmore;
+    const char *more[7];
     int threads, verbose, keep_invalid, summary_json, precision, append;
     int overwrite; /* --overwrite: existing outputs may be replaced (gf_output_check_paths) */
 } gf_cli_out;

@@ -182,7 +182,16 @@ int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd)
 {
     (void)cmd;
     switch (c) {
-    case 'o': return gf_cli_once("-o/--output", &o->out, arg) ? -1 : 1;
+    case 'o':
+        if (o->out && o->multi_out) {
+            if (o->nmore >= (int)(sizeof o->more / sizeof o->more[0])) {
+                fprintf(stderr, "geoflux: error: -o/--output: at most %d outputs\n", o->nmore + 1);
+                return -1;
+            }
+            o->more[o->nmore++] = arg;
+            return 1;
+        }
+        return gf_cli_once("-o/--output", &o->out, arg) ? -1 : 1;
     case 'f': return gf_cli_once("-f/--format", &o->format, arg) ? -1 : 1;
     case 'j': return gf_cli_int("-j/--threads", arg, 1, GF_CLI_MAX_THREADS, &o->threads) ? -1 : 1;
     case 'q': o->verbose = -1; return 1;

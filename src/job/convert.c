@@ -17,21 +17,49 @@
 #include "geoflux/tiles.h"
 #include "job/job_int.h"
 
+/* Output i of the job (0: output, then more_outputs) and its format
+ * (format names the first one only). */
+static int nouts(const gf_convert_opts *o) { return 1 + (o->nmore_outputs > 0 ? o->nmore_outputs : 0); }
+static const char *out_path(const gf_convert_opts *o, int i) { return i ? o->more_outputs[i - 1] : o->output; }
+static const gf_format *out_format(const gf_convert_opts *o, int i, gf_format *scratch)
+{
+    return gf_output_format_find(i ? NULL : o->format, out_path(o, i), scratch);
+}
+
 gf_status gf_convert_check(gf_ctx *ctx, const gf_convert_opts *o)
 {
     gf_job_init(); /* the format table may ask GDAL for a driver */
     if (o->ninputs <= 0 || !o->inputs) return gf_ctx_err(ctx, GF_ERR_ARG, "no input file");
     if (!o->output) return gf_ctx_err(ctx, GF_ERR_ARG, "no output (-o FILE)");
+    if (o->nmore_outputs < 0 || (o->nmore_outputs && !o->more_outputs) || nouts(o) > GF_CONVERT_MAX_OUTPUTS)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "at most %d outputs (-o) in one run", GF_CONVERT_MAX_OUTPUTS);
+    if (nouts(o) > 1) {
+        if (o->format)
+            return gf_ctx_err(ctx, GF_ERR_ARG, "-f names the format of a single output: with several -o, each "
+                                               "output takes the format of its extension");
+        if (o->to_bal) return gf_ctx_err(ctx, GF_ERR_ARG, "--to-bal writes one BAL file: not with several -o");
+        if (o->append) return gf_ctx_err(ctx, GF_ERR_ARG, "--append adds layers to one GeoPackage: not with several -o");
+        int stdouts = 0;
+        for (int i = 0; i < nouts(o); i++) {
+            if (!out_path(o, i)) return gf_ctx_err(ctx, GF_ERR_ARG, "output %d: no path", i + 1);
+            stdouts += !strcmp(out_path(o, i), "-");
+        }
+        if (stdouts > 1) return gf_ctx_err(ctx, GF_ERR_ARG, "-o -: standard output can take one output only");
+    }
     if (o->prevalidated && (o->harmonise || o->keep_invalid || o->profile))
         return gf_ctx_err(ctx, GF_ERR_ARG, "prevalidated inputs are neither harmonised nor validated again");
     if (o->to_bal_per_input && (!o->to_bal || !o->rejects))
         return gf_ctx_err(ctx, GF_ERR_ARG, "one BAL file per input needs to_bal and a rejects path");
-    gf_format scratch;
-    const gf_format *f = gf_output_format_find(o->format, o->output, &scratch);
-    int tiles = f && (f->caps & GF_FMT_TILES);
-    if (o->tiles_only && !tiles)
-        return gf_ctx_err(ctx, GF_ERR_ARG,
-                          "the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f pmtiles|mbtiles)");
+    int tiles = 0;
+    for (int i = 0; i < nouts(o); i++) {
+        gf_format scratch;
+        const gf_format *f = out_format(o, i, &scratch);
+        int t = f && (f->caps & GF_FMT_TILES);
+        tiles |= t;
+        if (o->tiles_only && !t)
+            return gf_ctx_err(ctx, GF_ERR_ARG, "%s: the output must be a .pmtiles or .mbtiles archive (-o FILE, or -f "
+                                               "pmtiles|mbtiles)", out_path(o, i));
+    }
     const gf_join_opts *jo = &o->join;
     if (jo->stats_path && !jo->path)
         return gf_ctx_err(ctx, GF_ERR_ARG, "--stats needs --communes (the statistics are per commune)");
@@ -54,11 +82,13 @@ static gf_status check_paths(gf_job *j)
     const gf_convert_opts *o = &j->o;
     gf_status st;
     /* outputs are neither inputs nor each other (write.h) */
-    const gf_path_role outs[] = {{o->to_bal_per_input ? NULL : o->output, "output"},
-                                 {j->rejects_path, o->rejects ? "--rejects" : "rejects file"},
-                                 {o->join.stats_path, "--stats"}};
+    gf_path_role outs[GF_CONVERT_MAX_OUTPUTS + 2] = {{o->to_bal_per_input ? NULL : o->output, "output"},
+                                                     {j->rejects_path, o->rejects ? "--rejects" : "rejects file"},
+                                                     {o->join.stats_path, "--stats"}};
+    int nout = 3;
+    for (int i = 1; i < nouts(o); i++) outs[nout++] = (gf_path_role){out_path(o, i), "output"};
     unsigned cf = (o->overwrite ? GF_CHECK_OVERWRITE : 0) | (o->append ? GF_CHECK_APPEND : 0);
-    if ((st = gf_output_check_paths(ctx, o->inputs, o->ninputs, outs, 3, cf))) return st;
+    if ((st = gf_output_check_paths(ctx, o->inputs, o->ninputs, outs, nout, cf))) return st;
     for (int i = 0; i < o->ninputs; i++)
         if ((st = gf_job_check_input(ctx, o->inputs[i]))) return st;
     if (o->join.path && (st = gf_job_check_input(ctx, o->join.path))) return st;
@@ -66,8 +96,9 @@ static gf_status check_paths(gf_job *j)
         struct stat sb;
         if (stat(o->output, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(o->output, W_OK) != 0)
             return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: not a writable directory (one BAL file per input)", o->output);
-    } else if ((st = gf_job_check_output(ctx, o->output))) {
-        return st;
+    } else {
+        for (int i = 0; i < nouts(o); i++)
+            if ((st = gf_job_check_output(ctx, out_path(o, i)))) return st;
     }
     if (o->rejects && (st = gf_job_check_output(ctx, o->rejects))) return st;
     if (o->join.stats_path && (st = gf_job_check_output(ctx, o->join.stats_path))) return st;
@@ -84,7 +115,7 @@ static gf_status check_paths(gf_job *j)
  * go, as a layer held in memory, into outputs that hold several layers
  * natively (GeoPackage, tiles): the job makes the dataset, the join fills
  * it at its end(), the writer copies it at finish(). */
-static gf_status make_join(gf_job *j, const gf_format *ofmt, void **out)
+static gf_status make_join(gf_job *j, int side_layers, void **out)
 {
     gf_ctx *ctx = j->ctx;
     gf_join_opts jo = j->o.join;
@@ -94,7 +125,7 @@ static gf_status make_join(gf_job *j, const gf_format *ofmt, void **out)
     int replaced = 0;
     for (int i = 0; i < j->o.nextra_layers; i++)
         replaced |= j->o.extra_layers[i].name && !strcmp(j->o.extra_layers[i].name, "communes");
-    if (ofmt && (ofmt->caps & GF_FMT_EXTRA_LAYERS) && !replaced) {
+    if (side_layers && !replaced) {
         gf_gdal_errs ge;
         gf_gdal_enter(&ge, ctx);
         GDALDriverH mem = GDALGetDriverByName("Memory");
@@ -137,10 +168,26 @@ static gf_status add_sinks(gf_job *j)
         if ((st = o->to_bal_per_input ? gf_bal_open_per_input(ctx, &oo, o->to_bal, o->ninputs, &sst)
                                       : gf_bal_open(ctx, &oo, o->to_bal, &sst)))
             return st;
-    } else if ((st = gf_output_open(ctx, &oo, &svt, &sst))) {
-        return st;
+        if ((st = gf_pipeline_add_sink(j->p, svt, sst))) { svt->destroy(sst); return st; }
+    } else {
+        /* the outputs that sort or index share the memory budget */
+        int heavy = 0;
+        for (int i = 0; i < nouts(o); i++) {
+            gf_format scratch;
+            const gf_format *f = out_format(o, i, &scratch);
+            heavy += f && ((f->caps & GF_FMT_TILES) || !strcmp(f->name, "gpkg"));
+        }
+        if (o->max_memory && heavy > 1) {
+            oo.max_memory = o->max_memory / (size_t)heavy;
+            oo.memory_shares = heavy;
+        }
+        for (int i = 0; i < nouts(o); i++) {
+            oo.path = out_path(o, i);
+            oo.format = i ? NULL : o->format;
+            if ((st = gf_output_open(ctx, &oo, &svt, &sst))) return st;
+            if ((st = gf_pipeline_add_sink(j->p, svt, sst))) { svt->destroy(sst); return st; }
+        }
     }
-    if ((st = gf_pipeline_add_sink(j->p, svt, sst))) { svt->destroy(sst); return st; }
     if ((st = gf_rejects_open(ctx, j->rejects_path, o->inputs, o->ninputs, &sst))) return st;
     if ((st = gf_pipeline_add_sink(j->p, &gf_rejects_sink_vt, sst))) gf_rejects_sink_vt.destroy(sst);
     return st;
@@ -169,8 +216,13 @@ static gf_status build(gf_job *j)
      * positions. The join's boundaries are loaded first: the repairs use
      * them too. */
     void *js = NULL, *hs = NULL, *vs = NULL, *rp = NULL;
-    gf_format scratch;
-    if (o->join.path && (st = make_join(j, gf_output_format_find(o->format, o->output, &scratch), &js))) return st;
+    int side = 0; /* an output takes the join's statistics as a layer */
+    for (int i = 0; i < nouts(o); i++) {
+        gf_format scratch;
+        const gf_format *f = out_format(o, i, &scratch);
+        side |= f && (f->caps & GF_FMT_EXTRA_LAYERS);
+    }
+    if (o->join.path && (st = make_join(j, side, &js))) return st;
     if (o->harmonise) {
         gf_harmonise_opts ho = o->harm;
         if (!ho.communes) ho.communes = gf_join_stage_index(js);

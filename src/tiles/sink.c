@@ -661,15 +661,18 @@ static gf_status check_densest(const gf_tiles *t, gf_ctx *ctx)
     char got[32], lim[32], bud[32], need[32];
     size_str(got, sizeof got, t->densest_bytes);
     size_str(lim, sizeof lim, t->tile_max);
-    size_str(bud, sizeof bud, t->budget);
+    /* a share of --max-memory: the messages speak of the whole budget */
+    uint64_t shares = t->o.memory_shares > 1 ? (uint64_t)t->o.memory_shares : 1;
+    size_str(bud, sizeof bud, t->budget * shares);
     /* tile_max is a quarter of the encoder's half of the budget */
-    uint64_t mb = 1u << 20, want = (t->densest_bytes * 8 + mb - 1) / mb * mb;
+    uint64_t mb = 1u << 20, want = (t->densest_bytes * 8 * shares + mb - 1) / mb * mb;
     size_str(need, sizeof need, want);
     return gf_ctx_err(ctx, GF_ERR_ARG,
-                      "tile %d/%u/%u: its points take %s, over the %s one tile may take with --max-memory %s%s; "
+                      "tile %d/%u/%u: its points take %s, over the %s one tile may take with --max-memory %s%s%s; "
                       "every point is kept at the maximum zoom, so this tile cannot be thinned: give --max-memory %s "
                       "or more, or a higher --maxzoom to cut dense areas into smaller tiles",
-                      t->maxz, tx, ty, got, lim, bud, t->o.max_memory ? "" : " (the default)", need);
+                      t->maxz, tx, ty, got, lim, bud, t->o.max_memory ? "" : " (the default)",
+                      shares > 1 ? " (shared by the run's tile and GeoPackage outputs)" : "", need);
 }
 
 /* One zoom: reads the sorted points kept at z (all of them at maxzoom, from

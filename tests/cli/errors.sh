@@ -99,9 +99,12 @@ run maxdist_bad 2 convert "$BAL" -o "$OUT/z.geojson" --communes "$COMMUNES" --ma
 run far_bad 2 geocode --addresses "$BAL" "$S/equipements/equipements-35047.csv" -o "$OUT/g.csv" --far abc
 "$GF" convert "$BAL" -o "$OUT/z0.pmtiles" --maxzoom 0 -q
 ok '[ "$(python3 -c "import sys; d=open(sys.argv[1],\"rb\").read(102); print(d[100], d[101])" "$OUT/z0.pmtiles")" = "0 0" ]' "--maxzoom 0 did not give zoom 0 only (PMTiles header min/max zoom)"
-run o_twice 2 convert "$BAL" -o "$OUT/a1.geojson" -o "$OUT/a2.geojson"
+# convert and tiles take several -o (tests/cli/multi_output.sh); geocode writes one table
+run o_twice 2 geocode --addresses "$BAL" "$S/equipements/equipements-35047.csv" -o "$OUT/a1.csv" -o "$OUT/a2.csv"
 has o_twice "given twice"
-ok '[ ! -e "$OUT/a1.geojson" ] && [ ! -e "$OUT/a2.geojson" ]' "o_twice: an output was written"
+ok '[ ! -e "$OUT/a1.csv" ] && [ ! -e "$OUT/a2.csv" ]' "o_twice: an output was written"
+run f_several 2 convert "$BAL" -o "$OUT/a1.geojson" -o "$OUT/a2.gpkg" -f geojson
+has f_several "extension"
 run tsrs_twice 2 convert "$BAL" -o "$OUT/a1.geojson" --t-srs EPSG:2154 --t-srs EPSG:4326
 run stats_alone 2 convert "$BAL" -o "$OUT/st.geojson" --stats "$OUT/st.csv"
 has stats_alone "--stats needs --communes"
