@@ -361,6 +361,8 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     if (fclose(b.gz) != 0 && !st) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", gzpath);
     b.gz = NULL;
     if (st) goto fail;
+    /* equipements.csv, equipements.geojson, rejects/equipements.csv (equip.c) */
+    if ((st = pb_equip_site(ctx, s, dir))) goto fail;
     /* report.json, communes.geojson, data.js */
     snprintf(path, sizeof path, "%s/report.json", dir);
     if ((st = pb_write_file(ctx, path, report, strlen(report)))) goto fail;
