@@ -137,6 +137,22 @@ ok "[ \"\$(eq \"['published']\")\" = 16 ] && [ -z \"\$(row 35047-06010101-001 EQ
 ok "[ \"\$(row 35047-07010101-001 EQUIP_NOM)\" = 'Médiathèque Jacques Prévert' ]" "run 3: ville's newer Médiathèque still wins"
 ok "[ \"\$(sqlite3 $W/store.db 'select count(*) from equip_submissions where current = 1')\" = 4 ] && [ \"\$(sqlite3 $W/store.db 'select count(*) from equip_submissions')\" = 5 ]" "run 3: the old version is kept in the store, superseded"
 
+# ---- a file whose every row breaks the schema: a rejected submission, and again when re-sent
+mkdir -p $OUT/bad/src/ville
+sed -n '1p;4,6p' $S/equipements/equipements-35047-errors.csv > $OUT/bad/src/ville/equipements.csv
+for k in 1 2; do
+  (cd $OUT/bad && "$GF" publish src --store store.db -o site --at 2026-12-0$k > /dev/null 2> err$k); rc=$?
+  ok "[ $rc -eq 1 ]" "every row refused (run $k): exit 1, got $rc"
+  ok "python3 -c \"
+import json
+r = json.load(open('$OUT/bad/site/report.json'))
+s = r['submissions'][0]
+assert s['kind'] == 'equipments' and s['status'] == 'rejected' and 'no equipment passes the SCDL schema' in s['reason'], s
+assert r['equipments']['rejected'] == 3 and r['equipments']['published'] == 0, r['equipments']
+\" && grep -q 'rejected 1' $OUT/bad/err$k" "every row refused (run $k): the submission is rejected with its reason"
+done
+ok "[ \$(( \$(wc -l < $OUT/bad/site/rejects/equipements.csv) - 1 )) -eq 3 ] && [ \"\$(cat $OUT/bad/site/equipements.geojson)\" = '{\"type\":\"FeatureCollection\",\"features\":[]}' ]" "its 3 rows in rejects/equipements.csv, an empty FeatureCollection"
+
 # ---- without boundaries: the commune by name from the COG, no position check
 mkdir -p $OUT/nb/src/bruz
 cp $W/src/bruz/bal.csv $W/src/bruz/equipements.csv $OUT/nb/src/bruz/
