@@ -150,6 +150,44 @@ gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out
 gf_status pb_store_known_file(gf_ctx *ctx, pb_store *s, const char *file_hash,
                               gf_status (*fn)(void *u, const char *code, uint64_t rows, int kind), void *u);
 
+/* The store's SQLite handle and path, for the equipment tables (equip.c),
+ * which live in the same database and the same run transaction. */
+struct sqlite3;
+struct sqlite3 *pb_store_db(pb_store *s);
+const char *pb_store_path(const pb_store *s);
+
+/* ---- SCDL équipements (equip.c) -------------------------------------------- */
+
+struct gf_join_index;
+/* What the run's equipment step did: submissions read (new) and left
+ * unchanged (a file already stored). */
+typedef struct pb_equip_result {
+    int stored, unchanged, rejected;
+} pb_equip_result;
+/* The equipment submissions of set (kind PB_KIND_EQUIP, not rejected):
+ * each one met before (same file hash, still current) is unchanged; each
+ * other is read, validated against the SCDL schema, its rows placed in
+ * their commune, their positions checked against the boundaries (communes,
+ * may be NULL: no check), and those without one geocoded against the
+ * store's published addresses; then stored, and the current equipment set
+ * recomputed (newest submission wins per EQUIP_UID). inside(u, code) says
+ * whether a commune is in the perimeter. Sets each submission's status,
+ * reason and rows. In the run's transaction; scratch is the run's working
+ * directory. */
+gf_status pb_equip_run(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, pb_set *set,
+                       const struct gf_join_index *communes, int (*inside)(const void *u, const char *code),
+                       const void *u, const char *scratch, pb_equip_result *res);
+/* Appends ,"equipments":{...} (the counts of the current set, from the
+ * store) to a report. */
+gf_status pb_equip_report_json(gf_ctx *ctx, pb_store *s, gf_buf *out);
+/* Appends the fields of a submission's report entry that only equipment
+ * submissions have: ,"equipments":{"rows":..,"accepted":..,"rejected":..}
+ * (nothing when the store has no such submission). */
+gf_status pb_equip_sub_json(gf_ctx *ctx, pb_store *s, const char *file_hash, gf_buf *out);
+/* Writes equipements.csv, equipements.geojson and rejects/equipements.csv
+ * into the SITE being built (dir) from the store's current set. */
+gf_status pb_equip_site(gf_ctx *ctx, pb_store *s, const char *dir);
+
 /* ---- the SITE ---------------------------------------------------------------- */
 
 /* Rebuilds the SITE from the store's publication (run `run`, its report)

@@ -65,6 +65,9 @@ static int in_perimeter(const perimeter *pm, const char *code)
     return bsearch(code, pm->codes, (size_t)pm->n, 6, cmp_code) != NULL;
 }
 
+/* in_perimeter() as the equipment step's callback */
+static int pm_inside(const void *u, const char *code) { return in_perimeter(u, code); }
+
 static gf_status add_code(gf_ctx *ctx, perimeter *pm, const char *code, int *cap)
 {
     if (pm->n == *cap) {
@@ -931,6 +934,16 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         gf_buf_free(&set.parts[i].repair_list);
     }
     if (st) goto done;
+    /* 4b. the SCDL équipements submissions (equip.c): after the revisions,
+     * so that rows without a position are geocoded against the addresses
+     * this run publishes */
+    {
+        pb_equip_result eqr;
+        if ((st = pb_equip_run(ctx, &o, store, &set, communes, pm_inside, &pm, scratch, &eqr))) goto done;
+        stored += eqr.stored;
+        if (eqr.stored || eqr.unchanged || eqr.rejected)
+            STEP("%d equipment submissions stored, %d unchanged", eqr.stored, eqr.unchanged);
+    }
 
     /* 5. the communes: perimeter, parts and the published ones */
     {
@@ -974,7 +987,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     /* submissions' statuses */
     for (int i = 0; i < set.nsubs; i++) {
         pb_sub *s = &set.subs[i];
-        if (s->status == PB_ST_REJECTED) continue;
+        if (s->status == PB_ST_REJECTED || s->kind == PB_KIND_EQUIP) continue; /* equipments: set by their step */
         int pub = 0, rej = 0, con = 0;
         for (int j = s->first_part; j < s->first_part + s->nparts; j++) {
             pub |= set.parts[j].status == PB_ST_PUBLISHED;
@@ -991,6 +1004,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         sum->sub_unchanged += s->status == PB_ST_UNCHANGED;
         sum->sub_rejected += s->status == PB_ST_REJECTED;
         sum->sub_conflict += s->status == PB_ST_CONFLICT;
+        if (s->kind == PB_KIND_EQUIP) continue; /* counted in report.json's equipments */
         sum->rows_read += s->rows;
         sum->rows_rejected += s->rows_unplaced;
         for (int j = s->first_part; j < s->first_part + s->nparts; j++) {
@@ -1041,6 +1055,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
                            sum->c_published, sum->c_unchanged, sum->c_rejected, sum->c_conflict, sum->c_missing,
                            (unsigned long long)sum->rows_read, (unsigned long long)sum->rows_published,
                            (unsigned long long)sum->rows_rejected);
+    if (!st) st = pb_equip_report_json(ctx, store, &rep);
     if (!st) st = gf_buf_printf(&rep, ",\"communes\":[");
     for (int i = 0; i < nce && !st; i++) {
         const centry *c = &ce[i];
@@ -1106,7 +1121,9 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
             st = gf_buf_printf(&rep, "%s{\"code\":\"%s\",\"status\":\"%s\"}", j > s->first_part ? "," : "", p->code,
                                pb_status_name(p->status));
         }
-        if (!st) st = gf_buf_append(&rep, "]}", 2);
+        if (!st) st = gf_buf_append(&rep, "]", 1);
+        if (!st && s->kind == PB_KIND_EQUIP) st = pb_equip_sub_json(ctx, store, s->hash, &rep);
+        if (!st) st = gf_buf_append(&rep, "}", 1);
     }
     if (!st) st = gf_buf_append(&rep, "]}\n", 3);
     if (st) { st = OOM(ctx); goto done; }

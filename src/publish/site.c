@@ -412,6 +412,17 @@ done:
     return st;
 }
 
+/* 1 when the vector file at path holds a feature (equipements.geojson is
+ * written even when empty; an empty layer is left out of the map files). */
+static int has_features(const char *path)
+{
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    OGRLayerH l = ds ? GDALDatasetGetLayer(ds, 0) : NULL;
+    int n = l ? (int)(OGR_L_GetFeatureCount(l, 1) > 0) : 0;
+    if (ds) GDALClose(ds);
+    return n;
+}
+
 /* The rows refused in the published communes (rejects/CODE.csv, in code
  * order) added to the GeoPackage's `rejects` table, which the convert job
  * made and left empty (its rows were validated before). */
@@ -427,8 +438,8 @@ static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir
     gf_status st = GF_OK;
     if (sqlite3_open_v2(gpkg, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
         sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT INTO rejects (layer, source, line, reason, raw) VALUES ('addresses', ?, ?, ?, ?)", -1,
-                           &q, NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(db, "INSERT INTO rejects (layer, source, line, reason, raw) VALUES (?, ?, ?, ?, ?)", -1, &q,
+                           NULL) != SQLITE_OK)
         st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "adresses.gpkg: rejects table: %s", db ? sqlite3_errmsg(db) : "out of memory");
     for (int i = 0; i < n; i++) {
         size_t l = strlen(names[i]->d_name);
@@ -436,6 +447,8 @@ static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir
             snprintf(path, sizeof path, "%s/rejects/%s", dir, names[i]->d_name);
             gf_csv *c;
             gf_csv_record r;
+            /* rejects/equipements.csv: the equipments', the others a commune's addresses */
+            const char *layer = strcmp(names[i]->d_name, "equipements.csv") ? "addresses" : "equipments";
             if (!(st = pb_open_own_csv(ctx, path, &c))) {
                 int first = 1;
                 while (!st && (st = gf_csv_next(c, ctx, &r)) == GF_OK) {
@@ -444,10 +457,11 @@ static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir
                         st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s:%llu: not a rejects row", path, (unsigned long long)r.line);
                         break;
                     }
-                    sqlite3_bind_text(q, 1, r.field[0], (int)r.len[0], SQLITE_STATIC);
-                    sqlite3_bind_int64(q, 2, strtoll(r.field[1], NULL, 10));
-                    sqlite3_bind_text(q, 3, r.field[2], (int)r.len[2], SQLITE_STATIC);
-                    sqlite3_bind_text(q, 4, r.field[3], (int)r.len[3], SQLITE_STATIC);
+                    sqlite3_bind_text(q, 1, layer, -1, SQLITE_STATIC);
+                    sqlite3_bind_text(q, 2, r.field[0], (int)r.len[0], SQLITE_STATIC);
+                    sqlite3_bind_int64(q, 3, strtoll(r.field[1], NULL, 10));
+                    sqlite3_bind_text(q, 4, r.field[2], (int)r.len[2], SQLITE_STATIC);
+                    sqlite3_bind_text(q, 5, r.field[3], (int)r.len[3], SQLITE_STATIC);
                     if (sqlite3_step(q) != SQLITE_DONE) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "adresses.gpkg: %s", sqlite3_errmsg(db));
                     sqlite3_reset(q);
                 }
@@ -552,6 +566,8 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     if (fclose(b.gz) != 0 && !st) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", gzpath);
     b.gz = NULL;
     if (st) goto fail;
+    /* equipements.csv, equipements.geojson, rejects/equipements.csv (equip.c) */
+    if ((st = pb_equip_site(ctx, s, dir))) goto fail;
     /* report.json, communes.geojson, data.js */
     snprintf(path, sizeof path, "%s/report.json", dir);
     if ((st = pb_write_file(ctx, path, report, strlen(report)))) goto fail;
@@ -596,7 +612,8 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
             xl[nxl++] = (gf_extra_layer){.name = "communes", .path = cpath};
         if ((st = changes_layer(ctx, path, &chg))) goto fail;
         xl[nxl++] = (gf_extra_layer){.name = "changes", .path = "changes.csv", .dataset = chg, .minzoom = 10};
-        if (!stat(epath, &sb)) xl[nxl++] = (gf_extra_layer){.name = "equipments", .path = epath, .minzoom = 10};
+        if (!stat(epath, &sb) && has_features(epath))
+            xl[nxl++] = (gf_extra_layer){.name = "equipments", .path = epath, .minzoom = 10};
         snprintf(path, sizeof path, "%s/adresses.gpkg", dir);
         if (!(st = convert_to(ctx, o, gzpath, path, 0, xl, nxl))) st = gpkg_add_rejects(ctx, path, dir);
         if (!st) {

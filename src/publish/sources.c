@@ -517,9 +517,7 @@ static gf_status examine(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int
             if (!strcmp(h, "equip_uid") || !strcmp(h, "equip_id")) equip = 1;
         }
         if (equip) {
-            s->kind = PB_KIND_EQUIP;
-            st = reject(ctx, s, "%s", "SCDL équipements file: equipments are not published by this version of geoflux "
-                                      "publish (geoflux geocode handles them)");
+            s->kind = PB_KIND_EQUIP; /* read, validated and stored by the run's equipment step (equip.c) */
         } else {
             char first[200];
             snprintf(first, sizeof first, "%.*s", (int)(hdr.rawlen > 120 ? 120 : hdr.rawlen), hdr.raw);

@@ -90,6 +90,9 @@ fail:
     return st;
 }
 
+sqlite3 *pb_store_db(pb_store *s) { return s->db; }
+const char *pb_store_path(const pb_store *s) { return s->path; }
+
 static void text_col(sqlite3_stmt *q, int i, char *out, size_t n)
 {
     const unsigned char *t = sqlite3_column_text(q, i);

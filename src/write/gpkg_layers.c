@@ -61,7 +61,11 @@ static OGRwkbGeometryType layer_gtype(OGRLayerH l)
         OGR_F_Destroy(f);
     }
     OGR_L_ResetReading(l);
-    return mixed ? wkbUnknown : t == wkbNone ? wkbUnknown : t;
+    if (t == wkbNone) { /* no geometry to look at: the type the layer declares */
+        OGRwkbGeometryType d = wkbFlatten(OGR_L_GetGeomType(l));
+        return d == wkbNone ? wkbUnknown : d;
+    }
+    return mixed ? wkbUnknown : t;
 }
 
 static const char *ogr_field_sql(OGRFieldDefnH fd)

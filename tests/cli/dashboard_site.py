@@ -95,6 +95,10 @@ report = {
                  "published": sum(c["valid_rows"] for c in communes if c["status"] == "published"),
                  "rejected": sum(c["rows"] - c["valid_rows"] for c in communes if c["rows"] is not None)},
     },
+    # equipments as docs/publish.md shapes them (rows = published + rejected + duplicates)
+    "equipments": {"submissions": 2, "rows": 25, "published": 17, "rejected": 6, "duplicates": 2, "repaired": 1,
+                   "geocoded": 9, "outside_commune": 1, "without_position": 1, "commune_unknown": 1,
+                   "geocode_min_score": 0.7, "warnings": {"coll_siret.checksum": 1}, "errors": {"equip_uid.pattern": 1}},
     "communes": communes,
     "submissions": submissions,
 }

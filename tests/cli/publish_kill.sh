@@ -8,6 +8,7 @@
 S=$SRC/data/samples
 mkdir -p $OUT/src/{bruz,corps-nuds,epci}
 cp $S/bal/bal_35047_v1.3.csv $OUT/src/bruz/bal.csv
+cp $S/equipements/equipements-35047.csv $OUT/src/bruz/equipements.csv # geocoded against the run's addresses
 cp $S/bal/bal_simple_v1.3.csv $OUT/src/corps-nuds/bal.csv
 { sed '1s/^\xEF\xBB\xBF//; s/;;;\r\?$//' $S/bal/test-valid.csv; tail -n +2 $S/bal/adresses-54084.csv; } > $OUT/src/epci/epci.csv
 export SOURCE_DATE_EPOCH=1764547200
@@ -15,7 +16,10 @@ pub() { exec "$GF" publish $OUT/src --store $1/store.db -o $1/site --at 2026-12-
 state() {  # the store's content and the SITE's bytes
   sqlite3 $1/store.db "select commune, revision, run, producer, received_at, file, file_hash, row_hash, status, rows,
     valid_rows, certified, reasons, errors, warnings, repairs, added, removed, modified, moved, hex(data), hex(rejects),
-    hex(diff) from revisions order by 1, 2; select * from published order by 1; select * from runs order by 1" | md5sum
+    hex(diff) from revisions order by 1, 2; select * from published order by 1; select * from runs order by 1;
+    select * from equip_submissions order by 1; select * from equip_rows order by 1, 2;
+    select * from equip_rejects order by 1, 2; select * from equip_codes order by 1, 2, 3;
+    select * from equipments order by 1" | md5sum
   (cd $1/site && find . -type f | sort | xargs md5sum)
 }
 mkdir -p $OUT/ref

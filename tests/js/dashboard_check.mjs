@@ -7,7 +7,7 @@
 //  - the map draws one SVG path per commune of communes.geojson; hovering
 //    one shows its name, clicking it opens its page (#/commune/CODE) with its
 //    name, errors by code, reasons;
-//  - the run's counts at the top are report.json's;
+//  - the run's counts at the top are report.json's (the equipments' too);
 //  - the table lists every commune of the report, sorts by a column when its
 //    header is clicked (again: the other way), the text and status filters
 //    narrow it (and dim the map); a click on a row opens the commune's page;
@@ -96,6 +96,16 @@ try {
         const loc = page.locator(`[data-count="${group}.${k}"] b`);
         const shown = (await loc.count()) ? (await loc.textContent()).replace(/\D/g, '') : null;
         check(shown === String(v), `counts: ${group}.${k} shows ${shown}, report says ${v}`);
+      }
+    }
+    // the equipments' counts, when the report has equipments
+    const eq = report.equipments;
+    if (eq && eq.submissions > 0) {
+      for (const k of ['rows', 'published', 'rejected', 'duplicates', 'geocoded', 'repaired', 'outside_commune',
+        'without_position']) {
+        const loc = page.locator(`[data-count="equipments.${k}"] b`);
+        const shown = (await loc.count()) ? (await loc.textContent()).replace(/\D/g, '') : null;
+        check(shown === String(eq[k]), `counts: equipments.${k} shows ${shown}, report says ${eq[k]}`);
       }
     }
 

@@ -93,6 +93,11 @@
   const communes = [...byCode.values()];
   const submissions = Array.isArray(report.submissions) ? report.submissions : [];
 
+  /* report.json's equipments counts shown, in this order */
+  const EQUIP_COUNTS = [['rows', 'lus'], ['published', 'publiés'], ['rejected', 'rejetés'],
+    ['duplicates', 'doublons écartés'], ['geocoded', 'géocodés'], ['repaired', 'long/lat réparées'],
+    ['outside_commune', 'hors de leur commune'], ['without_position', 'sans position']];
+
   /* ---- header: the perimeter and the run's counts ------------------------ */
   function drawHeader() {
     const per = report.perimeter || {};
@@ -113,6 +118,10 @@
         ['submissions.conflict', 'en conflit', sc.conflict]]),
       box('Adresses', [['rows.read', 'lues', rc.read], ['rows.published', 'publiées', rc.published],
         ['rows.rejected', 'rejetées', rc.rejected]]));
+    /* the equipments (SCDL), when some were ever submitted */
+    const eq = report.equipments;
+    if (eq && eq.submissions > 0)
+      $('counts').append(box('Équipements', EQUIP_COUNTS.map(([k, label]) => ['equipments.' + k, label, eq[k]])));
   }
 
   /* ---- the map ----------------------------------------------------------- */
