@@ -1,6 +1,6 @@
 # --- The map page's assets (web/), one directory ---------------------------
 # ${GF_WEB_ASSETS} = BUILD/share/geoflux/web (installed as
-# PREFIX/share/geoflux/web): the page (web/index.html, web/map.js), its
+# PREFIX/share/geoflux/web): the page (web/index.html, style.js, map.js), its
 # libraries (MapLibre GL, pmtiles: the npm packages of web/package.json, or
 # the same versions in tests/js/node_modules) and the SDF glyphs of its
 # labels, made here by tools/glyphs/gf_glyphs.c with FreeType from a Debian
@@ -16,7 +16,7 @@ set(GF_GLYPH_STACK dejavu-sans-bold)
 set(GF_GLYPH_RANGES 0-255 256-511 512-767 8192-8447)
 
 set(GF_WEB_OUTPUTS)
-foreach(f index.html map.js)
+foreach(f index.html style.js map.js)
   add_custom_command(OUTPUT ${GF_WEB_ASSETS}/${f}
     COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/web/${f} ${GF_WEB_ASSETS}/${f}
     DEPENDS ${CMAKE_SOURCE_DIR}/web/${f} VERBATIM)

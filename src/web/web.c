@@ -27,7 +27,7 @@
 #endif
 
 /* what a complete asset directory holds (the glyphs: their first range) */
-static const char *const required[] = {"index.html", "map.js", "vendor/maplibre-gl.js", "vendor/maplibre-gl.css",
+static const char *const required[] = {"index.html", "style.js", "map.js", "vendor/maplibre-gl.js", "vendor/maplibre-gl.css",
                                        "vendor/pmtiles.js", GF_WEB_GLYPH_PROBE};
 enum { NREQUIRED = sizeof required / sizeof required[0] };
 

@@ -7,6 +7,9 @@
 #    page's libraries and glyphs are served, the page's private copy is
 #    removed at SIGTERM; `serve ARCHIVE` gets the map of that archive; with
 #    the assets missing serve says so and still serves the rest;
+#  - the page's style (web/style.js, tests/js/style_check.mjs) for every
+#    subset of the layers convert and publish write passes MapLibre's
+#    style validator and draws exactly the layers present;
 #  - in headless Chromium (tests/js/serve_map_check.mjs, playwright-core):
 #    the communes are drawn with their names (labels placed by MapLibre with
 #    our glyphs), the addresses too, a legend; an address typed in the search
@@ -22,6 +25,13 @@ printf '35047\n35088\n35001\n' > "$W/perimeter.txt"
 (cd "$W" && SOURCE_DATE_EPOCH=1764547200 "$GF" publish src --store store.db -o site --perimeter perimeter.txt \
   --communes "$S/boundaries/communes-35-ille-et-vilaine.geojson" -q) > "$OUT/publish.out" 2>&1; rc=$?
 ok '[ $rc -eq 0 ] && [ -s "$W/site/adresses.pmtiles" ] && [ -s "$W/site/index.html" ]' "publish: the SITE written (exit $rc: $(tail -2 "$OUT/publish.out"))"
+
+if command -v node >/dev/null && [ -d "$SRC/tests/js/node_modules/@maplibre/maplibre-gl-style-spec" ]; then
+  (cd "$SRC/tests/js" && node style_check.mjs "$SRC") >"$OUT/style.json" 2>&1; rc=$?
+  ok '[ $rc -eq 0 ]' "the style of every subset of layers is valid and draws what is there: $(cut -c1-400 "$OUT/style.json")"
+else
+  echo "SKIPPED: the style check (node or the npm style-spec missing: tools/setup.sh test)"
+fi
 
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null' EXIT
@@ -46,7 +56,7 @@ curl -s "$B/carte/" > "$OUT/carte.html"
 ok 'grep -q "<meta name=\"geoflux-pmtiles\" content=\"../adresses.pmtiles\">" "$OUT/carte.html"' "/carte/ is the map page, opening ../adresses.pmtiles"
 ok 'curl -s "$B/index.html" | grep -q "Couverture des adresses"' "the SITE's dashboard stays at /index.html"
 ok 'curl -s "$B/index.html" | grep -q "href=\"carte/\""' "the dashboard links to the map"
-for f in map.js vendor/maplibre-gl.js vendor/maplibre-gl.css vendor/pmtiles.js glyphs/dejavu-sans-bold/0-255.pbf glyphs/dejavu-sans-bold/8192-8447.pbf; do
+for f in style.js map.js vendor/maplibre-gl.js vendor/maplibre-gl.css vendor/pmtiles.js glyphs/dejavu-sans-bold/0-255.pbf glyphs/dejavu-sans-bold/8192-8447.pbf; do
   ok '[ "$(code "$B/carte/$f")" = 200 ]' "/carte/$f served"
 done
 ok '[ "$(code -H "Range: bytes=0-126" "$B/adresses.pmtiles")" = 206 ]' "the archive, with Range requests"

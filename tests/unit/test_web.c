@@ -63,7 +63,7 @@ int main(void)
     CHECK(page && strstr(page, "<meta name=\"geoflux-pmtiles\" content=\"../adresses.pmtiles?v=&quot;1&quot;&amp;x=&lt;2&gt;\">"));
     CHECK(page && !strstr(page, "content=\"adresses.pmtiles\""));
     free(page);
-    const char *copied[] = {"map.js", "vendor/maplibre-gl.js", "vendor/maplibre-gl.css", "vendor/pmtiles.js",
+    const char *copied[] = {"style.js", "map.js", "vendor/maplibre-gl.js", "vendor/maplibre-gl.css", "vendor/pmtiles.js",
                             "glyphs/dejavu-sans-bold/0-255.pbf", "glyphs/dejavu-sans-bold/256-511.pbf",
                             "glyphs/dejavu-sans-bold/8192-8447.pbf"};
     for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
