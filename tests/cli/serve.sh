@@ -222,7 +222,7 @@ kill -TERM "$PID"; wait "$PID"
 # there: tools/setup.sh test): its search box asks /completion and /search
 CHROME=$(command -v chromium || true)
 if [ -n "$CHROME" ] && command -v node >/dev/null && [ -d "$SRC/tests/js/node_modules/playwright-core" ] &&
-   bash "$SRC/web/install.sh" "$OUT/map" 2>/dev/null; then
+   GEOFLUX_WEB=$(dirname "$GF")/share/geoflux/web bash "$SRC/web/install.sh" "$OUT/map" 2>/dev/null; then
   start "$OUT/s5" --web "$OUT/map" "$OUT/bruz.pmtiles" --index "$OUT/bruz.idx" -q
   node "$SRC/tests/js/search_check.mjs" "$CHROME" "$B/?pmtiles=bruz.pmtiles" "$OUT/search.png" "1 rue des acacias bruz" \
     >"$OUT/search_check.json" 2>"$OUT/search_check.err"; rc=$?
