@@ -502,8 +502,9 @@ static enum MHD_Result file(gf_server *s, struct MHD_Connection *c, const gf_ser
     return send_error(c, 404, "not found", NULL);
 }
 
-/* `GET /` when the options name a home page (the map): 302 to it, the
- * query kept (a SITE's index.html, its dashboard, stays at /index.html). */
+/* `GET /` when the options name a home page (the map): 302 to it, with
+ * ?pmtiles= passed on (a SITE's index.html, its dashboard, stays at
+ * /index.html). */
 static enum MHD_Result redirect_home(gf_server *s, struct MHD_Connection *c)
 {
     char loc[512];
