@@ -1,7 +1,16 @@
 // The map page: MapLibre GL reads a geoflux PMTiles archive through the
 // pmtiles protocol, with no tile server. ?pmtiles=FILE picks the archive
-// (default adresses.pmtiles next to the page); the URL hash keeps the view
-// (#zoom/lat/lon, MapLibre's hash option).
+// (default: the page's <meta name="geoflux-pmtiles">, adresses.pmtiles next
+// to the page unless gf_web_install() said otherwise); the URL hash keeps the
+// view (#zoom/lat/lon, MapLibre's hash option).
+// The style is built from the archive's layers, each drawn (and in the
+// legend) only when present: `communes` (fills, outlines and names; with a
+// `status` field, a publication's coverage: fill by status, opacity by
+// certified share), the address points (coloured by join_status when the
+// archive has it, else by certification_commune), `changes` (by change) and
+// `equipments`. Labels use the SDF glyphs next to the page (glyphs/, made at
+// build time by tools/glyphs/gf_glyphs.c): no request leaves the server.
+// A click on a feature opens a popup with its attributes.
 // pmtiles reads an archive with HTTP Range requests. A static server that
 // ignores them (python3 -m http.server) answers 200 with the whole file: the
 // page then keeps that whole archive in memory and serves it to pmtiles
@@ -17,7 +26,8 @@
 // box stays hidden.
 (function () {
   const params = new URLSearchParams(location.search);
-  const file = params.get('pmtiles') || 'adresses.pmtiles';
+  const meta0 = document.querySelector('meta[name="geoflux-pmtiles"]');
+  const file = params.get('pmtiles') || (meta0 && meta0.content) || 'adresses.pmtiles';
   const maxload = Number(params.get('maxload') || 256 * 1024 * 1024);
   const url = new URL(file, location.href).href;
   const status = document.getElementById('status');
@@ -71,7 +81,8 @@
 
   // The search box, when the page's server is geoflux serve.
   async function searchBox(map) {
-    const api = (path) => new URL(path, location.href).href;
+    // the API is at the server's root, wherever the page is (/ or /carte/)
+    const api = (path) => new URL('/' + path, location.href).href;
     try {
       const caps = await (await fetch(api('getCapabilities'), { cache: 'no-store' })).json();
       if (!(caps.operations || []).some((o) => o.id === 'completion')) return;
@@ -119,6 +130,85 @@
     });
   }
 
+  // the glyphs' URL template: its braces must stay as they are (new URL()
+  // would escape them)
+  const glyphs = location.origin + location.pathname.replace(/[^/]*$/, '') + 'glyphs/{fontstack}/{range}.pbf';
+
+  function legend(groups) {
+    const el = document.getElementById('legend');
+    el.replaceChildren();
+    for (const g of groups) {
+      const h = document.createElement('h2');
+      h.textContent = g.title;
+      el.append(h);
+      for (const [, color, label] of g.items) {
+        const row = document.createElement('div');
+        const sw = document.createElement('i');
+        if (g.shape === 'ring') { sw.className = 'dot'; sw.style.border = `2px solid ${color}`; }
+        else { if (g.shape === 'dot') sw.className = 'dot'; sw.style.background = color; }
+        row.append(sw, document.createTextNode(label));
+        el.append(row);
+      }
+    }
+    document.body.dataset.legend = groups.map((g) => g.title).join('|');
+  }
+
+  // A click: the attributes of the topmost feature under it, as a table
+  // (text nodes: the values are data, never markup).
+  function popups(map, interactive) {
+    const ids = interactive.map(([id]) => id);
+    const titles = Object.fromEntries(interactive);
+    for (const id of ids) {
+      map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
+      map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+    }
+    map.on('click', (e) => {
+      const hit = map.queryRenderedFeatures(e.point, { layers: ids });
+      if (!hit.length) return;
+      // points over the commune polygon under them
+      const f = hit.find((h) => h.layer.id !== 'communes-fill') || hit[0];
+      const p = f.properties;
+      const box = document.createElement('div');
+      box.className = 'gf-popup';
+      const h = document.createElement('h3');
+      h.textContent = titles[f.layer.id];
+      const t = document.createElement('table');
+      for (const [k, v] of Object.entries(p)) {
+        const tr = t.insertRow();
+        const th = document.createElement('th');
+        th.textContent = k;
+        tr.append(th);
+        tr.insertCell().textContent = String(v);
+      }
+      box.append(h, t);
+      if (p.point_count > 1) {
+        const n = document.createElement('p');
+        n.textContent = `et ${p.point_count - 1} autres adresses autour à ce zoom`;
+        box.append(n);
+      }
+      new maplibregl.Popup({ maxWidth: '24em' }).setLngLat(e.lngLat).setDOMContent(box).addTo(map);
+      document.body.dataset.popup = JSON.stringify({ layer: f.layer.id, properties: p });
+    });
+  }
+
+  // A publication's coverage dashboard is the index.html next to its
+  // archive (SITE/index.html, the page being SITE/carte/): link to it when
+  // it is there and is not this page.
+  async function dashboardLink() {
+    const dash = new URL('index.html', url);
+    const here = new URL('index.html', location.href);
+    if (dash.href === here.href) return;
+    try {
+      const res = await fetch(dash, { method: 'HEAD', cache: 'no-store' });
+      if (!res.ok) return;
+    } catch (e) { return; }
+    const a = document.createElement('a');
+    a.href = dash.href;
+    a.textContent = 'tableau de bord de la couverture';
+    a.id = 'dashboard-link';
+    document.getElementById('links').append(a);
+  }
+
   const protocol = new pmtiles.Protocol();
   maplibregl.addProtocol('pmtiles', protocol.tile);
 
@@ -128,35 +218,8 @@
     const via = source === 'range' ? 'read with HTTP Range requests'
       : `read whole into memory (${mb(size)}): this server ignores HTTP Range requests`;
     const layers = (meta.vector_layers || []).map((l) => l.id);
-    const pointLayer = layers.find((l) => l !== 'communes') || layers[0];
-    const style = {
-      version: 8,
-      sources: {
-        gf: { type: 'vector', url: 'pmtiles://' + url, attribution: 'adresses: BAN/BAL, tuiles: geoflux' },
-      },
-      layers: [{ id: 'bg', type: 'background', paint: { 'background-color': '#f4f1ea' } }],
-    };
-    if (layers.includes('communes')) {
-      style.layers.push({
-        id: 'communes-fill', type: 'fill', source: 'gf', 'source-layer': 'communes',
-        paint: { 'fill-color': '#7aa6c2', 'fill-opacity': 0.25 },
-      });
-      style.layers.push({
-        id: 'communes-line', type: 'line', source: 'gf', 'source-layer': 'communes',
-        paint: { 'line-color': '#35617d', 'line-width': 0.6 },
-      });
-    }
-    // below the maximum zoom a point stands for point_count addresses (the
-    // ones thinned out around it): its area grows with that count, capped
-    const size2 = ['min', 3, ['sqrt', ['coalesce', ['get', 'point_count'], 1]]];
-    style.layers.push({
-      id: 'points', type: 'circle', source: 'gf', 'source-layer': pointLayer,
-      paint: {
-        'circle-color': '#c0392b',
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 5, ['*', 1.2, size2], 12, ['*', 2.5, size2], 16, ['*', 5, size2]],
-        'circle-opacity': 0.75,
-      },
-    });
+    const fields = Object.fromEntries((meta.vector_layers || []).map((l) => [l.id, Object.keys(l.fields || {})]));
+    const { style, legend: legendItems, interactive, nameField } = gfMapStyle(layers, fields, url, glyphs);
     // with a #zoom/lat/lon in the URL, the hash wins over the bounds
     const map = new maplibregl.Map({
       container: 'map', style, hash: true,
@@ -165,13 +228,11 @@
       preserveDrawingBuffer: true,
     });
     map.addControl(new maplibregl.NavigationControl());
+    window.gfMap = map; // for the browser's console and the tests
     map.on('error', (e) => fail('error: ' + (e.error ? e.error.message : String(e))));
-    map.on('click', 'points', (e) => {
-      const p = e.features[0].properties;
-      let label = [p.numero, p.suffixe, p.voie_nom || p.nom_voie, p.commune_nom || p.nom_commune].filter(Boolean).join(' ');
-      if (p.point_count > 1) label += ` (and ${p.point_count - 1} more addresses around it at this zoom)`;
-      new maplibregl.Popup().setLngLat(e.lngLat).setText(label || JSON.stringify(p)).addTo(map);
-    });
+    popups(map, interactive);
+    legend(legendItems);
+    dashboardLink();
     // 'idle' can lag under a headless browser: also poll, and report
     // whenever the tiles in view are loaded
     const done = () => {
@@ -180,11 +241,21 @@
         last = '';
         return;
       }
-      const pts = map.queryRenderedFeatures({ layers: ['points'] }).length;
-      const polys = layers.includes('communes') ? map.queryRenderedFeatures({ layers: ['communes-fill'] }).length : 0;
-      report(`${file}: zoom ${map.getZoom().toFixed(1)}, ${pts} points and ${polys} polygons rendered\n` +
+      const count = (ids) => {
+        ids = ids.filter((id) => map.getLayer(id));
+        return ids.length ? map.queryRenderedFeatures({ layers: ids }).length : 0;
+      };
+      const pts = count(['points']);
+      const polys = count(['communes-fill']);
+      // the labels MapLibre placed (a symbol rendered has its glyphs)
+      const names = layers.includes('communes') && map.getLayer('communes-label')
+        ? [...new Set(map.queryRenderedFeatures({ layers: ['communes-label'] }).map((f) => f.properties[nameField]))]
+        : [];
+      report(`${file}: zoom ${map.getZoom().toFixed(1)}, ${pts} points, ${polys} polygons and ${names.length} commune names rendered\n` +
         `layers: ${layers.join(', ')}\n${via}`,
-        { rendered: pts, polygons: polys, zoom: map.getZoom().toFixed(2), source });
+        { rendered: pts, polygons: polys, labels: names.length, labelNames: names.slice(0, 20).join('|'),
+          changes: count(['changes']), equipments: count(['equipments']),
+          zoom: map.getZoom().toFixed(2), source });
     };
     map.on('idle', done);
     setInterval(done, 500);

@@ -185,6 +185,8 @@ typedef struct gf_serve_opts {
     const char *tmpdir;        /* where uploads are spooled; NULL: $TMPDIR, else /tmp */
     int map_page;              /* 1: roots[0] is the map page (web/install.sh): `/` without ?pmtiles= redirects to
                                   /?pmtiles=NAME.pmtiles, the first PMTiles archive, unless one is adresses.pmtiles */
+    const char *home;          /* NULL, or a path of the served directories ("carte/", the map page) that `GET /`
+                                  redirects to (302); the directories' own index.html stays at /index.html */
 } gf_serve_opts;
 
 typedef struct gf_server gf_server;

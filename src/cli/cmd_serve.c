@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/serve_map.h"
 #include "geoflux/geocode.h"
 #include "geoflux/serve.h"
 
@@ -34,7 +35,9 @@ static void help(FILE *f)
         "      --addresses FILE BAL or BAN file (gzip ok), indexed at start-up; repeat for several\n"
         "      --postcodes FILE La Poste postcode base, with --addresses (default: $GEOFLUX_POSTCODES)\n"
         "      --web DIR        the map page's directory (as written by web/install.sh DIR):\n"
-        "                       served at /, before SITE's files\n"
+        "                       served at /, before SITE's files (default: the map page built\n"
+        "                       with geoflux at /carte/, opening SITE's adresses.pmtiles or the\n"
+        "                       first .pmtiles ARCHIVE; / redirects there)\n"
         "      --bind ADDR      address to listen on (default 127.0.0.1: this machine only)\n"
         "      --port N         TCP port (default 8080; 0: any free port, printed)\n"
         "  -j, --threads N      request threads (default 2)\n"
@@ -55,6 +58,7 @@ static void help(FILE *f)
         "  GET /getCapabilities, GET /openapi   what the service offers\n"
         "  GET /tiles/NAME/{z}/{x}/{y}.mvt   a tile (204 when there is none), /tiles/NAME.json TileJSON\n"
         "  GET /NAME.pmtiles    the archive itself, with Range requests (206, 416)\n"
+        "  GET /                302 to /carte/, the map page (SITE's dashboard: /index.html)\n"
         "  GET /PATH            a file of --web DIR or SITE; \"..\", hidden names and symlinks\n"
         "                       leading out are refused\n"
         "  POST /search/csv, /reverse/csv   multipart form: data (a CSV file), columns,\n"
@@ -133,7 +137,7 @@ int gf_cmd_serve(int argc, char **argv)
     const char *reload[MAX_ARCHIVES] = {0}; /* a SITE's archive is watched for new publications */
     const char *roots[3];
     int narch = 0, nroots = 0, site_addrs = 0;
-    char site_path[2][4096];
+    char site_path[2][4096], map_root[4096] = "";
     gf_gc_index *ix = NULL;
     gf_server *srv = NULL;
     gf_status st = GF_OK;
@@ -187,6 +191,21 @@ int gf_cmd_serve(int argc, char **argv)
         rc = gf_cli_usage(cmd, "nothing to serve: give a SITE, archives, --index or --addresses");
         goto out;
     }
+    /* the map page at /carte/, on the SITE's archive (or the first
+     * .pmtiles given), unless --web brings its own */
+    const char *home = NULL, *map_name = NULL;
+    for (int i = 0; i < narch && !web; i++)
+        if (gf_serve_archive_is_pmtiles(archives[i]) &&
+            (!map_name || !strcmp(gf_serve_archive_name(archives[i]), "adresses")))
+            map_name = gf_serve_archive_name(archives[i]);
+    if (map_name) {
+        if (gf_cli_serve_map(ctx, tmpdir, map_name, map_root, sizeof map_root)) {
+            fprintf(stderr, "geoflux: warning: no map page: %s\n", gf_ctx_errmsg(ctx));
+        } else {
+            roots[nroots++] = map_root;
+            home = "carte/";
+        }
+    }
 
     /* SIGTERM and SIGINT are taken by sigwait() below, in this thread only:
      * blocked before the server's threads start, so they inherit the mask */
@@ -198,7 +217,8 @@ int gf_cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     gf_serve_opts o = {.bind = bind, .port = port, .threads = threads, .max_upload = max_upload,
                        .timeout_s = (unsigned)timeout, .index = ix, .archives = archives, .reload_paths = reload, .narchives = narch,
-                       .roots = roots, .nroots = nroots, .map_page = web != NULL, .tmpdir = tmpdir};
+                       .roots = roots, .nroots = nroots, .map_page = web != NULL, .tmpdir = tmpdir,
+                       .home = home};
     if ((st = gf_serve_start(ctx, &o, &srv))) goto fail;
     const char *host = bind ? bind : "127.0.0.1";
     int v6 = strchr(host, ':') != NULL;
@@ -216,6 +236,7 @@ out:
     gf_serve_stop(srv, 0);
     for (int i = 0; i < narch; i++) gf_serve_archive_destroy(archives[i]);
     gf_gc_index_destroy(ix);
+    gf_cli_serve_map_remove(map_root);
     gf_ctx_destroy(ctx);
     return rc;
 }

@@ -502,6 +502,28 @@ static enum MHD_Result file(gf_server *s, struct MHD_Connection *c, const gf_ser
     return send_error(c, 404, "not found", NULL);
 }
 
+/* `GET /` when the options name a home page (the map): 302 to it, with
+ * ?pmtiles= passed on (a SITE's index.html, its dashboard, stays at
+ * /index.html). */
+static enum MHD_Result redirect_home(gf_server *s, struct MHD_Connection *c)
+{
+    char loc[512];
+    const char *q = NULL;
+    /* ?pmtiles= (the page's choice of archive) is passed on when it is a
+     * plain name, which needs no escaping in a Location */
+    const char *pm = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pmtiles");
+    if (pm && pm[0] && strlen(pm) < 256 && strspn(pm, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/") == strlen(pm))
+        q = pm;
+    int k = snprintf(loc, sizeof loc, "/%s%s%s", s->o.home, q ? "?pmtiles=" : "", q ? q : "");
+    if (k < 0 || (size_t)k >= sizeof loc) return send_error(c, 500, "home path too long", NULL);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_FOUND, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 static enum MHD_Result static_route(gf_server *s, struct MHD_Connection *c, const gf_serve_route *r)
 {
     /* an archive by its file name */
@@ -521,6 +543,7 @@ static enum MHD_Result static_route(gf_server *s, struct MHD_Connection *c, cons
         if (!taken) map_read_free(m); /* no response took it (416, or a failure) */
         return ret;
     }
+    if (s->o.home && r->pathlen == 0) return redirect_home(s, c);
     /* the map page opens adresses.pmtiles unless told: point it at the first archive */
     if (s->o.map_page && r->pathlen == 0 && !MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pmtiles")) {
         const char *first = NULL;

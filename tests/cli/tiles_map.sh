@@ -28,7 +28,8 @@ fails=0; checks=0
 python3 "$SRC/bench/gen_extract.py" --rows 3000 -o "$OUT/s31.csv" >/dev/null
 "$GF" convert "$OUT/s31.csv" --communes "$SRC/data/samples/boundaries/communes-31-haute-garonne.geojson" \
   -o "$OUT/site/s31.pmtiles" -q --maxzoom 12 || { echo "FAIL: convert with --communes"; exit 1; }
-bash "$SRC/web/install.sh" "$OUT/site" || { echo "FAIL: web/install.sh"; exit 1; }
+# the page's files as this geoflux was built with them (its build tree)
+GEOFLUX_WEB=$(dirname "$GF")/share/geoflux/web bash "$SRC/web/install.sh" "$OUT/site" || { echo "FAIL: web/install.sh"; exit 1; }
 
 # servers on random loopback ports; both stop by themselves (serve.mjs after
 # its MAXSECONDS, http.server under timeout) so a test can never leave them

@@ -20,4 +20,4 @@ fi
 # the page and its libraries (installed by `tools/setup.sh demo`, which
 # `make demo` runs): a missing package fails the demo, never skips the page
 echo "== map page: web/install.sh out -> out/index.html + out/vendor/ (MapLibre GL, pmtiles: no network needed)"
-bash web/install.sh out
+GEOFLUX_WEB=$(dirname "$GF")/share/geoflux/web bash web/install.sh out
