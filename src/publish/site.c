@@ -26,6 +26,7 @@
 
 #include "geoflux/bal.h"
 #include "geoflux/job.h"
+#include "geoflux/web.h"
 #include "job/job_int.h"
 #include "publish/dashboard.h"
 #include "publish/pub_int.h"
@@ -624,6 +625,18 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
         GDALClose(chg);
         if (st) goto fail;
         gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.pmtiles written");
+        /* the map page beside them (SITE/carte/, linked from the dashboard):
+         * without the page's files installed, the SITE is published without
+         * it and the run says what to install */
+        gf_ctx *wc;
+        if (gf_ctx_create(&wc)) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+        gf_ctx_set_log(wc, NULL, NULL, GF_LOG_ERROR + 1);
+        snprintf(path, sizeof path, "%s/carte", dir);
+        gf_status ws = gf_web_install(wc, path, "../adresses.pmtiles");
+        if (ws == GF_ERR_INPUT) gf_ctx_log(ctx, GF_LOG_WARN, "publish: SITE/carte/ (the map page) not written: %s", gf_ctx_errmsg(wc));
+        else if (ws) { gf_ctx_take_error(ctx, wc); st = ws; }
+        gf_ctx_destroy(wc);
+        if (st) goto fail;
     }
     snprintf(path, sizeof path, "%s/" MARKER, dir);
     {

@@ -38,6 +38,7 @@ share=$(python3 -c "import json; print([c for c in json.load(open('$W/site/repor
 ok "python3 -c \"assert float('\$(sql $G \"SELECT certified_share FROM communes WHERE code = '35047'\")') == $share\"" "its certified share is report.json's ($share)"
 ok "[ \"\$(count $G rejects)\" = 2 ] && [ \"\$(sql $G \"SELECT count(*) FROM rejects WHERE reason LIKE '%numero%' AND source LIKE '%bal.csv'\")\" = 2 ]" "the rejects table holds the 2 refused rows with their reason ($(count $G rejects))"
 ok "[ \"\$(count $G changes)\" = 0 ]" "a first revision makes no change rows"
+ok "[ -s $W/site/carte/index.html ] && [ -s $W/site/carte/map.js ] && grep -q 'content=\"../adresses.pmtiles\"' $W/site/carte/index.html" "SITE/carte/: the map page, over ../adresses.pmtiles"
 ok "[ \"\$(count $G addresses)\" = \$((\$(wc -l < $S/bal/bal_35047_v1.3.csv) - 1)) ]" "every valid row is an address ($(count $G addresses))"
 if [ $node_ok = 1 ]; then
   tiles $W/site/adresses.pmtiles > $OUT/tiles1.json 2> $OUT/tiles1.err
