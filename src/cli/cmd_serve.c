@@ -138,6 +138,7 @@ int gf_cmd_serve(int argc, char **argv)
     const char *roots[3];
     int narch = 0, nroots = 0, site_addrs = 0;
     char site_path[2][4096], map_root[4096] = "";
+    const char *site_dir = NULL;
     gf_gc_index *ix = NULL;
     gf_server *srv = NULL;
     gf_status st = GF_OK;
@@ -150,6 +151,7 @@ int gf_cmd_serve(int argc, char **argv)
             /* a SITE: its files, its tiles, its addresses */
             if (nroots >= 2) { rc = gf_cli_usage(cmd, "at most one SITE directory"); goto out; }
             roots[nroots++] = argv[i];
+            site_dir = argv[i];
             snprintf(site_path[0], sizeof site_path[0], "%s/adresses.pmtiles", argv[i]);
             if (!stat(site_path[0], &sb)) {
                 if (narch >= MAX_ARCHIVES) { rc = gf_cli_usage(cmd, "at most %d archives", MAX_ARCHIVES); goto out; }
@@ -198,7 +200,13 @@ int gf_cmd_serve(int argc, char **argv)
         if (gf_serve_archive_is_pmtiles(archives[i]) &&
             (!map_name || !strcmp(gf_serve_archive_name(archives[i]), "adresses")))
             map_name = gf_serve_archive_name(archives[i]);
-    if (map_name) {
+    char site_map[4200];
+    struct stat msb;
+    if (map_name && site_dir && !strcmp(map_name, "adresses") &&
+        snprintf(site_map, sizeof site_map, "%s/carte/index.html", site_dir) < (int)sizeof site_map &&
+        !stat(site_map, &msb) && S_ISREG(msb.st_mode)) {
+        home = "carte/"; /* the page publish wrote into the SITE */
+    } else if (map_name) {
         if (gf_cli_serve_map(ctx, tmpdir, map_name, map_root, sizeof map_root)) {
             fprintf(stderr, "geoflux: warning: no map page: %s\n", gf_ctx_errmsg(ctx));
         } else {

@@ -60,7 +60,7 @@ for f in style.js map.js vendor/maplibre-gl.js vendor/maplibre-gl.css vendor/pmt
   ok '[ "$(code "$B/carte/$f")" = 200 ]' "/carte/$f served"
 done
 ok '[ "$(code -H "Range: bytes=0-126" "$B/adresses.pmtiles")" = 206 ]' "the archive, with Range requests"
-ok '[ $(ls "$OUT/tmp" | grep -c "^geoflux-map-") -eq 1 ]' "the page's private copy is under --tmpdir"
+ok '[ -s "$W/site/carte/index.html" ] && [ $(ls "$OUT/tmp" | grep -c "^geoflux-map-") -eq 0 ]' "a SITE's own carte/ (written by publish) is served: no private copy"
 
 # the page in Chromium
 CHROME=$(command -v chromium || command -v chromium-browser || true)
@@ -87,11 +87,17 @@ cp "$W/site/adresses.pmtiles" "$OUT/bruz.pmtiles"
 start "$OUT/s2" "$OUT/bruz.pmtiles" -q
 ok 'curl -s "$B/carte/" | grep -q "content=\"../bruz.pmtiles\"" && [ "$(code "$B/")" = 302 ]' "serve ARCHIVE: /carte/ opens ../bruz.pmtiles"
 ok '[ "$(code "$B/index.html")" = 404 ]' "serve ARCHIVE: no dashboard"
+ok '[ $(ls "$OUT/tmp" | grep -c "^geoflux-map-") -eq 1 ]' "serve ARCHIVE: the page's private copy is under --tmpdir"
 kill -TERM "$PID"; wait "$PID"
 
 # the assets missing: serve says what to do, and serves the rest
-GEOFLUX_WEB=$OUT/nowhere start "$OUT/s3" "$W/site"
+GEOFLUX_WEB=$OUT/nowhere start "$OUT/s3" "$OUT/bruz.pmtiles"
 ok 'grep -q "warning: no map page: .*nowhere.*tools/setup.sh" "$OUT/s3.err"' "missing assets: a warning naming where and what to run ($(cat "$OUT/s3.err"))"
-ok '[ "$(code "$B/")" = 200 ] && curl -s "$B/" | grep -q "Couverture des adresses" && [ "$(code "$B/carte/")" = 404 ]' "missing assets: / is the SITE's dashboard, no /carte/"
+ok '[ "$(code "$B/carte/")" = 404 ] && [ "$(code "$B/tiles/bruz.json")" = 200 ]' "missing assets: no /carte/, the tiles still served"
+kill -TERM "$PID"; wait "$PID"
+# a SITE published without the page's files: / is its dashboard, no /carte/
+cp -r "$W/site" "$OUT/nomap" && rm -rf "$OUT/nomap/carte"
+GEOFLUX_WEB=$OUT/nowhere start "$OUT/s4" "$OUT/nomap"
+ok '[ "$(code "$B/")" = 200 ] && curl -s "$B/" | grep -q "Couverture des adresses" && [ "$(code "$B/carte/")" = 404 ]' "a SITE without carte/ and no assets: / is its dashboard, no /carte/"
 kill -TERM "$PID"; wait "$PID"
 gf_test_end
