@@ -203,6 +203,22 @@ gf_status gf_gc_legal_trans(gf_gc_legal *l, gf_ctx *ctx, int epsg, double *x, do
 gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *s, double lon, double lat, double max_m,
                         gf_gc_result *res);
 
+/* The max (<= GF_GC_MAX_RESULTS) nearest results to lon/lat within max_m
+ * metres (<= 0: no limit) into res[0..*n), nearest first, ties in index
+ * order (the same on every run), each with its distance. type chooses what
+ * a result is: GF_GC_NONE, the addresses and numberless streets/places
+ * themselves (gf_gc_reverse() is this with max 1); GF_GC_HOUSENUMBER, the
+ * numbered addresses only; GF_GC_STREET / GF_GC_LOCALITY, the streets /
+ * places (lieux-dits) to which the nearest addresses belong, each once, at
+ * its own position; GF_GC_MUNICIPALITY, their communes, each once, at the
+ * commune's position. A street's, place's or commune's distance is that of
+ * its nearest address (or numberless position) to the point: the one the
+ * search ranks by, and what tells how far the point is from it. GF_OK, or
+ * GF_ERR_ARG for NULL arguments or max < 1; allocates nothing. Names are
+ * built in the scratch: valid until the next call with the same scratch. */
+gf_status gf_gc_reverse_n(const gf_gc_index *ix, gf_gc_scratch *s, double lon, double lat, double max_m,
+                          gf_gc_type type, gf_gc_result *res, int max, int *n);
+
 /* Great-circle distance in metres. */
 double gf_gc_distance(double lon1, double lat1, double lon2, double lat2);
 

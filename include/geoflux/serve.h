@@ -70,7 +70,7 @@ typedef struct gf_serve_kv {
  * line of detail. Strings point into the gf_serve_kv values. */
 typedef struct gf_serve_params {
     gf_gc_query query;  /* q (completion: text), postcode, citycode, type, lat/lon bias */
-    int limit;          /* search, reverse: 1..20, default 5 (reverse: 1); completion: maximumResponses 1..15,
+    int limit;          /* search, reverse: 1..20, default 5; completion: maximumResponses 1..15,
                            default 10 */
     int autocomplete;   /* search: default 1 (accepted; the matcher ranks the same either way) */
     int has_point;      /* reverse: lon and lat given */

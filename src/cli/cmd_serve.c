@@ -50,7 +50,7 @@ static void help(FILE *f)
         "  GET /search?q=&limit=&autocomplete=&lat=&lon=&type=&postcode=&citycode=&index=address\n"
         "                       GeoCodeJSON FeatureCollection; 400 {\"code\",\"message\",\"detail\"}\n"
         "                       on bad parameters\n"
-        "  GET /reverse?lon=&lat=&type=   the nearest address within 500 m, with its distance\n"
+        "  GET /reverse?lon=&lat=&limit=&type=   the limit (5) nearest within 500 m, with their distance\n"
         "  GET /completion?text=&maximumResponses=   the search box's suggestions\n"
         "  GET /getCapabilities, GET /openapi   what the service offers\n"
         "  GET /tiles/NAME/{z}/{x}/{y}.mvt   a tile (204 when there is none), /tiles/NAME.json TileJSON\n"

@@ -294,7 +294,7 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
         return p->ndetail ? GF_ERR_PARSE : GF_OK;
     }
 
-    p->limit = kind == GF_ROUTE_REVERSE ? 1 : 5;
+    p->limit = 5; /* the service's default, /reverse's too (gpf-geocodeur api/params/base.js) */
     p->autocomplete = 1;
     if ((v = get(kv, n, "index", &l))) {
         /* the service's indexes are address, poi and parcel; only address is here */

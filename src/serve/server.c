@@ -187,11 +187,8 @@ static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_rout
     gf_buf b = {0};
     gf_status st;
     if (kind == GF_ROUTE_REVERSE) {
-        /* the nearest address within GF_GC_REVERSE_MAX_M, as `geoflux reverse`
-         * (gf_gc_reverse gives one: limit > 1 still answers one) */
-        st = gf_gc_reverse(s->o.index, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, &res[0]);
-        n = st == GF_OK && res[0].type != GF_GC_NONE &&
-            (p.query.type == GF_GC_NONE || p.query.type == res[0].type);
+        /* the limit nearest within GF_GC_REVERSE_MAX_M, as `geoflux reverse` */
+        st = gf_gc_reverse_n(s->o.index, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, p.query.type, res, p.limit, &n);
         if (!st) st = gf_serve_json_features(&b, w->ctx, w->legal, res, n, 1);
     } else {
         st = gf_gc_search(s->o.index, w->scr, &p.query, res, p.limit, &n);
@@ -221,9 +218,10 @@ static const char capabilities[] =
     "{\"name\":\"postcode\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"citycode\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"autocomplete\",\"in\":\"query\",\"required\":false,\"default\":true,\"schema\":{\"type\":\"boolean\"}}]},"
-    "{\"id\":\"reverse\",\"description\":\"reverse geocoding: the nearest address\",\"url\":\"/reverse\",\"methods\":[\"GET\"],\"parameters\":["
+    "{\"id\":\"reverse\",\"description\":\"reverse geocoding: the nearest addresses within 500 m\",\"url\":\"/reverse\",\"methods\":[\"GET\"],\"parameters\":["
     "{\"name\":\"lon\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
     "{\"name\":\"lat\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
+    "{\"name\":\"limit\",\"in\":\"query\",\"required\":false,\"default\":5,\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":20}},"
     "{\"name\":\"type\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}}]},"
     "{\"id\":\"completion\",\"description\":\"autocompletion\",\"url\":\"/completion\",\"methods\":[\"GET\"],\"parameters\":["
     "{\"name\":\"text\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
@@ -248,6 +246,7 @@ static const char openapi[] =
     "\"/reverse\":{\"get\":{\"summary\":\"reverse geocoding\",\"parameters\":["
     "{\"name\":\"lon\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
     "{\"name\":\"lat\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
+    "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":20,\"default\":5}},"
     "{\"name\":\"type\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}}],"
     "\"responses\":{\"200\":{\"description\":\"GeoCodeJSON FeatureCollection, with distance in metres\"},\"400\":{\"description\":\"bad parameters\"}}}},"
     "\"/completion\":{\"get\":{\"summary\":\"autocompletion\",\"parameters\":["

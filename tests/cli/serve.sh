@@ -105,6 +105,28 @@ curl -s "$B/reverse?lon=-1.745464&lat=48.028382" >"$OUT/rev.json"
 ok 'py "
 import json; f=json.load(open(\"$OUT/rev.json\"))[\"features\"]; p=f[0][\"properties\"]
 assert p[\"id\"]==\"35047_0001_00001\" and 5<=p[\"distance\"]<=20, p"' "/reverse: the nearest address, distance in metres"
+# limit: that many, nearest first, each with its distance; the default is the service's 5
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382&limit=12" >"$OUT/rev12.json"
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382&limit=12" >"$OUT/rev12b.json"
+ok 'cmp -s "$OUT/rev12.json" "$OUT/rev12b.json" && py "
+import json
+f=json.load(open(\"$OUT/rev12.json\"))[\"features\"]; d=[x[\"properties\"][\"distance\"] for x in f]
+assert len(f)==12 and d==sorted(d) and f[0][\"properties\"][\"id\"]==\"35047_0001_00001\", d
+ids=[x[\"properties\"][\"id\"] for x in f]; assert len(set(ids))==12, ids
+assert all(x<=500 for x in d), d
+d5=json.load(open(\"$OUT/rev.json\"))[\"features\"]; assert [x[\"properties\"][\"id\"] for x in d5]==ids[:5], d5
+"' "/reverse?limit=12: the 12 nearest, sorted by distance, the same twice; default 5"
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382&limit=3&type=street" >"$OUT/revst.json"
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382&limit=3&type=municipality" >"$OUT/revmu.json"
+ok 'py "
+import json
+f=json.load(open(\"$OUT/revst.json\"))[\"features\"]; p=[x[\"properties\"] for x in f]
+assert 1<=len(p)<=3 and all(x[\"type\"]==\"street\" for x in p) and p[0][\"name\"]==\"Rue des Acacias\", p
+assert len(set(x[\"name\"] for x in p))==len(p) and [x[\"distance\"] for x in p]==sorted(x[\"distance\"] for x in p), p
+m=[x[\"properties\"] for x in json.load(open(\"$OUT/revmu.json\"))[\"features\"]]
+assert len(m)==1 and m[0][\"type\"]==\"municipality\" and m[0][\"citycode\"]==\"35047\", m
+"' "/reverse type=street: distinct streets, nearest first; type=municipality: the commune once"
+ok '[ "$(curl -s "$B/reverse?lon=2.35&lat=48.85&limit=5" | py "import json,sys; print(len(json.load(sys.stdin)[\"features\"]))")" = 0 ] && [ "$(code "$B/reverse?lon=-1.7&lat=48&limit=21")" = 400 ]' "/reverse: nothing within 500 m is an empty list; limit over 20: 400"
 curl -s "$B/completion?text=rue+des+acacias+bruz&maximumResponses=3" >"$OUT/compl.json"
 ok 'py "
 import json; d=json.load(open(\"$OUT/compl.json\")); assert d[\"status\"]==\"OK\"; r=d[\"results\"]

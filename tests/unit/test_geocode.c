@@ -73,6 +73,23 @@ static double brute_nearest(const gf_gc_index *ix, double lon, double lat)
     return best;
 }
 
+
+/* The k-th smallest distance from lon/lat to an address (k >= 1), by brute
+ * force: what gf_gc_reverse_n's k-th result must be at. */
+static double brute_kth(const gf_gc_index *ix, double lon, double lat, int k)
+{
+    double top[GF_GC_MAX_RESULTS];
+    int n = 0;
+    for (uint32_t i = 0; i < ix->naddrs; i++) {
+        double d = gf_gc_distance(lon, lat, ix->addrs[i].lon / GC_E7, ix->addrs[i].lat / GC_E7);
+        if (n == k && d >= top[k - 1]) continue;
+        int j = n < k ? n++ : k - 1;
+        while (j > 0 && top[j - 1] > d) { top[j] = top[j - 1]; j--; }
+        top[j] = d;
+    }
+    return n == k ? top[k - 1] : HUGE_VAL;
+}
+
 int main(int argc, char **argv)
 {
     const char *src = argc > 1 ? argv[1] : ".";
@@ -247,6 +264,36 @@ int main(int argc, char **argv)
         else fprintf(stderr, "reverse %.6f %.6f: grid %.3f m, brute force %.3f m\n", qlon, qlat, rr.distance, bf);
     }
     CHECK(agree == tries);
+    /* the k nearest numbered addresses: sorted, each at the brute-force
+     * distance of its rank; the nearest is what gf_gc_reverse gives */
+    {
+        gf_gc_result rk[GF_GC_MAX_RESULTS], r1;
+        int nk = 0, okk = 1;
+        for (int i = 0; i < 60; i++) {
+            double qlon = -1.78 + 0.06 * rand() / (double)RAND_MAX, qlat = 48.0 + 0.05 * rand() / (double)RAND_MAX;
+            int k = 1 + i % GF_GC_MAX_RESULTS;
+            CHECK(gf_gc_reverse_n(ix, s, qlon, qlat, 0, GF_GC_HOUSENUMBER, rk, k, &nk) == GF_OK && nk == k);
+            for (int j = 0; j < nk; j++) {
+                okk &= rk[j].type == GF_GC_HOUSENUMBER && fabs(rk[j].distance - brute_kth(ix, qlon, qlat, j + 1)) < 1e-6;
+                if (j) okk &= rk[j].distance >= rk[j - 1].distance && strcmp(rk[j].id, rk[j - 1].id) != 0;
+            }
+        }
+        CHECK(okk);
+        /* street and municipality: each once, nearest first */
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 2000, GF_GC_STREET, rk, 10, &nk) == GF_OK && nk == 10);
+        for (int j = 0; j < nk; j++) {
+            CHECK(rk[j].type == GF_GC_STREET && !strcmp(rk[j].name, rk[j].street));
+            for (int m = 0; m < j; m++) CHECK(strcmp(rk[j].name, rk[m].name) || strcmp(rk[j].citycode, rk[m].citycode));
+            if (j) CHECK(rk[j].distance >= rk[j - 1].distance);
+        }
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 0, GF_GC_MUNICIPALITY, rk, 5, &nk) == GF_OK && nk >= 1 &&
+              rk[0].type == GF_GC_MUNICIPALITY && !strcmp(rk[0].citycode, "35047"));
+        for (int j = 1; j < nk; j++) CHECK(strcmp(rk[j].citycode, rk[0].citycode) && rk[j].distance >= rk[j - 1].distance);
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 0, GF_GC_NONE, rk, 3, &nk) == GF_OK && nk == 3);
+        CHECK(gf_gc_reverse(ix, s, lon, lat, 0, &r1) == GF_OK && !strcmp(r1.id, rk[0].id) && r1.distance == rk[0].distance);
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 0, GF_GC_NONE, rk, 0, &nk) == GF_ERR_ARG);
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 0, GF_GC_NONE, NULL, 1, &nk) == GF_ERR_ARG);
+    }
     gf_gc_result rr;
     CHECK(gf_gc_reverse(ix, s, lon, lat, 0, &rr) == GF_OK);
     CHECK(rr.type == GF_GC_HOUSENUMBER && rr.distance < 0.05 && !strcmp(rr.id, "35047_0380_00062"));

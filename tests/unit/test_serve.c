@@ -123,7 +123,7 @@ static void test_params(void)
     /* reverse */
     const gf_serve_kv rev[] = {KV("lon", "-1.7"), KV("lat", "48.0"), KV("type", "street")};
     CHECK(gf_serve_parse_params(GF_ROUTE_REVERSE, rev, 3, &p) == GF_OK && p.has_point && p.lon == -1.7 &&
-          p.lat == 48.0 && p.limit == 1 && p.query.type == GF_GC_STREET && !p.query.has_bias);
+          p.lat == 48.0 && p.limit == 5 && p.query.type == GF_GC_STREET && !p.query.has_bias);
     CHECK(gf_serve_parse_params(GF_ROUTE_REVERSE, NULL, 0, &p) == GF_ERR_PARSE);
     CHECK_STR(p.detail[0], "At least lon/lat or searchgeom must be defined");
     /* completion: the service's maximumResponses, maxResponses accepted too */
