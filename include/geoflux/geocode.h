@@ -97,7 +97,21 @@ typedef struct gf_gc_query {
     const char *city; size_t citylen;         /* commune name, when it is a column of its own */
     gf_gc_type type;                          /* filter: only results of this type (GF_GC_NONE: any) */
     int has_bias; double lon, lat;            /* a position (WGS84) near which equally good names rank first */
+    int prefix;                               /* autocomplete: the last word of q may be unfinished (below) */
 } gf_gc_query;
+
+/* Autocompletion (prefix, set by /completion and /search?autocomplete=1;
+ * the CSV geocoder leaves it 0, whole words): when q's last word belongs to
+ * the street part (no postcode or commune after it, no blank typed after
+ * it), the streets whose normalised name starts with the street words, the
+ * last one as typed, are candidates too ("8 bd louis pa": 8 Boulevard Louis
+ * Pasteur), in the communes the query names or, when it names none, in the
+ * whole index. Their text score is 0.7 + 0.3 x (typed length / name
+ * length), the length being that of the name after its street type; in the
+ * whole index the commune confidence is 0.9. Cost is bounded: a prefix
+ * looks at GC_PREFIX_SCAN (256) names at most per commune, the first in
+ * alphabetical order, so a prefix of one or two letters gives some of the
+ * streets it could complete to, not the best of all of them. */
 
 /* The bias (has_bias) works like addok's proximity, on the ranking only:
  * candidate streets are ordered by text score x (0.9 + 0.1 x proximity),

@@ -72,7 +72,7 @@ typedef struct gf_serve_params {
     gf_gc_query query;  /* q (completion: text), postcode, citycode, type, lat/lon bias */
     int limit;          /* search, reverse: 1..20, default 5; completion: maximumResponses 1..15,
                            default 10 */
-    int autocomplete;   /* search: default 1 (accepted; the matcher ranks the same either way) */
+    int autocomplete;   /* search: default 1, the service's: query.prefix (the last word may be unfinished) */
     int has_point;      /* reverse: lon and lat given */
     double lon, lat;
     int ndetail;        /* > 0: the request is refused, detail[] says why (400) */

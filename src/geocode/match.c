@@ -790,6 +790,46 @@ static int names_around(const gf_gc_index *ix, const ccand *cs, int ncs, const c
     return 0;
 }
 
+/* Autocompletion: the streets whose name starts with the street words t[0..nt)
+ * (normalised, the last one as typed: "pa" is not to be expanded as an
+ * abbreviation), in the candidate communes, or anywhere when there are none
+ * (confidence 0.9), into L (see gf_gc_query.prefix). */
+static void prefix_cands(const gf_gc_index *ix, const tok *t, int nt, const ccand *cs, int ncs, scand *L, int *nl)
+{
+    const tok *lw = &t[nt - 1];
+    size_t wl;
+    if (!gc_word(lw->p, (size_t)lw->len, &wl)) return; /* an article: a whole word */
+    char P[512];
+    size_t pl = norm_toks(t, 0, nt - 1, P, sizeof P);
+    if (pl + 1 + (size_t)lw->len + 1 >= sizeof P) return;
+    if (pl) P[pl++] = ' ';
+    memcpy(P + pl, lw->p, (size_t)lw->len);
+    pl += (size_t)lw->len;
+    P[pl] = 0;
+    const char *ty = NULL, *rest = P;
+    size_t tyl = 0, rl = pl;
+    const char *sp1 = memchr(P, ' ', pl);
+    if (sp1 && gc_is_street_type(P, (size_t)(sp1 - P))) {
+        ty = P;
+        tyl = (size_t)(sp1 - P);
+        rest = sp1 + 1;
+        rl = pl - tyl - 1;
+    }
+    if (!rl) return;
+    uint32_t found[GC_PREFIX_SCAN];
+    for (int i = 0; i < (ncs ? ncs : 1); i++) {
+        double conf = ncs ? cs[i].conf : 0.9;
+        int n = gc_prefix_streets(ix, ncs ? cs[i].c : GC_NONE, ty, tyl, rest, rl, found, GC_PREFIX_SCAN);
+        for (int k = 0; k < n; k++) {
+            const gc_street *sp = &ix->streets[found[k]];
+            size_t ul = sp->nlen > sp->tstart ? (size_t)(sp->nlen - sp->tstart) : 1;
+            double sim = 0.7 + 0.3 * (double)rl / (double)ul;
+            if (sim > 1) sim = 1;
+            push_cand(L, nl, found[k], sim, sim * conf);
+        }
+    }
+}
+
 /* The matcher. Fills res[0] (type GF_GC_NONE when nothing is found) and,
  * when max > 1, the other candidate streets as res[1..*nalt]. */
 static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_query *q, gf_gc_result *res, int max,
@@ -980,11 +1020,15 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     /* nothing names a commune, but the row has a position: the communes
      * around it (the street is then looked for in each, nearest first) */
     if (ncs == 0 && q->has_bias && !cnl && !pcl && !(q->citycode && q->citycodelen)) ncs = near_communes(ix, q, cs);
-    if (ncs == 0) return GF_OK; /* not found */
+    /* autocomplete: the last word, when it is the street's, may be unfinished */
+    int pfx = q->prefix && nt > 0 && street_end == nt && t[nt - 1].kind == T_WORD && q->qlen > 0 &&
+              q->q[q->qlen - 1] != ' ' && !(t[nt - 1].p[0] >= '0' && t[nt - 1].p[0] <= '9');
+    if (ncs == 0 && !pfx) return GF_OK; /* not found */
     /* 5. street */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) num = -1;
     sq_t sq;
     street_query(t, street_end, &sq);
+    if (ncs == 0 && (sq.sl == 0 || q->type == GF_GC_MUNICIPALITY)) return GF_OK;
     if (sq.sl == 0 || q->type == GF_GC_MUNICIPALITY) {
         /* the commune itself */
         uint32_t c = cs[0].c;
@@ -1028,6 +1072,7 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             break;
         }
     }
+    if (pfx) prefix_cands(ix, t, nt, cs, ncs, L, &nl);
     /* a street or locality filter keeps those kinds only */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) {
         int k = 0;
@@ -1068,6 +1113,7 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             }
     }
     double bestconf = best.s != GC_NONE && best.sim > 0 ? best.v / best.sim : 0;
+    if ((best.s == GC_NONE || best.sim < 0.5) && ncs == 0) return GF_OK;
     if (best.s == GC_NONE || best.sim < 0.5) {
         /* no street: fall back to the commune, with a low score */
         uint32_t c = cs[0].c;

@@ -131,6 +131,10 @@ curl -s "$B/completion?text=rue+des+acacias+bruz&maximumResponses=3" >"$OUT/comp
 ok 'py "
 import json; d=json.load(open(\"$OUT/compl.json\")); assert d[\"status\"]==\"OK\"; r=d[\"results\"]
 assert r and len(r)<=3 and r[0][\"street\"]==\"Rue des Acacias\" and r[0][\"country\"]==\"StreetAddress\", d"' "/completion: results in the service's shape"
+# prefix matching: the last word being typed completes (the service's autocomplete=1, its default)
+ok '[ "$(curl -s "$B/completion?text=8+bd+louis+pa" | py "import json,sys; print(json.load(sys.stdin)[\"results\"][0][\"fulltext\"])")" = "8 Boulevard Louis Pasteur, 35170 Bruz" ]' "/completion: '8 bd louis pa' completes to 8 Boulevard Louis Pasteur"
+ok '[ "$(curl -s "$B/search?q=12+allee+des+mes" | py "import json,sys; print(json.load(sys.stdin)[\"features\"][0][\"properties\"][\"label\"])")" = "12 Allée des Mésanges 35170 Bruz" ] && [ "$(curl -s "$B/search?q=12+allee+des+mes&autocomplete=0" | py "import json,sys; print(len(json.load(sys.stdin)[\"features\"]))")" = 0 ]' "/search: autocomplete by default, whole words with autocomplete=0"
+ok '( for t in r ru rue+c bd+l a1 z; do [ "$(code "$B/completion?text=$t+x")" = 200 ] || exit 1; done ) && [ "$(code -m 2 "$B/search?q=rue+c")" = 200 ]' "/completion and /search: short prefixes answered"
 ok 'curl -s "$B/getCapabilities" | py "import json,sys; d=json.load(sys.stdin); assert d[\"operations\"]"' "/getCapabilities is JSON"
 ok 'curl -s "$B/openapi" | py "import json,sys; d=json.load(sys.stdin); assert \"/search\" in d[\"paths\"]"' "/openapi is JSON"
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "geoflux/equipment.h"
@@ -312,6 +313,47 @@ int main(int argc, char **argv)
         /* 585 km from Bruz (Strasbourg): nothing within 500 m */
         CHECK(gf_gc_reverse(ix, s, 7.75, 48.58, 500, &rr) == GF_OK);
         CHECK(rr.type == GF_GC_NONE || rr.distance <= 500);
+    }
+
+    /* 6a. autocompletion: the last word as a prefix, with or without a
+     * commune; whole words (prefix 0, the CSV geocoder's) do not complete;
+     * a one-letter prefix answers, bounded */
+    {
+        gf_gc_result rs[GF_GC_MAX_RESULTS];
+        int n = -1;
+        static const struct { const char *q, *pc, *name; } pq[] = {
+            {"8 bd louis pa", NULL, "8 Boulevard Louis Pasteur"},
+            {"8 bd louis pa", "35170", "8 Boulevard Louis Pasteur"},
+            {"62 av du general de gau", "35170", "62 Avenue du Général de Gaulle"},
+            {"12 allee des mes", NULL, "12 Allée des Mésanges"},
+            {"louis past", NULL, "Boulevard Louis Pasteur"},
+        };
+        for (size_t i = 0; i < sizeof pq / sizeof pq[0]; i++) {
+            gf_gc_query sq = {.q = pq[i].q, .qlen = strlen(pq[i].q), .postcode = pq[i].pc,
+                              .postcodelen = pq[i].pc ? 5 : 0, .prefix = 1};
+            CHECK(gf_gc_search(ix, s, &sq, rs, 5, &n) == GF_OK && n >= 1);
+            if (n >= 1) {
+                CHECK_STR(rs[0].name, pq[i].name);
+                CHECK(rs[0].score > 0.5 && rs[0].score <= 1);
+            }
+            sq.prefix = 0; /* no commune: nothing found without completion (with one, the fuzzy match may) */
+            CHECK(gf_gc_search(ix, s, &sq, rs, 5, &n) == GF_OK);
+            if (!pq[i].pc) CHECK(n == 0);
+        }
+        /* a blank typed after the last word: a whole word */
+        gf_gc_query sq = {.q = "8 bd louis pa ", .qlen = 14, .prefix = 1};
+        CHECK(gf_gc_search(ix, s, &sq, rs, 5, &n) == GF_OK && n == 0);
+        sq = (gf_gc_query){.q = "rue c", .qlen = 5, .prefix = 1};
+        CHECK(gf_gc_search(ix, s, &sq, rs, GF_GC_MAX_RESULTS, &n) == GF_OK && n >= 2);
+        for (int i = 0; i < n; i++) CHECK(!strncasecmp(rs[i].street, "Rue ", 4) && rs[i].type == GF_GC_STREET);
+        int allc = 1;
+        for (uint32_t c = 0; c < 3 && c < ix->ncommunes; c++) {
+            uint32_t out[GC_PREFIX_SCAN];
+            int k = gc_prefix_streets(ix, c, NULL, 0, "a", 1, out, GC_PREFIX_SCAN);
+            allc &= k >= 0 && k <= GC_PREFIX_SCAN;
+            for (int j = 0; j < k; j++) allc &= ix->streets[out[j]].commune == c;
+        }
+        CHECK(allc);
     }
 
     /* 6b. the search entry point: a ranked list, type filters, bias; the
