@@ -174,6 +174,16 @@ typedef struct gf_serve_opts {
     unsigned timeout_s;        /* idle connection timeout; 0: 30 s */
     unsigned max_connections;  /* 0: 1024 */
     const gf_gc_index *index;  /* borrowed; NULL: the geocoding API answers 503 */
+    const char *index_watch;   /* NULL, or a file whose change means a new publication (a SITE's
+                                  .geoflux-publication, looked at every 250 ms): the index is then
+                                  built again from index_sources (and index_postcodes, may be NULL)
+                                  on a thread of its own while requests go on with the old one, and
+                                  swapped in; requests in flight finish on the index they started
+                                  with, the next ones use the new one (index may be NULL until then).
+                                  A build that fails keeps the old index. */
+    const char *const *index_sources;
+    int nindex_sources;
+    const char *index_postcodes;
     gf_serve_archive *const *archives; /* borrowed: destroy them after gf_serve_stop() */
     const char *const *reload_paths;   /* NULL, or per archive the file to watch (NULL: none): when it is
                                           replaced (a new publication renamed into place) the new file is
@@ -193,6 +203,9 @@ typedef struct gf_server gf_server;
  * bind address, GF_ERR_IO when the port cannot be bound (message says
  * why). Caller stops and frees with gf_serve_stop(). */
 gf_status gf_serve_start(gf_ctx *ctx, const gf_serve_opts *opts, gf_server **out);
+/* How many times the index was rebuilt for a new publication, and how many
+ * of those builds failed (the old index kept). */
+void gf_serve_reload_stats(gf_server *s, unsigned *reloads, unsigned *failures);
 /* The port listened on (useful with port 0). */
 int gf_serve_port(const gf_server *s);
 /* Stops accepting, lets the requests in flight finish (up to drain_s

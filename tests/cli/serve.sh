@@ -280,4 +280,30 @@ ok 'cmp -s "$OUT/inflight.pmtiles" "$OUT/bruz.pmtiles"' "a download in flight fi
 kill -TERM "$PID"; wait "$PID"; rc=$?
 ok '[ $rc -eq 0 ]' "SITE server: SIGTERM exit 0"
 
+# a SITE's addresses: a new publication is indexed again in the background
+# and swapped in, no request failing meanwhile (geoflux publish, twice)
+P=$OUT/pubidx; rm -rf "$P" "$OUT/s6.stop"; mkdir -p "$P/src/bruz"; cp "$BAL" "$P/src/bruz/bal.csv"
+pubx() { (cd "$P" && "$GF" publish src --store store.db -o site --perimeter 35 --at "$1" -q); }
+pubx 2026-12-01
+ok '[ -s "$P/site/adresses.csv.gz" ] && [ -s "$P/site/.geoflux-publication" ]' "publish: a SITE with adresses.csv.gz"
+start "$OUT/s6" "$P/site" -j 2 -q
+hits() { curl -s "$B/search?q=1+rue+des+zinnias+pourpres+bruz&autocomplete=0" | py "import json,sys; f=json.load(sys.stdin)['features']; print(f[0]['properties']['street'] if f and f[0]['properties']['score']>0.8 else '-')"; }
+ok '[ -n "$B" ] && [ "$(hits)" = - ] && [ "$(curl -s "$B/search?q=1+rue+des+acacias+bruz" | py "import json,sys; print(json.load(sys.stdin)[\"features\"][0][\"properties\"][\"id\"])")" = 35047_0001_00001 ]' "SITE: its adresses.csv.gz answers /search"
+# requests all along the rebuild: each must be a 200
+( end=$((SECONDS + 30)); while [ $SECONDS -lt $end ] && [ ! -e "$OUT/s6.stop" ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' "$B/search?q=2+rue+des+acacias+bruz"
+    curl -s -o /dev/null -w '%{http_code}\n' "$B/reverse?lon=-1.745464&lat=48.028382"
+  done >"$OUT/s6.codes" ) &
+lpid=$!
+sed -i 's/;Rue des Acacias;/;Rue des Zinnias Pourpres;/' "$P/src/bruz/bal.csv"
+pubx 2026-12-02
+got=-
+for _ in $(seq 1 150); do got=$(hits); [ "$got" = "Rue des Zinnias Pourpres" ] && break; sleep 0.2; done
+touch "$OUT/s6.stop"; wait $lpid
+ok '[ "$got" = "Rue des Zinnias Pourpres" ]' "a new publication's address answers /search without a restart"
+ok '[ "$(grep -c . "$OUT/s6.codes")" -ge 10 ] && [ -z "$(grep -v "^200$" "$OUT/s6.codes")" ]' "no request failed during the rebuild ($(grep -c . "$OUT/s6.codes") requests)"
+ok '[ "$(curl -s "$B/search?q=1+rue+des+acacias+bruz&autocomplete=0" | py "import json,sys; f=json.load(sys.stdin)[\"features\"]; print(f[0][\"properties\"][\"street\"] if f else \"-\")")" != "Rue des Acacias" ]' "the old address is gone from the index"
+kill -TERM "$PID"; wait "$PID"; rc=$?
+ok '[ $rc -eq 0 ]' "SITE with reloads: SIGTERM exit 0"
+
 gf_test_end
