@@ -172,7 +172,9 @@ typedef struct gf_serve_opts {
     size_t max_upload;         /* largest request body; 0: 50 MB */
     size_t max_header;         /* memory for one connection's request line and headers; 0: 32 KiB */
     unsigned timeout_s;        /* idle connection timeout; 0: 30 s */
-    unsigned max_connections;  /* 0: 1024 */
+    unsigned max_connections;  /* connections open at once, beyond which new ones are refused (closed at
+                                  once) while the others are answered; 0: (RLIMIT_NOFILE - 64) / 2, at
+                                  most 4096 (a connection may hold a socket and a file) */
     const gf_gc_index *index;  /* borrowed; NULL: the geocoding API answers 503 */
     const char *index_watch;   /* NULL, or a file whose change means a new publication (a SITE's
                                   .geoflux-publication, looked at every 250 ms): the index is then

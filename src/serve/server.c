@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -952,7 +953,19 @@ gf_status gf_serve_start(gf_ctx *ctx, const gf_serve_opts *opts, gf_server **out
     if (!s->o.max_upload) s->o.max_upload = 50u << 20;
     if (!s->o.max_header) s->o.max_header = 32u << 10;
     if (!s->o.timeout_s) s->o.timeout_s = 30;
-    if (!s->o.max_connections) s->o.max_connections = 1024;
+    if (!s->o.max_connections) {
+        /* A connection may hold two descriptors (its socket, and a file or
+         * upload being sent): half of what the process may open, less a
+         * reserve for the index, archives and logs, so that reaching the
+         * limit refuses new connections instead of failing requests already
+         * taken (EMFILE); at most 4096 (the memory of that many
+         * connections' header buffers, 32 KiB each, is 128 MiB). */
+        struct rlimit rl;
+        rlim_t lim = 4096;
+        if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
+            lim = rl.rlim_cur > 64 + 2 * 16 ? (rl.rlim_cur - 64) / 2 : 16;
+        s->o.max_connections = (unsigned)(lim < 4096 ? lim : 4096);
+    }
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->wlock, NULL);
     {

@@ -8,6 +8,9 @@
 # Usage: serve.sh GEOFLUX SRCDIR OUTDIR
 . "$(dirname "$0")/lib.sh" "$@"
 command -v curl >/dev/null || { echo "SKIPPED: curl missing"; exit 77; }
+# room for 1,000 connections at once (the server inherits it: its connection
+# limit is half the descriptors it may open, see gf_serve_opts.max_connections)
+ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 S=$SRC/data/samples
 BAL=$S/bal/bal_35047_v1.3.csv
 py() { /usr/bin/python3 -c "$1"; }
@@ -206,6 +209,36 @@ exec 4<&- 4>&-
 for i in $(seq 1 400); do echo "url = \"$B/search?q=$i+rue+des+acacias+bruz\""; echo "output = /dev/null"; done >"$OUT/many.cfg"
 curl -s --parallel --parallel-max 400 -K "$OUT/many.cfg" 2>/dev/null -w '%{http_code}\n' >"$OUT/many.codes"
 ok '[ "$(grep -c "^200$" "$OUT/many.codes")" = 400 ]' "400 parallel connections: all answered 200"
+# 1,000 connections held open at once: another client is still answered, then
+# each of the 1,000 gets its answer
+if [ "$(ulimit -n)" -ge 2200 ]; then
+  py "
+import selectors, socket, subprocess, sys, time
+host, port, n = '$host', $port, 1000
+socks = [socket.create_connection((host, port), timeout=10) for _ in range(n)]
+other = subprocess.run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '10', 'http://%s:%d/getCapabilities' % (host, port)],
+                       capture_output=True, text=True).stdout
+for i, s in enumerate(socks):
+    s.sendall(b'GET /search?q=%d+rue+des+acacias+bruz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' % (i % 40 + 1))
+sel = selectors.DefaultSelector()
+got = {}
+for s in socks:
+    s.setblocking(False); sel.register(s, selectors.EVENT_READ); got[s] = b''
+left, end = n, time.time() + 90
+while left and time.time() < end:
+    for k, _ in sel.select(timeout=1):
+        s = k.fileobj
+        try: d = s.recv(65536)
+        except BlockingIOError: continue
+        except OSError: d = b''
+        if d: got[s] += d
+        else: sel.unregister(s); s.close(); left -= 1
+ok = sum(1 for b in got.values() if b.startswith(b'HTTP/1.1 200') and b.rstrip().endswith(b'}'))
+print(other, ok)" >"$OUT/c1000.txt" 2>"$OUT/c1000.err"
+  ok '[ "$(cat "$OUT/c1000.txt")" = "200 1000" ]' "1,000 connections open at once: another client answered, then all 1,000 (got $(cat "$OUT/c1000.txt"))"
+else
+  echo "SKIPPED: 1,000 parallel connections (ulimit -n is $(ulimit -n), cannot be raised to 2200)"
+fi
 ok '[ "$(code "$B/search?q=rue+des+acacias")" = 200 ] && kill -0 "$PID"' "the server still answers"
 
 # --- SIGTERM ---------------------------------------------------------------------
