@@ -97,7 +97,21 @@ typedef struct gf_gc_query {
     const char *city; size_t citylen;         /* commune name, when it is a column of its own */
     gf_gc_type type;                          /* filter: only results of this type (GF_GC_NONE: any) */
     int has_bias; double lon, lat;            /* a position (WGS84) near which equally good names rank first */
+    int prefix;                               /* autocomplete: the last word of q may be unfinished (below) */
 } gf_gc_query;
+
+/* Autocompletion (prefix, set by /completion and /search?autocomplete=1;
+ * the CSV geocoder leaves it 0, whole words): when q's last word belongs to
+ * the street part (no postcode or commune after it, no blank typed after
+ * it), the streets whose normalised name starts with the street words, the
+ * last one as typed, are candidates too ("8 bd louis pa": 8 Boulevard Louis
+ * Pasteur), in the communes the query names or, when it names none, in the
+ * whole index. Their text score is 0.7 + 0.3 x (typed length / name
+ * length), the length being that of the name after its street type; in the
+ * whole index the commune confidence is 0.9. Cost is bounded: a prefix
+ * looks at GC_PREFIX_SCAN (256) names at most per commune, the first in
+ * alphabetical order, so a prefix of one or two letters gives some of the
+ * streets it could complete to, not the best of all of them. */
 
 /* The bias (has_bias) works like addok's proximity, on the ranking only:
  * candidate streets are ordered by text score x (0.9 + 0.1 x proximity),
@@ -202,6 +216,22 @@ gf_status gf_gc_legal_trans(gf_gc_legal *l, gf_ctx *ctx, int epsg, double *x, do
  * when there is none. */
 gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *s, double lon, double lat, double max_m,
                         gf_gc_result *res);
+
+/* The max (<= GF_GC_MAX_RESULTS) nearest results to lon/lat within max_m
+ * metres (<= 0: no limit) into res[0..*n), nearest first, ties in index
+ * order (the same on every run), each with its distance. type chooses what
+ * a result is: GF_GC_NONE, the addresses and numberless streets/places
+ * themselves (gf_gc_reverse() is this with max 1); GF_GC_HOUSENUMBER, the
+ * numbered addresses only; GF_GC_STREET / GF_GC_LOCALITY, the streets /
+ * places (lieux-dits) to which the nearest addresses belong, each once, at
+ * its own position; GF_GC_MUNICIPALITY, their communes, each once, at the
+ * commune's position. A street's, place's or commune's distance is that of
+ * its nearest address (or numberless position) to the point: the one the
+ * search ranks by, and what tells how far the point is from it. GF_OK, or
+ * GF_ERR_ARG for NULL arguments or max < 1; allocates nothing. Names are
+ * built in the scratch: valid until the next call with the same scratch. */
+gf_status gf_gc_reverse_n(const gf_gc_index *ix, gf_gc_scratch *s, double lon, double lat, double max_m,
+                          gf_gc_type type, gf_gc_result *res, int max, int *n);
 
 /* Great-circle distance in metres. */
 double gf_gc_distance(double lon1, double lat1, double lon2, double lat2);

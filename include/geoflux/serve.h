@@ -70,9 +70,9 @@ typedef struct gf_serve_kv {
  * line of detail. Strings point into the gf_serve_kv values. */
 typedef struct gf_serve_params {
     gf_gc_query query;  /* q (completion: text), postcode, citycode, type, lat/lon bias */
-    int limit;          /* search, reverse: 1..20, default 5 (reverse: 1); completion: maximumResponses 1..15,
+    int limit;          /* search, reverse: 1..20, default 5; completion: maximumResponses 1..15,
                            default 10 */
-    int autocomplete;   /* search: default 1 (accepted; the matcher ranks the same either way) */
+    int autocomplete;   /* search: default 1, the service's: query.prefix (the last word may be unfinished) */
     int has_point;      /* reverse: lon and lat given */
     double lon, lat;
     int ndetail;        /* > 0: the request is refused, detail[] says why (400) */
@@ -172,8 +172,20 @@ typedef struct gf_serve_opts {
     size_t max_upload;         /* largest request body; 0: 50 MB */
     size_t max_header;         /* memory for one connection's request line and headers; 0: 32 KiB */
     unsigned timeout_s;        /* idle connection timeout; 0: 30 s */
-    unsigned max_connections;  /* 0: 1024 */
+    unsigned max_connections;  /* connections open at once, beyond which new ones are refused (closed at
+                                  once) while the others are answered; 0: (RLIMIT_NOFILE - 64) / 2, at
+                                  most 4096 (a connection may hold a socket and a file) */
     const gf_gc_index *index;  /* borrowed; NULL: the geocoding API answers 503 */
+    const char *index_watch;   /* NULL, or a file whose change means a new publication (a SITE's
+                                  .geoflux-publication, looked at every 250 ms): the index is then
+                                  built again from index_sources (and index_postcodes, may be NULL)
+                                  on a thread of its own while requests go on with the old one, and
+                                  swapped in; requests in flight finish on the index they started
+                                  with, the next ones use the new one (index may be NULL until then).
+                                  A build that fails keeps the old index. */
+    const char *const *index_sources;
+    int nindex_sources;
+    const char *index_postcodes;
     gf_serve_archive *const *archives; /* borrowed: destroy them after gf_serve_stop() */
     const char *const *reload_paths;   /* NULL, or per archive the file to watch (NULL: none): when it is
                                           replaced (a new publication renamed into place) the new file is
@@ -195,6 +207,9 @@ typedef struct gf_server gf_server;
  * bind address, GF_ERR_IO when the port cannot be bound (message says
  * why). Caller stops and frees with gf_serve_stop(). */
 gf_status gf_serve_start(gf_ctx *ctx, const gf_serve_opts *opts, gf_server **out);
+/* How many times the index was rebuilt for a new publication, and how many
+ * of those builds failed (the old index kept). */
+void gf_serve_reload_stats(gf_server *s, unsigned *reloads, unsigned *failures);
 /* The port listened on (useful with port 0). */
 int gf_serve_port(const gf_server *s);
 /* Stops accepting, lets the requests in flight finish (up to drain_s

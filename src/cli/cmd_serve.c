@@ -29,6 +29,8 @@ static void help(FILE *f)
         "                       its adresses.pmtiles is a tileset (reopened when a new\n"
         "                       publication replaces it), and its adresses.csv.gz is the\n"
         "                       address base when neither --index nor --addresses is given\n"
+        "                       (indexed again in the background when a new publication\n"
+        "                       replaces it: .geoflux-publication changes)\n"
         "  ARCHIVE              a .pmtiles or .mbtiles file, served as the tileset NAME (its\n"
         "                       file name without extension)\n"
         "      --index FILE     a geocoding index saved by `geoflux index build`\n"
@@ -53,7 +55,7 @@ static void help(FILE *f)
         "  GET /search?q=&limit=&autocomplete=&lat=&lon=&type=&postcode=&citycode=&index=address\n"
         "                       GeoCodeJSON FeatureCollection; 400 {\"code\",\"message\",\"detail\"}\n"
         "                       on bad parameters\n"
-        "  GET /reverse?lon=&lat=&type=   the nearest address within 500 m, with its distance\n"
+        "  GET /reverse?lon=&lat=&limit=&type=   the limit (5) nearest within 500 m, with their distance\n"
         "  GET /completion?text=&maximumResponses=   the search box's suggestions\n"
         "  GET /getCapabilities, GET /openapi   what the service offers\n"
         "  GET /tiles/NAME/{z}/{x}/{y}.mvt   a tile (204 when there is none), /tiles/NAME.json TileJSON\n"
@@ -137,7 +139,7 @@ int gf_cmd_serve(int argc, char **argv)
     const char *reload[MAX_ARCHIVES] = {0}; /* a SITE's archive is watched for new publications */
     const char *roots[3];
     int narch = 0, nroots = 0, site_addrs = 0;
-    char site_path[2][4096], map_root[4096] = "";
+    char site_path[3][4096], map_root[4096] = "";
     const char *site_dir = NULL;
     gf_gc_index *ix = NULL;
     gf_server *srv = NULL;
@@ -159,6 +161,7 @@ int gf_cmd_serve(int argc, char **argv)
                 reload[narch++] = site_path[0];
             }
             snprintf(site_path[1], sizeof site_path[1], "%s/adresses.csv.gz", argv[i]);
+            snprintf(site_path[2], sizeof site_path[2], "%s/.geoflux-publication", argv[i]);
             if (!index && !naddrs && !site_addrs && !stat(site_path[1], &sb)) site_addrs = 1;
             continue;
         }
@@ -227,6 +230,13 @@ int gf_cmd_serve(int argc, char **argv)
                        .timeout_s = (unsigned)timeout, .index = ix, .archives = archives, .reload_paths = reload, .narchives = narch,
                        .roots = roots, .nroots = nroots, .map_page = web != NULL, .tmpdir = tmpdir,
                        .home = home};
+    if (site_addrs) {
+        /* the SITE's addresses are the base: a new publication rebuilds it */
+        o.index_watch = site_path[2];
+        o.index_sources = addrs;
+        o.nindex_sources = naddrs;
+        o.index_postcodes = postcodes;
+    }
     if ((st = gf_serve_start(ctx, &o, &srv))) goto fail;
     const char *host = bind ? bind : "127.0.0.1";
     int v6 = strchr(host, ':') != NULL;

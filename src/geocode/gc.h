@@ -5,6 +5,7 @@
 #ifndef GF_GEOCODE_GC_H
 #define GF_GEOCODE_GC_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "geoflux/geocode.h"
@@ -74,6 +75,7 @@ struct gf_gc_index {
     uint32_t *grid_start; uint32_t *grid_items; /* reverse grid: items are addr idx, or naddrs + street idx */
     uint32_t ngrid_items;
     double g_lon0, g_lat0, g_cell; uint32_t g_nx, g_ny;
+    _Atomic(struct gc_prefix *) prefix;        /* prefix.c's name-sorted tables, built on first use */
     /* storage */
     void *map; size_t maplen; /* loaded: the mapping */
     int owned;                /* built: arrays are malloc'd */
@@ -157,5 +159,18 @@ static inline const gc_addr *gc_street_addr(const gf_gc_index *ix, const gc_stre
 {
     return sp->kind == GC_K_LIEUDIT ? &ix->addrs[ix->ld_addrs[sp->addr0 + i]] : &ix->addrs[sp->addr0 + i];
 }
+
+/* ---- prefix search (prefix.c) ---- */
+/* Most streets of a sorted range a prefix lookup looks at (its cost bound). */
+#define GC_PREFIX_SCAN 256
+typedef struct gc_prefix gc_prefix;
+/* Streets (with a position) whose normalised name starts with p[0..pl) and
+ * whose leading street type is type[0..typel) (typel 0: after any type, or
+ * none), in commune (GC_NONE: any), into out[0..max), in alphabetical
+ * order; at most GC_PREFIX_SCAN names are looked at. Returns how many, -1
+ * when the tables could not be allocated. Thread-safe. */
+int gc_prefix_streets(const gf_gc_index *ix, uint32_t commune, const char *type, size_t typel, const char *p,
+                      size_t pl, uint32_t *out, int max);
+void gc_prefix_free(gc_prefix *p);
 
 #endif

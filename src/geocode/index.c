@@ -895,6 +895,7 @@ void gf_gc_index_destroy(gf_gc_index *ix)
         free(ix->tri_keys); free(ix->tri_vals); free(ix->grid_start); free(ix->grid_items); free(ix->ld_addrs);
     }
     if (ix->map) munmap(ix->map, ix->maplen);
+    gc_prefix_free(atomic_load(&ix->prefix));
     free(ix);
 }
 

@@ -790,6 +790,46 @@ static int names_around(const gf_gc_index *ix, const ccand *cs, int ncs, const c
     return 0;
 }
 
+/* Autocompletion: the streets whose name starts with the street words t[0..nt)
+ * (normalised, the last one as typed: "pa" is not to be expanded as an
+ * abbreviation), in the candidate communes, or anywhere when there are none
+ * (confidence 0.9), into L (see gf_gc_query.prefix). */
+static void prefix_cands(const gf_gc_index *ix, const tok *t, int nt, const ccand *cs, int ncs, scand *L, int *nl)
+{
+    const tok *lw = &t[nt - 1];
+    size_t wl;
+    if (!gc_word(lw->p, (size_t)lw->len, &wl)) return; /* an article: a whole word */
+    char P[512];
+    size_t pl = norm_toks(t, 0, nt - 1, P, sizeof P);
+    if (pl + 1 + (size_t)lw->len + 1 >= sizeof P) return;
+    if (pl) P[pl++] = ' ';
+    memcpy(P + pl, lw->p, (size_t)lw->len);
+    pl += (size_t)lw->len;
+    P[pl] = 0;
+    const char *ty = NULL, *rest = P;
+    size_t tyl = 0, rl = pl;
+    const char *sp1 = memchr(P, ' ', pl);
+    if (sp1 && gc_is_street_type(P, (size_t)(sp1 - P))) {
+        ty = P;
+        tyl = (size_t)(sp1 - P);
+        rest = sp1 + 1;
+        rl = pl - tyl - 1;
+    }
+    if (!rl) return;
+    uint32_t found[GC_PREFIX_SCAN];
+    for (int i = 0; i < (ncs ? ncs : 1); i++) {
+        double conf = ncs ? cs[i].conf : 0.9;
+        int n = gc_prefix_streets(ix, ncs ? cs[i].c : GC_NONE, ty, tyl, rest, rl, found, GC_PREFIX_SCAN);
+        for (int k = 0; k < n; k++) {
+            const gc_street *sp = &ix->streets[found[k]];
+            size_t ul = sp->nlen > sp->tstart ? (size_t)(sp->nlen - sp->tstart) : 1;
+            double sim = 0.7 + 0.3 * (double)rl / (double)ul;
+            if (sim > 1) sim = 1;
+            push_cand(L, nl, found[k], sim, sim * conf);
+        }
+    }
+}
+
 /* The matcher. Fills res[0] (type GF_GC_NONE when nothing is found) and,
  * when max > 1, the other candidate streets as res[1..*nalt]. */
 static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_query *q, gf_gc_result *res, int max,
@@ -980,11 +1020,15 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     /* nothing names a commune, but the row has a position: the communes
      * around it (the street is then looked for in each, nearest first) */
     if (ncs == 0 && q->has_bias && !cnl && !pcl && !(q->citycode && q->citycodelen)) ncs = near_communes(ix, q, cs);
-    if (ncs == 0) return GF_OK; /* not found */
+    /* autocomplete: the last word, when it is the street's, may be unfinished */
+    int pfx = q->prefix && nt > 0 && street_end == nt && t[nt - 1].kind == T_WORD && q->qlen > 0 &&
+              q->q[q->qlen - 1] != ' ' && !(t[nt - 1].p[0] >= '0' && t[nt - 1].p[0] <= '9');
+    if (ncs == 0 && !pfx) return GF_OK; /* not found */
     /* 5. street */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) num = -1;
     sq_t sq;
     street_query(t, street_end, &sq);
+    if (ncs == 0 && (sq.sl == 0 || q->type == GF_GC_MUNICIPALITY)) return GF_OK;
     if (sq.sl == 0 || q->type == GF_GC_MUNICIPALITY) {
         /* the commune itself */
         uint32_t c = cs[0].c;
@@ -1028,6 +1072,7 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             break;
         }
     }
+    if (pfx) prefix_cands(ix, t, nt, cs, ncs, L, &nl);
     /* a street or locality filter keeps those kinds only */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) {
         int k = 0;
@@ -1068,6 +1113,7 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             }
     }
     double bestconf = best.s != GC_NONE && best.sim > 0 ? best.v / best.sim : 0;
+    if ((best.s == GC_NONE || best.sim < 0.5) && ncs == 0) return GF_OK;
     if (best.s == GC_NONE || best.sim < 0.5) {
         /* no street: fall back to the commune, with a low score */
         uint32_t c = cs[0].c;
@@ -1137,10 +1183,88 @@ gf_status gf_gc_geocode(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
 }
 
 /* ---- reverse ---- */
-gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, double lat, double max_m, gf_gc_result *r)
+/* What a grid item stands for under a type filter: the item itself (no
+ * filter, housenumber), its street or place (street, locality) or its
+ * commune (municipality); GC_NONE when the filter rules it out. */
+static uint32_t rev_key(const gf_gc_index *ix, uint32_t it, gf_gc_type type)
 {
-    if (!ix || !scr || !r) return GF_ERR_ARG;
-    gf_gc_result_clear(r);
+    uint32_t s = it < ix->naddrs ? ix->addrs[it].street : it - ix->naddrs;
+    int place = ix->streets[s].kind != GC_K_STREET;
+    switch (type) {
+    case GF_GC_HOUSENUMBER: return it < ix->naddrs ? it : GC_NONE;
+    case GF_GC_STREET: return place ? GC_NONE : s;
+    case GF_GC_LOCALITY: return place ? s : GC_NONE;
+    case GF_GC_MUNICIPALITY: return ix->streets[s].commune;
+    default: return it;
+    }
+}
+
+typedef struct rev_hit {
+    uint32_t key, item;
+    double d;
+} rev_hit;
+
+static int rev_before(double d1, uint32_t k1, double d2, uint32_t k2) { return d1 < d2 || (d1 == d2 && k1 < k2); }
+
+/* Keeps the max nearest entities in top[0..*n), by distance then key (so
+ * that ties come out the same on every run): an entity already there keeps
+ * its nearest item. */
+static void rev_add(rev_hit *top, int *n, int max, uint32_t key, uint32_t item, double d)
+{
+    int i = 0;
+    while (i < *n && top[i].key != key) i++;
+    if (i < *n) {
+        if (!rev_before(d, item, top[i].d, top[i].item)) return;
+        memmove(&top[i], &top[i + 1], sizeof *top * (size_t)(*n - i - 1));
+        (*n)--;
+    } else if (*n == max && !rev_before(d, key, top[max - 1].d, top[max - 1].key)) return;
+    else if (*n == max) (*n)--;
+    int j = *n;
+    while (j > 0 && rev_before(d, key, top[j - 1].d, top[j - 1].key)) { top[j] = top[j - 1]; j--; }
+    top[j] = (rev_hit){key, item, d};
+    (*n)++;
+}
+
+static void rev_fill(const gf_gc_index *ix, gf_gc_scratch *scr, const rev_hit *h, gf_gc_type type, gf_gc_result *r)
+{
+    uint32_t it = h->item;
+    int32_t ilo, ila;
+    if (it < ix->naddrs) { ilo = ix->addrs[it].lon; ila = ix->addrs[it].lat; }
+    else { ilo = ix->streets[it - ix->naddrs].lon; ila = ix->streets[it - ix->naddrs].lat; }
+    r->distance = h->d;
+    r->score = 1.0;
+    if (type == GF_GC_MUNICIPALITY) {
+        const gc_commune *cm = &ix->communes[h->key];
+        fill_commune(ix, h->key, r);
+        r->type = GF_GC_MUNICIPALITY;
+        if (cm->lon != INT32_MIN) set_pos(r, cm->lon, cm->lat);
+        else set_pos(r, ilo, ila);
+        r->name = r->city;
+    } else if (it < ix->naddrs && type != GF_GC_STREET && type != GF_GC_LOCALITY) {
+        const gc_addr *a = &ix->addrs[it];
+        fill_street(ix, a->street, r);
+        r->type = GF_GC_HOUSENUMBER;
+        set_pos(r, a->lon, a->lat);
+        r->housenumber = a->num;
+        snprintf(r->suffix, sizeof r->suffix, "%s", gc_str(ix, a->suffix));
+        r->id = gc_str(ix, a->cle);
+        name_number(scr, r);
+    } else {
+        uint32_t s = it < ix->naddrs ? ix->addrs[it].street : it - ix->naddrs;
+        fill_street(ix, s, r);
+        r->type = ix->streets[s].kind ? GF_GC_LOCALITY : GF_GC_STREET;
+        if (ix->streets[s].lon != INT32_MIN) set_pos(r, ix->streets[s].lon, ix->streets[s].lat);
+        else set_pos(r, ilo, ila);
+        r->name = r->street;
+    }
+}
+
+gf_status gf_gc_reverse_n(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, double lat, double max_m,
+                          gf_gc_type type, gf_gc_result *res, int max, int *n)
+{
+    if (!ix || !scr || !res || !n || max < 1) return GF_ERR_ARG;
+    if (max > GF_GC_MAX_RESULTS) max = GF_GC_MAX_RESULTS;
+    *n = 0;
     scr->slot = 0;
     if (!isfinite(lon) || !isfinite(lat) || ix->ngrid_items == 0) return GF_OK;
     long nx = (long)ix->g_nx, ny = (long)ix->g_ny;
@@ -1166,12 +1290,14 @@ gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, d
     if (cx < 0) r0 = -cx; else if (cx >= nx) r0 = cx - nx + 1;
     long ry = cy < 0 ? -cy : cy >= ny ? cy - ny + 1 : 0;
     if (ry > r0) r0 = ry;
-    double bestd = HUGE_VAL;
-    uint32_t besti = GC_NONE;
+    rev_hit top[GF_GC_MAX_RESULTS];
+    int nt = 0;
     const double kx = 111320.0 * cos(lat * M_PI / 180.0);
     for (long ring = r0;; ring++) {
+        /* the max-th nearest so far: nothing farther can enter the list */
+        double worst = nt == max ? top[max - 1].d : HUGE_VAL;
         /* an item in a cell `ring` cells away is at least (ring - 1) cells away */
-        if (ring >= 1 && (double)(ring - 1) * cell_m > bestd) break;
+        if (ring >= 1 && (double)(ring - 1) * cell_m > worst) break;
         if (max_m > 0 && ring >= 1 && (double)(ring - 1) * cell_m > max_m) break;
         long y0 = cy - ring, y1 = cy + ring, x0 = cx - ring, x1 = cx + ring;
         for (long y = y0 < 0 ? 0 : y0; y <= y1 && y < ny; y++) {
@@ -1183,40 +1309,40 @@ gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, d
                 size_t cell = (size_t)y * (size_t)nx + (size_t)x;
                 for (uint32_t k = ix->grid_start[cell]; k < ix->grid_start[cell + 1]; k++) {
                     uint32_t it = ix->grid_items[k];
+                    uint32_t key = rev_key(ix, it, type);
+                    if (key == GC_NONE) continue;
                     int32_t ilo, ila;
                     if (it < ix->naddrs) { ilo = ix->addrs[it].lon; ila = ix->addrs[it].lat; }
                     else { ilo = ix->streets[it - ix->naddrs].lon; ila = ix->streets[it - ix->naddrs].lat; }
-                    /* cheap planar distance first: only items that may beat the
-                     * best (5 % margin, far above the planar error over France)
-                     * pay for the great-circle formula */
+                    /* cheap planar distance first: only items that may enter
+                     * the list (5 % margin, far above the planar error over
+                     * France) pay for the great-circle formula */
+                    worst = nt == max ? top[max - 1].d : HUGE_VAL;
                     double dx = (ilo / GC_E7 - lon) * kx, dy = (ila / GC_E7 - lat) * 110574.0;
                     double dap = sqrt(dx * dx + dy * dy);
-                    if (dap > bestd * 1.05 + 1.0) continue;
+                    if (dap > worst * 1.05 + 1.0) continue;
                     double d = gf_gc_distance(lon, lat, ilo / GC_E7, ila / GC_E7);
-                    if (d < bestd || (d == bestd && it < besti)) { bestd = d; besti = it; }
+                    if (max_m > 0 && d > max_m) continue;
+                    rev_add(top, &nt, max, key, it, d);
                 }
             }
         }
         if (x0 <= 0 && y0 <= 0 && x1 >= nx - 1 && y1 >= ny - 1) break; /* the whole grid is seen */
     }
-    if (besti == GC_NONE || (max_m > 0 && bestd > max_m)) return GF_OK;
-    r->distance = bestd;
-    r->score = 1.0;
-    if (besti < ix->naddrs) {
-        const gc_addr *a = &ix->addrs[besti];
-        fill_street(ix, a->street, r);
-        r->type = GF_GC_HOUSENUMBER;
-        set_pos(r, a->lon, a->lat);
-        r->housenumber = a->num;
-        snprintf(r->suffix, sizeof r->suffix, "%s", gc_str(ix, a->suffix));
-        r->id = gc_str(ix, a->cle);
-        name_number(scr, r);
-    } else {
-        uint32_t s = besti - ix->naddrs;
-        fill_street(ix, s, r);
-        r->type = ix->streets[s].kind ? GF_GC_LOCALITY : GF_GC_STREET;
-        set_pos(r, ix->streets[s].lon, ix->streets[s].lat);
-        r->name = r->street;
+    for (int i = 0; i < nt; i++) {
+        gf_gc_result_clear(&res[i]);
+        scr->slot = i;
+        rev_fill(ix, scr, &top[i], type, &res[i]);
     }
+    *n = nt;
     return GF_OK;
+}
+
+gf_status gf_gc_reverse(const gf_gc_index *ix, gf_gc_scratch *scr, double lon, double lat, double max_m, gf_gc_result *r)
+{
+    if (!ix || !scr || !r) return GF_ERR_ARG;
+    int n = 0;
+    gf_status st = gf_gc_reverse_n(ix, scr, lon, lat, max_m, GF_GC_NONE, r, 1, &n);
+    if (st || n == 0) gf_gc_result_clear(r);
+    return st;
 }

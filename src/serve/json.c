@@ -48,7 +48,7 @@ gf_status gf_serve_json_features(gf_buf *o, gf_ctx *ctx, gf_gc_legal *legal, con
                                   "\"properties\":{\"label\":", r->lon, r->lat);
         gf_gc_result_label(r, buf, sizeof buf);
         if (!st) st = str(o, buf);
-        if (!st && !reverse) st = gf_buf_printf(o, ",\"score\":%.4f", r->score);
+        if (!st) st = gf_buf_printf(o, ",\"score\":%.4f", r->score); /* reverse too (its OpenAPI schema has it) */
         gf_gc_result_housenumber(r, buf, sizeof buf);
         if (!st) st = kstr(o, "housenumber", buf, 1);
         /* id: the cle_interop of an address; streets and communes have none in

@@ -291,10 +291,11 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
                 else { p->query.has_bias = 1; p->query.lon = lo; p->query.lat = la; }
             }
         }
+        p->query.prefix = 1; /* a search box's text: its last word is being typed */
         return p->ndetail ? GF_ERR_PARSE : GF_OK;
     }
 
-    p->limit = kind == GF_ROUTE_REVERSE ? 1 : 5;
+    p->limit = 5; /* the service's default, /reverse's too (gpf-geocodeur api/params/base.js) */
     p->autocomplete = 1;
     if ((v = get(kv, n, "index", &l))) {
         /* the service's indexes are address, poi and parcel; only address is here */
@@ -352,6 +353,7 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
         if (kind == GF_ROUTE_REVERSE) { p->has_point = 1; p->lon = lon; p->lat = lat; }
         else { p->query.has_bias = 1; p->query.lon = lon; p->query.lat = lat; }
     }
+    p->query.prefix = kind == GF_ROUTE_SEARCH && p->autocomplete;
     return p->ndetail ? GF_ERR_PARSE : GF_OK;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +29,8 @@
 
 typedef struct worker {
     gf_ctx *ctx;
-    gf_gc_scratch *scr;
+    gf_gc_scratch *scr; /* sized for one index: the one of generation scr_gen */
+    unsigned scr_gen;
     gf_gc_legal *legal;
     struct worker *next;
 } worker;
@@ -41,6 +43,18 @@ typedef struct held {
     int refs;  /* requests reading it, plus 1 while it is its slot's current archive */
     int owned; /* opened by the server on a reload (else the caller's) */
 } held;
+
+/* The geocoding index in use, reference counted as the archives are: a
+ * request holds it while it queries it, so that an index replaced by a new
+ * publication is freed only once the last request on it is done; a
+ * generation number tells each worker when its scratch (sized by the
+ * index) must be remade. */
+typedef struct held_ix {
+    const gf_gc_index *ix;
+    gf_gc_index *owned; /* built by the server on a reload (else the caller's) */
+    int refs;           /* requests on it, plus 1 while it is the current one */
+    unsigned gen;
+} held_ix;
 
 /* What URLs call NAME: its current archive, and the file watched for a new
  * publication (NULL: never reloaded). */
@@ -67,6 +81,15 @@ struct gf_server {
     pthread_mutex_t lock; /* the workers list */
     worker *workers;
     atomic_int active; /* requests being answered (for the drain) */
+    held_ix *ix;       /* under lock; NULL: no index */
+    /* the index watcher (o.index_watch): a thread that rebuilds the index
+     * when the publication marker changes */
+    pthread_t watcher;
+    int has_watcher, wstop;
+    pthread_mutex_t wlock;
+    pthread_cond_t wcond;
+    struct stat wseen; /* the marker as last seen (st_ino 0: absent) */
+    atomic_uint reloads, reload_failures;
 };
 
 /* A batch upload being received: the `data` part spooled to a private
@@ -142,8 +165,7 @@ static worker *get_worker(gf_server *s)
     if (w) return w;
     w = calloc(1, sizeof *w);
     if (!w) return NULL;
-    if (gf_ctx_create(&w->ctx) || (s->o.index && gf_gc_scratch_create(s->o.index, &w->scr)) ||
-        gf_gc_legal_create(&w->legal)) {
+    if (gf_ctx_create(&w->ctx) || gf_gc_legal_create(&w->legal)) {
         worker_free(w);
         return NULL;
     }
@@ -153,6 +175,107 @@ static worker *get_worker(gf_server *s)
     pthread_mutex_unlock(&s->lock);
     pthread_setspecific(s->key, w);
     return w;
+}
+
+/* ---- the index, and its reload ------------------------------------------- */
+
+static void ix_release(gf_server *s, held_ix *h)
+{
+    if (!h) return;
+    pthread_mutex_lock(&s->lock);
+    int last = --h->refs == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (last) {
+        gf_gc_index_destroy(h->owned);
+        free(h);
+    }
+}
+
+/* The current index with a reference (give it back with ix_release()), and
+ * the worker's scratch made for it; NULL when there is no index, or no
+ * memory for the scratch (*oom set). */
+static held_ix *ix_acquire(gf_server *s, worker *w, int *oom)
+{
+    *oom = 0;
+    pthread_mutex_lock(&s->lock);
+    held_ix *h = s->ix;
+    if (h) h->refs++;
+    pthread_mutex_unlock(&s->lock);
+    if (!h) return NULL;
+    if (!w->scr || w->scr_gen != h->gen) {
+        gf_gc_scratch_destroy(w->scr);
+        w->scr = NULL;
+        if (gf_gc_scratch_create(h->ix, &w->scr)) {
+            ix_release(s, h);
+            *oom = 1;
+            return NULL;
+        }
+        w->scr_gen = h->gen;
+    }
+    return h;
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* A new publication (the marker replaced or rewritten): the index is built
+ * again from its sources, here on the watcher's thread while requests go on
+ * with the old one, then swapped in. A build that fails (a half-written or
+ * damaged file) leaves the old index in service until the marker changes
+ * again. */
+static void index_check(gf_server *s)
+{
+    struct stat sb;
+    if (stat(s->o.index_watch, &sb)) memset(&sb, 0, sizeof sb);
+    if (same_file(&sb, &s->wseen)) return;
+    s->wseen = sb;
+    if (!sb.st_ino) return; /* the marker gone: keep what is served */
+    gf_ctx *ctx;
+    if (gf_ctx_create(&ctx)) { atomic_fetch_add(&s->reload_failures, 1); return; }
+    gf_gc_index *nix = NULL;
+    held_ix *h = NULL;
+    if (gf_gc_index_build(ctx, s->o.index_sources, s->o.nindex_sources, s->o.index_postcodes, 1, &nix) == GF_OK &&
+        (h = calloc(1, sizeof *h))) {
+        pthread_mutex_lock(&s->lock);
+        *h = (held_ix){nix, nix, 1, s->ix ? s->ix->gen + 1 : 1};
+        held_ix *old = s->ix;
+        s->ix = h;
+        pthread_mutex_unlock(&s->lock);
+        ix_release(s, old);
+        atomic_fetch_add(&s->reloads, 1);
+    } else {
+        gf_gc_index_destroy(nix);
+        atomic_fetch_add(&s->reload_failures, 1);
+    }
+    gf_ctx_destroy(ctx);
+}
+
+static void *watch_main(void *arg)
+{
+    gf_server *s = arg;
+    pthread_mutex_lock(&s->wlock);
+    while (!s->wstop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 250 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&s->wcond, &s->wlock, &until);
+        if (s->wstop) break;
+        pthread_mutex_unlock(&s->wlock);
+        index_check(s);
+        pthread_mutex_lock(&s->wlock);
+    }
+    pthread_mutex_unlock(&s->wlock);
+    return NULL;
+}
+
+void gf_serve_reload_stats(gf_server *s, unsigned *reloads, unsigned *failures)
+{
+    if (reloads) *reloads = s ? atomic_load(&s->reloads) : 0;
+    if (failures) *failures = s ? atomic_load(&s->reload_failures) : 0;
 }
 
 /* ---- geocoding ----------------------------------------------------------- */
@@ -174,31 +297,32 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 
 static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_route_kind kind)
 {
-    if (!s->o.index) return send_error(c, 503, "no geocoding index is loaded (--index or --addresses)", NULL);
     args a = {.n = 0};
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect, &a);
     gf_serve_params p;
     if (gf_serve_parse_params(kind, a.kv, a.n, &p) != GF_OK)
         return send_error(c, 400, "Failed parsing query", &p);
     worker *w = get_worker(s);
-    if (!w || !w->scr) return send_error(c, 500, "out of memory", NULL);
+    if (!w) return send_error(c, 500, "out of memory", NULL);
+    int oom;
+    held_ix *h = ix_acquire(s, w, &oom);
+    if (!h) return oom ? send_error(c, 500, "out of memory", NULL)
+                       : send_error(c, 503, "no geocoding index is loaded (--index or --addresses)", NULL);
     gf_gc_result res[GF_GC_MAX_RESULTS];
     int n = 0;
     gf_buf b = {0};
     gf_status st;
     if (kind == GF_ROUTE_REVERSE) {
-        /* the nearest address within GF_GC_REVERSE_MAX_M, as `geoflux reverse`
-         * (gf_gc_reverse gives one: limit > 1 still answers one) */
-        st = gf_gc_reverse(s->o.index, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, &res[0]);
-        n = st == GF_OK && res[0].type != GF_GC_NONE &&
-            (p.query.type == GF_GC_NONE || p.query.type == res[0].type);
+        /* the limit nearest within GF_GC_REVERSE_MAX_M, as `geoflux reverse` */
+        st = gf_gc_reverse_n(h->ix, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, p.query.type, res, p.limit, &n);
         if (!st) st = gf_serve_json_features(&b, w->ctx, w->legal, res, n, 1);
     } else {
-        st = gf_gc_search(s->o.index, w->scr, &p.query, res, p.limit, &n);
+        st = gf_gc_search(h->ix, w->scr, &p.query, res, p.limit, &n);
         if (!st)
             st = kind == GF_ROUTE_COMPLETION ? gf_serve_json_completion(&b, res, n)
                                              : gf_serve_json_features(&b, w->ctx, w->legal, res, n, 0);
     }
+    ix_release(s, h); /* the answer is a copy: the index may go */
     if (st) {
         gf_buf_free(&b);
         return send_error(c, 500, "internal error", NULL);
@@ -221,9 +345,10 @@ static const char capabilities[] =
     "{\"name\":\"postcode\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"citycode\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"autocomplete\",\"in\":\"query\",\"required\":false,\"default\":true,\"schema\":{\"type\":\"boolean\"}}]},"
-    "{\"id\":\"reverse\",\"description\":\"reverse geocoding: the nearest address\",\"url\":\"/reverse\",\"methods\":[\"GET\"],\"parameters\":["
+    "{\"id\":\"reverse\",\"description\":\"reverse geocoding: the nearest addresses within 500 m\",\"url\":\"/reverse\",\"methods\":[\"GET\"],\"parameters\":["
     "{\"name\":\"lon\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
     "{\"name\":\"lat\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
+    "{\"name\":\"limit\",\"in\":\"query\",\"required\":false,\"default\":5,\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":20}},"
     "{\"name\":\"type\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}}]},"
     "{\"id\":\"completion\",\"description\":\"autocompletion\",\"url\":\"/completion\",\"methods\":[\"GET\"],\"parameters\":["
     "{\"name\":\"text\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
@@ -248,6 +373,7 @@ static const char openapi[] =
     "\"/reverse\":{\"get\":{\"summary\":\"reverse geocoding\",\"parameters\":["
     "{\"name\":\"lon\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
     "{\"name\":\"lat\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
+    "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":20,\"default\":5}},"
     "{\"name\":\"type\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}}],"
     "\"responses\":{\"200\":{\"description\":\"GeoCodeJSON FeatureCollection, with distance in metres\"},\"400\":{\"description\":\"bad parameters\"}}}},"
     "\"/completion\":{\"get\":{\"summary\":\"autocompletion\",\"parameters\":["
@@ -673,7 +799,6 @@ static void scrub(char *m, size_t msz, const char *tmp)
 static enum MHD_Result batch(gf_server *s, struct MHD_Connection *c, req *q, int reverse)
 {
     upload *u = q->up;
-    if (!s->o.index) return send_error(c, 503, "no geocoding index is loaded (--index or --addresses)", NULL);
     if (u->pp) {
         if (MHD_destroy_post_processor(u->pp) == MHD_NO && !u->bad) {
             u->pp = NULL;
@@ -693,7 +818,12 @@ static enum MHD_Result batch(gf_server *s, struct MHD_Connection *c, req *q, int
     gf_serve_csv_params fp = {.columns = v[F_COLUMNS], .citycode = v[F_CITYCODE], .postcode = v[F_POSTCODE],
                               .lat = v[F_LAT], .lon = v[F_LON], .result_columns = v[F_RCOLS]};
     gf_serve_csv_stats cs;
-    gf_status st = gf_serve_csv_run(w->ctx, s->o.index, reverse, &fp, u->in, u->out, &cs);
+    int oom;
+    held_ix *h = ix_acquire(s, w, &oom);
+    if (!h) return oom ? send_error(c, 500, "out of memory", NULL)
+                       : send_error(c, 503, "no geocoding index is loaded (--index or --addresses)", NULL);
+    gf_status st = gf_serve_csv_run(w->ctx, h->ix, reverse, &fp, u->in, u->out, &cs);
+    ix_release(s, h);
     if (st) {
         char m[512];
         snprintf(m, sizeof m, "%s", gf_ctx_errmsg(w->ctx) ? gf_ctx_errmsg(w->ctx) : "failed");
@@ -846,9 +976,31 @@ gf_status gf_serve_start(gf_ctx *ctx, const gf_serve_opts *opts, gf_server **out
     if (!s->o.max_upload) s->o.max_upload = 50u << 20;
     if (!s->o.max_header) s->o.max_header = 32u << 10;
     if (!s->o.timeout_s) s->o.timeout_s = 30;
-    if (!s->o.max_connections) s->o.max_connections = 1024;
+    if (!s->o.max_connections) {
+        /* A connection may hold two descriptors (its socket, and a file or
+         * upload being sent): half of what the process may open, less a
+         * reserve for the index, archives and logs, so that reaching the
+         * limit refuses new connections instead of failing requests already
+         * taken (EMFILE); at most 4096 (the memory of that many
+         * connections' header buffers, 32 KiB each, is 128 MiB). */
+        struct rlimit rl;
+        rlim_t lim = 4096;
+        if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
+            lim = rl.rlim_cur > 64 + 2 * 16 ? (rl.rlim_cur - 64) / 2 : 16;
+        s->o.max_connections = (unsigned)(lim < 4096 ? lim : 4096);
+    }
     pthread_mutex_init(&s->lock, NULL);
-    if (pthread_key_create(&s->key, NULL)) { free(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "pthread_key_create"); }
+    pthread_mutex_init(&s->wlock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->wcond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    if (opts->index && !(s->ix = calloc(1, sizeof *s->ix))) { free(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    if (s->ix) *s->ix = (held_ix){opts->index, NULL, 1, 1};
+    if (pthread_key_create(&s->key, NULL)) { free(s->ix); free(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "pthread_key_create"); }
     s->has_key = 1;
     if (opts->narchives > 0) {
         if (!(s->slots = calloc((size_t)opts->narchives, sizeof *s->slots))) {
@@ -922,6 +1074,15 @@ gf_status gf_serve_start(gf_ctx *ctx, const gf_serve_opts *opts, gf_server **out
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : s->o.port;
+    if (s->o.index_watch && s->o.nindex_sources > 0) {
+        /* the marker as it is now: only a change from here is a new publication */
+        if (stat(s->o.index_watch, &s->wseen)) memset(&s->wseen, 0, sizeof s->wseen);
+        if (pthread_create(&s->watcher, NULL, watch_main, s)) {
+            gf_serve_stop(s, 0);
+            return gf_ctx_err(ctx, GF_ERR_NOMEM, "cannot start the index watcher thread");
+        }
+        s->has_watcher = 1;
+    }
     *out = s;
     return GF_OK;
 }
@@ -931,6 +1092,14 @@ int gf_serve_port(const gf_server *s) { return s ? s->port : 0; }
 void gf_serve_stop(gf_server *s, unsigned drain_s)
 {
     if (!s) return;
+    if (s->has_watcher) {
+        /* a rebuild under way is finished first (the index builder cannot be interrupted) */
+        pthread_mutex_lock(&s->wlock);
+        s->wstop = 1;
+        pthread_cond_signal(&s->wcond);
+        pthread_mutex_unlock(&s->wlock);
+        pthread_join(s->watcher, NULL);
+    }
     if (s->d) {
         /* stop accepting, let the requests being answered finish */
         MHD_socket ls = MHD_quiesce_daemon(s->d);
@@ -950,9 +1119,12 @@ void gf_serve_stop(gf_server *s, unsigned drain_s)
         worker_free(w);
     }
     for (int i = 0; i < s->nslots; i++) held_release(s, s->slots[i].cur);
+    ix_release(s, s->ix);
     free(s->slots);
     for (int i = 0; i < s->nroots; i++) free(s->roots[i]);
     if (s->has_key) pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->wlock);
+    pthread_cond_destroy(&s->wcond);
     free(s);
 }

@@ -8,6 +8,9 @@
 # Usage: serve.sh GEOFLUX SRCDIR OUTDIR
 . "$(dirname "$0")/lib.sh" "$@"
 command -v curl >/dev/null || { echo "SKIPPED: curl missing"; exit 77; }
+# room for 1,000 connections at once (the server inherits it: its connection
+# limit is half the descriptors it may open, see gf_serve_opts.max_connections)
+ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 S=$SRC/data/samples
 BAL=$S/bal/bal_35047_v1.3.csv
 py() { /usr/bin/python3 -c "$1"; }
@@ -105,10 +108,36 @@ curl -s "$B/reverse?lon=-1.745464&lat=48.028382" >"$OUT/rev.json"
 ok 'py "
 import json; f=json.load(open(\"$OUT/rev.json\"))[\"features\"]; p=f[0][\"properties\"]
 assert p[\"id\"]==\"35047_0001_00001\" and 5<=p[\"distance\"]<=20, p"' "/reverse: the nearest address, distance in metres"
+# limit: that many, nearest first, each with its distance; the default is the service's 5
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382&limit=12" >"$OUT/rev12.json"
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382&limit=12" >"$OUT/rev12b.json"
+ok 'cmp -s "$OUT/rev12.json" "$OUT/rev12b.json" && py "
+import json
+f=json.load(open(\"$OUT/rev12.json\"))[\"features\"]; d=[x[\"properties\"][\"distance\"] for x in f]
+assert len(f)==12 and d==sorted(d) and f[0][\"properties\"][\"id\"]==\"35047_0001_00001\", d
+ids=[x[\"properties\"][\"id\"] for x in f]; assert len(set(ids))==12, ids
+assert all(x<=500 for x in d), d
+d5=json.load(open(\"$OUT/rev.json\"))[\"features\"]; assert [x[\"properties\"][\"id\"] for x in d5]==ids[:5], d5
+"' "/reverse?limit=12: the 12 nearest, sorted by distance, the same twice; default 5"
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382&limit=3&type=street" >"$OUT/revst.json"
+curl -s "$B/reverse?lon=-1.745464&lat=48.028382&limit=3&type=municipality" >"$OUT/revmu.json"
+ok 'py "
+import json
+f=json.load(open(\"$OUT/revst.json\"))[\"features\"]; p=[x[\"properties\"] for x in f]
+assert 1<=len(p)<=3 and all(x[\"type\"]==\"street\" for x in p) and p[0][\"name\"]==\"Rue des Acacias\", p
+assert len(set(x[\"name\"] for x in p))==len(p) and [x[\"distance\"] for x in p]==sorted(x[\"distance\"] for x in p), p
+m=[x[\"properties\"] for x in json.load(open(\"$OUT/revmu.json\"))[\"features\"]]
+assert len(m)==1 and m[0][\"type\"]==\"municipality\" and m[0][\"citycode\"]==\"35047\", m
+"' "/reverse type=street: distinct streets, nearest first; type=municipality: the commune once"
+ok '[ "$(curl -s "$B/reverse?lon=2.35&lat=48.85&limit=5" | py "import json,sys; print(len(json.load(sys.stdin)[\"features\"]))")" = 0 ] && [ "$(code "$B/reverse?lon=-1.7&lat=48&limit=21")" = 400 ]' "/reverse: nothing within 500 m is an empty list; limit over 20: 400"
 curl -s "$B/completion?text=rue+des+acacias+bruz&maximumResponses=3" >"$OUT/compl.json"
 ok 'py "
 import json; d=json.load(open(\"$OUT/compl.json\")); assert d[\"status\"]==\"OK\"; r=d[\"results\"]
 assert r and len(r)<=3 and r[0][\"street\"]==\"Rue des Acacias\" and r[0][\"country\"]==\"StreetAddress\", d"' "/completion: results in the service's shape"
+# prefix matching: the last word being typed completes (the service's autocomplete=1, its default)
+ok '[ "$(curl -s "$B/completion?text=8+bd+louis+pa" | py "import json,sys; print(json.load(sys.stdin)[\"results\"][0][\"fulltext\"])")" = "8 Boulevard Louis Pasteur, 35170 Bruz" ]' "/completion: '8 bd louis pa' completes to 8 Boulevard Louis Pasteur"
+ok '[ "$(curl -s "$B/search?q=12+allee+des+mes" | py "import json,sys; print(json.load(sys.stdin)[\"features\"][0][\"properties\"][\"label\"])")" = "12 Allée des Mésanges 35170 Bruz" ] && [ "$(curl -s "$B/search?q=12+allee+des+mes&autocomplete=0" | py "import json,sys; print(len(json.load(sys.stdin)[\"features\"]))")" = 0 ]' "/search: autocomplete by default, whole words with autocomplete=0"
+ok '( for t in r ru rue+c bd+l a1 z; do [ "$(code "$B/completion?text=$t+x")" = 200 ] || exit 1; done ) && [ "$(code -m 2 "$B/search?q=rue+c")" = 200 ]' "/completion and /search: short prefixes answered"
 ok 'curl -s "$B/getCapabilities" | py "import json,sys; d=json.load(sys.stdin); assert d[\"operations\"]"' "/getCapabilities is JSON"
 ok 'curl -s "$B/openapi" | py "import json,sys; d=json.load(sys.stdin); assert \"/search\" in d[\"paths\"]"' "/openapi is JSON"
 
@@ -180,6 +209,36 @@ exec 4<&- 4>&-
 for i in $(seq 1 400); do echo "url = \"$B/search?q=$i+rue+des+acacias+bruz\""; echo "output = /dev/null"; done >"$OUT/many.cfg"
 curl -s --parallel --parallel-max 400 -K "$OUT/many.cfg" 2>/dev/null -w '%{http_code}\n' >"$OUT/many.codes"
 ok '[ "$(grep -c "^200$" "$OUT/many.codes")" = 400 ]' "400 parallel connections: all answered 200"
+# 1,000 connections held open at once: another client is still answered, then
+# each of the 1,000 gets its answer
+if [ "$(ulimit -n)" -ge 2200 ]; then
+  py "
+import selectors, socket, subprocess, sys, time
+host, port, n = '$host', $port, 1000
+socks = [socket.create_connection((host, port), timeout=10) for _ in range(n)]
+other = subprocess.run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '10', 'http://%s:%d/getCapabilities' % (host, port)],
+                       capture_output=True, text=True).stdout
+for i, s in enumerate(socks):
+    s.sendall(b'GET /search?q=%d+rue+des+acacias+bruz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' % (i % 40 + 1))
+sel = selectors.DefaultSelector()
+got = {}
+for s in socks:
+    s.setblocking(False); sel.register(s, selectors.EVENT_READ); got[s] = b''
+left, end = n, time.time() + 90
+while left and time.time() < end:
+    for k, _ in sel.select(timeout=1):
+        s = k.fileobj
+        try: d = s.recv(65536)
+        except BlockingIOError: continue
+        except OSError: d = b''
+        if d: got[s] += d
+        else: sel.unregister(s); s.close(); left -= 1
+ok = sum(1 for b in got.values() if b.startswith(b'HTTP/1.1 200') and b.rstrip().endswith(b'}'))
+print(other, ok)" >"$OUT/c1000.txt" 2>"$OUT/c1000.err"
+  ok '[ "$(cat "$OUT/c1000.txt")" = "200 1000" ]' "1,000 connections open at once: another client answered, then all 1,000 (got $(cat "$OUT/c1000.txt"))"
+else
+  echo "SKIPPED: 1,000 parallel connections (ulimit -n is $(ulimit -n), cannot be raised to 2200)"
+fi
 ok '[ "$(code "$B/search?q=rue+des+acacias")" = 200 ] && kill -0 "$PID"' "the server still answers"
 
 # --- SIGTERM ---------------------------------------------------------------------
@@ -253,5 +312,31 @@ wait $cpid
 ok 'cmp -s "$OUT/inflight.pmtiles" "$OUT/bruz.pmtiles"' "a download in flight finishes with the old archive"
 kill -TERM "$PID"; wait "$PID"; rc=$?
 ok '[ $rc -eq 0 ]' "SITE server: SIGTERM exit 0"
+
+# a SITE's addresses: a new publication is indexed again in the background
+# and swapped in, no request failing meanwhile (geoflux publish, twice)
+P=$OUT/pubidx; rm -rf "$P" "$OUT/s6.stop"; mkdir -p "$P/src/bruz"; cp "$BAL" "$P/src/bruz/bal.csv"
+pubx() { (cd "$P" && "$GF" publish src --store store.db -o site --perimeter 35 --at "$1" -q); }
+pubx 2026-12-01
+ok '[ -s "$P/site/adresses.csv.gz" ] && [ -s "$P/site/.geoflux-publication" ]' "publish: a SITE with adresses.csv.gz"
+start "$OUT/s6" "$P/site" -j 2 -q
+hits() { curl -s "$B/search?q=1+rue+des+zinnias+pourpres+bruz&autocomplete=0" | py "import json,sys; f=json.load(sys.stdin)['features']; print(f[0]['properties']['street'] if f and f[0]['properties']['score']>0.8 else '-')"; }
+ok '[ -n "$B" ] && [ "$(hits)" = - ] && [ "$(curl -s "$B/search?q=1+rue+des+acacias+bruz" | py "import json,sys; print(json.load(sys.stdin)[\"features\"][0][\"properties\"][\"id\"])")" = 35047_0001_00001 ]' "SITE: its adresses.csv.gz answers /search"
+# requests all along the rebuild: each must be a 200
+( end=$((SECONDS + 30)); while [ $SECONDS -lt $end ] && [ ! -e "$OUT/s6.stop" ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' "$B/search?q=2+rue+des+acacias+bruz"
+    curl -s -o /dev/null -w '%{http_code}\n' "$B/reverse?lon=-1.745464&lat=48.028382"
+  done >"$OUT/s6.codes" ) &
+lpid=$!
+sed -i 's/;Rue des Acacias;/;Rue des Zinnias Pourpres;/' "$P/src/bruz/bal.csv"
+pubx 2026-12-02
+got=-
+for _ in $(seq 1 150); do got=$(hits); [ "$got" = "Rue des Zinnias Pourpres" ] && break; sleep 0.2; done
+touch "$OUT/s6.stop"; wait $lpid
+ok '[ "$got" = "Rue des Zinnias Pourpres" ]' "a new publication's address answers /search without a restart"
+ok '[ "$(grep -c . "$OUT/s6.codes")" -ge 10 ] && [ -z "$(grep -v "^200$" "$OUT/s6.codes")" ]' "no request failed during the rebuild ($(grep -c . "$OUT/s6.codes") requests)"
+ok '[ "$(curl -s "$B/search?q=1+rue+des+acacias+bruz&autocomplete=0" | py "import json,sys; f=json.load(sys.stdin)[\"features\"]; print(f[0][\"properties\"][\"street\"] if f else \"-\")")" != "Rue des Acacias" ]' "the old address is gone from the index"
+kill -TERM "$PID"; wait "$PID"; rc=$?
+ok '[ $rc -eq 0 ]' "SITE with reloads: SIGTERM exit 0"
 
 gf_test_end

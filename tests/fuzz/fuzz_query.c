@@ -3,7 +3,7 @@
  * going through the normaliser (src/geocode/norm.c: folding, words, street
  * types, suffixes, edit distance) with output buffers of every size, then
  * the whole query through the free-text parser and the matcher against a
- * small real index (tests/fuzz/gc_sample.h). Must never crash or hang, and
+ * small real index (tests/fuzz/gc_sample.h), whole words and as autocompletion. Must never crash or hang, and
  * the normaliser must keep its promises (NUL-terminated, within the buffer,
  * the length it returns). */
 #include <stdint.h>
@@ -98,6 +98,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gf_gc_geocode(ix, scr, &q1, &r);
     q1.city = c[3]; q1.citylen = fl[3];
     gf_gc_geocode(ix, scr, &q1, &r);
+    /* autocompletion: the last word as a prefix, with and without a commune */
+    gf_gc_result rl[GF_GC_MAX_RESULTS];
+    int n = 0;
+    q.prefix = q1.prefix = 1;
+    if (gf_gc_search(ix, scr, &q, rl, GF_GC_MAX_RESULTS, &n) != GF_OK || n < 0 || n > GF_GC_MAX_RESULTS) abort();
+    for (int i = 0; i < n; i++) if (!(rl[i].score >= 0 && rl[i].score <= 1)) abort();
+    q1.city = NULL; q1.citylen = 0;
+    if (gf_gc_search(ix, scr, &q1, rl, 10, &n) != GF_OK || n > 10) abort();
     for (int i = 0; i < nf; i++) free(c[i]);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "geoflux/equipment.h"
@@ -71,6 +72,23 @@ static double brute_nearest(const gf_gc_index *ix, double lon, double lat)
         if (d < best) best = d;
     }
     return best;
+}
+
+
+/* The k-th smallest distance from lon/lat to an address (k >= 1), by brute
+ * force: what gf_gc_reverse_n's k-th result must be at. */
+static double brute_kth(const gf_gc_index *ix, double lon, double lat, int k)
+{
+    double top[GF_GC_MAX_RESULTS];
+    int n = 0;
+    for (uint32_t i = 0; i < ix->naddrs; i++) {
+        double d = gf_gc_distance(lon, lat, ix->addrs[i].lon / GC_E7, ix->addrs[i].lat / GC_E7);
+        if (n == k && d >= top[k - 1]) continue;
+        int j = n < k ? n++ : k - 1;
+        while (j > 0 && top[j - 1] > d) { top[j] = top[j - 1]; j--; }
+        top[j] = d;
+    }
+    return n == k ? top[k - 1] : HUGE_VAL;
 }
 
 int main(int argc, char **argv)
@@ -247,6 +265,36 @@ int main(int argc, char **argv)
         else fprintf(stderr, "reverse %.6f %.6f: grid %.3f m, brute force %.3f m\n", qlon, qlat, rr.distance, bf);
     }
     CHECK(agree == tries);
+    /* the k nearest numbered addresses: sorted, each at the brute-force
+     * distance of its rank; the nearest is what gf_gc_reverse gives */
+    {
+        gf_gc_result rk[GF_GC_MAX_RESULTS], r1;
+        int nk = 0, okk = 1;
+        for (int i = 0; i < 60; i++) {
+            double qlon = -1.78 + 0.06 * rand() / (double)RAND_MAX, qlat = 48.0 + 0.05 * rand() / (double)RAND_MAX;
+            int k = 1 + i % GF_GC_MAX_RESULTS;
+            CHECK(gf_gc_reverse_n(ix, s, qlon, qlat, 0, GF_GC_HOUSENUMBER, rk, k, &nk) == GF_OK && nk == k);
+            for (int j = 0; j < nk; j++) {
+                okk &= rk[j].type == GF_GC_HOUSENUMBER && fabs(rk[j].distance - brute_kth(ix, qlon, qlat, j + 1)) < 1e-6;
+                if (j) okk &= rk[j].distance >= rk[j - 1].distance && strcmp(rk[j].id, rk[j - 1].id) != 0;
+            }
+        }
+        CHECK(okk);
+        /* street and municipality: each once, nearest first */
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 2000, GF_GC_STREET, rk, 10, &nk) == GF_OK && nk == 10);
+        for (int j = 0; j < nk; j++) {
+            CHECK(rk[j].type == GF_GC_STREET && !strcmp(rk[j].name, rk[j].street));
+            for (int m = 0; m < j; m++) CHECK(strcmp(rk[j].name, rk[m].name) || strcmp(rk[j].citycode, rk[m].citycode));
+            if (j) CHECK(rk[j].distance >= rk[j - 1].distance);
+        }
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 0, GF_GC_MUNICIPALITY, rk, 5, &nk) == GF_OK && nk >= 1 &&
+              rk[0].type == GF_GC_MUNICIPALITY && !strcmp(rk[0].citycode, "35047"));
+        for (int j = 1; j < nk; j++) CHECK(strcmp(rk[j].citycode, rk[0].citycode) && rk[j].distance >= rk[j - 1].distance);
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 0, GF_GC_NONE, rk, 3, &nk) == GF_OK && nk == 3);
+        CHECK(gf_gc_reverse(ix, s, lon, lat, 0, &r1) == GF_OK && !strcmp(r1.id, rk[0].id) && r1.distance == rk[0].distance);
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 0, GF_GC_NONE, rk, 0, &nk) == GF_ERR_ARG);
+        CHECK(gf_gc_reverse_n(ix, s, lon, lat, 0, GF_GC_NONE, NULL, 1, &nk) == GF_ERR_ARG);
+    }
     gf_gc_result rr;
     CHECK(gf_gc_reverse(ix, s, lon, lat, 0, &rr) == GF_OK);
     CHECK(rr.type == GF_GC_HOUSENUMBER && rr.distance < 0.05 && !strcmp(rr.id, "35047_0380_00062"));
@@ -265,6 +313,47 @@ int main(int argc, char **argv)
         /* 585 km from Bruz (Strasbourg): nothing within 500 m */
         CHECK(gf_gc_reverse(ix, s, 7.75, 48.58, 500, &rr) == GF_OK);
         CHECK(rr.type == GF_GC_NONE || rr.distance <= 500);
+    }
+
+    /* 6a. autocompletion: the last word as a prefix, with or without a
+     * commune; whole words (prefix 0, the CSV geocoder's) do not complete;
+     * a one-letter prefix answers, bounded */
+    {
+        gf_gc_result rs[GF_GC_MAX_RESULTS];
+        int n = -1;
+        static const struct { const char *q, *pc, *name; } pq[] = {
+            {"8 bd louis pa", NULL, "8 Boulevard Louis Pasteur"},
+            {"8 bd louis pa", "35170", "8 Boulevard Louis Pasteur"},
+            {"62 av du general de gau", "35170", "62 Avenue du Général de Gaulle"},
+            {"12 allee des mes", NULL, "12 Allée des Mésanges"},
+            {"louis past", NULL, "Boulevard Louis Pasteur"},
+        };
+        for (size_t i = 0; i < sizeof pq / sizeof pq[0]; i++) {
+            gf_gc_query sq = {.q = pq[i].q, .qlen = strlen(pq[i].q), .postcode = pq[i].pc,
+                              .postcodelen = pq[i].pc ? 5 : 0, .prefix = 1};
+            CHECK(gf_gc_search(ix, s, &sq, rs, 5, &n) == GF_OK && n >= 1);
+            if (n >= 1) {
+                CHECK_STR(rs[0].name, pq[i].name);
+                CHECK(rs[0].score > 0.5 && rs[0].score <= 1);
+            }
+            sq.prefix = 0; /* no commune: nothing found without completion (with one, the fuzzy match may) */
+            CHECK(gf_gc_search(ix, s, &sq, rs, 5, &n) == GF_OK);
+            if (!pq[i].pc) CHECK(n == 0);
+        }
+        /* a blank typed after the last word: a whole word */
+        gf_gc_query sq = {.q = "8 bd louis pa ", .qlen = 14, .prefix = 1};
+        CHECK(gf_gc_search(ix, s, &sq, rs, 5, &n) == GF_OK && n == 0);
+        sq = (gf_gc_query){.q = "rue c", .qlen = 5, .prefix = 1};
+        CHECK(gf_gc_search(ix, s, &sq, rs, GF_GC_MAX_RESULTS, &n) == GF_OK && n >= 2);
+        for (int i = 0; i < n; i++) CHECK(!strncasecmp(rs[i].street, "Rue ", 4) && rs[i].type == GF_GC_STREET);
+        int allc = 1;
+        for (uint32_t c = 0; c < 3 && c < ix->ncommunes; c++) {
+            uint32_t out[GC_PREFIX_SCAN];
+            int k = gc_prefix_streets(ix, c, NULL, 0, "a", 1, out, GC_PREFIX_SCAN);
+            allc &= k >= 0 && k <= GC_PREFIX_SCAN;
+            for (int j = 0; j < k; j++) allc &= ix->streets[out[j]].commune == c;
+        }
+        CHECK(allc);
     }
 
     /* 6b. the search entry point: a ranked list, type filters, bias; the
