@@ -480,32 +480,33 @@ static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir
     return st;
 }
 
-/* A convert job from the site's adresses.csv.gz to one of its files, with
- * the side layers xl[0..nxl). */
-static gf_status convert_to(gf_ctx *ctx, const gf_publish_opts *o, const char *csv, const char *out, int tiles,
-                            const gf_extra_layer *xl, int nxl)
+/* One convert job from the site's adresses.csv.gz to its GeoPackage and
+ * its PMTiles, in one pass, with the side layers xl[0..nxl). */
+static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const char *csv, const char *gpkg, const char *tiles,
+                             const gf_extra_layer *xl, int nxl)
 {
     gf_ctx *jc;
     if (gf_ctx_create(&jc)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     gf_ctx_set_log(jc, NULL, NULL, GF_LOG_ERROR + 1);
-    const char *inputs[1] = {csv};
+    const char *inputs[1] = {csv}, *more[1] = {tiles};
     gf_convert_opts co = GF_CONVERT_OPTS_INIT;
     co.inputs = inputs;
     co.ninputs = 1;
-    co.output = out;
+    co.output = gpkg;
+    co.more_outputs = more;
+    co.nmore_outputs = 1;
     co.overwrite = 1;
     co.threads = o->threads;
-    co.tiles_only = tiles;
     co.join.path = o->communes;
     co.prevalidated = 1; /* the store's rows passed the reference rules */
     co.extra_layers = xl;
     co.nextra_layers = nxl;
     /* the run keeps the store's rows and its report meanwhile: the tile sort
-     * and the R-tree get a smaller share than convert's default */
-    co.max_memory = (size_t)64 << 20;
-    /* the map's properties: what a popup shows, not the whole BAL */
-    if (tiles) co.attributes = "cle_interop,numero,suffixe,voie_nom,lieudit_complement_nom,commune_insee,commune_nom,"
-                               "position,certification_commune,date_der_maj";
+     * and the R-tree get 64 MB each, less than convert's default */
+    co.max_memory = (size_t)128 << 20;
+    /* the map's properties (the tiles' only): what a popup shows, not the whole BAL */
+    co.attributes = "cle_interop,numero,suffixe,voie_nom,lieudit_complement_nom,commune_insee,commune_nom,"
+                    "position,certification_commune,date_der_maj";
     gf_job *job = NULL;
     gf_status st = gf_job_convert(jc, &co, &job);
     if (!st) st = gf_job_run(job, NULL, NULL);
@@ -615,16 +616,13 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
         xl[nxl++] = (gf_extra_layer){.name = "changes", .path = "changes.csv", .dataset = chg, .minzoom = 10};
         if (!stat(epath, &sb) && has_features(epath))
             xl[nxl++] = (gf_extra_layer){.name = "equipments", .path = epath, .minzoom = 10};
+        char tpath[4200];
         snprintf(path, sizeof path, "%s/adresses.gpkg", dir);
-        if (!(st = convert_to(ctx, o, gzpath, path, 0, xl, nxl))) st = gpkg_add_rejects(ctx, path, dir);
-        if (!st) {
-            gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.gpkg written");
-            snprintf(path, sizeof path, "%s/adresses.pmtiles", dir);
-            st = convert_to(ctx, o, gzpath, path, 1, xl, nxl);
-        }
+        snprintf(tpath, sizeof tpath, "%s/adresses.pmtiles", dir);
+        if (!(st = convert_map(ctx, o, gzpath, path, tpath, xl, nxl))) st = gpkg_add_rejects(ctx, path, dir);
         GDALClose(chg);
         if (st) goto fail;
-        gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.pmtiles written");
+        gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.gpkg and adresses.pmtiles written");
         /* the map page beside them (SITE/carte/, linked from the dashboard):
          * without the page's files installed, the SITE is published without
          * it and the run says what to install */
