@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "geoflux/ctx.h"
 #include "geoflux/geocode.h"
@@ -153,15 +154,17 @@ typedef struct gf_serve_csv_stats {
     gf_gc_counts counts;              /* result_status of the rows */
 } gf_serve_csv_stats;
 
-/* Geocodes (reverse: reverse-geocodes) the CSV file in into the CSV file
- * out (written atomically): the input columns, then the result columns in
- * the Géoplateforme's order (gf_geocode_table_stages(), as `geoflux
- * geocode`), streamed batch by batch on the calling thread. A field naming
+/* Geocodes (reverse: reverse-geocodes) the CSV file in into the stream
+ * out (borrowed, flushed, not closed; out_name names it in messages): the
+ * input columns, then the result columns in the Géoplateforme's order
+ * (gf_geocode_table_stages(), as `geoflux geocode`), streamed batch by
+ * batch on the calling thread; the header is written once the stages are
+ * built, so that an error before any byte is the request's (a field naming
  * a missing column, a bad result_columns: GF_ERR_SCHEMA / GF_ERR_ARG with
- * the message in ctx (the client's mistake: 400); an unreadable table:
- * GF_ERR_INPUT / GF_ERR_PARSE. */
+ * the message in ctx, the client's mistake: 400; an unreadable table:
+ * GF_ERR_INPUT / GF_ERR_PARSE), one after them a broken answer. */
 gf_status gf_serve_csv_run(gf_ctx *ctx, const gf_gc_index *ix, int reverse, const gf_serve_csv_params *f,
-                           const char *in, const char *out, gf_serve_csv_stats *stats);
+                           const char *in, FILE *out, const char *out_name, gf_serve_csv_stats *stats);
 
 /* ---- the server ------------------------------------------------------------ */
 

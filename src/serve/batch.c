@@ -1,8 +1,9 @@
 /* /search/csv and /reverse/csv: an uploaded table (already on disc, spooled
  * by the server as it arrived) through the stages `geoflux geocode` and
  * `geoflux reverse` use (gf_geocode_table_stages: the same columns, the
- * Géoplateforme's order) into a CSV file that the server then sends. The
- * pipeline streams batch by batch, so memory does not grow with the file. */
+ * Géoplateforme's order) into a stream the server sends as it comes (a
+ * pipe). The pipeline streams batch by batch, so memory does not grow with
+ * the file. */
 #include <string.h>
 
 #include "geoflux/equipment.h"
@@ -11,9 +12,9 @@
 #include "geoflux/write.h"
 
 gf_status gf_serve_csv_run(gf_ctx *ctx, const gf_gc_index *ix, int reverse, const gf_serve_csv_params *f,
-                           const char *in, const char *out, gf_serve_csv_stats *stats)
+                           const char *in, FILE *out, const char *out_name, gf_serve_csv_stats *stats)
 {
-    if (!ix || !f || !in || !out) return gf_ctx_err(ctx, GF_ERR_ARG, "serve: csv: bad arguments");
+    if (!ix || !f || !in || !out || !out_name) return gf_ctx_err(ctx, GF_ERR_ARG, "serve: csv: bad arguments");
     memset(stats, 0, sizeof *stats);
     const char *nz[6];
     const char *const *v[6] = {&f->columns, &f->citycode, &f->postcode, &f->lat, &f->lon, &f->result_columns};
@@ -41,7 +42,7 @@ gf_status gf_serve_csv_run(gf_ctx *ctx, const gf_gc_index *ix, int reverse, cons
     void *gstage = NULL;
     if ((st = gf_geocode_table_stages(ctx, p, reader, reverse ? NULL : &go, reverse ? &ro : NULL, NULL, &gstage)))
         goto out;
-    gf_output_opts oo = {.path = out, .format = "csv", .precision = -1, .epsg = crs.epsg, .srs_wkt = crs.wkt,
+    gf_output_opts oo = {.path = out_name, .stream = out, .format = "csv", .precision = -1, .epsg = crs.epsg, .srs_wkt = crs.wkt,
                          .srs_geographic = crs.geographic};
     const gf_sink_vt *svt;
     void *sst;

@@ -6,6 +6,7 @@
  * symlinks out refused). Each pool thread gets its own worker state (a
  * gf_ctx with its PROJ context, a matcher scratch, the legal-CRS
  * transformations) on its first request. */
+#define _GNU_SOURCE /* pipe2() */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -96,8 +97,10 @@ struct gf_server {
  * directory as it arrives, the other form fields kept (small). */
 enum { F_COLUMNS, F_CITYCODE, F_POSTCODE, F_LAT, F_LON, F_RCOLS, F_N };
 static const char *const field_names[F_N] = {"columns", "citycode", "postcode", "lat", "lon", "result_columns"};
+struct csv_job;
 typedef struct upload {
     struct MHD_PostProcessor *pp;
+    struct csv_job *job; /* the answer being made, once the body is in */
     char dir[PATH_MAX - 32], in[PATH_MAX], out[PATH_MAX];
     int fd, has_data, bad;
     char bad_msg[128];
@@ -738,9 +741,88 @@ toolong:
     return MHD_NO;
 }
 
+/* ---- the batch answer, streamed --------------------------------------------
+ * The pipeline runs on a thread of its own and writes into a pipe; the
+ * response reads the pipe as it fills (chunked transfer), so the client
+ * gets its first rows while the rest is geocoded, and memory stays flat
+ * (a full pipe holds the pipeline back). The rejected-record count, known
+ * at the end only, is a trailer. A failure after the first bytes breaks
+ * the transfer (no final chunk): the client sees an incomplete answer,
+ * never a short one passed as whole. */
+typedef struct csv_job {
+    gf_server *s;
+    held_ix *h;
+    gf_ctx *ctx;
+    int reverse;
+    gf_serve_csv_params fp; /* strings in the upload's fields, which outlive the job */
+    char in[PATH_MAX];
+    FILE *w;                /* the pipe's write end: the pipeline's */
+    int rfd;                /* its read end: the response's */
+    pthread_t th;
+    int started, joined;
+    gf_status st;
+    gf_serve_csv_stats cs;
+    struct MHD_Response *resp;
+    char first[16384];      /* the first bytes, read before answering */
+    size_t nfirst, pos;
+} csv_job;
+
+static void *csv_job_main(void *arg)
+{
+    csv_job *j = arg;
+    j->st = gf_serve_csv_run(j->ctx, j->h->ix, j->reverse, &j->fp, j->in, j->w, "the answer", &j->cs);
+    fclose(j->w); /* the reader sees the end */
+    j->w = NULL;
+    return NULL;
+}
+
+static void csv_job_join(csv_job *j)
+{
+    if (j->started && !j->joined) {
+        pthread_join(j->th, NULL);
+        j->joined = 1;
+    }
+}
+
+static void csv_job_free(csv_job *j)
+{
+    if (!j) return;
+    /* a pipeline still writing (the client went away) gets EPIPE and stops */
+    if (j->rfd >= 0) close(j->rfd);
+    csv_job_join(j);
+    if (j->w) fclose(j->w);
+    ix_release(j->s, j->h);
+    gf_ctx_destroy(j->ctx);
+    free(j);
+}
+
+static ssize_t csv_job_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    csv_job *j = cls;
+    (void)pos;
+    if (j->pos < j->nfirst) {
+        size_t n = j->nfirst - j->pos < max ? j->nfirst - j->pos : max;
+        memcpy(buf, j->first + j->pos, n);
+        j->pos += n;
+        return (ssize_t)n;
+    }
+    ssize_t n;
+    do n = read(j->rfd, buf, max);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) return n;
+    /* the end of the pipe: the pipeline is done */
+    csv_job_join(j);
+    if (n < 0 || j->st != GF_OK) return MHD_CONTENT_READER_END_WITH_ERROR;
+    char c[32];
+    snprintf(c, sizeof c, "%llu", (unsigned long long)j->cs.rejected);
+    MHD_add_response_footer(j->resp, "X-Geoflux-Rejected", c);
+    return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
 static void upload_free(upload *u)
 {
     if (!u) return;
+    csv_job_free(u->job); /* before the spooled input goes */
     if (u->pp) MHD_destroy_post_processor(u->pp);
     if (u->fd >= 0) close(u->fd);
     if (u->in[0]) unlink(u->in);
@@ -812,42 +894,55 @@ static enum MHD_Result batch(gf_server *s, struct MHD_Connection *c, req *q, int
     u->fd = -1;
     worker *w = get_worker(s);
     if (!w) return send_error(c, 500, "out of memory", NULL);
-    snprintf(u->out, sizeof u->out, "%s/result.csv", u->dir);
     const char *v[F_N];
     for (int f = 0; f < F_N; f++) v[f] = u->flen[f] ? u->field[f] : NULL;
     gf_serve_csv_params fp = {.columns = v[F_COLUMNS], .citycode = v[F_CITYCODE], .postcode = v[F_POSTCODE],
                               .lat = v[F_LAT], .lon = v[F_LON], .result_columns = v[F_RCOLS]};
-    gf_serve_csv_stats cs;
     int oom;
     held_ix *h = ix_acquire(s, w, &oom);
     if (!h) return oom ? send_error(c, 500, "out of memory", NULL)
                        : send_error(c, 503, "no geocoding index is loaded (--index or --addresses)", NULL);
-    gf_status st = gf_serve_csv_run(w->ctx, h->ix, reverse, &fp, u->in, u->out, &cs);
-    ix_release(s, h);
-    if (st) {
+    csv_job *j = calloc(1, sizeof *j);
+    if (!j) { ix_release(s, h); return send_error(c, 500, "out of memory", NULL); }
+    j->s = s;
+    j->h = h;
+    j->rfd = -1;
+    j->reverse = reverse;
+    j->fp = fp;
+    snprintf(j->in, sizeof j->in, "%s", u->in);
+    u->job = j; /* freed with the upload, once the answer is sent or abandoned */
+    int fds[2];
+    if (gf_ctx_create(&j->ctx)) return send_error(c, 500, "out of memory", NULL);
+    gf_ctx_set_log(j->ctx, NULL, NULL, GF_LOG_ERROR + 1);
+    if (pipe2(fds, O_CLOEXEC)) return send_error(c, 500, "cannot make a pipe for the answer", NULL);
+    j->rfd = fds[0];
+    if (!(j->w = fdopen(fds[1], "w"))) { close(fds[1]); return send_error(c, 500, "out of memory", NULL); }
+    setvbuf(j->w, NULL, _IOFBF, 64 * 1024);
+    if (pthread_create(&j->th, NULL, csv_job_main, j)) return send_error(c, 500, "cannot start the answer", NULL);
+    j->started = 1;
+    /* the first bytes (the header is written once the stages are built),
+     * or the end of the pipe when the run failed before: then its error is
+     * the answer */
+    ssize_t n;
+    do n = read(j->rfd, j->first, sizeof j->first);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        csv_job_join(j);
+        gf_status st = j->st ? j->st : GF_ERR_IO;
         char m[512];
-        snprintf(m, sizeof m, "%s", gf_ctx_errmsg(w->ctx) ? gf_ctx_errmsg(w->ctx) : "failed");
+        snprintf(m, sizeof m, "%s", j->st && gf_ctx_errmsg(j->ctx) ? gf_ctx_errmsg(j->ctx) : "failed");
         scrub(m, sizeof m, u->in);
         int client = st == GF_ERR_ARG || st == GF_ERR_SCHEMA || st == GF_ERR_PARSE || st == GF_ERR_INPUT ||
                      st == GF_ERR_UNSUPPORTED;
         return send_error(c, client ? 400 : 500, m, NULL);
     }
-    int fd = open(u->out, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb)) {
-        if (fd >= 0) close(fd);
-        return send_error(c, 500, "cannot read the result", NULL);
-    }
-    /* the open descriptor keeps the bytes; the names go now */
-    unlink(u->out);
-    u->out[0] = 0;
-    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
-    if (!r) { close(fd); return MHD_NO; }
-    char n[32];
+    j->nfirst = (size_t)n;
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, csv_job_read, j, NULL);
+    if (!r) return MHD_NO;
+    j->resp = r;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/csv; charset=utf-8");
     MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-    snprintf(n, sizeof n, "%llu", (unsigned long long)cs.rejected);
-    MHD_add_response_header(r, "X-Geoflux-Rejected", n);
+    MHD_add_response_header(r, "Trailer", "X-Geoflux-Rejected");
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;

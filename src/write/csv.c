@@ -11,6 +11,7 @@
 
 typedef struct gf_csvw {
     char *path;
+    FILE *stream; /* opts->stream: written into, not created */
     gf_ofile f;
     const gf_schema *schema;
 } gf_csvw;
@@ -19,6 +20,7 @@ gf_status gf_csv_writer_open(gf_ctx *ctx, const gf_output_opts *opts, void **st)
 {
     gf_csvw *w = calloc(1, sizeof *w);
     if (!w) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    w->stream = opts->stream;
     if (!(w->path = strdup(opts->path))) {
         free(w);
         return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
@@ -58,8 +60,9 @@ static gf_status begin(void *st, gf_ctx *ctx, const gf_schema *schema, int nwork
     gf_csvw *w = st;
     (void)nworkers;
     w->schema = schema;
-    gf_status s = gf_ofile_open(ctx, w->path, &w->f);
-    if (s) return s;
+    gf_status s = GF_OK;
+    if (w->stream) gf_ofile_open_stream(&w->f, w->stream, w->path);
+    else if ((s = gf_ofile_open(ctx, w->path, &w->f))) return s;
     gf_buf h = {0};
     for (int i = 0; i < schema->nfields && !s; i++) {
         if (i) s = gf_buf_append(&h, ",", 1);

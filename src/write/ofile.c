@@ -162,8 +162,7 @@ gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o)
     memset(o, 0, sizeof *o);
     o->a.fd = -1;
     if (!strcmp(path, "-")) {
-        o->std = stdout;
-        o->opened = 1;
+        gf_ofile_open_stream(o, stdout, "standard output");
         return GF_OK;
     }
     gf_status st = gf_atomic_create(ctx, path, 0, &o->a);
@@ -174,10 +173,19 @@ gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o)
     return st;
 }
 
+void gf_ofile_open_stream(gf_ofile *o, FILE *f, const char *name)
+{
+    memset(o, 0, sizeof *o);
+    o->a.fd = -1;
+    o->std = f;
+    o->stdname = name;
+    o->opened = 1;
+}
+
 gf_status gf_ofile_write(gf_ctx *ctx, gf_ofile *o, const void *p, size_t n)
 {
     if (o->std) {
-        if (n && fwrite(p, 1, n, o->std) != n) return gf_ctx_err(ctx, GF_ERR_IO, "standard output: %s", strerror(errno));
+        if (n && fwrite(p, 1, n, o->std) != n) return gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", o->stdname, strerror(errno));
         return GF_OK;
     }
     const uint8_t *s = p;
@@ -202,9 +210,10 @@ gf_status gf_ofile_close(gf_ctx *ctx, gf_ofile *o)
 {
     if (!o->opened) return GF_OK;
     if (o->std) {
+        FILE *f = o->std;
         o->opened = 0;
         o->std = NULL;
-        return fflush(stdout) != 0 ? gf_ctx_err(ctx, GF_ERR_IO, "standard output: %s", strerror(errno)) : GF_OK;
+        return fflush(f) != 0 ? gf_ctx_err(ctx, GF_ERR_IO, "%s: %s", o->stdname, strerror(errno)) : GF_OK;
     }
     if (!o->w) return GF_OK; /* closed already */
     /* the last, partial buffer goes through the page cache (unaligned length) */

@@ -45,7 +45,8 @@ size_t gf_awriter_cap(const gf_awriter *w);
 typedef struct gf_ofile {
     gf_atomic a;    /* the temporary file (a.path: the user's path) */
     int opened;     /* a zeroed gf_ofile is closed */
-    FILE *std;      /* standard output, or NULL */
+    FILE *std;      /* standard output or a caller's stream, or NULL */
+    const char *stdname; /* its name in messages */
     gf_awriter *w;
     uint8_t *cur;   /* buffer being filled */
     size_t len;     /* bytes in it */
@@ -54,6 +55,9 @@ typedef struct gf_ofile {
 
 /* Opens path for writing ("-": standard output). GF_ERR_IO with the path. */
 gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o);
+/* Writes into an open stream (borrowed: flushed by gf_ofile_close(), never
+ * closed; nothing to publish), as for standard output; name is for messages. */
+void gf_ofile_open_stream(gf_ofile *o, FILE *f, const char *name);
 /* Appends n bytes (copied). */
 gf_status gf_ofile_write(gf_ctx *ctx, gf_ofile *o, const void *p, size_t n);
 /* Phase 1: writes what is left and closes the file, still under its

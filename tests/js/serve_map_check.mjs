@@ -45,6 +45,11 @@ try {
   check(+out.overview.labels > 0, 'commune names rendered (the label layer placed text)');
   check((out.overview.legend || '').includes('Communes') && (out.overview.legend || '').includes('Adresses'),
     'the legend lists the communes and the addresses');
+  // a publication's communes carry their coverage: the fills are the choropleth by status
+  out.coverage = await page.evaluate(() => [...new Set(window.gfMap.queryRenderedFeatures({ layers: ['communes-fill'] })
+    .map((f) => f.properties.status))].sort());
+  check(out.coverage.includes('published') && out.coverage.includes('missing') &&
+    (out.overview.legend || '').includes('statut'), `the coverage choropleth: communes drawn by status (${out.coverage})`);
   out.names = (out.overview.labelNames || '').split('|').filter(Boolean);
   check(out.names.every((n) => n.length > 0) && out.names.length === +out.overview.labels, 'every label placed has a name');
   out.dashboard_link = await page.evaluate(() => {
