@@ -48,7 +48,8 @@ try {
   // a publication's communes carry their coverage: the fills are the choropleth by status
   out.coverage = await page.evaluate(() => [...new Set(window.gfMap.queryRenderedFeatures({ layers: ['communes-fill'] })
     .map((f) => f.properties.status))].sort());
-  check(out.coverage.includes('published') && out.coverage.includes('missing') &&
+  const known = ['published', 'unchanged', 'rejected', 'conflict', 'missing'];
+  check(out.coverage.includes('published') && out.coverage.every((x) => known.includes(x)) &&
     (out.overview.legend || '').includes('statut'), `the coverage choropleth: communes drawn by status (${out.coverage})`);
   out.names = (out.overview.labelNames || '').split('|').filter(Boolean);
   check(out.names.every((n) => n.length > 0) && out.names.length === +out.overview.labels, 'every label placed has a name');
