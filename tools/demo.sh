@@ -35,7 +35,8 @@ cat <<EOF
   geocoding  out/equipements.csv, out/equipements-reverse.csv, index out/adresses.idx
   rejects    out/*rejects.csv (source;line;reason;raw)
   publish    out/publish/site/index.html (the coverage dashboard, opens from disk), report.json,
-             bal/, adresses.gpkg, adresses.pmtiles; the revision store out/publish/bal-35.store;
-             serve it: $GF serve out/publish/site --addresses out/publish/site/adresses.csv.gz
-             then http://127.0.0.1:8080/index.html, /search?q=12+rue+des+acacias+bruz, /tiles/adresses.json
+             bal/, adresses.gpkg, adresses.pmtiles, carte/ (the map); the store out/publish/bal-35.store;
+             serve it: $GF serve out/publish/site (its addresses are the geocoding base)
+             then http://127.0.0.1:8080/ (the map, with its search box), /index.html (the dashboard),
+             /search?q=12+rue+des+acacias+bruz, /tiles/adresses.json
 EOF
