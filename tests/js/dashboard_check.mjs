@@ -165,8 +165,8 @@ try {
     // the map: hover shows the name, a click opens the commune's page
     const pick = report.communes.find((c) => Object.keys(c.errors || {}).length && c.status === 'published');
     // a point inside the commune's polygon that the browser hits (polygons can be concave)
-    const pt = await page.evaluate((code) => {
-      const p = document.querySelector(`#map path[data-code="${code}"]`);
+    const pointOf = (code) => page.evaluate((c) => {
+      const p = document.querySelector(`#map path[data-code="${c}"]`);
       p.scrollIntoView();
       const b = p.getBoundingClientRect();
       for (let i = 1; i < 40; i++) for (let j = 1; j < 40; j++) {
@@ -174,13 +174,16 @@ try {
         if (document.elementFromPoint(x, y) === p) return { x, y };
       }
       return null;
-    }, pick.code);
+    }, code);
+    let pt = await pointOf(pick.code);
     check(pt != null, `map: a point of ${pick.name} (${pick.code}) found`);
     if (pt) {
       await page.mouse.move(pt.x, pt.y);
       const tip = await page.evaluate(() => { const t = document.getElementById('tip'); return t.hidden ? '' : t.textContent; });
       check(tip.includes(pick.name), `map: hovering shows "${tip}"`);
       await page.screenshot({ path: shot('home.png'), fullPage: true });
+      /* a full-page screenshot may scroll or resize the page: the point again */
+      pt = (await pointOf(pick.code)) || pt;
       await page.mouse.click(pt.x, pt.y);
       await page.waitForFunction((h) => location.hash === h, `#/commune/${pick.code}`);
       const r = await page.evaluate(() => ({
