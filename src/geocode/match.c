@@ -95,12 +95,14 @@ static int is_article(const tok *t)
 }
 
 /* Appends the normalised form of tokens [from, to) that are plain words. */
-static size_t norm_toks(const tok *t, int from, int to, char *out, size_t outsz)
+/* The normalised words of t[from..to) of one kind (T_WORD: the words not
+ * yet read as something else). */
+static size_t norm_kind(const tok *t, int from, int to, int kind, char *out, size_t outsz)
 {
     size_t k = 0;
     out[0] = 0;
     for (int i = from; i < to; i++) {
-        if (t[i].kind != T_WORD) continue;
+        if (t[i].kind != kind) continue;
         size_t wl;
         const char *w = gc_word(t[i].p, (size_t)t[i].len, &wl);
         if (!w || k + wl + 2 >= outsz) continue;
@@ -110,6 +112,11 @@ static size_t norm_toks(const tok *t, int from, int to, char *out, size_t outsz)
     }
     out[k] = 0;
     return k;
+}
+
+static size_t norm_toks(const tok *t, int from, int to, char *out, size_t outsz)
+{
+    return norm_kind(t, from, to, T_WORD, out, outsz);
 }
 
 /* Splits "12bis" into 12 + "bis"; 0 when the token is not a house number. */
@@ -889,6 +896,24 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             memcpy(t, rot, sizeof(tok) * (size_t)nt);
         }
     }
+    /* 1c. "Bruz rue des Acacias 2": the city's name first, then a street
+     * type: rotated to the usual order (the street, then the city) */
+    if (nt >= 3 && t[0].kind == T_WORD && !(t[0].p[0] >= '0' && t[0].p[0] <= '9')) {
+        for (int k = nt - 2 < 4 ? nt - 2 : 4; k >= 1; k--) {
+            if (t[k].kind != T_WORD || !gc_is_street_type(t[k].p, (size_t)t[k].len)) continue;
+            int words = 1;
+            for (int i = 0; i < k; i++) words &= t[i].kind == T_WORD && !(t[i].p[0] >= '0' && t[i].p[0] <= '9');
+            char cand[256];
+            size_t cl = words ? norm_toks(t, 0, k, cand, sizeof cand) : 0;
+            if (!cl || gc_find_cname(ix, cand, cl) == GC_NONE) continue;
+            tok rot[MAXTOK];
+            int m = 0;
+            for (int i = k; i < nt; i++) rot[m++] = t[i];
+            for (int i = 0; i < k; i++) rot[m++] = t[i];
+            memcpy(t, rot, sizeof(tok) * (size_t)nt);
+            break;
+        }
+    }
     /* 2. postcode in the text: the last 5-digit word that is not the first
      * (a leading one is a house number); the words after it name the city */
     int pci = -1;
@@ -979,12 +1004,19 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     ccand cs[MAXCAND];
     int ncs = 0;
     if (cnl || pcl || (q->citycode && q->citycodelen)) ncs = resolve_communes(ix, q, pc, pcl, cn, cnl, cs);
+    /* a postcode the index does not know (a CEDEX code, a typo): the city
+     * written after it names the commune ("35043 Rennes Cedex") */
+    if (!ncs && pci >= 0 && city_from >= 0 && !cnl && !(q->postcode && q->postcodelen)) {
+        cnl = norm_kind(t, city_from, nt, T_CITY, cn, sizeof cn);
+        if (cnl) ncs = resolve_communes(ix, q, pc, pcl, cn, cnl, cs);
+    }
     /* no city given apart from the text: its last words may name it */
     int street_end = end;
     if (!cnl && !(q->citycode && q->citycodelen && ncs)) {
         int words[MAXTOK], nw = 0;
         for (int i = 0; i < end; i++) if (t[i].kind == T_WORD) words[nw++] = i;
-        for (int k = nw - 1 < 6 ? nw - 1 : 6; k >= 1; k--) {
+        /* k = nw: the whole text is a commune's name ("Bruz"): the commune */
+        for (int k = nw < 6 ? nw : 6; k >= 1; k--) {
             char cand[256];
             size_t cl = norm_toks(t, words[nw - k], end, cand, sizeof cand);
             if (!cl) continue;
@@ -1015,6 +1047,38 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             for (int i = words[nw - k]; i < end; i++) if (t[i].kind == T_WORD) t[i].kind = T_CITY;
             street_end = words[nw - k];
             break;
+        }
+    }
+    /* "rue du Port 8", "rue du Port 8 bis": the number after the street's
+     * words, when the street has no name ending with them ("Rue du 8 Mai
+     * 1945", "Route Nationale 7" keep theirs) */
+    if (num < 0 && ncs) {
+        int last = street_end - 1;
+        while (last >= 0 && t[last].kind != T_WORD) last--;
+        int ni = last, si = -1;
+        char s3[16] = "";
+        if (last >= 1 && !(t[last].p[0] >= '0' && t[last].p[0] <= '9') && t[last].len <= 9 &&
+            !gc_is_street_type(t[last].p, (size_t)t[last].len) && gc_suffix_norm(t[last].p, (size_t)t[last].len, s3) &&
+            t[last - 1].kind == T_WORD && t[last - 1].p[0] >= '0' && t[last - 1].p[0] <= '9') {
+            si = last;
+            ni = last - 1;
+        }
+        int before = 0;
+        for (int i = 0; i < ni; i++) before += t[i].kind == T_WORD;
+        int64_t v;
+        char s2[16];
+        if (ni >= 0 && before >= 2 && t[ni].p[0] >= '0' && t[ni].p[0] <= '9' && t[ni].len <= 12 &&
+            parse_number(&t[ni], &v, s2)) {
+            char whole[512];
+            size_t wl = norm_toks(t, 0, street_end, whole, sizeof whole);
+            int named = 0;
+            for (int i = 0; i < ncs && !named; i++) named = gc_find_street(ix, cs[i].c, whole, wl) != GC_NONE;
+            if (!named) {
+                num = v;
+                snprintf(sfx, sizeof sfx, "%s", s2[0] ? s2 : si >= 0 ? s3 : "");
+                t[ni].kind = T_NUM;
+                if (si >= 0) t[si].kind = T_SFX;
+            }
         }
     }
     /* nothing names a commune, but the row has a position: the communes

@@ -164,6 +164,26 @@ int main(int argc, char **argv)
     CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
     r = geo(ix, s, "BP 12 62 avenue du general de gaulle", NULL, "BRUZ");
     CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    /* any order: the number after the street, the city first, a suffix last */
+    r = geo(ix, s, "avenue du general de gaulle 62 bruz", NULL, NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    r = geo(ix, s, "bruz avenue du general de gaulle 62", NULL, NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    r = geo(ix, s, "avenue alphonse legault 66", "35170", NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0010_00066"));
+    r = geo(ix, s, "avenue alphonse legault 66bisa", "35170", NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0010_00066_bis_a"));
+    /* a CEDEX postcode (unknown to La Poste's base): the city after it names the commune */
+    r = geo(ix, s, "62 av du general de gaulle 35043 bruz cedex", NULL, NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
+    /* a street whose name ends with a number keeps it (not a house number) */
+    r = geo(ix, s, "place du 19 mars 1962 mont bonvillers", NULL, NULL);
+    CHECK((r.type == GF_GC_STREET || r.type == GF_GC_LOCALITY) && !strcmp(r.citycode, "54084") && r.housenumber == -1);
+    r = geo(ix, s, "4 place du 19 mars 1962", "54111", NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && r.housenumber == 4 && !strcmp(r.citycode, "54084"));
+    /* the text is a commune's name: the commune */
+    r = geo(ix, s, "Bruz", NULL, NULL);
+    CHECK(r.type == GF_GC_MUNICIPALITY && !strcmp(r.citycode, "35047"));
     /* one-letter typo and a transposition: fuzzy street, lower score */
     r = geo(ix, s, "62 Avenue du Général de Gualle", "35170", "Bruz");
     CHECK(r.type == GF_GC_HOUSENUMBER && !strcmp(r.id, "35047_0380_00062"));
