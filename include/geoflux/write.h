@@ -47,7 +47,7 @@ typedef struct gf_output_opts {
     int minzoom, maxzoom;   /* < 0: default (0, 14); 0 is zoom 0 */
     const char *attributes; /* comma-separated property names; NULL: all */
     size_t max_memory;      /* bytes for the tile sort, or the GeoPackage R-tree bulk load; 0: default */
-    FILE *stream;           /* CSV writer: write into this open stream (borrowed: flushed at finish, never
+    FILE *stream;           /* CSV only (other formats refuse it): write into this open stream (borrowed: flushed at finish, never
                              * closed) instead of creating path, which then only names it in messages */
     int memory_shares;      /* > 1: max_memory is this output's share of a budget split between that many
                              * outputs (messages then speak of the whole budget) */

@@ -611,6 +611,17 @@ static void name_number(gf_gc_scratch *scr, gf_gc_result *r)
     r->name = o;
 }
 
+/* The result is the index's address a (its street already filled). */
+static void fill_address(const gf_gc_index *ix, gf_gc_scratch *scr, const gc_addr *a, gf_gc_result *r)
+{
+    r->type = GF_GC_HOUSENUMBER;
+    set_pos(r, a->lon, a->lat);
+    r->housenumber = a->num;
+    snprintf(r->suffix, sizeof r->suffix, "%s", gc_str(ix, a->suffix));
+    r->id = gc_str(ix, a->cle);
+    name_number(scr, r);
+}
+
 void gf_gc_result_clear(gf_gc_result *r)
 {
     if (!r) return;
@@ -666,12 +677,7 @@ static double match_number(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s
                 if (A(lo + i)->street != h->street && !strcmp(canon[i], canon[pick - (int)lo])) { f *= 0.5; break; }
             fill_street(ix, h->street, r);
         }
-        r->type = GF_GC_HOUSENUMBER;
-        set_pos(r, h->lon, h->lat);
-        r->housenumber = h->num;
-        snprintf(r->suffix, sizeof r->suffix, "%s", gc_str(ix, h->suffix));
-        r->id = gc_str(ix, h->cle);
-        name_number(scr, r);
+        fill_address(ix, scr, h, r);
         return f;
     }
     /* not on the street: interpolate between the nearest numbers on the same
@@ -1307,12 +1313,7 @@ static void rev_fill(const gf_gc_index *ix, gf_gc_scratch *scr, const rev_hit *h
     } else if (it < ix->naddrs && type != GF_GC_STREET && type != GF_GC_LOCALITY) {
         const gc_addr *a = &ix->addrs[it];
         fill_street(ix, a->street, r);
-        r->type = GF_GC_HOUSENUMBER;
-        set_pos(r, a->lon, a->lat);
-        r->housenumber = a->num;
-        snprintf(r->suffix, sizeof r->suffix, "%s", gc_str(ix, a->suffix));
-        r->id = gc_str(ix, a->cle);
-        name_number(scr, r);
+        fill_address(ix, scr, a, r);
     } else {
         uint32_t s = it < ix->naddrs ? ix->addrs[it].street : it - ix->naddrs;
         fill_street(ix, s, r);

@@ -10,6 +10,7 @@
  * and equipments (the current set: which row stands for each EQUIP_UID).
  * The SITE's files are written from these tables alone, so the SITE stays a
  * function of the store. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,32 +167,36 @@ typedef struct eq_run {
 } eq_run;
 
 /* The publication's addresses (the store's published rows, this run's
- * included) as one BAL file, and the geocoder's index built from it. */
+ * included) as one gzip file, the way the SITE's adresses.csv.gz is made:
+ * the header's member, then each commune's stored member as it is (no
+ * inflating, nothing held in memory), and the geocoder's index built from
+ * it. */
+typedef struct pub_file { FILE *f; const char *path; int n; } pub_file;
+
 static gf_status one_published(void *u, gf_ctx *ctx, const pb_pubrow *r)
 {
-    gf_buf *b = u, d = {0};
-    gf_status st = pb_inflate(ctx, r->data, r->ndata, &d);
-    if (!st && gf_buf_append(b, d.p, d.len)) st = OOM(ctx);
-    gf_buf_free(&d);
-    return st;
+    pub_file *p = u;
+    p->n++;
+    return fwrite(r->data, 1, r->ndata, p->f) == r->ndata ? GF_OK
+                                                           : gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", p->path);
 }
 
 static gf_status gc_build(eq_run *e)
 {
     e->gc_built = 1;
-    gf_buf all = {0};
-    gf_status st = gf_buf_append(&all, gf_bal14_header, strlen(gf_bal14_header)) ? OOM(e->ctx) : GF_OK;
-    size_t hl = all.len;
-    if (!st) st = pb_store_each_published(e->ctx, e->s, one_published, &all);
     char path[4300];
-    snprintf(path, sizeof path, "%s/equip-addresses.csv", e->scratch);
-    if (!st && all.len > hl) {
-        st = pb_write_file(e->ctx, path, all.p, all.len);
-        const char *paths[1] = {path};
-        if (!st) st = gf_gc_index_build(e->ctx, paths, 1, NULL, e->o->threads, &e->gc);
-        if (!st) st = gf_gc_scratch_create(e->gc, &e->gcs) ? OOM(e->ctx) : GF_OK;
-    }
-    gf_buf_free(&all);
+    snprintf(path, sizeof path, "%s/equip-addresses.csv.gz", e->scratch);
+    pub_file pf = {fopen(path, "wb"), path, 0};
+    if (!pf.f) return gf_ctx_err(e->ctx, GF_ERR_OUTPUT, "%s: %s", path, strerror(errno));
+    gf_buf hz = {0};
+    gf_status st = pb_deflate(e->ctx, gf_bal14_header, strlen(gf_bal14_header), 1, &hz);
+    if (!st && fwrite(hz.p, 1, hz.len, pf.f) != hz.len) st = gf_ctx_err(e->ctx, GF_ERR_OUTPUT, "%s: write error", path);
+    gf_buf_free(&hz);
+    if (!st) st = pb_store_each_published(e->ctx, e->s, one_published, &pf);
+    if (fclose(pf.f) != 0 && !st) st = gf_ctx_err(e->ctx, GF_ERR_OUTPUT, "%s: write error", path);
+    const char *paths[1] = {path};
+    if (!st && pf.n) st = gf_gc_index_build(e->ctx, paths, 1, NULL, e->o->threads, &e->gc);
+    if (!st && pf.n) st = gf_gc_scratch_create(e->gc, &e->gcs) ? OOM(e->ctx) : GF_OK;
     return st;
 }
 
@@ -356,7 +361,9 @@ static gf_status keep_row(eq_run *e, const char *hash, const colmap *m, const gf
     const char *v[NSCDL];
     size_t n[NSCDL];
     for (int k = 0; k < NSCDL; k++) v[k] = cell(b, m->col[k], r, &n[k]);
-    char flags[1024];
+    /* the row's flags: its warnings, commune.inconnue when no commune is
+     * found in the end, then what placing it said (pflags) */
+    char flags[1024], pflags[256] = "";
     snprintf(flags, sizeof flags, "%s", rc->warnings);
     *rejected = 0;
     /* the key: EQUIP_UID; the older template numbers its EQUIP_ID per
@@ -387,7 +394,6 @@ static gf_status keep_row(eq_run *e, const char *hash, const colmap *m, const gf
         }
         names_find(&e->nm, v[E_COMMUNE], n[E_COMMUNE], v[E_CP], n[E_CP], commune);
     }
-    if (!commune[0]) add_flag(flags, sizeof flags, "commune.inconnue");
     if (commune[0] && !e->inside(e->u, commune)) {
         *rejected = 1;
         char reason[200];
@@ -423,9 +429,9 @@ static gf_status keep_row(eq_run *e, const char *hash, const colmap *m, const gf
             source = "repaired";
             slat = v[E_LON], nlat = n[E_LON];
             slon = v[E_LAT], nlon = n[E_LAT];
-            add_flag(flags, sizeof flags, "repair.lonlat_swapped");
+            add_flag(pflags, sizeof pflags, "repair.lonlat_swapped");
         } else {
-            add_flag(flags, sizeof flags, "position.hors_commune"); /* kept where it is */
+            add_flag(pflags, sizeof pflags, "position.hors_commune"); /* kept where it is */
         }
     }
     if (isnan(lon)) {
@@ -452,20 +458,14 @@ static gf_status keep_row(eq_run *e, const char *hash, const colmap *m, const gf
             score = res.score;
             source = "geocoded";
             gf_gc_result_label(&res, label, sizeof label);
-            if (!commune[0] && res.citycode && strlen(res.citycode) == 5) {
+            if (!commune[0] && res.citycode && strlen(res.citycode) == 5)
                 memcpy(commune, res.citycode, 6); /* the commune the address was found in */
-                char *u = strstr(flags, "commune.inconnue"); /* no longer unknown */
-                if (u) {
-                    size_t l = strlen("commune.inconnue");
-                    if (u > flags && u[-1] == '|') { u--; l++; }
-                    else if (u[l] == '|') l++;
-                    memmove(u, u + l, strlen(u + l) + 1);
-                }
-            }
         } else {
-            add_flag(flags, sizeof flags, res.type == GF_GC_NONE ? "geocode.non_trouve" : "geocode.score_insuffisant");
+            add_flag(pflags, sizeof pflags, res.type == GF_GC_NONE ? "geocode.non_trouve" : "geocode.score_insuffisant");
         }
     }
+    if (!commune[0]) add_flag(flags, sizeof flags, "commune.inconnue");
+    if (pflags[0]) add_flag(flags, sizeof flags, pflags);
     /* the SCDL columns (long/lat as repaired), as CSV and as JSON properties */
     e->csv.len = e->props.len = 0;
     gf_status st = GF_OK;

@@ -631,6 +631,17 @@ static enum MHD_Result file(gf_server *s, struct MHD_Connection *c, const gf_ser
     return send_error(c, 404, "not found", NULL);
 }
 
+/* A 302 to loc (a path on this server). */
+static enum MHD_Result send_redirect(struct MHD_Connection *c, const char *loc)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_FOUND, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 /* `GET /` when the options name a home page (the map): 302 to it, with
  * ?pmtiles= passed on (a SITE's index.html, its dashboard, stays at
  * /index.html). */
@@ -645,12 +656,7 @@ static enum MHD_Result redirect_home(gf_server *s, struct MHD_Connection *c)
         q = pm;
     int k = snprintf(loc, sizeof loc, "/%s%s%s", s->o.home, q ? "?pmtiles=" : "", q ? q : "");
     if (k < 0 || (size_t)k >= sizeof loc) return send_error(c, 500, "home path too long", NULL);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp) return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
-    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_FOUND, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return send_redirect(c, loc);
 }
 
 static enum MHD_Result static_route(gf_server *s, struct MHD_Connection *c, const gf_serve_route *r)
@@ -686,12 +692,7 @@ static enum MHD_Result static_route(gf_server *s, struct MHD_Connection *c, cons
         if (first && !has_default) {
             char loc[256];
             snprintf(loc, sizeof loc, "/?pmtiles=%s.pmtiles", first);
-            struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-            if (!resp) return MHD_NO;
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
-            enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_FOUND, resp);
-            MHD_destroy_response(resp);
-            return ret;
+            return send_redirect(c, loc);
         }
     }
     return file(s, c, r);

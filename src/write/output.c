@@ -230,6 +230,9 @@ gf_status gf_output_open(gf_ctx *ctx, const gf_output_opts *opts, const gf_sink_
                           "that can create files, see `ogrinfo --formats`)", opts->format, names);
     gf_status s = check_caps(ctx, opts, f);
     if (s) return s;
+    /* a caller's stream: only the CSV writer writes into one */
+    if (opts->stream && strcmp(f->name, "csv") != 0)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "%s: a %s output cannot be written into a stream (CSV only)", opts->path, f->name);
     *vt = f->vt;
     return f->open(ctx, opts, f, st);
 }
