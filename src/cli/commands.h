@@ -7,6 +7,7 @@
 
 #include "geoflux/ctx.h"
 #include "geoflux/ingest.h"
+#include "geoflux/job.h"
 
 /* Exit codes, documented in `geoflux --help` (the authoritative list) and
  * chosen from the class of the failing status (gf_cli_exit_for()), never
@@ -47,7 +48,7 @@ typedef struct gf_cli_out {
     /* multi_out (set by the command before parsing): -o may be repeated, the
      * outputs after the first in more[0..nmore) */
     int multi_out, nmore;
-    const char *more[7];
+    const char *more[GF_CONVERT_MAX_OUTPUTS - 1]; /* the job's bound: a 7th -o is refused while parsing */
     int threads, verbose, keep_invalid, summary_json, precision, append;
     int overwrite; /* --overwrite: existing outputs may be replaced (gf_output_check_paths) */
 } gf_cli_out;
