@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GF=${GF:-build/geoflux}
 IN=${GF_BENCH_EXTRACT:-bench/out/adresses-31-synth-1000000.csv}
-[ -s "$IN" ] || /usr/bin/python3 bench/gen_extract.py --rows 1000000 -o "$IN"
+[ -s "$IN" ] || /usr/bin/python3 tools/gen_extract.py --rows 1000000 -o "$IN"
 B=data/samples/boundaries/communes-31-haute-garonne.geojson
 O=bench/out/join; rm -rf "$O"; mkdir -p "$O"
 rows=$(($(wc -l < "$IN") - 1))

@@ -72,7 +72,7 @@ ok "[ $rc -ne 0 ] && grep -q 'scratch' $OUT/err6 && [ ! -e $OUT/d.pmtiles ]" "un
 ok "[ $rc -eq 2 ]" "bad --max-memory is a usage error"
 
 # 5. polygons: the communes layer from the join, with its statistics
-python3 "$SRC/bench/gen_extract.py" --rows 1500 -o "$OUT/s31.csv" >/dev/null
+python3 "$SRC/tools/gen_extract.py" --rows 1500 -o "$OUT/s31.csv" >/dev/null
 COM=$S/boundaries/communes-31-haute-garonne.geojson
 NCOM=$(ogrinfo -ro -so -al "$COM" | sed -n 's/^Feature Count: //p')
 "$GF" convert "$OUT/s31.csv" --communes "$COM" -o "$OUT/s31.pmtiles" -q --maxzoom 12; rc=$?

@@ -25,7 +25,7 @@ if ! command -v node >/dev/null || [ ! -d "$SRC/tests/js/node_modules/playwright
 fi
 fails=0; checks=0
 "$GF" convert "$SRC"/data/samples/bal/*.csv -o "$OUT/site/adresses.pmtiles" -q || { echo "FAIL: convert"; exit 1; }
-python3 "$SRC/bench/gen_extract.py" --rows 3000 -o "$OUT/s31.csv" >/dev/null
+python3 "$SRC/tools/gen_extract.py" --rows 3000 -o "$OUT/s31.csv" >/dev/null
 "$GF" convert "$OUT/s31.csv" --communes "$SRC/data/samples/boundaries/communes-31-haute-garonne.geojson" \
   -o "$OUT/site/s31.pmtiles" -q --maxzoom 12 || { echo "FAIL: convert with --communes"; exit 1; }
 # the page's files as this geoflux was built with them (its build tree)

@@ -12,7 +12,7 @@ echo "== geoflux convert: BAL samples -> out/adresses.pmtiles + out/adresses.mbt
 "$GF" convert "$S"/bal/*.csv -o out/adresses.pmtiles -v 2>&1 | grep -E "tiles:|read " || true
 "$GF" convert "$S"/bal/*.csv -o out/adresses.mbtiles -q
 ogrinfo -ro -so out/adresses.mbtiles addresses | grep -E "^(Layer name|Feature Count)" | sed 's/^/  GDAL: /'
-if [ -f out/adresses-31-synth.csv ] || python3 bench/gen_extract.py --rows 20000 -o out/adresses-31-synth.csv >/dev/null 2>&1; then
+if [ -f out/adresses-31-synth.csv ] || python3 tools/gen_extract.py --rows 20000 -o out/adresses-31-synth.csv >/dev/null 2>&1; then
   echo "== 20000 synthetic Haute-Garonne addresses + the communes layer (join statistics) -> out/adresses-31.pmtiles"
   "$GF" convert out/adresses-31-synth.csv --communes "$S/boundaries/communes-31-haute-garonne.geojson" \
     -o out/adresses-31.pmtiles -v 2>&1 | grep -E "tiles:" || true

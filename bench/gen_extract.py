@@ -1,1 +1,0 @@
-../tools/gen_extract.py
