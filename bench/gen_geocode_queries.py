@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Geocoding benchmark queries drawn from a BAN-format extract (the synthetic
-one of bench/gen_extract.py): N addresses, typed the way people type them
+one of tools/gen_extract.py): N addresses, typed the way people type them
 (as in tests/geocode-eval: abbreviations, case, lost accents, one typo in
 one query out of eight, missing postcode in one out of six). Deterministic.
 

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GF=${GF:-build/geoflux}
 IN=${GF_BENCH_EXTRACT:-bench/out/adresses-31-synth-1000000.csv}
-[ -s "$IN" ] || /usr/bin/python3 bench/gen_extract.py --rows 1000000 -o "$IN"
+[ -s "$IN" ] || /usr/bin/python3 tools/gen_extract.py --rows 1000000 -o "$IN"
 O=bench/out/gpkg; rm -rf "$O"; mkdir -p "$O"
 rows=$(($(wc -l < "$IN") - 1))
 t() { /usr/bin/time -f "%e %M" -o "$O/time" "$@" >/dev/null 2>"$O/stderr" || { echo "failed: $*" >&2; cat "$O/stderr" >&2; }; tail -1 "$O/time"; }

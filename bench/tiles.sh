@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 GF=${GF:-build/geoflux}
 IN=${GF_BENCH_EXTRACT:-bench/out/adresses-31-synth-1000000.csv}
 CAP=${GF_TILES_OGR_CAP:-300}
-[ -s "$IN" ] || /usr/bin/python3 bench/gen_extract.py --rows 1000000 -o "$IN"
+[ -s "$IN" ] || /usr/bin/python3 tools/gen_extract.py --rows 1000000 -o "$IN"
 O=bench/out/tiles; rm -rf "$O"; mkdir -p "$O"
 rows=$(($(wc -l < "$IN") - 1))
 head -10001 "$IN" > "$O/head10k.csv"
