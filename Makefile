@@ -41,7 +41,7 @@ sanitize:
 # (convert's workers, the tiles' pool) and geoflux serve (its request
 # threads, the archive references). tests/tsan.supp says why each
 # third-party suppression is there.
-TSAN_TESTS ?= ^(unit\.|cli\.(convert|tiles|serve)$$)
+TSAN_TESTS ?= ^(unit\.|cli\.(convert|tiles|serve|validate_threads)$$)
 tsan:
 	@tools/setup.sh test
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGF_TSAN=ON >/dev/null

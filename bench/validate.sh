@@ -30,6 +30,9 @@ else
   echo "reference validator not run: node or tests/js/node_modules missing"
 fi
 row "geoflux validate, $((N * 10)) rows" "$(t "$GF" validate "$O/bal-$((N * 10)).csv")" "$((N * 10))" gf10
+row "geoflux validate -j 1, $((N * 10)) rows" "$(t "$GF" validate -j 1 "$O/bal-$((N * 10)).csv")" "$((N * 10))" gf10j1
+printf "threads: all cores %.2f s, one %.2f s (%.2fx); the reader and the file-wide checks stay on one thread\n" \
+  "$(cat "$O/gf10.s")" "$(cat "$O/gf10j1.s")" "$(echo "$(cat "$O/gf10j1.s") / $(cat "$O/gf10.s")" | bc -l)"
 printf "peak RSS: %d MB at %d rows, %d MB at %d rows (file-wide BAN-id checks keep ~48 B per distinct address)\n" \
   "$(($(cat "$O/gf.kb") / 1024))" "$N" "$(($(cat "$O/gf10.kb") / 1024))" "$((N * 10))"
 rm -f "$O"/*.csv

@@ -168,6 +168,9 @@ typedef struct gf_validate_job_opts {
     int ninputs;
     const char *profile;   /* NULL: from each header */
     gf_csv_opts csv;
+    /* Threads that run the row rules (<= 0: all cores, 1: the calling
+     * thread only); the reports are the same whatever the count. */
+    int threads;
     /* Called once per input, in order, on the calling thread: st is GF_OK
      * with the report, or the failure's status with its message (rep is
      * NULL). Borrowed arguments, valid during the call. */

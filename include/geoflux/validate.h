@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "geoflux/ctx.h"
+#include "geoflux/engine.h"
 #include "geoflux/ingest.h"
 #include "geoflux/pipeline.h"
 
@@ -75,6 +76,10 @@ typedef struct gf_validate_report {
 typedef struct gf_validate_file_opts {
     const char *profile;   /* NULL: from the header, as the reference does */
     gf_csv_opts csv;       /* zero: detect separator and encoding */
+    /* The engine whose workers run the row rules while the calling thread
+     * reads and folds (NULL: all on the calling thread). The report is the
+     * same either way. Not from a task already running on that engine. */
+    gf_engine *engine;
 } gf_validate_file_opts;
 
 /* Validates the file at path ("-": standard input) in one streaming pass.

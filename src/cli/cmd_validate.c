@@ -24,6 +24,8 @@ static void help(FILE *f)
         "      --format F      text (default) or json (one object per file and line:\n"
         "                      {\"profile\",\"valid\",\"rows\",\"invalid_rows\",\"errors\",\"warnings\",\"infos\"})\n"
         "      --encoding E    auto (default), utf-8 or latin1\n"
+        "  -j, --threads N     threads for the row rules (default: all cores); the\n"
+        "                      reports do not depend on it\n"
         "\n"
         "exit codes: 0 every file is valid, 1 a file has errors, 2 a file could not be read\n");
 }
@@ -123,12 +125,13 @@ int gf_cmd_validate(int argc, char **argv)
     static const struct option lo[] = {{"profile", required_argument, 0, O_PROFILE},
                                        {"format", required_argument, 0, O_FORMAT},
                                        {"encoding", required_argument, 0, O_ENC},
+                                       {"threads", required_argument, 0, 'j'},
                                        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gf_validate_job_opts o = {0};
     vstate v = {0};
     gf_cli_getopt_init();
     int c;
-    while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, GF_CLI_OPTSTART "hj:", lo, NULL)) != -1) {
         switch (c) {
         case 'h': help(stdout); return GF_EXIT_OK;
         case O_PROFILE: o.profile = optarg; break;
@@ -136,6 +139,9 @@ int gf_cmd_validate(int argc, char **argv)
             if (!strcmp(optarg, "json")) v.json = 1;
             else if (!strcmp(optarg, "text")) v.json = 0;
             else return gf_cli_usage("validate", "--format '%s': expected text or json", optarg);
+            break;
+        case 'j':
+            if (gf_cli_int("-j/--threads", optarg, 1, GF_CLI_MAX_THREADS, &o.threads)) return GF_EXIT_USAGE;
             break;
         case O_ENC:
             if (gf_cli_encoding("validate", optarg, &o.csv.encoding)) return GF_EXIT_USAGE;

@@ -16,6 +16,15 @@ gf_status gf_job_validate(gf_ctx *ctx, const gf_validate_job_opts *o)
     gf_status st = gf_validate_job_check(ctx, o);
     if (st) return st;
     gf_validate_file_opts fo = {.profile = o->profile, .csv = o->csv};
+    /* one engine for every file: its workers (and their PROJ objects) are
+     * made once; none when one thread is asked for */
+    gf_engine *e = NULL;
+    if (o->threads != 1) {
+        gf_engine_opts eo = {.threads = o->threads};
+        if ((st = gf_engine_create(ctx, &eo, &e))) return st;
+        if (gf_engine_threads(e) < 2) gf_engine_destroy(e), e = NULL;
+    }
+    fo.engine = e;
     for (int i = 0; i < o->ninputs; i++) {
         gf_validate_report r;
         gf_ctx_err(ctx, GF_OK, "%s", "");
@@ -23,5 +32,6 @@ gf_status gf_job_validate(gf_ctx *ctx, const gf_validate_job_opts *o)
         if (o->on_file) o->on_file(o->user, i, o->inputs[i], st, st ? gf_ctx_errmsg(ctx) : "", st ? NULL : &r);
         if (!st) gf_validate_report_free(&r);
     }
+    gf_engine_destroy(e);
     return GF_OK;
 }

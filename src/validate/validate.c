@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "geoflux/engine.h"
 #include "validate/rules.h"
 #include "validate/wide.h"
 
@@ -104,6 +105,293 @@ static const char *parse_code(const gf_csv_record *rec)
     return "file.parse.MissingQuotes";
 }
 
+/* ---- the row loop, in blocks ---------------------------------------------
+ * The reader copies records out of the CSV buffer into blocks, the row
+ * rules run on each block (on the engine's workers when there is one), and
+ * the calling thread then folds each row's outcome into the report in file
+ * order: the file-wide checks, the lists of lines and the counts see the
+ * rows exactly as a single loop would, so the report does not depend on
+ * the thread count. With an engine, the next set of blocks is read while
+ * the current one is checked (the reader is the part that cannot be
+ * split). */
+#define VBLOCK_ROWS 4096
+#define VMAX_BLOCKS 16 /* blocks of a set: one per worker, at most */
+
+typedef struct vblock {
+    size_t n;
+    uint64_t line[VBLOCK_ROWS];
+    uint32_t field0[VBLOCK_ROWS + 1];   /* row i: fields [field0[i], field0[i+1]) */
+    uint32_t *fpos, *flen;              /* a field: offset in data, length */
+    size_t nf, capf;
+    char *data;
+    size_t ndata, capdata;
+    /* the outcome, per row: kept codes [code0[i], code0[i+1]) */
+    gf_vparsed pv[VBLOCK_ROWS];
+    unsigned char bad[VBLOCK_ROWS];
+    uint32_t code0[VBLOCK_ROWS + 1];
+    uint32_t *coff;                     /* a code: offset in cstr */
+    unsigned char *clv;                 /* its level */
+    size_t nc, capc;
+    char *cstr;
+    size_t ncstr, capcstr;
+} vblock;
+
+typedef struct vset {
+    vblock *b[VMAX_BLOCKS];
+    int nb;
+    int done;            /* nothing more to read: end of file, a parse error or a failure */
+    gf_status st;        /* a read failure */
+    const char *errcode; /* the parse error that stopped the file, at errline */
+    uint64_t errline, rows, transcoded;
+} vset;
+
+typedef struct vrun {
+    gf_ctx *ctx;
+    gf_csv *c;
+    const gf_vheader *h;
+    const char *fmt;
+    gf_validate_report *rep;
+    long today;
+    int maxb;
+    gf_vwide w;
+    uint64_t rows, transcoded;
+    gf_vproj **pj;                  /* per worker (one without an engine) */
+    unsigned char *own_pj;          /* 1: not in the worker context's cache, freed here */
+    gf_status wst;                  /* a worker's failure, its message in werr */
+    char werr[512];
+} vrun;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elt)
+{
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap : 1024;
+    while (nc < need) nc *= 2;
+    void *n = realloc(*p, nc * elt);
+    if (!n) return -1;
+    *p = n;
+    *cap = nc;
+    return 0;
+}
+
+static void block_free(vblock *b)
+{
+    if (!b) return;
+    free(b->fpos); free(b->flen); free(b->data); free(b->coff); free(b->clv); free(b->cstr);
+    free(b);
+}
+
+static int block_add(vblock *b, const gf_csv_record *rec)
+{
+    size_t bytes = 0;
+    for (int i = 0; i < rec->nfields; i++) bytes += rec->len[i] + 1;
+    size_t capf = b->capf;
+    if (grow((void **)&b->fpos, &capf, b->nf + (size_t)rec->nfields, sizeof *b->fpos)) return -1;
+    capf = b->capf;
+    if (grow((void **)&b->flen, &capf, b->nf + (size_t)rec->nfields, sizeof *b->flen)) return -1;
+    b->capf = capf;
+    if (grow((void **)&b->data, &b->capdata, b->ndata + bytes, 1)) return -1;
+    b->line[b->n] = rec->line;
+    b->field0[b->n] = (uint32_t)b->nf;
+    for (int i = 0; i < rec->nfields; i++) {
+        b->fpos[b->nf] = (uint32_t)b->ndata;
+        b->flen[b->nf++] = (uint32_t)rec->len[i];
+        memcpy(b->data + b->ndata, rec->field[i], rec->len[i]);
+        b->ndata += rec->len[i];
+        b->data[b->ndata++] = '\0';
+    }
+    b->field0[++b->n] = (uint32_t)b->nf;
+    return 0;
+}
+
+/* Fills set s with the next records (the reader; one thread at a time). */
+static void read_set(vrun *R, vset *s)
+{
+    s->nb = 0;
+    s->rows = s->transcoded = 0;
+    gf_csv_record rec;
+    while (s->nb < R->maxb && !s->done) {
+        vblock *b = s->b[s->nb];
+        b->n = b->nf = b->ndata = 0;
+        b->field0[0] = 0;
+        while (b->n < VBLOCK_ROWS) {
+            gf_status st = gf_csv_next(R->c, R->ctx, &rec);
+            if (st) {
+                if (st != GF_DONE) s->st = st;
+                s->done = 1;
+                break;
+            }
+            s->rows++;
+            s->transcoded += rec.transcoded != 0;
+            if (rec.error || rec.nfields != R->h->ncols) {
+                s->errcode = rec.error ? parse_code(&rec)
+                             : rec.nfields < R->h->ncols ? "file.parse.TooFewFields" : "file.parse.TooManyFields";
+                s->errline = rec.line;
+                s->done = 1;
+                break;
+            }
+            if (block_add(b, &rec)) {
+                s->st = gf_ctx_err(R->ctx, GF_ERR_NOMEM, "out of memory");
+                s->done = 1;
+                break;
+            }
+        }
+        if (b->n) s->nb++;
+    }
+}
+
+/* The row rules on one block, with the worker's legal-CRS transformations. */
+static void check_block(vrun *R, vblock *b, gf_vproj *pj)
+{
+    const gf_vheader *h = R->h;
+    gf_vrow r;
+    gf_vissues iss;
+    b->nc = b->ncstr = 0;
+    for (size_t row = 0; row < b->n; row++) {
+        const uint32_t *fp = b->fpos + b->field0[row], *fl = b->flen + b->field0[row];
+        memset(r.present, 0, sizeof r.present);
+        for (int f = 0; f < VF_COUNT; f++) {
+            int col = h->field_col[f];
+            if (col < 0) continue;
+            r.present[f] = 1;
+            r.v[f] = b->data + fp[col];
+            r.n[f] = fl[col];
+        }
+        r.nlang = h->nlang;
+        for (int k = 0; k < h->nlang; k++) {
+            r.lang[k].field = h->lang[k].field;
+            r.lang[k].name = h->lang[k].name;
+            r.lang[k].v = b->data + fp[h->lang[k].col];
+            r.lang[k].n = fl[h->lang[k].col];
+        }
+        gf_vrow_check(&r, pj, R->today, &iss, &b->pv[row]);
+        b->code0[row] = (uint32_t)b->nc;
+        b->bad[row] = 0;
+        for (int i = 0; i < iss.n; i++) {
+            /* validateProfileRows: codes of fields outside the format are dropped */
+            if (!gf_vf_in_format(iss.field[i], R->fmt)) continue;
+            int dup = 0;
+            for (int j = 0; j < i && !dup; j++)
+                dup = strcmp(iss.code[j], iss.code[i]) == 0 && gf_vf_in_format(iss.field[j], R->fmt);
+            if (dup) continue;
+            gf_vlevel lv = gf_validate_level(R->rep->profile, iss.code[i]);
+            size_t len = strlen(iss.code[i]) + 1, capc = b->capc;
+            if (grow((void **)&b->coff, &capc, b->nc + 1, sizeof *b->coff)) goto nomem;
+            capc = b->capc;
+            if (grow((void **)&b->clv, &capc, b->nc + 1, 1)) goto nomem;
+            b->capc = capc;
+            if (grow((void **)&b->cstr, &b->capcstr, b->ncstr + len, 1)) goto nomem;
+            memcpy(b->cstr + b->ncstr, iss.code[i], len);
+            b->coff[b->nc] = (uint32_t)b->ncstr;
+            b->clv[b->nc++] = (unsigned char)lv;
+            b->ncstr += len;
+            b->bad[row] |= lv == GF_VL_ERROR;
+        }
+    }
+    b->code0[b->n] = (uint32_t)b->nc;
+    return;
+nomem:
+    b->n = 0; /* nothing of it is folded; the run fails */
+    R->wst = GF_ERR_NOMEM;
+    snprintf(R->werr, sizeof R->werr, "out of memory");
+}
+
+/* Folds set s into the report, in file order (the calling thread). */
+static gf_status fold_set(vrun *R, vset *s)
+{
+    gf_validate_report *rep = R->rep;
+    for (int k = 0; k < s->nb; k++) {
+        vblock *b = s->b[k];
+        for (size_t row = 0; row < b->n; row++) {
+            for (uint32_t i = b->code0[row]; i < b->code0[row + 1]; i++)
+                stat_line(stat_for(rep, b->cstr + b->coff[i], (gf_vlevel)b->clv[i]), 1, b->line[row]);
+            if (b->bad[row]) {
+                rep->valid = 0;
+                if (rep->ninvalid == rep->capinvalid) {
+                    size_t nc = rep->capinvalid ? rep->capinvalid * 2 : 256;
+                    uint64_t *nl = realloc(rep->invalid_lines, nc * sizeof *nl);
+                    if (!nl) return gf_ctx_err(R->ctx, GF_ERR_NOMEM, "out of memory");
+                    rep->invalid_lines = nl;
+                    rep->capinvalid = nc;
+                }
+                rep->invalid_lines[rep->ninvalid++] = b->line[row];
+            }
+            gf_vwide_row(&R->w, &b->pv[row], b->line[row]);
+        }
+    }
+    R->rows += s->rows;
+    R->transcoded += s->transcoded;
+    if (s->errcode) {
+        rep->parse_ok = 0;
+        stat_line(stat_for(rep, s->errcode, GF_VL_ERROR), 1, s->errline);
+    }
+    return GF_OK;
+}
+
+typedef struct vtask { vrun *R; vset *read; vblock *check; } vtask;
+
+static void vtask_run(void *arg, gf_ctx *wctx, int worker)
+{
+    vtask *t = arg;
+    vrun *R = t->R;
+    if (t->read) { read_set(R, t->read); return; }
+    if (!R->pj[worker] && !(R->pj[worker] = gf_ctx_cache_get(wctx, "validate:legal"))) {
+        /* the same cached transformations as the convert stage's */
+        gf_status st = gf_vproj_create(wctx, &R->pj[worker]);
+        if (st) {
+            t->check->n = 0;
+            R->wst = st;
+            snprintf(R->werr, sizeof R->werr, "%s", gf_ctx_errmsg(wctx));
+            return;
+        }
+        R->own_pj[worker] = gf_ctx_cache_put(wctx, "validate:legal", R->pj[worker],
+                                             (void (*)(void *))gf_vproj_destroy) != GF_OK;
+    }
+    check_block(R, t->check, R->pj[worker]);
+}
+
+static gf_status row_loop(vrun *R, gf_engine *e)
+{
+    int nw = e ? gf_engine_threads(e) : 1;
+    R->maxb = nw < VMAX_BLOCKS ? nw : VMAX_BLOCKS;
+    vset S[2];
+    memset(S, 0, sizeof S);
+    vtask tasks[VMAX_BLOCKS + 1];
+    void *args[VMAX_BLOCKS + 1];
+    gf_status st = GF_OK;
+    R->pj = calloc((size_t)nw, sizeof *R->pj);
+    R->own_pj = calloc((size_t)nw, 1);
+    if (!R->pj || !R->own_pj) st = gf_ctx_err(R->ctx, GF_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < 2 && !st; k++)
+        for (int i = 0; i < R->maxb && !st; i++)
+            if (!(S[k].b[i] = calloc(1, sizeof(vblock)))) st = gf_ctx_err(R->ctx, GF_ERR_NOMEM, "out of memory");
+    if (!st && !e && !(st = gf_vproj_create(R->ctx, &R->pj[0]))) R->own_pj[0] = 1;
+    if (!st) read_set(R, &S[0]);
+    for (int cur = 0; !st; cur ^= 1) {
+        vset *s = &S[cur], *next = &S[cur ^ 1];
+        if (e) {
+            int n = 0;
+            for (int i = 0; i < s->nb; i++) tasks[n] = (vtask){R, NULL, s->b[i]}, args[n] = &tasks[n], n++;
+            if (!s->done) next->done = 0, next->st = GF_OK, next->errcode = NULL,
+                          tasks[n] = (vtask){R, next, NULL}, args[n] = &tasks[n], n++;
+            gf_engine_run(e, R->ctx, n, vtask_run, args);
+            if (R->wst) { st = gf_ctx_err(R->ctx, R->wst, "%s", R->werr); break; }
+        } else {
+            for (int i = 0; i < s->nb; i++) check_block(R, s->b[i], R->pj[0]);
+            if (R->wst) { st = gf_ctx_err(R->ctx, R->wst, "%s", R->werr); break; }
+        }
+        if ((st = s->st) || (st = fold_set(R, s))) break;
+        if (s->done) break;
+        if (!e) read_set(R, next);
+    }
+    for (int i = 0; i < nw && R->pj && R->own_pj; i++)
+        if (R->own_pj[i]) gf_vproj_destroy(R->pj[i]);
+    free(R->pj);
+    free(R->own_pj);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < R->maxb; i++) block_free(S[k].b[i]);
+    return st;
+}
+
 gf_status gf_validate_file(gf_ctx *ctx, const char *path, const gf_validate_file_opts *opts,
                            gf_validate_report *rep)
 {
@@ -151,73 +439,15 @@ gf_status gf_validate_file(gf_ctx *ctx, const char *path, const gf_validate_file
         stat_for(rep, rec.error ? parse_code(&rec) : "file.parse.UndetectableDelimiter", GF_VL_ERROR);
     }
 
-    gf_vproj *pj = NULL;
-    if ((st = gf_vproj_create(ctx, &pj))) { gf_csv_close(c); return st; }
-    gf_vwide w = {0};
-    w.track_num = h.field_col[VF_ID_BAN_ADRESSE] >= 0 || h.field_col[VF_UID_ADRESSE] >= 0;
-    long today = gf_vtoday();
-    gf_vrow r;
-    gf_vissues iss;
-    gf_vparsed pv;
-    while (rep->parse_ok && (st = gf_csv_next(c, ctx, &rec)) == GF_OK) {
-        rep->rows++;
-        transcoded += rec.transcoded != 0;
-        if (rec.error) {
-            rep->parse_ok = 0;
-            stat_line(stat_for(rep, parse_code(&rec), GF_VL_ERROR), 1, rec.line);
-            break;
-        }
-        if (rec.nfields != h.ncols) {
-            rep->parse_ok = 0;
-            stat_line(stat_for(rep, rec.nfields < h.ncols ? "file.parse.TooFewFields" : "file.parse.TooManyFields",
-                               GF_VL_ERROR), 1, rec.line);
-            break;
-        }
-        memset(r.present, 0, sizeof r.present);
-        for (int f = 0; f < VF_COUNT; f++) {
-            int col = h.field_col[f];
-            if (col < 0) continue;
-            r.present[f] = 1;
-            r.v[f] = rec.field[col];
-            r.n[f] = rec.len[col];
-        }
-        r.nlang = h.nlang;
-        for (int k = 0; k < h.nlang; k++) {
-            r.lang[k].field = h.lang[k].field;
-            r.lang[k].name = h.lang[k].name;
-            r.lang[k].v = rec.field[h.lang[k].col];
-            r.lang[k].n = rec.len[h.lang[k].col];
-        }
-        gf_vrow_check(&r, pj, today, &iss, &pv);
-        int bad = 0;
-        for (int i = 0; i < iss.n; i++) {
-            /* validateProfileRows: codes of fields outside the format are dropped */
-            if (!gf_vf_in_format(iss.field[i], fmt)) continue;
-            int dup = 0;
-            for (int j = 0; j < i && !dup; j++) dup = strcmp(iss.code[j], iss.code[i]) == 0 && gf_vf_in_format(iss.field[j], fmt);
-            if (dup) continue;
-            gf_vlevel lv = gf_validate_level(rep->profile, iss.code[i]);
-            stat_line(stat_for(rep, iss.code[i], lv), 1, rec.line);
-            bad |= lv == GF_VL_ERROR;
-        }
-        if (bad) {
-            rep->valid = 0;
-            if (rep->ninvalid == rep->capinvalid) {
-                size_t nc = rep->capinvalid ? rep->capinvalid * 2 : 256;
-                uint64_t *nl = realloc(rep->invalid_lines, nc * sizeof *nl);
-                if (!nl) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); break; }
-                rep->invalid_lines = nl;
-                rep->capinvalid = nc;
-            }
-            rep->invalid_lines[rep->ninvalid++] = rec.line;
-        }
-        gf_vwide_row(&w, &pv, rec.line);
-    }
-    if (st == GF_DONE) st = GF_OK;
+    vrun R = {.ctx = ctx, .c = c, .h = &h, .fmt = fmt, .rep = rep, .today = gf_vtoday()};
+    R.w.track_num = h.field_col[VF_ID_BAN_ADRESSE] >= 0 || h.field_col[VF_UID_ADRESSE] >= 0;
+    if (rep->parse_ok) st = row_loop(&R, o.engine);
+    rep->rows += R.rows;
+    transcoded += R.transcoded;
+    gf_vwide w = R.w;
     rep->delimiter = gf_csv_sep(c);
     rep->cr_only = gf_csv_saw_cr_only(c);
     gf_csv_close(c);
-    gf_vproj_destroy(pj);
     if (st == GF_OK && w.nomem) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory (file-wide checks)");
     if (st) {
         gf_vwide_free(&w);

@@ -1,5 +1,6 @@
 #!/bin/bash
-# geoflux validate: exit codes, text and JSON output, profiles.
+# geoflux validate: exit codes, text and JSON output, profiles (threads:
+# validate_threads.sh).
 set -u
 GF=$1 SRC=$2 OUT=$3
 D="$OUT/validate_cli"
@@ -54,4 +55,5 @@ check "Latin-1 file: file.encoding.non_standard, exit 1" "[ $rc -eq 1 ] && grep 
 # stdin
 "$GF" validate --format json - < "$B/bal_simple_v1.3.csv" > "$D/stdin.json"; rc=$?
 check "standard input" "[ $rc -eq 0 ] && grep -q '\"rows\":25' '$D/stdin.json'"
+
 exit $fail
