@@ -13,7 +13,12 @@ extracts are: a house number like "12a", a decimal comma in x, coordinates
 out of range, an empty street name, a row cut short. They are drawn from a
 second random stream, so the clean rows are the same with or without them.
 
+--boundaries FILE (repeatable) lays the rows over other departments' communes
+(bench/scale.sh: all six of data/samples/boundaries); the default is
+Haute-Garonne's, and its output is the same with or without the option.
+
 usage: python3 tools/gen_extract.py --rows 1000000 -o bench/out/adresses-31-synth.csv [--gzip] [--dirty 0.001]
+       [--boundaries FILE ...]
 """
 import argparse, gzip, json, math, os, random, sys
 
@@ -70,11 +75,12 @@ def main():
     ap.add_argument("--seed", type=int, default=31)
     ap.add_argument("--gzip", action="store_true")
     ap.add_argument("--dirty", type=float, default=0.001, help="share of damaged rows")
+    ap.add_argument("--boundaries", action="append", help="commune polygons (GeoJSON, properties code/nom); repeatable")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     drnd = random.Random(a.seed + 1)
     ndirty = 0
-    feats = json.load(open(BOUNDS, encoding="utf-8"))["features"]
+    feats = [f for b in (a.boundaries or [BOUNDS]) for f in json.load(open(b, encoding="utf-8"))["features"]]
     feats.sort(key=lambda f: f["properties"]["code"])
     communes = []
     for f in feats:
@@ -93,7 +99,7 @@ def main():
     with op(a.output, "wt", encoding="utf-8", newline="") as out:
         out.write(HEADER + "\n")
         for (code, nom, polys, bb), n in zip(communes, counts):
-            cp = "31" + code[2:5] if code[2] != "5" else "31000"
+            cp = code[:2] + code[2:5] if code[2] != "5" else code[:2] + "000"
             nstreets = max(1, n // 40)
             written = 0
             for s in range(nstreets):
