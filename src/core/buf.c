@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/swar.h"
 #include "geoflux/pipeline.h"
 
 gf_status gf_buf_reserve(gf_buf *b, size_t extra)
@@ -54,21 +55,10 @@ void gf_buf_free(gf_buf *b)
     b->len = b->cap = 0;
 }
 
-/* The bytes of x that are '"', '\\' or a control character (< 0x20) have
- * their high bit set in the result, and possibly bytes above a set one (a
- * borrow): each test is the exact "some byte is zero / below k" word
- * trick, so the lowest set byte is always a true one. */
-static inline uint64_t esc_mask(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-    uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
-    return (((q - ones) & ~q) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x)) & high;
-}
-
 /* The one JSON string escaper (GeoJSON writer, tile metadata, the CLI's
  * JSON summaries): quotes, backslashes and control characters.
- * Hand-written word at a time: a byte loop with three tests a byte was a
- * fifth of the NDJSON writer's work. Eight bytes are loaded (the tail
+ * Hand-written word at a time (core/swar.h): a byte loop with three tests
+ * a byte was a fifth of the NDJSON writer's work. Eight bytes are loaded (the tail
  * padded with spaces, never escaped), stored whole and kept up to the first
  * byte to escape, which the byte path then writes; the buffer keeps 8
  * bytes of slack for the whole-word stores. */
@@ -84,16 +74,9 @@ gf_status gf_buf_json_str(gf_buf *o, const char *p, size_t n)
         uint64_t x = 0x2020202020202020u;
         if (rem >= 8) memcpy(&x, p + i, 8); /* one load */
         else memcpy(&x, p + i, rem);
-        uint64_t m = esc_mask(x);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8; /* p[i] is the lowest byte of x */
-#else
-        for (k = 0; k < 8 && k < rem; k++) {
-            unsigned char b = (unsigned char)p[i + k];
-            if (b == '"' || b == '\\' || b < 0x20) break;
-        }
-        (void)m;
-#endif
+        uint64_t le = gf_swar_le(x);
+        uint64_t m = gf_swar_eq(le, '"') | gf_swar_eq(le, '\\') | gf_swar_lt(le, 0x20);
+        k = m ? gf_swar_first(m) : 8;
         size_t lim = rem < 8 ? rem : 8;
         memcpy(w, &x, 8);
         if (k >= lim) { /* nothing to escape in these bytes */
