@@ -24,6 +24,20 @@ row "ogr2ogr -f GeoJSON" "$(t ogr2ogr -f GeoJSON "$O/ogr.geojson" "$IN" "${OGR_I
 # way: from the Lambert-93 x/y columns to lon/lat. One PROJ transform per
 # point in both runs.
 row "ogr2ogr -f GeoJSONSeq from x/y EPSG:2154" "$(t ogr2ogr -f GeoJSONSeq "$O/ogr-l93.geojsonl" "$IN" -oo X_POSSIBLE_NAMES=x -oo Y_POSSIBLE_NAMES=y -oo AUTODETECT_TYPE=YES -s_srs EPSG:2154 -t_srs EPSG:4326)" ogr_l93
+# Where the default job's CPU goes (issue 18: a budget of 1 µs a row per
+# stage): the NDJSON run again with --profile-stages, a line per stage,
+# thread CPU summed over the threads (load-independent enough to read on a
+# busy machine, unlike the wall times above).
+"$GF" convert "$IN" -o "$O/gf-prof.geojsonl" -q --summary json --profile-stages > "$O/profile.json"
+/usr/bin/python3 - "$O/profile.json" <<'EOF'
+import json, os, sys
+p = json.load(open(sys.argv[1]))["profile"]
+print("stage CPU of the default job (%d rows, %d threads):" % (p["rows"], p["threads"]))
+lines = [(l["stage"] + (" " + os.path.basename(l["output"]) if "output" in l else ""), l["cpu_s"]) for l in p["stages"]]
+lines += [("other (no stage's thread)", p["other_cpu_s"]), ("total (process CPU)", p["process_cpu_s"])]
+for name, cpu in lines:
+    print("  stage %-40s %9.3f s CPU %9.3f us/row" % (name, cpu, cpu * 1e6 / p["rows"] if p["rows"] else 0))
+EOF
 r() { echo "$(cat "$O/$1.s") / $(cat "$O/$2.s")" | bc -l; }
 printf "ratio ogr2ogr/geoflux: NDJSON %.1fx, GeoJSON %.1fx, NDJSON with reprojection %.1fx\n" \
   "$(r ogr_ndjson gf_ndjson)" "$(r ogr_geojson gf_geojson)" "$(r ogr_l93 gf_l93)"

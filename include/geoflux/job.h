@@ -101,6 +101,9 @@ typedef struct gf_convert_opts {
     int threads;               /* worker threads; <= 0: all cores (capped by the engine's) */
     gf_job_progress_fn progress;
     void *progress_user;
+    /* 1: measure the CPU of each stage of the run, read with
+     * gf_job_convert_profile() once it ran (outputs unchanged) */
+    int profile_stages;
 } gf_convert_opts;
 #define GF_CONVERT_MAX_OUTPUTS 6
 /* Initialiser: every field at its default. */
@@ -129,6 +132,16 @@ typedef struct gf_convert_info {
     const char *rejects;                /* the rejects file (written when a row is rejected or rejects was given) */
 } gf_convert_info;
 void gf_job_convert_info(const gf_job *j, gf_convert_info *out);
+
+/* The CPU each stage of a convert job's run took (profile_stages), as
+ * gf_pipeline_profile_get() measured it, with the job's names: "read+tokenise",
+ * "harmonise", "validation", "typing", "reprojection", "join", one "write"
+ * line per output (.output: its path, as given), "rejects" (.output: the
+ * rejects file, written or not) and "commit wait". Only the job's stages
+ * have a line. Valid after gf_job_run() (whatever its outcome; a failed run's
+ * figures stop where it stopped) until gf_job_destroy(). GF_ERR_ARG (message
+ * in the job's ctx) without profile_stages or before the run. */
+gf_status gf_job_convert_profile(const gf_job *j, gf_pipeline_profile *out);
 
 /* Runs the job to its end on engine e (NULL: threads of its own for this
  * run). On success every output is under its final name and *stats (may

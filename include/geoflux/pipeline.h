@@ -113,6 +113,8 @@ typedef struct gf_pipeline_opts {
     /* The engine whose workers run the batches (engine.h), borrowed; NULL:
      * threads of the pipeline's own, started and joined by each run. */
     struct gf_engine *engine;
+    /* 1: measure the CPU of each part of the run (gf_pipeline_profile()). */
+    int profile;
 } gf_pipeline_opts;
 
 typedef struct gf_pipeline gf_pipeline;
@@ -152,6 +154,49 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats);
  * already begun renaming them to their final names. Before the run: it
  * returns GF_ERR_CANCELLED at once. */
 void gf_pipeline_cancel(gf_pipeline *p);
+
+/* ---- stage profile ---------------------------------------------------------
+ * With gf_pipeline_opts.profile, a run measures the thread CPU time
+ * (CLOCK_THREAD_CPUTIME_ID) each part of the pipeline took, summed over the
+ * threads that ran it: one clock read pair per part and batch, never per
+ * row, into counters of each worker's own, added up after the run (no
+ * shared counter, no lock on the way). Outputs are the same bytes with or
+ * without it. A sink's line is its encode(), commit() and finish(); the
+ * commit wait is the time a worker spends waiting for its turn to commit
+ * (its CPU, and the wall time it waited). */
+typedef enum gf_prof_part {
+    GF_PROF_SOURCE,      /* the source's next(): reading and tokenising */
+    GF_PROF_STAGE,       /* a middle stage's run() (and the batch compaction after it) */
+    GF_PROF_SINK,        /* a sink's encode(), commit() and finish() */
+    GF_PROF_COMMIT_WAIT  /* waiting for the batch's turn to commit */
+} gf_prof_part;
+typedef struct gf_prof_line {
+    gf_prof_part part;
+    int index;          /* the stage's or sink's rank, in order of addition; 0 for the others */
+    const char *name;   /* the vt's name, "commit wait"; static */
+    const char *output; /* a sink's output path where its owner names it (gf_job_convert_profile()); else NULL */
+    uint64_t rows;      /* rows of the batches it ran on (rows read, rejects included) */
+    uint64_t batches;
+    double cpu_s;       /* thread CPU seconds, summed over the threads */
+    double wait_s;      /* GF_PROF_COMMIT_WAIT: wall seconds waited, summed over the workers; else 0 */
+} gf_prof_line;
+#define GF_PROF_MAX_LINES 32
+typedef struct gf_pipeline_profile {
+    int nlines;          /* source, stages, sinks, commit wait, in this order */
+    gf_prof_line line[GF_PROF_MAX_LINES];
+    int threads;         /* worker threads of the run */
+    uint64_t rows;       /* rows read */
+    /* The process's CPU during the run (CLOCK_PROCESS_CPUTIME_ID): the lines
+     * plus what no line sees (the writers' own threads, a tile sink's
+     * encoding pool, the stages' start() and end(), the pipeline's
+     * bookkeeping), and whatever else the process ran at the same time. */
+    double process_cpu_s;
+} gf_pipeline_profile;
+
+/* Fills *out with the profile of the last run. GF_ERR_ARG (message in the
+ * pipeline's ctx) when the pipeline was made without opts.profile or has
+ * not run. */
+gf_status gf_pipeline_profile_get(const gf_pipeline *p, gf_pipeline_profile *out);
 
 /* Number of online CPUs (at least 1). */
 int gf_ncpus(void);

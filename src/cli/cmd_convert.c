@@ -94,6 +94,13 @@ static void help(FILE *f)
         "  -j, --threads N        worker threads (default: all cores); output bytes do not\n"
         "                         depend on it\n"
         "      --summary json     print the counts as one JSON object on standard output\n"
+        "      --profile-stages   at the end, the CPU time of each stage (read+tokenise,\n"
+        "                         harmonise, validation, typing, reprojection, join, one line\n"
+        "                         per output, commit wait): thread CPU seconds summed over\n"
+        "                         the threads, and microseconds per row read, on standard\n"
+        "                         error (and under \"profile\" in --summary json); outputs\n"
+        "                         are unchanged. Not with -q unless with --summary json.\n"
+        "                         (--profile is the BAL validation profile)\n"
         "  -q, --quiet            only the error that stops a run (no counts, no rejected rows)\n"
         "  -v, --verbose          also informational messages (layout and CRS used, ...) and\n"
         "                         every repeated message (default: 3 per code, then a count)\n"
@@ -164,8 +171,11 @@ static int repair_order(const repairs *rp, gf_repair_code out[GF_REPAIR_COUNT])
     return n;
 }
 
+static void print_profile(const gf_pipeline_profile *pf, int json, int verbose);
+
+/* pf: the stage profile (--profile-stages), else NULL */
 static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, const gf_run_stats *s, int json,
-                          int verbose, const repairs *rp)
+                          int verbose, const repairs *rp, const gf_pipeline_profile *pf)
 {
     gf_repair_code order[GF_REPAIR_COUNT];
     int nrep = rp->done ? repair_order(rp, order) : 0;
@@ -201,6 +211,7 @@ static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, c
                 printf("%s\"%s\":%llu", k ? "," : "", gf_repair_name(order[k]), (unsigned long long)rp->total[order[k]]);
             printf("}");
         }
+        if (pf) print_profile(pf, 1, verbose);
         printf("}\n");
     }
     if (verbose >= 0) {
@@ -219,14 +230,59 @@ static void print_summary(const gf_convert_opts *o, const gf_convert_info *in, c
         for (int i = 0; i <= o->nmore_outputs; i++)
             fprintf(stderr, "geoflux: output: %s\n", i ? o->more_outputs[i - 1] : o->output);
         if (s->rejected || o->rejects) fprintf(stderr, "geoflux: rejects: %s\n", in->rejects);
+        if (pf) print_profile(pf, 0, verbose);
     }
+}
+
+/* --profile-stages: one line per stage of the job, then what no stage
+ * saw (the process's CPU beyond the lines) and the total. */
+static double per_row(double s, uint64_t rows) { return rows ? s * 1e6 / (double)rows : 0.0; }
+
+static void print_profile(const gf_pipeline_profile *pf, int json, int verbose)
+{
+    double sum = 0;
+    for (int k = 0; k < pf->nlines; k++) sum += pf->line[k].cpu_s;
+    double other = pf->process_cpu_s > sum ? pf->process_cpu_s - sum : 0.0;
+    if (json) {
+        printf(",\"profile\":{\"rows\":%llu,\"threads\":%d,\"stages\":[", (unsigned long long)pf->rows, pf->threads);
+        for (int k = 0; k < pf->nlines; k++) {
+            const gf_prof_line *l = &pf->line[k];
+            printf("%s{\"stage\":", k ? "," : "");
+            gf_cli_json_str(stdout, l->name);
+            if (l->output) {
+                printf(",\"output\":");
+                gf_cli_json_str(stdout, l->output);
+            }
+            printf(",\"rows\":%llu,\"cpu_s\":%.6f,\"us_per_row\":%.3f", (unsigned long long)l->rows, l->cpu_s,
+                   per_row(l->cpu_s, pf->rows));
+            if (l->part == GF_PROF_COMMIT_WAIT) printf(",\"wait_s\":%.6f", l->wait_s);
+            printf("}");
+        }
+        printf("],\"other_cpu_s\":%.6f,\"process_cpu_s\":%.6f}", other, pf->process_cpu_s);
+        return;
+    }
+    if (verbose < 0) return;
+    fprintf(stderr, "geoflux: stage profile: %llu rows, %d threads (thread CPU summed over the threads)\n",
+            (unsigned long long)pf->rows, pf->threads);
+    fprintf(stderr, "geoflux:   %-34s %12s %10s\n", "stage", "cpu s", "µs/row");
+    for (int k = 0; k < pf->nlines; k++) {
+        const gf_prof_line *l = &pf->line[k];
+        char label[256];
+        snprintf(label, sizeof label, "%s%s%s", l->name, l->output ? " " : "", l->output ? l->output : "");
+        fprintf(stderr, "geoflux:   %-34s %12.6f %10.3f", label, l->cpu_s, per_row(l->cpu_s, pf->rows));
+        if (l->part == GF_PROF_COMMIT_WAIT) fprintf(stderr, " (waited %.6f s)", l->wait_s);
+        fputc('\n', stderr);
+    }
+    fprintf(stderr, "geoflux:   %-34s %12.6f %10.3f\n", "other (no stage's thread)", other, per_row(other, pf->rows));
+    fprintf(stderr, "geoflux:   %-34s %12.6f %10.3f\n", "total (process CPU)", pf->process_cpu_s,
+            per_row(pf->process_cpu_s, pf->rows));
 }
 
 int gf_cmd_convert(int argc, char **argv) { return gf_cli_convert(argc, argv, help, 0); }
 
 int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
 {
-    enum { O_SSRS = 256, O_ENC, O_SEP, O_BAL_PROFILE, O_TO_BAL, O_MINZOOM, O_MAXZOOM, O_ATTRS, O_MAXMEM, O_TMPDIR, O_COMMUNES, O_COMMUNES_CODE, O_COMMUNES_NAME, O_MAXDIST, O_STATS, O_HARMONISE };
+    enum { O_SSRS = 256, O_ENC, O_SEP, O_BAL_PROFILE, O_TO_BAL, O_MINZOOM, O_MAXZOOM, O_ATTRS, O_MAXMEM, O_TMPDIR, O_COMMUNES, O_COMMUNES_CODE, O_COMMUNES_NAME, O_MAXDIST, O_STATS, O_HARMONISE, O_PROFILE_STAGES };
     static const struct option lo[] = {
         GF_CLI_OUT_LONGOPTS, {"help", no_argument, 0, 'h'}, {"s-srs", required_argument, 0, O_SSRS},
         {"encoding", required_argument, 0, O_ENC}, {"sep", required_argument, 0, O_SEP},
@@ -236,7 +292,8 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         {"tmpdir", required_argument, 0, O_TMPDIR},
         {"communes", required_argument, 0, O_COMMUNES}, {"communes-code-field", required_argument, 0, O_COMMUNES_CODE},
         {"communes-name-field", required_argument, 0, O_COMMUNES_NAME}, {"max-distance", required_argument, 0, O_MAXDIST},
-        {"stats", required_argument, 0, O_STATS}, {"harmonise", no_argument, 0, O_HARMONISE}, {0, 0, 0, 0}};
+        {"stats", required_argument, 0, O_STATS}, {"harmonise", no_argument, 0, O_HARMONISE},
+        {"profile-stages", no_argument, 0, O_PROFILE_STAGES}, {0, 0, 0, 0}};
     gf_cli_out cli = GF_CLI_OUT_INIT;
     cli.multi_out = 1; /* several outputs in one pass */
     gf_convert_opts o = GF_CONVERT_OPTS_INIT;
@@ -262,6 +319,7 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         case O_COMMUNES_NAME: bad = gf_cli_once("--communes-name-field", &jo->name_field, optarg); break;
         case O_STATS: bad = gf_cli_once("--stats", &jo->stats_path, optarg); break;
         case O_HARMONISE: o.harmonise = 1; break;
+        case O_PROFILE_STAGES: o.profile_stages = 1; break;
         case O_MAXDIST:
             bad = gf_cli_num("--max-distance", optarg, 0, 1e6, &jo->max_distance_m);
             if (!bad && jo->max_distance_m == 0) jo->max_distance_m = -1; /* 0: no nearest search */
@@ -306,6 +364,11 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
         gf_ctx_destroy(ctx);
         return gf_cli_usage(cmd, "--summary json and -o - both use standard output");
     }
+    if (o.profile_stages && cli.verbose < 0 && !cli.summary_json) { /* -q would hide the table it asks for */
+        gf_ctx_destroy(ctx);
+        return gf_cli_usage(cmd, "--profile-stages prints on standard error, which -q silences: drop -q, or add "
+                                 "--summary json (the profile then goes into the JSON)");
+    }
     progress_state ps = {.tty = gf_cli_is_tty() && cli.verbose >= 0};
     clock_gettime(CLOCK_MONOTONIC, &ps.last);
     o.progress = progress;
@@ -322,7 +385,9 @@ int gf_cli_convert(int argc, char **argv, void (*usage)(FILE *), int tiles_only)
     if (st == GF_OK) {
         gf_convert_info in;
         gf_job_convert_info(job, &in);
-        print_summary(&o, &in, &s, cli.summary_json, cli.verbose, &rp);
+        gf_pipeline_profile pf;
+        int have_pf = o.profile_stages && gf_job_convert_profile(job, &pf) == GF_OK;
+        print_summary(&o, &in, &s, cli.summary_json, cli.verbose, &rp, have_pf ? &pf : NULL);
         code = GF_EXIT_OK;
     } else {
         code = gf_cli_fail(ctx, st);

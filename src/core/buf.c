@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/swar.h"
 #include "geoflux/pipeline.h"
 
 gf_status gf_buf_reserve(gf_buf *b, size_t extra)
@@ -55,20 +56,41 @@ void gf_buf_free(gf_buf *b)
 }
 
 /* The one JSON string escaper (GeoJSON writer, tile metadata, the CLI's
- * JSON summaries): quotes, backslashes and control characters. */
+ * JSON summaries): quotes, backslashes and control characters.
+ * Hand-written word at a time (core/swar.h): a byte loop with three tests
+ * a byte was a fifth of the NDJSON writer's work. Eight bytes are loaded (the tail
+ * padded with spaces, never escaped), stored whole and kept up to the first
+ * byte to escape, which the byte path then writes; the buffer keeps 8
+ * bytes of slack for the whole-word stores. */
 gf_status gf_buf_json_str(gf_buf *o, const char *p, size_t n)
 {
-    gf_status st = gf_buf_reserve(o, n * 2 + 2);
+    gf_status st = gf_buf_reserve(o, n * 2 + 2 + 8);
     if (st) return st;
     char *w = o->p + o->len;
     *w++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
+    size_t i = 0;
+    while (i < n) {
+        size_t rem = n - i, k;
+        uint64_t x = 0x2020202020202020u;
+        if (rem >= 8) memcpy(&x, p + i, 8); /* one load */
+        else memcpy(&x, p + i, rem);
+        uint64_t le = gf_swar_le(x);
+        uint64_t m = gf_swar_eq(le, '"') | gf_swar_eq(le, '\\') | gf_swar_lt(le, 0x20);
+        k = m ? gf_swar_first(m) : 8;
+        size_t lim = rem < 8 ? rem : 8;
+        memcpy(w, &x, 8);
+        if (k >= lim) { /* nothing to escape in these bytes */
+            w += lim;
+            i += lim;
+            continue;
+        }
+        w += k; /* p[i + k] is escaped */
+        i += k;
+        unsigned char c = (unsigned char)p[i++];
         if (c == '"' || c == '\\') { *w++ = '\\'; *w++ = (char)c; }
-        else if (c >= 0x20) *w++ = (char)c;
         else {
             o->len = (size_t)(w - o->p);
-            if ((st = gf_buf_reserve(o, 6 + (n - i) * 2 + 2))) return st;
+            if ((st = gf_buf_reserve(o, 6 + (n - i) * 2 + 2 + 8))) return st;
             w = o->p + o->len;
             static const char hex[] = "0123456789abcdef";
             const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;

@@ -12,6 +12,16 @@
 #define GF_MAX_STAGES 16
 #define GF_MAX_SINKS 8
 
+/* lines of a profile: the source, each stage, each sink, the commit wait */
+#define PROF_NLINES(p) (2 + (p)->nstages + (p)->nsinks)
+_Static_assert(2 + GF_MAX_STAGES + GF_MAX_SINKS <= GF_PROF_MAX_LINES, "a profile holds every line");
+
+/* A profile line's counters, one set per worker (and one for the main
+ * thread's finish()), added up after the run. */
+typedef struct gf_prof_acc {
+    uint64_t cpu_ns, wait_ns, rows, batches;
+} gf_prof_acc;
+
 typedef struct gf_stage_slot { const gf_stage_vt *vt; void *st; } gf_stage_slot;
 typedef struct gf_sink_slot { const gf_sink_vt *vt; void *st; int begun; } gf_sink_slot;
 
@@ -36,6 +46,10 @@ struct gf_pipeline {
     gf_status fail_st;
     gf_run_stats stats;
     struct timespec t0;
+    /* profile (opts.profile): the last run's, once it ended */
+    gf_prof_acc prof[2 + GF_MAX_STAGES + GF_MAX_SINKS];
+    double prof_process_s;
+    int prof_threads, prof_done;
 };
 
 typedef struct gf_worker {
@@ -44,6 +58,7 @@ typedef struct gf_worker {
     gf_ctx *ctx; /* the engine worker's, during the task */
     gf_batch *batch;
     gf_buf bufs[GF_MAX_SINKS];
+    gf_prof_acc prof[2 + GF_MAX_STAGES + GF_MAX_SINKS]; /* opts.profile: this worker's share */
 } gf_worker;
 
 int gf_ncpus(void)
@@ -102,6 +117,26 @@ gf_status gf_pipeline_add_sink(gf_pipeline *p, const gf_sink_vt *vt, void *st)
 void gf_pipeline_set_engine(gf_pipeline *p, gf_engine *e) { p->opts.engine = e; }
 
 const gf_schema *gf_pipeline_schema(const gf_pipeline *p) { return &p->schema; }
+
+static uint64_t clock_ns(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* One clock read pair per part and batch: prof_begin() before, prof_end()
+ * after (both no-ops without opts.profile). */
+static uint64_t prof_begin(const gf_pipeline *p) { return p->opts.profile ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0; }
+static void prof_end(const gf_pipeline *p, gf_prof_acc *a, uint64_t t0, const gf_batch *b)
+{
+    if (!p->opts.profile) return;
+    a->cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+    if (b) {
+        a->rows += b->n + b->nrej;
+        a->batches++;
+    }
+}
 
 static double elapsed(const struct timespec *t0)
 {
@@ -163,7 +198,9 @@ static void worker_main(void *arg, gf_ctx *wctx, int engine_worker)
             break;
         }
         gf_batch_reset(b);
+        uint64_t t = prof_begin(p);
         gf_status st = p->src_vt->next(p->src, w->ctx, b);
+        prof_end(p, &w->prof[0], t, st == GF_OK ? b : NULL);
         if (st == GF_DONE) {
             p->src_done = 1;
             pthread_mutex_unlock(&p->src_mu);
@@ -179,20 +216,34 @@ static void worker_main(void *arg, gf_ctx *wctx, int engine_worker)
         pthread_mutex_unlock(&p->src_mu);
 
         /* 2. Middle stages and encoders, in parallel with other workers. */
+        /* (a line counts b->n + b->nrej after its part: rejected rows
+         * move from n to nrej, the sum is the batch's rows read) */
         for (int i = 0; i < p->nstages && st == GF_OK; i++) {
+            t = prof_begin(p);
             st = p->stages[i].vt->run(p->stages[i].st, w->ctx, w->idx, b);
             gf_batch_compact(b);
+            prof_end(p, &w->prof[1 + i], t, b);
         }
+        gf_prof_acc *sink_prof = &w->prof[1 + p->nstages];
         for (int i = 0; i < p->nsinks && st == GF_OK; i++) {
             w->bufs[i].len = 0;
+            t = prof_begin(p);
             if (p->sinks[i].vt->encode)
                 st = p->sinks[i].vt->encode(p->sinks[i].st, w->ctx, w->idx, b, &w->bufs[i]);
+            prof_end(p, &sink_prof[i], t, b);
         }
 
         /* 3. Commit in sequence order. */
+        t = prof_begin(p);
+        uint64_t wall = p->opts.profile ? clock_ns(CLOCK_MONOTONIC) : 0;
         pthread_mutex_lock(&p->commit_mu);
         while (!p->failed && p->next_commit != b->seq)
             pthread_cond_wait(&p->commit_cv, &p->commit_mu);
+        if (p->opts.profile) {
+            gf_prof_acc *a = &w->prof[1 + p->nstages + p->nsinks];
+            a->wait_ns += clock_ns(CLOCK_MONOTONIC) - wall;
+            prof_end(p, a, t, b);
+        }
         if (p->failed) {
             pthread_mutex_unlock(&p->commit_mu);
             break;
@@ -202,8 +253,12 @@ static void worker_main(void *arg, gf_ctx *wctx, int engine_worker)
             pthread_mutex_unlock(&p->commit_mu);
             break;
         }
-        for (int i = 0; i < p->nsinks && st == GF_OK; i++)
+        for (int i = 0; i < p->nsinks && st == GF_OK; i++) {
+            t = prof_begin(p);
             st = p->sinks[i].vt->commit(p->sinks[i].st, w->ctx, b, &w->bufs[i]);
+            /* the sink's batch was counted at encode(): CPU only here */
+            prof_end(p, &sink_prof[i], t, NULL);
+        }
         if (st != GF_OK) {
             fail_locked(p, w, st);
             pthread_mutex_unlock(&p->commit_mu);
@@ -239,6 +294,9 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
     if (e && nw > gf_engine_threads(e)) nw = gf_engine_threads(e);
     clock_gettime(CLOCK_MONOTONIC, &p->t0);
     memset(&p->stats, 0, sizeof p->stats);
+    memset(p->prof, 0, sizeof p->prof);
+    p->prof_done = 0;
+    uint64_t proc0 = p->opts.profile ? clock_ns(CLOCK_PROCESS_CPUTIME_ID) : 0;
 
     if (is_cancelled(p)) st = cancelled_err(p->ctx);
     for (int i = 0; i < p->nstages && st == GF_OK; i++)
@@ -292,7 +350,11 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
     /* two-phase commit: every output written and closed, then all renamed;
      * a cancellation up to the first rename discards them all */
     for (int i = 0; i < p->nsinks && st == GF_OK; i++)
-        if (p->sinks[i].vt->finish) st = p->sinks[i].vt->finish(p->sinks[i].st, p->ctx);
+        if (p->sinks[i].vt->finish) {
+            uint64_t t = prof_begin(p);
+            st = p->sinks[i].vt->finish(p->sinks[i].st, p->ctx);
+            prof_end(p, &p->prof[1 + p->nstages + i], t, NULL);
+        }
     if (st == GF_OK && is_cancelled(p)) st = cancelled_err(p->ctx);
     for (int i = 0; i < p->nstages && st == GF_OK; i++)
         if (p->stages[i].vt->publish) st = p->stages[i].vt->publish(p->stages[i].st, p->ctx);
@@ -306,6 +368,18 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
                                          : p->stats.written + p->stats.rejected;
     p->stats.seconds = elapsed(&p->t0);
     if (stats) *stats = p->stats;
+    if (p->opts.profile) { /* the workers are done: their counters are ours to read */
+        for (int i = 0; i < nw && ws; i++)
+            for (int k = 0; k < PROF_NLINES(p); k++) {
+                p->prof[k].cpu_ns += ws[i].prof[k].cpu_ns;
+                p->prof[k].wait_ns += ws[i].prof[k].wait_ns;
+                p->prof[k].rows += ws[i].prof[k].rows;
+                p->prof[k].batches += ws[i].prof[k].batches;
+            }
+        p->prof_process_s = (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - proc0) * 1e-9;
+        p->prof_threads = nw;
+        p->prof_done = 1;
+    }
     gf_engine_destroy(own);
     for (int i = 0; i < nw && ws; i++) {
         gf_batch_destroy(ws[i].batch);
@@ -314,4 +388,29 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
     free(ws);
     free(args);
     return st;
+}
+
+gf_status gf_pipeline_profile_get(const gf_pipeline *p, gf_pipeline_profile *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!p->opts.profile) return gf_ctx_err(p->ctx, GF_ERR_ARG, "the pipeline was made without a profile");
+    if (!p->prof_done) return gf_ctx_err(p->ctx, GF_ERR_ARG, "the pipeline has not run");
+    int n = 0;
+    out->line[n++] = (gf_prof_line){.part = GF_PROF_SOURCE, .name = p->src_vt->name};
+    for (int i = 0; i < p->nstages; i++)
+        out->line[n++] = (gf_prof_line){.part = GF_PROF_STAGE, .index = i, .name = p->stages[i].vt->name};
+    for (int i = 0; i < p->nsinks; i++)
+        out->line[n++] = (gf_prof_line){.part = GF_PROF_SINK, .index = i, .name = p->sinks[i].vt->name};
+    out->line[n++] = (gf_prof_line){.part = GF_PROF_COMMIT_WAIT, .name = "commit wait"};
+    for (int k = 0; k < n; k++) {
+        out->line[k].rows = p->prof[k].rows;
+        out->line[k].batches = p->prof[k].batches;
+        out->line[k].cpu_s = (double)p->prof[k].cpu_ns * 1e-9;
+        out->line[k].wait_s = (double)p->prof[k].wait_ns * 1e-9;
+    }
+    out->nlines = n;
+    out->threads = p->prof_threads;
+    out->rows = p->stats.read;
+    out->process_cpu_s = p->prof_process_s;
+    return GF_OK;
 }

@@ -205,7 +205,8 @@ static gf_status build(gf_job *j)
 
     gf_reader *reader = NULL;
     if ((st = gf_reader_open(ctx, o->inputs, o->ninputs, &o->read, &reader))) return st;
-    gf_pipeline_opts po = {.threads = o->threads, .progress = gf_job_progress_cb, .progress_user = j};
+    gf_pipeline_opts po = {.threads = o->threads, .progress = gf_job_progress_cb, .progress_user = j,
+                           .profile = o->profile_stages};
     if ((st = gf_pipeline_create(ctx, &po, &j->p))) { gf_reader_destroy(reader); return st; }
     gf_pipeline_set_source(j->p, &gf_reader_source_vt, reader, gf_reader_schema(reader),
                            (void (*)(void *))gf_reader_destroy);
@@ -280,4 +281,42 @@ void gf_job_convert_info(const gf_job *j, gf_convert_info *out)
     out->crs_name = j->crs.name;
     out->s_srs_label = j->o.s_srs ? gf_crs_label(&j->scrs) : NULL;
     out->rejects = j->rejects_path[0] == '?' ? j->rejects_path + 1 : j->rejects_path;
+}
+
+/* The stages' names as the user knows them (the options' words); the
+ * pipeline's are its modules'. */
+static const char *stage_label(const char *name)
+{
+    static const char *const map[][2] = {{"validate", "validation"}, {"reproject", "reprojection"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(name, map[i][0])) return map[i][1];
+    return name;
+}
+
+gf_status gf_job_convert_profile(const gf_job *j, gf_pipeline_profile *out)
+{
+    if (!j->p) return gf_ctx_err(j->ctx, GF_ERR_ARG, "not a convert job");
+    gf_status st = gf_pipeline_profile_get(j->p, out);
+    if (st) return st;
+    /* sinks in add_sinks()'s order: the outputs (one BAL file with to_bal), then the rejects */
+    int nsinks = 0;
+    for (int k = 0; k < out->nlines; k++) nsinks += out->line[k].part == GF_PROF_SINK;
+    for (int k = 0; k < out->nlines; k++) {
+        gf_prof_line *l = &out->line[k];
+        switch (l->part) {
+        case GF_PROF_SOURCE: l->name = "read+tokenise"; break;
+        case GF_PROF_STAGE: l->name = stage_label(l->name); break;
+        case GF_PROF_SINK:
+            if (l->index == nsinks - 1) {
+                l->name = "rejects";
+                l->output = j->rejects_path[0] == '?' ? j->rejects_path + 1 : j->rejects_path;
+            } else {
+                l->name = "write";
+                l->output = out_path(&j->o, l->index);
+            }
+            break;
+        case GF_PROF_COMMIT_WAIT: break;
+        }
+    }
+    return GF_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/swar.h"
 #include "validate/rules_int.h"
 
 /* ---- JavaScript string semantics ------------------------------------------ */
@@ -68,11 +69,16 @@ int gf_vt_has_replacement_char(const char *s, size_t n)
 
 size_t gf_vt_js_len(const char *s, size_t n)
 {
-    size_t k = 0, adv;
+    size_t adv;
     size_t a = 0;
+    /* the ASCII prefix, one unit a byte: 8 bytes at a time (core/swar.h),
+     * and not decoded again below (a string with one accented letter was
+     * decoded from its first byte) */
+    while (n - a >= 8 && !(gf_swar_load(s + a) & GF_SWAR_HIGH)) a += 8;
     while (a < n && (unsigned char)s[a] < 0x80) a++;
     if (a == n) return n;
-    for (size_t i = 0; i < n; i += adv) {
+    size_t k = a;
+    for (size_t i = a; i < n; i += adv) {
         unsigned c = utf8_dec((const unsigned char *)s + i, n - i, &adv);
         k += c >= 0x10000 ? 2 : 1;
     }

@@ -454,11 +454,51 @@ gf_status gf_output_check_paths(gf_ctx *ctx, const char *const *inputs, int ninp
 
 /* ---- number formatting ---------------------------------------------------- */
 
+/* "00" to "99": two digits a division, half the divisions of a digit
+ * loop (number formatting is most of the NDJSON writer's work). */
+static const char digits2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                 "8081828384858687888990919293949596979899";
+
+/* The last w digits of u, zero-padded, into out[0..w). */
+static void put_digits(uint64_t u, int w, char *out)
+{
+    while (w >= 2) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        out[--w] = digits2[d + 1];
+        out[--w] = digits2[d];
+    }
+    if (w) out[0] = (char)('0' + u % 10);
+}
+
+/* Decimal digits of u into out (no terminator); returns their count. */
+static int fmt_u64(uint64_t u, char *out)
+{
+    int k = 1;
+    for (uint64_t t = u; t >= 10; t /= 10) k++;
+    put_digits(u, k, out);
+    return k;
+}
+
 int gf_fmt_scalar(gf_type t, const gf_col *c, size_t r, char *out)
 {
     switch (t) {
-    case GF_T_INT:
-        return snprintf(out, 48, "%lld", (long long)c->v.i[r]);
+    case GF_T_INT: {
+        /* Hand-written: snprintf("%lld") parsed its format for every
+         * integer of every row, the costliest call of the NDJSON writer.
+         * The same digits (INT64_MIN too: its magnitude fits a uint64_t). */
+        int64_t v = c->v.i[r];
+        uint64_t u = (uint64_t)v;
+        int n = 0;
+        if (v < 0) {
+            out[n++] = '-';
+            u = 0 - u;
+        }
+        n += fmt_u64(u, out + n);
+        out[n] = 0;
+        return n;
+    }
     case GF_T_REAL: {
         double a = fabs(c->v.d[r]);
         int dec = 15;
@@ -478,26 +518,30 @@ int gf_fmt_scalar(gf_type t, const gf_col *c, size_t r, char *out)
 int gf_fmt_fixed(double v, int prec, char *out)
 {
     static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12};
+    static const uint64_t u10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                   1000000000, 10000000000u, 100000000000u, 1000000000000u};
     if (prec < 0) prec = 0;
     if (prec > 12) prec = 12;
     if (!isfinite(v)) return snprintf(out, 32, "null");
     double sc = fabs(v) * p10[prec];
     if (sc >= 9.0e15) return snprintf(out, 32, "%.17g", v); /* huge: exponent form, still valid JSON */
-    uint64_t u = (uint64_t)llround(sc);
-    uint64_t ip = u / (uint64_t)p10[prec], fp = u % (uint64_t)p10[prec];
-    char tmp[32];
+    /* llround(sc) without the libm call: below 2^53 the integer part and
+     * the fraction sc - u are exact, and a fraction of one half rounds
+     * away from zero, as llround does */
+    uint64_t u = (uint64_t)sc;
+    if (sc - (double)u >= 0.5) u++;
+    uint64_t ip = u / u10[prec], fp = u % u10[prec];
     int n = 0;
     if (v < 0 && u != 0) out[n++] = '-';
-    int k = 0;
-    do { tmp[k++] = (char)('0' + ip % 10); ip /= 10; } while (ip);
-    while (k) out[n++] = tmp[--k];
+    n += fmt_u64(ip, out + n);
     if (prec > 0 && fp) {
-        char fr[16];
-        for (int i = prec - 1; i >= 0; i--) { fr[i] = (char)('0' + fp % 10); fp /= 10; }
-        int fl = prec;
-        while (fl > 0 && fr[fl - 1] == '0') fl--;
+        int fl = prec; /* trailing zeros trimmed first: fewer digits to write */
+        while (fp % 10 == 0) {
+            fp /= 10;
+            fl--;
+        }
         out[n++] = '.';
-        memcpy(out + n, fr, (size_t)fl);
+        put_digits(fp, fl, out + n);
         n += fl;
     }
     out[n] = 0;

@@ -75,5 +75,37 @@ int main(void)
     CHECK(strtod(out, NULL) == 1e300);
     gf_fmt_fixed(NAN, 2, out);
     CHECK_STR(out, "null");
+    /* the hand-written integer and rounding paths against libc: integers as
+     * printf("%lld") writes them, and the rounding of llround() (halves away
+     * from zero, 0.49999999999999994 down) at every precision */
+    static const int64_t ints[] = {0, 1, -1, 9, 10, -10, 31555, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    gf_col col = {0};
+    int64_t iv[1];
+    col.v.i = iv;
+    char want[64];
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0] + 2000; k++) {
+        iv[0] = k < sizeof ints / sizeof ints[0] ? ints[k] : (int64_t)(((uint64_t)rand() << 40) ^ ((uint64_t)rand() << 20) ^ (uint64_t)rand()) >> (k % 60);
+        int n = gf_fmt_scalar(GF_T_INT, &col, 0, out);
+        snprintf(want, sizeof want, "%lld", (long long)iv[0]);
+        CHECK(n == (int)strlen(want) && !strcmp(out, want));
+    }
+    static const double halves[] = {0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994, 4503599627370495.5, 0.0, 1234.5};
+    for (size_t k = 0; k < sizeof halves / sizeof halves[0] + 20000; k++) {
+        int prec = k < sizeof halves / sizeof halves[0] ? 0 : (int)(k % 13);
+        double v = k < sizeof halves / sizeof halves[0] ? halves[k] : ((double)rand() / RAND_MAX - 0.5) * pow(10, (double)(k % 9));
+        if (k % 7 == 0 && prec) v = floor(v * pow(10, prec)) / pow(10, prec) + 0.5 / pow(10, prec); /* near a half */
+        double sc = fabs(v) * pow(10, prec);
+        if (sc >= 9.0e15) continue;
+        long long u = llround(sc);
+        long long p10 = 1;
+        for (int e = 0; e < prec; e++) p10 *= 10;
+        int w = snprintf(want, sizeof want, "%s%lld", v < 0 && u ? "-" : "", u / p10);
+        if (prec && u % p10) {
+            w += snprintf(want + w, sizeof want - (size_t)w, ".%0*lld", prec, u % p10);
+            while (want[w - 1] == '0') want[--w] = 0;
+        }
+        gf_fmt_fixed(v, prec, out);
+        CHECK_STR(out, want);
+    }
     GF_TEST_END();
 }

@@ -7,6 +7,7 @@
 #include "gf_test.h"
 #include "geoflux/validate.h"
 #include "validate/rules.h"
+#include "validate/rules_int.h"
 #include "validate/wide.h"
 
 static void row_cb(void *u, const char *code, uint64_t nrows, uint64_t first)
@@ -264,6 +265,44 @@ int main(int argc, char **argv)
     gf_validate_report_free(&rep);
     remove(tmp);
     gf_validate_report_free(NULL);
+
+    /* String.length: the ASCII prefix skipped 8 bytes at a time, the rest
+     * decoded as the reference does, from the first byte (UTF-16 units:
+     * two for a code point above U+FFFF; a malformed byte is one) */
+    {
+        static const char *pieces[] = {"a", "Z", " ", "\xc3\xa9", "\xe2\x80\xaf", "\xf0\x9f\x98\x80", "\x80", "\xc3",
+                                       "\xf0\x9f", "\xff", "'"};
+        char str[128];
+        int nbad = 0;
+        srand(18);
+        for (int k = 0; k < 20000; k++) {
+            size_t n = 0, want = 0;
+            int np = rand() % 24;
+            for (int i = 0; i < np; i++) {
+                /* mostly ASCII, so that prefixes of every length occur */
+                const char *pc = pieces[rand() % 4 ? rand() % 3 : rand() % (int)(sizeof pieces / sizeof *pieces)];
+                memcpy(str + n, pc, strlen(pc));
+                n += strlen(pc);
+            }
+            for (size_t i = 0; i < n;) { /* the reference: utf8_dec's steps, from byte 0 */
+                unsigned char c = (unsigned char)str[i];
+                size_t adv = 1, left = n - i;
+                unsigned cp = c;
+                if (c >= 0x80 && left >= 2) {
+                    if ((c & 0xE0) == 0xC0) adv = 2;
+                    else if ((c & 0xF0) == 0xE0 && left >= 3) adv = 3;
+                    else if ((c & 0xF8) == 0xF0 && left >= 4) {
+                        adv = 4;
+                        cp = ((c & 0x07u) << 18) | (((unsigned char)str[i + 1] & 0x3Fu) << 12);
+                    }
+                }
+                want += adv == 4 && cp >= 0x10000 ? 2 : 1;
+                i += adv;
+            }
+            nbad += gf_vt_js_len(str, n) != want;
+        }
+        CHECK(nbad == 0);
+    }
 
     gf_vproj_destroy(pj);
     gf_vproj_destroy(NULL);
