@@ -245,6 +245,10 @@ static int resolve_communes(const gf_gc_index *ix, const gf_gc_query *q, const c
             if (pcl >= 2 && !strncmp(ix->communes[k].insee, pc, 2)) conf += 0.05;
             n = add_cand(cs, n, k, conf);
         }
+        /* no postcode chose: a lieu-dit or former commune of that name is
+         * a candidate too, behind (a commune "La Croix-Blanche" far away,
+         * without the street, and the lieu-dit La Croix Blanche of Bruz) */
+        for (int a = 0; n && !npc && a < nal; a++) n = add_cand(cs, n, al[a], 0.85);
         if (n) return n;
         uint32_t ar[MAXCAND];
         int nar = plm_communes(ix, cn, cnl, ar, MAXCAND);
@@ -1113,6 +1117,10 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
                 if (ncs) nnamed = drop_places(ix, cand, cl, named, nnamed);
             }
             if (!nnamed) continue;
+            /* nothing else names a commune: a lieu-dit or former commune of
+             * that name too, behind (see resolve_communes) */
+            uint32_t also[MAXCAND];
+            int nalso = !ncs && aconf == 1.0 ? gc_find_alias(ix, cand, cl, also, MAXCAND) : 0;
             ccand tmp[MAXCAND];
             int nn = 0;
             if (ncs) {
@@ -1122,6 +1130,7 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
                 if (!nn) continue;
             } else {
                 for (int x = 0; x < nnamed; x++) nn = add_cand(tmp, nn, named[x], nnamed > 1 ? hconf : aconf);
+                for (int x = 0; x < nalso; x++) nn = add_cand(tmp, nn, also[x], 0.85);
             }
             memcpy(cs, tmp, sizeof(ccand) * (size_t)nn);
             ncs = nn;

@@ -97,7 +97,8 @@ static double brute_kth(const gf_gc_index *ix, double lon, double lat, int k)
  * Rue de l'Église; a lieu-dit named like a street of its commune ("La
  * Fontaine" and the Rue de la Fontaine) or exactly like one ("Le Bourg");
  * a lieu-dit written in place of the commune, in one commune ("Le
- * Bourg-Neuf" of Ploumel) or in two ("Kervenn" of Ploumel and Trévic). */
+ * Bourg-Neuf" of Ploumel), in two ("Kervenn" of Ploumel and Trévic), or
+ * named like a commune that lacks the street ("La Fontaine"). */
 static const char ld_bal[] =
     "cle_interop;commune_insee;commune_nom;commune_deleguee_insee;commune_deleguee_nom;voie_nom;lieudit_complement_nom;numero;suffixe;code_postal;long;lat\n"
     "49301_0001_00001;49301;Val-de-Lys;49101;Saint-Aubin-des-Bois;Rue de l'Église;;1;;49450;-0.9001;47.1001\n"
@@ -122,7 +123,8 @@ static const char ld_bal[] =
     "35992_0002_00008;35992;Ploumel;;;Chemin de Kerbras;Le Bourg-Neuf;8;;35600;-2.0108;47.9108\n"
     "35992_0003_00001;35992;Ploumel;;;Route de Kervenn;Kervenn;1;;35600;-2.0201;47.9201\n"
     "35993_0001_00003;35993;Trévic;;;Rue des Lilas;;3;;35610;-2.2003;47.7003\n"
-    "35993_0002_00005;35993;Trévic;;;Impasse du Lavoir;Kervenn;5;;35610;-2.2105;47.7105\n";
+    "35993_0002_00005;35993;Trévic;;;Impasse du Lavoir;Kervenn;5;;35610;-2.2105;47.7105\n"
+    "29998_0001_00001;29998;La Fontaine;;;Rue du Port;;1;;29300;-4.0001;48.0001\n";
 
 static gf_gc_result ld_geo(const gf_gc_index *ix, gf_gc_scratch *s, const char *q, const char *pc, const char *city)
 {
@@ -162,9 +164,10 @@ static void lieudit_cases(gf_ctx *ctx)
     CHECK(!strcmp(r.id, "49301_0002_00004") && r.score > 0.8);
     r = ld_geo(ix, s, "5 Rue de l'Église", "49450", "Val-de-Lys");
     CHECK(!strcmp(r.id, "49301_0001_00005") && r.score > 0.8);
-    /* the street of the other former commune, named: found, not confident */
-    r = ld_geo(ix, s, "2 Rue des Forges", NULL, "Saint-Aubin-des-Bois");
-    CHECK(r.type != GF_GC_NONE && r.score <= 0.8);
+    /* the only street of that name, in another former commune than the
+     * one named: still the answer */
+    r = ld_geo(ix, s, "3 Rue des Forges", NULL, "Saint-Aubin-des-Bois");
+    CHECK(!strcmp(r.id, "49301_0003_00003"));
 
     /* 1. a lieu-dit named like a street of its commune: the address that
      * has the number; both have it: the street's, with a close score_next */
@@ -204,6 +207,13 @@ static void lieudit_cases(gf_ctx *ctx)
     CHECK(r.type == GF_GC_HOUSENUMBER && r.housenumber == 3 && r.score_next >= r.score - 0.05);
     gf_gc_query qb = {.q = "3 Rue des Lilas Kervenn", .qlen = 23, .lon = -2.21, .lat = 47.70, .has_bias = 1};
     CHECK(gf_gc_geocode(ix, s, &qb, &r) == GF_OK && !strcmp(r.id, "35993_0001_00003"));
+    /* a commune far away is named like the lieu-dit: the street chooses */
+    r = ld_geo(ix, s, "14 Impasse des Saules", NULL, "La Fontaine");
+    CHECK(!strcmp(r.id, "35991_0002_00014") && r.score > 0.8);
+    r = ld_geo(ix, s, "14 Impasse des Saules La Fontaine", NULL, NULL);
+    CHECK(!strcmp(r.id, "35991_0002_00014") && r.score > 0.8);
+    r = ld_geo(ix, s, "1 Rue du Port", NULL, "La Fontaine");
+    CHECK(!strcmp(r.id, "29998_0001_00001") && r.score > 0.9);
     /* the lieu-dit itself is still found by its name */
     r = ld_geo(ix, s, "8 Le Bourg-Neuf", "35600", "Ploumel");
     CHECK(!strcmp(r.id, "35992_0002_00008") && r.score > 0.8);
