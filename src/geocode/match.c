@@ -1135,6 +1135,11 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             memcpy(cs, tmp, sizeof(ccand) * (size_t)nn);
             ncs = nn;
             memcpy(oldn, cand, cl + 1);
+            /* the whole text is a lieu-dit's name ("La Bobinais"): the place
+             * itself, looked for in its communes */
+            uint32_t pl[MAXCAND];
+            memcpy(pl, named, sizeof(uint32_t) * (size_t)nnamed);
+            if (k == nw && aconf < 1.0 && drop_places(ix, cand, cl, pl, nnamed) < nnamed) break;
             for (int i = words[nw - k]; i < end; i++) if (t[i].kind == T_WORD) t[i].kind = T_CITY;
             street_end = words[nw - k];
             break;

@@ -214,6 +214,9 @@ static void lieudit_cases(gf_ctx *ctx)
     CHECK(!strcmp(r.id, "35991_0002_00014") && r.score > 0.8);
     r = ld_geo(ix, s, "1 Rue du Port", NULL, "La Fontaine");
     CHECK(!strcmp(r.id, "29998_0001_00001") && r.score > 0.9);
+    /* a text that is only a lieu-dit's name: the lieu-dit */
+    r = ld_geo(ix, s, "Le Bourg-Neuf", NULL, NULL);
+    CHECK(r.type == GF_GC_LOCALITY && !strcmp(r.citycode, "35992") && r.score > 0.8);
     /* the lieu-dit itself is still found by its name */
     r = ld_geo(ix, s, "8 Le Bourg-Neuf", "35600", "Ploumel");
     CHECK(!strcmp(r.id, "35992_0002_00008") && r.score > 0.8);
