@@ -150,6 +150,10 @@ int gc_legal_epsg(const char *insee);
 /* ---- index lookups (index.c) ---- */
 uint32_t gc_find_insee(const gf_gc_index *ix, const char *insee, size_t n);
 uint32_t gc_find_street(const gf_gc_index *ix, uint32_t commune, const char *nname, size_t n);
+/* Every street, place or lieu-dit of commune c named nname (homonyms: one
+ * per commune déléguée, a lieu-dit named like a street), lowest index
+ * first: writes up to max of them, returns how many. */
+int gc_find_streets(const gf_gc_index *ix, uint32_t c, const char *nname, size_t n, uint32_t *out, int max);
 uint32_t gc_find_cname(const gf_gc_index *ix, const char *nname, size_t n);
 /* Communes having nname as another name: writes up to max of them, returns how many. */
 int gc_find_alias(const gf_gc_index *ix, const char *nname, size_t n, uint32_t *out, int max);

@@ -18,8 +18,13 @@
 #define GC_MAGIC "GFGCIDX1"
 /* 3: CRC-32, positions and grid range-checked, next_name chains ascending;
  * 4: streets carry their commune déléguée (oldcity, oldcitycode);
- * 5: lieux-dits carry the addresses that name them (GC_S_LD_ADDRS) */
-#define GC_VERSION 5u
+ * 5: lieux-dits carry the addresses that name them (GC_S_LD_ADDRS);
+ * 6: same layout, other contents: one street per commune déléguée (homonyms
+ *    share a name in h_street's probe chains), a lieu-dit named like a
+ *    numbered street has an entry of its own, lieux-dits and places are
+ *    aliases of their commune (a version 5 file would answer those queries
+ *    the old way without saying so) */
+#define GC_VERSION 6u
 #define GC_ENDIAN 0x01020304u
 /* the reverse grid never has more cells than this (build_grid() sizes its
  * cells for it; the loader refuses more) */

@@ -173,6 +173,27 @@ static uint32_t find_street_in(const uint32_t *t, uint32_t cap, const gc_street 
     return GC_NONE;
 }
 
+/* While building: the street of commune c named s[0..n) that lies in the
+ * commune déléguée whose INSEE code is oc ("": any), else one of that name
+ * not yet placed in a former commune (the first address naming one places
+ * it), else GC_NONE. Homonyms sit in one probe chain, lowest index first. */
+static uint32_t find_street_old(const gf_gc_builder *b, uint32_t c, const char *s, size_t n, const char *oc)
+{
+    if (!b->hs_cap) return GC_NONE;
+    uint32_t h = street_hash(c, s, n) & (b->hs_cap - 1), unplaced = GC_NONE;
+    for (uint32_t probe = 0; probe < b->hs_cap && b->h_street[h]; probe++) {
+        uint32_t i = b->h_street[h] - 1;
+        const gc_street *st = &b->streets[i];
+        if (st->commune == c && st->nlen == n && memcmp(b->pool + st->nname, s, n) == 0) {
+            const char *so = b->pool + st->oldcitycode;
+            if (!oc[0] || !strcmp(so, oc)) return i;
+            if (!so[0] && unplaced == GC_NONE) unplaced = i;
+        }
+        h = (h + 1) & (b->hs_cap - 1);
+    }
+    return unplaced;
+}
+
 uint32_t gc_find_insee(const gf_gc_index *ix, const char *s, size_t n)
 {
     char up[8];
@@ -184,6 +205,20 @@ uint32_t gc_find_insee(const gf_gc_index *ix, const char *s, size_t n)
 uint32_t gc_find_street(const gf_gc_index *ix, uint32_t c, const char *s, size_t n)
 {
     return find_street_in(ix->h_street, ix->h_street_cap, ix->streets, ix->pool, c, s, n);
+}
+
+int gc_find_streets(const gf_gc_index *ix, uint32_t c, const char *s, size_t n, uint32_t *out, int max)
+{
+    const uint32_t *t = ix->h_street, cap = ix->h_street_cap;
+    if (!cap) return 0;
+    uint32_t h = street_hash(c, s, n) & (cap - 1);
+    int k = 0;
+    for (uint32_t probe = 0; probe < cap && t[h] && k < max; probe++) {
+        const gc_street *st = &ix->streets[t[h] - 1];
+        if (st->commune == c && st->nlen == n && memcmp(ix->pool + st->nname, s, n) == 0) out[k++] = t[h] - 1;
+        h = (h + 1) & (cap - 1);
+    }
+    return k;
 }
 
 uint32_t gc_find_cname(const gf_gc_index *ix, const char *s, size_t n)
@@ -427,10 +462,14 @@ static gf_status sk_commit(void *stv, gf_ctx *ctx, const gf_batch *bt, const gf_
         }
         if (l[6] && (st = add_postcode(b, ctx, s[6], l[6], c))) return st;
         if (l[7] && (st = add_alias(b, ctx, s[7], l[7], c))) return st;
-        /* street */
+        /* street; with a commune déléguée (BAL 1.4), one per former
+         * commune: a commune nouvelle keeps each former commune's Rue de
+         * l'Église */
+        const char *oc = l[7] && l[10] ? s[10] : "";
         uint32_t sidx = b->last_s;
-        if (sidx == GC_NONE || b->streets[sidx].nlen != l[3] || memcmp(b->pool + b->streets[sidx].nname, s[3], l[3]) != 0) {
-            sidx = find_street_in(b->h_street, b->hs_cap, b->streets, b->pool, c, s[3], l[3]);
+        if (sidx == GC_NONE || b->streets[sidx].nlen != l[3] || memcmp(b->pool + b->streets[sidx].nname, s[3], l[3]) != 0 ||
+            (oc[0] && strcmp(b->pool + b->streets[sidx].oldcitycode, oc) != 0)) {
+            sidx = find_street_old(b, c, s[3], l[3], oc);
             if (sidx == GC_NONE) {
                 if (l[3] > 65535) continue;
                 if (grow((void **)&b->streets, &b->cs, b->ns + 1, sizeof *b->streets)) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
@@ -639,6 +678,15 @@ static gf_status build_grid(gf_gc_index *ix, gf_ctx *ctx)
     return GF_OK;
 }
 
+typedef struct alias_key { const char *name; gc_alias a; } alias_key;
+
+static int cmp_alias_key(const void *x, const void *y)
+{
+    const alias_key *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+    return c ? c : (a->a.commune > b->a.commune) - (a->a.commune < b->a.commune);
+}
+
 /* The address (number, suffix) of street s among the sorted addresses a[0..n) of the index being frozen. */
 static uint32_t find_addr(const gc_addr *addrs, const gc_street *sp, int32_t num, const char *sfx, const char *pool)
 {
@@ -656,19 +704,38 @@ static uint32_t find_addr(const gc_addr *addrs, const gc_street *sp, int32_t num
 /* Step 2b of finish: every place without addresses of its own that
  * numbered addresses name as their lieu-dit becomes GC_K_LIEUDIT, its
  * addr0/naddr a range of ix->ld_addrs (address indices by number and
- * suffix). A lieu-dit named like a street that has addresses is that
- * street: nothing to add. Returns -1 when out of memory (message set). */
+ * suffix). A lieu-dit named exactly like a street of its commune that has
+ * numbers ("Le Bourg", the street, and the lieu-dit Le Bourg around it)
+ * shares that street's entry while the files are read; it gets an entry
+ * of its own here, after the streets (so the street, lower, comes first
+ * among the homonyms), else "7 Le Bourg" could only mean the street's 7.
+ * Returns -1 when out of memory (message set). */
 static int build_lieudits(gf_gc_builder *b, gf_gc_index *ix, gf_ctx *ctx)
 {
     uint64_t *k = malloc(((size_t)b->nldp + 1) * sizeof *k);
-    if (!k) { gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1; }
+    uint32_t ns0 = b->ns, *split = calloc((size_t)ns0 + 1, sizeof *split); /* place -> its lieu-dit entry + 1 */
+    if (!k || !split) { free(k); free(split); gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1; }
     size_t n = 0;
     for (uint32_t i = 0; i < b->nldp; i++) {
         const gc_ldpair *p = &b->ldp[i];
-        if (b->streets[p->place].naddr) continue;
         uint32_t a = find_addr(ix->addrs, &b->streets[p->street], p->num, b->pool + p->suffix, b->pool);
-        if (a != GC_NONE) k[n++] = ((uint64_t)p->place << 32) | a;
+        if (a == GC_NONE) continue;
+        uint32_t place = p->place;
+        if (b->streets[place].naddr) {
+            if (!split[place]) {
+                if (grow((void **)&b->streets, &b->cs, b->ns + 1, sizeof *b->streets)) {
+                    free(k); free(split); gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1;
+                }
+                gc_street *lp = &b->streets[b->ns], *sp = &b->streets[place];
+                *lp = (gc_street){.commune = sp->commune, .name = sp->name, .nname = sp->nname, .postcode = sp->postcode,
+                                  .nlen = sp->nlen, .tstart = sp->tstart, .lon = ix->addrs[a].lon, .lat = ix->addrs[a].lat};
+                split[place] = ++b->ns;
+            }
+            place = split[place] - 1;
+        }
+        k[n++] = ((uint64_t)place << 32) | a;
     }
+    free(split);
     if (gf_radix_sort_u64(ctx, k, NULL, n, 0)) { free(k); return -1; } /* message set */
     uint32_t *ld = malloc((n + 1) * sizeof *ld), w = 0;
     if (!ld) { free(k); gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); return -1; }
@@ -757,13 +824,27 @@ gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out)
         b->communes[sp->commune].naddr += sp->naddr;
     }
     /* 2b. lieux-dits named by numbered addresses of other streets */
+    uint32_t ns_files = ns; /* the entries the files made */
     if (build_lieudits(b, ix, ctx)) { free(sorted); free(ix); return GF_ERR_NOMEM; }
+    ns = b->ns; /* with the lieux-dits named like a street */
+    /* 2c. a lieu-dit or place is another name of its commune, as La
+     * Poste's hamlets are: "3 Rue des Lilas, Le Bourg-Neuf" without a
+     * commune names Le Bourg-Neuf's (match.c reads it so only when nothing
+     * else names a commune) */
+    for (uint32_t s = 0; s < ns; s++) {
+        const gc_street *sp = &b->streets[s];
+        if (sp->kind == GC_K_STREET || !sp->nlen) continue;
+        if (grow((void **)&b->al, &b->cal, b->nal + 1, sizeof *b->al)) {
+            free(sorted); free(ix); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        }
+        b->al[b->nal++] = (gc_alias){.nname = sp->nname, .commune = sp->commune};
+    }
     /* 3. communes: position (mean of their streets, else La Poste), normalised name */
     {
         double *sx = calloc((size_t)b->nc + 1, sizeof *sx), *sy = calloc((size_t)b->nc + 1, sizeof *sy);
         uint32_t *cnt = calloc((size_t)b->nc + 1, sizeof *cnt);
         if (!sx || !sy || !cnt) { free(sx); free(sy); free(cnt); free(sorted); free(ix); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-        for (uint32_t s = 0; s < ns; s++) {
+        for (uint32_t s = 0; s < ns_files; s++) { /* the streets and places of the files, as before 2b */
             const gc_street *sp = &b->streets[s];
             if (sp->lon == INT32_MIN) continue;
             sx[sp->commune] += sp->lon; sy[sp->commune] += sp->lat; cnt[sp->commune]++;
@@ -824,17 +905,15 @@ gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out)
     {
         gc_alias *al = b->al;
         uint32_t n = b->nal, k = 0;
-        for (uint32_t i = 1; i < n; i++) { /* insertion sort: few thousand entries at most */
-            gc_alias t = al[i];
-            uint32_t j = i;
-            while (j > 0) {
-                int c = strcmp(ix->pool + al[j - 1].nname, ix->pool + t.nname);
-                if (c < 0 || (c == 0 && al[j - 1].commune <= t.commune)) break;
-                al[j] = al[j - 1];
-                j--;
-            }
-            al[j] = t;
-        }
+        /* sorted through (name, alias) pairs: the lieux-dits make hundreds
+         * of thousands of them over France, and qsort has no context for
+         * the pool */
+        alias_key *ak = malloc(((size_t)n + 1) * sizeof *ak);
+        if (!ak) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
+        for (uint32_t i = 0; i < n; i++) ak[i] = (alias_key){ix->pool + al[i].nname, al[i]};
+        if (n) qsort(ak, n, sizeof *ak, cmp_alias_key);
+        for (uint32_t i = 0; i < n; i++) al[i] = ak[i].a;
+        free(ak);
         for (uint32_t i = 0; i < n; i++) {
             if (!strcmp(ix->pool + al[i].nname, ix->pool + ix->communes[al[i].commune].nname)) continue;
             if (k && al[k - 1].commune == al[i].commune && !strcmp(ix->pool + al[k - 1].nname, ix->pool + al[i].nname)) continue;

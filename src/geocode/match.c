@@ -245,6 +245,10 @@ static int resolve_communes(const gf_gc_index *ix, const gf_gc_query *q, const c
             if (pcl >= 2 && !strncmp(ix->communes[k].insee, pc, 2)) conf += 0.05;
             n = add_cand(cs, n, k, conf);
         }
+        /* no postcode chose: a lieu-dit or former commune of that name is
+         * a candidate too, behind (a commune "La Croix-Blanche" far away,
+         * without the street, and the lieu-dit La Croix Blanche of Bruz) */
+        for (int a = 0; n && !npc && a < nal; a++) n = add_cand(cs, n, al[a], 0.85);
         if (n) return n;
         uint32_t ar[MAXCAND];
         int nar = plm_communes(ix, cn, cnl, ar, MAXCAND);
@@ -524,6 +528,23 @@ static int has_address(const gf_gc_index *ix, uint32_t s, int64_t num, const cha
     return 0;
 }
 
+/* 1 when the addresses numbered num with suffix sfx of lieu-dit ld all lie
+ * on street s ("7 Le Paradis" is the 7 of the Chemin du Paradis: one
+ * address, not two answers). */
+static int ld_on_street(const gf_gc_index *ix, uint32_t ld, int64_t num, const char *sfx, uint32_t s)
+{
+    const gc_street *sp = &ix->streets[ld];
+    uint32_t lo = first_number(ix, sp, num);
+    for (uint32_t i = lo; i < sp->naddr && gc_street_addr(ix, sp, i)->num == num && i < lo + 16; i++) {
+        const gc_addr *a = gc_street_addr(ix, sp, i);
+        const char *sv = gc_str(ix, a->suffix);
+        char c[16];
+        if (!gc_suffix_norm(sv, strlen(sv), c)) snprintf(c, sizeof c, "%s", sv);
+        if (!strcmp(c, sfx) && a->street != s) return 0;
+    }
+    return 1;
+}
+
 /* ---- results ---- */
 /* When the candidates are several arrondissements of one city (Paris,
  * Lyon, Marseille named as a whole), the city itself as a municipality:
@@ -774,14 +795,21 @@ static int gather(const gf_gc_index *ix, gf_gc_scratch *scr, const ccand *cs, in
     int any = 0;
     for (int i = 0; i < ncs; i++) {
         uint32_t c = cs[i].c;
-        uint32_t s = gc_find_street(ix, c, q->S, q->sl);
-        int exact = s != GC_NONE && ix->streets[s].lon != INT32_MIN;
-        if (exact) push_cand(L, nl, s, 1.0, cs[i].conf);
+        /* the name may be borne by several entries of the commune: the
+         * streets of two communes déléguées, a street and a lieu-dit */
+        uint32_t hs[NSC];
+        int nh = gc_find_streets(ix, c, q->S, q->sl, hs, NSC), exact = 0, numbered = 0, ld = 0;
+        for (int h = 0; h < nh; h++) {
+            if (ix->streets[hs[h]].lon == INT32_MIN) continue;
+            push_cand(L, nl, hs[h], 1.0, cs[i].conf);
+            exact = 1;
+            numbered |= num < 0 || has_number(ix, hs[h], num);
+            ld |= ix->streets[hs[h]].kind == GC_K_LIEUDIT;
+        }
         any |= exact;
         /* an exact name without the number asked for: look for another street
          * that has it ("2 Bas Launay": the lieu-dit or the Rue du Bas Launay) */
-        if (!exact || (num >= 0 && !has_number(ix, s, num)) || ix->streets[s].kind == GC_K_LIEUDIT ||
-            max > 1 /* a list: the close names too */)
+        if (!exact || !numbered || ld || max > 1 /* a list: the close names too */)
             fuzzy_streets(ix, scr, c, cs[i].conf, q->S, q->sl, q->St, q->stl, &q->qk, L, nl);
     }
     return any;
@@ -841,6 +869,48 @@ static void prefix_cands(const gf_gc_index *ix, const tok *t, int nt, const ccan
             push_cand(L, nl, found[k], sim, sim * conf);
         }
     }
+}
+
+/* The communes of named[0..n) where nname is not a place or lieu-dit
+ * (kept in front, in order); returns how many. */
+static int drop_places(const gf_gc_index *ix, const char *nname, size_t nl, uint32_t *named, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        uint32_t hs[NSC];
+        int nh = gc_find_streets(ix, named[i], nname, nl, hs, NSC), place = 0;
+        for (int h = 0; h < nh; h++) place |= ix->streets[hs[h]].kind != GC_K_STREET;
+        if (!place) named[k++] = named[i];
+    }
+    return k;
+}
+
+/* Homonym streets of one commune nouvelle lie in different communes
+ * déléguées: when the query names the former commune of some candidates
+ * (oldn, normalised), the candidates of another former commune rank
+ * lower (0.8: the text names another place). Only when one matches: the
+ * name may be the commune's own, or a lieu-dit's. Normalising a candidate's
+ * former commune costs a few hundred instructions, paid only by queries
+ * that name a commune and candidates that have one. */
+static void prefer_oldcity(const gf_gc_index *ix, const char *oldn, scand *L, int nl)
+{
+    int match[NSC], any = 0;
+    for (int i = 0; i < nl; i++) {
+        const char *oc = gc_str(ix, ix->streets[L[i].s].oldcity);
+        match[i] = -1; /* no former commune */
+        if (!oc[0]) continue;
+        char n[256];
+        gf_gc_normalize(oc, strlen(oc), n, sizeof n);
+        match[i] = !strcmp(n, oldn);
+        any |= match[i] == 1;
+    }
+    if (!any) return;
+    for (int i = 0; i < nl; i++)
+        if (match[i] == 0) L[i].v *= 0.8;
+    for (int i = 1; i < nl; i++) /* stable: equal values keep their order */
+        for (int j = i; j > 0 && L[j].v > L[j - 1].v; j--) {
+            scand sw = L[j]; L[j] = L[j - 1]; L[j - 1] = sw;
+        }
 }
 
 /* The matcher. Fills res[0] (type GF_GC_NONE when nothing is found) and,
@@ -1005,6 +1075,9 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     if (!pcl && pci >= 0) { pc = t[pci].p; pcl = 5; }
     char cn[256];
     size_t cnl = 0;
+    /* a name read as the commune's that may be a former commune's
+     * (commune déléguée): it chooses among homonym streets */
+    char oldn[256] = "";
     if (q->city && q->citylen) cnl = gf_gc_normalize(q->city, q->citylen, cn, sizeof cn);
     else if (city_from >= 0) cnl = norm_toks(t, city_from, nt, cn, sizeof cn);
     ccand cs[MAXCAND];
@@ -1036,8 +1109,18 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             if (!nnamed) {
                 nnamed = gc_find_alias(ix, cand, cl, named, MAXCAND);
                 aconf = 0.98;
+                /* a lieu-dit's name (the index lists them as other names of
+                 * their commune) reads as the commune only when nothing else
+                 * names one: after a postcode's commune, the street may end
+                 * with it ("Chemin de la Bobinais"), which the tail step
+                 * below sorts out */
+                if (ncs) nnamed = drop_places(ix, cand, cl, named, nnamed);
             }
             if (!nnamed) continue;
+            /* nothing else names a commune: a lieu-dit or former commune of
+             * that name too, behind (see resolve_communes) */
+            uint32_t also[MAXCAND];
+            int nalso = !ncs && aconf == 1.0 ? gc_find_alias(ix, cand, cl, also, MAXCAND) : 0;
             ccand tmp[MAXCAND];
             int nn = 0;
             if (ncs) {
@@ -1047,9 +1130,16 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
                 if (!nn) continue;
             } else {
                 for (int x = 0; x < nnamed; x++) nn = add_cand(tmp, nn, named[x], nnamed > 1 ? hconf : aconf);
+                for (int x = 0; x < nalso; x++) nn = add_cand(tmp, nn, also[x], 0.85);
             }
             memcpy(cs, tmp, sizeof(ccand) * (size_t)nn);
             ncs = nn;
+            memcpy(oldn, cand, cl + 1);
+            /* the whole text is a lieu-dit's name ("La Bobinais"): the place
+             * itself, looked for in its communes */
+            uint32_t pl[MAXCAND];
+            memcpy(pl, named, sizeof(uint32_t) * (size_t)nnamed);
+            if (k == nw && aconf < 1.0 && drop_places(ix, cand, cl, pl, nnamed) < nnamed) break;
             for (int i = words[nw - k]; i < end; i++) if (t[i].kind == T_WORD) t[i].kind = T_CITY;
             street_end = words[nw - k];
             break;
@@ -1138,6 +1228,7 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             if (nl2 && (!nl || L2[0].v > L[0].v)) {
                 memcpy(L, L2, sizeof(scand) * (size_t)nl2);
                 nl = nl2;
+                memcpy(oldn, tail, tl + 1);
             }
             break;
         }
@@ -1150,6 +1241,8 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             if ((ix->streets[L[i].s].kind ? GF_GC_LOCALITY : GF_GC_STREET) == q->type) L[k++] = L[i];
         nl = k;
     }
+    if (!oldn[0] && cnl) memcpy(oldn, cn, cnl + 1);
+    if (oldn[0]) prefer_oldcity(ix, oldn, L, nl);
     /* a position given with the query ranks equally close names by
      * distance (the score stays the text's) */
     if (q->has_bias && nl > 1) {
@@ -1182,6 +1275,32 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
                 break;
             }
     }
+    /* Ambiguous answers (issue 15, item 3): a lieu-dit named like a street
+     * of its commune ("12 La Fontaine": the lieu-dit's 12, and the 12 of
+     * the Rue de la Fontaine) answers the street's; two entries of the very
+     * same name in one commune that both have what was asked (the Rue de
+     * l'Église of two communes déléguées, a street and a lieu-dit "Le
+     * Bourg") answer the first. Either is a guess: the score drops below the
+     * confident range and score_next says another answer is as good. A
+     * position given with the query chose already. (Two homonym communes
+     * keep their score: score_next, equal, says it; cli.geocode's twins.) */
+    int ambiguous = 0;
+    if (num >= 0 && best.s != GC_NONE && ix->streets[best.s].kind == GC_K_LIEUDIT && has_address(ix, best.s, num, sfx)) {
+        for (int k = 0; k < nl; k++)
+            if (L[k].s != best.s && ix->streets[L[k].s].kind == GC_K_STREET && L[k].sim >= 0.8 && L[k].v >= best.v - 0.2 &&
+                ix->streets[L[k].s].commune == ix->streets[best.s].commune && has_address(ix, L[k].s, num, sfx) &&
+                !ld_on_street(ix, best.s, num, sfx, L[k].s)) {
+                next = best;
+                best = L[k];
+                ambiguous = 1;
+                break;
+            }
+    }
+    if (!ambiguous && !q->has_bias && !pfx && best.s != GC_NONE && next.s != GC_NONE && best.sim >= 1.0 &&
+        next.sim >= 1.0 && next.v >= best.v - 1e-9 && ix->streets[next.s].commune == ix->streets[best.s].commune &&
+        (num < 0 || has_address(ix, next.s, num, sfx) ||
+                                                       (!has_address(ix, best.s, num, sfx) && has_number(ix, next.s, num))))
+        ambiguous = 1;
     double bestconf = best.s != GC_NONE && best.sim > 0 ? best.v / best.sim : 0;
     if ((best.s == GC_NONE || best.sim < 0.5) && ncs == 0) return GF_OK;
     if (best.s == GC_NONE || best.sim < 0.5) {
@@ -1205,6 +1324,10 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     double f = street_result(ix, scr, best.s, num, sfx, r);
     r->score = score * f;
     r->score_next = next.s != GC_NONE ? next.v : 0;
+    if (ambiguous) {
+        r->score *= 0.75;
+        r->score_next = r->score;
+    }
     if (r->score > 1) r->score = 1;
     if (r->score_next > 1) r->score_next = 1;
     if (!type_ok(q, r->type)) gf_gc_result_clear(r);

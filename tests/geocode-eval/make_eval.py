@@ -173,6 +173,29 @@ with open(DELEG, "w", encoding="utf-8", newline="") as f:
         w.writerow(r)
 INDEXED = [DELEG if p.endswith("bal_simple_v1.3.csv") else p for p in FILES]
 
+# homonym streets of a commune nouvelle: no sample has them either, so the
+# Corps-Nuds BAL is copied twice into a made-up commune nouvelle "Val-Commun"
+# (35998), once per commune déléguée: "Ancien-Nord" (35996) where the
+# addresses are, "Ancien-Sud" (35997) 0.02 degree (2.2 km) north of them;
+# every street name is then borne by two streets of one commune
+HOMCITY, HOMCODE, HOMPC = "Val-Commun", "35998", "35998"
+HOMOLD = [("Ancien-Nord", "35996", 0.0), ("Ancien-Sud", "35997", 0.02)]
+HOMON = os.path.join(os.path.dirname(os.path.abspath(OUT)), "bal_homonymes.csv")
+with open(HOMON, "w", encoding="utf-8", newline="") as f:
+    w = csv.writer(f, delimiter=";")
+    w.writerow(src[0] + ["code_postal"])  # La Poste's base does not know the made-up commune
+    ix = {k: i for i, k in enumerate(src[0])}
+    for name, code, dlat in HOMOLD:
+        for r in src[1:]:
+            t = list(r) + [HOMPC]
+            t[ix["commune_insee"]], t[ix["commune_nom"]] = HOMCODE, HOMCITY
+            t[ix["commune_deleguee_insee"]], t[ix["commune_deleguee_nom"]] = code, name
+            t[ix["cle_interop"]] = HOMCODE + t[ix["cle_interop"]][5:]
+            t[ix["uid_adresse"]] = t[ix["x"]] = t[ix["y"]] = ""  # the position is long/lat's
+            t[ix["lat"]] = "%.7f" % (float(t[ix["lat"]]) + dlat)
+            w.writerow(t)
+INDEXED.append(HOMON)
+
 seen = set()
 addrs = []
 lieudits = []  # (lieu-dit, street, number, suffix, city, postcode, lon, lat)
@@ -261,6 +284,30 @@ for (voie, num, sfx, city, pc, lon, lat, insee) in addrs:
     truth = f"{num}{sfx.lower().replace(' ', '')}"
     out.append((f"{nb} {voie}", "", OLDCITY, "oldcity", lon, lat, truth))
     out.append((f"{nb} {voie} {OLDCITY} {pc} {city}", "", "", "oldcity_with", lon, lat, truth))
+
+# homonyms of a commune nouvelle: the former commune named as the city, or in
+# the text after the street, chooses; unnamed, the answer must say that it is
+# ambiguous (run_eval.py checks those rows apart: no position is the truth)
+for n, (voie, num, sfx, city, pc, lon, lat, insee) in enumerate(a for a in addrs if a[7] == "35088"):
+    nb = number(num, sfx, 1)
+    truth = f"{num}{sfx.lower().replace(' ', '')}"
+    old, _, dlat = HOMOLD[n % 2]
+    out.append((f"{nb} {voie}", "", old, "homonym_old", lon, lat + dlat, truth))
+    old, _, dlat = HOMOLD[(n + 1) % 2]
+    out.append((f"{nb} {voie} {old} {HOMPC} {HOMCITY}", "", "", "homonym_old_with", lon, lat + dlat, truth))
+    out.append((f"{nb} {voie}", HOMPC, HOMCITY, "homonym_none", lon, lat, truth))
+# a lieu-dit in place of the commune ("71 Avenue Alphonse Legault", city "la
+# Bobinais", no postcode): it names its commune, for the lieux-dits that one
+# commune only has in the files
+ld_communes = {}
+for (ld, voie, num, sfx, city, pc, lon, lat, insee) in lieudits:
+    ld_communes.setdefault(strip_accents(ld.lower()), set()).add(insee)
+for (ld, voie, num, sfx, city, pc, lon, lat, insee) in lieudits:
+    if ld_count[(insee, ld.lower(), num, sfx.lower())] != 1 or len(ld_communes[strip_accents(ld.lower())]) != 1:
+        continue
+    nb = number(num, sfx, 1)
+    truth = f"{num}{sfx.lower().replace(' ', '')}"
+    out.append((f"{nb} {voie}", "", ld, "lieudit_city", lon, lat, truth))
 
 with open(OUT, "w", newline="", encoding="utf-8") as f:
     w = csv.writer(f)

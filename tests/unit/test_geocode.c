@@ -13,6 +13,7 @@
 #include "geoflux/geocode.h"
 #include "geocode/gc.h"
 #include "gf_test.h"
+#include "../fuzz/gc_sample.h"
 
 static void norm_is(const char *in, const char *want)
 {
@@ -89,6 +90,139 @@ static double brute_kth(const gf_gc_index *ix, double lon, double lat, int k)
         top[j] = d;
     }
     return n == k ? top[k - 1] : HUGE_VAL;
+}
+
+/* Issue 15, item 3: the lieu-dit cases, on a made-up BAL 1.4 (no sample
+ * has them): a commune nouvelle whose two communes déléguées each have a
+ * Rue de l'Église; a lieu-dit named like a street of its commune ("La
+ * Fontaine" and the Rue de la Fontaine) or exactly like one ("Le Bourg");
+ * a lieu-dit written in place of the commune, in one commune ("Le
+ * Bourg-Neuf" of Ploumel), in two ("Kervenn" of Ploumel and Trévic), or
+ * named like a commune that lacks the street ("La Fontaine"). */
+static const char ld_bal[] =
+    "cle_interop;commune_insee;commune_nom;commune_deleguee_insee;commune_deleguee_nom;voie_nom;lieudit_complement_nom;numero;suffixe;code_postal;long;lat\n"
+    "49301_0001_00001;49301;Val-de-Lys;49101;Saint-Aubin-des-Bois;Rue de l'Église;;1;;49450;-0.9001;47.1001\n"
+    "49301_0001_00002;49301;Val-de-Lys;49101;Saint-Aubin-des-Bois;Rue de l'Église;;2;;49450;-0.9002;47.1002\n"
+    "49301_0001_00005;49301;Val-de-Lys;49101;Saint-Aubin-des-Bois;Rue de l'Église;;5;;49450;-0.9005;47.1005\n"
+    "49301_0002_00001;49301;Val-de-Lys;49102;Montfort-sur-Lys;Rue de l'Église;;1;;49450;-0.8501;47.1301\n"
+    "49301_0002_00002;49301;Val-de-Lys;49102;Montfort-sur-Lys;Rue de l'Église;;2;;49450;-0.8502;47.1302\n"
+    "49301_0002_00004;49301;Val-de-Lys;49102;Montfort-sur-Lys;Rue de l'Église;;4;;49450;-0.8504;47.1304\n"
+    "49301_0003_00003;49301;Val-de-Lys;49102;Montfort-sur-Lys;Rue des Forges;;3;;49450;-0.8603;47.1403\n"
+    "35991_0001_00010;35991;Lanvern;;;Rue de la Fontaine;;10;;35590;-1.8010;48.1010\n"
+    "35991_0001_00012;35991;Lanvern;;;Rue de la Fontaine;;12;;35590;-1.8012;48.1012\n"
+    "35991_0001_00016;35991;Lanvern;;;Rue de la Fontaine;La Fontaine;16;;35590;-1.8016;48.1016\n"
+    "35991_0002_00012;35991;Lanvern;;;Impasse des Saules;La Fontaine;12;;35590;-1.8112;48.1112\n"
+    "35991_0002_00014;35991;Lanvern;;;Impasse des Saules;La Fontaine;14;;35590;-1.8114;48.1114\n"
+    "35991_0003_00001;35991;Lanvern;;;Le Bourg;;1;;35590;-1.8201;48.1201\n"
+    "35991_0003_00002;35991;Lanvern;;;Le Bourg;;2;;35590;-1.8202;48.1202\n"
+    "35991_0003_00003;35991;Lanvern;;;Le Bourg;;3;;35590;-1.8203;48.1203\n"
+    "35991_0004_00002;35991;Lanvern;;;Rue des Lilas;Le Bourg;2;;35590;-1.8302;48.1302\n"
+    "35991_0004_00003;35991;Lanvern;;;Rue des Lilas;;3;;35590;-1.8303;48.1303\n"
+    "35991_0004_00007;35991;Lanvern;;;Rue des Lilas;Le Bourg;7;;35590;-1.8307;48.1307\n"
+    "35992_0001_00003;35992;Ploumel;;;Rue des Lilas;;3;;35600;-2.0003;47.9003\n"
+    "35992_0002_00008;35992;Ploumel;;;Chemin de Kerbras;Le Bourg-Neuf;8;;35600;-2.0108;47.9108\n"
+    "35992_0003_00001;35992;Ploumel;;;Route de Kervenn;Kervenn;1;;35600;-2.0201;47.9201\n"
+    "35993_0001_00003;35993;Trévic;;;Rue des Lilas;;3;;35610;-2.2003;47.7003\n"
+    "35993_0002_00005;35993;Trévic;;;Impasse du Lavoir;Kervenn;5;;35610;-2.2105;47.7105\n"
+    "29998_0001_00001;29998;La Fontaine;;;Rue du Port;;1;;29300;-4.0001;48.0001\n";
+
+static gf_gc_result ld_geo(const gf_gc_index *ix, gf_gc_scratch *s, const char *q, const char *pc, const char *city)
+{
+    gf_gc_result r = geo(ix, s, q, pc, city);
+    if (r.type == GF_GC_NONE) fprintf(stderr, "'%s' | %s | %s: not found\n", q, pc ? pc : "", city ? city : "");
+    else
+        fprintf(stderr, "'%s' | %s | %s: %s (%s, %s) %.3f next %.3f\n", q, pc ? pc : "", city ? city : "", r.name,
+                r.id, r.oldcity, r.score, r.score_next);
+    return r;
+}
+
+static void lieudit_cases(gf_ctx *ctx)
+{
+    gf_gc_index *ix = NULL;
+    CHECK(gc_sample_build(ctx, ld_bal, &ix) == GF_OK);
+    if (!ix) return;
+    gf_gc_scratch *s;
+    CHECK(gf_gc_scratch_create(ix, &s) == GF_OK);
+    gf_gc_result r;
+
+    /* 3. homonym streets of two communes déléguées: the former commune
+     * named chooses; unnamed, both are candidates and the score says so */
+    r = ld_geo(ix, s, "2 Rue de l'Église, Saint-Aubin-des-Bois", NULL, NULL);
+    CHECK(!strcmp(r.id, "49301_0001_00002") && !strcmp(r.oldcitycode, "49101") && r.score > 0.8);
+    r = ld_geo(ix, s, "2 Rue de l'Église", NULL, "Montfort-sur-Lys");
+    CHECK(!strcmp(r.id, "49301_0002_00002") && !strcmp(r.oldcity, "Montfort-sur-Lys") && r.score > 0.8);
+    r = ld_geo(ix, s, "2 rue de l eglise montfort sur lys 49450 val de lys", NULL, NULL);
+    CHECK(!strcmp(r.id, "49301_0002_00002"));
+    r = ld_geo(ix, s, "2 Rue de l'Église", "49450", "Saint-Aubin-des-Bois");
+    CHECK(!strcmp(r.id, "49301_0001_00002"));
+    r = ld_geo(ix, s, "2 Rue de l'Église", "49450", "Val-de-Lys");
+    CHECK(r.type == GF_GC_HOUSENUMBER && r.housenumber == 2 && r.score <= 0.8 && r.score_next >= r.score - 0.05);
+    r = ld_geo(ix, s, "Rue de l'Église", "49450", "Val-de-Lys");
+    CHECK(r.type == GF_GC_STREET && r.score <= 0.8 && r.score_next >= r.score - 0.05);
+    /* a number that only one of them has */
+    r = ld_geo(ix, s, "4 Rue de l'Église", "49450", "Val-de-Lys");
+    CHECK(!strcmp(r.id, "49301_0002_00004") && r.score > 0.8);
+    r = ld_geo(ix, s, "5 Rue de l'Église", "49450", "Val-de-Lys");
+    CHECK(!strcmp(r.id, "49301_0001_00005") && r.score > 0.8);
+    /* the only street of that name, in another former commune than the
+     * one named: still the answer */
+    r = ld_geo(ix, s, "3 Rue des Forges", NULL, "Saint-Aubin-des-Bois");
+    CHECK(!strcmp(r.id, "49301_0003_00003"));
+
+    /* 1. a lieu-dit named like a street of its commune: the address that
+     * has the number; both have it: the street's, with a close score_next */
+    r = ld_geo(ix, s, "14 La Fontaine", "35590", "Lanvern");
+    CHECK(!strcmp(r.id, "35991_0002_00014") && r.score > 0.8);
+    r = ld_geo(ix, s, "10 La Fontaine", "35590", "Lanvern");
+    CHECK(!strcmp(r.id, "35991_0001_00010"));
+    r = ld_geo(ix, s, "12 La Fontaine 35590 Lanvern", NULL, NULL);
+    CHECK(!strcmp(r.id, "35991_0001_00012") && r.score <= 0.8 && r.score_next >= r.score - 0.05);
+    /* the lieu-dit's 16 is the street's 16: one address, no doubt */
+    r = ld_geo(ix, s, "16 La Fontaine", "35590", "Lanvern");
+    CHECK(!strcmp(r.id, "35991_0001_00016") && r.score > 0.9);
+    r = ld_geo(ix, s, "12 Rue de la Fontaine", "35590", "Lanvern");
+    CHECK(!strcmp(r.id, "35991_0001_00012") && r.score > 0.9);
+    /* named exactly like a numbered street ("Le Bourg") */
+    r = ld_geo(ix, s, "7 Le Bourg", "35590", "Lanvern");
+    CHECK(!strcmp(r.id, "35991_0004_00007") && !strcmp(r.street, "Rue des Lilas") && r.score > 0.8);
+    r = ld_geo(ix, s, "3 Le Bourg", "35590", "Lanvern");
+    CHECK(!strcmp(r.id, "35991_0003_00003") && r.score > 0.8);
+    r = ld_geo(ix, s, "2 Le Bourg", "35590", "Lanvern");
+    CHECK(!strcmp(r.id, "35991_0003_00002") && r.score <= 0.8 && r.score_next >= r.score - 0.05);
+    r = ld_geo(ix, s, "3 Rue des Lilas", "35590", "Lanvern");
+    CHECK(!strcmp(r.id, "35991_0004_00003") && r.score > 0.9);
+
+    /* 2. a lieu-dit in place of the commune: it names its commune */
+    r = ld_geo(ix, s, "3 Rue des Lilas, Le Bourg-Neuf", NULL, NULL);
+    CHECK(!strcmp(r.id, "35992_0001_00003") && r.score > 0.8);
+    r = ld_geo(ix, s, "3 Rue des Lilas", NULL, "Le Bourg Neuf");
+    CHECK(!strcmp(r.id, "35992_0001_00003") && r.score > 0.8);
+    r = ld_geo(ix, s, "3 Rue des Lilas", "35600", "Le Bourg-Neuf");
+    CHECK(!strcmp(r.id, "35992_0001_00003") && r.score > 0.9);
+    /* two communes have a Kervenn: the postcode, or the position, chooses;
+     * else an answer that says it is ambiguous */
+    r = ld_geo(ix, s, "3 Rue des Lilas", "35610", "Kervenn");
+    CHECK(!strcmp(r.id, "35993_0001_00003") && r.score > 0.9);
+    r = ld_geo(ix, s, "3 Rue des Lilas Kervenn", NULL, NULL);
+    CHECK(r.type == GF_GC_HOUSENUMBER && r.housenumber == 3 && r.score_next >= r.score - 0.05);
+    gf_gc_query qb = {.q = "3 Rue des Lilas Kervenn", .qlen = 23, .lon = -2.21, .lat = 47.70, .has_bias = 1};
+    CHECK(gf_gc_geocode(ix, s, &qb, &r) == GF_OK && !strcmp(r.id, "35993_0001_00003"));
+    /* a commune far away is named like the lieu-dit: the street chooses */
+    r = ld_geo(ix, s, "14 Impasse des Saules", NULL, "La Fontaine");
+    CHECK(!strcmp(r.id, "35991_0002_00014") && r.score > 0.8);
+    r = ld_geo(ix, s, "14 Impasse des Saules La Fontaine", NULL, NULL);
+    CHECK(!strcmp(r.id, "35991_0002_00014") && r.score > 0.8);
+    r = ld_geo(ix, s, "1 Rue du Port", NULL, "La Fontaine");
+    CHECK(!strcmp(r.id, "29998_0001_00001") && r.score > 0.9);
+    /* a text that is only a lieu-dit's name: the lieu-dit */
+    r = ld_geo(ix, s, "Le Bourg-Neuf", NULL, NULL);
+    CHECK(r.type == GF_GC_LOCALITY && !strcmp(r.citycode, "35992") && r.score > 0.8);
+    /* the lieu-dit itself is still found by its name */
+    r = ld_geo(ix, s, "8 Le Bourg-Neuf", "35600", "Ploumel");
+    CHECK(!strcmp(r.id, "35992_0002_00008") && r.score > 0.8);
+
+    gf_gc_scratch_destroy(s);
+    gf_gc_index_destroy(ix);
 }
 
 int main(int argc, char **argv)
@@ -546,6 +680,9 @@ int main(int argc, char **argv)
         gf_table_destroy(NULL);
         unlink(tp);
     }
+
+    /* 10. the lieu-dit and commune déléguée cases on made-up data */
+    lieudit_cases(ctx);
 
     gf_gc_scratch_destroy(s);
     gf_gc_index_destroy(ix);
