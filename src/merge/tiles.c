@@ -60,7 +60,8 @@ typedef struct mt_in {
     sqlite3_stmt *get;
     /* both */
     int minzoom, maxzoom;
-    double bounds[4];
+    double bounds[4], center[3];
+    int has_center;
     char *name;
     json_object *meta; /* metadata JSON (owns vector_layers) */
 } mt_in;
@@ -254,6 +255,10 @@ static gf_status open_pmtiles(gf_ctx *ctx, mt_in *in, uint32_t src, mt_list *l)
     in->minzoom = h[100];
     in->maxzoom = h[101];
     for (int i = 0; i < 4; i++) in->bounds[i] = rd_i32(h + 102 + 4 * i) / 1e7;
+    in->center[2] = h[118];
+    in->center[0] = rd_i32(h + 119) / 1e7;
+    in->center[1] = rd_i32(h + 123) / 1e7;
+    in->has_center = 1;
     if (h[99] != 1)
         return gf_ctx_err(ctx, GF_ERR_ARG, "%s: tile type %d, not MVT vector tiles: merge joins vector tiles", in->path, h[99]);
     if (in->internal_comp != 1 && in->internal_comp != 2)
@@ -310,6 +315,7 @@ static gf_status open_mbtiles(gf_ctx *ctx, mt_in *in, uint32_t src, mt_list *l)
         st = gf_ctx_err(ctx, GF_ERR_PARSE, "%s: metadata bounds '%s' are not four numbers", in->path, v);
         goto out;
     }
+    in->has_center = (v = mb_meta(s, "center")) && sscanf(v, "%lf,%lf,%lf", &in->center[0], &in->center[1], &in->center[2]) == 3;
     if ((v = mb_meta(s, "name")) && !(in->name = strdup(v))) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
     if (!(v = mb_meta(s, "json"))) {
         st = gf_ctx_err(ctx, GF_ERR_PARSE, "%s: metadata without json (vector_layers)", in->path);
@@ -944,6 +950,15 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
     meta.center[0] = (meta.bounds[0] + meta.bounds[2]) / 2;
     meta.center[1] = (meta.bounds[1] + meta.bounds[3]) / 2;
     meta.center[2] = meta.minzoom > 10 ? meta.minzoom : (meta.maxzoom < 10 ? meta.maxzoom : 10); /* as sink.c */
+    /* an input that covers the whole: its center as its writer computed it
+     * (the bounds read back are rounded to 1e-7 degree, their middle may
+     * differ from the writer's in the last digit) */
+    for (int i = 0; i < n; i++)
+        if (in[i].has_center && !memcmp(in[i].bounds, meta.bounds, sizeof meta.bounds) && in[i].center[2] == meta.center[2]) {
+            meta.center[0] = in[i].center[0];
+            meta.center[1] = in[i].center[1];
+            break;
+        }
     if ((st = merge_vector_layers(ctx, in, n, &vl))) goto out;
     meta.vector_layers = json_object_to_json_string_ext(vl, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (!meta.vector_layers) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
