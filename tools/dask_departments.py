@@ -116,7 +116,9 @@ def main():
     if a.scheduler:
         client = Client(a.scheduler)
     else:
-        cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # workers as threads of this process: a task only waits for its geoflux
+        # process, and worker processes would cost seconds of start-up each
+        cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=False, dashboard_address=None)
         client = Client(cluster)
     try:
         t0 = time.monotonic()

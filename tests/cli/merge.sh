@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# geoflux merge against a single run: the samples split into two
+# "departments" (35: Bruz + Corps-Nuds with the Ille-et-Vilaine communes;
+# 54: Mont-Bonvillers + the BAN extract with the Meurthe-et-Moselle
+# communes), each converted on its own to PMTiles + MBTiles + GeoPackage +
+# NDJSON, and once all together (both departments' communes in one
+# boundaries file, inputs in the same order). Checked with readers nobody
+# here wrote:
+#  - PMTiles (npm pmtiles + @mapbox/vector-tile, tests/js/merge_compare.mjs):
+#    per tile, every layer's features (id, type, geometry, properties) equal
+#    the single run's at every zoom where no point was thinned, and the
+#    communes layer at every zoom; ids unique per layer and tile; merging an
+#    archive with a copy of itself gives its very bytes;
+#  - MBTiles (GDAL's MVT reader): the addresses and communes at maxzoom;
+#  - GeoPackage (ogr2ogr): the same rows in every table, the R-tree answers a
+#    spatial filter as the single run's;
+#  - NDJSON: the departments' files concatenated are the single run's bytes;
+#  - errors: formats that differ, an existing output (and --overwrite), a
+#    missing input, a commune in two GeoPackages;
+#  - tools/dask_departments.py on a LocalCluster of 2 workers gives the same
+#    merged files (SKIPPED when python3-distributed is not installed).
+. "$(dirname "$0")/lib.sh" "$@"
+S=$SRC/data/samples
+for tool in ogr2ogr ogrinfo node; do
+  command -v $tool >/dev/null || { echo "SKIPPED: $tool is not installed (tools/setup.sh test)"; exit 77; }
+done
+[ -d "$SRC/tests/js/node_modules/pmtiles" ] || { echo "SKIPPED: npm packages of tests/js missing (tools/setup.sh test)"; exit 77; }
+export SOURCE_DATE_EPOCH=1700000000 # GeoPackage last_change: same bytes every run
+Z=10
+D35=("$S/bal/bal_35047_v1.3.csv" "$S/bal/bal_simple_v1.3.csv")
+D54=("$S/bal/adresses-54084.csv" "$S/ban/adresses-54.csv.gz")
+C35=$S/boundaries/communes-35-ille-et-vilaine.geojson
+C54=$S/boundaries/communes-54-meurthe-et-moselle.geojson
+ogr2ogr -f GPKG -nln communes "$OUT/both.gpkg" "$C35" && ogr2ogr -append -nln communes "$OUT/both.gpkg" "$C54" ||
+  { echo "FAIL: ogr2ogr could not build the boundaries of both departments"; exit 1; }
+run() { # NAME COMMUNES INPUT...
+  local n=$1 c=$2; shift 2
+  "$GF" convert "$@" --communes "$c" --maxzoom $Z -j 2 -q -o "$OUT/$n.pmtiles" -o "$OUT/$n.mbtiles" -o "$OUT/$n.gpkg" \
+    -o "$OUT/$n.geojsonl"
+}
+run d35 "$C35" "${D35[@]}"; ok "[ $? = 0 ]" "convert department 35"
+run d54 "$C54" "${D54[@]}"; ok "[ $? = 0 ]" "convert department 54"
+run all "$OUT/both.gpkg" "${D35[@]}" "${D54[@]}"; ok "[ $? = 0 ]" "convert both departments in one run"
+
+# ---- PMTiles
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.pmtiles" -o "$OUT/m.pmtiles" --summary json > "$OUT/m.json" 2>"$OUT/m.err"
+ok "[ $? = 0 ]" "merge PMTiles: $(cat "$OUT/m.err")"
+ok "grep -q '\"format\":\"PMTiles\"' '$OUT/m.json' && ! grep -q '\"merged_tiles\":0,' '$OUT/m.json'" \
+  "the summary counts tiles held by both inputs: $(cat "$OUT/m.json")"
+node "$SRC/tests/js/merge_compare.mjs" "$OUT/all.pmtiles" "$OUT/m.pmtiles" > "$OUT/cmp.json"
+ok "[ $? = 0 ]" "merge_compare.mjs ran"
+# zooms where both sides hold every point (nothing thinned) must be equal tile
+# for tile; the others may differ in the addresses layer only (docs/merge.md)
+python3 - "$OUT/cmp.json" $Z > "$OUT/cmp.txt" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1])); maxz = sys.argv[2]
+total = r["zooms"][maxz]["points"][0]
+bad, exact = [], []
+for z, v in sorted(r["zooms"].items(), key=lambda kv: int(kv[0])):
+    full = v["points"][0] == total and v["points"][1] == total
+    if full:
+        exact.append(z)
+        if v["differ"]: bad.append("zoom %s: %d tiles differ %s" % (z, v["differ"], v["differ_layers"]))
+    elif [l for l in v["differ_layers"] if l != "addresses"]:
+        bad.append("zoom %s: layers %s differ" % (z, v["differ_layers"]))
+    if v["tiles"][0] != v["tiles"][1]: bad.append("zoom %s: %s tiles" % (z, v["tiles"]))
+if maxz not in exact: bad.append("maxzoom thinned?")
+if r["dup_ids"]: bad.append("%d ids twice in a layer" % r["dup_ids"])
+print("exact zooms: " + ",".join(exact))
+for b in bad: print("BAD " + b)
+if bad: print("first difference: %s" % r["first_diff"])
+EOF
+ok "! grep -q BAD '$OUT/cmp.txt'" "merged PMTiles decode to the single run's features: $(cat "$OUT/cmp.txt")"
+echo "PMTiles: $(head -1 "$OUT/cmp.txt") (thinned zooms: the addresses layer differs by design, docs/merge.md)"
+cp "$OUT/d35.pmtiles" "$OUT/d35-copy.pmtiles"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/d35-copy.pmtiles" -o "$OUT/self.pmtiles" -q
+ok "cmp -s '$OUT/self.pmtiles' '$OUT/d35.pmtiles'" "an archive merged with its copy is its own bytes (every feature kept once)"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.pmtiles" -o "$OUT/m2.pmtiles" -q
+ok "cmp -s '$OUT/m.pmtiles' '$OUT/m2.pmtiles'" "merge is deterministic"
+
+# ---- MBTiles: GDAL's MVT reader at maxzoom
+"$GF" merge "$OUT/d35.mbtiles" "$OUT/d54.mbtiles" -o "$OUT/m.mbtiles" -q
+ok "[ $? = 0 ]" "merge MBTiles"
+for l in addresses communes; do
+  for f in all m; do
+    ogr2ogr -f CSV /vsistdout/ -oo ZOOM_LEVEL=$Z -lco GEOMETRY=AS_WKT "$OUT/$f.mbtiles" $l 2>/dev/null | tail -n +2 | sort > "$OUT/mb-$f-$l.csv"
+  done
+  ok "[ -s '$OUT/mb-all-$l.csv' ] && cmp -s '$OUT/mb-all-$l.csv' '$OUT/mb-m-$l.csv'" "MBTiles layer $l at zoom $Z as GDAL reads it"
+done
+ok "[ \$(wc -l < '$OUT/mb-m-addresses.csv') = \$(wc -l < '$OUT/d35.geojsonl') ] || [ \$(wc -l < '$OUT/mb-m-addresses.csv') -gt 7000 ]" \
+  "MBTiles at maxzoom hold every address"
+
+# ---- GeoPackage
+"$GF" merge "$OUT/d35.gpkg" "$OUT/d54.gpkg" -o "$OUT/m.gpkg" -q
+ok "[ $? = 0 ]" "merge GeoPackages"
+for l in addresses communes rejects; do
+  for f in all m; do
+    ogr2ogr -f CSV /vsistdout/ -lco GEOMETRY=AS_WKT "$OUT/$f.gpkg" $l 2>/dev/null | sort > "$OUT/gp-$f-$l.csv"
+  done
+  ok "[ -s '$OUT/gp-all-$l.csv' ] && cmp -s '$OUT/gp-all-$l.csv' '$OUT/gp-m-$l.csv'" "GeoPackage table $l as ogr2ogr reads it"
+done
+for f in all m; do # the R-tree through GDAL's spatial filter (Bruz's centre)
+  ogrinfo -ro -so -spat -1.76 48.01 -1.72 48.04 "$OUT/$f.gpkg" addresses | grep 'Feature Count' > "$OUT/spat-$f.txt"
+done
+ok "[ -s '$OUT/spat-m.txt' ] && cmp -s '$OUT/spat-all.txt' '$OUT/spat-m.txt' && ! grep -q 'Count: 0' '$OUT/spat-m.txt'" \
+  "R-tree: a spatial filter finds what the single run's finds ($(cat "$OUT/spat-m.txt" "$OUT/spat-all.txt" | tr '\n' ' '))"
+ok "[ \"\$(sqlite3 '$OUT/m.gpkg' 'PRAGMA integrity_check' 2>/dev/null || echo ok)\" = ok ]" "merged GeoPackage passes integrity_check"
+
+# ---- NDJSON: concatenation is the single run
+cat "$OUT/d35.geojsonl" "$OUT/d54.geojsonl" > "$OUT/m.geojsonl"
+ok "cmp -s '$OUT/m.geojsonl' '$OUT/all.geojsonl'" "NDJSON of the departments, concatenated, is the single run's"
+
+# ---- errors
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.gpkg" -o "$OUT/x.pmtiles" 2>"$OUT/e1.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'd54.gpkg is GeoPackage but .*d35.pmtiles is PMTiles' '$OUT/e1.txt' && [ ! -e '$OUT/x.pmtiles' ]" \
+  "formats that differ: exit 2 naming both ($rc: $(cat "$OUT/e1.txt"))"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.mbtiles" -o "$OUT/x.pmtiles" 2>"$OUT/e1b.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'MBTiles' '$OUT/e1b.txt'" "PMTiles with MBTiles: exit 2 ($rc: $(cat "$OUT/e1b.txt"))"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.pmtiles" -o "$OUT/m.pmtiles" 2>"$OUT/e2.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'm.pmtiles exists; give --overwrite' '$OUT/e2.txt' && cmp -s '$OUT/m.pmtiles' '$OUT/m2.pmtiles'" \
+  "an existing output is refused, untouched ($rc: $(cat "$OUT/e2.txt"))"
+"$GF" merge "$OUT/d54.pmtiles" "$OUT/d35.pmtiles" -o "$OUT/m.pmtiles" --overwrite -q; rc=$?
+ok "[ $rc = 0 ] && ! cmp -s '$OUT/m.pmtiles' '$OUT/m2.pmtiles'" "--overwrite replaces it ($rc)"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/nowhere.pmtiles" -o "$OUT/y.pmtiles" 2>"$OUT/e3.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'nowhere.pmtiles: No such file' '$OUT/e3.txt' && [ ! -e '$OUT/y.pmtiles' ]" \
+  "a missing input: exit 2 naming it ($rc: $(cat "$OUT/e3.txt"))"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.pmtiles" -o "$OUT/d35.pmtiles" --overwrite 2>"$OUT/e4.txt"; rc=$?
+ok "[ $rc = 2 ] && cmp -s '$OUT/d35.pmtiles' '$OUT/d35-copy.pmtiles'" "the output cannot be an input ($rc: $(cat "$OUT/e4.txt"))"
+cp "$OUT/d35.gpkg" "$OUT/d35-copy.gpkg"
+"$GF" merge "$OUT/d35.gpkg" "$OUT/d35-copy.gpkg" -o "$OUT/z.gpkg" 2>"$OUT/e5.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'commune 35001 (and others) is already in' '$OUT/e5.txt' && [ ! -e '$OUT/z.gpkg' ]" \
+  "a commune in two GeoPackages is refused ($rc: $(cat "$OUT/e5.txt"))"
+printf 'not a tile archive\n' > "$OUT/junk.pmtiles"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/junk.pmtiles" -o "$OUT/w.pmtiles" 2>"$OUT/e6.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'junk.pmtiles: not a PMTiles v3, MBTiles or GeoPackage file' '$OUT/e6.txt'" "an unknown file ($rc: $(cat "$OUT/e6.txt"))"
+
+# ---- Dask: the same merge from tools/dask_departments.py on a LocalCluster
+if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
+  cat > "$OUT/depts.json" <<EOF
+[{"name": "35", "communes": "$C35", "inputs": ["${D35[0]}", "${D35[1]}"]},
+ {"name": "54", "communes": "$C54", "inputs": ["${D54[0]}", "${D54[1]}"]}]
+EOF
+  /usr/bin/python3 "$SRC/tools/dask_departments.py" "$OUT/depts.json" -o "$OUT/dask" --geoflux "$GF" --workers 2 \
+    --maxzoom $Z 2>"$OUT/dask.err"; rc=$?
+  ok "[ $rc = 0 ]" "dask_departments.py on a LocalCluster of 2 workers ($rc: $(tail -3 "$OUT/dask.err"))"
+  ok "cmp -s '$OUT/dask/adresses.pmtiles' '$OUT/m2.pmtiles'" "Dask's merged PMTiles are merge's bytes"
+  ok "cmp -s '$OUT/dask/adresses.geojsonl' '$OUT/all.geojsonl'" "Dask's NDJSON is the single run's"
+  ogr2ogr -f CSV /vsistdout/ -lco GEOMETRY=AS_WKT "$OUT/dask/adresses.gpkg" addresses 2>/dev/null | sort > "$OUT/gp-dask.csv"
+  ok "[ -s '$OUT/gp-dask.csv' ] && cmp -s '$OUT/gp-dask.csv' '$OUT/gp-all-addresses.csv'" "Dask's GeoPackage holds the single run's addresses"
+  /usr/bin/python3 "$SRC/tools/dask_departments.py" "$OUT/depts.json" -o "$OUT/dask" --geoflux "$GF" 2>"$OUT/dask2.err"; rc=$?
+  ok "[ $rc = 2 ] && grep -q 'exists; give --overwrite' '$OUT/dask2.err'" "dask_departments.py refuses existing outputs ($rc)"
+else
+  echo "SKIPPED: the Dask part (python3-distributed is not installed: tools/setup.sh test installs it)"
+fi
+gf_test_end
