@@ -19,6 +19,10 @@
  *     inputs must hold the same tables with the same columns and CRS; the
  *     `communes` statistics table refuses a commune code present in two
  *     inputs.
+ *   - Publication reports (SITE/report.json of `geoflux publish`): communes
+ *     concatenated and sorted by code (one in two reports is refused),
+ *     submissions concatenated, totals recomputed, options required equal,
+ *     perimeters of one kind joined (value "a,b", communes summed).
  * Inputs of different formats, tile formats or tile compressions are
  * refused. The output is written under a temporary name and renamed at the
  * end (write.h's gf_atomic); it must not exist unless opts->overwrite. */
@@ -36,7 +40,8 @@ typedef enum gf_merge_kind {
     GF_MERGE_UNKNOWN = 0,
     GF_MERGE_PMTILES,
     GF_MERGE_MBTILES,
-    GF_MERGE_GPKG
+    GF_MERGE_GPKG,
+    GF_MERGE_REPORT /* report.json of geoflux publish */
 } gf_merge_kind;
 
 typedef struct gf_merge_opts {
@@ -51,11 +56,11 @@ typedef struct gf_merge_stats {
     gf_merge_kind kind;
     unsigned long long tiles, merged_tiles, features_dropped; /* tiles; tiles held by several inputs;
                                                                  features kept once of two identical */
-    unsigned long long rows;   /* GeoPackage: rows appended from inputs 1.. */
+    unsigned long long rows;   /* GeoPackage: rows appended from inputs 1..; reports: communes */
 } gf_merge_stats;
 
-/* The format of path from its first bytes (GF_MERGE_UNKNOWN when none of
- * the above). GF_ERR_INPUT when it cannot be read. */
+/* The format of path from its first bytes (a JSON object: a report;
+ * GF_MERGE_UNKNOWN when none of the above). GF_ERR_INPUT when it cannot be read. */
 gf_status gf_merge_detect(gf_ctx *ctx, const char *path, gf_merge_kind *out);
 
 /* Runs the merge. stats may be NULL. Returns GF_OK; GF_ERR_ARG (output is

@@ -24,6 +24,9 @@ static void help(FILE *f)
         "  GeoPackage         the rows of every table appended in input order (same\n"
         "                     tables, columns and CRS required; a commune of the\n"
         "                     `communes` statistics in two inputs is refused)\n"
+        "  report.json        reports of `geoflux publish`: communes concatenated (one in\n"
+        "                     two reports is refused), totals recomputed, same options\n"
+        "                     required\n"
         "See docs/merge.md for what differs from a single run (thinned low zooms).\n"
         "\n"
         "  -o, --output FILE   the merged file (required); written under a temporary\n"
@@ -89,7 +92,9 @@ int gf_cmd_merge(int argc, char **argv)
         printf("}\n");
     }
     if (!quiet) {
-        if (s.kind == GF_MERGE_GPKG)
+        if (s.kind == GF_MERGE_REPORT)
+            fprintf(stderr, "geoflux: merged %d reports: %llu communes\n", o.ninputs, s.rows);
+        else if (s.kind == GF_MERGE_GPKG)
             fprintf(stderr, "geoflux: merged %d GeoPackages: %llu rows appended to the first's\n", o.ninputs, s.rows);
         else
             fprintf(stderr, "geoflux: merged %d %s archives: %llu tiles, %llu held by several inputs, %llu identical features kept once\n",

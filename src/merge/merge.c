@@ -20,6 +20,7 @@ const char *gf_merge_kind_str(gf_merge_kind k)
     case GF_MERGE_PMTILES: return "PMTiles";
     case GF_MERGE_MBTILES: return "MBTiles";
     case GF_MERGE_GPKG: return "GeoPackage";
+    case GF_MERGE_REPORT: return "report.json";
     default: return "unknown";
     }
 }
@@ -53,6 +54,12 @@ gf_status gf_merge_detect(gf_ctx *ctx, const char *path, gf_merge_kind *out)
         *out = GF_MERGE_PMTILES;
         return GF_OK;
     }
+    ssize_t k = 0;
+    while (k < n && (h[k] == ' ' || h[k] == '\n' || h[k] == '\r' || h[k] == '\t')) k++;
+    if (k < n && h[k] == '{') { /* its content is checked by the merge */
+        *out = GF_MERGE_REPORT;
+        return GF_OK;
+    }
     if (n < 16 || memcmp(h, "SQLite format 3", 16)) return GF_OK;
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -82,7 +89,7 @@ gf_status gf_merge_run(gf_ctx *ctx, const gf_merge_opts *o, gf_merge_stats *stat
         gf_merge_kind k;
         if ((st = gf_merge_detect(ctx, o->inputs[i], &k))) return st;
         if (k == GF_MERGE_UNKNOWN)
-            return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a PMTiles v3, MBTiles or GeoPackage file", o->inputs[i]);
+            return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a PMTiles v3, MBTiles, GeoPackage or report.json file", o->inputs[i]);
         if (i && k != kind)
             return gf_ctx_err(ctx, GF_ERR_ARG, "%s is %s but %s is %s: merge joins files of one format", o->inputs[i],
                               gf_merge_kind_str(k), o->inputs[0], gf_merge_kind_str(kind));
@@ -97,6 +104,7 @@ gf_status gf_merge_run(gf_ctx *ctx, const gf_merge_opts *o, gf_merge_stats *stat
     case GF_MERGE_PMTILES: return gf_merge_tiles(ctx, o, 1, stats);
     case GF_MERGE_MBTILES: return gf_merge_tiles(ctx, o, 0, stats);
     case GF_MERGE_GPKG: return gf_merge_gpkg(ctx, o, stats);
+    case GF_MERGE_REPORT: return gf_merge_reports(ctx, o, stats);
     default: return gf_ctx_err(ctx, GF_ERR_INTERNAL, "merge: unknown kind");
     }
 }

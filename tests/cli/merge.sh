@@ -15,6 +15,8 @@
 #  - GeoPackage (ogr2ogr): the same rows in every table, the R-tree answers a
 #    spatial filter as the single run's;
 #  - NDJSON: the departments' files concatenated are the single run's bytes;
+#  - publication reports (report.json of two publish runs): equal, as JSON,
+#    to the report of one run over both perimeters;
 #  - errors: formats that differ, an existing output (and --overwrite), a
 #    missing input, a commune in two GeoPackages;
 #  - tools/dask_departments.py on a LocalCluster of 2 workers gives the same
@@ -110,6 +112,23 @@ ok "[ \"\$(sqlite3 '$OUT/m.gpkg' 'PRAGMA integrity_check' 2>/dev/null || echo ok
 cat "$OUT/d35.geojsonl" "$OUT/d54.geojsonl" > "$OUT/m.geojsonl"
 ok "cmp -s '$OUT/m.geojsonl' '$OUT/all.geojsonl'" "NDJSON of the departments, concatenated, is the single run's"
 
+# ---- publication reports: two publish runs (35, 54) against one over both
+for d in p35 p54 pall; do mkdir -p "$OUT/$d/src"; done
+cp "${D35[0]}" "$OUT/p35/src/35047.csv"; cp "${D35[0]}" "$OUT/pall/src/35047.csv"
+cp "${D54[0]}" "$OUT/p54/src/54084.csv"; cp "${D54[0]}" "$OUT/pall/src/54084.csv"
+printf '35047\n35088\n' > "$OUT/p35/perimeter.txt"; printf '54084\n' > "$OUT/p54/perimeter.txt"
+printf '35047\n35088\n54084\n' > "$OUT/pall/perimeter.txt"
+for d in p35 p54 pall; do
+  (cd "$OUT/$d" && "$GF" publish src --store store.db -o site --perimeter perimeter.txt --at 2026-12-01 -q); rc=$?
+  ok "[ $rc = 0 ]" "publish $d ($rc)"
+done
+"$GF" merge "$OUT/p35/site/report.json" "$OUT/p54/site/report.json" -o "$OUT/report.json" -q
+ok "[ $? = 0 ]" "merge reports"
+ok "python3 -c 'import json,sys; sys.exit(json.load(open(\"$OUT/report.json\")) != json.load(open(\"$OUT/pall/site/report.json\")))'" \
+  "the merged report is the single run's (communes, counts, perimeter)"
+"$GF" merge "$OUT/p35/site/report.json" "$OUT/p35/site/report.json" -o "$OUT/r2.json" 2>"$OUT/e7.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'commune 35047 is in' '$OUT/e7.txt' && [ ! -e '$OUT/r2.json' ]" "a commune in two reports is refused ($rc: $(cat "$OUT/e7.txt"))"
+
 # ---- errors
 "$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.gpkg" -o "$OUT/x.pmtiles" 2>"$OUT/e1.txt"; rc=$?
 ok "[ $rc = 2 ] && grep -q 'd54.gpkg is GeoPackage but .*d35.pmtiles is PMTiles' '$OUT/e1.txt' && [ ! -e '$OUT/x.pmtiles' ]" \
@@ -132,7 +151,7 @@ ok "[ $rc = 2 ] && grep -q 'commune 35001 (and others) is already in' '$OUT/e5.t
   "a commune in two GeoPackages is refused ($rc: $(cat "$OUT/e5.txt"))"
 printf 'not a tile archive\n' > "$OUT/junk.pmtiles"
 "$GF" merge "$OUT/d35.pmtiles" "$OUT/junk.pmtiles" -o "$OUT/w.pmtiles" 2>"$OUT/e6.txt"; rc=$?
-ok "[ $rc = 2 ] && grep -q 'junk.pmtiles: not a PMTiles v3, MBTiles or GeoPackage file' '$OUT/e6.txt'" "an unknown file ($rc: $(cat "$OUT/e6.txt"))"
+ok "[ $rc = 2 ] && grep -q 'junk.pmtiles: not a PMTiles v3, MBTiles, GeoPackage or report.json file' '$OUT/e6.txt'" "an unknown file ($rc: $(cat "$OUT/e6.txt"))"
 
 # ---- Dask: the same merge from tools/dask_departments.py on a LocalCluster
 if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
