@@ -56,6 +56,7 @@ typedef struct gf_merge_stats {
     gf_merge_kind kind;
     unsigned long long tiles, merged_tiles, features_dropped; /* tiles; tiles held by several inputs;
                                                                  features kept once of two identical */
+    int retiled;               /* tiles: the points layer was tiled again (below maxzoom: the single run's sample) */
     unsigned long long rows;   /* GeoPackage: rows appended from inputs 1..; reports: communes */
 } gf_merge_stats;
 

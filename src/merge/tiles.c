@@ -34,6 +34,7 @@
 #include "geoflux/tiles.h"
 #include "merge/merge_int.h"
 #include "tiles/archive.h"
+#include "tiles/extsort.h"
 #include "tiles/mvt.h"
 #include "tiles/tilemath.h"
 
@@ -847,20 +848,221 @@ static gf_status merge_vector_layers(gf_ctx *ctx, mt_in *in, int n, json_object 
     return GF_OK;
 }
 
+/* ------------------------------------------------------------ thinning -- */
+/* Below maxzoom the tiles writer keeps a sample of the points (sink.c:
+ * rate per zoom from the densest tile of all points, a point kept when a
+ * hash of its feature index is under it, point_count from the thinned
+ * ones along the Hilbert curve). Per-department runs each sampled their
+ * own points, so their low zooms cannot be concatenated into a single
+ * run's. Every point is in the maxzoom tiles, with its global id (index +
+ * 1, once offset) and its properties as MVT values: the points layer is
+ * tiled again from them by the tiles writer itself (gf_tiles_sink_vt), fed
+ * the records its encode() would have made, in feature-index order. What
+ * the maxzoom tiles lose is the position below a maxzoom pixel, which only
+ * orders points within one pixel: there the inputs' order is kept (each
+ * input's tiles list them in the writer's order), and points of two inputs
+ * in one pixel follow input order (docs/merge.md). */
+
+typedef struct th_pt { uint32_t pix, seq, rank; uint64_t id; size_t off, len; } th_pt;
+
+static int th_cmp(const void *a, const void *b)
+{
+    const th_pt *x = a, *y = b;
+    if (x->pix != y->pix) return x->pix < y->pix ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The tile coordinates of a point feature's geometry: 0, or -1 when it is
+ * not one point inside the tile. */
+static int point_xy(mv_span g, uint32_t *px, uint32_t *py)
+{
+    uint64_t c, dx, dy;
+    size_t k1 = gf_varint_get(g.p, g.n, &c), k2, k3;
+    if (!k1 || c != gf_mvt_cmd(GF_MVT_MOVETO, 1)) return -1;
+    if (!(k2 = gf_varint_get(g.p + k1, g.n - k1, &dx)) || !(k3 = gf_varint_get(g.p + k1 + k2, g.n - k1 - k2, &dy)) ||
+        k1 + k2 + k3 != g.n)
+        return -1;
+    int64_t x = gf_unzigzag64(dx), y = gf_unzigzag64(dy);
+    if (x < 0 || y < 0 || x >= GF_MVT_EXTENT || y >= GF_MVT_EXTENT) return -1;
+    *px = (uint32_t)x;
+    *py = (uint32_t)y;
+    return 0;
+}
+
+typedef struct th_ctx {
+    int P;               /* the points layer (mt_names index) */
+    char *keys[GF_MAX_FIELDS];
+    int nkeys;
+    const char *why;     /* set when the layer cannot be tiled again (not an error) */
+} th_ctx;
+
+/* Tiles the points layer P again into the PMTiles archive path. Returns
+ * GF_OK with th->why set when it cannot be done (the caller then keeps
+ * the inputs' samples). */
+static gf_status rethin(gf_ctx *ctx, const gf_merge_opts *o, mt_in *in, int n, const mt_list *list, mt_merge *m,
+                        th_ctx *th, int minz, int maxz, const char *path, gf_merge_stats *stats)
+{
+    gf_status st = GF_OK;
+    gf_xsort *xs = NULL;
+    void *sink = NULL;
+    mv_tile tile = {0};
+    gf_buf stored = {0}, raw = {0}, pay = {0}, rec = {0};
+    th_pt *pts = NULL;
+    size_t npts = 0, ptcap = 0;
+    gf_schema *schema = NULL;
+    mo_layer dd;
+    memset(&dd, 0, sizeof dd);
+    uint32_t kmap[256];
+    int shift = 20 - maxz;
+    uint64_t maxrank = shift >= 32 ? UINT64_MAX : (1ull << (2 * shift)) - 1;
+    if ((st = gf_xsort_create(ctx, (size_t)64 << 20, o->tmpdir, o->output, &xs))) goto out;
+    for (size_t e = 0; e < list->n && !th->why;) {
+        size_t g = e;
+        while (g < list->n && list->e[g].id == list->e[e].id) g++;
+        int z; uint32_t tx, ty;
+        id_to_zxy(list->e[e].id, &z, &tx, &ty);
+        if (z != maxz) { e = g; continue; }
+        npts = 0;
+        pay.len = 0;
+        mo_reset(&dd);
+        uint32_t seq = 0;
+        for (size_t k = e; k < g && !th->why; k++) {
+            uint32_t src = list->e[k].src;
+            if ((st = tile_bytes(ctx, &in[src], &list->e[k], &stored, &raw))) goto out;
+            if (decode_tile(&tile, (const uint8_t *)raw.p, raw.len)) { st = gf_ctx_err(ctx, GF_ERR_PARSE, "%s: tile %d/%u/%u changed", in[src].path, z, tx, ty); goto out; }
+            for (size_t l = 0; l < tile.nl && !th->why; l++) {
+                const mv_layer *L = &tile.l[l];
+                if (name_index(&m->names, L->name) != th->P) continue;
+                if (L->nk > 256) { th->why = "more than 256 keys"; break; }
+                for (size_t q = 0; q < L->nk; q++) {
+                    kmap[q] = UINT32_MAX;
+                    for (int j = 0; j < th->nkeys; j++)
+                        if (strlen(th->keys[j]) == L->keys[q].n && !memcmp(th->keys[j], L->keys[q].p, L->keys[q].n)) kmap[q] = (uint32_t)j;
+                }
+                uint64_t off = m->offset[(size_t)src * MT_MAX_LAYERS + th->P];
+                for (size_t i = 0; i < L->nf; i++) {
+                    const mv_feat *f = &L->f[i];
+                    uint32_t px, py;
+                    if (f->type != GF_MVT_POINT || !f->has_id || point_xy(f->geom, &px, &py)) { th->why = "a feature that is not a point with an id"; break; }
+                    /* payload as sink.c's encode() makes it: key index, value length, value */
+                    size_t start = pay.len;
+                    m->canon.len = 0;
+                    if (gf_buf_append(&m->canon, f->geom.p, f->geom.n)) goto nomem;
+                    const uint8_t *p = f->tags.p, *end = f->tags.p + f->tags.n;
+                    while (p < end) {
+                        uint64_t kv[2];
+                        for (int h = 0; h < 2; h++) {
+                            size_t kk = gf_varint_get(p, (size_t)(end - p), &kv[h]);
+                            if (!kk) { st = gf_ctx_err(ctx, GF_ERR_PARSE, "%s: damaged tags", in[src].path); goto out; }
+                            p += kk;
+                        }
+                        if (kv[0] >= L->nk || kv[1] >= L->nv) { st = gf_ctx_err(ctx, GF_ERR_PARSE, "%s: tag index out of the tables", in[src].path); goto out; }
+                        if (kmap[kv[0]] == UINT32_MAX) continue; /* point_count: not at maxzoom */
+                        const mv_span *v = &L->vals[kv[1]];
+                        uint8_t hdr[12];
+                        hdr[0] = (uint8_t)kmap[kv[0]];
+                        size_t hl = 1 + gf_varint_put(hdr + 1, v->n);
+                        if (gf_buf_append(&pay, hdr, hl) || gf_buf_append(&pay, v->p, v->n) ||
+                            gf_buf_append(&m->canon, hdr, hl) || gf_buf_append(&m->canon, v->p, v->n))
+                            goto nomem;
+                    }
+                    if (g - e > 1) { /* the same point drawn by two inputs: once */
+                        int r = sig_seen_or_add(&dd, (const uint8_t *)m->canon.p, m->canon.len, src);
+                        if (r < 0) goto nomem;
+                        if (r == 1) { pay.len = start; stats->features_dropped++; continue; }
+                    }
+                    if (npts == ptcap) {
+                        size_t nc = ptcap ? ptcap * 2 : 1024;
+                        th_pt *np = realloc(pts, nc * sizeof *np);
+                        if (!np) goto nomem;
+                        pts = np;
+                        ptcap = nc;
+                    }
+                    pts[npts++] = (th_pt){py * GF_MVT_EXTENT + px, seq++, 0, f->id + off, start, pay.len - start};
+                }
+            }
+        }
+        qsort(pts, npts, sizeof *pts, th_cmp);
+        for (size_t i = 0; i < npts && !th->why; i++) {
+            pts[i].rank = i && pts[i - 1].pix == pts[i].pix ? pts[i - 1].rank + 1 : 0;
+            if (pts[i].rank > maxrank) { th->why = "too many points in one maxzoom pixel"; break; }
+            uint32_t x = ((tx << 12) | (pts[i].pix % GF_MVT_EXTENT)) << shift, y = ((ty << 12) | (pts[i].pix / GF_MVT_EXTENT)) << shift;
+            rec.len = 0;
+            if (gf_buf_reserve(&rec, GF_TREC_HDR + pts[i].len)) goto nomem;
+            /* sorted by id here; the rank rides in idx until the sink gets it */
+            gf_trec_put_hdr((uint8_t *)rec.p, pts[i].id, pts[i].rank, x, y, (uint32_t)pts[i].len);
+            memcpy(rec.p + GF_TREC_HDR, pay.p + pts[i].off, pts[i].len);
+            if ((st = gf_xsort_add(xs, ctx, (const uint8_t *)rec.p, GF_TREC_HDR + pts[i].len))) goto out;
+        }
+        e = g;
+    }
+    if (th->why) goto out;
+
+    /* the tiles writer, fed in feature-index order: ids must be 1..N */
+    /* the sink reads field names (borrowed from th->keys) until destroyed;
+     * types only name the fields of its vector_layers, which merge does not use */
+    if (!(schema = calloc(1, sizeof *schema))) goto nomem;
+    schema->kind = "merge";
+    for (int k = 0; k < th->nkeys; k++) { schema->fields[k].name = th->keys[k]; schema->fields[k].type = GF_T_STRING; }
+    schema->nfields = th->nkeys;
+    gf_output_opts so = {.path = path, .layer = m->names.name[th->P], .minzoom = minz, .maxzoom = maxz,
+                         .tmpdir = o->tmpdir, .threads = 1, .precision = -1};
+    if ((st = gf_tiles_open(ctx, &so, 1, &sink)) || (st = gf_tiles_sink_vt.begin(sink, ctx, schema, 1))) goto out;
+    if ((st = gf_xsort_rewind(xs, ctx))) goto out;
+    gf_trec r;
+    uint64_t want = 1;
+    rec.len = 0;
+    int s2 = 2 * shift;
+    while ((st = gf_xsort_next(xs, ctx, &r)) == GF_OK) {
+        if (r.key != want++) { th->why = "feature ids that are not 1..N (not one tiles run's each)"; st = GF_OK; goto out; }
+        uint64_t key = gf_hilbert_xy2d(32, r.x, r.y);
+        key = (s2 >= 64 ? 0 : key >> s2 << s2) | r.idx;
+        if (gf_buf_reserve(&rec, GF_TREC_HDR + r.plen)) goto nomem;
+        gf_trec_put_hdr((uint8_t *)rec.p + rec.len, key, 0, r.x, r.y, r.plen);
+        memcpy(rec.p + rec.len + GF_TREC_HDR, r.payload, r.plen);
+        rec.len += GF_TREC_HDR + r.plen;
+        if (rec.len >= (1u << 20)) {
+            if ((st = gf_tiles_sink_vt.commit(sink, ctx, NULL, &rec))) goto out;
+            rec.len = 0;
+        }
+    }
+    if (st != GF_DONE) goto out;
+    st = GF_OK;
+    if (rec.len && (st = gf_tiles_sink_vt.commit(sink, ctx, NULL, &rec))) goto out;
+    gf_xsort_destroy(xs); /* its memory, before the sink's */
+    xs = NULL;
+    if ((st = gf_tiles_sink_vt.finish(sink, ctx)) || (st = gf_tiles_sink_vt.publish(sink, ctx))) goto out;
+    goto out;
+nomem:
+    st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+out:
+    if (sink) gf_tiles_sink_vt.destroy(sink);
+    free(schema);
+    gf_xsort_destroy(xs);
+    mo_free(&dd);
+    free(pts);
+    free_tile(&tile);
+    gf_buf_free(&stored); gf_buf_free(&raw); gf_buf_free(&pay); gf_buf_free(&rec);
+    return st;
+}
+
 gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_merge_stats *stats)
 {
     gf_status st = GF_OK;
     int n = o->ninputs;
-    mt_in *in = calloc((size_t)n, sizeof *in);
+    mt_in *in = calloc((size_t)n + 1, sizeof *in); /* in[n]: the points layer tiled again */
     mt_list list = {0};
     mt_merge m;
     memset(&m, 0, sizeof m);
+    th_ctx th = {.P = -1};
+    char *scratch_dir = NULL, *scratch = NULL;
+    int retiled = 0;
     mv_tile tile = {0};
     gf_buf stored = {0}, raw = {0}, outraw = {0}, gz = {0};
     gf_tile_archive *ar = NULL;
     json_object *vl = NULL;
-    m.maxid = calloc((size_t)n * MT_MAX_LAYERS, sizeof *m.maxid);
-    m.offset = calloc((size_t)n * MT_MAX_LAYERS, sizeof *m.offset);
+    m.maxid = calloc((size_t)(n + 1) * MT_MAX_LAYERS, sizeof *m.maxid);
+    m.offset = calloc((size_t)(n + 1) * MT_MAX_LAYERS, sizeof *m.offset);
     if (!in || !m.maxid || !m.offset) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
     for (int i = 0; i < n; i++) {
         in[i].path = o->inputs[i];
@@ -890,6 +1092,23 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
                                            src->path, MT_MAX_LAYERS);
                 goto out;
             }
+            /* the thinned points layer: the one whose keys hold point_count */
+            const mv_layer *L = &tile.l[l];
+            int pc = 0;
+            for (size_t q = 0; q < L->nk; q++) pc |= L->keys[q].n == 11 && !memcmp(L->keys[q].p, "point_count", 11);
+            if (pc && th.P >= 0 && th.P != ni) th.why = "two layers have point_count";
+            if (pc && th.P < 0) th.P = ni;
+            for (size_t q = 0; pc && ni == th.P && q < L->nk && !th.why; q++) {
+                if (L->keys[q].n == 11 && !memcmp(L->keys[q].p, "point_count", 11)) continue;
+                int have = 0;
+                for (int j = 0; j < th.nkeys && !have; j++)
+                    have = strlen(th.keys[j]) == L->keys[q].n && !memcmp(th.keys[j], L->keys[q].p, L->keys[q].n);
+                if (have) continue;
+                if (th.nkeys == GF_MAX_FIELDS || memchr(L->keys[q].p, 0, L->keys[q].n)) { th.why = "too many keys"; break; }
+                if (!(th.keys[th.nkeys] = malloc(L->keys[q].n + 1))) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+                memcpy(th.keys[th.nkeys], L->keys[q].p, L->keys[q].n);
+                th.keys[th.nkeys++][L->keys[q].n] = 0;
+            }
             uint64_t *mx = &m.maxid[(size_t)list.e[e].src * MT_MAX_LAYERS + ni];
             for (size_t f = 0; f < tile.l[l].nf; f++)
                 if (tile.l[l].f[f].has_id && tile.l[l].f[f].id > *mx) *mx = tile.l[l].f[f].id;
@@ -901,6 +1120,40 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
             m.offset[b] = m.offset[a] + m.maxid[a];
             if (m.offset[b] < m.offset[a]) { st = gf_ctx_err(ctx, GF_ERR_ARG, "merge: feature ids overflow"); goto out; }
         }
+
+    /* the points layer tiled again, when the inputs are runs of one zoom range */
+    if (th.P >= 0 && n > 1) {
+        for (int i = 1; i < n && !th.why; i++)
+            if (in[i].minzoom != in[0].minzoom || in[i].maxzoom != in[0].maxzoom) th.why = "the inputs' zoom ranges differ";
+        if (!th.why && (in[0].maxzoom > GF_TILE_MAXZOOM || in[0].minzoom >= in[0].maxzoom)) th.why = "zoom range";
+        if (!th.why) {
+            char *dir = gf_path_parent(o->output);
+            const char *base = o->tmpdir ? o->tmpdir : dir;
+            size_t dl = base ? strlen(base) + 32 : 0;
+            if (!dir || !(scratch_dir = malloc(dl)) || !(scratch = malloc(dl + 32))) { free(dir); st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+            snprintf(scratch_dir, dl, "%s/.geoflux-merge-XXXXXX", base);
+            free(dir);
+            if (!mkdtemp(scratch_dir)) {
+                st = gf_ctx_err(ctx, GF_ERR_IO, "%s: cannot create a scratch folder in %s: %s", o->output, base, strerror(errno));
+                free(scratch_dir);
+                scratch_dir = NULL;
+                goto out;
+            }
+            snprintf(scratch, dl + 32, "%s/points.pmtiles", scratch_dir);
+            if ((st = rethin(ctx, o, in, n, &list, &m, &th, in[0].minzoom, in[0].maxzoom, scratch, stats))) goto out;
+        }
+        if (!th.why) {
+            in[n].path = scratch;
+            in[n].pmtiles = 1;
+            if ((st = open_pmtiles(ctx, &in[n], (uint32_t)n, &list))) goto out;
+            qsort(list.e, list.n, sizeof *list.e, ent_cmp);
+            retiled = 1;
+            stats->retiled = 1;
+        } else {
+            gf_ctx_log(ctx, GF_LOG_WARN, "merge: layer %s not tiled again (%s): below maxzoom it holds each input's sample "
+                       "of its points (docs/merge.md)", m.names.name[th.P], th.why);
+        }
+    }
 
     /* pass 2: merge, in tile-id order */
     if ((st = pmtiles ? gf_pmtiles_create(ctx, o->output, o->tmpdir, &ar) : gf_mbtiles_create(ctx, o->output, &ar))) goto out;
@@ -918,6 +1171,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
             for (size_t l = 0; l < tile.nl; l++) {
                 int ni = name_index(&m.names, tile.l[l].name);
                 if (ni < 0) { st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "merge: layer name lost"); goto out; }
+                if (retiled && ni == th.P && list.e[k].src != (uint32_t)n) continue; /* from in[n] */
                 if ((st = add_layer(ctx, &m, src->path, &tile.l[l], ni, list.e[k].src, g - e > 1, stats))) goto out;
             }
         }
@@ -929,6 +1183,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
                 goto out;
             }
         }
+        if (!outraw.len) { e = g; continue; } /* only thinned-out points were there */
         if ((st = gzip_tile(&outraw, &gz))) { st = gf_ctx_err(ctx, st, "%s: cannot compress tile %d/%u/%u", o->output, z, x, y); goto out; }
         if ((st = ar->vt->put(ar, ctx, z, x, y, (const uint8_t *)gz.p, gz.len))) goto out;
         stats->tiles++;
@@ -977,7 +1232,12 @@ out:
     gf_buf_free(&stored); gf_buf_free(&raw); gf_buf_free(&outraw); gf_buf_free(&gz);
     free(list.e);
     if (in)
-        for (int i = 0; i < n; i++) close_in(&in[i]);
+        for (int i = 0; i <= n; i++) close_in(&in[i]);
     free(in);
+    for (int i = 0; i < th.nkeys; i++) free(th.keys[i]);
+    if (scratch) unlink(scratch);
+    if (scratch_dir) rmdir(scratch_dir);
+    free(scratch);
+    free(scratch_dir);
     return st;
 }
