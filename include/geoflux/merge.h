@@ -7,13 +7,16 @@
  *     the same name become one layer (MVT 2.1: no two layers of one name in
  *     a tile), keys and values re-indexed, features concatenated in input
  *     order, a feature identical (type, geometry, properties) to one of an
- *     earlier input kept once. Feature ids of input k are offset by the
- *     largest id of the same layer in inputs 0..k-1, so ids stay unique in a
- *     layer (and equal a single run's when the inputs come in the order that
- *     run read them). Metadata merged: bounds, zooms, vector_layers (fields
- *     and per-layer zooms). Written by geoflux's archive writers
- *     (src/tiles/archive.h: clustered, deduplicated, same bytes for the
- *     same inputs). Differences from a single run: see docs/merge.md.
+ *     earlier input kept once. Feature ids of input k are offset by the sum
+ *     of the largest ids of the same layer in inputs 0..k-1, so ids stay
+ *     unique in a layer (and equal a single run's when the inputs come in
+ *     the order that run read them). The points layer (keys with
+ *     point_count) is tiled again by the tiles writer from the inputs'
+ *     maxzoom points, so its thinned zooms are a single run's. Metadata
+ *     merged: bounds, zooms, vector_layers (fields and per-layer zooms).
+ *     Written by geoflux's archive writers (src/tiles/archive.h: clustered,
+ *     deduplicated, same bytes for the same inputs). Differences from a
+ *     single run: see docs/merge.md.
  *   - GeoPackages written by geoflux: every table of gpkg_contents, rows
  *     appended in input order (new fids), R-trees and extents updated; all
  *     inputs must hold the same tables with the same columns and CRS; the

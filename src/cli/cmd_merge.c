@@ -20,20 +20,23 @@ static void help(FILE *f)
         "                     layer, a feature identical in two inputs is kept once;\n"
         "                     feature ids of each input are offset by the ids of the\n"
         "                     inputs before it; metadata (bounds, zooms, vector_layers)\n"
-        "                     merged. OUTPUT is of the inputs' format.\n"
+        "                     merged; the points layer below maxzoom is tiled again\n"
+        "                     from the maxzoom points, as one run over all would.\n"
+        "                     OUTPUT is of the inputs' format.\n"
         "  GeoPackage         the rows of every table appended in input order (same\n"
-        "                     tables, columns and CRS required; a commune of the\n"
-        "                     `communes` statistics in two inputs is refused)\n"
+        "                     tables and CRS required, columns united; a commune of\n"
+        "                     the `communes` statistics in two inputs is refused)\n"
         "  report.json        reports of `geoflux publish`: communes concatenated (one in\n"
         "                     two reports is refused), totals recomputed, same options\n"
         "                     required\n"
-        "See docs/merge.md for what differs from a single run (thinned low zooms).\n"
+        "See docs/merge.md for the rules and what still differs from a single run.\n"
         "\n"
         "  -o, --output FILE   the merged file (required); written under a temporary\n"
         "                      name, renamed at the end\n"
         "      --overwrite     replace OUTPUT if it exists (else refused, exit 2);\n"
         "      --force         the same\n"
-        "      --tmpdir DIR    scratch file of a PMTiles output (default: next to OUTPUT)\n"
+        "      --tmpdir DIR    tiles: scratch files (points sorted and tiled again, tile\n"
+        "                      data of a PMTiles output); default: next to OUTPUT\n"
         "      --summary json  print the counts as one JSON object on standard output\n"
         "  -q, --quiet         only errors\n"
         "\n"
@@ -86,8 +89,10 @@ int gf_cmd_merge(int argc, char **argv)
     if (json) {
         printf("{\"format\":");
         gf_cli_json_str(stdout, gf_merge_kind_str(s.kind));
-        printf(",\"inputs\":%d,\"tiles\":%llu,\"merged_tiles\":%llu,\"features_dropped\":%llu,\"rows_appended\":%llu,"
-               "\"output\":", o.ninputs, s.tiles, s.merged_tiles, s.features_dropped, s.rows);
+        /* rows: GeoPackage rows appended to the first input's; reports: communes */
+        printf(",\"inputs\":%d,\"tiles\":%llu,\"merged_tiles\":%llu,\"features_dropped\":%llu,\"points_retiled\":%s,"
+               "\"rows\":%llu,\"output\":", o.ninputs, s.tiles, s.merged_tiles, s.features_dropped,
+               s.retiled ? "true" : "false", s.rows);
         gf_cli_json_str(stdout, o.output);
         printf("}\n");
     }

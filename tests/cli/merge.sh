@@ -49,7 +49,7 @@ run all "$OUT/both.gpkg" "${D35[@]}" "${D54[@]}"; ok "[ $? = 0 ]" "convert both 
 # ---- PMTiles
 "$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.pmtiles" -o "$OUT/m.pmtiles" --summary json > "$OUT/m.json" 2>"$OUT/m.err"
 ok "[ $? = 0 ]" "merge PMTiles: $(cat "$OUT/m.err")"
-ok "grep -q '\"format\":\"PMTiles\"' '$OUT/m.json' && ! grep -q '\"merged_tiles\":0,' '$OUT/m.json'" \
+ok "grep -q '\"format\":\"PMTiles\"' '$OUT/m.json' && grep -q '\"points_retiled\":true' '$OUT/m.json' && ! grep -q '\"merged_tiles\":0,' '$OUT/m.json'" \
   "the summary counts tiles held by both inputs: $(cat "$OUT/m.json")"
 node "$SRC/tests/js/merge_compare.mjs" "$OUT/all.pmtiles" "$OUT/m.pmtiles" > "$OUT/cmp.json"
 ok "[ $? = 0 ]" "merge_compare.mjs ran"
@@ -160,6 +160,17 @@ ok "[ $rc = 2 ] && grep -q 'commune 35001 (and others) is already in' '$OUT/e5.t
 printf 'not a tile archive\n' > "$OUT/junk.pmtiles"
 "$GF" merge "$OUT/d35.pmtiles" "$OUT/junk.pmtiles" -o "$OUT/w.pmtiles" 2>"$OUT/e6.txt"; rc=$?
 ok "[ $rc = 2 ] && grep -q 'junk.pmtiles: not a PMTiles v3, MBTiles, GeoPackage or report.json file' '$OUT/e6.txt'" "an unknown file ($rc: $(cat "$OUT/e6.txt"))"
+
+# damaged archives: refused with a message naming them, never a crash
+head -c 3000 "$OUT/d54.pmtiles" > "$OUT/cut.pmtiles"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/cut.pmtiles" -o "$OUT/v.pmtiles" 2>"$OUT/e8.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'cut.pmtiles: ' '$OUT/e8.txt' && [ ! -e '$OUT/v.pmtiles' ]" "a cut archive: exit 2 ($rc: $(cat "$OUT/e8.txt"))"
+python3 -c "
+import sys; b = bytearray(open(sys.argv[1], 'rb').read()); n = len(b)
+for i in range(n // 2, n // 2 + 4000): b[i] ^= 0x5a
+open(sys.argv[2], 'wb').write(b)" "$OUT/d54.pmtiles" "$OUT/bad.pmtiles"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/bad.pmtiles" -o "$OUT/v.pmtiles" 2>"$OUT/e9.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'bad.pmtiles: ' '$OUT/e9.txt' && [ ! -e '$OUT/v.pmtiles' ]" "damaged tiles: exit 2 ($rc: $(cat "$OUT/e9.txt"))"
 
 # ---- Dask: the same merge from tools/dask_departments.py on a LocalCluster
 if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
