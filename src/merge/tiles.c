@@ -307,9 +307,16 @@ static gf_status open_mbtiles(gf_ctx *ctx, mt_in *in, uint32_t src, mt_list *l)
         st = gf_ctx_err(ctx, GF_ERR_ARG, "%s: tile format '%s', not pbf (MVT): merge joins vector tiles", in->path, v ? v : "(none)");
         goto out;
     }
-    char *end;
-    in->minzoom = (v = mb_meta(s, "minzoom")) ? (int)strtol(v, &end, 10) : 0;
-    in->maxzoom = (v = mb_meta(s, "maxzoom")) ? (int)strtol(v, &end, 10) : MT_MAXZOOM;
+    static const char *zk[2] = {"minzoom", "maxzoom"};
+    for (int q = 0; q < 2; q++) {
+        char *end;
+        long zv = q ? MT_MAXZOOM : 0;
+        if ((v = mb_meta(s, zk[q])) && ((zv = strtol(v, &end, 10)), end == v || *end || zv < 0 || zv > MT_MAXZOOM)) {
+            st = gf_ctx_err(ctx, GF_ERR_PARSE, "%s: metadata %s '%s' is not a zoom level", in->path, zk[q], v);
+            goto out;
+        }
+        *(q ? &in->maxzoom : &in->minzoom) = (int)zv;
+    }
     in->bounds[0] = -180; in->bounds[1] = -85.0511287; in->bounds[2] = 180; in->bounds[3] = 85.0511287;
     if ((v = mb_meta(s, "bounds")) &&
         sscanf(v, "%lf,%lf,%lf,%lf", &in->bounds[0], &in->bounds[1], &in->bounds[2], &in->bounds[3]) != 4) {

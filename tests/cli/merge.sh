@@ -161,6 +161,16 @@ printf 'not a tile archive\n' > "$OUT/junk.pmtiles"
 "$GF" merge "$OUT/d35.pmtiles" "$OUT/junk.pmtiles" -o "$OUT/w.pmtiles" 2>"$OUT/e6.txt"; rc=$?
 ok "[ $rc = 2 ] && grep -q 'junk.pmtiles: not a PMTiles v3, MBTiles, GeoPackage or report.json file' '$OUT/e6.txt'" "an unknown file ($rc: $(cat "$OUT/e6.txt"))"
 
+# runs of other zoom ranges: merged, the points' samples kept, with a warning
+"$GF" convert "${D54[0]}" -o "$OUT/z9.pmtiles" --maxzoom 9 -q
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/z9.pmtiles" -o "$OUT/z.pmtiles" 2>"$OUT/w1.txt"; rc=$?
+ok "[ $rc = 0 ] && grep -q 'warning: merge: layer addresses not tiled again (the inputs. zoom ranges differ)' '$OUT/w1.txt'" \
+  "other zoom ranges: merged with a warning ($rc: $(cat "$OUT/w1.txt"))"
+cp "$OUT/d54.mbtiles" "$OUT/z54.mbtiles"
+python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE metadata SET value='1x' WHERE name='maxzoom'\"); c.commit()" "$OUT/z54.mbtiles"
+"$GF" merge "$OUT/d35.mbtiles" "$OUT/z54.mbtiles" -o "$OUT/z.mbtiles" 2>"$OUT/e10.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q \"z54.mbtiles: metadata maxzoom '1x' is not a zoom level\" '$OUT/e10.txt'" "MBTiles metadata checked ($rc: $(cat "$OUT/e10.txt"))"
+
 # damaged archives: refused with a message naming them, never a crash
 head -c 3000 "$OUT/d54.pmtiles" > "$OUT/cut.pmtiles"
 "$GF" merge "$OUT/d35.pmtiles" "$OUT/cut.pmtiles" -o "$OUT/v.pmtiles" 2>"$OUT/e8.txt"; rc=$?
