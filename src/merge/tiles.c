@@ -532,7 +532,7 @@ static int name_index(mt_names *nm, mv_span s)
     if (nm->n == MT_MAX_LAYERS || memchr(s.p, 0, s.n)) return -1;
     char *c = malloc(s.n + 1);
     if (!c) return -2;
-    memcpy(c, s.p, s.n);
+    if (s.n) memcpy(c, s.p, s.n);
     c[s.n] = 0;
     nm->name[nm->n] = c;
     return nm->n++;
@@ -709,7 +709,7 @@ static gf_status add_layer(gf_ctx *ctx, mt_merge *m, const char *path, const mv_
         if (j == o->nk) {
             if (GROW(o->keys, o->nk, o->kcap) || !(o->keys[o->nk] = malloc(L->keys[k].n + 1)))
                 return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-            memcpy(o->keys[o->nk], L->keys[k].p, L->keys[k].n);
+            if (L->keys[k].n) memcpy(o->keys[o->nk], L->keys[k].p, L->keys[k].n);
             o->keys[o->nk++][L->keys[k].n] = 0;
         }
         o->kmap[k] = (uint32_t)j;
@@ -989,7 +989,7 @@ static gf_status rethin(gf_ctx *ctx, const gf_merge_opts *o, mt_in *in, int n, c
                 }
             }
         }
-        qsort(pts, npts, sizeof *pts, th_cmp);
+        if (npts > 1) qsort(pts, npts, sizeof *pts, th_cmp);
         for (size_t i = 0; i < npts && !th->why; i++) {
             pts[i].rank = i && pts[i - 1].pix == pts[i].pix ? pts[i - 1].rank + 1 : 0;
             if (pts[i].rank > maxrank) { th->why = "too many points in one maxzoom pixel"; break; }
@@ -998,7 +998,7 @@ static gf_status rethin(gf_ctx *ctx, const gf_merge_opts *o, mt_in *in, int n, c
             if (gf_buf_reserve(&rec, GF_TREC_HDR + pts[i].len)) goto nomem;
             /* sorted by id here; the rank rides in idx until the sink gets it */
             gf_trec_put_hdr((uint8_t *)rec.p, pts[i].id, pts[i].rank, x, y, (uint32_t)pts[i].len);
-            memcpy(rec.p + GF_TREC_HDR, pay.p + pts[i].off, pts[i].len);
+            if (pts[i].len) memcpy(rec.p + GF_TREC_HDR, pay.p + pts[i].off, pts[i].len);
             if ((st = gf_xsort_add(xs, ctx, (const uint8_t *)rec.p, GF_TREC_HDR + pts[i].len))) goto out;
         }
         e = g;
@@ -1026,7 +1026,7 @@ static gf_status rethin(gf_ctx *ctx, const gf_merge_opts *o, mt_in *in, int n, c
         key = (s2 >= 64 ? 0 : key >> s2 << s2) | r.idx;
         if (gf_buf_reserve(&rec, GF_TREC_HDR + r.plen)) goto nomem;
         gf_trec_put_hdr((uint8_t *)rec.p + rec.len, key, 0, r.x, r.y, r.plen);
-        memcpy(rec.p + rec.len + GF_TREC_HDR, r.payload, r.plen);
+        if (r.plen) memcpy(rec.p + rec.len + GF_TREC_HDR, r.payload, r.plen);
         rec.len += GF_TREC_HDR + r.plen;
         if (rec.len >= (1u << 20)) {
             if ((st = gf_tiles_sink_vt.commit(sink, ctx, NULL, &rec))) goto out;
@@ -1077,7 +1077,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
         st = pmtiles ? open_pmtiles(ctx, &in[i], (uint32_t)i, &list) : open_mbtiles(ctx, &in[i], (uint32_t)i, &list);
         if (st) goto out;
     }
-    qsort(list.e, list.n, sizeof *list.e, ent_cmp);
+    if (list.n > 1) qsort(list.e, list.n, sizeof *list.e, ent_cmp);
 
     /* pass 1: every tile decodes; each layer's largest id per input */
     for (size_t e = 0; e < list.n; e++) {
@@ -1113,7 +1113,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
                 if (have) continue;
                 if (th.nkeys == GF_MAX_FIELDS || memchr(L->keys[q].p, 0, L->keys[q].n)) { th.why = "too many keys"; break; }
                 if (!(th.keys[th.nkeys] = malloc(L->keys[q].n + 1))) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-                memcpy(th.keys[th.nkeys], L->keys[q].p, L->keys[q].n);
+                if (L->keys[q].n) memcpy(th.keys[th.nkeys], L->keys[q].p, L->keys[q].n);
                 th.keys[th.nkeys++][L->keys[q].n] = 0;
             }
             uint64_t *mx = &m.maxid[(size_t)list.e[e].src * MT_MAX_LAYERS + ni];
@@ -1153,7 +1153,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
             in[n].path = scratch;
             in[n].pmtiles = 1;
             if ((st = open_pmtiles(ctx, &in[n], (uint32_t)n, &list))) goto out;
-            qsort(list.e, list.n, sizeof *list.e, ent_cmp);
+            if (list.n > 1) qsort(list.e, list.n, sizeof *list.e, ent_cmp);
             retiled = 1;
             stats->retiled = 1;
         } else {
