@@ -52,7 +52,8 @@ typedef struct gf_merge_opts {
     int ninputs;
     const char *output;        /* borrowed */
     int overwrite;             /* an existing output may be replaced */
-    const char *tmpdir;        /* scratch files (PMTiles tile data); NULL: next to the output */
+    const char *tmpdir;        /* tile archives: scratch files (points sorted and tiled again, PMTiles tile
+                                * data); NULL: next to the output; refused (GF_ERR_ARG) for other formats */
 } gf_merge_opts;
 
 typedef struct gf_merge_stats {

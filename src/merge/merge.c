@@ -99,6 +99,9 @@ gf_status gf_merge_run(gf_ctx *ctx, const gf_merge_opts *o, gf_merge_stats *stat
     if ((st = gf_output_check_paths(ctx, o->inputs, o->ninputs, &role, 1, o->overwrite ? GF_CHECK_OVERWRITE : 0)) ||
         (st = gf_job_check_output(ctx, o->output)))
         return st;
+    if (o->tmpdir && kind != GF_MERGE_PMTILES && kind != GF_MERGE_MBTILES)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "--tmpdir: merging %s files needs no scratch files (tile archives only)",
+                          gf_merge_kind_str(kind));
     stats->kind = kind;
     switch (kind) {
     case GF_MERGE_PMTILES: return gf_merge_tiles(ctx, o, 1, stats);

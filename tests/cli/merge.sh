@@ -79,6 +79,10 @@ cp "$OUT/d35.pmtiles" "$OUT/d35-copy.pmtiles"
 ok "cmp -s '$OUT/self.pmtiles' '$OUT/d35.pmtiles'" "an archive merged with its copy is its own bytes (every feature kept once)"
 "$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.pmtiles" -o "$OUT/m2.pmtiles" -q
 ok "cmp -s '$OUT/m.pmtiles' '$OUT/m2.pmtiles'" "merge is deterministic"
+mkdir -p "$OUT/scratch"
+"$GF" merge "$OUT/d35.pmtiles" "$OUT/d54.pmtiles" -o "$OUT/m3.pmtiles" --tmpdir "$OUT/scratch" -q
+ok "cmp -s '$OUT/m.pmtiles' '$OUT/m3.pmtiles' && [ -z \"\$(ls -A '$OUT/scratch')\" ] && ! ls -a '$OUT' | grep -q geoflux-merge" \
+  "--tmpdir: same bytes, no scratch file left there or beside the output"
 
 # ---- MBTiles: GDAL's MVT reader at maxzoom
 "$GF" merge "$OUT/d35.mbtiles" "$OUT/d54.mbtiles" -o "$OUT/m.mbtiles" -q
@@ -160,6 +164,9 @@ ok "[ $rc = 2 ] && grep -q 'commune 35001 (and others) is already in' '$OUT/e5.t
 printf 'not a tile archive\n' > "$OUT/junk.pmtiles"
 "$GF" merge "$OUT/d35.pmtiles" "$OUT/junk.pmtiles" -o "$OUT/w.pmtiles" 2>"$OUT/e6.txt"; rc=$?
 ok "[ $rc = 2 ] && grep -q 'junk.pmtiles: not a PMTiles v3, MBTiles, GeoPackage or report.json file' '$OUT/e6.txt'" "an unknown file ($rc: $(cat "$OUT/e6.txt"))"
+
+"$GF" merge "$OUT/d35.gpkg" "$OUT/d54.gpkg" -o "$OUT/t.gpkg" --tmpdir "$OUT" 2>"$OUT/e11.txt"; rc=$?
+ok "[ $rc = 2 ] && grep -q 'tmpdir: merging GeoPackage files needs no scratch' '$OUT/e11.txt'" "--tmpdir is refused where it would not act ($rc)"
 
 # runs of other zoom ranges: merged, the points' samples kept, with a warning
 "$GF" convert "${D54[0]}" -o "$OUT/z9.pmtiles" --maxzoom 9 -q
