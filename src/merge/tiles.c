@@ -1194,7 +1194,9 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
         if ((st = gzip_tile(&outraw, &gz))) { st = gf_ctx_err(ctx, st, "%s: cannot compress tile %d/%u/%u", o->output, z, x, y); goto out; }
         if ((st = ar->vt->put(ar, ctx, z, x, y, (const uint8_t *)gz.p, gz.len))) goto out;
         stats->tiles++;
-        if (g - e > 1) stats->merged_tiles++;
+        size_t held = 0; /* by the inputs (in[n], the points tiled again, is not one) */
+        for (size_t k = e; k < g; k++) held += list.e[k].src != (uint32_t)n;
+        if (held > 1) stats->merged_tiles++;
         e = g;
     }
 
