@@ -9,14 +9,15 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 
 pkgs=(build-essential cmake pkg-config zlib1g-dev libsqlite3-dev libproj-dev proj-data
-      libgeos-dev libgdal-dev gdal-bin libmicrohttpd-dev
+      libgeos-dev libgdal-dev gdal-bin libmicrohttpd-dev libjson-c-dev
       # the map page's label glyphs, made at build time (tools/glyphs/gf_glyphs.c):
       # FreeType's SDF renderer and the DejaVu font
       libfreetype-dev fonts-dejavu-core)
 case $mode in
   build) ;;
   demo) pkgs+=(nodejs npm) ;;
-  test) pkgs+=(python3-gdal sqlite3 nodejs npm) ;;
+  # python3-distributed: Dask, for tools/dask_departments.py and its test (tests/cli/merge.sh)
+  test) pkgs+=(python3-gdal sqlite3 nodejs npm python3-distributed) ;;
   *) echo "usage: tools/setup.sh [build|demo|test]" >&2; exit 2 ;;
 esac
 [ -f tools/extra-packages.txt ] && [ "$mode" = test ] && mapfile -t -O ${#pkgs[@]} pkgs < <(grep -v '^#' tools/extra-packages.txt | grep .)

@@ -38,6 +38,7 @@ int gf_cmd_index(int argc, char **argv);
 int gf_cmd_diff(int argc, char **argv);    /* cmd_diff.c */
 int gf_cmd_publish(int argc, char **argv); /* cmd_publish.c */
 int gf_cmd_serve(int argc, char **argv);   /* cmd_serve.c: the HTTP geocoding API, tiles, map */
+int gf_cmd_merge(int argc, char **argv);   /* cmd_merge.c: joins the outputs of per-department runs */
 
 /* Options shared by the pipeline commands (convert, geocode, reverse): put
  * GF_CLI_OUT_LONGOPTS in the command's option table and GF_CLI_OUT_SHORTOPTS

@@ -25,6 +25,7 @@ static const gf_cli_command commands[] = {
     {"validate", "check BAL files like the reference validator (codes, levels, profiles)", gf_cmd_validate},
     {"diff", "addresses added, removed, modified and moved between two BAL files or extracts", gf_cmd_diff},
     {"publish", "publish a territory's BAL: harmonise, validate, guard, store revisions, build the site", gf_cmd_publish},
+    {"merge", "join per-department outputs (PMTiles, MBTiles, GeoPackage) into one", gf_cmd_merge},
     {"serve", "HTTP: the national geocoding API (/search, /reverse), vector tiles, the map", gf_cmd_serve},
 };
 
