@@ -13,11 +13,13 @@ O=bench/out/validate; rm -rf "$O"; mkdir -p "$O"
 python3 bench/gen_bal.py --rows "$N" -o "$O/bal-$N.csv"
 python3 bench/gen_bal.py --rows $((N * 10)) -o "$O/bal-$((N * 10)).csv"
 # wall seconds, peak KB, CPU seconds (user + sys: the machine may be shared)
-t() { /usr/bin/time -f "%e %M %U %S" -o "$O/time" "$@" >/dev/null 2>&1 || true; tail -1 "$O/time"; }
+# (exit 1 is an invalid file, a finished run; anything above is a failure, never timed)
+t() { local rc=0; /usr/bin/time -f "%e %M %U %S" -o "$O/time" "$@" >/dev/null 2>"$O/stderr" || rc=$?
+  [ $rc -le 1 ] || { echo "!!! failed ($rc): $*" >&2; tail -3 "$O/stderr" >&2; exit 1; }; tail -1 "$O/time"; }
 # geoflux runs take a fraction of a second: best of three, as hyperfine's min
 best3() { for i in 1 2 3; do t "$@"; done | sort -n | head -1; }
 printf "%-52s %10s %10s %10s %10s\n" "job" "seconds" "CPU s" "peak MB" "rows/s"
-row() { read -r s kb u sy <<<"$2"; cpu=$(echo "$u + $sy" | bc -l)
+row() { [ -n "$2" ] || exit 1; read -r s kb u sy <<<"$2"; cpu=$(echo "$u + $sy" | bc -l)
   printf "%-52s %10.2f %10.2f %10.0f %10.0f\n" "$1" "$s" "$cpu" "$((kb/1024))" "$(echo "$3 / $s" | bc -l)"
   echo "$s" > "$O/$4.s"; echo "$kb" > "$O/$4.kb"; echo "$cpu" > "$O/$4.cpu"; }
 row "geoflux validate, $N rows (best of 3)" "$(best3 "$GF" validate "$O/bal-$N.csv")" "$N" gf
