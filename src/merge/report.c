@@ -55,12 +55,18 @@ static json_object *get(json_object *o, const char *k)
  * counts.submissions, equipments.warnings); other values must be equal. */
 static gf_status sum_into(gf_ctx *ctx, json_object *acc, json_object *src, const char *what, const char *path)
 {
+    /* json-c's foreach walks an object's table: anything else is refused
+     * here (a report whose counts are not objects is not publish's) */
+    if (!json_object_is_type(src, json_type_object) || !json_object_is_type(acc, json_type_object))
+        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: %s is not an object as in publish's report.json", path, what);
     json_object_object_foreach(src, k, v)
     {
         json_object *a = get(acc, k);
         if (json_object_is_type(v, json_type_int)) {
-            int64_t x = json_object_get_int64(v), y = a ? json_object_get_int64(a) : 0;
-            json_object_object_add(acc, k, json_object_new_int64(x + y));
+            int64_t x = json_object_get_int64(v), y = a ? json_object_get_int64(a) : 0, sum;
+            if (__builtin_add_overflow(x, y, &sum))
+                return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: %s.%s: the counts overflow (not publish's)", path, what, k);
+            json_object_object_add(acc, k, json_object_new_int64(sum));
         } else if (json_object_is_type(v, json_type_object)) {
             if (!a) json_object_object_add(acc, k, a = json_object_new_object());
             gf_status st = sum_into(ctx, a, v, what, path);
@@ -145,7 +151,10 @@ gf_status gf_merge_reports(gf_ctx *ctx, const gf_merge_opts *o, gf_merge_stats *
             }
             has_perimeter = 1;
             pkind = k ? k : "";
-            pcommunes += json_object_get_int64(get(p, "communes"));
+            if (__builtin_add_overflow(pcommunes, json_object_get_int64(get(p, "communes")), &pcommunes)) {
+                st = gf_ctx_err(ctx, GF_ERR_PARSE, "%s: perimeter.communes overflows (not publish's)", path);
+                goto done;
+            }
             size_t ol = pvalue ? strlen(pvalue) : 0, vl = v ? strlen(v) : 0;
             int seen = 0; /* "a,b": each value once (runs over one perimeter file name it alike) */
             for (const char *q = pvalue; q && !seen; q = strchr(q, ',') ? strchr(q, ',') + 1 : NULL)

@@ -841,7 +841,8 @@ static gf_status merge_vector_layers(gf_ctx *ctx, mt_in *in, int n, json_object 
             }
             json_object *fa, *fb;
             if (json_object_object_get_ex(l, "fields", &fb) && json_object_is_type(fb, json_type_object)) {
-                if (!json_object_object_get_ex(have, "fields", &fa)) {
+                if (!json_object_object_get_ex(have, "fields", &fa) || !json_object_is_type(fa, json_type_object)) {
+                    /* none yet, or not an object (a damaged input's): the fields of this one */
                     json_object_object_add(have, "fields", fa = json_object_new_object());
                 }
                 json_object_object_foreach(fb, key, val)
