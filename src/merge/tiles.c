@@ -28,7 +28,6 @@
 
 #include <json-c/json.h>
 #include <sqlite3.h>
-#include <zlib.h>
 
 #include "core/hilbert.h"
 #include "geoflux/tiles.h"
@@ -37,6 +36,7 @@
 #include "tiles/extsort.h"
 #include "tiles/mvt.h"
 #include "tiles/tilemath.h"
+#include "tiles/tileio.h"
 
 #define MT_MAX_DIR (16u << 20)    /* a decompressed directory larger than this is refused */
 #define MT_MAX_TILE (64u << 20)   /* a decompressed tile larger than this is refused */
@@ -67,59 +67,6 @@ typedef struct mt_in {
     json_object *meta; /* metadata JSON (owns vector_layers) */
 } mt_in;
 
-static uint64_t rd_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
-static int32_t rd_i32(const uint8_t *p)
-{
-    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-}
-
-/* Inflates gzip or zlib bytes into out (replacing it), at most max bytes:
- * GF_ERR_PARSE when damaged or larger. */
-static gf_status inflate_max(const uint8_t *p, size_t n, size_t max, gf_buf *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) return GF_ERR_NOMEM;
-    out->len = 0;
-    zs.next_in = (Bytef *)p;
-    zs.avail_in = (uInt)(n > UINT32_MAX ? UINT32_MAX : n);
-    int r = Z_OK;
-    while (r != Z_STREAM_END) {
-        if (out->len >= max || gf_buf_reserve(out, 65536)) { inflateEnd(&zs); return out->len >= max ? GF_ERR_PARSE : GF_ERR_NOMEM; }
-        size_t room = out->cap - out->len;
-        if (room > max - out->len) room = max - out->len;
-        zs.next_out = (Bytef *)out->p + out->len;
-        zs.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
-        uInt before = zs.avail_out;
-        r = inflate(&zs, Z_NO_FLUSH);
-        out->len += before - zs.avail_out;
-        if (r != Z_OK && r != Z_STREAM_END) { inflateEnd(&zs); return GF_ERR_PARSE; }
-        if (r == Z_OK && before == zs.avail_out && zs.avail_in == 0) { inflateEnd(&zs); return GF_ERR_PARSE; }
-    }
-    inflateEnd(&zs);
-    return GF_OK;
-}
-
-static int id_to_zxy(uint64_t id, int *z, uint32_t *x, uint32_t *y)
-{
-    for (int k = 0; k <= MT_MAXZOOM; k++) {
-        uint64_t base = gf_pmtiles_zoom_base(k), n = 1ull << (2 * k);
-        if (id - base < n) {
-            *z = k;
-            if (k == 0) *x = *y = 0;
-            else gf_hilbert_d2xy(k, id - base, x, y);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 typedef struct mt_list { mt_ent *e; size_t n, cap; } mt_list;
 
 static int list_push(mt_list *l, uint64_t id, uint64_t off, uint64_t len, uint32_t src)
@@ -146,7 +93,7 @@ static gf_status walk_dir(gf_ctx *ctx, mt_in *in, uint32_t src, uint64_t off, ui
     size_t n = (size_t)len;
     gf_status st = GF_OK;
     if (in->internal_comp == 2) {
-        if ((st = inflate_max(p, n, MT_MAX_DIR, &raw))) {
+        if ((st = gf_tile_inflate(p, n, MT_MAX_DIR, &raw))) {
             gf_buf_free(&raw);
             return st == GF_ERR_NOMEM ? gf_ctx_err(ctx, st, "out of memory")
                                       : gf_ctx_err(ctx, GF_ERR_PARSE, "%s: damaged directory", in->path);
@@ -233,7 +180,7 @@ static gf_status open_pmtiles(gf_ctx *ctx, mt_in *in, uint32_t src, mt_list *l)
     int fd = open(in->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", in->path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size < 127) {
+    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size < GF_PM_HEADER) {
         close(fd);
         return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a PMTiles v3 archive (too short)", in->path);
     }
@@ -242,40 +189,38 @@ static gf_status open_pmtiles(gf_ctx *ctx, mt_in *in, uint32_t src, mt_list *l)
     close(fd);
     if (m == MAP_FAILED) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", in->path, strerror(errno));
     in->map = m;
-    const uint8_t *h = in->map;
-    in->root_off = rd_u64(h + 8);
-    in->root_len = rd_u64(h + 16);
-    in->meta_off = rd_u64(h + 24);
-    in->meta_len = rd_u64(h + 32);
-    in->leaf_off = rd_u64(h + 40);
-    in->leaf_len = rd_u64(h + 48);
-    in->data_off = rd_u64(h + 56);
-    in->data_len = rd_u64(h + 64);
-    in->internal_comp = h[97];
-    in->tile_comp = h[98];
-    in->minzoom = h[100];
-    in->maxzoom = h[101];
-    for (int i = 0; i < 4; i++) in->bounds[i] = rd_i32(h + 102 + 4 * i) / 1e7;
-    in->center[2] = h[118];
-    in->center[0] = rd_i32(h + 119) / 1e7;
-    in->center[1] = rd_i32(h + 123) / 1e7;
+    gf_pm_header h;
+    int r = gf_pm_header_read(in->map, in->size, &h);
+    if (r == -1) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a PMTiles v3 archive", in->path);
+    in->root_off = h.root_off;
+    in->root_len = h.root_len;
+    in->meta_off = h.meta_off;
+    in->meta_len = h.meta_len;
+    in->leaf_off = h.leaf_off;
+    in->leaf_len = h.leaf_len;
+    in->data_off = h.data_off;
+    in->data_len = h.data_len;
+    in->internal_comp = h.internal_comp;
+    in->tile_comp = h.tile_comp;
+    in->minzoom = h.minzoom;
+    in->maxzoom = h.maxzoom;
+    memcpy(in->bounds, h.bounds, sizeof in->bounds);
+    memcpy(in->center, h.center, sizeof in->center);
     in->has_center = 1;
-    if (h[99] != 1)
-        return gf_ctx_err(ctx, GF_ERR_ARG, "%s: tile type %d, not MVT vector tiles: merge joins vector tiles", in->path, h[99]);
+    if (h.tile_type != 1)
+        return gf_ctx_err(ctx, GF_ERR_ARG, "%s: tile type %d, not MVT vector tiles: merge joins vector tiles", in->path,
+                          h.tile_type);
     if (in->internal_comp != 1 && in->internal_comp != 2)
         return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: internal compression %d (geoflux reads none and gzip)", in->path,
                           in->internal_comp);
     if (in->tile_comp != 1 && in->tile_comp != 2)
         return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: tile compression %d (geoflux reads none and gzip)", in->path,
                           in->tile_comp);
-    if (in->leaf_off > in->size || in->leaf_len > in->size - in->leaf_off || in->data_off > in->size ||
-        in->data_len > in->size - in->data_off || in->meta_off > in->size || in->meta_len > in->size - in->meta_off ||
-        in->meta_len > MT_MAX_DIR)
-        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: header points outside the file", in->path);
+    if (r || in->meta_len > MT_MAX_DIR) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: header points outside the file", in->path);
     gf_buf js = {0};
     gf_status st;
     if (in->internal_comp == 2) {
-        st = inflate_max(in->map + in->meta_off, (size_t)in->meta_len, MT_MAX_DIR, &js);
+        st = gf_tile_inflate(in->map + in->meta_off, (size_t)in->meta_len, MT_MAX_DIR, &js);
         if (st) { gf_buf_free(&js); return gf_ctx_err(ctx, st == GF_ERR_NOMEM ? st : GF_ERR_PARSE, "%s: damaged metadata", in->path); }
     } else if ((st = gf_buf_append(&js, in->map + in->meta_off, (size_t)in->meta_len))) {
         return gf_ctx_err(ctx, st, "out of memory");
@@ -374,7 +319,7 @@ static gf_status tile_bytes(gf_ctx *ctx, mt_in *in, const mt_ent *e, gf_buf *sto
     size_t n;
     int z;
     uint32_t x, y;
-    if (id_to_zxy(e->id, &z, &x, &y)) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: tile id %llu out of range", in->path, (unsigned long long)e->id);
+    if (gf_pmtiles_id_to_zxy(e->id, &z, &x, &y)) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: tile id %llu out of range", in->path, (unsigned long long)e->id);
     stored->len = 0;
     if (in->pmtiles) {
         p = in->map + in->data_off + e->off;
@@ -396,7 +341,7 @@ static gf_status tile_bytes(gf_ctx *ctx, mt_in *in, const mt_ent *e, gf_buf *sto
         raw->len = 0;
         return n && gf_buf_append(raw, p, n) ? gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory") : GF_OK;
     }
-    gf_status st = inflate_max(p, n, MT_MAX_TILE, raw);
+    gf_status st = gf_tile_inflate(p, n, MT_MAX_TILE, raw);
     if (st) return gf_ctx_err(ctx, st == GF_ERR_NOMEM ? st : GF_ERR_PARSE, "%s: tile %d/%u/%u: damaged gzip", in->path, z, x, y);
     return GF_OK;
 }
@@ -631,37 +576,6 @@ static int sig_seen_or_add(mo_layer *o, const uint8_t *c, size_t n, uint32_t src
     return 0;
 }
 
-static gf_status put_varint(gf_buf *b, uint64_t v)
-{
-    if (gf_buf_reserve(b, 10)) return GF_ERR_NOMEM;
-    b->len += gf_varint_put((uint8_t *)b->p + b->len, v);
-    return GF_OK;
-}
-
-/* Feature message as src/tiles/mvt.c writes it: id, packed tags, type, geometry. */
-static gf_status put_feature(gf_mvt_layer *l, uint64_t id, int has_id, uint32_t type, const uint32_t *tags, size_t ntags,
-                             mv_span geom)
-{
-    uint8_t tmp[10];
-    size_t tl = 0;
-    for (size_t i = 0; i < ntags; i++) tl += gf_varint_put(tmp, tags[i]);
-    size_t flen = (has_id ? 1 + gf_varint_put(tmp, id) : 0) + (ntags ? 1 + gf_varint_put(tmp, tl) + tl : 0) +
-                  1 + gf_varint_put(tmp, type) + 1 + gf_varint_put(tmp, geom.n) + geom.n;
-    gf_buf *b = &l->feats;
-    if (put_varint(b, 2 << 3 | 2) || put_varint(b, flen)) return GF_ERR_NOMEM;
-    if (has_id && (put_varint(b, 1 << 3) || put_varint(b, id))) return GF_ERR_NOMEM;
-    if (ntags) {
-        if (put_varint(b, 2 << 3 | 2) || put_varint(b, tl)) return GF_ERR_NOMEM;
-        for (size_t i = 0; i < ntags; i++)
-            if (put_varint(b, tags[i])) return GF_ERR_NOMEM;
-    }
-    if (put_varint(b, 3 << 3) || put_varint(b, type) || put_varint(b, 4 << 3 | 2) || put_varint(b, geom.n) ||
-        gf_buf_append(b, geom.p, geom.n))
-        return GF_ERR_NOMEM;
-    l->nfeatures++;
-    return GF_OK;
-}
-
 static mo_layer *out_layer(mt_merge *m, int name)
 {
     for (size_t i = 0; i < m->nol; i++)
@@ -765,31 +679,8 @@ static gf_status add_layer(gf_ctx *ctx, mt_merge *m, const char *path, const mv_
         }
         if (f->has_id && f->id > UINT64_MAX - off)
             return gf_ctx_err(ctx, GF_ERR_ARG, "%s: layer %s: feature ids overflow once offset", path, m->names.name[name]);
-        if (put_feature(&o->l, f->id + off, f->has_id, f->type, m->tags, nt, f->geom))
+        if (gf_mvt_add_feature(&o->l, f->has_id, f->id + off, f->type, m->tags, nt, f->geom.p, f->geom.n))
             return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    }
-    return GF_OK;
-}
-
-/* gzip as the tiles writer does (sink.c): level 1, level 9 near the ceiling. */
-static gf_status gzip_tile(const gf_buf *raw, gf_buf *out)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        z_stream zs;
-        memset(&zs, 0, sizeof zs);
-        if (deflateInit2(&zs, pass ? 9 : 1, Z_DEFLATED, 31, pass ? 9 : 8, Z_DEFAULT_STRATEGY) != Z_OK) return GF_ERR_NOMEM;
-        size_t bound = deflateBound(&zs, raw->len) + 32;
-        out->len = 0;
-        if (gf_buf_reserve(out, bound)) { deflateEnd(&zs); return GF_ERR_NOMEM; }
-        zs.next_in = (Bytef *)raw->p;
-        zs.avail_in = (uInt)raw->len;
-        zs.next_out = (Bytef *)out->p;
-        zs.avail_out = (uInt)bound;
-        int r = deflate(&zs, Z_FINISH);
-        out->len = bound - zs.avail_out;
-        deflateEnd(&zs);
-        if (r != Z_STREAM_END) return GF_ERR_INTERNAL;
-        if (out->len <= GF_TILES_MAX_BYTES * 3 / 4) break;
     }
     return GF_OK;
 }
@@ -928,7 +819,7 @@ static gf_status rethin(gf_ctx *ctx, const gf_merge_opts *o, mt_in *in, int n, c
         size_t g = e;
         while (g < list->n && list->e[g].id == list->e[e].id) g++;
         int z; uint32_t tx, ty;
-        id_to_zxy(list->e[e].id, &z, &tx, &ty);
+        gf_pmtiles_id_to_zxy(list->e[e].id, &z, &tx, &ty);
         if (z != maxz) { e = g; continue; }
         npts = 0;
         pay.len = 0;
@@ -1087,7 +978,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
         int r = decode_tile(&tile, (const uint8_t *)raw.p, raw.len);
         if (r) {
             int z; uint32_t x, y;
-            id_to_zxy(list.e[e].id, &z, &x, &y);
+            gf_pmtiles_id_to_zxy(list.e[e].id, &z, &x, &y);
             st = r == -2 ? gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory")
                          : gf_ctx_err(ctx, GF_ERR_PARSE, "%s: tile %d/%u/%u is not a valid MVT tile", src->path, z, x, y);
             goto out;
@@ -1171,7 +1062,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
         for (size_t i = 0; i < m.nol; i++) mo_reset(&m.ol[i]);
         m.nol = 0;
         int z; uint32_t x, y;
-        id_to_zxy(list.e[e].id, &z, &x, &y);
+        gf_pmtiles_id_to_zxy(list.e[e].id, &z, &x, &y);
         for (size_t k = e; k < g; k++) {
             mt_in *src = &in[list.e[k].src];
             if ((st = tile_bytes(ctx, src, &list.e[k], &stored, &raw))) goto out;
@@ -1192,7 +1083,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
             }
         }
         if (!outraw.len) { e = g; continue; } /* only thinned-out points were there */
-        if ((st = gzip_tile(&outraw, &gz))) { st = gf_ctx_err(ctx, st, "%s: cannot compress tile %d/%u/%u", o->output, z, x, y); goto out; }
+        if ((st = gf_tile_gzip(NULL, NULL, (const uint8_t *)outraw.p, outraw.len, &gz))) { st = gf_ctx_err(ctx, st, "%s: cannot compress tile %d/%u/%u", o->output, z, x, y); goto out; }
         if ((st = ar->vt->put(ar, ctx, z, x, y, (const uint8_t *)gz.p, gz.len))) goto out;
         stats->tiles++;
         size_t held = 0; /* by the inputs (in[n], the points tiled again, is not one) */

@@ -14,12 +14,11 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
-#include <zlib.h>
 
 #include "geoflux/serve.h"
 #include "tiles/tilemath.h"
+#include "tiles/tileio.h"
 
-#define PM_HEADER 127
 #define PM_MAX_DIR (16u << 20) /* a decompressed directory larger than this is refused */
 #define PM_MAX_DEPTH 4
 
@@ -40,49 +39,10 @@ struct gf_serve_archive {
     int has_lock;
 };
 
-static uint64_t rd_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
-static int32_t rd_i32(const uint8_t *p)
-{
-    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-}
-
 /* off/len inside the file (overflow-safe) */
 static int in_file(const gf_serve_archive *a, uint64_t off, uint64_t len)
 {
     return off <= a->size && len <= a->size - off;
-}
-
-/* Inflates gzip or zlib bytes into out (replacing it), at most max bytes. */
-static gf_status inflate_buf(const uint8_t *p, size_t n, size_t max, gf_buf *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) return GF_ERR_NOMEM;
-    out->len = 0;
-    zs.next_in = (Bytef *)p;
-    zs.avail_in = (uInt)(n > UINT32_MAX ? UINT32_MAX : n);
-    int r = Z_OK;
-    while (r != Z_STREAM_END) {
-        if (out->len >= max) { inflateEnd(&zs); return GF_ERR_PARSE; }
-        if (gf_buf_reserve(out, 16384)) { inflateEnd(&zs); return GF_ERR_NOMEM; }
-        size_t room = out->cap - out->len;
-        if (room > max - out->len) room = max - out->len;
-        zs.next_out = (Bytef *)out->p + out->len;
-        zs.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
-        uInt before = zs.avail_out;
-        r = inflate(&zs, Z_NO_FLUSH);
-        out->len += before - zs.avail_out;
-        if (r != Z_OK && r != Z_STREAM_END) { inflateEnd(&zs); return GF_ERR_PARSE; }
-        if (r == Z_OK && before == zs.avail_out && zs.avail_in == 0) { inflateEnd(&zs); return GF_ERR_PARSE; }
-    }
-    inflateEnd(&zs);
-    return GF_OK;
 }
 
 /* The bytes of a directory, decompressed when the archive says so. */
@@ -91,7 +51,7 @@ static gf_status dir_bytes(const gf_serve_archive *a, uint64_t off, uint64_t len
 {
     if (!in_file(a, off, len) || len > PM_MAX_DIR) return GF_ERR_PARSE;
     if (a->internal_gz) {
-        gf_status st = inflate_buf(a->map + off, (size_t)len, PM_MAX_DIR, raw);
+        gf_status st = gf_tile_inflate(a->map + off, (size_t)len, PM_MAX_DIR, raw);
         if (st) return st;
         *p = (const uint8_t *)raw->p;
         *n = raw->len;
@@ -197,30 +157,29 @@ static gf_status open_pmtiles(gf_ctx *ctx, gf_serve_archive *a, const char *path
     if (fd < 0) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) { close(fd); return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: not a regular file", path); }
-    if ((uint64_t)sb.st_size < PM_HEADER) { close(fd); return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a PMTiles v3 archive (too short)", path); }
+    if ((uint64_t)sb.st_size < GF_PM_HEADER) { close(fd); return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a PMTiles v3 archive (too short)", path); }
     void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (m == MAP_FAILED) return gf_ctx_err(ctx, GF_ERR_INPUT, "%s: mmap: %s", path, strerror(errno));
     a->map = m;
     a->size = (uint64_t)sb.st_size;
-    const uint8_t *h = a->map;
-    if (memcmp(h, "PMTiles", 7) || h[7] != 3) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a PMTiles v3 archive", path);
-    a->root_off = rd_u64(h + 8); a->root_len = rd_u64(h + 16);
-    a->meta_off = rd_u64(h + 24); a->meta_len = rd_u64(h + 32);
-    a->leaf_off = rd_u64(h + 40); a->leaf_len = rd_u64(h + 48);
-    a->data_off = rd_u64(h + 56); a->data_len = rd_u64(h + 64);
-    if (!in_file(a, a->root_off, a->root_len) || !in_file(a, a->meta_off, a->meta_len) ||
-        !in_file(a, a->leaf_off, a->leaf_len) || !in_file(a, a->data_off, a->data_len))
-        return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: PMTiles header points outside the file", path);
-    if (h[97] > 2 || h[98] > 2) return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: PMTiles compression %d/%d not supported (none or gzip)", path, h[97], h[98]);
-    a->internal_gz = h[97] == 2;
-    a->tile_gz = h[98] == 2;
-    a->minzoom = h[100];
-    a->maxzoom = h[101];
-    for (int i = 0; i < 4; i++) a->bounds[i] = rd_i32(h + 102 + 4 * i) / 1e7;
-    a->center[2] = h[118];
-    a->center[0] = rd_i32(h + 119) / 1e7;
-    a->center[1] = rd_i32(h + 123) / 1e7;
+    gf_pm_header h;
+    int r = gf_pm_header_read(a->map, a->size, &h);
+    if (r == -1) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: not a PMTiles v3 archive", path);
+    if (r) return gf_ctx_err(ctx, GF_ERR_PARSE, "%s: PMTiles header points outside the file", path);
+    a->root_off = h.root_off; a->root_len = h.root_len;
+    a->meta_off = h.meta_off; a->meta_len = h.meta_len;
+    a->leaf_off = h.leaf_off; a->leaf_len = h.leaf_len;
+    a->data_off = h.data_off; a->data_len = h.data_len;
+    if (h.internal_comp > 2 || h.tile_comp > 2)
+        return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: PMTiles compression %d/%d not supported (none or gzip)", path,
+                          h.internal_comp, h.tile_comp);
+    a->internal_gz = h.internal_comp == 2;
+    a->tile_gz = h.tile_comp == 2;
+    a->minzoom = h.minzoom;
+    a->maxzoom = h.maxzoom;
+    memcpy(a->bounds, h.bounds, sizeof a->bounds);
+    memcpy(a->center, h.center, sizeof a->center);
     return GF_OK;
 }
 
@@ -361,7 +320,7 @@ gf_status gf_serve_archive_tilejson(gf_serve_archive *a, const char *base_url, g
     if (a->pmtiles) {
         if (a->meta_len && a->meta_len <= PM_MAX_DIR) {
             if (a->internal_gz) {
-                if (inflate_buf(a->map + a->meta_off, (size_t)a->meta_len, PM_MAX_DIR, &meta) == GF_OK)
+                if (gf_tile_inflate(a->map + a->meta_off, (size_t)a->meta_len, PM_MAX_DIR, &meta) == GF_OK)
                     layers = find_layers(meta.p, meta.len, &llen);
             } else layers = find_layers((const char *)a->map + a->meta_off, (size_t)a->meta_len, &llen);
         }

@@ -123,33 +123,40 @@ size_t gf_mvt_value_string_hdr(size_t n, uint8_t *out)
 }
 
 /* Feature: id (1), tags (2, packed), type (3), geometry (4, packed). */
-static gf_status put_feature(gf_mvt_layer *l, uint64_t id, int type, const uint32_t *tags, size_t ntags)
+gf_status gf_mvt_add_feature(gf_mvt_layer *l, int has_id, uint64_t id, uint32_t type, const uint32_t *tags, size_t ntags,
+                             const uint8_t *geom, size_t ngeom)
 {
     gf_status st;
-    uint8_t hdr[64];
     size_t tl = 0;
-    for (size_t i = 0; i < 2 * ntags; i++) tl += tags[i] < 128 ? 1 : tags[i] < 16384 ? 2 : tags[i] < 2097152 ? 3 : 5;
-    size_t flen = (id ? 1 + (size_t)gf_varint_put(hdr, id) : 0) + (ntags ? 1 + gf_varint_put(hdr, tl) + tl : 0) + 2 +
-                  1 + gf_varint_put(hdr, l->geom.len) + l->geom.len;
+    for (size_t i = 0; i < ntags; i++) tl += gf_varint_bytes(tags[i]);
+    size_t flen = (has_id ? 1 + gf_varint_bytes(id) : 0) + (ntags ? 1 + gf_varint_bytes(tl) + tl : 0) + 1 +
+                  gf_varint_bytes(type) + 1 + gf_varint_bytes(ngeom) + ngeom;
     if ((st = gf_buf_reserve(&l->feats, flen + 12))) return st;
     uint8_t *w = (uint8_t *)l->feats.p + l->feats.len, *w0 = w;
     *w++ = 2 << 3 | 2;
     w += gf_varint_put(w, flen);
-    if (id) { *w++ = 1 << 3; w += gf_varint_put(w, id); }
+    if (has_id) { *w++ = 1 << 3; w += gf_varint_put(w, id); }
     if (ntags) {
         *w++ = 2 << 3 | 2;
         w += gf_varint_put(w, tl);
-        for (size_t i = 0; i < 2 * ntags; i++) w += gf_varint_put(w, tags[i]);
+        for (size_t i = 0; i < ntags; i++) w += gf_varint_put(w, tags[i]);
     }
     *w++ = 3 << 3;
-    *w++ = (uint8_t)type;
+    w += gf_varint_put(w, type);
     *w++ = 4 << 3 | 2;
-    w += gf_varint_put(w, l->geom.len);
-    memcpy(w, l->geom.p, l->geom.len);
-    w += l->geom.len;
+    w += gf_varint_put(w, ngeom);
+    if (ngeom) memcpy(w, geom, ngeom);
+    w += ngeom;
     l->feats.len += (size_t)(w - w0);
     l->nfeatures++;
     return GF_OK;
+}
+
+/* a feature of this encoder: id 0 means none, tags in key/value pairs,
+ * its geometry in l->geom */
+static gf_status put_feature(gf_mvt_layer *l, uint64_t id, int type, const uint32_t *tags, size_t ntags)
+{
+    return gf_mvt_add_feature(l, id != 0, id, (uint32_t)type, tags, 2 * ntags, (const uint8_t *)l->geom.p, l->geom.len);
 }
 
 gf_status gf_mvt_add_point(gf_mvt_layer *l, uint64_t id, int32_t px, int32_t py, const uint32_t *tags, size_t ntags)

@@ -46,6 +46,11 @@ size_t gf_mvt_value_string_hdr(size_t n, uint8_t *out); /* tag + length; bytes f
 
 /* Adds a point feature at tile coordinates (px, py). tags are key/value
  * index pairs (2 * ntags entries). id 0 means no id. */
+/* A feature whose geometry is already encoded (packed commands and
+ * zigzag deltas, as read from another tile: geoflux merge): an id only
+ * when has_id, ntags tag indices (key, value, key, value...). */
+gf_status gf_mvt_add_feature(gf_mvt_layer *l, int has_id, uint64_t id, uint32_t type, const uint32_t *tags, size_t ntags,
+                             const uint8_t *geom, size_t ngeom);
 gf_status gf_mvt_add_point(gf_mvt_layer *l, uint64_t id, int32_t px, int32_t py, const uint32_t *tags, size_t ntags);
 
 /* Adds a polygon feature: nrings rings, ring r has rlen[r] vertices in xy

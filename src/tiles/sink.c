@@ -16,6 +16,7 @@
 #include "tiles/mvt.h"
 #include "tiles/poly.h"
 #include "tiles/tilemath.h"
+#include "tiles/tileio.h"
 
 /* Target for the estimated (upper bound) tile size when choosing the
  * thinning rates: below GF_TILES_MAX_BYTES so that the estimate's slack
@@ -361,38 +362,8 @@ static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
     }
     if ((st = gf_mvt_layer_write(&w->pts, t->layer, t->keys, (size_t)t->nkeys, &w->raw))) return st;
     j->raw = w->raw.len;
-    if (!w->zinit) {
-        memset(&w->zs, 0, sizeof w->zs);
-        if (deflateInit2(&w->zs, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return GF_ERR_NOMEM;
-        w->zinit = 1;
-    } else {
-        deflateReset(&w->zs);
-    }
-    size_t bound = deflateBound(&w->zs, w->raw.len) + 32;
-    j->out.len = 0;
-    if ((st = gf_buf_reserve(&j->out, bound))) return st;
-    w->zs.next_in = (Bytef *)w->raw.p;
-    w->zs.avail_in = (uInt)w->raw.len;
-    w->zs.next_out = (Bytef *)j->out.p;
-    w->zs.avail_out = (uInt)bound;
-    if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END) return GF_ERR_INTERNAL;
-    j->out.len = bound - w->zs.avail_out;
+    if ((st = gf_tile_gzip(&w->zs, &w->zinit, (const uint8_t *)w->raw.p, w->raw.len, &j->out))) return st;
     shrink_worker(t, w);
-    /* Level 1 costs a third of level 6 and the tile sizes differ by ~15 %;
-     * a tile near the ceiling is redone at level 9 (same bytes every run). */
-    if (j->out.len > GF_TILES_MAX_BYTES * 3 / 4) {
-        z_stream z9;
-        memset(&z9, 0, sizeof z9);
-        if (deflateInit2(&z9, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK) return GF_ERR_NOMEM;
-        z9.next_in = (Bytef *)w->raw.p;
-        z9.avail_in = (uInt)w->raw.len;
-        z9.next_out = (Bytef *)j->out.p;
-        z9.avail_out = (uInt)bound;
-        int r = deflate(&z9, Z_FINISH);
-        j->out.len = bound - z9.avail_out;
-        deflateEnd(&z9);
-        if (r != Z_STREAM_END) return GF_ERR_INTERNAL;
-    }
     return GF_OK;
 }
 

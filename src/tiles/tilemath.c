@@ -41,6 +41,20 @@ uint64_t gf_pmtiles_zxy_to_id(int z, uint32_t x, uint32_t y)
     return gf_pmtiles_zoom_base(z) + (z ? gf_hilbert_xy2d(z, x, y) : 0);
 }
 
+int gf_pmtiles_id_to_zxy(uint64_t id, int *z, uint32_t *x, uint32_t *y)
+{
+    for (int k = 0; k <= 30; k++) {
+        uint64_t base = gf_pmtiles_zoom_base(k), n = 1ull << (2 * k);
+        if (id - base < n) {
+            *z = k;
+            if (k == 0) *x = *y = 0;
+            else gf_hilbert_d2xy(k, id - base, x, y);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 size_t gf_varint_get(const uint8_t *p, size_t avail, uint64_t *v)
 {
     uint64_t r = 0;

@@ -30,9 +30,18 @@ static inline uint64_t gf_tile_of_key(uint64_t key, int z) { return z == 0 ? 0 :
 /* PMTiles v3 tile id: tiles of lower zooms first, Hilbert order within. */
 uint64_t gf_pmtiles_zxy_to_id(int z, uint32_t x, uint32_t y);
 uint64_t gf_pmtiles_zoom_base(int z); /* id of the first tile of zoom z */
+/* The inverse, for zooms 0-30: 0 with z/x/y, -1 for an id beyond zoom 30. */
+int gf_pmtiles_id_to_zxy(uint64_t id, int *z, uint32_t *x, uint32_t *y);
 
 /* Varints (protobuf base-128, little-endian groups); return bytes written.
  * out needs 10 bytes. gf_varint_get returns bytes read, 0 on truncation. */
+/* bytes gf_varint_put() writes for v */
+static inline size_t gf_varint_bytes(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) { v >>= 7; n++; }
+    return n;
+}
 static inline size_t gf_varint_put(uint8_t *out, uint64_t v)
 {
     size_t n = 0;

@@ -1,0 +1,110 @@
+/* Tile archive reading and tile (de)compression (see tileio.h). */
+#include <string.h>
+
+#include "geoflux/tiles.h"
+#include "tiles/tileio.h"
+
+static uint64_t rd_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static int32_t rd_i32(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+}
+
+static int in_file(uint64_t size, uint64_t off, uint64_t len) { return off <= size && len <= size - off; }
+
+int gf_pm_header_read(const uint8_t *p, uint64_t size, gf_pm_header *h)
+{
+    if (size < GF_PM_HEADER || memcmp(p, "PMTiles", 7) || p[7] != 3) return -1;
+    h->root_off = rd_u64(p + 8);
+    h->root_len = rd_u64(p + 16);
+    h->meta_off = rd_u64(p + 24);
+    h->meta_len = rd_u64(p + 32);
+    h->leaf_off = rd_u64(p + 40);
+    h->leaf_len = rd_u64(p + 48);
+    h->data_off = rd_u64(p + 56);
+    h->data_len = rd_u64(p + 64);
+    h->internal_comp = p[97];
+    h->tile_comp = p[98];
+    h->tile_type = p[99];
+    h->minzoom = p[100];
+    h->maxzoom = p[101];
+    for (int i = 0; i < 4; i++) h->bounds[i] = rd_i32(p + 102 + 4 * i) / 1e7;
+    h->center[2] = p[118];
+    h->center[0] = rd_i32(p + 119) / 1e7;
+    h->center[1] = rd_i32(p + 123) / 1e7;
+    if (!in_file(size, h->root_off, h->root_len) || !in_file(size, h->meta_off, h->meta_len) ||
+        !in_file(size, h->leaf_off, h->leaf_len) || !in_file(size, h->data_off, h->data_len))
+        return -2;
+    return 0;
+}
+
+gf_status gf_tile_inflate(const uint8_t *p, size_t n, size_t max, gf_buf *out)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) return GF_ERR_NOMEM;
+    out->len = 0;
+    zs.next_in = (Bytef *)p;
+    zs.avail_in = (uInt)(n > UINT32_MAX ? UINT32_MAX : n);
+    int r = Z_OK;
+    gf_status st = GF_OK;
+    while (r != Z_STREAM_END) {
+        if (out->len >= max) { st = GF_ERR_PARSE; break; }
+        if (gf_buf_reserve(out, 65536)) { st = GF_ERR_NOMEM; break; }
+        size_t room = out->cap - out->len;
+        if (room > max - out->len) room = max - out->len;
+        zs.next_out = (Bytef *)out->p + out->len;
+        zs.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
+        uInt before = zs.avail_out;
+        r = inflate(&zs, Z_NO_FLUSH);
+        out->len += before - zs.avail_out;
+        if (r != Z_OK && r != Z_STREAM_END) { st = GF_ERR_PARSE; break; }
+        /* no progress and no input left: truncated */
+        if (r == Z_OK && before == zs.avail_out && zs.avail_in == 0) { st = GF_ERR_PARSE; break; }
+    }
+    inflateEnd(&zs);
+    return st;
+}
+
+static gf_status deflate_into(z_stream *zs, const uint8_t *raw, size_t n, gf_buf *out)
+{
+    size_t bound = deflateBound(zs, n) + 32;
+    out->len = 0;
+    if (gf_buf_reserve(out, bound)) return GF_ERR_NOMEM;
+    zs->next_in = (Bytef *)raw;
+    zs->avail_in = (uInt)n;
+    zs->next_out = (Bytef *)out->p;
+    zs->avail_out = (uInt)bound;
+    int r = deflate(zs, Z_FINISH);
+    out->len = bound - zs->avail_out;
+    return r == Z_STREAM_END ? GF_OK : GF_ERR_INTERNAL;
+}
+
+gf_status gf_tile_gzip(z_stream *zs, int *zinit, const uint8_t *raw, size_t n, gf_buf *out)
+{
+    z_stream local;
+    int own = !zs, linit = 0;
+    if (own) zs = &local, zinit = &linit;
+    if (!*zinit) {
+        memset(zs, 0, sizeof *zs);
+        if (deflateInit2(zs, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return GF_ERR_NOMEM;
+        *zinit = 1;
+    } else {
+        deflateReset(zs);
+    }
+    gf_status st = deflate_into(zs, raw, n, out);
+    if (own) deflateEnd(zs);
+    if (st || out->len <= GF_TILES_MAX_BYTES * 3 / 4) return st;
+    z_stream z9;
+    memset(&z9, 0, sizeof z9);
+    if (deflateInit2(&z9, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK) return GF_ERR_NOMEM;
+    st = deflate_into(&z9, raw, n, out);
+    deflateEnd(&z9);
+    return st;
+}
