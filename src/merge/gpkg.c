@@ -90,17 +90,24 @@ static void free_tables(mg_table *t, int n)
     for (int i = 0; i < n; i++) { sqlite3_free(t[i].cols); t[i].cols = NULL; }
 }
 
-/* The definition of srs_id in schema sch ("" when absent). Caller frees with sqlite3_free. */
-static char *srs_def(sqlite3 *db, const char *sch, int srs_id)
+/* The first column of the first row of sql (freed here) as text, or NULL
+ * when there is no row. Caller frees with sqlite3_free. */
+static char *query_text(sqlite3 *db, char *sql)
 {
-    char *sql = sqlite3_mprintf("SELECT organization || ':' || organization_coordsys_id || ' ' || definition "
-                                "FROM \"%w\".gpkg_spatial_ref_sys WHERE srs_id = %d", sch, srs_id);
     sqlite3_stmt *s = NULL;
     char *r = NULL;
     if (sql && sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
         r = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
     sqlite3_free(sql);
+    return r;
+}
+
+/* The definition of srs_id in schema sch ("" when absent). Caller frees with sqlite3_free. */
+static char *srs_def(sqlite3 *db, const char *sch, int srs_id)
+{
+    char *r = query_text(db, sqlite3_mprintf("SELECT organization || ':' || organization_coordsys_id || ' ' || definition "
+                                             "FROM \"%w\".gpkg_spatial_ref_sys WHERE srs_id = %d", sch, srs_id));
     return r ? r : sqlite3_mprintf("");
 }
 
@@ -119,14 +126,7 @@ static gf_status exec(gf_ctx *ctx, sqlite3 *db, const char *path, char *sql)
  * there is no such column. Caller frees with sqlite3_free. */
 static char *col_type(sqlite3 *db, const char *sch, const char *t, const char *col)
 {
-    char *sql = sqlite3_mprintf("SELECT type FROM pragma_table_info(%Q, %Q) WHERE name = %Q", t, sch, col);
-    sqlite3_stmt *s = NULL;
-    char *r = NULL;
-    if (sql && sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        r = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    sqlite3_free(sql);
-    return r;
+    return query_text(db, sqlite3_mprintf("SELECT type FROM pragma_table_info(%Q, %Q) WHERE name = %Q", t, sch, col));
 }
 
 /* Columns of src's table t: the same type as the merged table's column of

@@ -116,12 +116,16 @@ static const char *parse_code(const gf_csv_record *rec)
  * split). */
 #define VBLOCK_ROWS 4096
 #define VMAX_BLOCKS 16 /* blocks of a set: one per worker, at most */
+/* A block also ends past this many bytes of fields: long records (up to the
+ * reader's maximum record size) keep a set's memory bounded, and the
+ * 32-bit offsets within a block cannot wrap. */
+#define VBLOCK_BYTES ((size_t)32 << 20)
 
 typedef struct vblock {
     size_t n;
     uint64_t line[VBLOCK_ROWS];
     uint32_t field0[VBLOCK_ROWS + 1];   /* row i: fields [field0[i], field0[i+1]) */
-    uint32_t *fpos, *flen;              /* a field: offset in data, length */
+    struct vfield { uint32_t pos, len; } *f; /* a field: offset in data, length */
     size_t nf, capf;
     char *data;
     size_t ndata, capdata;
@@ -134,6 +138,8 @@ typedef struct vblock {
     size_t nc, capc;
     char *cstr;
     size_t ncstr, capcstr;
+    gf_status st;        /* the check failed (nothing of the block is folded) */
+    char err[256];
 } vblock;
 
 typedef struct vset {
@@ -157,8 +163,6 @@ typedef struct vrun {
     uint64_t rows, transcoded;
     gf_vproj **pj;                  /* per worker (one without an engine) */
     unsigned char *own_pj;          /* 1: not in the worker context's cache, freed here */
-    gf_status wst;                  /* a worker's failure, its message in werr */
-    char werr[512];
 } vrun;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elt)
@@ -176,7 +180,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elt)
 static void block_free(vblock *b)
 {
     if (!b) return;
-    free(b->fpos); free(b->flen); free(b->data); free(b->coff); free(b->clv); free(b->cstr);
+    free(b->f); free(b->data); free(b->coff); free(b->clv); free(b->cstr);
     free(b);
 }
 
@@ -184,17 +188,13 @@ static int block_add(vblock *b, const gf_csv_record *rec)
 {
     size_t bytes = 0;
     for (int i = 0; i < rec->nfields; i++) bytes += rec->len[i] + 1;
-    size_t capf = b->capf;
-    if (grow((void **)&b->fpos, &capf, b->nf + (size_t)rec->nfields, sizeof *b->fpos)) return -1;
-    capf = b->capf;
-    if (grow((void **)&b->flen, &capf, b->nf + (size_t)rec->nfields, sizeof *b->flen)) return -1;
-    b->capf = capf;
+    if (bytes > UINT32_MAX - b->ndata) return -1;
+    if (grow((void **)&b->f, &b->capf, b->nf + (size_t)rec->nfields, sizeof *b->f)) return -1;
     if (grow((void **)&b->data, &b->capdata, b->ndata + bytes, 1)) return -1;
     b->line[b->n] = rec->line;
     b->field0[b->n] = (uint32_t)b->nf;
     for (int i = 0; i < rec->nfields; i++) {
-        b->fpos[b->nf] = (uint32_t)b->ndata;
-        b->flen[b->nf++] = (uint32_t)rec->len[i];
+        b->f[b->nf++] = (struct vfield){(uint32_t)b->ndata, (uint32_t)rec->len[i]};
         memcpy(b->data + b->ndata, rec->field[i], rec->len[i]);
         b->ndata += rec->len[i];
         b->data[b->ndata++] = '\0';
@@ -207,13 +207,17 @@ static int block_add(vblock *b, const gf_csv_record *rec)
 static void read_set(vrun *R, vset *s)
 {
     s->nb = 0;
+    s->done = 0;
     s->rows = s->transcoded = 0;
+    s->st = GF_OK;
+    s->errcode = NULL;
     gf_csv_record rec;
     while (s->nb < R->maxb && !s->done) {
         vblock *b = s->b[s->nb];
         b->n = b->nf = b->ndata = 0;
+        b->st = GF_OK;
         b->field0[0] = 0;
-        while (b->n < VBLOCK_ROWS) {
+        while (b->n < VBLOCK_ROWS && b->ndata < VBLOCK_BYTES) {
             gf_status st = gf_csv_next(R->c, R->ctx, &rec);
             if (st) {
                 if (st != GF_DONE) s->st = st;
@@ -247,21 +251,21 @@ static void check_block(vrun *R, vblock *b, gf_vproj *pj)
     gf_vissues iss;
     b->nc = b->ncstr = 0;
     for (size_t row = 0; row < b->n; row++) {
-        const uint32_t *fp = b->fpos + b->field0[row], *fl = b->flen + b->field0[row];
+        const struct vfield *fd = b->f + b->field0[row];
         memset(r.present, 0, sizeof r.present);
         for (int f = 0; f < VF_COUNT; f++) {
             int col = h->field_col[f];
             if (col < 0) continue;
             r.present[f] = 1;
-            r.v[f] = b->data + fp[col];
-            r.n[f] = fl[col];
+            r.v[f] = b->data + fd[col].pos;
+            r.n[f] = fd[col].len;
         }
         r.nlang = h->nlang;
         for (int k = 0; k < h->nlang; k++) {
             r.lang[k].field = h->lang[k].field;
             r.lang[k].name = h->lang[k].name;
-            r.lang[k].v = b->data + fp[h->lang[k].col];
-            r.lang[k].n = fl[h->lang[k].col];
+            r.lang[k].v = b->data + fd[h->lang[k].col].pos;
+            r.lang[k].n = fd[h->lang[k].col].len;
         }
         gf_vrow_check(&r, pj, R->today, &iss, &b->pv[row]);
         b->code0[row] = (uint32_t)b->nc;
@@ -290,9 +294,8 @@ static void check_block(vrun *R, vblock *b, gf_vproj *pj)
     b->code0[b->n] = (uint32_t)b->nc;
     return;
 nomem:
-    b->n = 0; /* nothing of it is folded; the run fails */
-    R->wst = GF_ERR_NOMEM;
-    snprintf(R->werr, sizeof R->werr, "out of memory");
+    b->st = GF_ERR_NOMEM;
+    snprintf(b->err, sizeof b->err, "out of memory");
 }
 
 /* Folds set s into the report, in file order (the calling thread). */
@@ -338,9 +341,8 @@ static void vtask_run(void *arg, gf_ctx *wctx, int worker)
         /* the same cached transformations as the convert stage's */
         gf_status st = gf_vproj_create(wctx, &R->pj[worker]);
         if (st) {
-            t->check->n = 0;
-            R->wst = st;
-            snprintf(R->werr, sizeof R->werr, "%s", gf_ctx_errmsg(wctx));
+            t->check->st = st;
+            snprintf(t->check->err, sizeof t->check->err, "%s", gf_ctx_errmsg(wctx));
             return;
         }
         R->own_pj[worker] = gf_ctx_cache_put(wctx, "validate:legal", R->pj[worker],
@@ -370,15 +372,16 @@ static gf_status row_loop(vrun *R, gf_engine *e)
         vset *s = &S[cur], *next = &S[cur ^ 1];
         if (e) {
             int n = 0;
-            for (int i = 0; i < s->nb; i++) tasks[n] = (vtask){R, NULL, s->b[i]}, args[n] = &tasks[n], n++;
-            if (!s->done) next->done = 0, next->st = GF_OK, next->errcode = NULL,
-                          tasks[n] = (vtask){R, next, NULL}, args[n] = &tasks[n], n++;
+            for (int i = 0; i < s->nb; i++) tasks[n++] = (vtask){R, NULL, s->b[i]};
+            if (!s->done) tasks[n++] = (vtask){R, next, NULL};
+            for (int i = 0; i < n; i++) args[i] = &tasks[i];
             gf_engine_run(e, R->ctx, n, vtask_run, args);
-            if (R->wst) { st = gf_ctx_err(R->ctx, R->wst, "%s", R->werr); break; }
         } else {
             for (int i = 0; i < s->nb; i++) check_block(R, s->b[i], R->pj[0]);
-            if (R->wst) { st = gf_ctx_err(R->ctx, R->wst, "%s", R->werr); break; }
         }
+        for (int i = 0; i < s->nb && !st; i++)
+            if (s->b[i]->st) st = gf_ctx_err(R->ctx, s->b[i]->st, "%s", s->b[i]->err);
+        if (st) break;
         if ((st = s->st) || (st = fold_set(R, s))) break;
         if (s->done) break;
         if (!e) read_set(R, next);
