@@ -23,26 +23,8 @@
 #include "validate/rules.h"
 #include "write/csv.h"
 
-/* Seconds since t0 (monotonic), for the step timings logged with -v. */
-static double since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
-}
-/* Peak resident memory so far in MB (Linux /proc; 0 elsewhere). */
-static long peak_mb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    long kb = 0;
-    char line[256];
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6)) kb = strtol(line + 6, NULL, 10);
-    if (f) fclose(f);
-    return kb / 1024;
-}
 #define STEP(what, ...) do { gf_ctx_log(ctx, GF_LOG_INFO, "publish: " what " (%.2f s, peak %ld MB)", __VA_ARGS__, \
-                                        since(&t0), peak_mb()); \
+                                        pb_since(&t0), pb_peak_mb()); \
                              clock_gettime(CLOCK_MONOTONIC, &t0); } while (0)
 /* Rows per harmonise + validate job (see step 1). */
 #define PB_JOB_ROWS 200000

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gdal.h>
@@ -69,6 +70,24 @@ void pb_rmtree(const char *path)
     } else {
         unlink(path);
     }
+}
+
+double pb_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+long pb_peak_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    long kb = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb / 1024;
 }
 
 void pb_test_kill(const char *point)
@@ -524,6 +543,8 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     snprintf(dir, sizeof dir, "%s.geoflux-new", o->site);
     pb_rmtree(dir);
     gf_job_init(); /* GDAL's drivers: a run with nothing new to read has made no job yet */
+    struct timespec t0; /* the steps' times, logged with -v: from the start of the build */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     gf_status st;
     site_build b;
     memset(&b, 0, sizeof b);
@@ -596,7 +617,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     if (!st) st = gf_dashboard_write(ctx, dir);
     if (st) goto fail;
     /* the map files, from the published rows */
-    gf_ctx_log(ctx, GF_LOG_INFO, "publish: SITE files of %d communes written", b.ncommunes);
+    gf_ctx_log(ctx, GF_LOG_INFO, "publish: SITE files of %d communes written (%.2f s)", b.ncommunes, pb_since(&t0));
     if (b.ncommunes) {
         /* side layers: the communes with their coverage (communes.geojson,
          * in place of the join's statistics), the run's changes, the
@@ -622,7 +643,8 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
         if (!(st = convert_map(ctx, o, gzpath, path, tpath, xl, nxl))) st = gpkg_add_rejects(ctx, path, dir);
         GDALClose(chg);
         if (st) goto fail;
-        gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.gpkg and adresses.pmtiles written");
+        gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.gpkg and adresses.pmtiles written (%.2f s, peak %ld MB)",
+                   pb_since(&t0), pb_peak_mb());
         /* the map page beside them (SITE/carte/, linked from the dashboard):
          * without the page's files installed, the SITE is published without
          * it and the run says what to install */

@@ -263,6 +263,35 @@ int main(int argc, char **argv)
     CHECK(gf_validate_file(ctx, tmp, NULL, &rep) == GF_OK);
     CHECK(!rep.valid);
     gf_validate_report_free(&rep);
+    /* The blocks a context keeps from one file to the next (validate.c's
+     * cache): a file validated after others, one of them with a record long
+     * enough for its block to be trimmed afterwards, gets the report a
+     * fresh context gives. */
+    {
+        gf_validate_report a, b;
+        gf_ctx *fresh;
+        CHECK(gf_ctx_create(&fresh) == GF_OK);
+        snprintf(path, sizeof path, "%s/data/samples/bal/sample.csv", srcdir);
+        CHECK(gf_validate_file(fresh, path, NULL, &a) == GF_OK);
+        f = fopen(tmp, "w");
+        fputs("cle_interop;uid_adresse;voie_nom;numero;suffixe;commune_nom;position;x;y;long;lat;source;date_der_maj\n"
+              "31555_0001_00001;;", f);
+        for (int i = 0; i < (5 << 20) / 8; i++) fputs("Rue Aaa ", f); /* 5 MB of fields: past VKEEP_BYTES */
+        fputs(";1;;Toulouse;entrée;;;;;mairie;2020-01-01\n", f);
+        fclose(f);
+        CHECK(gf_validate_file(ctx, tmp, NULL, &b) == GF_OK);
+        CHECK(b.rows == 1);
+        gf_validate_report_free(&b);
+        CHECK(gf_validate_file(ctx, path, NULL, &b) == GF_OK);
+        int same = a.valid == b.valid && a.rows == b.rows && a.ninvalid == b.ninvalid && a.ncodes == b.ncodes;
+        for (size_t i = 0; same && i < a.ninvalid; i++) same = a.invalid_lines[i] == b.invalid_lines[i];
+        for (size_t i = 0; same && i < a.ncodes; i++)
+            same = !strcmp(a.codes[i].code, b.codes[i].code) && a.codes[i].rows == b.codes[i].rows;
+        CHECK(same);
+        gf_validate_report_free(&a);
+        gf_validate_report_free(&b);
+        gf_ctx_destroy(fresh);
+    }
     remove(tmp);
     gf_validate_report_free(NULL);
 
