@@ -60,7 +60,7 @@ typedef struct gf_convert_opts {
      * atomic, and a run that fails discards them all (every output is
      * written and closed before the first is renamed into place). With
      * max_memory, the outputs that sort or index (tiles, GeoPackage) share
-     * it equally. Not with to_bal or append. At most GF_CONVERT_MAX_OUTPUTS
+     * it equally with the validation's file-wide tables. Not with to_bal or append. At most GF_CONVERT_MAX_OUTPUTS
      * outputs in all. */
     const char *const *more_outputs;
     int nmore_outputs;
@@ -87,7 +87,7 @@ typedef struct gf_convert_opts {
     int tiles_only;            /* the output must be a PMTiles or MBTiles archive */
     int minzoom, maxzoom;      /* < 0: 0 and 14 */
     const char *attributes;    /* comma-separated properties kept in the tiles; NULL: all */
-    size_t max_memory;         /* tile sort / GeoPackage R-tree budget; 0: default */
+    size_t max_memory;         /* tile sort, GeoPackage R-tree and validation tables; 0: defaults */
     const char *tmpdir;        /* scratch files; NULL: next to the output */
     /* spatial join: join.path NULL means none. join.layer_ds,
      * out_srs_wkt and out_geographic are the job's business (ignored). */

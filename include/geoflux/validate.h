@@ -106,6 +106,10 @@ typedef struct gf_validate_opts {
      * present on a row that has a value for it even when the header lacks
      * the column (long/lat computed from x/y). */
     int harmonised;
+    /* Bytes the file-wide checks' tables may take, all workers and inputs
+     * together (0: 256 MB); past it new groups are not recorded and the
+     * file gets file.wide_checks_incomplete. */
+    size_t max_memory;
 } gf_validate_opts;
 
 /* Creates the validation stage for the inputs of reader (borrowed, must

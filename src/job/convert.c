@@ -142,6 +142,22 @@ static gf_status make_join(gf_job *j, int side_layers, void **out)
     return gf_join_create(ctx, &jo, out);
 }
 
+/* What grows with the input and draws from --max-memory: the outputs that
+ * sort or index (tiles, GeoPackage), and the validation's file-wide tables
+ * when the job validates. Each takes an equal share; the CLI's --max-memory
+ * help and docs say so. */
+static int memory_shares(const gf_convert_opts *o)
+{
+    int n = o->prevalidated ? 0 : 1;
+    if (o->to_bal) return n;
+    for (int i = 0; i < nouts(o); i++) {
+        gf_format scratch;
+        const gf_format *f = out_format(o, i, &scratch);
+        n += f && ((f->caps & GF_FMT_TILES) || !strcmp(f->name, "gpkg"));
+    }
+    return n;
+}
+
 static gf_status add_sinks(gf_job *j)
 {
     gf_ctx *ctx = j->ctx;
@@ -170,16 +186,12 @@ static gf_status add_sinks(gf_job *j)
             return st;
         if ((st = gf_pipeline_add_sink(j->p, svt, sst))) { svt->destroy(sst); return st; }
     } else {
-        /* the outputs that sort or index share the memory budget */
-        int heavy = 0;
-        for (int i = 0; i < nouts(o); i++) {
-            gf_format scratch;
-            const gf_format *f = out_format(o, i, &scratch);
-            heavy += f && ((f->caps & GF_FMT_TILES) || !strcmp(f->name, "gpkg"));
-        }
-        if (o->max_memory && heavy > 1) {
-            oo.max_memory = o->max_memory / (size_t)heavy;
-            oo.memory_shares = heavy;
+        /* the outputs that sort or index share the memory budget with the
+         * validation's tables */
+        int shares = memory_shares(o);
+        if (o->max_memory && shares > 1) {
+            oo.max_memory = o->max_memory / (size_t)shares;
+            oo.memory_shares = shares;
         }
         for (int i = 0; i < nouts(o); i++) {
             oo.path = out_path(o, i);
@@ -235,6 +247,10 @@ static gf_status build(gf_job *j)
         }
     }
     gf_validate_opts vo = {.profile = o->profile, .keep_invalid = o->keep_invalid, .harmonised = o->harmonise};
+    if (o->max_memory) {
+        int shares = memory_shares(o);
+        vo.max_memory = o->max_memory / (size_t)(shares > 1 ? shares : 1);
+    }
     if (o->prevalidated) {
         /* rows geoflux validated itself (a publication's harmonised rows) */
     } else if ((st = gf_validate_create(ctx, &vo, j->reader, &vs))) {

@@ -70,6 +70,7 @@ typedef struct vstage {
     int nworkers;
     vworker *w;
     long today;
+    gf_vbudget pool;      /* the file-wide tables of every worker and input */
 } vstage;
 
 static void destroy(void *stv)
@@ -97,6 +98,7 @@ gf_status gf_validate_create(gf_ctx *ctx, const gf_validate_opts *opts, const gf
     if (!s) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     if (opts && opts->profile) snprintf(s->profile, sizeof s->profile, "%s", opts->profile);
     s->keep_invalid = opts ? opts->keep_invalid : 0;
+    s->pool.limit = opts && opts->max_memory ? opts->max_memory : GF_VWIDE_BUDGET;
     s->harmonised = opts ? opts->harmonised : 0;
     s->reader = reader;
     s->ninputs = gf_reader_count(reader);
@@ -138,6 +140,7 @@ static gf_status start(void *stv, gf_ctx *ctx, gf_schema *schema, int nworkers)
     for (int i = 0; i < nworkers; i++) {
         s->w[i].wide = calloc((size_t)(s->ninputs ? s->ninputs : 1), sizeof *s->w[i].wide);
         if (!s->w[i].wide) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        for (int k = 0; k < (s->ninputs ? s->ninputs : 1); k++) s->w[i].wide[k].pool = &s->pool;
     }
     for (int i = 0; i < s->ninputs; i++) {
         vinput *in = &s->in[i];
@@ -345,17 +348,22 @@ static gf_status end(void *stv, gf_ctx *ctx)
     for (int i = 0; i < s->ninputs; i++) {
         gf_layout l = gf_reader_layout(s->reader, i);
         if (!gf_layout_is_bal(l)) continue;
-        gf_vwide all = {0};
-        for (int k = 0; k < s->nworkers; k++) gf_vwide_merge(&all, &s->w[k].wide[i]);
-        if (all.nomem) gf_ctx_log(ctx, GF_LOG_WARN, "%s: out of memory: file-wide BAL checks skipped", gf_reader_path(s->reader, i));
-        else if (all.rows) {
+        /* the other workers' tables folded into the first one's, each freed
+         * once folded: the tables are held once, not twice, at the end */
+        gf_vwide *all = &s->w[0].wide[i];
+        for (int k = 1; k < s->nworkers; k++) {
+            gf_vwide_merge(all, &s->w[k].wide[i]);
+            gf_vwide_free(&s->w[k].wide[i]);
+        }
+        if (all->nomem) gf_ctx_log(ctx, GF_LOG_WARN, "%s: out of memory: file-wide BAL checks skipped", gf_reader_path(s->reader, i));
+        else if (all->rows) {
             endctx e = {ctx, gf_reader_path(s->reader, i), profile_for(s, i, l), 0, {{0}}};
-            gf_vwide_finish(&all, end_row, end_file, &e);
+            gf_vwide_finish(all, end_row, end_file, &e);
             for (int k = 0; k < e.n; k++)
                 gf_ctx_logc(ctx, GF_LOG_WARN, e.c[k].code, "%s:%llu: %s on %llu rows (BAL %s warning, file-wide check)", e.path,
                            (unsigned long long)e.c[k].first, e.c[k].code, (unsigned long long)e.c[k].rows, e.profile);
         }
-        gf_vwide_free(&all);
+        gf_vwide_free(all);
     }
     for (int k = 0; k < s->nworkers; k++) {
         if (s->w[k].own_pj) gf_vproj_destroy(s->w[k].pj); /* not kept by the worker context */

@@ -1,4 +1,5 @@
 /* File-wide checks of the reference validator, streaming (see wide.h). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,18 +9,32 @@
 
 static size_t slot(uint64_t key, size_t cap) { return (size_t)(key * 0x9E3779B97F4A7C15ULL >> 20) & (cap - 1); }
 
+/* Takes bytes more for w from its budget (the shared one when it has
+ * one): 1, or 0 when that would pass the budget. */
+static int take(gf_vwide *w, size_t bytes)
+{
+    if (w->pool) {
+        size_t limit = w->pool->limit ? w->pool->limit : GF_VWIDE_BUDGET;
+        size_t before = atomic_fetch_add(&w->pool->used, bytes);
+        if (before + bytes > limit) {
+            atomic_fetch_sub(&w->pool->used, bytes);
+            return 0;
+        }
+    } else if (w->used + bytes > (w->budget ? w->budget : GF_VWIDE_BUDGET)) {
+        return 0;
+    }
+    w->used += bytes;
+    return 1;
+}
+
 /* 1: grown; 0: out of memory; -1: over the budget */
 static int grow(gf_vmap *m)
 {
     size_t nc = m->cap ? m->cap * 2 : 1024;
     gf_vwide *w = m->owner;
-    if (w) {
-        size_t budget = w->budget ? w->budget : GF_VWIDE_BUDGET;
-        if (w->used + nc * sizeof(gf_vent) > budget) return -1;
-    }
+    if (w && !take(w, (nc - m->cap) * sizeof(gf_vent))) return -1;
     gf_vent *ne = calloc(nc, sizeof *ne);
     if (!ne) return 0;
-    if (w) w->used += (nc - m->cap) * sizeof(gf_vent);
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->e[i].key) continue;
         size_t j = slot(m->e[i].key, nc);
@@ -129,13 +144,12 @@ void gf_vwide_row(gf_vwide *w, const gf_vparsed *p, uint64_t line)
     if (p->has_lieudit) {
         if (w->nlieudit + 2 > w->caplieudit) {
             size_t nc = w->caplieudit ? w->caplieudit * 2 : 1024;
-            size_t budget = w->budget ? w->budget : GF_VWIDE_BUDGET;
-            if (w->used + (nc - w->caplieudit) * sizeof(uint64_t) > budget) {
+            if (!take(w, (nc - w->caplieudit) * sizeof(uint64_t))) {
                 w->truncated = 1;
                 goto done;
             }
             uint64_t *nl = realloc(w->lieudit, nc * sizeof *nl);
-            if (nl) { w->used += (nc - w->caplieudit) * sizeof *nl; w->lieudit = nl; w->caplieudit = nc; }
+            if (nl) { w->lieudit = nl; w->caplieudit = nc; }
         }
         if (w->nlieudit + 2 <= w->caplieudit) {
             w->lieudit[w->nlieudit++] = p->lieudit_hash;
@@ -179,6 +193,10 @@ void gf_vwide_merge(gf_vwide *d, const gf_vwide *s)
     for (size_t i = 0; i < s->nlieudit; i += 2) {
         if (d->nlieudit + 2 > d->caplieudit) {
             size_t nc = d->caplieudit ? d->caplieudit * 2 : 1024;
+            if (!take(d, (nc - d->caplieudit) * sizeof(uint64_t))) {
+                d->truncated = 1;
+                break;
+            }
             uint64_t *nl = realloc(d->lieudit, nc * sizeof *nl);
             if (!nl) { ok = 0; break; }
             d->lieudit = nl;
@@ -194,7 +212,10 @@ void gf_vwide_free(gf_vwide *w)
 {
     for (int i = 0; i < 6; i++) free(maps(w, i)->e);
     free(w->lieudit);
+    gf_vbudget *pool = w->pool;
+    if (pool) atomic_fetch_sub(&pool->used, w->used);
     memset(w, 0, sizeof *w);
+    w->pool = pool; /* the table may be filled again (a stage run twice) */
 }
 
 static void report_conflicts(const gf_vmap *m, const char *code, gf_vwide_row_fn fn, void *u)

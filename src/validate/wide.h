@@ -26,8 +26,16 @@ typedef struct gf_vmap {
  * code file.wide_checks_incomplete: memory stays bounded whatever the size. */
 #define GF_VWIDE_BUDGET ((size_t)256 << 20)
 
+/* A budget several tables draw from (the validation stage's: every worker's
+ * tables of every input), updated atomically. */
+typedef struct gf_vbudget {
+    _Atomic size_t used;
+    size_t limit;          /* 0: GF_VWIDE_BUDGET */
+} gf_vbudget;
+
 typedef struct gf_vwide {
-    size_t budget, used;   /* budget 0: GF_VWIDE_BUDGET */
+    gf_vbudget *pool;      /* shared budget; NULL: budget below */
+    size_t budget, used;   /* budget 0: GF_VWIDE_BUDGET; used: this table's bytes */
     int truncated;
     int track_num;         /* the file can carry id_ban_adresse (column or uid_adresse) */
     uint64_t rows, useban;

@@ -217,6 +217,22 @@ int main(int argc, char **argv)
         }
         CHECK(w.truncated && !w.nomem && w.used <= (64 << 10));
         gf_vwide_free(&w);
+        /* tables drawing from one shared budget (the stage's: every worker
+         * and input) stay under it together, one merged into another too,
+         * and give their bytes back when freed */
+        gf_vbudget pool = {.limit = 96 << 10};
+        gf_vwide a = {.pool = &pool, .track_num = 1}, b = {.pool = &pool, .track_num = 1};
+        for (uint64_t i = 0; i < 100000; i++) {
+            q.numero_ident_hash = i * 7919 + 1;
+            gf_vwide_row(i % 2 ? &a : &b, &q, i + 2);
+        }
+        CHECK(a.truncated && b.truncated && !a.nomem && !b.nomem);
+        CHECK(a.used + b.used == (size_t)pool.used && (size_t)pool.used <= (96 << 10));
+        gf_vwide_merge(&a, &b);
+        gf_vwide_free(&b);
+        CHECK(a.truncated && (size_t)pool.used == a.used && a.used <= (96 << 10));
+        gf_vwide_free(&a);
+        CHECK(pool.used == 0 && a.pool == &pool);
         /* an address with two id_ban_adresse is found */
         gf_vwide w2 = {.track_num = 1};
         q.numero_ident_hash = 42;
