@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "geoflux/engine.h"
 #include "geoflux/ingest.h"
 #include "geoflux/pipeline.h"
 #include "geoflux/publish.h"
@@ -197,7 +198,8 @@ gf_status pb_equip_site(gf_ctx *ctx, pb_store *s, const char *dir);
 struct timespec;
 double pb_since(const struct timespec *t0);
 long pb_peak_mb(void);
-gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int64_t run, const char *report);
+gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, pb_store *s, int64_t run,
+                        const char *report);
 /* The publication number SITE holds (0: none or not a geoflux SITE, -1: a
  * directory holding other data). */
 int64_t pb_site_run(const char *site);

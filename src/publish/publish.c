@@ -1124,7 +1124,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     }
     STEP("%d revisions stored", stored);
     if (run && run != site_run) {
-        st = pb_site_build(ctx, &o, store, run, stored ? sum->report_json : last_report);
+        st = pb_site_build(ctx, &o, engine, store, run, stored ? sum->report_json : last_report);
         if (!st) sum->site_rebuilt = 1;
         if (!st) STEP("%s rebuilt", o.site);
     }

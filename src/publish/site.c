@@ -120,14 +120,31 @@ int64_t pb_site_run(const char *site)
     return empty ? 0 : -1;
 }
 
+/* A commune's own files (bal/CODE.csv, rejects/CODE.csv, repairs/CODE.csv)
+ * are inflated and written on the engine's workers, SITE_BATCH communes at
+ * a time; the blobs are copied first, since SQLite's pointers last only
+ * until its next step. Memory: a batch's blobs and their inflated text. */
+#define SITE_BATCH 32
+typedef struct ctask {
+    const char *dir;
+    char code[6];
+    gf_buf data, blob[2];  /* copies of the stored blobs: rows, rejects, repairs */
+    gf_buf text;           /* inflated, reused from batch to batch */
+    gf_status st;
+    char msg[512];
+} ctask;
+
 typedef struct site_build {
     const char *dir;       /* the new SITE */
     int64_t run;
+    gf_engine *engine;     /* NULL: the tasks run on the calling thread */
     FILE *gz;              /* adresses.csv.gz: gzip members, the header's then the stored ones */
     FILE *changes;         /* changes.csv */
     int changes_header;
     gf_buf buf;
     int ncommunes;
+    ctask task[SITE_BATCH];
+    int ntask;
 } site_build;
 
 /* Appends the data lines of a CSV (header skipped; header written once). */
@@ -142,36 +159,66 @@ static int append_csv(const char *p, size_t n, int *header_done, FILE *sink)
     return fwrite(from, 1, len, sink) != len;
 }
 
+static gf_status commune_files(gf_ctx *ctx, ctask *t)
+{
+    char path[4300];
+    gf_status st = pb_inflate(ctx, t->data.p, t->data.len, &t->text);
+    if (st) return st;
+    snprintf(path, sizeof path, "%s/bal/%s.csv", t->dir, t->code);
+    FILE *f = fopen(path, "wb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: %s", path, strerror(errno));
+    int bad = fputs(gf_bal14_header, f) == EOF;
+    bad |= t->text.len && fwrite(t->text.p, 1, t->text.len, f) != t->text.len;
+    bad |= fclose(f) != 0;
+    if (bad) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path);
+    /* its rejected rows and its repairs, when it has some */
+    static const char *const sub[2] = {"rejects", "repairs"};
+    for (int k = 0; k < 2; k++) {
+        if (!t->blob[k].len) continue;
+        if ((st = pb_inflate(ctx, t->blob[k].p, t->blob[k].len, &t->text))) return st;
+        const char *nl = memchr(t->text.p, '\n', t->text.len);
+        if (!nl || (size_t)(nl - t->text.p) + 1 >= t->text.len) continue; /* a header alone */
+        snprintf(path, sizeof path, "%s/%s/%s.csv", t->dir, sub[k], t->code);
+        if ((st = pb_write_file(ctx, path, t->text.p, t->text.len))) return st;
+    }
+    return GF_OK;
+}
+
+static void commune_task(void *arg, gf_ctx *wctx, int worker)
+{
+    (void)worker;
+    ctask *t = arg;
+    t->st = commune_files(wctx, t);
+    if (t->st) snprintf(t->msg, sizeof t->msg, "%s", gf_ctx_errmsg(wctx));
+}
+
+/* Runs the batched communes' tasks; their buffers are kept for the next. */
+static gf_status flush_communes(gf_ctx *ctx, site_build *b)
+{
+    void *args[SITE_BATCH];
+    for (int i = 0; i < b->ntask; i++) args[i] = &b->task[i];
+    if (b->engine) {
+        gf_engine_run(b->engine, ctx, b->ntask, commune_task, args);
+    } else {
+        for (int i = 0; i < b->ntask; i++) commune_task(args[i], ctx, 0);
+    }
+    gf_status st = GF_OK;
+    for (int i = 0; i < b->ntask && !st; i++)
+        if (b->task[i].st) st = gf_ctx_err(ctx, b->task[i].st, "%s", b->task[i].msg);
+    b->ntask = 0;
+    return st;
+}
+
 static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
 {
     site_build *b = u;
     char path[4300];
+    gf_status st;
     /* the stored rows are one gzip member: adresses.csv.gz is their
      * concatenation, no compression here */
     if (r->ndata && fwrite(r->data, 1, r->ndata, b->gz) != r->ndata)
         return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s/adresses.csv.gz: write error", b->dir);
-    gf_status st = pb_inflate(ctx, r->data, r->ndata, &b->buf);
-    if (st) return st;
-    snprintf(path, sizeof path, "%s/bal/%s.csv", b->dir, r->code);
-    FILE *f = fopen(path, "wb");
-    if (!f) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: %s", path, strerror(errno));
-    int bad = fputs(gf_bal14_header, f) == EOF;
-    bad |= b->buf.len && fwrite(b->buf.p, 1, b->buf.len, f) != b->buf.len;
-    bad |= fclose(f) != 0;
-    if (bad) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path);
     b->ncommunes++;
-    /* its rejected rows and its repairs, when it has some */
-    static const char *const sub[2] = {"rejects", "repairs"};
-    const void *blob[2] = {r->rejects, r->repairs};
-    size_t nblob[2] = {r->nrejects, r->nrepairs};
-    for (int k = 0; k < 2; k++) {
-        if (!nblob[k]) continue;
-        if ((st = pb_inflate(ctx, blob[k], nblob[k], &b->buf))) return st;
-        const char *nl = memchr(b->buf.p, '\n', b->buf.len);
-        if (!nl || (size_t)(nl - b->buf.p) + 1 >= b->buf.len) continue; /* a header alone */
-        snprintf(path, sizeof path, "%s/%s/%s.csv", b->dir, sub[k], r->code);
-        if ((st = pb_write_file(ctx, path, b->buf.p, b->buf.len))) return st;
-    }
     if (r->run == b->run && r->ndiff) {
         if ((st = pb_inflate(ctx, r->diff, r->ndiff, &b->buf))) return st;
         snprintf(path, sizeof path, "%s/changes/%s.csv", b->dir, r->code);
@@ -179,7 +226,27 @@ static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
         if (append_csv(b->buf.p, b->buf.len, &b->changes_header, b->changes))
             return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s/changes.csv: write error", b->dir);
     }
+    ctask *t = &b->task[b->ntask];
+    t->dir = b->dir;
+    t->st = GF_OK;
+    memcpy(t->code, r->code, sizeof t->code);
+    t->data.len = t->blob[0].len = t->blob[1].len = 0;
+    if (gf_buf_append(&t->data, r->data, r->ndata) || gf_buf_append(&t->blob[0], r->rejects, r->nrejects)
+        || gf_buf_append(&t->blob[1], r->repairs, r->nrepairs))
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if (++b->ntask == SITE_BATCH) return flush_communes(ctx, b);
     return GF_OK;
+}
+
+static void site_build_free(site_build *b)
+{
+    gf_buf_free(&b->buf);
+    for (int i = 0; i < SITE_BATCH; i++) {
+        gf_buf_free(&b->task[i].data);
+        gf_buf_free(&b->task[i].blob[0]);
+        gf_buf_free(&b->task[i].blob[1]);
+        gf_buf_free(&b->task[i].text);
+    }
 }
 
 /* ---- communes.geojson: the boundaries with the report's figures --------------- */
@@ -535,7 +602,8 @@ static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const char *
     return st;
 }
 
-gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int64_t run, const char *report)
+gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, pb_store *s, int64_t run,
+                        const char *report)
 {
     char dir[4096], path[4200];
     if (strlen(o->site) > 4000) return gf_ctx_err(ctx, GF_ERR_ARG, "-o: path too long");
@@ -550,6 +618,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     memset(&b, 0, sizeof b);
     b.dir = dir;
     b.run = run;
+    b.engine = engine;
     if ((st = pb_mkdirs(ctx, dir))) return st;
     snprintf(path, sizeof path, "%s/bal", dir);
     if ((st = pb_mkdirs(ctx, path))) goto fail;
@@ -580,6 +649,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
         goto fail;
     }
     st = pb_store_each_published(ctx, s, one_commune, &b);
+    if (!st && b.ntask) st = flush_communes(ctx, &b);
     if (!b.changes_header) {
         static const char h[] = "change;id;commune_insee;voie_nom;numero;suffixe;fields;distance_m;old_lon;old_lat;new_lon;new_lat\n";
         if (fwrite(h, 1, sizeof h - 1, b.changes) != sizeof h - 1) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "changes.csv: write error");
@@ -674,12 +744,12 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, pb_store *s, int6
     }
     pb_test_kill("exchanged");
     pb_rmtree(dir); /* the old publication, now under the new one's name */
-    gf_buf_free(&b.buf);
+    site_build_free(&b);
     return GF_OK;
 fail:
     if (b.gz) fclose(b.gz);
     if (b.changes) fclose(b.changes);
-    gf_buf_free(&b.buf);
+    site_build_free(&b);
     pb_rmtree(dir);
     return st;
 }
