@@ -9,10 +9,13 @@
 #                                          (the R-tree and the tiles' sort
 #                                          spill to disk past their shares)
 #   publish (the extract as one BAN submission, the six departments as the
-#           perimeter, an empty store)
+#           perimeter, an empty store; --max-size raised, the extract being
+#           one file of several GB; a run that publishes nothing fails the
+#           bench)
 # Prints seconds, peak RSS, µs per row, and each run against the 1M run:
 # time per row (linear means 1.00) and peak RSS.
-# Usage: bench/scale.sh [N]   (GF: the binary; GF_SCALE_SIZES="a b c" other sizes; needs about 45 GB of disk at 26M:
+# Usage: bench/scale.sh [N]   (GF: the binary; GF_SCALE_SIZES="a b c" other sizes; GF_SCALE_JOBS="ndjson three
+# publish" the jobs run; needs about 45 GB of disk at 26M:
 # the extract is kept in bench/out/scale, each run's outputs are removed after it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +48,7 @@ for n in "${sizes[@]}"; do
     args=(); for f in "${BOUNDS[@]}"; do args+=(--boundaries "$f"); done
     /usr/bin/python3 tools/gen_extract.py --rows "$n" -o "$IN.tmp" "${args[@]}" 2>/dev/null && mv "$IN.tmp" "$IN"
   fi
-  for job in ndjson three publish; do
+  for job in ${GF_SCALE_JOBS:-ndjson three publish}; do
     case $job in
       ndjson) label="convert -> NDJSON"
               r=$(t "$GF" convert "$IN" -o "$O/run/a.geojsonl" -q) ;;
@@ -54,7 +57,10 @@ for n in "${sizes[@]}"; do
                     -o "$O/run/a.pmtiles" --max-memory 1G --tmpdir "$O/run" -q) ;;
       publish) label="publish (empty store)"
               r=$(t "$GF" publish "$IN" --store "$O/run/store.db" -o "$O/run/site" --perimeter "$B" \
-                    --communes "$B" --at 2026-12-01) ;;
+                    --communes "$B" --at 2026-12-01 --max-size 1024G)
+              grep -q "communes: published [1-9]" "$O/stderr" || { echo "!!! publish published nothing:" \
+                "$(grep -m1 'communes:' "$O/stderr")" >&2; exit 1; } ;;
+    *) echo "GF_SCALE_JOBS: unknown job '$job' (ndjson, three, publish)" >&2; exit 2 ;;
     esac
     read -r s kb <<<"$r"
     [ -z "${base_s[$job]:-}" ] && { base_s[$job]=$s; base_kb[$job]=$kb; }

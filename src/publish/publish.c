@@ -387,6 +387,7 @@ static gf_status finish_part(gf_ctx *ctx, pb_part *p, codes *errs, codes *reps)
         if (!(st = pb_read_file(ctx, p->rejects, &f))) st = pb_deflate(ctx, f.p, f.len, 0, &p->zrejects);
     }
     if (!st && p->repair_list.len) st = pb_deflate(ctx, p->repair_list.p, p->repair_list.len, 0, &p->zrepairs);
+    gf_buf_free(&p->repair_list); /* kept compressed (zrepairs) until stored */
     gf_buf_free(&f);
     free(errs->v);
     free(warns.v);

@@ -319,7 +319,10 @@ static gf_status flush_part(gf_ctx *ctx, part_buf *pb, const char *header, size_
     bad |= fclose(f) != 0;
     if (bad) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file %s: write error", pb->path);
     pb->flushed = 1;
-    pb->rows.len = 0;
+    /* freed, not kept for the next rows: in a file sorted by commune each
+     * buffer would otherwise keep the size of its whole commune, and the
+     * buffers together the whole file */
+    gf_buf_free(&pb->rows);
     return GF_OK;
 }
 

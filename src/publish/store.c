@@ -146,7 +146,17 @@ gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out
     int rc = deflate(&z, Z_FINISH);
     out->len = bound - z.avail_out;
     deflateEnd(&z);
-    return rc == Z_STREAM_END ? GF_OK : gf_ctx_err(ctx, GF_ERR_INTERNAL, "zlib: deflate failed (%d)", rc);
+    if (rc != Z_STREAM_END) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "zlib: deflate failed (%d)", rc);
+    /* the blobs of every part of a run are held until they are stored: the
+     * buffer keeps their compressed size, not the bound (the rows' size) */
+    if (out->cap > out->len + out->len / 4 + 4096) {
+        char *np = realloc(out->p, out->len + 1);
+        if (np) {
+            out->p = np;
+            out->cap = out->len + 1;
+        }
+    }
+    return GF_OK;
 }
 
 gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out)
