@@ -191,13 +191,14 @@ gf_status pb_equip_site(gf_ctx *ctx, pb_store *s, const char *dir);
 
 /* ---- the SITE ---------------------------------------------------------------- */
 
-/* Rebuilds the SITE from the store's publication (run `run`, its report)
- * beside o->site and exchanges it with o->site. */
 /* Seconds since t0 (CLOCK_MONOTONIC) and the process's peak resident
  * memory so far in MB (Linux /proc; 0 elsewhere): the step timings of -v. */
 struct timespec;
 double pb_since(const struct timespec *t0);
 long pb_peak_mb(void);
+/* Rebuilds the SITE from the store's publication (run `run`, its report)
+ * beside o->site and exchanges it with o->site; each commune's files are
+ * written on engine's workers (NULL: on the calling thread). */
 gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, pb_store *s, int64_t run,
                         const char *report);
 /* The publication number SITE holds (0: none or not a geoflux SITE, -1: a

@@ -27,6 +27,13 @@ static int take(gf_vwide *w, size_t bytes)
     return 1;
 }
 
+/* Gives back what take() gave when the allocation it was for failed. */
+static void give(gf_vwide *w, size_t bytes)
+{
+    if (w->pool) atomic_fetch_sub(&w->pool->used, bytes);
+    w->used -= bytes;
+}
+
 /* 1: grown; 0: out of memory; -1: over the budget */
 static int grow(gf_vmap *m)
 {
@@ -34,7 +41,10 @@ static int grow(gf_vmap *m)
     gf_vwide *w = m->owner;
     if (w && !take(w, (nc - m->cap) * sizeof(gf_vent))) return -1;
     gf_vent *ne = calloc(nc, sizeof *ne);
-    if (!ne) return 0;
+    if (!ne) {
+        if (w) give(w, (nc - m->cap) * sizeof(gf_vent));
+        return 0;
+    }
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->e[i].key) continue;
         size_t j = slot(m->e[i].key, nc);
@@ -150,6 +160,7 @@ void gf_vwide_row(gf_vwide *w, const gf_vparsed *p, uint64_t line)
             }
             uint64_t *nl = realloc(w->lieudit, nc * sizeof *nl);
             if (nl) { w->lieudit = nl; w->caplieudit = nc; }
+            else give(w, (nc - w->caplieudit) * sizeof(uint64_t));
         }
         if (w->nlieudit + 2 <= w->caplieudit) {
             w->lieudit[w->nlieudit++] = p->lieudit_hash;
@@ -198,7 +209,7 @@ void gf_vwide_merge(gf_vwide *d, const gf_vwide *s)
                 break;
             }
             uint64_t *nl = realloc(d->lieudit, nc * sizeof *nl);
-            if (!nl) { ok = 0; break; }
+            if (!nl) { give(d, (nc - d->caplieudit) * sizeof(uint64_t)); ok = 0; break; }
             d->lieudit = nl;
             d->caplieudit = nc;
         }
