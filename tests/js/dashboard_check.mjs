@@ -185,7 +185,10 @@ try {
       /* a full-page screenshot may scroll or resize the page: the point again */
       pt = (await pointOf(pick.code)) || pt;
       await page.mouse.click(pt.x, pt.y);
-      await page.waitForFunction((h) => location.hash === h, `#/commune/${pick.code}`);
+      /* the page is drawn by the hashchange handler, after the hash changes:
+       * wait for it (as the table click above does), not for the hash alone */
+      await page.waitForFunction((c) => location.hash === `#/commune/${c}` && document.body.dataset.view === 'commune'
+        && (document.querySelector('#commune h2')?.textContent || '').includes(c), pick.code);
       const r = await page.evaluate(() => ({
         view: document.body.dataset.view,
         h2: document.querySelector('#commune h2')?.textContent,
