@@ -31,7 +31,11 @@
 extern "C" {
 #endif
 
+/* Rows in flight in a pipeline, all workers together: each worker's batch
+ * holds GF_BATCH_ROWS / threads rows (at least GF_BATCH_MIN_ROWS), so the
+ * stream's memory does not grow with -j. */
 #define GF_BATCH_ROWS 4096
+#define GF_BATCH_MIN_ROWS 512
 
 /* Row flags. */
 enum {

@@ -107,7 +107,7 @@ typedef void (*gf_progress_fn)(void *user, const gf_run_stats *s);
 struct gf_engine;
 typedef struct gf_pipeline_opts {
     int threads;        /* worker threads; <= 0: all cores; capped by the engine's */
-    size_t batch_rows;  /* rows per batch; 0: GF_BATCH_ROWS */
+    size_t batch_rows;  /* rows per batch; 0: GF_BATCH_ROWS / threads, at least GF_BATCH_MIN_ROWS */
     gf_progress_fn progress;
     void *progress_user;
     /* The engine whose workers run the batches (engine.h), borrowed; NULL:

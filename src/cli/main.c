@@ -1,5 +1,9 @@
 /* geoflux: command dispatch and global help. */
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#include <unistd.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +59,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "geoflux: error: unknown option '%s' (see geoflux --help)\n", argv[1]);
         return GF_EXIT_USAGE;
     }
+#ifdef __GLIBC__
+    /* glibc gives each thread that meets a locked arena a new one, up to 8
+     * per core, and memory freed in one is not reused by another: -j 8 on
+     * two cores then holds more than -j 1 for the same rows in flight (12 %
+     * more on a 300k-row BAL, under load). As many arenas as cores: no more
+     * threads than that allocate at once anyway. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    mallopt(M_ARENA_MAX, ncpu > 1 ? (int)ncpu : 1);
+#endif
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -74,7 +74,6 @@ gf_status gf_pipeline_create(gf_ctx *ctx, const gf_pipeline_opts *opts, gf_pipel
     p->ctx = ctx;
     if (opts) p->opts = *opts;
     if (p->opts.threads <= 0) p->opts.threads = gf_ncpus();
-    if (p->opts.batch_rows == 0) p->opts.batch_rows = GF_BATCH_ROWS;
     *out = p;
     return GF_OK;
 }
@@ -307,6 +306,14 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
         if (st == GF_OK) p->sinks[i].begun = 1;
     }
 
+    /* the rows in flight, not each worker's, are fixed: -j 8 holds what
+     * -j 1 holds (the batch arenas, columns and encoded buffers are most
+     * of a worker's memory: 10 MB at 4096 BAL rows) */
+    size_t batch_rows = p->opts.batch_rows;
+    if (!batch_rows) {
+        batch_rows = GF_BATCH_ROWS / (size_t)(nw > 0 ? nw : 1);
+        if (batch_rows < GF_BATCH_MIN_ROWS) batch_rows = GF_BATCH_MIN_ROWS;
+    }
     gf_worker *ws = calloc((size_t)nw, sizeof *ws);
     void **args = calloc((size_t)nw, sizeof *args);
     if (!ws || !args) st = gf_ctx_err(p->ctx, GF_ERR_NOMEM, "out of memory");
@@ -314,7 +321,7 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
         ws[i].p = p;
         ws[i].idx = i;
         args[i] = &ws[i];
-        st = gf_batch_create(&p->schema, p->opts.batch_rows, &ws[i].batch);
+        st = gf_batch_create(&p->schema, batch_rows, &ws[i].batch);
         if (st) gf_ctx_err(p->ctx, st, "cannot allocate worker %d", i);
     }
     /* without an engine: one of our own for this run, destroyed after

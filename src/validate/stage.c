@@ -70,7 +70,9 @@ typedef struct vstage {
     int nworkers;
     vworker *w;
     long today;
-    gf_vbudget pool;      /* the file-wide tables of every worker and input */
+    gf_vbudget pool;      /* the file-wide tables of every input */
+    gf_vwide *wide;       /* one per input, the workers' fronts feed it */
+    pthread_mutex_t mu;   /* guards wide */
 } vstage;
 
 static void destroy(void *stv)
@@ -86,6 +88,11 @@ static void destroy(void *stv)
         }
         free(s->w);
     }
+    if (s->wide) {
+        for (int k = 0; k < s->ninputs; k++) gf_vwide_free(&s->wide[k]);
+        free(s->wide);
+    }
+    pthread_mutex_destroy(&s->mu);
     free(s->in);
     free(s);
 }
@@ -102,8 +109,10 @@ gf_status gf_validate_create(gf_ctx *ctx, const gf_validate_opts *opts, const gf
     s->harmonised = opts ? opts->harmonised : 0;
     s->reader = reader;
     s->ninputs = gf_reader_count(reader);
+    pthread_mutex_init(&s->mu, NULL);
     s->in = calloc((size_t)s->ninputs, sizeof *s->in);
-    if (!s->in) { destroy(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    s->wide = calloc((size_t)(s->ninputs ? s->ninputs : 1), sizeof *s->wide);
+    if (!s->in || !s->wide) { destroy(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
     for (int i = 0; i < s->ninputs; i++) {
         const char *const *names;
         const size_t *lens;
@@ -140,8 +149,9 @@ static gf_status start(void *stv, gf_ctx *ctx, gf_schema *schema, int nworkers)
     for (int i = 0; i < nworkers; i++) {
         s->w[i].wide = calloc((size_t)(s->ninputs ? s->ninputs : 1), sizeof *s->w[i].wide);
         if (!s->w[i].wide) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-        for (int k = 0; k < (s->ninputs ? s->ninputs : 1); k++) s->w[i].wide[k].pool = &s->pool;
+        for (int k = 0; k < (s->ninputs ? s->ninputs : 1); k++) s->w[i].wide[k].shared = &s->wide[k];
     }
+    for (int k = 0; k < (s->ninputs ? s->ninputs : 1); k++) s->wide[k].pool = &s->pool;
     for (int i = 0; i < s->ninputs; i++) {
         vinput *in = &s->in[i];
         for (int k = 0; k < 16; k++) in->lang_field[k] = -1;
@@ -218,8 +228,13 @@ static gf_status run(void *stv, gf_ctx *wctx, int worker, gf_batch *b)
     gf_vrow r;
     gf_vissues iss;
     gf_vparsed pv;
+    int cur = -1; /* the input whose front holds groups to sync */
     for (size_t row = 0; row < b->n; row++) {
         int src = (int)b->src[row];
+        if (src != cur && cur >= 0) {
+            gf_vwide_sync(&w->wide[cur], &s->mu);
+            cur = -1;
+        }
         gf_layout l = gf_reader_layout(s->reader, src);
         int ban = !gf_layout_is_bal(l);
         const vinput *in = src < s->ninputs ? &s->in[src] : NULL;
@@ -264,6 +279,7 @@ static gf_status run(void *stv, gf_ctx *wctx, int worker, gf_batch *b)
             else
                 wd->track_num = l == GF_LAYOUT_BAL_1_4 || l == GF_LAYOUT_BAL_1_5;
             gf_vwide_row(wd, &pv, b->line[row]);
+            cur = src;
         }
         /* Decide first, then touch the batch: adding issues grows the arena
          * and would move the text r points into. */
@@ -301,9 +317,13 @@ static gf_status run(void *stv, gf_ctx *wctx, int worker, gf_batch *b)
         if (nerr && !s->keep_invalid) {
             char reason[768];
             snprintf(reason, sizeof reason, "%s: %s", errs, msg);
-            if ((st = gf_batch_reject(b, row, reason))) return st;
+            if ((st = gf_batch_reject(b, row, reason))) {
+                if (cur >= 0) gf_vwide_sync(&w->wide[cur], &s->mu);
+                return st;
+            }
         }
     }
+    if (cur >= 0) gf_vwide_sync(&w->wide[cur], &s->mu);
     return GF_OK;
 }
 
@@ -348,13 +368,7 @@ static gf_status end(void *stv, gf_ctx *ctx)
     for (int i = 0; i < s->ninputs; i++) {
         gf_layout l = gf_reader_layout(s->reader, i);
         if (!gf_layout_is_bal(l)) continue;
-        /* the other workers' tables folded into the first one's, each freed
-         * once folded: the tables are held once, not twice, at the end */
-        gf_vwide *all = &s->w[0].wide[i];
-        for (int k = 1; k < s->nworkers; k++) {
-            gf_vwide_merge(all, &s->w[k].wide[i]);
-            gf_vwide_free(&s->w[k].wide[i]);
-        }
+        gf_vwide *all = &s->wide[i]; /* every worker's groups are in it */
         if (all->nomem) gf_ctx_log(ctx, GF_LOG_WARN, "%s: out of memory: file-wide BAL checks skipped", gf_reader_path(s->reader, i));
         else if (all->rows) {
             endctx e = {ctx, gf_reader_path(s->reader, i), profile_for(s, i, l), 0, {{0}}};

@@ -111,12 +111,49 @@ static int put(gf_vmap *m, uint64_t key, uint64_t val, uint32_t first, uint32_t 
     return 1;
 }
 
+/* A front's group or lieu-dit for its shared table: 0 when out of memory. */
+static int pend(gf_vwide *w, uint32_t map, gf_vent e)
+{
+    if (w->npend == w->cappend) {
+        size_t nc = w->cappend ? w->cappend * 2 : 1024;
+        gf_vpend *np = realloc(w->pend, nc * sizeof *np);
+        if (!np) return 0;
+        w->pend = np;
+        w->cappend = nc;
+    }
+    w->pend[w->npend++] = (gf_vpend){e, map};
+    return 1;
+}
+
 static int flush(gf_vmap *m)
 {
     if (!m->run.key) return 1;
-    int ok = put(m, m->run.key, m->run.val, m->run.first, m->run.count);
+    int ok = m->owner && m->owner->shared ? pend(m->owner, (uint32_t)m->idx, m->run)
+                                          : put(m, m->run.key, m->run.val, m->run.first, m->run.count);
     m->run.key = 0;
     return ok;
+}
+
+/* 1: added; 0: out of memory (or over the budget: truncated is set) */
+static int lieudit_add(gf_vwide *w, uint64_t hash, uint64_t line)
+{
+    if (w->nlieudit + 2 > w->caplieudit) {
+        size_t nc = w->caplieudit ? w->caplieudit * 2 : 1024;
+        if (!take(w, (nc - w->caplieudit) * sizeof(uint64_t))) {
+            w->truncated = 1;
+            return 1;
+        }
+        uint64_t *nl = realloc(w->lieudit, nc * sizeof *nl);
+        if (!nl) {
+            give(w, (nc - w->caplieudit) * sizeof(uint64_t));
+            return 0;
+        }
+        w->lieudit = nl;
+        w->caplieudit = nc;
+    }
+    w->lieudit[w->nlieudit++] = hash;
+    w->lieudit[w->nlieudit++] = line;
+    return 1;
 }
 
 static int observe(gf_vmap *m, uint64_t key, uint64_t val, uint64_t line)
@@ -148,12 +185,12 @@ static int has(const gf_vmap *m, uint64_t key)
 static uint64_t hs(const char *p, size_t n) { return p ? gf_vhash(p, n, GF_VHASH0) : 0; }
 
 static gf_vmap *maps(gf_vwide *w, int i);
+static void own(gf_vwide *w);
 
 void gf_vwide_row(gf_vwide *w, const gf_vparsed *p, uint64_t line)
 {
     int ok = 1;
-    if (!w->communes.owner)
-        for (int i = 0; i < 6; i++) maps(w, i)->owner = w;
+    if (!w->communes.owner) own(w);
     int topo = p->has_numero && p->numero == 99999;
     w->rows++;
     /* validateUseBanIds */
@@ -175,25 +212,8 @@ void gf_vwide_row(gf_vwide *w, const gf_vparsed *p, uint64_t line)
     }
     /* validateComplementIsDeclared */
     if (topo) ok &= observe(&w->toponyms, p->has_voie ? p->voie_exact_hash : 2, 0, line);
-    if (p->has_lieudit) {
-        if (w->nlieudit + 2 > w->caplieudit) {
-            size_t nc = w->caplieudit ? w->caplieudit * 2 : 1024;
-            if (!take(w, (nc - w->caplieudit) * sizeof(uint64_t))) {
-                w->truncated = 1;
-                goto done;
-            }
-            uint64_t *nl = realloc(w->lieudit, nc * sizeof *nl);
-            if (nl) { w->lieudit = nl; w->caplieudit = nc; }
-            else give(w, (nc - w->caplieudit) * sizeof(uint64_t));
-        }
-        if (w->nlieudit + 2 <= w->caplieudit) {
-            w->lieudit[w->nlieudit++] = p->lieudit_hash;
-            w->lieudit[w->nlieudit++] = line;
-        } else {
-            ok = 0;
-        }
-    }
-done:
+    if (p->has_lieudit)
+        ok &= w->shared ? pend(w, 6, (gf_vent){p->lieudit_hash, line, 0, 0}) : lieudit_add(w, p->lieudit_hash, line);
     if (!ok) w->nomem = 1;
 }
 
@@ -203,67 +223,54 @@ static gf_vmap *maps(gf_vwide *w, int i)
     return i < 6 ? m[i] : NULL;
 }
 
+static void own(gf_vwide *w)
+{
+    for (int i = 0; i < 6; i++) {
+        maps(w, i)->owner = w;
+        maps(w, i)->idx = i;
+    }
+}
+
 static void flush_all(gf_vwide *w)
 {
     for (int i = 0; i < 6; i++)
         if (!flush(maps(w, i))) w->nomem = 1;
 }
 
-void gf_vwide_merge(gf_vwide *d, const gf_vwide *s)
+void gf_vwide_sync(gf_vwide *f, pthread_mutex_t *mu)
 {
+    gf_vwide *d = f->shared;
+    flush_all(f); /* the runs in progress: a batch's end closes them */
+    pthread_mutex_lock(mu);
+    if (!d->communes.owner) own(d);
     int ok = 1;
-    d->rows += s->rows;
-    d->useban += s->useban;
-    d->track_num |= s->track_num;
-    d->truncated |= s->truncated;
-    if (!d->communes.owner)
-        for (int i = 0; i < 6; i++) maps(d, i)->owner = d;
-    flush_all(d);
-    for (int k = 0; k < 6; k++) {
-        gf_vmap *dm = maps(d, k), *sm = maps((gf_vwide *)s, k);
-        /* src is read in its slot order: into a destination smaller than
-         * src, or one that must grow meanwhile, those keys arrive in the
-         * order of their slots there too, faster than one a slot, and the
-         * cluster ahead of them grows with every key (linear probing's
-         * sorted-insertion trap: 1.5 s of a 3.3 s convert of 1M rows on two
-         * workers). Sized first, the destination takes them as they come. */
-        while (dm->cap < sm->cap || (dm->n + sm->n + 2) * 4 > dm->cap * 3) {
-            int g = grow(dm);
-            if (g <= 0) {
-                if (g == 0) ok = 0;
-                break;
-            }
-        }
-        for (size_t i = 0; i < sm->cap; i++)
-            if (sm->e[i].key) ok &= put(dm, sm->e[i].key, sm->e[i].val, sm->e[i].first, sm->e[i].count);
-        if (sm->run.key) ok &= put(dm, sm->run.key, sm->run.val, sm->run.first, sm->run.count);
+    d->rows += f->rows;
+    d->useban += f->useban;
+    d->track_num |= f->track_num;
+    d->truncated |= f->truncated;
+    for (size_t i = 0; i < f->npend; i++) {
+        const gf_vent *e = &f->pend[i].e;
+        if (f->pend[i].map < 6) ok &= put(maps(d, (int)f->pend[i].map), e->key, e->val, e->first, e->count);
+        else ok &= lieudit_add(d, e->key, e->val);
     }
-    for (size_t i = 0; i < s->nlieudit; i += 2) {
-        if (d->nlieudit + 2 > d->caplieudit) {
-            size_t nc = d->caplieudit ? d->caplieudit * 2 : 1024;
-            if (!take(d, (nc - d->caplieudit) * sizeof(uint64_t))) {
-                d->truncated = 1;
-                break;
-            }
-            uint64_t *nl = realloc(d->lieudit, nc * sizeof *nl);
-            if (!nl) { give(d, (nc - d->caplieudit) * sizeof(uint64_t)); ok = 0; break; }
-            d->lieudit = nl;
-            d->caplieudit = nc;
-        }
-        d->lieudit[d->nlieudit++] = s->lieudit[i];
-        d->lieudit[d->nlieudit++] = s->lieudit[i + 1];
-    }
-    if (!ok || s->nomem) d->nomem = 1;
+    if (!ok || f->nomem) d->nomem = 1;
+    pthread_mutex_unlock(mu);
+    f->npend = 0;
+    f->rows = f->useban = 0;
+    f->truncated = f->nomem = 0;
 }
 
 void gf_vwide_free(gf_vwide *w)
 {
     for (int i = 0; i < 6; i++) table_free(maps(w, i)->e, maps(w, i)->cap);
     free(w->lieudit);
+    free(w->pend);
     gf_vbudget *pool = w->pool;
+    gf_vwide *shared = w->shared;
     if (pool) atomic_fetch_sub(&pool->used, w->used);
     memset(w, 0, sizeof *w);
     w->pool = pool; /* the table may be filled again (a stage run twice) */
+    w->shared = shared;
 }
 
 static void report_conflicts(const gf_vmap *m, const char *code, gf_vwide_row_fn fn, void *u)

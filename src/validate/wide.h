@@ -7,6 +7,8 @@
 #ifndef GF_VALIDATE_WIDE_H
 #define GF_VALIDATE_WIDE_H
 
+#include <pthread.h>
+
 #include "validate/rules.h"
 
 /* 24 bytes: the count's top bit is the conflict flag; lines over 4G are
@@ -19,7 +21,12 @@ typedef struct gf_vmap {
     size_t cap, n;
     gf_vent run;
     struct gf_vwide *owner; /* for the memory budget */
+    int idx;                /* which of the owner's maps */
 } gf_vmap;
+
+/* A group (map < 6) or a lieu-dit (map 6: key its hash, val its line) a
+ * worker saw, waiting to go into the shared table. */
+typedef struct gf_vpend { gf_vent e; uint32_t map; } gf_vpend;
 
 /* Memory budget of the group tables (bytes); past it, new groups are no
  * longer recorded (existing ones still are) and the file gets the info
@@ -33,7 +40,15 @@ typedef struct gf_vbudget {
     size_t limit;          /* 0: GF_VWIDE_BUDGET */
 } gf_vbudget;
 
+/* Several workers fill one table: each has a front (a gf_vwide whose
+ * `shared` is that table) that collects its batch's groups, run-length
+ * compressed, and adds them under the table's lock at gf_vwide_sync. One
+ * table whatever the worker count: memory does not grow with -j, and no
+ * merge at the end. */
 typedef struct gf_vwide {
+    struct gf_vwide *shared; /* a front: groups go to pend, then to *shared */
+    gf_vpend *pend;
+    size_t npend, cappend;
     gf_vbudget *pool;      /* shared budget; NULL: budget below */
     size_t budget, used;   /* budget 0: GF_VWIDE_BUDGET; used: this table's bytes */
     int truncated;
@@ -47,8 +62,9 @@ typedef struct gf_vwide {
 } gf_vwide;
 
 void gf_vwide_row(gf_vwide *w, const gf_vparsed *p, uint64_t line);
-/* Adds src's groups into dst (convert: one gf_vwide per worker). */
-void gf_vwide_merge(gf_vwide *dst, const gf_vwide *src);
+/* A front's groups and counts into its shared table, under mu (which
+ * guards that table); the front is then empty. */
+void gf_vwide_sync(gf_vwide *front, pthread_mutex_t *mu);
 void gf_vwide_free(gf_vwide *w);
 
 /* Result callbacks: a row code for n rows (first: the first line of one

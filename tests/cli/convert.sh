@@ -89,6 +89,25 @@ if [ -x /usr/bin/time ] && ! ldd "$GF" | grep -q asan; then
   # src/validate/wide.c): 270k more ids may take 270000 * 32 B = 8.4 MB more
   ok '[ $((big - small)) -lt $((8192 + 270000 * 32 / 1024)) ]' "memory flat but for the id table: ${small} KB for 30k rows, ${big} KB for 300k rows"
   rm -f "$OUT/synth300k.csv" "$OUT/m1.geojsonl" "$OUT/m2.geojsonl"
+  # 8c. the stream's memory does not grow with -j (a fixed number of rows in
+  # flight, one validation table fed by every worker): a 300k-row BAL with
+  # BAN ids, -j 1 and -j 8 within 10 %; with --max-memory, what grows with
+  # the input (the BAN-id tables) stays within it: 300k rows take at most
+  # the budget, the rows in flight (about 10 MB) and the output's write-behind
+  # buffers (16 MB, ofile.c; 2k rows touch a few pages of them) more than 2k
+  /usr/bin/python3 "$SRC/bench/gen_bal.py" --rows 300000 -o "$OUT/bal300k.csv"
+  head -2001 "$OUT/bal300k.csv" > "$OUT/bal2k.csv"
+  for j in 1 8; do
+    /usr/bin/time -f %M -o "$OUT/rss_j$j" "$GF" convert "$OUT/bal300k.csv" -o "$OUT/j$j.geojsonl" -q -j $j
+  done
+  j1=$(tail -1 "$OUT/rss_j1"); j8=$(tail -1 "$OUT/rss_j8")
+  ok '[ $((j8 * 10)) -le $((j1 * 11)) ] && [ $((j1 * 10)) -le $((j8 * 11)) ]' "peak RSS -j 1 ${j1} KB, -j 8 ${j8} KB: within 10 %"
+  ok 'cmp -s "$OUT/j1.geojsonl" "$OUT/j8.geojsonl"' "300k BAL rows: -j 1 and -j 8 give the same bytes"
+  /usr/bin/time -f %M -o "$OUT/rss_b2k" "$GF" convert "$OUT/bal2k.csv" -o "$OUT/b2k.geojsonl" -q -j 8 --max-memory 16M
+  /usr/bin/time -f %M -o "$OUT/rss_b300k" "$GF" convert "$OUT/bal300k.csv" -o "$OUT/b300k.geojsonl" -q -j 8 --max-memory 16M
+  b2k=$(tail -1 "$OUT/rss_b2k"); b300k=$(tail -1 "$OUT/rss_b300k")
+  ok '[ $((b300k - b2k)) -le $(((16 + 10 + 16) * 1024)) ]' "--max-memory 16M: ${b2k} KB for 2k rows, ${b300k} KB for 300k rows"
+  rm -f "$OUT"/bal300k.csv "$OUT"/bal2k.csv "$OUT"/j[18].geojsonl "$OUT"/b2k.geojsonl "$OUT"/b300k.geojsonl
 fi
 
 # 9. output CRS: Lambert-93 GeoJSON declares its CRS, GDAL agrees
