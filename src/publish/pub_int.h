@@ -55,6 +55,8 @@ typedef struct pb_part {
     char *diff;           /* the diff CSV (scratch) */
     gf_buf zdata;         /* the rows (no header), one gzip member: the store's data blob */
     gf_buf zrejects, zrepairs; /* rejected rows and repair list, zlib: the store's blobs */
+    uint64_t zlen[3];     /* between the job and the store step the three blobs wait in
+                           * out + ".z" (scratch), not in memory: their sizes */
     int known;            /* the very file is the published revision's (found by its hash, not read) */
     int64_t revision;     /* stored revision number (0: none) */
     int failed;           /* the part could not be read (reason given) */

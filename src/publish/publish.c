@@ -342,6 +342,48 @@ static void on_repairs(void *user, const gf_harmonise_result *r)
     }
 }
 
+/* The three blobs of a part, out of memory until the store step: held
+ * there, a department's compressed rows (50 bytes a row) would all be in
+ * memory at once, the peak growing with the input (1.3 GB at 26M rows). */
+static gf_status blobs_spill(gf_ctx *ctx, pb_part *p)
+{
+    gf_buf *b[3] = {&p->zdata, &p->zrejects, &p->zrepairs};
+    char path[4200];
+    snprintf(path, sizeof path, "%s.z", p->out);
+    FILE *f = fopen(path, "wb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "publish scratch %s: %s", path, strerror(errno));
+    int ok = 1;
+    for (int k = 0; k < 3; k++) {
+        ok &= fwrite(b[k]->p ? b[k]->p : "", 1, b[k]->len, f) == b[k]->len;
+        p->zlen[k] = b[k]->len;
+    }
+    ok &= fclose(f) == 0;
+    if (!ok) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "publish scratch %s: write error", path);
+    for (int k = 0; k < 3; k++) gf_buf_free(b[k]);
+    return GF_OK;
+}
+
+/* blobs_spill()'s blobs back, for the store. */
+static gf_status blobs_load(gf_ctx *ctx, pb_part *p)
+{
+    gf_buf *b[3] = {&p->zdata, &p->zrejects, &p->zrepairs};
+    char path[4200];
+    snprintf(path, sizeof path, "%s.z", p->out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "publish scratch %s: %s", path, strerror(errno));
+    gf_status st = GF_OK;
+    for (int k = 0; k < 3 && !st; k++) {
+        b[k]->len = 0;
+        if (!p->zlen[k]) continue;
+        if (gf_buf_reserve(b[k], (size_t)p->zlen[k])) st = OOM(ctx);
+        else if (fread(b[k]->p, 1, (size_t)p->zlen[k], f) != p->zlen[k])
+            st = gf_ctx_err(ctx, GF_ERR_IO, "publish scratch %s: short read", path);
+        else b[k]->len = (size_t)p->zlen[k];
+    }
+    fclose(f);
+    return st;
+}
+
 /* After the job: a part's harmonised rows (p->out) scanned and validated
  * as the reference validator sees the published file (its warnings, and a
  * last check that no error is left), its codes put in order. errs holds
@@ -389,6 +431,7 @@ static gf_status finish_part(gf_ctx *ctx, pb_part *p, codes *errs, codes *reps)
     if (!st && p->repair_list.len) st = pb_deflate(ctx, p->repair_list.p, p->repair_list.len, 0, &p->zrepairs);
     gf_buf_free(&p->repair_list); /* kept compressed (zrepairs) until stored */
     gf_buf_free(&f);
+    if (!st) st = blobs_spill(ctx, p);
     free(errs->v);
     free(warns.v);
     free(reps->v);
@@ -906,10 +949,13 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
                 break;
             if (had) continue;
         }
-        if ((st = pb_store_add(ctx, store, &set, p, p->status == PB_ST_PUBLISHED))) break;
+        if ((st = blobs_load(ctx, p)) || (st = pb_store_add(ctx, store, &set, p, p->status == PB_ST_PUBLISHED))) break;
+        gf_buf_free(&p->zdata);
+        gf_buf_free(&p->zrejects);
+        gf_buf_free(&p->zrepairs);
         stored++;
     }
-    /* the blobs are in the store now: their memory goes before the SITE's jobs */
+    /* what a failed step left in memory goes before the SITE's jobs */
     for (int i = 0; i < set.nparts; i++) {
         gf_buf_free(&set.parts[i].zdata);
         gf_buf_free(&set.parts[i].zrejects);
