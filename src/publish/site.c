@@ -134,8 +134,16 @@ typedef struct ctask {
     char msg[512];
 } ctask;
 
+/* The per-commune files' format: a SITE whose marker names another one
+ * gives none of its files to the next build. */
+#define FILES_FORMAT "files 1"
+
 typedef struct site_build {
     const char *dir;       /* the new SITE */
+    const char *old;       /* the SITE it replaces, when it lists its communes' revisions */
+    char *oldlist;         /* its marker's "code revision" lines, sorted by code */
+    size_t noldlist, oldpos;
+    gf_buf manifest;       /* the new marker's lines */
     int64_t run;
     gf_engine *engine;     /* NULL: the tasks run on the calling thread */
     FILE *gz;              /* adresses.csv.gz: gzip members, the header's then the stored ones */
@@ -209,11 +217,52 @@ static gf_status flush_communes(gf_ctx *ctx, site_build *b)
     return st;
 }
 
+/* The revision of code in the old SITE's marker (lines "CODE REV\n"
+ * sorted by code), 0 when it has none. The communes come in code order
+ * too: one cursor walks the list once. */
+static int64_t old_revision(site_build *b, const char *code)
+{
+    const char *end = b->oldlist + b->noldlist;
+    while (b->oldlist && b->oldpos < b->noldlist) {
+        const char *p = b->oldlist + b->oldpos;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl || nl - p < 7) break;
+        int c = strncmp(p, code, 5);
+        if (c > 0) break;
+        b->oldpos = (size_t)(nl + 1 - b->oldlist);
+        if (c == 0 && p[5] == ' ') return strtoll(p + 6, NULL, 10);
+    }
+    return 0;
+}
+
+/* A commune whose published revision is the one the old SITE holds: its
+ * files are the same bytes (written from the same blobs by the same
+ * format), linked instead of inflated and written again. 1: linked. */
+static int link_old(const site_build *b, const char *code)
+{
+    static const char *const sub[3] = {"bal", "rejects", "repairs"};
+    char from[4300], to[4300];
+    for (int k = 0; k < 3; k++) {
+        snprintf(from, sizeof from, "%s/%s/%s.csv", b->old, sub[k], code);
+        snprintf(to, sizeof to, "%s/%s/%s.csv", b->dir, sub[k], code);
+        if (link(from, to) == 0) continue;
+        if (k > 0 && errno == ENOENT) continue; /* it has no rejects, or no repairs */
+        for (int j = 0; j < k; j++) { /* undone: written as new */
+            snprintf(to, sizeof to, "%s/%s/%s.csv", b->dir, sub[j], code);
+            unlink(to);
+        }
+        return 0;
+    }
+    return 1;
+}
+
 static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
 {
     site_build *b = u;
     char path[4300];
     gf_status st;
+    if (gf_buf_printf(&b->manifest, "%s %lld\n", r->code, (long long)r->revision))
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     /* the stored rows are one gzip member: adresses.csv.gz is their
      * concatenation, no compression here */
     if (r->ndata && fwrite(r->data, 1, r->ndata, b->gz) != r->ndata)
@@ -226,6 +275,7 @@ static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
         if (append_csv(b->buf.p, b->buf.len, &b->changes_header, b->changes))
             return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s/changes.csv: write error", b->dir);
     }
+    if (b->old && old_revision(b, r->code) == r->revision && link_old(b, r->code)) return GF_OK;
     ctask *t = &b->task[b->ntask];
     t->dir = b->dir;
     t->st = GF_OK;
@@ -241,6 +291,8 @@ static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
 static void site_build_free(site_build *b)
 {
     gf_buf_free(&b->buf);
+    gf_buf_free(&b->manifest);
+    free(b->oldlist);
     for (int i = 0; i < SITE_BATCH; i++) {
         gf_buf_free(&b->task[i].data);
         gf_buf_free(&b->task[i].blob[0]);
@@ -619,6 +671,26 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine
     b.dir = dir;
     b.run = run;
     b.engine = engine;
+    if (pb_site_run(o->site) > 0) {
+        /* the publication in place: its marker lists its communes' revisions */
+        gf_buf m = {0};
+        snprintf(path, sizeof path, "%s/" MARKER, o->site);
+        if (pb_read_file(ctx, path, &m) == GF_OK && m.len) {
+            const char *fl = memchr(m.p, '\n', m.len);
+            size_t fn = strlen(FILES_FORMAT);
+            if (fl && (size_t)(m.p + m.len - fl) > fn + 1 && !strncmp(fl + 1, FILES_FORMAT, fn) && fl[1 + fn] == '\n') {
+                b.old = o->site;
+                b.oldlist = m.p;
+                b.noldlist = m.len;
+                size_t skip = (size_t)(fl + 2 + fn - m.p);
+                memmove(b.oldlist, b.oldlist + skip, m.len - skip);
+                b.noldlist = m.len - skip;
+                m.p = NULL;
+            }
+        }
+        gf_buf_free(&m);
+        gf_ctx_err(ctx, GF_OK, "%s", ""); /* an unreadable marker only means nothing is linked */
+    }
     if ((st = pb_mkdirs(ctx, dir))) return st;
     snprintf(path, sizeof path, "%s/bal", dir);
     if ((st = pb_mkdirs(ctx, path))) goto fail;
@@ -730,9 +802,16 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine
     }
     snprintf(path, sizeof path, "%s/" MARKER, dir);
     {
-        char m[32];
-        int n = snprintf(m, sizeof m, "%lld\n", (long long)run);
-        if ((st = pb_write_file(ctx, path, m, (size_t)n))) goto fail;
+        /* the run, then what the next build may link: the format of the
+         * communes' files and each commune's revision */
+        gf_buf m = {0};
+        if (gf_buf_printf(&m, "%lld\n" FILES_FORMAT "\n", (long long)run) ||
+            gf_buf_append(&m, b.manifest.p ? b.manifest.p : "", b.manifest.len))
+            st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        else
+            st = pb_write_file(ctx, path, m.p, m.len);
+        gf_buf_free(&m);
+        if (st) goto fail;
     }
     pb_test_kill("built");
     /* the exchange */

@@ -152,6 +152,7 @@ out = [l for l in lines if not l.split(';')[ik].startswith('54084') or l.split('
 open(W + '/src/epci/epci.csv', 'w').write('\n'.join(out) + '\n')
 EOF
 read removed total < $W/expect_bruz
+ino_landres=$(stat -c %i $W/site/bal/54084.csv); ino_bruz=$(stat -c %i $W/site/bal/35047.csv)
 pub --at 2026-12-03 > $OUT/run3.out 2> $OUT/run3.err; rc=$?
 cat $OUT/run3.err
 ok "[ $rc -eq 1 ]" "run 3: exit 1 (Landres rejected), got $rc"
@@ -168,6 +169,10 @@ ok "[ \"\$(commune 54084 \"['status']\")\" = rejected ]" "run 3: Landres (-90 %)
 ok "commune 54084 \"['reasons'][0]\" | grep -q 'max-deletion'" "run 3: Landres's reason names --max-deletion"
 ok "[ \"\$(commune 54084 \"['revision']\")\" = 1 ]" "run 3: Landres's revision 1 stays published"
 ok "[ \$(( \$(wc -l < $W/site/bal/54084.csv) - 1 )) -gt 300 ]" "run 3: bal/54084.csv is still the full revision 1"
+# a commune whose published revision did not change keeps its files: linked
+# from the SITE they were built in, not written again; a new revision's are new
+ok "[ \$(stat -c %i $W/site/bal/54084.csv) = $ino_landres ] && [ \$(stat -c %i $W/site/bal/35047.csv) != $ino_bruz ]" "run 3: Landres's bal/54084.csv linked from the old SITE, Bruz's written anew"
+ok "sed -n 2p $W/site/.geoflux-publication | grep -qx 'files 1' && grep -qx '35047 2' $W/site/.geoflux-publication" "run 3: the SITE's marker lists the communes' revisions"
 ok "[ \$(( \$(wc -l < $W/site/changes/35047.csv) - 1 )) -eq \$(( $removed + 4 )) ]" "changes/35047.csv lists the $removed removals, the addition, the two modifications and the move"
 ok "[ ! -f $W/site/changes/54084.csv ]" "no changes for the rejected commune"
 ok "grep -q '^moved;' $W/site/changes/35047.csv && grep -q '^modified;.*voie_nom' $W/site/changes/35047.csv" "changes.csv says moved and modified (voie_nom)"
