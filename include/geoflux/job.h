@@ -23,10 +23,12 @@
 #include <stdint.h>
 
 #include "geoflux/engine.h"
+#include "geoflux/geocode.h"
 #include "geoflux/harmonise.h"
 #include "geoflux/ingest.h"
 #include "geoflux/join.h"
 #include "geoflux/pipeline.h"
+#include "geoflux/reproject.h"
 #include "geoflux/validate.h"
 #include "geoflux/write.h"
 
@@ -199,6 +201,64 @@ gf_status gf_validate_job_check(gf_ctx *ctx, const gf_validate_job_opts *o);
  * reported (a file that cannot be read is reported through on_file, not
  * returned), or GF_ERR_ARG for options gf_validate_job_check() refuses. */
 gf_status gf_job_validate(gf_ctx *ctx, const gf_validate_job_opts *o);
+
+/* ---- geocode, reverse, index build ---------------------------------------
+ * `geocode` / `reverse`: every row of a table (an SCDL équipements file or
+ * any CSV) geocoded against an address index, loaded from a saved file or
+ * built from BAL/BAN files, and written in input order (rows breaking an
+ * SCDL rule carry its code in the errors column and are written all the
+ * same; records that cannot be parsed go to the rejects file). Built by
+ * gf_job_geocode(), run by gf_job_run(), like convert. Strings are
+ * borrowed until gf_job_destroy(); zero means "default". */
+typedef struct gf_geocode_job_opts {
+    int reverse;                       /* 1: `reverse` (the nearest address of each row's point) */
+    const char *input;                 /* the table: CSV, gzip ok, "-" standard input */
+    const char *index;                 /* a saved index (`index build`), or: */
+    const char *const *addresses;      /* the BAL/BAN files to build one from */
+    int naddresses;
+    const char *postcodes;             /* La Poste's base, for an index built here */
+    const char *output, *format, *layer, *t_srs; /* t_srs NULL: EPSG:4326 */
+    const char *rejects;               /* NULL: OUTPUT.rejects.csv, written when needed */
+    int append, precision, threads;
+    /* geocode: query columns (comma-separated, NULL: found by name), filter
+     * columns, the distance flagged in result_far (0: the default) */
+    const char *columns, *postcode, *citycode, *city;
+    double far_m;
+    const char *lat, *lon;             /* the row's own WGS84 position columns */
+    double max_m;                      /* reverse: beyond it, not-found (0: GF_GC_REVERSE_MAX_M) */
+    const char *result_columns;        /* NULL: every result column */
+    int columns_style;                 /* GF_GC_STYLE_* */
+} gf_geocode_job_opts;
+
+/* GF_ERR_ARG (message in ctx) for options that cannot go together: one
+ * address base (index or addresses), lat with lon, no geocode-only option
+ * in a reverse job. */
+gf_status gf_geocode_job_check(gf_ctx *ctx, const gf_geocode_job_opts *o);
+/* Checks inputs and outputs, resolves the CRS, loads or builds the index,
+ * opens the table and builds the pipeline. */
+gf_status gf_job_geocode(gf_ctx *ctx, const gf_geocode_job_opts *o, gf_job **out);
+
+typedef struct gf_geocode_info {
+    gf_gc_stats index;                 /* the index used */
+    int index_built;                   /* 1: built from addresses, 0: loaded */
+    double index_seconds;              /* its build or load */
+    const gf_crs_info *crs;            /* output CRS */
+    const char *rejects;               /* the rejects file's path */
+    gf_gc_counts counts;               /* after the run: statuses and result types */
+    uint64_t defects;                  /* after the run: rows breaking a schema rule, written */
+} gf_geocode_info;
+void gf_job_geocode_info(const gf_job *j, gf_geocode_info *out);
+
+/* `index build`: the index of inputs (and postcodes) saved to output,
+ * which is not one of the inputs. *stats (may be NULL) describes it. */
+typedef struct gf_index_job_opts {
+    const char *const *inputs;
+    int ninputs;
+    const char *postcodes;
+    const char *output;
+    int threads;
+} gf_index_job_opts;
+gf_status gf_job_index_build(gf_ctx *ctx, const gf_index_job_opts *o, gf_gc_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -1,21 +1,16 @@
 /* geoflux geocode / reverse / index: geocoding tables (SCDL équipements
- * files or any CSV) against the address base, offline and in batch. */
-#include <errno.h>
+ * files or any CSV) against the address base, offline and in batch: options
+ * parsed here, the jobs built and run by the library (src/job/geocode.c). */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "cli/commands.h"
 #include "geoflux/equipment.h"
 #include "geoflux/geocode.h"
-#include "geoflux/gpkg.h"
-#include "geoflux/pipeline.h"
-#include "geoflux/reproject.h"
-#include "geoflux/write.h"
+#include "geoflux/job.h"
 
 static void help_geocode(FILE *f)
 {
@@ -104,29 +99,6 @@ static void help_index(FILE *f)
         "and saves it as one flat file, memory-mapped by `--index INDEX` later.\n");
 }
 
-/* Counts the rows breaking a rule of their schema (SCDL), written all the
- * same: a commit-only sink. (Statuses are counted by the stage.) */
-typedef struct tally {
-    uint64_t defects;
-} tally;
-
-static gf_status t_begin(void *st, gf_ctx *ctx, const gf_schema *s, int nw)
-{
-    (void)st; (void)ctx; (void)s; (void)nw;
-    return GF_OK;
-}
-
-static gf_status t_commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
-{
-    tally *t = st;
-    (void)ctx; (void)enc;
-    for (size_t r = 0; r < b->n; r++)
-        if (b->errors && b->errors[r].len) t->defects++;
-    return GF_OK;
-}
-
-static const gf_sink_vt tally_vt = {.name = "tally", .begin = t_begin, .commit = t_commit};
-
 static double now_s(void)
 {
     struct timespec t;
@@ -134,22 +106,12 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static gf_status load_index(gf_ctx *ctx, const char *index, const char **addrs, int naddrs, const char *postcodes,
-                            int threads, int verbose, gf_gc_index **out)
+/* The index line of a geocode, reverse or index build run. */
+static void index_line(int built, const gf_gc_stats *s, double seconds)
 {
-    double t0 = now_s();
-    gf_status st;
-    if (index) st = gf_gc_index_load(ctx, index, out);
-    else st = gf_gc_index_build(ctx, addrs, naddrs, postcodes, threads, out);
-    if (st) return st;
-    if (verbose >= 0) {
-        gf_gc_stats s;
-        gf_gc_index_stats(*out, &s);
-        fprintf(stderr, "geoflux: index %s: %llu communes, %llu streets and places, %llu addresses, %.0f MB, %.2f s\n",
-                index ? "loaded" : "built", (unsigned long long)s.communes, (unsigned long long)s.streets,
-                (unsigned long long)s.addresses, (double)s.bytes / 1e6, now_s() - t0);
-    }
-    return GF_OK;
+    fprintf(stderr, "geoflux: index %s: %llu communes, %llu streets and places, %llu addresses, %.0f MB, %.2f s\n",
+            built ? "built" : "loaded", (unsigned long long)s->communes, (unsigned long long)s->streets,
+            (unsigned long long)s->addresses, (double)s->bytes / 1e6, seconds);
 }
 
 static int run_cmd(int argc, char **argv, int reverse)
@@ -234,117 +196,58 @@ static int run_cmd(int argc, char **argv, int reverse)
     if (wrong) return gf_cli_usage(cmd, "%s applies to `geoflux %s` only", wrong, reverse ? "geocode" : "reverse");
     gf_ctx *ctx = gf_cli_ctx(verbose);
     if (!ctx) return GF_EXIT_FAIL;
-    int code = GF_EXIT_FAIL;
-    gf_gc_index *ix = NULL;
-    gf_pipeline *p = NULL;
-    gf_table_reader *tr = NULL;
-    gf_crs_info crs = {0};
-    char *rejects_path = NULL;
-    tally tl = {0};
-    gf_status st;
-    const gf_sink_vt *svt;
-    void *sst, *gstage = NULL; /* gstage: borrowed, owned by the pipeline */
-    gf_gc_counts tc;
-    /* before any work (the index build): inputs readable, outputs creatable */
-    if ((st = gf_cli_check_input(ctx, input))) goto fail;
-    for (int i = 0; i < naddrs; i++)
-        if ((st = gf_cli_check_input(ctx, addrs[i]))) goto fail;
-    if (index && (st = gf_cli_check_input(ctx, index))) goto fail;
-    if (postcodes && !index && (st = gf_cli_check_input(ctx, postcodes))) goto fail;
-    if ((st = gf_cli_check_output(ctx, out))) goto fail;
-    if (rejects && (st = gf_cli_check_output(ctx, rejects))) goto fail;
-    /* outputs are neither inputs nor each other (write.h), checked before
-     * the index is built */
-    rejects_path = gf_cli_rejects_path(out, rejects);
-    if (!rejects_path) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto fail; }
-    {
-        const char *ins[64 + 3];
-        int nin = 0;
-        ins[nin++] = input;
-        if (index) ins[nin++] = index;
-        for (int i = 0; i < naddrs; i++) ins[nin++] = addrs[i];
-        if (postcodes) ins[nin++] = postcodes;
-        const gf_path_role outs[] = {{out, "output"}, {rejects_path, rejects ? "--rejects" : "rejects file"}};
-        if ((st = gf_output_check_paths(ctx, ins, nin, outs, 2, GF_CHECK_OVERWRITE | (append ? GF_CHECK_APPEND : 0))))
-            goto fail;
-    }
-    if ((st = gf_crs_resolve(ctx, t_srs ? t_srs : "EPSG:4326", &crs))) goto fail;
-    gf_ctx_log(ctx, GF_LOG_INFO, "output CRS: %s (%s)", gf_crs_label(&crs), crs.name);
-    /* an --index file that cannot be used is an unreadable input: its
-     * loader says so with GF_ERR_INPUT or GF_ERR_PARSE (exit 2) */
-    if ((st = load_index(ctx, index, addrs, naddrs, postcodes, threads, verbose, &ix))) goto fail;
-    gf_csv_opts co = {0};
-    if ((st = gf_table_open(ctx, input, &co, &tr))) goto fail;
-    gf_table_reader *reader = tr;
-    gf_pipeline_opts po = {.threads = threads};
-    if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
-    gf_pipeline_set_source(p, &gf_table_source_vt, tr, gf_table_schema(tr), (void (*)(void *))gf_table_destroy);
-    tr = NULL;
-    /* SCDL rules are checked and reported (errors column, summary), but a
-     * row breaking one is geocoded and written all the same: batch
-     * geocoders never withhold a row */
-    {
-        gf_reverse_opts ro = {.index = ix, .lat_col = lat, .lon_col = lon, .max_m = maxd, .result_columns = rcols,
-                              .columns_style = style};
-        gf_geocode_opts go = {.index = ix, .columns = columns[0] ? columns : NULL, .postcode = postcode,
-                              .citycode = citycode, .city = city, .lat_col = lat, .lon_col = lon, .bias = lat && lon,
-                              .far_m = far,
-                              .result_columns = rcols, .columns_style = style};
-        if ((st = gf_geocode_table_stages(ctx, p, reader, reverse ? NULL : &go, reverse ? &ro : NULL, t_srs, &gstage)))
-            goto fail;
-    }
-    gf_output_opts oo = {.path = out, .format = format, .layer = layer, .append = append, .precision = precision, .epsg = crs.epsg,
-                         .srs_wkt = crs.wkt, .srs_geographic = crs.geographic};
-    const char *inputs[1] = {input};
-    oo.inputs = inputs; oo.ninputs = 1; /* `source` of the GeoPackage's rejects table */
-    if ((st = gf_output_open(ctx, &oo, &svt, &sst))) goto fail;
-    if ((st = gf_pipeline_add_sink(p, svt, sst))) { svt->destroy(sst); goto fail; }
-    if ((st = gf_rejects_open(ctx, rejects_path, inputs, 1, &sst))) goto fail;
-    if ((st = gf_pipeline_add_sink(p, &gf_rejects_sink_vt, sst))) { gf_rejects_sink_vt.destroy(sst); goto fail; }
-    if ((st = gf_pipeline_add_sink(p, &tally_vt, &tl))) goto fail;
+    gf_geocode_job_opts go = {.reverse = reverse, .input = input, .index = index, .addresses = addrs,
+                              .naddresses = naddrs, .postcodes = postcodes, .output = out, .format = format,
+                              .layer = layer, .t_srs = t_srs, .rejects = rejects, .append = append,
+                              .precision = precision, .threads = threads, .columns = columns[0] ? columns : NULL,
+                              .postcode = postcode, .citycode = citycode, .city = city, .far_m = far, .lat = lat,
+                              .lon = lon, .max_m = reverse ? maxd : 0, .result_columns = rcols, .columns_style = style};
+    gf_job *job = NULL;
+    gf_geocode_info gi;
     gf_run_stats s;
-    st = gf_pipeline_run(p, &s);
-    gf_ctx_log_flush(ctx);
-    if (st) goto fail;
-    gf_geocode_stage_counts(gstage, &tc);
+    int code = GF_EXIT_OK;
+    gf_status st = gf_job_geocode(ctx, &go, &job);
+    if (!st && verbose >= 0) {
+        gf_job_geocode_info(job, &gi);
+        index_line(gi.index_built, &gi.index, gi.index_seconds);
+    }
+    if (!st) st = gf_job_run(job, NULL, &s);
+    if (st) {
+        code = gf_cli_fail(ctx, st);
+        goto done;
+    }
+    gf_job_geocode_info(job, &gi);
+    const gf_gc_counts *tc = &gi.counts;
     double rate = s.seconds > 0 ? (double)s.read / s.seconds : 0;
     if (summary) {
         printf("{\"read\":%llu,\"written\":%llu,\"rejected\":%llu,\"ok\":%llu,\"not_found\":%llu,\"skipped\":%llu,"
                "\"error\":%llu,\"housenumber\":%llu,\"street\":%llu,\"locality\":%llu,\"municipality\":%llu,"
                "\"schema_defects\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"crs\":",
                (unsigned long long)s.read, (unsigned long long)s.written, (unsigned long long)s.rejected,
-               (unsigned long long)tc.ok, (unsigned long long)tc.not_found, (unsigned long long)tc.skipped,
-               (unsigned long long)tc.error, (unsigned long long)tc.types[1], (unsigned long long)tc.types[2],
-               (unsigned long long)tc.types[3], (unsigned long long)tc.types[4], (unsigned long long)tl.defects,
+               (unsigned long long)tc->ok, (unsigned long long)tc->not_found, (unsigned long long)tc->skipped,
+               (unsigned long long)tc->error, (unsigned long long)tc->types[1], (unsigned long long)tc->types[2],
+               (unsigned long long)tc->types[3], (unsigned long long)tc->types[4], (unsigned long long)gi.defects,
                s.seconds, rate);
-        gf_cli_json_str(stdout, gf_crs_label(&crs));
+        gf_cli_json_str(stdout, gf_crs_label(gi.crs));
         printf(",\"crs_name\":");
-        gf_cli_json_str(stdout, crs.name);
+        gf_cli_json_str(stdout, gi.crs->name);
         printf("}\n");
     }
     if (verbose >= 0) {
         fprintf(stderr, "geoflux: read %llu, written %llu, rejected %llu; ", (unsigned long long)s.read,
                 (unsigned long long)s.written, (unsigned long long)s.rejected);
         fprintf(stderr, "status: %llu ok (%llu housenumber, %llu street, %llu locality, %llu municipality), "
-                "%llu not-found, %llu skipped, %llu error", (unsigned long long)tc.ok, (unsigned long long)tc.types[1],
-                (unsigned long long)tc.types[2], (unsigned long long)tc.types[3], (unsigned long long)tc.types[4],
-                (unsigned long long)tc.not_found, (unsigned long long)tc.skipped, (unsigned long long)tc.error);
-        if (tl.defects)
+                "%llu not-found, %llu skipped, %llu error", (unsigned long long)tc->ok, (unsigned long long)tc->types[1],
+                (unsigned long long)tc->types[2], (unsigned long long)tc->types[3], (unsigned long long)tc->types[4],
+                (unsigned long long)tc->not_found, (unsigned long long)tc->skipped, (unsigned long long)tc->error);
+        if (gi.defects)
             fprintf(stderr, "; %llu rows break a schema rule (codes in the errors column), written all the same",
-                    (unsigned long long)tl.defects);
+                    (unsigned long long)gi.defects);
         fprintf(stderr, "; %.2f s, %.0f rows/s\n", s.seconds, rate);
-        if (s.rejected || rejects) fprintf(stderr, "geoflux: rejects: %s\n", rejects_path + (rejects_path[0] == '?'));
+        if (s.rejected || rejects) fprintf(stderr, "geoflux: rejects: %s\n", gi.rejects);
     }
-    code = GF_EXIT_OK;
-    goto done;
-fail:
-    code = gf_cli_fail(ctx, st);
 done:
-    gf_pipeline_destroy(p);
-    gf_table_destroy(tr);
-    gf_gc_index_destroy(ix);
-    gf_crs_info_free(&crs);
-    free(rejects_path);
+    gf_job_destroy(job);
     gf_ctx_destroy(ctx);
     return code;
 }
@@ -385,35 +288,18 @@ int gf_cmd_index(int argc, char **argv)
     if (optind >= argc || !out) return gf_cli_usage("index", "%s", !out ? "no output (-o FILE)" : "no input file");
     gf_ctx *ctx = gf_cli_ctx(verbose);
     if (!ctx) return GF_EXIT_FAIL;
-    gf_gc_index *ix = NULL;
     double t0 = now_s();
-    gf_status st = GF_OK;
-    /* before the build: inputs readable, the output's folder writable */
-    for (int i = optind; i < argc && st == GF_OK; i++) st = gf_cli_check_input(ctx, argv[i]);
-    if (st == GF_OK && postcodes) st = gf_cli_check_input(ctx, postcodes);
-    if (st == GF_OK) st = gf_cli_check_output(ctx, out);
-    if (st == GF_OK) { /* the index is not written over one of its inputs */
-        const char **ins = malloc(sizeof *ins * (size_t)(argc - optind + 1));
-        int nin = 0;
-        if (!ins) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-        else {
-            for (int i = optind; i < argc; i++) ins[nin++] = argv[i];
-            if (postcodes) ins[nin++] = postcodes;
-            const gf_path_role outs[] = {{out, "output"}};
-            st = gf_output_check_paths(ctx, ins, nin, outs, 1, GF_CHECK_OVERWRITE);
-            free(ins);
-        }
-    }
-    if (st == GF_OK)
-        st = load_index(ctx, NULL, (const char **)(argv + optind), argc - optind, postcodes, threads, verbose, &ix);
-    if (st == GF_OK) st = gf_gc_index_save(ix, ctx, out);
+    gf_index_job_opts io = {.inputs = (const char *const *)(argv + optind), .ninputs = argc - optind,
+                            .postcodes = postcodes, .output = out, .threads = threads};
+    gf_gc_stats gs;
+    gf_status st = gf_job_index_build(ctx, &io, &gs);
     int code = GF_EXIT_OK;
     if (st) {
         code = gf_cli_fail(ctx, st);
     } else if (verbose >= 0) {
+        index_line(1, &gs, now_s() - t0);
         fprintf(stderr, "geoflux: index written to %s (%.2f s in all)\n", out, now_s() - t0);
     }
-    gf_gc_index_destroy(ix);
     gf_ctx_destroy(ctx);
     return code;
 }

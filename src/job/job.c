@@ -110,6 +110,7 @@ void gf_job_destroy(gf_job *j)
 {
     if (!j) return;
     gf_pipeline_destroy(j->p);
+    gf_gc_index_destroy(j->ix); /* after the stage that reads it */
     if (j->join_ds) GDALClose(j->join_ds); /* after the writers that read it */
     free(j->rejects_path);
     free(j->xl);

@@ -21,6 +21,13 @@ struct gf_job {
     void *join_ds;            /* GDALDatasetH (Memory driver): the join's statistics for the writers */
     gf_extra_layer join_xl;
     gf_extra_layer *xl;       /* what the writers copy: the join's layer, then gf_convert_opts.extra_layers */
+    /* geocode, reverse */
+    gf_gc_index *ix;
+    void *gstage;             /* the geocode stage, owned by p: its counts */
+    uint64_t defects;         /* counted by the tally sink */
+    gf_gc_stats ixstats;
+    int ix_built;
+    double ix_seconds;
 };
 
 /* Process-wide set-up every job builder calls first (GDAL's drivers). */

@@ -8,7 +8,8 @@
  *  - a job cancelled from another thread in the middle of its run returns
  *    GF_ERR_CANCELLED and leaves no output, neither under its final name
  *    nor as a temporary; one cancelled before its run does not start;
- *  - the options a job refuses on their own.
+ *  - the options a job refuses on their own;
+ *  - the geocode job gives the bytes of `geoflux geocode`.
  * usage: test_engine SRCDIR (run from the build folder, where ./geoflux is) */
 #include <dirent.h>
 #include <pthread.h>
@@ -336,6 +337,46 @@ static void test_cancel(const char *name, gf_engine *e)
     gf_ctx_destroy(ctx);
 }
 
+/* The geocode job built by the library gives the bytes of `geoflux
+ * geocode` for the same options, on an engine, and counts its rows. */
+static void test_geocode_job(gf_engine *e)
+{
+    char bal[600], eq[600], ref[600], out[600];
+    snprintf(bal, sizeof bal, "%s/data/samples/bal/bal_35047_v1.3.csv", SRC);
+    snprintf(eq, sizeof eq, "%s/data/samples/equipements/equipements-35047.csv", SRC);
+    snprintf(ref, sizeof ref, "%s/geocode-cli.csv", OUT);
+    snprintf(out, sizeof out, "%s/geocode-job.csv", OUT);
+    char *argv[] = {"geoflux", "geocode", "--addresses", bal, eq, "-o", ref, "-q", NULL};
+    CHECK(run_cli(argv) == 0);
+    gf_ctx *ctx = NULL;
+    CHECK(gf_ctx_create(&ctx) == GF_OK);
+    const char *addrs[1] = {bal};
+    gf_geocode_job_opts o = {.input = eq, .addresses = addrs, .naddresses = 1, .output = out};
+    gf_job *j = NULL;
+    gf_run_stats s;
+    CHECK(gf_job_geocode(ctx, &o, &j) == GF_OK);
+    CHECK(j && gf_job_run(j, e, &s) == GF_OK);
+    gf_geocode_info gi;
+    gf_job_geocode_info(j, &gi);
+    CHECK(gi.index_built && gi.index.addresses > 1000 && s.read > 0 && s.read == s.written + s.rejected);
+    CHECK(gi.counts.ok > 0 && gi.counts.ok + gi.counts.not_found + gi.counts.skipped + gi.counts.error == s.written);
+    gf_job_destroy(j);
+    CHECK(same_file(ref, out));
+    /* what the job refuses on its own */
+    o.reverse = 1;
+    o.far_m = 50;
+    CHECK(gf_job_geocode(ctx, &o, &j) == GF_ERR_ARG && j == NULL);
+    o.reverse = 0;
+    o.index = "x.gcidx";
+    CHECK(gf_geocode_job_check(ctx, &o) == GF_ERR_ARG);
+    o.index = NULL;
+    o.lat = "lat";
+    CHECK(gf_geocode_job_check(ctx, &o) == GF_ERR_ARG);
+    o.lon = "lon";
+    CHECK(gf_geocode_job_check(ctx, &o) == GF_OK);
+    gf_ctx_destroy(ctx);
+}
+
 static void test_refused(void)
 {
     gf_ctx *ctx = NULL;
@@ -398,6 +439,7 @@ int main(int argc, char **argv)
     gf_ctx_create(&ctx);
     gf_engine_opts eo = {.threads = 2};
     CHECK(gf_engine_create(ctx, &eo, &e) == GF_OK);
+    test_geocode_job(e);
     test_cancel("pmtiles", e);
     test_cancel("geojson", e);
     gf_engine_destroy(e);
