@@ -40,10 +40,10 @@ sanitize:
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 # ThreadSanitizer on the unit tests and the multi-threaded pipeline tests
-# (convert's workers, the tiles' pool) and geoflux serve (its request
+# (convert's workers, the tiles' pool, the gzip read-ahead of cli.ingest) and geoflux serve (its request
 # threads, the archive references). tests/tsan.supp says why each
 # third-party suppression is there.
-TSAN_TESTS ?= ^(unit\.|cli\.(convert|tiles|serve|validate_threads)$$)
+TSAN_TESTS ?= ^(unit\.|cli\.(convert|ingest|tiles|serve|validate_threads)$$)
 tsan:
 	@tools/setup.sh test
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGF_TSAN=ON >/dev/null
