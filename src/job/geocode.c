@@ -114,7 +114,8 @@ static gf_status build(gf_job *j, const gf_geocode_job_opts *o)
     if ((st = gf_geocode_table_stages(ctx, j->p, tr, o->reverse ? NULL : &go, o->reverse ? &ro : NULL, o->t_srs,
                                       &j->gstage)))
         return st;
-    const char *inputs[1] = {o->input};
+    j->table[0] = o->input;
+    const char *const *inputs = j->table; /* borrowed by the sinks until the job ends */
     gf_output_opts oo = {.path = o->output, .format = o->format, .layer = o->layer, .append = o->append,
                          .precision = o->precision, .epsg = j->crs.epsg, .srs_wkt = j->crs.wkt,
                          .srs_geographic = j->crs.geographic};

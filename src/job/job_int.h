@@ -22,6 +22,7 @@ struct gf_job {
     gf_extra_layer join_xl;
     gf_extra_layer *xl;       /* what the writers copy: the join's layer, then gf_convert_opts.extra_layers */
     /* geocode, reverse */
+    const char *table[1];     /* the input table's path: the writers and rejects borrow the array */
     gf_gc_index *ix;
     void *gstage;             /* the geocode stage, owned by p: its counts */
     uint64_t defects;         /* counted by the tally sink */
