@@ -344,21 +344,29 @@ static void on_repairs(void *user, const gf_harmonise_result *r)
 
 /* The three blobs of a part, out of memory until the store step: held
  * there, a department's compressed rows (50 bytes a row) would all be in
- * memory at once, the peak growing with the input (1.3 GB at 26M rows). */
+ * memory at once, the peak growing with the input (1.3 GB at 26M rows).
+ * They wait beside the part's harmonised file, in the run's working
+ * directory (SITE.geoflux-work); errors name the commune, not the file. */
+static FILE *blobs_open(const pb_part *p, const char *mode)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.z", p->out);
+    return fopen(path, mode);
+}
+
 static gf_status blobs_spill(gf_ctx *ctx, pb_part *p)
 {
     gf_buf *b[3] = {&p->zdata, &p->zrejects, &p->zrepairs};
-    char path[4200];
-    snprintf(path, sizeof path, "%s.z", p->out);
-    FILE *f = fopen(path, "wb");
-    if (!f) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "publish scratch %s: %s", path, strerror(errno));
-    int ok = 1;
-    for (int k = 0; k < 3; k++) {
+    FILE *f = blobs_open(p, "wb");
+    int ok = f != NULL;
+    for (int k = 0; k < 3 && ok; k++) {
         ok &= fwrite(b[k]->p ? b[k]->p : "", 1, b[k]->len, f) == b[k]->len;
         p->zlen[k] = b[k]->len;
     }
-    ok &= fclose(f) == 0;
-    if (!ok) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "publish scratch %s: write error", path);
+    if (f) ok &= fclose(f) == 0;
+    if (!ok)
+        return gf_ctx_err(ctx, GF_ERR_OUTPUT, "commune %s: its compressed rows cannot be kept in the working directory "
+                                              "beside -o until stored: %s", p->code, strerror(errno));
     for (int k = 0; k < 3; k++) gf_buf_free(b[k]);
     return GF_OK;
 }
@@ -367,21 +375,23 @@ static gf_status blobs_spill(gf_ctx *ctx, pb_part *p)
 static gf_status blobs_load(gf_ctx *ctx, pb_part *p)
 {
     gf_buf *b[3] = {&p->zdata, &p->zrejects, &p->zrepairs};
-    char path[4200];
-    snprintf(path, sizeof path, "%s.z", p->out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return gf_ctx_err(ctx, GF_ERR_IO, "publish scratch %s: %s", path, strerror(errno));
-    gf_status st = GF_OK;
-    for (int k = 0; k < 3 && !st; k++) {
+    FILE *f = blobs_open(p, "rb");
+    int ok = f != NULL;
+    for (int k = 0; k < 3 && ok; k++) {
         b[k]->len = 0;
         if (!p->zlen[k]) continue;
-        if (gf_buf_reserve(b[k], (size_t)p->zlen[k])) st = OOM(ctx);
-        else if (fread(b[k]->p, 1, (size_t)p->zlen[k], f) != p->zlen[k])
-            st = gf_ctx_err(ctx, GF_ERR_IO, "publish scratch %s: short read", path);
-        else b[k]->len = (size_t)p->zlen[k];
+        if (gf_buf_reserve(b[k], (size_t)p->zlen[k])) {
+            if (f) fclose(f);
+            return OOM(ctx);
+        }
+        ok = fread(b[k]->p, 1, (size_t)p->zlen[k], f) == p->zlen[k];
+        if (ok) b[k]->len = (size_t)p->zlen[k];
     }
-    fclose(f);
-    return st;
+    if (f) fclose(f);
+    if (!ok)
+        return gf_ctx_err(ctx, GF_ERR_IO, "commune %s: its compressed rows cannot be read back from the working "
+                                          "directory beside -o", p->code);
+    return GF_OK;
 }
 
 /* After the job: a part's harmonised rows (p->out) scanned and validated

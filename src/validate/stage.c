@@ -14,9 +14,10 @@
  *    applied: cle_interop (the BAN `id` has another form), source and
  *    date_der_maj (absent), certification, BAN ids, required columns, and
  *    the file-wide checks.
- * File-wide checks (BAL only) keep per worker and per input one 32-byte
- * hash entry per BAN id / street / address (see wide.h); they are merged and
- * logged as warnings at end(): rows already went to the sinks. */
+ * File-wide checks (BAL only) keep per input one 24-byte hash entry per
+ * BAN id / street / address (see wide.h), fed by every worker batch by
+ * batch, and are logged as warnings at end(): rows already went to the
+ * sinks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Private: the reference's file-wide checks (lib/schema/rows.ts and
  * rows/ban_ids.ts) over a stream. Instead of holding every row as the
- * reference does, each check keeps one hash-map entry per group (32 bytes:
+ * reference does, each check keeps one hash-map entry per group (24 bytes:
  * key hash, value hash, count, first line): an id_ban_toponyme, a street,
  * an id_ban_adresse, an address. A group whose rows disagree is flagged and
  * every row of it carries the code, as in the reference. */
