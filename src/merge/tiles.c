@@ -1083,7 +1083,7 @@ gf_status gf_merge_tiles(gf_ctx *ctx, const gf_merge_opts *o, int pmtiles, gf_me
             }
         }
         if (!outraw.len) { e = g; continue; } /* only thinned-out points were there */
-        if ((st = gf_tile_gzip(NULL, NULL, (const uint8_t *)outraw.p, outraw.len, &gz))) { st = gf_ctx_err(ctx, st, "%s: cannot compress tile %d/%u/%u", o->output, z, x, y); goto out; }
+        if ((st = gf_tile_gzip(NULL, (const uint8_t *)outraw.p, outraw.len, &gz))) { st = gf_ctx_err(ctx, st, "%s: cannot compress tile %d/%u/%u", o->output, z, x, y); goto out; }
         if ((st = ar->vt->put(ar, ctx, z, x, y, (const uint8_t *)gz.p, gz.len))) goto out;
         stats->tiles++;
         size_t held = 0; /* by the inputs (in[n], the points tiled again, is not one) */

@@ -49,8 +49,7 @@ typedef struct tjob {
 typedef struct tworker {
     gf_mvt_layer pts;
     gf_buf raw;
-    z_stream zs;
-    int zinit;
+    struct libdeflate_compressor *zc; /* gf_tile_gzip()'s, reused */
     uint32_t *tags;
     size_t tagcap;
     gf_ctx *ctx;
@@ -362,7 +361,7 @@ static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
     }
     if ((st = gf_mvt_layer_write(&w->pts, t->layer, t->keys, (size_t)t->nkeys, &w->raw))) return st;
     j->raw = w->raw.len;
-    if ((st = gf_tile_gzip(&w->zs, &w->zinit, (const uint8_t *)w->raw.p, w->raw.len, &j->out))) return st;
+    if ((st = gf_tile_gzip(&w->zc, (const uint8_t *)w->raw.p, w->raw.len, &j->out))) return st;
     shrink_worker(t, w);
     return GF_OK;
 }
@@ -870,7 +869,7 @@ static void free_workers(gf_tiles *t)
         tworker *w = &t->w[i];
         gf_mvt_layer_free(&w->pts);
         gf_buf_free(&w->raw);
-        if (w->zinit) deflateEnd(&w->zs);
+        gf_tile_gzip_free(w->zc);
         free(w->tags);
         gf_poly_scratch_free(&w->ps, w->ctx);
         gf_ctx_destroy(w->ctx);

@@ -1,6 +1,8 @@
 /* Tile archive reading and tile (de)compression (see tileio.h). */
 #include <string.h>
 
+#include <libdeflate.h>
+
 #include "geoflux/tiles.h"
 #include "tiles/tileio.h"
 
@@ -72,39 +74,30 @@ gf_status gf_tile_inflate(const uint8_t *p, size_t n, size_t max, gf_buf *out)
     return st;
 }
 
-static gf_status deflate_into(z_stream *zs, const uint8_t *raw, size_t n, gf_buf *out)
+/* libdeflate, not zlib: a tile is one buffer, which is all libdeflate
+ * compresses, and every tile of every archive goes through here */
+static gf_status deflate_into(struct libdeflate_compressor *c, const uint8_t *raw, size_t n, gf_buf *out)
 {
-    size_t bound = deflateBound(zs, n) + 32;
+    size_t bound = libdeflate_gzip_compress_bound(c, n);
     out->len = 0;
     if (gf_buf_reserve(out, bound)) return GF_ERR_NOMEM;
-    zs->next_in = (Bytef *)raw;
-    zs->avail_in = (uInt)n;
-    zs->next_out = (Bytef *)out->p;
-    zs->avail_out = (uInt)bound;
-    int r = deflate(zs, Z_FINISH);
-    out->len = bound - zs->avail_out;
-    return r == Z_STREAM_END ? GF_OK : GF_ERR_INTERNAL;
+    out->len = libdeflate_gzip_compress(c, raw, n, out->p, bound);
+    return out->len ? GF_OK : GF_ERR_INTERNAL;
 }
 
-gf_status gf_tile_gzip(z_stream *zs, int *zinit, const uint8_t *raw, size_t n, gf_buf *out)
+gf_status gf_tile_gzip(struct libdeflate_compressor **c, const uint8_t *raw, size_t n, gf_buf *out)
 {
-    z_stream local;
-    int own = !zs, linit = 0;
-    if (own) zs = &local, zinit = &linit;
-    if (!*zinit) {
-        memset(zs, 0, sizeof *zs);
-        if (deflateInit2(zs, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return GF_ERR_NOMEM;
-        *zinit = 1;
-    } else {
-        deflateReset(zs);
-    }
-    gf_status st = deflate_into(zs, raw, n, out);
-    if (own) deflateEnd(zs);
+    struct libdeflate_compressor *local = NULL;
+    if (!c) c = &local;
+    if (!*c && !(*c = libdeflate_alloc_compressor(1))) return GF_ERR_NOMEM;
+    gf_status st = deflate_into(*c, raw, n, out);
+    libdeflate_free_compressor(local);
     if (st || out->len <= GF_TILES_MAX_BYTES * 3 / 4) return st;
-    z_stream z9;
-    memset(&z9, 0, sizeof z9);
-    if (deflateInit2(&z9, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK) return GF_ERR_NOMEM;
-    st = deflate_into(&z9, raw, n, out);
-    deflateEnd(&z9);
+    struct libdeflate_compressor *c12 = libdeflate_alloc_compressor(12);
+    if (!c12) return GF_ERR_NOMEM;
+    st = deflate_into(c12, raw, n, out);
+    libdeflate_free_compressor(c12);
     return st;
 }
+
+void gf_tile_gzip_free(struct libdeflate_compressor *c) { libdeflate_free_compressor(c); }

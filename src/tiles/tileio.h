@@ -35,11 +35,15 @@ int gf_pm_header_read(const uint8_t *p, uint64_t size, gf_pm_header *h);
 gf_status gf_tile_inflate(const uint8_t *p, size_t n, size_t max, gf_buf *out);
 
 /* Gzips one tile into out (replacing its contents) as every geoflux tile is
- * compressed: level 1 (a third of level 6's time, ~15 % larger), redone at
- * level 9 when the result is near GF_TILES_MAX_BYTES; the same bytes every
- * run. zs: a caller's stream reused across tiles (*zinit 0 the first time:
- * initialised here and set to 1; the caller ends it with deflateEnd()), or
- * NULL for a stream of this call. GF_ERR_NOMEM or GF_ERR_INTERNAL. */
-gf_status gf_tile_gzip(z_stream *zs, int *zinit, const uint8_t *raw, size_t n, gf_buf *out);
+ * compressed: libdeflate level 1 (the MVT of the 1M-row publication, 211 MB:
+ * 1.17 s against zlib level 1's 2.67 s, and 2 % smaller), redone at level 12
+ * when the result is near GF_TILES_MAX_BYTES; the same bytes every run (no
+ * time stamp in the gzip header). c: a caller's compressor reused across
+ * tiles (*c NULL the first time: allocated here; the caller frees it with
+ * gf_tile_gzip_free()), or NULL for one of this call. GF_ERR_NOMEM or
+ * GF_ERR_INTERNAL. */
+struct libdeflate_compressor;
+gf_status gf_tile_gzip(struct libdeflate_compressor **c, const uint8_t *raw, size_t n, gf_buf *out);
+void gf_tile_gzip_free(struct libdeflate_compressor *c);
 
 #endif
