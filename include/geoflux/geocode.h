@@ -54,11 +54,19 @@ gf_status gf_gc_builder_add_postcodes(gf_gc_builder *b, gf_ctx *ctx, const char 
  * gf_gc_index_destroy(). */
 gf_status gf_gc_builder_finish(gf_gc_builder *b, gf_ctx *ctx, gf_gc_index **out);
 
-/* Convenience: builds an index from address files (BAL/BAN, gzip ok) and an
- * optional La Poste file (NULL: none), with `threads` workers (<= 0: all
- * cores). */
-gf_status gf_gc_index_build(gf_ctx *ctx, const char *const *paths, int npaths, const char *postcodes,
-                            int threads, gf_gc_index **out);
+/* Builds an index from address files (BAL/BAN, gzip ok) and an optional La
+ * Poste file. The rows are validated as `convert` validates them, and a row
+ * convert would reject is not indexed (each is logged as convert logs it,
+ * gf_gc_stats counts them), unless prevalidated says geoflux validated them
+ * already (a publication's rows). */
+typedef struct gf_gc_build_opts {
+    const char *const *paths;
+    int npaths;
+    const char *postcodes; /* NULL: none */
+    int threads;           /* <= 0: all cores */
+    int prevalidated;
+} gf_gc_build_opts;
+gf_status gf_gc_index_build(gf_ctx *ctx, const gf_gc_build_opts *o, gf_gc_index **out);
 
 /* Writes the index to path (atomically). */
 gf_status gf_gc_index_save(const gf_gc_index *ix, gf_ctx *ctx, const char *path);
@@ -70,6 +78,9 @@ void gf_gc_index_destroy(gf_gc_index *ix);
 typedef struct gf_gc_stats {
     uint64_t communes, streets, addresses, postcodes, trigrams;
     size_t bytes; /* memory held (or mapped) */
+    /* of the build (0 for a loaded index): the address rows read, and those
+     * not indexed because they break a BAL rule */
+    uint64_t rows_read, rows_rejected;
 } gf_gc_stats;
 void gf_gc_index_stats(const gf_gc_index *ix, gf_gc_stats *out);
 

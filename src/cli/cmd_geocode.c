@@ -106,14 +106,6 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* The index line of a geocode, reverse or index build run. */
-static void index_line(int built, const gf_gc_stats *s, double seconds)
-{
-    fprintf(stderr, "geoflux: index %s: %llu communes, %llu streets and places, %llu addresses, %.0f MB, %.2f s\n",
-            built ? "built" : "loaded", (unsigned long long)s->communes, (unsigned long long)s->streets,
-            (unsigned long long)s->addresses, (double)s->bytes / 1e6, seconds);
-}
-
 static int run_cmd(int argc, char **argv, int reverse)
 {
     enum { O_ADDR = 256, O_INDEX, O_PC, O_COLS, O_POSTCODE, O_CITYCODE, O_CITY, O_LAT, O_LON, O_FAR, O_MAXD, O_RCOLS,
@@ -209,7 +201,7 @@ static int run_cmd(int argc, char **argv, int reverse)
     gf_status st = gf_job_geocode(ctx, &go, &job);
     if (!st && verbose >= 0) {
         gf_job_geocode_info(job, &gi);
-        index_line(gi.index_built, &gi.index, gi.index_seconds);
+        gf_cli_index_line(gi.index_built, &gi.index, gi.index_seconds);
     }
     if (!st) st = gf_job_run(job, NULL, &s);
     if (st) {
@@ -297,7 +289,7 @@ int gf_cmd_index(int argc, char **argv)
     if (st) {
         code = gf_cli_fail(ctx, st);
     } else if (verbose >= 0) {
-        index_line(1, &gs, now_s() - t0);
+        gf_cli_index_line(1, &gs, now_s() - t0);
         fprintf(stderr, "geoflux: index written to %s (%.2f s in all)\n", out, now_s() - t0);
     }
     gf_ctx_destroy(ctx);

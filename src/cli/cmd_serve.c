@@ -183,14 +183,13 @@ int gf_cmd_serve(int argc, char **argv)
         for (int i = 0; i < naddrs; i++)
             if ((st = gf_cli_check_input(ctx, addrs[i]))) goto fail;
         if (postcodes && (st = gf_cli_check_input(ctx, postcodes))) goto fail;
-        if ((st = gf_gc_index_build(ctx, addrs, naddrs, postcodes, threads, &ix))) goto fail;
+        gf_gc_build_opts bo = {.paths = addrs, .npaths = naddrs, .postcodes = postcodes, .threads = threads};
+        if ((st = gf_gc_index_build(ctx, &bo, &ix))) goto fail;
     }
     if (ix && !quiet) {
         gf_gc_stats s;
         gf_gc_index_stats(ix, &s);
-        fprintf(stderr, "geoflux: index %s: %llu communes, %llu streets and places, %llu addresses\n",
-                index ? "loaded" : "built", (unsigned long long)s.communes, (unsigned long long)s.streets,
-                (unsigned long long)s.addresses);
+        gf_cli_index_line(!index, &s, -1);
     }
     if (!ix && !narch && !nroots) {
         rc = gf_cli_usage(cmd, "nothing to serve: give a SITE, archives, --index or --addresses");

@@ -114,5 +114,10 @@ int gf_cli_exit_for(gf_status st);        /* exit code for the class of st */
  * status's name) and returns gf_cli_exit_for(st). */
 int gf_cli_fail(gf_ctx *ctx, gf_status st);
 int gf_cli_is_tty(void);
+/* The geocoder index's line of geocode, reverse, index build and serve:
+ * built or loaded, its size, the rows a build did not index; seconds < 0:
+ * none printed. */
+struct gf_gc_stats;
+void gf_cli_index_line(int built, const struct gf_gc_stats *s, double seconds);
 
 #endif

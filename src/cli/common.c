@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "geoflux/geocode.h"
 #include "geoflux/job.h"
 #include "geoflux/pipeline.h"
 
@@ -212,4 +213,17 @@ int gf_cli_out_opt(gf_cli_out *o, int c, const char *arg, const char *cmd)
         return 1;
     }
     return 0;
+}
+
+void gf_cli_index_line(int built, const gf_gc_stats *s, double seconds)
+{
+    fprintf(stderr, "geoflux: index %s: %llu communes, %llu streets and places, %llu addresses", built ? "built" : "loaded",
+            (unsigned long long)s->communes, (unsigned long long)s->streets, (unsigned long long)s->addresses);
+    if (seconds >= 0) fprintf(stderr, ", %.0f MB, %.2f s", (double)s->bytes / 1e6, seconds);
+    fputc('\n', stderr);
+    if (s->rows_rejected)
+        fprintf(stderr,
+                "geoflux: warning: %llu of %llu rows not indexed: they break BAL rules, as `geoflux convert` would "
+                "reject them (the first are above; `geoflux validate` lists them all)\n",
+                (unsigned long long)s->rows_rejected, (unsigned long long)s->rows_read);
 }

@@ -72,6 +72,7 @@ struct gf_gc_index {
     gc_alias *aliases; uint32_t naliases;      /* sorted by name, then commune */
     uint64_t *tri_keys; uint32_t *tri_vals; uint32_t ntri; /* ((commune << 24 | trigram) sorted, street */
     uint32_t *ld_addrs; uint32_t nld;          /* addresses of the GC_K_LIEUDIT places (addr idx) */
+    uint64_t rows_read, rows_rejected;         /* of gf_gc_index_build(), not saved */
     uint32_t *grid_start; uint32_t *grid_items; /* reverse grid: items are addr idx, or naddrs + street idx */
     uint32_t ngrid_items;
     double g_lon0, g_lat0, g_cell; uint32_t g_nx, g_ny;

@@ -22,6 +22,7 @@
 #include "geoflux/address.h"
 #include "geoflux/ingest.h"
 #include "geoflux/reproject.h"
+#include "geoflux/validate.h"
 #include "geoflux/write.h"
 #include "geocode/gc.h"
 #include "geocode/gcfile.h"
@@ -36,6 +37,7 @@ typedef struct gc_ldpair {
 } gc_ldpair;
 
 struct gf_gc_builder {
+    const char *const *inputs; int ninputs; /* gf_gc_index_build()'s, to name the rejected rows' files */
     gc_commune *communes; uint32_t nc, cc;
     uint8_t *c_poste_name;  /* per commune: name came from La Poste (replaced by an address file's) */
     int32_t *c_plon, *c_plat; /* La Poste position, INT32_MIN none */
@@ -438,7 +440,14 @@ static gf_status sk_encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b
 static gf_status sk_commit(void *stv, gf_ctx *ctx, const gf_batch *bt, const gf_buf *enc)
 {
     gf_gc_builder *b = stv;
-    (void)bt;
+    /* the rows validation refused, logged as convert's rejects sink logs
+     * them (the log's repeat limit keeps the first few and counts the rest) */
+    for (size_t i = 0; i < bt->nrej; i++) {
+        const gf_reject *j = &bt->rej[i];
+        gf_ctx_logc(ctx, GF_LOG_ERROR, "row.rejected", "%s:%llu: row not indexed: %.*s",
+                    (int)j->src < b->ninputs ? b->inputs[j->src] : "?", (unsigned long long)j->line, (int)j->reason.len,
+                    bt->arena + j->reason.off);
+    }
     const char *p = enc->p, *e = enc->p + enc->len;
     gf_status st;
     while (p < e) {
@@ -991,27 +1000,40 @@ void gf_gc_index_stats(const gf_gc_index *ix, gf_gc_stats *o)
                ((size_t)ix->h_insee_cap + ix->h_street_cap + ix->h_cname_cap) * 4 + (size_t)ix->npostcodes * 8 +
                (size_t)ix->naliases * sizeof(gc_alias) +
                (size_t)ix->ntri * 12 + ((size_t)ix->g_nx * ix->g_ny + 1 + ix->ngrid_items + ix->nld) * 4;
+    o->rows_read = ix->rows_read;
+    o->rows_rejected = ix->rows_rejected;
 }
 
 /* ---- build from files ---- */
-gf_status gf_gc_index_build(gf_ctx *ctx, const char *const *paths, int npaths, const char *postcodes, int threads,
-                            gf_gc_index **out)
+gf_status gf_gc_index_build(gf_ctx *ctx, const gf_gc_build_opts *o, gf_gc_index **out)
 {
     gf_gc_builder *b = NULL;
     gf_reader *rd = NULL;
     gf_pipeline *p = NULL;
-    void *rp = NULL;
+    void *rp = NULL, *vs = NULL;
     gf_status st;
+    gf_run_stats rs = {0};
     if ((st = gf_gc_builder_create(ctx, &b))) return st;
-    if (postcodes && (st = gf_gc_builder_add_postcodes(b, ctx, postcodes))) { gf_gc_builder_destroy(b); return st; }
-    if (npaths > 0) {
+    b->inputs = o->paths;
+    b->ninputs = o->npaths;
+    if (o->postcodes && (st = gf_gc_builder_add_postcodes(b, ctx, o->postcodes))) { gf_gc_builder_destroy(b); return st; }
+    if (o->npaths > 0) {
         gf_reader_opts ro = {{0}};
-        gf_pipeline_opts po = {.threads = threads};
+        gf_pipeline_opts po = {.threads = o->threads};
         gf_reproject_opts rpo = {0};
-        if ((st = gf_reader_open(ctx, paths, npaths, &ro, &rd))) goto fail;
+        gf_validate_opts vo = {0};
+        if ((st = gf_reader_open(ctx, o->paths, o->npaths, &ro, &rd))) goto fail;
         if ((st = gf_pipeline_create(ctx, &po, &p))) goto fail;
+        /* the stages in convert's order: validation reads the text columns
+         * typing then converts; it borrows the reader, which the pipeline
+         * frees after the run, validation's end() included */
+        if (!o->prevalidated && (st = gf_validate_create(ctx, &vo, rd, &vs))) goto fail;
         gf_pipeline_set_source(p, &gf_reader_source_vt, rd, gf_reader_schema(rd), (void (*)(void *))gf_reader_destroy);
         rd = NULL;
+        if (vs) {
+            st = gf_pipeline_add_stage(p, &gf_validate_stage_vt, vs);
+            if (st) { gf_validate_stage_vt.destroy(vs); goto fail; }
+        }
         if ((st = gf_pipeline_add_stage(p, &gf_typing_stage_vt, NULL))) goto fail;
         if ((st = gf_reproject_create(ctx, &rpo, &rp))) goto fail;
         if ((st = gf_pipeline_add_stage(p, &gf_reproject_stage_vt, rp))) { gf_reproject_stage_vt.destroy(rp); goto fail; }
@@ -1019,13 +1041,16 @@ gf_status gf_gc_index_build(gf_ctx *ctx, const char *const *paths, int npaths, c
         static const gf_sink_vt borrowed = {
             .name = "geocode-index", .begin = sk_begin, .encode = sk_encode, .commit = sk_commit, .destroy = NULL};
         if ((st = gf_pipeline_add_sink(p, &borrowed, b))) goto fail;
-        gf_run_stats rs;
         if ((st = gf_pipeline_run(p, &rs))) goto fail;
         gf_pipeline_destroy(p);
         p = NULL;
     }
     st = gf_gc_builder_finish(b, ctx, out);
     gf_gc_builder_destroy(b);
+    if (!st) {
+        (*out)->rows_read = rs.read;
+        (*out)->rows_rejected = rs.rejected;
+    }
     return st;
 fail:
     gf_pipeline_destroy(p);

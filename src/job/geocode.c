@@ -54,8 +54,8 @@ gf_status gf_geocode_job_check(gf_ctx *ctx, const gf_geocode_job_opts *o)
 static gf_status load_index(gf_job *j, const gf_geocode_job_opts *o)
 {
     double t0 = now_s();
-    gf_status st = o->index ? gf_gc_index_load(j->ctx, o->index, &j->ix)
-                            : gf_gc_index_build(j->ctx, o->addresses, o->naddresses, o->postcodes, o->threads, &j->ix);
+    gf_gc_build_opts bo = {.paths = o->addresses, .npaths = o->naddresses, .postcodes = o->postcodes, .threads = o->threads};
+    gf_status st = o->index ? gf_gc_index_load(j->ctx, o->index, &j->ix) : gf_gc_index_build(j->ctx, &bo, &j->ix);
     if (st) return st;
     gf_gc_index_stats(j->ix, &j->ixstats);
     j->ix_built = !o->index;
@@ -180,7 +180,8 @@ gf_status gf_job_index_build(gf_ctx *ctx, const gf_index_job_opts *o, gf_gc_stat
         free(ins);
     }
     gf_gc_index *ix = NULL;
-    if (!st) st = gf_gc_index_build(ctx, o->inputs, o->ninputs, o->postcodes, o->threads, &ix);
+    gf_gc_build_opts bo = {.paths = o->inputs, .npaths = o->ninputs, .postcodes = o->postcodes, .threads = o->threads};
+    if (!st) st = gf_gc_index_build(ctx, &bo, &ix);
     if (!st && stats) gf_gc_index_stats(ix, stats);
     if (!st) st = gf_gc_index_save(ix, ctx, o->output);
     gf_gc_index_destroy(ix);

@@ -195,7 +195,9 @@ static gf_status gc_build(eq_run *e)
     if (!st) st = pb_store_each_published(e->ctx, e->s, one_published, &pf);
     if (fclose(pf.f) != 0 && !st) st = gf_ctx_err(e->ctx, GF_ERR_OUTPUT, "%s: write error", path);
     const char *paths[1] = {path};
-    if (!st && pf.n) st = gf_gc_index_build(e->ctx, paths, 1, NULL, e->o->threads, &e->gc);
+    /* the published rows passed the reference rules */
+    gf_gc_build_opts bo = {.paths = paths, .npaths = 1, .threads = e->o->threads, .prevalidated = 1};
+    if (!st && pf.n) st = gf_gc_index_build(e->ctx, &bo, &e->gc);
     if (!st && pf.n) st = gf_gc_scratch_create(e->gc, &e->gcs) ? OOM(e->ctx) : GF_OK;
     return st;
 }

@@ -240,7 +240,9 @@ static void index_check(gf_server *s)
     if (gf_ctx_create(&ctx)) { atomic_fetch_add(&s->reload_failures, 1); return; }
     gf_gc_index *nix = NULL;
     held_ix *h = NULL;
-    if (gf_gc_index_build(ctx, s->o.index_sources, s->o.nindex_sources, s->o.index_postcodes, 1, &nix) == GF_OK &&
+    gf_gc_build_opts bo = {.paths = s->o.index_sources, .npaths = s->o.nindex_sources, .postcodes = s->o.index_postcodes,
+                           .threads = 1};
+    if (gf_gc_index_build(ctx, &bo, &nix) == GF_OK &&
         (h = calloc(1, sizeof *h))) {
         pthread_mutex_lock(&s->lock);
         *h = (held_ix){nix, nix, 1, s->ix ? s->ix->gen + 1 : 1};

@@ -105,7 +105,7 @@ for r in src[1:]:
     if r[ix['code_insee']] != '54084': continue
     w.writerow(r)
     if r[ix['nom_voie']] == 'allée des acacias':
-        t=list(r); t[ix['code_insee']]='54999'; t[ix['nom_commune']]='Jumelle'; t[ix['id']]='X'+t[ix['id']]
+        t=list(r); t[ix['code_insee']]='54001'; t[ix['nom_commune']]='Jumelle'; t[ix['id']]='X'+t[ix['id']]
         t[ix['lon']]='%.7f' % (float(t[ix['lon']]) + 0.1)
         w.writerow(t)
 "
@@ -115,7 +115,7 @@ brc="id,result_citycode,result_score,result_score_next,result_status"
 "$GF" geocode --index "$OUT/twins.idx" "$OUT/bias-q.csv" -o "$OUT/bias0.csv" -q
 "$GF" geocode --index "$OUT/twins.idx" "$OUT/bias-q.csv" -o "$OUT/bias1.csv" -q --lat lat --lon lon; rc=$?
 ok '[ "$(rows "$OUT/bias0.csv" "$brc" | tr "\n" " ")" = "none|54084|0.95|0.95|ok near_twin|54084|0.95|0.95|ok near_orig|54084|0.95|0.95|ok far_east|54084|0.95|0.95|ok no_commune||||not-found " ]' "no bias: the first of two equal names, whatever the row's coordinates ($(rows "$OUT/bias0.csv" "$brc" | tr "\n" " "))"
-ok '[ $rc -eq 0 ] && [ "$(rows "$OUT/bias1.csv" "$brc" | tr "\n" " ")" = "none|54084|0.95|0.95|ok near_twin|54999|0.95|0.95|ok near_orig|54084|0.95|0.95|ok far_east|54999|0.95|0.95|ok no_commune|54999|0.9|0.9|ok " ]' "--lat/--lon bias: the nearer of two equal names; no commune: the communes around ($(rows "$OUT/bias1.csv" "$brc" | tr "\n" " "))"
+ok '[ $rc -eq 0 ] && [ "$(rows "$OUT/bias1.csv" "$brc" | tr "\n" " ")" = "none|54084|0.95|0.95|ok near_twin|54001|0.95|0.95|ok near_orig|54084|0.95|0.95|ok far_east|54001|0.95|0.95|ok no_commune|54001|0.9|0.9|ok " ]' "--lat/--lon bias: the nearer of two equal names; no commune: the communes around ($(rows "$OUT/bias1.csv" "$brc" | tr "\n" " "))"
 "$GF" geocode --index "$OUT/twins.idx" "$OUT/bias-q.csv" -o "$OUT/x.csv" -q --lat lat 2>/dev/null; rc=$?
 ok '[ $rc -eq 2 ] && [ ! -e "$OUT/x.csv" ]' "--lat without --lon refused"
 "$GF" geocode --index "$OUT/twins.idx" "$OUT/bias-q.csv" -o "$OUT/x.csv" -q --lat nope --lon lon 2>"$OUT/nope.err"; rc=$?

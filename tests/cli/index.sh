@@ -17,6 +17,29 @@ ok '[ $rc -eq 0 ] && [ -s "$IDX" ]' "index build"
 "$GF" geocode --index "$IDX" "$S/geocoding/search.csv" --columns adresse --postcode postcode -o "$OUT/ok.csv" -q; rc=$?
 ok '[ $rc -eq 0 ]' "geocode with a sound index: exit 0"
 
+# the build validates its rows as convert does: a row convert rejects (a
+# commune code the COG lacks, a date that is none) is not indexed, each is
+# logged with file:line and the count said; the rows convert keeps are
+# indexed as before
+{ cat "$S/bal/1.3-valid-multi-commune.csv"
+  echo '35999_xxxx_00007;35999;Rue Imaginaire;7;;Nulleville;entrée;-1.6;48.1;;;;2020-11-09'
+  echo '31591_xxxx_00011;31591;Rue Inventée;11;;Escoulis;entrée;1.0284;43.1117;;;;2020-13-45'
+} > "$OUT/bad.csv"
+"$GF" index build "$OUT/bad.csv" -o "$OUT/bad.idx" 2>"$OUT/bad.err"; rc=$?
+n=$(($(wc -l < "$OUT/bad.csv") - 1))
+ok '[ $rc -eq 0 ] && grep -q "bad.csv:$n: row not indexed: .*commune_insee.commune_invalide" "$OUT/bad.err" &&
+    grep -q "bad.csv:$((n + 1)): row not indexed: .*date_der_maj" "$OUT/bad.err" &&
+    grep -q "warning: 2 of $n rows not indexed" "$OUT/bad.err"' \
+   "index build: the rows convert rejects are not indexed, named with file:line ($(head -c 600 "$OUT/bad.err"))"
+"$GF" convert "$OUT/bad.csv" -o "$OUT/bad.ndjson" -q; rc=$?
+ok '[ $rc -eq 0 ] && [ "$(tail -n +2 "$OUT/bad.ndjson.rejects.csv" | cut -d";" -f2 | tr "\n" " ")" = "$n $((n + 1)) " ]' \
+   "convert rejects the same two rows"
+printf 'id,adresse\n1,7 Rue Imaginaire Nulleville\n2,11 Rue Inventée Escoulis\n3,9 Rue des 3 Places Escoulis\n' > "$OUT/bad-q.csv"
+"$GF" geocode --index "$OUT/bad.idx" "$OUT/bad-q.csv" -o "$OUT/bad-out.csv" -q
+ok '[ "$(grep -c "Imaginaire\|Inventée" "$OUT/bad-out.csv")" = 2 ] && ! cut -d, -f3- "$OUT/bad-out.csv" | grep -q "Imaginaire\|Inventée" &&
+    grep -q "9 Rue des 3 Places" <(cut -d, -f3- "$OUT/bad-out.csv")' \
+   "geocode finds neither refused row, and the rows kept as before ($(cat "$OUT/bad-out.csv" | head -c 600))"
+
 # both INDEX WHAT MESSAGE: geocode and reverse refuse INDEX with exit 2 and "INDEX: MESSAGE"
 both() {
   local idx=$1 what=$2 want=$3

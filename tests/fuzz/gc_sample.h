@@ -45,7 +45,8 @@ static inline gf_status gc_sample_build(gf_ctx *ctx, const char *csv, gf_gc_inde
     int ok = write(fd, csv, n) == (ssize_t)n;
     close(fd);
     const char *paths[1] = {path};
-    gf_status st = ok ? gf_gc_index_build(ctx, paths, 1, NULL, 1, out) : GF_ERR_IO;
+    gf_gc_build_opts bo = {.paths = paths, .npaths = 1, .threads = 1};
+    gf_status st = ok ? gf_gc_index_build(ctx, &bo, out) : GF_ERR_IO;
     unlink(path);
     return st;
 }

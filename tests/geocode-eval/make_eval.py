@@ -174,11 +174,14 @@ with open(DELEG, "w", encoding="utf-8", newline="") as f:
 INDEXED = [DELEG if p.endswith("bal_simple_v1.3.csv") else p for p in FILES]
 
 # homonym streets of a commune nouvelle: no sample has them either, so the
-# Corps-Nuds BAL is copied twice into a made-up commune nouvelle "Val-Commun"
-# (35998), once per commune déléguée: "Ancien-Nord" (35996) where the
-# addresses are, "Ancien-Sud" (35997) 0.02 degree (2.2 km) north of them;
-# every street name is then borne by two streets of one commune
-HOMCITY, HOMCODE, HOMPC = "Val-Commun", "35998", "35998"
+# Corps-Nuds BAL is copied twice into a made-up commune nouvelle "Val-Commun",
+# once per commune déléguée: "Ancien-Nord" (35996) where the addresses are,
+# "Ancien-Sud" (35997) 0.02 degree (2.2 km) north of them; every street name
+# is then borne by two streets of one commune. Its code is a real one
+# (Combourtille's, one postcode, no ligne 5 in La Poste's base): the index
+# build validates its rows and does not index a commune code the COG lacks;
+# its postcode is made up, so La Poste's base cannot lead a query to it
+HOMCITY, HOMCODE, HOMPC = "Val-Commun", "35086", "35998"
 HOMOLD = [("Ancien-Nord", "35996", 0.0), ("Ancien-Sud", "35997", 0.02)]
 HOMON = os.path.join(os.path.dirname(os.path.abspath(OUT)), "bal_homonymes.csv")
 with open(HOMON, "w", encoding="utf-8", newline="") as f:
