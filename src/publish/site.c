@@ -288,17 +288,25 @@ static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
     return GF_OK;
 }
 
-static void site_build_free(site_build *b)
+/* The communes' tasks' buffers, each sized for the largest commune it met
+ * (a commune's rows, inflated): freed once the communes are written, not
+ * held while the map files are built. */
+static void site_tasks_free(site_build *b)
 {
     gf_buf_free(&b->buf);
-    gf_buf_free(&b->manifest);
-    free(b->oldlist);
     for (int i = 0; i < SITE_BATCH; i++) {
         gf_buf_free(&b->task[i].data);
         gf_buf_free(&b->task[i].blob[0]);
         gf_buf_free(&b->task[i].blob[1]);
         gf_buf_free(&b->task[i].text);
     }
+}
+
+static void site_build_free(site_build *b)
+{
+    site_tasks_free(b);
+    gf_buf_free(&b->manifest);
+    free(b->oldlist);
 }
 
 /* ---- communes.geojson: the boundaries with the report's figures --------------- */
@@ -722,6 +730,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine
     }
     st = pb_store_each_published(ctx, s, one_commune, &b);
     if (!st && b.ntask) st = flush_communes(ctx, &b);
+    site_tasks_free(&b);
     if (!b.changes_header) {
         static const char h[] = "change;id;commune_insee;voie_nom;numero;suffixe;fields;distance_m;old_lon;old_lat;new_lon;new_lat\n";
         if (fwrite(h, 1, sizeof h - 1, b.changes) != sizeof h - 1) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "changes.csv: write error");
