@@ -1181,6 +1181,11 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     }
     STEP("%d revisions stored", stored);
     if (run && run != site_run) {
+        /* the boundaries' index served the harmonising and the checks; the
+         * map files' convert job loads its own (a department's 8 MB, six
+         * departments' 22 MB: not held twice) */
+        gf_join_index_destroy(communes);
+        communes = NULL;
         st = pb_site_build(ctx, &o, engine, store, run, stored ? sum->report_json : last_report);
         if (!st) sum->site_rebuilt = 1;
         if (!st) STEP("%s rebuilt", o.site);

@@ -48,7 +48,7 @@ typedef struct tjob {
 
 typedef struct tworker {
     gf_mvt_layer pts;
-    gf_buf raw;
+    gf_buf raw, gz;                   /* the tile being made: MVT, then gzip */
     struct libdeflate_compressor *zc; /* gf_tile_gzip()'s, reused */
     uint32_t *tags;
     size_t tagcap;
@@ -319,6 +319,7 @@ static void shrink_worker(const gf_tiles *t, tworker *w)
         memset(&w->pts, 0, sizeof w->pts);
     }
     if (w->raw.cap > t->batch_bytes) gf_buf_free(&w->raw);
+    if (w->gz.cap > t->batch_bytes) gf_buf_free(&w->gz);
 }
 
 static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
@@ -361,7 +362,14 @@ static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
     }
     if ((st = gf_mvt_layer_write(&w->pts, t->layer, t->keys, (size_t)t->nkeys, &w->raw))) return st;
     j->raw = w->raw.len;
-    if ((st = gf_tile_gzip(&w->zc, (const uint8_t *)w->raw.p, w->raw.len, &j->out))) return st;
+    /* gzipped into the worker's buffer (the compressor asks for the raw
+     * size), then kept at its own size until the batch is stored: a batch
+     * holds its tiles compressed, not as many raw-sized buffers */
+    if ((st = gf_tile_gzip(&w->zc, (const uint8_t *)w->raw.p, w->raw.len, &w->gz))) return st;
+    gf_buf_free(&j->out);
+    if (!(j->out.p = malloc(w->gz.len ? w->gz.len : 1))) return GF_ERR_NOMEM;
+    memcpy(j->out.p, w->gz.p, w->gz.len);
+    j->out.len = j->out.cap = w->gz.len;
     shrink_worker(t, w);
     return GF_OK;
 }
@@ -477,7 +485,7 @@ static gf_status drain(gf_tiles *t, gf_ctx *ctx)
             gf_ctx_log(ctx, GF_LOG_WARN, "tile %d/%u/%u is %zu bytes gzip (over %d): too many points at the maximum zoom",
                        b->z, j->x, j->y, j->out.len, GF_TILES_MAX_BYTES);
         if (j->raw) st = zstore(t, ctx, b->z, j);
-        if (j->out.cap > t->batch_bytes) gf_buf_free(&j->out); /* see shrink_worker() */
+        gf_buf_free(&j->out); /* stored: the batch holds no tile past its turn */
     }
     b->njobs = 0;
     b->arena.len = 0;
@@ -869,6 +877,7 @@ static void free_workers(gf_tiles *t)
         tworker *w = &t->w[i];
         gf_mvt_layer_free(&w->pts);
         gf_buf_free(&w->raw);
+        gf_buf_free(&w->gz);
         gf_tile_gzip_free(w->zc);
         free(w->tags);
         gf_poly_scratch_free(&w->ps, w->ctx);
