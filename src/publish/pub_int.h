@@ -38,6 +38,8 @@ typedef struct pb_part {
     int sub;              /* index of its submission */
     char code[6];         /* commune INSEE code */
     char *input;          /* file read by the convert job: the submission itself, or its split part */
+    char *lines;          /* a split part's line map (u64 pairs: a row's first line in input, in the
+                           * submission), NULL when input is the submission */
     uint64_t rows;        /* data rows of this commune in the submission */
     uint64_t transcoded;  /* of them, read as Windows-1252 */
     /* filled by the run */
@@ -144,6 +146,10 @@ gf_status pb_store_each_published(gf_ctx *ctx, pb_store *s, gf_status (*fn)(void
                                   void *u);
 /* Inflates a stored blob (zlib or gzip). */
 gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out);
+/* Inflates a blob into f as it goes, in chunks (a commune's rows need not
+ * fit in memory twice); *lines: newlines written, counted when non-NULL.
+ * path names f in errors. */
+gf_status pb_inflate_to(gf_ctx *ctx, const void *p, size_t n, FILE *f, const char *path, uint64_t *lines);
 /* Compresses p[0..n) into out: a gzip member (gzip = 1, so that members
  * concatenate into a .gz file) or a zlib stream, at a fast level. */
 gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out);

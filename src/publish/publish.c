@@ -394,11 +394,103 @@ static gf_status blobs_load(gf_ctx *ctx, pb_part *p)
     return GF_OK;
 }
 
+/* ---- a split part's rows named by the submission's file and line ----- */
+
+/* The pairs (first line in the part's file, in the submission) of a split
+ * part's rows, in order (sources.c writes them beside the part). */
+typedef struct linemap {
+    uint64_t *m;
+    size_t n; /* pairs */
+} linemap;
+
+static gf_status linemap_load(gf_ctx *ctx, const pb_part *p, linemap *lm)
+{
+    gf_buf b = {0};
+    memset(lm, 0, sizeof *lm);
+    gf_status st = pb_read_file(ctx, p->lines, &b);
+    if (st) return st;
+    lm->m = (uint64_t *)(void *)b.p; /* gf_buf memory: malloc'd, aligned */
+    lm->n = b.len / (2 * sizeof(uint64_t));
+    return GF_OK;
+}
+
+/* The submission's line of the part's line `line` (a record's first line,
+ * or one inside a record over several lines). */
+static uint64_t linemap_get(const linemap *lm, uint64_t line)
+{
+    size_t lo = 0, hi = lm->n;
+    while (lo < hi) { /* the last pair whose part line is <= line */
+        size_t mid = lo + (hi - lo) / 2;
+        if (lm->m[2 * mid] <= line) lo = mid + 1;
+        else hi = mid;
+    }
+    if (!lo) return line;
+    return lm->m[2 * (lo - 1) + 1] + (line - lm->m[2 * (lo - 1)]);
+}
+
+/* The part's rejects (source;line;reason;raw) with the submission's path
+ * and lines in place of the part's, into out. */
+static gf_status rejects_remap(gf_ctx *ctx, const pb_part *p, const char *subpath, const linemap *lm, gf_buf *out)
+{
+    gf_csv *c;
+    gf_status st = pb_open_own_csv(ctx, p->rejects, &c);
+    if (st) return st;
+    gf_csv_record r;
+    int first = 1;
+    out->len = 0;
+    while ((st = gf_csv_next(c, ctx, &r)) == GF_OK) {
+        if (first || r.nfields < 4) {
+            first = 0;
+            if (gf_buf_append(out, r.raw, r.rawlen) || gf_buf_append(out, "\n", 1)) st = OOM(ctx);
+        } else if (gf_csv_put_field(out, subpath, strlen(subpath), ';', 0) ||
+                   gf_buf_printf(out, ";%llu;", (unsigned long long)linemap_get(lm, strtoull(r.field[1], NULL, 10))) ||
+                   gf_csv_put_field(out, r.field[2], r.len[2], ';', 0) || gf_buf_append(out, ";", 1) ||
+                   gf_csv_put_field(out, r.field[3], r.len[3], ';', 0) || gf_buf_append(out, "\n", 1)) {
+            st = OOM(ctx);
+        }
+        if (st) break;
+    }
+    gf_csv_close(c);
+    return st == GF_DONE ? GF_OK : st;
+}
+
+/* The repair list (line;code;field;before;after, geoflux's own CSV: a row
+ * starts with its line number; quoted fields may hold newlines) with the
+ * submission's lines, in place. */
+static gf_status repairs_remap(gf_ctx *ctx, gf_buf *list, const linemap *lm)
+{
+    gf_buf out = {0};
+    const char *p = list->p, *e = list->p + list->len;
+    const char *nl = memchr(p, '\n', (size_t)(e - p));
+    size_t hl = nl ? (size_t)(nl + 1 - p) : list->len; /* the header */
+    gf_status st = gf_buf_append(&out, p, hl) ? OOM(ctx) : GF_OK;
+    for (p += hl; !st && p < e;) {
+        char *end;
+        uint64_t line = strtoull(p, &end, 10);
+        const char *q = end;
+        int quoted = 0;
+        for (; q < e && (quoted || *q != '\n'); q++)
+            if (*q == '"') quoted = !quoted; /* "" toggles twice */
+        if (q < e) q++;
+        if (gf_buf_printf(&out, "%llu", (unsigned long long)linemap_get(lm, line)) ||
+            gf_buf_append(&out, end, (size_t)(q - end)))
+            st = OOM(ctx);
+        p = q;
+    }
+    if (!st) {
+        gf_buf_free(list);
+        *list = out;
+    } else {
+        gf_buf_free(&out);
+    }
+    return st;
+}
+
 /* After the job: a part's harmonised rows (p->out) scanned and validated
  * as the reference validator sees the published file (its warnings, and a
  * last check that no error is left), its codes put in order. errs holds
  * its rejected rows' codes, reps its repairs; both are freed. */
-static gf_status finish_part(gf_ctx *ctx, pb_part *p, codes *errs, codes *reps)
+static gf_status finish_part(gf_ctx *ctx, pb_part *p, const char *subpath, codes *errs, codes *reps)
 {
     codes warns = {0};
     gf_status st = scan_output(ctx, p);
@@ -434,10 +526,18 @@ static gf_status finish_part(gf_ctx *ctx, pb_part *p, codes *errs, codes *reps)
         size_t h = nl ? (size_t)(nl - f.p) + 1 : f.len;
         st = pb_deflate(ctx, f.p + h, f.len - h, 1, &p->zdata);
     }
+    /* a split part's rows are named by the submission's file and lines,
+     * not by the part's scratch file */
+    linemap lm = {0};
+    if (!st && p->lines && (p->rejects || p->repair_list.len)) st = linemap_load(ctx, p, &lm);
+    if (!st && p->lines && p->repair_list.len) st = repairs_remap(ctx, &p->repair_list, &lm);
     if (!st && p->rejects) {
         f.len = 0;
-        if (!(st = pb_read_file(ctx, p->rejects, &f))) st = pb_deflate(ctx, f.p, f.len, 0, &p->zrejects);
+        if (p->lines) st = rejects_remap(ctx, p, subpath, &lm, &f);
+        else st = pb_read_file(ctx, p->rejects, &f);
+        if (!st) st = pb_deflate(ctx, f.p, f.len, 0, &p->zrejects);
     }
+    free(lm.m);
     if (!st && p->repair_list.len) st = pb_deflate(ctx, p->repair_list.p, p->repair_list.len, 0, &p->zrepairs);
     gf_buf_free(&p->repair_list); /* kept compressed (zrepairs) until stored */
     gf_buf_free(&f);
@@ -453,6 +553,7 @@ static gf_status finish_part(gf_ctx *ctx, pb_part *p, codes *errs, codes *reps)
 /* finish_part() as an engine task. */
 typedef struct finish_task {
     pb_part *p;
+    const char *subpath; /* its submission's path */
     codes *errs, *reps;
     gf_status st;
     char msg[1024];
@@ -462,7 +563,7 @@ static void finish_fn(void *arg, gf_ctx *wctx, int worker)
 {
     (void)worker;
     finish_task *t = arg;
-    t->st = finish_part(wctx, t->p, t->errs, t->reps);
+    t->st = finish_part(wctx, t->p, t->subpath, t->errs, t->reps);
     if (t->st) snprintf(t->msg, sizeof t->msg, "%s", gf_ctx_errmsg(wctx));
 }
 
@@ -609,7 +710,8 @@ static gf_status run_parts(gf_ctx *ctx, gf_engine *engine, const gf_publish_opts
         void **args = calloc((size_t)ntodo, sizeof *args);
         if (!tasks || !args) st = OOM(ctx);
         for (int k = 0; k < ntodo && !st; k++) {
-            tasks[k] = (finish_task){.p = &set->parts[todo[k]], .errs = &errs[k], .reps = &reps[k]};
+            tasks[k] = (finish_task){.p = &set->parts[todo[k]], .subpath = set->subs[set->parts[todo[k]].sub].path,
+                                      .errs = &errs[k], .reps = &reps[k]};
             args[k] = &tasks[k];
         }
         if (!st) st = gf_engine_run(engine, ctx, ntodo, finish_fn, args);

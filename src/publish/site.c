@@ -123,13 +123,16 @@ int64_t pb_site_run(const char *site)
 /* A commune's own files (bal/CODE.csv, rejects/CODE.csv, repairs/CODE.csv)
  * are inflated and written on the engine's workers, SITE_BATCH communes at
  * a time; the blobs are copied first, since SQLite's pointers last only
- * until its next step. Memory: a batch's blobs and their inflated text. */
+ * until its next step. Memory: a batch's blobs (compressed; a batch is run
+ * once they pass SITE_BATCH_BYTES) and a chunk per worker: the rows are
+ * inflated into the file as they come, not into memory (a commune of the
+ * 26M-row scale extract is 100 MB of text, a batch was 420 MB). */
 #define SITE_BATCH 32
+#define SITE_BATCH_BYTES ((size_t)32 << 20)
 typedef struct ctask {
     const char *dir;
     char code[6];
     gf_buf data, blob[2];  /* copies of the stored blobs: rows, rejects, repairs */
-    gf_buf text;           /* inflated, reused from batch to batch */
     gf_status st;
     char msg[512];
 } ctask;
@@ -153,6 +156,7 @@ typedef struct site_build {
     int ncommunes;
     ctask task[SITE_BATCH];
     int ntask;
+    size_t task_bytes; /* the batch's blobs */
 } site_build;
 
 /* Appends the data lines of a CSV (header skipped; header written once). */
@@ -167,29 +171,34 @@ static int append_csv(const char *p, size_t n, int *header_done, FILE *sink)
     return fwrite(from, 1, len, sink) != len;
 }
 
+/* Writes header then a blob inflated into path; keep_header_only 0: a
+ * file that would hold the header line alone is not left. */
+static gf_status blob_file(gf_ctx *ctx, const char *path, const char *header, const gf_buf *blob, int keep_header_only)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: %s", path, strerror(errno));
+    uint64_t lines = 0;
+    gf_status st = header && fputs(header, f) == EOF ? gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path) : GF_OK;
+    if (!st) st = pb_inflate_to(ctx, blob->p, blob->len, f, path, &lines);
+    if (fclose(f) != 0 && !st) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path);
+    if (st || (!keep_header_only && lines <= 1)) unlink(path);
+    return st;
+}
+
 static gf_status commune_files(gf_ctx *ctx, ctask *t)
 {
     char path[4300];
-    gf_status st = pb_inflate(ctx, t->data.p, t->data.len, &t->text);
-    if (st) return st;
     snprintf(path, sizeof path, "%s/bal/%s.csv", t->dir, t->code);
-    FILE *f = fopen(path, "wb");
-    if (!f) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: %s", path, strerror(errno));
-    int bad = fputs(gf_bal14_header, f) == EOF;
-    bad |= t->text.len && fwrite(t->text.p, 1, t->text.len, f) != t->text.len;
-    bad |= fclose(f) != 0;
-    if (bad) return gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path);
-    /* its rejected rows and its repairs, when it has some */
+    gf_status st = blob_file(ctx, path, gf_bal14_header, &t->data, 1);
+    /* its rejected rows and its repairs (each a CSV with its header, one
+     * line a row), when it has some */
     static const char *const sub[2] = {"rejects", "repairs"};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && !st; k++) {
         if (!t->blob[k].len) continue;
-        if ((st = pb_inflate(ctx, t->blob[k].p, t->blob[k].len, &t->text))) return st;
-        const char *nl = memchr(t->text.p, '\n', t->text.len);
-        if (!nl || (size_t)(nl - t->text.p) + 1 >= t->text.len) continue; /* a header alone */
         snprintf(path, sizeof path, "%s/%s/%s.csv", t->dir, sub[k], t->code);
-        if ((st = pb_write_file(ctx, path, t->text.p, t->text.len))) return st;
+        st = blob_file(ctx, path, NULL, &t->blob[k], 0);
     }
-    return GF_OK;
+    return st;
 }
 
 static void commune_task(void *arg, gf_ctx *wctx, int worker)
@@ -214,6 +223,14 @@ static gf_status flush_communes(gf_ctx *ctx, site_build *b)
     for (int i = 0; i < b->ntask && !st; i++)
         if (b->task[i].st) st = gf_ctx_err(ctx, b->task[i].st, "%s", b->task[i].msg);
     b->ntask = 0;
+    b->task_bytes = 0;
+    /* a task's buffers keep the size of the largest blobs they held: past
+     * a share of the batch's bytes, given back */
+    for (int i = 0; i < SITE_BATCH; i++)
+        for (int k = 0; k < 3; k++) {
+            gf_buf *x = k ? &b->task[i].blob[k - 1] : &b->task[i].data;
+            if (x->cap > SITE_BATCH_BYTES / 8) gf_buf_free(x);
+        }
     return st;
 }
 
@@ -284,7 +301,8 @@ static gf_status one_commune(void *u, gf_ctx *ctx, const pb_pubrow *r)
     if (gf_buf_append(&t->data, r->data, r->ndata) || gf_buf_append(&t->blob[0], r->rejects, r->nrejects)
         || gf_buf_append(&t->blob[1], r->repairs, r->nrepairs))
         return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    if (++b->ntask == SITE_BATCH) return flush_communes(ctx, b);
+    b->task_bytes += r->ndata + r->nrejects + r->nrepairs;
+    if (++b->ntask == SITE_BATCH || b->task_bytes >= SITE_BATCH_BYTES) return flush_communes(ctx, b);
     return GF_OK;
 }
 
@@ -298,7 +316,6 @@ static void site_tasks_free(site_build *b)
         gf_buf_free(&b->task[i].data);
         gf_buf_free(&b->task[i].blob[0]);
         gf_buf_free(&b->task[i].blob[1]);
-        gf_buf_free(&b->task[i].text);
     }
 }
 

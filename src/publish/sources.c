@@ -288,6 +288,11 @@ static const char *sniff(const char *p, size_t n)
 typedef struct part_buf {
     char code[6];
     gf_buf rows;
+    /* per row kept: its first line in the part's file, then in the
+     * submission (two u64), so that the rows the run rejects or repairs
+     * are named by the user's file and line (pb_part.lines) */
+    gf_buf map;
+    uint64_t part_line; /* the next row's first line in the part's file */
     uint64_t nrows, transcoded;
     int flushed;     /* rows already appended to its file */
     char *path;
@@ -318,6 +323,13 @@ static gf_status flush_part(gf_ctx *ctx, part_buf *pb, const char *header, size_
     if (pb->rows.len) bad |= fwrite(pb->rows.p, 1, pb->rows.len, f) != pb->rows.len;
     bad |= fclose(f) != 0;
     if (bad) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file %s: write error", pb->path);
+    char mp[4200];
+    snprintf(mp, sizeof mp, "%s.lines", pb->path);
+    if (!(f = fopen(mp, pb->flushed ? "ab" : "wb"))) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file %s: %s", mp, strerror(errno));
+    bad = pb->map.len && fwrite(pb->map.p, 1, pb->map.len, f) != pb->map.len;
+    bad |= fclose(f) != 0;
+    if (bad) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file %s: write error", mp);
+    gf_buf_free(&pb->map);
     pb->flushed = 1;
     /* freed, not kept for the next rows: in a file sorted by commune each
      * buffer would otherwise keep the size of its whole commune, and the
@@ -396,10 +408,15 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
         pb->nrows++;
         pb->transcoded += r.transcoded != 0;
         if (!keep) continue;
-        if (gf_buf_append(&pb->rows, r.raw, r.rawlen) || gf_buf_append(&pb->rows, "\n", 1)) {
+        if (!pb->part_line) pb->part_line = 2; /* after the header */
+        uint64_t m[2] = {pb->part_line, r.line};
+        if (gf_buf_append(&pb->rows, r.raw, r.rawlen) || gf_buf_append(&pb->rows, "\n", 1) ||
+            gf_buf_append(&pb->map, m, sizeof m)) {
             st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
             break;
         }
+        pb->part_line++;
+        for (const char *q = r.raw, *e = r.raw + r.rawlen; (q = memchr(q, '\n', (size_t)(e - q))); q++) pb->part_line++;
         buffered += r.rawlen + 1;
         if (buffered > (64u << 20)) {
             for (int i = 0; i < np && st == GF_OK; i++)
@@ -409,7 +426,7 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
         }
     }
     if (*restart) {
-        for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); free(pbs[i].path); }
+        for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); gf_buf_free(&pbs[i].map); free(pbs[i].path); }
         free(pbs);
         free(header);
         s->rows = s->rows_unplaced = 0;
@@ -419,7 +436,7 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
     else if (st < 0 && (st == GF_ERR_PARSE || st == GF_ERR_SCHEMA || st == GF_ERR_INPUT || st == GF_ERR_IO)) {
         /* the file ends in a way the reader cannot go past (truncated gzip) */
         st = reject(ctx, s, "cannot be read to its end: %s", gf_ctx_errmsg(ctx));
-        for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); free(pbs[i].path); }
+        for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); gf_buf_free(&pbs[i].map); free(pbs[i].path); }
         np = 0;
     }
     /* one commune and every row placed: the file is read in place */
@@ -442,9 +459,12 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
         p->rows = pbs[i].nrows;
         p->transcoded = pbs[i].transcoded;
         if (!(p->input = strdup(in_place ? s->path : pbs[i].path))) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        char mp[4200];
+        snprintf(mp, sizeof mp, "%s.lines", pbs[i].path);
+        if (!st && !in_place && !(p->lines = strdup(mp))) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
         s->nparts++;
     }
-    for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); free(pbs[i].path); }
+    for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); gf_buf_free(&pbs[i].map); free(pbs[i].path); }
     free(pbs);
     free(header);
     if (!st && s->status != PB_ST_REJECTED && !s->nparts)
@@ -599,6 +619,7 @@ void pb_set_free(pb_set *set)
     for (int i = 0; i < set->nparts; i++) {
         pb_part *p = &set->parts[i];
         free(p->input);
+        free(p->lines);
         free(p->out);
         free(p->rejects);
         free(p->diff);

@@ -177,6 +177,36 @@ gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out)
     return GF_OK;
 }
 
+gf_status pb_inflate_to(gf_ctx *ctx, const void *p, size_t n, FILE *f, const char *path, uint64_t *lines)
+{
+    if (!n) return GF_OK;
+    if (n > (size_t)UINT32_MAX) return gf_ctx_err(ctx, GF_ERR_SQL, "store: a stored revision is damaged (too large)");
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    enum { CHUNK = 256 * 1024 };
+    unsigned char *buf = malloc(CHUNK);
+    if (!buf) { inflateEnd(&z); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+    z.next_in = (Bytef *)p;
+    z.avail_in = (uInt)n;
+    int rc = Z_OK;
+    gf_status st = GF_OK;
+    while (rc == Z_OK && !st) {
+        z.next_out = buf;
+        z.avail_out = CHUNK;
+        rc = inflate(&z, Z_NO_FLUSH);
+        size_t got = CHUNK - z.avail_out;
+        if (rc == Z_OK && !got && !z.avail_in) break; /* truncated: no progress, no input */
+        if (lines)
+            for (const unsigned char *q = buf, *e = buf + got; (q = memchr(q, '\n', (size_t)(e - q))); q++) ++*lines;
+        if (got && fwrite(buf, 1, got, f) != got) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path);
+    }
+    inflateEnd(&z);
+    free(buf);
+    if (!st && rc != Z_STREAM_END) st = gf_ctx_err(ctx, GF_ERR_SQL, "store: a stored revision is damaged (zlib %d)", rc);
+    return st;
+}
+
 gf_status pb_store_write_data(gf_ctx *ctx, pb_store *s, const char *code, int64_t rev, const char *path)
 {
     sqlite3_stmt *q;

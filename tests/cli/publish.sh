@@ -204,6 +204,27 @@ ok "sub other.csv \"['reason']\" | grep -q 'no known schema'" "a CSV of another 
 ok "sub bruz.csv \"['reason']\" | grep -q 'max-size'" "a file over --max-size: rejected, naming the option"
 ok "mj \"assert r['counts']['submissions']['total'] == 5 and r['counts']['submissions']['rejected'] == 4, r['counts']\"" "report.json counts the 5 submissions"
 
+# ---- a multi-commune file's rejected and repaired rows are named by that
+# file and its lines, not by the run's working copy of the commune's part
+# (they named SITE.geoflux-work/sub0-54084.csv and its lines, 2 for the
+# first Landres row, when the user's file has it at line 600 or so)
+L=$OUT/lines; rm -rf $L; mkdir -p $L/src/epci
+{ cat $S/bal/test-valid.csv | sed 's/;;;\r\?$//' | sed '1s/^\xEF\xBB\xBF//'; tail -n +2 $S/bal/adresses-54084.csv; } > $L/src/epci/epci.csv
+n=$(wc -l < $L/src/epci/epci.csv); X=$((n - 5)); Y=$((n - 2))
+# line X: long written with a decimal comma (repaired); line Y: numero 4x (rejected)
+awk -F';' -v X=$X -v Y=$Y 'BEGIN{OFS=";"} NR==X {sub(/\./, ",", $14)} NR==Y {$9="4x"} {print}' $L/src/epci/epci.csv > $L/e && mv $L/e $L/src/epci/epci.csv
+printf '54084\n71346\n' > $L/per.txt
+(cd $L && "$GF" publish src --store s.db -o site --perimeter per.txt --at 2026-12-01 -q); rc=$?
+rawY=$(sed -n "${Y}p" $L/src/epci/epci.csv)
+ok "[ $rc -eq 0 ] && python3 -c \"
+import csv, sys
+rows = list(csv.reader(open('$L/site/rejects/54084.csv', encoding='utf-8'), delimiter=';'))[1:]
+assert [(r[0], r[1], r[3]) for r in rows] == [('src/epci/epci.csv', '$Y', sys.argv[1].rstrip('\\r'))], rows
+rep = list(csv.reader(open('$L/site/repairs/54084.csv', encoding='utf-8'), delimiter=';'))[1:]
+assert [r[0] for r in rep] == ['$X'] and 'comma' in rep[0][1], rep
+\" \"\$rawY\"" "a split file's rejected row and repaired row: the user's file and lines $Y and $X ($(tail -n +2 $L/site/rejects/54084.csv 2>&1 | cut -c1-120); $(tail -n +2 $L/site/repairs/54084.csv 2>&1))"
+ok "! grep -rq 'geoflux-work' $L/site/rejects $L/site/repairs $L/site/report.json" "no SITE file names the run's working directory"
+
 # ---- usage and refusals
 mkdir -p $OUT/other && echo hello > $OUT/other/notes.txt
 (cd $W && "$GF" publish src --store store.db -o $OUT/other 2> $OUT/other.err); rc=$?
