@@ -550,6 +550,33 @@ static gf_status finish_part(gf_ctx *ctx, pb_part *p, const char *subpath, codes
     return st;
 }
 
+/* msg with the split part's path, and the line after it, replaced by the
+ * submission's (a message of the part's own file is the user's). */
+static gf_status user_message(gf_ctx *ctx, const pb_part *p, const char *subpath, const char *msg, gf_buf *out)
+{
+    linemap lm = {0};
+    gf_status st = p->lines ? linemap_load(ctx, p, &lm) : GF_OK;
+    size_t il = strlen(p->input);
+    for (const char *q = msg; !st && *q;) {
+        const char *hit = p->lines ? strstr(q, p->input) : NULL;
+        if (!hit) {
+            if (gf_buf_append(out, q, strlen(q))) st = OOM(ctx);
+            break;
+        }
+        if (gf_buf_append(out, q, (size_t)(hit - q)) || gf_buf_append(out, subpath, strlen(subpath))) { st = OOM(ctx); break; }
+        q = hit + il;
+        if (*q == ':' && q[1] >= '0' && q[1] <= '9') {
+            char *end;
+            uint64_t line = strtoull(q + 1, &end, 10);
+            if (gf_buf_printf(out, ":%llu", (unsigned long long)linemap_get(&lm, line))) st = OOM(ctx);
+            q = end;
+        }
+    }
+    if (!st && gf_buf_append(out, "", 1)) st = OOM(ctx);
+    free(lm.m);
+    return st;
+}
+
 /* finish_part() as an engine task. */
 typedef struct finish_task {
     pb_part *p;
@@ -688,11 +715,15 @@ static gf_status run_parts(gf_ctx *ctx, gf_engine *engine, const gf_publish_opts
             st = GF_OK;
             for (int i = 0; i < ntodo && !st; i++) st = run_parts(ctx, engine, o, set, &todo[i], 1, scratch, communes, 1);
         } else {
-            /* the part cannot be read: a rejected submission of this commune */
+            /* the part cannot be read: a rejected submission of this commune,
+             * its reason naming the user's file and line */
             pb_part *p = &set->parts[todo[0]];
             p->status = PB_ST_REJECTED;
             p->failed = 1;
-            st = reason(p, "%s", gf_ctx_errmsg(jc)) ? OOM(ctx) : GF_OK;
+            gf_buf m = {0};
+            st = user_message(ctx, p, set->subs[p->sub].path, gf_ctx_errmsg(jc), &m);
+            if (!st) st = reason(p, "%s", m.p ? m.p : "") ? OOM(ctx) : GF_OK;
+            gf_buf_free(&m);
         }
         goto done;
     }
