@@ -314,6 +314,9 @@ static void trim(const char **p, size_t *n)
     while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t')) (*n)--;
 }
 
+/* A split part's line map, beside its file (pb_part.lines). */
+static void lines_path(const char *part, char *out, size_t cap) { snprintf(out, cap, "%s.lines", part); }
+
 static gf_status flush_part(gf_ctx *ctx, part_buf *pb, const char *header, size_t hlen)
 {
     FILE *f = fopen(pb->path, pb->flushed ? "ab" : "wb");
@@ -324,7 +327,7 @@ static gf_status flush_part(gf_ctx *ctx, part_buf *pb, const char *header, size_
     bad |= fclose(f) != 0;
     if (bad) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file %s: write error", pb->path);
     char mp[4200];
-    snprintf(mp, sizeof mp, "%s.lines", pb->path);
+    lines_path(pb->path, mp, sizeof mp);
     if (!(f = fopen(mp, pb->flushed ? "ab" : "wb"))) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file %s: %s", mp, strerror(errno));
     bad = pb->map.len && fwrite(pb->map.p, 1, pb->map.len, f) != pb->map.len;
     bad |= fclose(f) != 0;
@@ -459,9 +462,11 @@ static gf_status split(gf_ctx *ctx, pb_set *set, int si, gf_csv *c, const gf_csv
         p->rows = pbs[i].nrows;
         p->transcoded = pbs[i].transcoded;
         if (!(p->input = strdup(in_place ? s->path : pbs[i].path))) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-        char mp[4200];
-        snprintf(mp, sizeof mp, "%s.lines", pbs[i].path);
-        if (!st && !in_place && !(p->lines = strdup(mp))) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        if (!st && !in_place) {
+            char mp[4200];
+            lines_path(pbs[i].path, mp, sizeof mp);
+            if (!(p->lines = strdup(mp))) st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        }
         s->nparts++;
     }
     for (int i = 0; i < np; i++) { gf_buf_free(&pbs[i].rows); gf_buf_free(&pbs[i].map); free(pbs[i].path); }

@@ -154,30 +154,11 @@ gf_status pb_deflate(gf_ctx *ctx, const void *p, size_t n, int gzip, gf_buf *out
     return GF_OK;
 }
 
-gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out)
-{
-    out->len = 0;
-    if (!n) return GF_OK;
-    if (n > (size_t)UINT32_MAX) return gf_ctx_err(ctx, GF_ERR_SQL, "store: a stored revision is damaged (too large)");
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 15 + 32) != Z_OK) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    z.next_in = (Bytef *)p;
-    z.avail_in = (uInt)n;
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-        if (gf_buf_reserve(out, n * 4 + 65536)) { rc = Z_MEM_ERROR; break; }
-        z.next_out = (Bytef *)out->p + out->len;
-        z.avail_out = (uInt)(out->cap - out->len);
-        rc = inflate(&z, Z_NO_FLUSH);
-        out->len = out->cap - z.avail_out;
-    }
-    inflateEnd(&z);
-    if (rc != Z_STREAM_END) return gf_ctx_err(ctx, GF_ERR_SQL, "store: a stored revision is damaged (zlib %d)", rc);
-    return GF_OK;
-}
-
-gf_status pb_inflate_to(gf_ctx *ctx, const void *p, size_t n, FILE *f, const char *path, uint64_t *lines)
+/* Inflates a stored blob (zlib or gzip) in 256 KB chunks, each handed to
+ * put(u, chunk, len); the one inflate loop of pb_inflate() and
+ * pb_inflate_to(). A damaged or truncated blob: GF_ERR_SQL. */
+typedef gf_status (*chunk_fn)(gf_ctx *ctx, void *u, const unsigned char *b, size_t len);
+static gf_status inflate_chunks(gf_ctx *ctx, const void *p, size_t n, chunk_fn put, void *u)
 {
     if (!n) return GF_OK;
     if (n > (size_t)UINT32_MAX) return gf_ctx_err(ctx, GF_ERR_SQL, "store: a stored revision is damaged (too large)");
@@ -197,14 +178,39 @@ gf_status pb_inflate_to(gf_ctx *ctx, const void *p, size_t n, FILE *f, const cha
         rc = inflate(&z, Z_NO_FLUSH);
         size_t got = CHUNK - z.avail_out;
         if (rc == Z_OK && !got && !z.avail_in) break; /* truncated: no progress, no input */
-        if (lines)
-            for (const unsigned char *q = buf, *e = buf + got; (q = memchr(q, '\n', (size_t)(e - q))); q++) ++*lines;
-        if (got && fwrite(buf, 1, got, f) != got) st = gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", path);
+        if (got) st = put(ctx, u, buf, got);
     }
     inflateEnd(&z);
     free(buf);
     if (!st && rc != Z_STREAM_END) st = gf_ctx_err(ctx, GF_ERR_SQL, "store: a stored revision is damaged (zlib %d)", rc);
     return st;
+}
+
+static gf_status put_buf(gf_ctx *ctx, void *u, const unsigned char *b, size_t len)
+{
+    return gf_buf_append(u, b, len) ? gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory") : GF_OK;
+}
+
+gf_status pb_inflate(gf_ctx *ctx, const void *p, size_t n, gf_buf *out)
+{
+    out->len = 0;
+    return inflate_chunks(ctx, p, n, put_buf, out);
+}
+
+typedef struct file_sink { FILE *f; const char *path; uint64_t *lines; } file_sink;
+
+static gf_status put_file(gf_ctx *ctx, void *u, const unsigned char *b, size_t len)
+{
+    file_sink *s = u;
+    if (s->lines)
+        for (const unsigned char *q = b, *e = b + len; (q = memchr(q, '\n', (size_t)(e - q))); q++) ++*s->lines;
+    return fwrite(b, 1, len, s->f) == len ? GF_OK : gf_ctx_err(ctx, GF_ERR_OUTPUT, "%s: write error", s->path);
+}
+
+gf_status pb_inflate_to(gf_ctx *ctx, const void *p, size_t n, FILE *f, const char *path, uint64_t *lines)
+{
+    file_sink s = {f, path, lines};
+    return inflate_chunks(ctx, p, n, put_file, &s);
 }
 
 gf_status pb_store_write_data(gf_ctx *ctx, pb_store *s, const char *code, int64_t rev, const char *path)
