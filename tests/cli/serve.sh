@@ -215,6 +215,7 @@ if [ "$(ulimit -n)" -ge 2200 ]; then
   py "
 import selectors, socket, subprocess, sys, time
 host, port, n = '$host', $port, 1000
+t0, closed = time.time(), {}
 socks = [socket.create_connection((host, port), timeout=10) for _ in range(n)]
 other = subprocess.run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '10', 'http://%s:%d/getCapabilities' % (host, port)],
                        capture_output=True, text=True).stdout
@@ -232,10 +233,14 @@ while left and time.time() < end:
         except BlockingIOError: continue
         except OSError: d = b''
         if d: got[s] += d
-        else: sel.unregister(s); s.close(); left -= 1
+        else: sel.unregister(s); s.close(); left -= 1; closed[s] = time.time() - t0
 ok = sum(1 for b in got.values() if b.startswith(b'HTTP/1.1 200') and b.rstrip().endswith(b'}'))
+# what the others got, for the log when this fails
+for s, b in got.items():
+    if not (b.startswith(b'HTTP/1.1 200') and b.rstrip().endswith(b'}')):
+        print('%s after %.1f s: %d bytes %r' % ('closed' if s in closed else 'still open', closed.get(s, time.time() - t0), len(b), b[:60]), file=sys.stderr)
 print(other, ok)" >"$OUT/c1000.txt" 2>"$OUT/c1000.err"
-  ok '[ "$(cat "$OUT/c1000.txt")" = "200 1000" ]' "1,000 connections open at once: another client answered, then all 1,000 (got $(cat "$OUT/c1000.txt"))"
+  ok '[ "$(cat "$OUT/c1000.txt")" = "200 1000" ]' "1,000 connections open at once: another client answered, then all 1,000 (got $(cat "$OUT/c1000.txt"); $(sort "$OUT/c1000.err" | uniq -c | sort -rn | head -3 | tr '\n' ';'))"
 else
   echo "SKIPPED: 1,000 parallel connections (ulimit -n is $(ulimit -n), cannot be raised to 2200)"
 fi
