@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-build}
 
-pkgs=(build-essential cmake pkg-config zlib1g-dev libdeflate-dev libsqlite3-dev libproj-dev proj-data
+pkgs=(build-essential cmake pkg-config zlib1g-dev libdeflate-dev libxxhash-dev libsqlite3-dev libproj-dev proj-data
       libgeos-dev libgdal-dev gdal-bin libmicrohttpd-dev libjson-c-dev
       # the map page's label glyphs, made at build time (tools/glyphs/gf_glyphs.c):
       # FreeType's SDF renderer and the DejaVu font

@@ -11,13 +11,6 @@
 #include "geoflux/pipeline.h"
 #include "geoflux/publish.h"
 
-/* 128-bit content hash as 32 hex digits: change detection, not security
- * (two FNV-1a streams with different seeds, each finished by a 64-bit
- * mixer). */
-typedef struct pb_hash { uint64_t a, b; } pb_hash;
-void pb_hash_init(pb_hash *h);
-void pb_hash_update(pb_hash *h, const void *p, size_t n);
-void pb_hash_hex(const pb_hash *h, char out[33]);
 /* 64-bit hash of one row (line text), mixed: summing them over a file's rows
  * gives a hash that does not depend on their order. */
 uint64_t pb_row_hash(const char *p, size_t n);
@@ -132,6 +125,13 @@ void pb_store_close(pb_store *s);
  * "certified_share","repairs","errors","warnings" (no closing brace). */
 gf_status pb_store_entry_json(gf_ctx *ctx, pb_store *s, const char *code, int64_t rev, gf_buf *out);
 
+/* Stores written before the file hash was XXH3-128 keyed files by a pair
+ * of FNV-1a streams (format "fnv1a-pair"). pb_store_legacy_hash() says
+ * whether this store holds such keys; pb_store_rehash() re-keys the rows
+ * of one file from its old hash to its new one, so that a file published
+ * before is still known. */
+int pb_store_legacy_hash(const pb_store *s);
+gf_status pb_store_rehash(gf_ctx *ctx, pb_store *s, const char *old_hash, const char *new_hash);
 /* Iterates the published revisions in commune order. */
 typedef struct pb_pubrow {
     char code[6];

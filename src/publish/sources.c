@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 
 #include "geoflux/address.h"
 #include "geoflux/ingest.h"
@@ -26,29 +27,6 @@ static uint64_t mix64(uint64_t z)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
-}
-
-void pb_hash_init(pb_hash *h)
-{
-    h->a = 14695981039346656037ULL;
-    h->b = 0x6c62272e07bb0142ULL;
-}
-
-void pb_hash_update(pb_hash *h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t a = h->a, b = h->b;
-    for (size_t i = 0; i < n; i++) {
-        a = (a ^ s[i]) * 1099511628211ULL;
-        b = (b ^ s[i]) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
-    }
-    h->a = a;
-    h->b = b;
-}
-
-void pb_hash_hex(const pb_hash *h, char out[33])
-{
-    snprintf(out, 33, "%016llx%016llx", (unsigned long long)mix64(h->a), (unsigned long long)mix64(h->b));
 }
 
 uint64_t pb_row_hash(const char *p, size_t n)
@@ -253,20 +231,40 @@ static gf_status reject(gf_ctx *ctx, pb_sub *s, const char *fmt, const char *arg
     return GF_OK;
 }
 
-/* Hash of the file's bytes (as stored: a .gz is hashed compressed). */
-static gf_status hash_file(gf_ctx *ctx, pb_sub *s)
+/* Hash of the file's bytes (as stored: a .gz is hashed compressed), 32 hex
+ * digits: XXH3-128 (libxxhash), change detection, not security. It reads
+ * at memory speed: the pair of FNV-1a streams it replaced took 0.49 s for
+ * the 198 MB of the 1M-row bench's sources, XXH3 0.012 s, and every run
+ * hashes every file. With legacy (a store keyed by that pair), that hash
+ * too, in the same read, for pb_store_rehash(). */
+static gf_status hash_file(gf_ctx *ctx, pb_sub *s, char legacy[33])
 {
     FILE *f = fopen(s->path, "rb");
     if (!f) return reject(ctx, s, "cannot be read: %s", strerror(errno));
-    pb_hash h;
-    pb_hash_init(&h);
+    XXH3_state_t *x = XXH3_createState();
+    if (!x) {
+        fclose(f);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    XXH3_128bits_reset(x);
+    uint64_t la = 14695981039346656037ULL, lb = 0x6c62272e07bb0142ULL;
     char buf[1 << 16];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) pb_hash_update(&h, buf, n);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        XXH3_128bits_update(x, buf, n);
+        for (size_t i = 0; legacy && i < n; i++) {
+            la = (la ^ (unsigned char)buf[i]) * 1099511628211ULL;
+            lb = (lb ^ (unsigned char)buf[i]) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+        }
+    }
     int err = ferror(f);
     fclose(f);
+    XXH128_hash_t h = XXH3_128bits_digest(x);
+    XXH3_freeState(x);
     if (err) return reject(ctx, s, "cannot be read: %s", "read error");
-    pb_hash_hex(&h, s->hash);
+    snprintf(s->hash, sizeof s->hash, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+    if (legacy)
+        snprintf(legacy, 33, "%016llx%016llx", (unsigned long long)mix64(la), (unsigned long long)mix64(lb));
     return GF_OK;
 }
 
@@ -487,7 +485,7 @@ static gf_status examine(gf_ctx *ctx, const gf_publish_opts *o, pb_set *set, int
     s->size = (uint64_t)sb.st_size;
     uint64_t max = o->max_size ? o->max_size : (512ull << 20);
     if (!S_ISREG(sb.st_mode)) return reject(ctx, s, "%s", "not a regular file");
-    gf_status st = s->hash[0] ? GF_OK : hash_file(ctx, s);
+    gf_status st = s->hash[0] ? GF_OK : hash_file(ctx, s, NULL);
     if (st || s->status == PB_ST_REJECTED) return st;
     if (!s->size) return reject(ctx, s, "%s", "empty file");
     if (s->size > max) {
@@ -602,7 +600,10 @@ gf_status pb_collect(gf_ctx *ctx, const gf_publish_opts *o, const char *at, cons
         struct stat sb;
         if (stat(s->path, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size <= (o->max_size ? o->max_size : (512ull << 20))) {
             s->size = (uint64_t)sb.st_size;
-            if ((st = hash_file(ctx, s)) || s->status == PB_ST_REJECTED) continue;
+            char old[33];
+            int legacy = pb_store_legacy_hash(store);
+            if ((st = hash_file(ctx, s, legacy ? old : NULL)) || s->status == PB_ST_REJECTED) continue;
+            if (legacy && (st = pb_store_rehash(ctx, store, old, s->hash))) break;
             known_ctx k = {ctx, set, i};
             if ((st = pb_store_known_file(ctx, store, s->hash, add_known, &k))) break;
             if (s->nparts) continue;

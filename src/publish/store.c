@@ -22,6 +22,7 @@ struct pb_store {
     sqlite3 *db;
     char *path;
     int in_tx;
+    int legacy_hash; /* keyed by the FNV-1a pair: pb_store_legacy_hash() */
 };
 
 static gf_status sqlerr(gf_ctx *ctx, pb_store *s, const char *what)
@@ -43,6 +44,75 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, at TEXT NOT NULL, report TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT OR IGNORE INTO meta VALUES ('geoflux_store', '1');";
+
+static void text_col(sqlite3_stmt *q, int i, char *out, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+/* The tables that name a file by its hash (equip.c makes the equip_ ones). */
+static const char *const hashed_tables[] = {"revisions", "equip_submissions", "equip_rows", "equip_rejects",
+                                            "equip_codes", "equipments"};
+
+static int has_rows(sqlite3 *db, const char *table)
+{
+    char sql[128];
+    sqlite3_stmt *q;
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s LIMIT 1", table);
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) return 0; /* no such table */
+    int r = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return r;
+}
+
+/* meta.file_hash names the hash of the files' keys. A store without it
+ * was written before XXH3-128: if it holds any file, this run re-keys
+ * those it meets (pb_store_rehash) and the key is recorded with the run's
+ * transaction, so a failed run leaves the store as it was. */
+static gf_status hash_format(gf_ctx *ctx, pb_store *s)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'file_hash'", -1, &q, NULL) != SQLITE_OK)
+        return sqlerr(ctx, s, "reading its format");
+    int rc = sqlite3_step(q);
+    char v[32] = "";
+    if (rc == SQLITE_ROW) text_col(q, 0, v, sizeof v);
+    sqlite3_finalize(q);
+    if (rc == SQLITE_ROW) {
+        if (strcmp(v, "xxh3-128"))
+            return gf_ctx_err(ctx, GF_ERR_OUTPUT, "store %s: files keyed by '%s', a hash this geoflux does not know (a newer version's store?)",
+                              s->path, v);
+        return GF_OK;
+    }
+    if (rc != SQLITE_DONE) return sqlerr(ctx, s, "reading its format");
+    for (size_t i = 0; i < sizeof hashed_tables / sizeof *hashed_tables && !s->legacy_hash; i++)
+        s->legacy_hash = has_rows(s->db, hashed_tables[i]);
+    if (sqlite3_exec(s->db, "INSERT INTO meta VALUES ('file_hash', 'xxh3-128')", NULL, NULL, NULL) != SQLITE_OK)
+        return sqlerr(ctx, s, "recording its format");
+    return GF_OK;
+}
+
+int pb_store_legacy_hash(const pb_store *s) { return s->legacy_hash; }
+
+gf_status pb_store_rehash(gf_ctx *ctx, pb_store *s, const char *old_hash, const char *new_hash)
+{
+    for (size_t i = 0; i < sizeof hashed_tables / sizeof *hashed_tables; i++) {
+        char sql[160];
+        sqlite3_stmt *q;
+        snprintf(sql, sizeof sql, "UPDATE OR IGNORE %s SET file_hash = ?1 WHERE file_hash = ?2", hashed_tables[i]);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+            if (strstr(sqlite3_errmsg(s->db), "no such table")) continue; /* no equipment yet */
+            return sqlerr(ctx, s, "re-keying a file");
+        }
+        sqlite3_bind_text(q, 1, new_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, old_hash, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE) return sqlerr(ctx, s, "re-keying a file");
+    }
+    return GF_OK;
+}
 
 gf_status pb_store_open(gf_ctx *ctx, const char *path, pb_store **out)
 {
@@ -84,6 +154,7 @@ gf_status pb_store_open(gf_ctx *ctx, const char *path, pb_store **out)
         sqlite3_free(err);
         goto fail;
     }
+    if ((st = hash_format(ctx, s))) goto fail;
     *out = s;
     return GF_OK;
 fail:
@@ -93,12 +164,6 @@ fail:
 
 sqlite3 *pb_store_db(pb_store *s) { return s->db; }
 const char *pb_store_path(const pb_store *s) { return s->path; }
-
-static void text_col(sqlite3_stmt *q, int i, char *out, size_t n)
-{
-    const unsigned char *t = sqlite3_column_text(q, i);
-    snprintf(out, n, "%s", t ? (const char *)t : "");
-}
 
 gf_status pb_store_published(gf_ctx *ctx, pb_store *s, const char *code, pb_published *out)
 {
@@ -343,12 +408,20 @@ gf_status pb_store_add(gf_ctx *ctx, pb_store *s, const pb_set *set, pb_part *p, 
     /* the blobs compressed by the run's workers (pb_deflate) */
     const gf_buf *blob[3] = {&p->zdata, &p->zrejects, &p->zrepairs};
     static const int col[3] = {20, 21, 23};
-    for (int k = 0; k < 3; k++)
+    static const char *const what[3] = {"rows", "rejected rows", "repairs"};
+    for (int k = 0; k < 3; k++) {
+        /* SQLite's limit on one value (1 GB by default): say whose blob */
+        if (blob[k]->len > (size_t)sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1)) {
+            st = gf_ctx_err(ctx, GF_ERR_SQL, "store %s: commune %s: its %s compress to %zu bytes, more than one SQLite value holds (%d)",
+                            s->path, p->code, what[k], blob[k]->len, sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1));
+            goto done;
+        }
         if ((blob[k]->len ? sqlite3_bind_blob64(q, col[k], blob[k]->p, blob[k]->len, SQLITE_STATIC)
                           : sqlite3_bind_null(q, col[k])) != SQLITE_OK) {
             st = sqlerr(ctx, s, "storing a revision");
             goto done;
         }
+    }
     if ((st = bind_file(ctx, q, 22, p->has_diff ? p->diff : NULL))) goto done;
     if (sqlite3_step(q) != SQLITE_DONE) {
         st = sqlerr(ctx, s, "storing a revision");

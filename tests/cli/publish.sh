@@ -92,6 +92,46 @@ ok "[ $rc -eq 1 ]" "run 2: exit 1 (the same rejects), got $rc"
 ok "grep -q 'published 0, unchanged 5' $OUT/run2.err" "run 2: every commune unchanged ($(grep communes: $OUT/run2.err))"
 ok "cmp -s $OUT/site1.md5 $OUT/site2.md5" "run 2: the SITE is byte-identical"
 ok "grep -q 'unchanged (nothing new to publish)' $OUT/run2.err" "run 2 says nothing was published"
+# a store written before the file hash was XXH3-128 (keys: a pair of FNV-1a
+# streams, no meta.file_hash): the files it published are still known, and
+# re-keyed in the same run
+L=$W.legacy; rm -rf $L $W.control; cp -a $W $L; cp -a $W $W.control
+W=$W.control pub --at 2026-12-02 -v > /dev/null 2> $OUT/control.err
+python3 - "$L" <<'PY' || echo "legacy store not made"
+import os, sqlite3, sys
+M = (1 << 64) - 1
+def mix(z):
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M
+    return z ^ (z >> 31)
+def fnv_pair(path):
+    a, b = 14695981039346656037, 0x6c62272e07bb0142
+    for c in open(path, 'rb').read():
+        a = ((a ^ c) * 1099511628211) & M
+        b = (((b ^ c) * 0x100000001b3) + 0x9e3779b97f4a7c15) & M
+    return '%016x%016x' % (mix(a), mix(b))
+os.chdir(sys.argv[1])
+d = sqlite3.connect('store.db')
+keys = {h: fnv_pair(f) for f, h in d.execute('select file, file_hash from revisions union select file, file_hash from equip_submissions') if os.path.exists(f)}
+for t in ('revisions', 'equip_submissions', 'equip_rows', 'equip_rejects', 'equip_codes', 'equipments'):
+    for new, old in keys.items():
+        d.execute('update %s set file_hash = ? where file_hash = ?' % t, (old, new))
+d.execute("delete from meta where key = 'file_hash'")
+d.commit()
+print(len(keys), file=sys.stderr)
+PY
+(cd $L && find site -type f | sort | xargs md5sum) > $OUT/legacy0.md5
+W=$L pub --at 2026-12-02 -v > /dev/null 2> $OUT/legacy.err
+(cd $L && find site -type f | sort | xargs md5sum) > $OUT/legacy1.md5
+nh() { grep -o '[0-9]* parts harmonised' "$1"; }
+ok "[ -n \"\$(nh $OUT/control.err)\" ] && [ \"\$(nh $OUT/legacy.err)\" = \"\$(nh $OUT/control.err)\" ] && grep -q 'published 0, unchanged 5' $OUT/legacy.err && cmp -s $OUT/legacy0.md5 $OUT/legacy1.md5" \
+  "a store keyed by the old file hash: every file still known (as many parts harmonised as with a new store: $(nh $OUT/legacy.err), $(nh $OUT/control.err)), the same SITE"
+keys() { sqlite3 "$1" "select commune, revision, file_hash from revisions order by 1, 2; select file_hash from equip_submissions order by 1"; }
+ok "[ \"\$(sqlite3 $L/store.db \"select value from meta where key = 'file_hash'\")\" = xxh3-128 ] && [ -n \"\$(keys $W/store.db)\" ] && [ \"\$(keys $L/store.db)\" = \"\$(keys $W/store.db)\" ]" \
+  "and re-keyed: the files' keys are the ones a new store holds"
+sqlite3 $L/store.db "update meta set value = 'sha3-512' where key = 'file_hash'"
+W=$L pub --at 2026-12-02 > /dev/null 2> $OUT/newer.err; rc=$?
+ok "[ $rc -eq 3 ] && grep -q \"keyed by 'sha3-512', a hash this geoflux does not know\" $OUT/newer.err" "a store keyed by an unknown hash: refused (rc $rc: $(cat $OUT/newer.err))"
 # the rows in another order: still unchanged
 { head -1 $W/src/bruz/bal.csv; tail -n +2 $W/src/bruz/bal.csv | tac; } > $W/t && mv $W/t $W/src/bruz/bal.csv
 pub --at 2026-12-02 > /dev/null 2> $OUT/run2b.err
