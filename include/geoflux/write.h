@@ -129,6 +129,9 @@ extern const gf_sink_vt gf_geojson_sink_vt;
 /* Rejects CSV: `source;line;reason;raw`, one row per rejected record. */
 gf_status gf_rejects_open(gf_ctx *ctx, const char *path, const char *const *inputs, int ninputs, void **st);
 extern const gf_sink_vt gf_rejects_sink_vt;
+/* Logs each reject of b as "INPUT:LINE: row VERB: reason", in input order
+ * (the rejects sink's log lines; the index build's "not indexed"). */
+gf_status gf_rejects_log(gf_ctx *ctx, const gf_batch *b, const char *const *inputs, int ninputs, const char *verb);
 
 /* ---- Atomic outputs: the one mechanism every writer uses -------------------
  *

@@ -440,16 +440,10 @@ static gf_status sk_encode(void *stv, gf_ctx *ctx, int worker, const gf_batch *b
 static gf_status sk_commit(void *stv, gf_ctx *ctx, const gf_batch *bt, const gf_buf *enc)
 {
     gf_gc_builder *b = stv;
-    /* the rows validation refused, logged as convert's rejects sink logs
-     * them (the log's repeat limit keeps the first few and counts the rest) */
-    for (size_t i = 0; i < bt->nrej; i++) {
-        const gf_reject *j = &bt->rej[i];
-        gf_ctx_logc(ctx, GF_LOG_ERROR, "row.rejected", "%s:%llu: row not indexed: %.*s",
-                    (int)j->src < b->ninputs ? b->inputs[j->src] : "?", (unsigned long long)j->line, (int)j->reason.len,
-                    bt->arena + j->reason.off);
-    }
+    /* the rows validation refused, logged as convert's rejects sink logs them */
+    gf_status st = gf_rejects_log(ctx, bt, b->inputs, b->ninputs, "not indexed");
+    if (st) return st;
     const char *p = enc->p, *e = enc->p + enc->len;
-    gf_status st;
     while (p < e) {
         int32_t rec[3];
         memcpy(rec, p, sizeof rec);

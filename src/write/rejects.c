@@ -61,18 +61,12 @@ static const char *input_name(const gf_rj *r, uint32_t src)
     return (int)src < r->ninputs ? r->inputs[src] : "?";
 }
 
-static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
+/* The batch's rejects in input order (stages reject at different times);
+ * NULL when out of memory. */
+static size_t *reject_order(const gf_batch *b)
 {
-    gf_rj *r = st;
-    (void)enc;
-    if (b->nrej == 0) return GF_OK;
-    if (!r->f.opened) {
-        gf_status s = open_file(r, ctx);
-        if (s) return s;
-    }
-    /* Stages reject at different times: write in input order. */
-    size_t *ord = malloc(b->nrej * sizeof *ord);
-    if (!ord) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    size_t *ord = malloc((b->nrej ? b->nrej : 1) * sizeof *ord);
+    if (!ord) return NULL;
     for (size_t i = 0; i < b->nrej; i++) {
         size_t j = i;
         while (j > 0 && (b->rej[ord[j - 1]].src > b->rej[i].src ||
@@ -82,6 +76,37 @@ static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *
         }
         ord[j] = i;
     }
+    return ord;
+}
+
+gf_status gf_rejects_log(gf_ctx *ctx, const gf_batch *b, const char *const *inputs, int ninputs, const char *verb)
+{
+    if (b->nrej == 0) return GF_OK;
+    size_t *ord = reject_order(b);
+    if (!ord) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < b->nrej; k++) {
+        const gf_reject *j = &b->rej[ord[k]];
+        /* a rejected row is an error of that row; the log sink's repeat
+         * limit keeps the first few and counts the rest */
+        gf_ctx_logc(ctx, GF_LOG_ERROR, "row.rejected", "%s:%llu: row %s: %.*s",
+                    (int)j->src < ninputs ? inputs[j->src] : "?", (unsigned long long)j->line, verb,
+                    (int)j->reason.len, b->arena + j->reason.off);
+    }
+    free(ord);
+    return GF_OK;
+}
+
+static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
+{
+    gf_rj *r = st;
+    (void)enc;
+    if (b->nrej == 0) return GF_OK;
+    if (!r->f.opened) {
+        gf_status s = open_file(r, ctx);
+        if (s) return s;
+    }
+    size_t *ord = reject_order(b);
+    if (!ord) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     gf_status s = GF_OK;
     r->buf.len = 0;
     for (size_t k = 0; k < b->nrej && !s; k++) {
@@ -93,14 +118,11 @@ static gf_status commit(void *st, gf_ctx *ctx, const gf_batch *b, const gf_buf *
         if (!s) s = gf_buf_append(&r->buf, ";", 1);
         if (!s) s = gf_csv_put_field(&r->buf, b->arena + j->raw.off, j->raw.len, ';', 0);
         if (!s) s = gf_buf_append(&r->buf, "\n", 1);
-        /* a rejected row is an error of that row; the log sink's repeat
-         * limit keeps the first few and counts the rest */
-        gf_ctx_logc(ctx, GF_LOG_ERROR, "row.rejected", "%s:%llu: row rejected: %.*s", in, (unsigned long long)j->line,
-                    (int)j->reason.len, b->arena + j->reason.off);
         r->count++;
     }
     free(ord);
     if (s) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    if ((s = gf_rejects_log(ctx, b, r->inputs, r->ninputs, "rejected"))) return s;
     return gf_ofile_write(ctx, &r->f, r->buf.p, r->buf.len);
 }
 
