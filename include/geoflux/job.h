@@ -91,6 +91,8 @@ typedef struct gf_convert_opts {
     const char *attributes;    /* comma-separated properties kept in the tiles; NULL: all */
     size_t max_memory;         /* tile sort, GeoPackage R-tree and validation tables; 0: defaults */
     const char *tmpdir;        /* scratch files; NULL: next to the output */
+    long long time;            /* > 0: the time written into outputs that carry one (seconds since 1970: a
+                                * publication's run date); 0: gf_output_time() */
     /* spatial join: join.path NULL means none. join.layer_ds,
      * out_srs_wkt and out_geographic are the job's business (ignored). */
     gf_join_opts join;

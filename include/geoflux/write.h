@@ -62,6 +62,8 @@ typedef struct gf_output_opts {
      * GeoPackage's rejects table); NULL: rows name their input by index. */
     const char *const *inputs;
     int ninputs;
+    long long time;         /* > 0: the time written into outputs that carry one (seconds since 1970);
+                             * 0: gf_output_time() */
 } gf_output_opts;
 
 /* ---- The table of output formats (src/write/output.c) ----------------------

@@ -168,7 +168,8 @@ static gf_status add_sinks(gf_job *j)
                          .srs_geographic = j->crs.geographic, .srs_explicit = o->t_srs != NULL,
                          .srs_name = o->t_srs, .minzoom = o->minzoom, .maxzoom = o->maxzoom,
                          .attributes = o->attributes, .max_memory = o->max_memory, .tmpdir = o->tmpdir,
-                         .threads = o->threads, .inputs = o->inputs, .ninputs = o->ninputs};
+                         .threads = o->threads, .inputs = o->inputs, .ninputs = o->ninputs,
+                         .time = o->time};
     int nx = 0;
     if (j->join_xl.name || o->nextra_layers > 0) {
         if (!(j->xl = calloc((size_t)o->nextra_layers + 1, sizeof *j->xl))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");

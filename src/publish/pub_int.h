@@ -206,9 +206,10 @@ double pb_since(const struct timespec *t0);
 long pb_peak_mb(void);
 /* Rebuilds the SITE from the store's publication (run `run`, its report)
  * beside o->site and exchanges it with o->site; each commune's files are
- * written on engine's workers (NULL: on the calling thread). */
+ * written on engine's workers (NULL: on the calling thread). at: the run's
+ * date (YYYY-MM-DDTHH:MM:SSZ), the time the files that carry one record. */
 gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, pb_store *s, int64_t run,
-                        const char *report);
+                        const char *report, const char *at);
 /* The publication number SITE holds (0: none or not a geoflux SITE, -1: a
  * directory holding other data). */
 int64_t pb_site_run(const char *site);

@@ -1319,7 +1319,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
          * departments' 22 MB: not held twice) */
         gf_join_index_destroy(communes);
         communes = NULL;
-        st = pb_site_build(ctx, &o, engine, store, run, stored ? sum->report_json : last_report);
+        st = pb_site_build(ctx, &o, engine, store, run, stored ? sum->report_json : last_report, at);
         if (!st) sum->site_rebuilt = 1;
         if (!st) STEP("%s rebuilt", o.site);
     }

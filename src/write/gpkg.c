@@ -117,9 +117,10 @@ static gf_status begin_inner(gf_gpkg *g, gf_ctx *ctx, const gf_schema *schema)
     g->schema = schema;
     gf_output_layer_name(&g->o, schema, g->table, sizeof g->table);
 
-    /* last_change: SOURCE_DATE_EPOCH when set, so that a rebuild gives the same bytes */
-    time_t now;
-    if ((st = gf_output_time(ctx, &now))) return st;
+    /* last_change: the caller's time (a publication's run date), else
+     * SOURCE_DATE_EPOCH when set, so that a rebuild gives the same bytes */
+    time_t now = (time_t)g->o.time;
+    if (g->o.time <= 0 && (st = gf_output_time(ctx, &now))) return st;
     struct tm tmv;
     gmtime_r(&now, &tmv);
     strftime(g->last_change, sizeof g->last_change, "%Y-%m-%dT%H:%M:%S.000Z", &tmv);

@@ -26,6 +26,8 @@ cat $OUT/run1.err
 ok "[ $rc -eq 0 ]" "run 1: exit 0, got $rc"
 G=$W/site/adresses.gpkg
 ok "[ \"\$(layers $G)\" = 'addresses changes communes rejects ' ]" "adresses.gpkg layers: addresses, changes, communes, rejects (got $(layers $G))"
+lc=$(sqlite3 -readonly $G "SELECT DISTINCT last_change FROM gpkg_contents" 2>&1 | tr '\n' ' ')
+ok "[ \"$lc\" = '2026-12-01T00:00:00.000Z ' ]" "adresses.gpkg's last_change is the run's date (--at, over SOURCE_DATE_EPOCH): got $lc"
 # the boundaries of the perimeter's communes (the file also holds merged ones)
 ncommunes=$(python3 -c "
 import json
