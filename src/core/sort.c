@@ -51,3 +51,39 @@ gf_status gf_radix_sort_u64(gf_ctx *ctx, uint64_t *key, uint32_t *val, size_t n,
     free(tv);
     return GF_OK;
 }
+
+gf_status gf_radix_sort_rec(gf_ctx *ctx, void *rec, size_t n, size_t size, size_t key_off)
+{
+    if (size % 8 || !size || size > 256 || key_off % 8 || key_off + 8 > size)
+        return gf_ctx_err(ctx, GF_ERR_INTERNAL, "radix sort: records of %zu bytes, key at %zu", size, key_off);
+    if (n < 2) return GF_OK;
+    enum { NPASS = (64 + RADIX_BITS - 1) / RADIX_BITS };
+    const size_t kw = key_off / 8, w = size / 8; /* in 64-bit words */
+    size_t *cnt = calloc((size_t)NPASS * RADIX_N, sizeof *cnt);
+    uint64_t *tmp = malloc(n * size);
+    if (!cnt || !tmp) {
+        free(cnt); free(tmp);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory (sorting %zu records)", n);
+    }
+    uint64_t *src = rec, *dst = tmp;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = src[i * w + kw];
+        for (int p = 0; p < NPASS; p++) cnt[(size_t)p * RADIX_N + ((k >> (p * RADIX_BITS)) & (RADIX_N - 1))]++;
+    }
+    for (int p = 0; p < NPASS; p++) {
+        const int sh = p * RADIX_BITS;
+        size_t *c = cnt + (size_t)p * RADIX_N;
+        if (c[(src[kw] >> sh) & (RADIX_N - 1)] == n) continue; /* every key has this digit */
+        size_t sum = 0;
+        for (size_t k = 0; k < RADIX_N; k++) { size_t t = c[k]; c[k] = sum; sum += t; }
+        for (size_t i = 0; i < n; i++) {
+            const uint64_t *r = src + i * w;
+            memcpy(dst + c[(r[kw] >> sh) & (RADIX_N - 1)]++ * w, r, size);
+        }
+        uint64_t *t = src; src = dst; dst = t;
+    }
+    if (src != rec) memcpy(rec, src, n * size);
+    free(cnt);
+    free(tmp);
+    return GF_OK;
+}

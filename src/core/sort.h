@@ -20,4 +20,12 @@
  * then unchanged), or GF_ERR_INTERNAL for lo_bit outside 0..63. */
 gf_status gf_radix_sort_u64(gf_ctx *ctx, uint64_t *key, uint32_t *val, size_t n, int lo_bit);
 
+/* The same sort on records: rec[0..n) of size bytes each (a multiple of
+ * 8, at most 256), ordered by the 64-bit key at byte key_off of each
+ * (key_off + 8 <= size, aligned to 8; rec aligned to 8), stably. The tile sort's index
+ * entries. Uses scratch memory of n records, freed before returning.
+ * GF_OK, GF_ERR_NOMEM (the records unchanged) or GF_ERR_INTERNAL (a
+ * layout outside those limits). */
+gf_status gf_radix_sort_rec(gf_ctx *ctx, void *rec, size_t n, size_t size, size_t key_off);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zlib.h>
 
 #include "geoflux/pipeline.h"
@@ -30,16 +31,14 @@ typedef struct gf_pmtiles {
     gf_tile_dedup dd;
 } gf_pmtiles;
 
+/* XXH3-128 (libxxhash): the archive's one serial pass over every tile's
+ * bytes; the byte-at-a-time pair of hashes it replaces took 0.15 s of the
+ * publish bench's 38 MB of tiles */
 void gf_tile_hash128(const uint8_t *p, size_t n, uint64_t *h1, uint64_t *h2)
 {
-    uint64_t a = 1469598103934665603ull, b = 0x9e3779b97f4a7c15ull ^ n;
-    for (size_t i = 0; i < n; i++) {
-        a = (a ^ p[i]) * 1099511628211ull;
-        b = (b + p[i]) * 0xff51afd7ed558ccdull;
-        b ^= b >> 29;
-    }
-    *h1 = a;
-    *h2 = gf_mix64(b);
+    XXH128_hash_t h = XXH3_128bits(p, n);
+    *h1 = h.low64;
+    *h2 = h.high64;
 }
 
 int gf_tile_dedup_get_or_put(gf_tile_dedup *d, uint64_t h1, uint64_t h2, uint64_t *off, uint64_t len)

@@ -2,7 +2,9 @@
  * random arrays of many sizes (0 and 1 included) and key shapes, the
  * result is qsort's with the same order, ties kept in input order (the
  * values carried with the keys tell), for every lo_bit; invalid lo_bit
- * is refused and leaves the keys alone. */
+ * is refused and leaves the keys alone. gf_radix_sort_rec() likewise on
+ * records of several layouts (key first, key last), every byte of each
+ * record travelling with its key. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,30 @@ static void one(gf_ctx *ctx, size_t n, int shape, int lo, int with_val)
     free(ref);
 }
 
+/* records of w words, the key at word kw, the other words the input
+ * position (so that a record torn apart or out of input order shows) */
+static void one_rec(gf_ctx *ctx, size_t n, int shape, size_t w, size_t kw)
+{
+    uint64_t *rec = n ? malloc(n * w * 8) : NULL;
+    kv *ref = n ? malloc(n * sizeof *ref) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < w; j++) rec[i * w + j] = i * 1000003u + j;
+        rec[i * w + kw] = gen(shape, i, n);
+        ref[i] = (kv){rec[i * w + kw], (uint32_t)i};
+    }
+    g_lo = 0;
+    if (n > 1) qsort(ref, n, sizeof *ref, cmp_kv);
+    CHECK(gf_radix_sort_rec(ctx, rec, n, w * 8, kw * 8) == GF_OK);
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < w; j++)
+            if (rec[i * w + j] != (j == kw ? ref[i].k : (uint64_t)ref[i].v * 1000003u + j)) bad++;
+    if (bad) fprintf(stderr, "records n=%zu shape=%d w=%zu kw=%zu: %d mismatches\n", n, shape, w, kw, bad);
+    CHECK(bad == 0);
+    free(rec);
+    free(ref);
+}
+
 int main(void)
 {
     gf_ctx *ctx = NULL;
@@ -82,6 +108,16 @@ int main(void)
                 one(ctx, sizes[s], shape, los[l], (int)(s + l) % 2);
                 if (sizes[s] < 20000) one(ctx, sizes[s], shape, los[l], !((int)(s + l) % 2));
             }
+    static const size_t layouts[][2] = {{1, 0}, {2, 1}, {3, 0}, {3, 2}};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int shape = 0; shape < 6; shape++)
+            for (size_t l = 0; l < 4; l++)
+                if (sizes[s] < 20000 || (l + (size_t)shape) % 4 == 0) one_rec(ctx, sizes[s], shape, layouts[l][0], layouts[l][1]);
+    uint64_t r3[6] = {9, 1, 2, 3, 4, 5};
+    CHECK(gf_radix_sort_rec(ctx, r3, 2, 12, 0) == GF_ERR_INTERNAL && r3[0] == 9); /* not a multiple of 8 */
+    CHECK(gf_radix_sort_rec(ctx, r3, 2, 24, 24) == GF_ERR_INTERNAL && r3[0] == 9); /* key past the record */
+    CHECK(gf_radix_sort_rec(ctx, r3, 2, 24, 4) == GF_ERR_INTERNAL && r3[0] == 9);  /* key not aligned */
+    CHECK(gf_radix_sort_rec(ctx, NULL, 0, 24, 0) == GF_OK);
     /* NULL arrays with n of 0 or 1 */
     CHECK(gf_radix_sort_u64(ctx, NULL, NULL, 0, 0) == GF_OK);
     uint64_t k1 = 42;
