@@ -44,11 +44,15 @@ if command -v sqlite3 >/dev/null 2>&1; then
 fi
 
 # 3. bytes do not depend on --threads or on the sort budget (spilled runs)
-"$GF" convert "$S"/bal/*.csv -o "$OUT/a1.pmtiles" -q -j 1
+"$GF" convert "$S"/bal/*.csv -o "$OUT/a1.pmtiles" -j 1 -v 2>"$OUT/err1"
 "$GF" convert "$S"/bal/*.csv -o "$OUT/a3.pmtiles" -q -j 3 --max-memory 100K -v 2>"$OUT/err3"
 ok "cmp -s $OUT/a.pmtiles $OUT/a1.pmtiles" "pmtiles -j1 and -j2 differ"
 ok "cmp -s $OUT/a.pmtiles $OUT/a3.pmtiles" "pmtiles with --max-memory 100K (spilled runs) differs"
 ok "grep -q 'tiles: .* [1-9][0-9]* sorted runs spilled' $OUT/err3" "small budget spilled runs: $(grep 'tiles:' "$OUT/err3")"
+# the zooms' rates: from the maxzoom tiles' counts kept at commit, or, when
+# the budget cannot hold them (100K), from a pass over the sort: same bytes
+ok "grep -q \"rates [0-9.]* from the maxzoom tiles' counts\" $OUT/err1" "default budget: rates from the counts: $(grep 'tiles:' "$OUT/err1")"
+ok "grep -q 'rates [0-9.]* from a pass over the sort' $OUT/err3" "100K: rates from a pass over the sort: $(grep 'tiles:' "$OUT/err3")"
 "$GF" convert "$S"/bal/*.csv -o "$OUT/a1.mbtiles" -q -j 1
 ok "cmp -s $OUT/a.mbtiles $OUT/a1.mbtiles" "mbtiles -j1 and -j2 differ"
 
