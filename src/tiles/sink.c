@@ -553,10 +553,18 @@ static gf_status zstore(gf_tiles *t, gf_ctx *ctx, int z, const tjob *j)
     return GF_OK;
 }
 
-/* Waits for the batch being encoded and stores its tiles in order. */
+/* Waits for the batch being encoded and stores its tiles in order. The
+ * finishing thread, its next batch cut, encodes the batch's jobs left
+ * with its own worker rather than wait: it was idle half of the tile
+ * pass on 2 cores (the jobs are claimed one by one, a tile's bytes do
+ * not depend on who encodes it). */
 static gf_status drain(gf_tiles *t, gf_ctx *ctx)
 {
     if (!t->enc_busy) return GF_OK;
+    if (t->nstarted) {
+        warg a = {t, &t->w[t->nthreads]};
+        encode_batch(&a);
+    }
     pool_wait(t);
     t->enc_busy = 0;
     tbatch *b = &t->enc;
@@ -564,7 +572,7 @@ static gf_status drain(gf_tiles *t, gf_ctx *ctx)
     for (size_t i = 0; i < b->njobs && !st; i++) {
         tjob *j = &b->jobs[i];
         if (j->st) {
-            for (int k = 0; k < t->nthreads; k++)
+            for (int k = 0; k <= t->nthreads; k++)
                 if (gf_ctx_errmsg(t->w[k].ctx)[0]) gf_ctx_take_error(ctx, t->w[k].ctx);
             st = gf_ctx_err(ctx, j->st, "tile %d/%u/%u: %s", b->z, j->x, j->y,
                             gf_ctx_errmsg(ctx)[0] ? gf_ctx_errmsg(ctx) : gf_status_str(j->st));
@@ -893,10 +901,11 @@ static gf_status finish(void *stv, gf_ctx *ctx)
     if ((st = choose_rates(t, ctx)) || (st = check_densest(t, ctx))) return st;
     t->stats.runs_spilled = gf_xsort_runs_spilled(t->xs);
     t1 = now_s();
-    t->w = calloc((size_t)t->nthreads, sizeof *t->w);
+    /* one worker per pool thread, and the finishing thread's (see drain()) */
+    t->w = calloc((size_t)t->nthreads + 1, sizeof *t->w);
     t->wargs = calloc((size_t)t->nthreads, sizeof *t->wargs);
     if (!t->w || !t->wargs) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < t->nthreads; i++)
+    for (int i = 0; i <= t->nthreads; i++)
         if ((st = gf_ctx_fork(ctx, &t->w[i].ctx))) return gf_ctx_err(ctx, st, "cannot create a worker context");
     pool_start(t);
     FILE *in = NULL;
@@ -965,7 +974,7 @@ static void free_workers(gf_tiles *t)
     free(t->wargs);
     t->wargs = NULL;
     if (!t->w) return;
-    for (int i = 0; i < t->nthreads; i++) {
+    for (int i = 0; i <= t->nthreads; i++) {
         tworker *w = &t->w[i];
         gf_mvt_layer_free(&w->pts);
         gf_buf_free(&w->raw);
