@@ -43,6 +43,8 @@ typedef struct gf_diff_opts {
     int overwrite;        /* an existing output may be replaced */
     double move_m;        /* moved beyond this distance; 0: 1 m */
     int threads;          /* <= 0: all cores */
+    struct gf_engine *engine; /* run on this engine's workers (borrowed; their PROJ objects are kept from run
+                               * to run); NULL: threads of its own */
 } gf_diff_opts;
 
 typedef struct gf_diff_stats {

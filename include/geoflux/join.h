@@ -46,6 +46,11 @@ typedef struct gf_join_opts {
     void *layer_ds;
     const char *out_srs_wkt; /* CRS of the statistics polygons (the output CRS); NULL: WGS84 */
     int out_geographic;      /* 1 when out_srs_wkt is lon/lat degrees (coordinate precision) */
+    /* The stage only: an index already loaded from these boundaries
+     * (gf_join_index_load() with the same path, layer and fields), used
+     * instead of loading them again; borrowed, it must outlive the stage.
+     * NULL: the stage loads its own. */
+    const struct gf_join_index *index;
 } gf_join_opts;
 
 /* ---- The index on its own (used by the stage, tests and benchmarks) ---- */

@@ -241,7 +241,7 @@ static gf_status collect(gf_ctx *ctx, const gf_diff_opts *o, gf_reader *rd, dtab
 {
     gf_pipeline *p = NULL;
     void *rp = NULL;
-    gf_pipeline_opts po = {.threads = o->threads};
+    gf_pipeline_opts po = {.threads = o->threads, .engine = o->engine};
     gf_status st = gf_pipeline_create(ctx, &po, &p);
     if (st) { gf_reader_destroy(rd); return st; }
     gf_pipeline_set_source(p, &gf_reader_source_vt, rd, gf_reader_schema(rd), (void (*)(void *))gf_reader_destroy);

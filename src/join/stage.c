@@ -46,6 +46,7 @@ typedef struct jx_stage {
     gf_join_opts o;
     char *path, *layer, *code_field, *name_field, *stats_path, *out_wkt;
     gf_join_index *ix;
+    int ix_borrowed; /* opts->index: the caller's, not destroyed here */
     int f_geo, f_nom, f_status, f_dist;
     int f_insee, f_cle, f_voie, f_cert;
     int nworkers;
@@ -81,6 +82,18 @@ gf_status gf_join_create(gf_ctx *ctx, const gf_join_opts *opts, void **st)
     j->o.stats_path = j->stats_path = dup_or_null(opts->stats_path);
     j->o.out_srs_wkt = j->out_wkt = dup_or_null(opts->out_srs_wkt);
     if (j->o.max_distance_m == 0) j->o.max_distance_m = 200.0;
+    if (!j->path || (opts->layer && !j->layer) || (opts->code_field && !j->code_field) || (opts->name_field && !j->name_field)
+        || (opts->stats_path && !j->stats_path) || (opts->out_srs_wkt && !j->out_wkt)) {
+        gf_join_stage_vt.destroy(j);
+        return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    }
+    if (opts->index) {
+        j->ix = (gf_join_index *)opts->index;
+        j->ix_borrowed = 1;
+        j->o.index = NULL;
+        *st = j;
+        return GF_OK;
+    }
     gf_status s = gf_join_index_load(ctx, &j->o, &j->ix);
     if (s) {
         gf_join_stage_vt.destroy(j);
@@ -499,7 +512,7 @@ static void destroy(void *st)
     jx_stage *j = st;
     if (!j) return;
     free_workers(j);
-    gf_join_index_destroy(j->ix);
+    if (!j->ix_borrowed) gf_join_index_destroy(j->ix);
     free(j->path);
     free(j->layer);
     free(j->code_field);

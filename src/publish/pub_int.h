@@ -8,6 +8,7 @@
 
 #include "geoflux/engine.h"
 #include "geoflux/ingest.h"
+#include "geoflux/join.h"
 #include "geoflux/pipeline.h"
 #include "geoflux/publish.h"
 
@@ -206,10 +207,13 @@ double pb_since(const struct timespec *t0);
 long pb_peak_mb(void);
 /* Rebuilds the SITE from the store's publication (run `run`, its report)
  * beside o->site and exchanges it with o->site; each commune's files are
- * written on engine's workers (NULL: on the calling thread). at: the run's
- * date (YYYY-MM-DDTHH:MM:SSZ), the time the files that carry one record. */
-gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, pb_store *s, int64_t run,
-                        const char *report, const char *at);
+ * written, and the map files built, on engine's workers (NULL: on the
+ * calling thread, and threads of the map job's own). communes: o->communes
+ * loaded (NULL: loaded by the map job when o->communes is set). at: the
+ * run's date (YYYY-MM-DDTHH:MM:SSZ), the time the files that carry one
+ * record. */
+gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, const gf_join_index *communes,
+                        pb_store *s, int64_t run, const char *report, const char *at);
 /* The publication number SITE holds (0: none or not a geoflux SITE, -1: a
  * directory holding other data). */
 int64_t pb_site_run(const char *site);

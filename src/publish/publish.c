@@ -829,7 +829,7 @@ static gf_status id_stability(gf_ctx *ctx, pb_part *p)
 
 /* The diff of part p against the published revision, into p->diff, its
  * counts into p; for a first revision, every address is added (no file). */
-static gf_status diff_part(gf_ctx *ctx, pb_store *store, pb_part *p, int pi, const pb_published *pub,
+static gf_status diff_part(gf_ctx *ctx, gf_engine *engine, pb_store *store, pb_part *p, int pi, const pb_published *pub,
                            const char *scratch, uint64_t *old_addresses)
 {
     if (!pub->revision) {
@@ -848,7 +848,9 @@ static gf_status diff_part(gf_ctx *ctx, pb_store *store, pb_part *p, int pi, con
     gf_ctx *dc;
     if (gf_ctx_create(&dc)) return OOM(ctx);
     gf_ctx_set_log(dc, NULL, NULL, GF_LOG_ERROR + 1);
-    gf_diff_opts d = {.old_path = old, .new_path = p->out, .output = p->diff, .overwrite = 1, .threads = 1};
+    /* on one of the run's workers: their PROJ objects serve from diff to
+     * diff (a diff's own thread made its own: 10-30 ms a commune) */
+    gf_diff_opts d = {.old_path = old, .new_path = p->out, .output = p->diff, .overwrite = 1, .threads = 1, .engine = engine};
     gf_diff_stats ds;
     st = gf_diff_run(dc, &d, &ds);
     if (st) gf_ctx_take_error(ctx, dc);
@@ -1058,7 +1060,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
         if (p->status != PB_ST_PUBLISHED) continue;
         pb_published pub;
         uint64_t old_n = 0;
-        if ((st = pb_store_published(ctx, store, p->code, &pub)) || (st = diff_part(ctx, store, p, i, &pub, scratch, &old_n)))
+        if ((st = pb_store_published(ctx, store, p->code, &pub)) || (st = diff_part(ctx, engine, store, p, i, &pub, scratch, &old_n)))
             break;
         if (pub.revision && old_n) {
             double del = (double)p->removed / (double)old_n;
@@ -1315,11 +1317,8 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     STEP("%d revisions stored", stored);
     if (run && run != site_run) {
         /* the boundaries' index served the harmonising and the checks; the
-         * map files' convert job loads its own (a department's 8 MB, six
-         * departments' 22 MB: not held twice) */
-        gf_join_index_destroy(communes);
-        communes = NULL;
-        st = pb_site_build(ctx, &o, engine, store, run, stored ? sum->report_json : last_report, at);
+         * map files' convert job joins with it too (not loaded twice) */
+        st = pb_site_build(ctx, &o, engine, communes, store, run, stored ? sum->report_json : last_report, at);
         if (!st) sum->site_rebuilt = 1;
         if (!st) STEP("%s rebuilt", o.site);
     }

@@ -649,8 +649,8 @@ static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir
  * the .gz again cost its inflation, 0.5 s of CPU on the 1M-row bench) to
  * its GeoPackage and its PMTiles, in one pass, with the side layers
  * xl[0..nxl). */
-static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_build *b, const char *at,
-                             const char *gpkg, const char *tiles, const gf_extra_layer *xl, int nxl)
+static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_build *b, const gf_join_index *communes,
+                             const char *at, const char *gpkg, const char *tiles, const gf_extra_layer *xl, int nxl)
 {
     gf_ctx *jc;
     const char *more[1] = {tiles};
@@ -683,6 +683,7 @@ static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_b
     co.overwrite = 1;
     co.threads = o->threads;
     co.join.path = o->communes;
+    co.join.index = communes;
     co.prevalidated = 1; /* the store's rows passed the reference rules */
     /* the GeoPackage's last_change: the run's date (--at), so that a
      * rebuild of the same publication gives the same bytes */
@@ -703,7 +704,9 @@ static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_b
                     "position,certification_commune,date_der_maj";
     gf_job *job = NULL;
     st = gf_job_convert(jc, &co, &job);
-    if (!st) st = gf_job_run(job, NULL, NULL);
+    /* on the run's engine: its workers' PROJ objects, made for the
+     * harmonising, serve again */
+    if (!st) st = gf_job_run(job, b->engine, NULL);
     gf_job_destroy(job);
     if (st) gf_ctx_take_error(ctx, jc);
     gf_ctx_destroy(jc);
@@ -712,8 +715,8 @@ static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_b
     return st;
 }
 
-gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, pb_store *s, int64_t run,
-                        const char *report, const char *at)
+gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, const gf_join_index *communes,
+                        pb_store *s, int64_t run, const char *report, const char *at)
 {
     char dir[4096], path[4200];
     if (strlen(o->site) > 4000) return gf_ctx_err(ctx, GF_ERR_ARG, "-o: path too long");
@@ -841,7 +844,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine
         char tpath[4200];
         snprintf(path, sizeof path, "%s/adresses.gpkg", dir);
         snprintf(tpath, sizeof tpath, "%s/adresses.pmtiles", dir);
-        if (!(st = convert_map(ctx, o, &b, at, path, tpath, xl, nxl))) st = gpkg_add_rejects(ctx, path, dir);
+        if (!(st = convert_map(ctx, o, &b, communes, at, path, tpath, xl, nxl))) st = gpkg_add_rejects(ctx, path, dir);
         GDALClose(chg);
         if (st) goto fail;
         gf_ctx_log(ctx, GF_LOG_INFO, "publish: adresses.gpkg and adresses.pmtiles written (%.2f s, peak %ld MB)",

@@ -293,13 +293,14 @@ static void test_real(gf_ctx *ctx, const char *src)
 
 /* The stage on a hand-made batch: flags, and statistics identical with one
  * and two workers. */
-static int run_stage(gf_ctx *ctx, const char *bpath, const char *stats, int nworkers, gf_batch **outb)
+static int run_stage(gf_ctx *ctx, const char *bpath, const char *stats, int nworkers, gf_batch **outb,
+                     const gf_join_index *ix)
 {
     static gf_schema s = {.kind = "address", .nfields = 3,
                           .fields = {{"commune_insee", GF_T_STRING}, {"voie_nom", GF_T_STRING},
                                      {"certification_commune", GF_T_BOOL}}};
     gf_schema sc = s;
-    gf_join_opts o = {.path = bpath, .stats_path = stats};
+    gf_join_opts o = {.path = bpath, .stats_path = stats, .index = ix};
     void *st = NULL;
     if (gf_join_create(ctx, &o, &st) != GF_OK) return -1;
     if (gf_join_stage_vt.start(st, ctx, &sc, nworkers) != GF_OK) return -1;
@@ -362,8 +363,17 @@ static const char *col(const gf_batch *b, int c, size_t r)
 static void test_stage(gf_ctx *ctx, const char *bpath)
 {
     gf_batch *b = NULL;
-    CHECK(run_stage(ctx, bpath, "test_join_stats1.csv", 1, &b) == 0);
-    CHECK(run_stage(ctx, bpath, "test_join_stats2.csv", 2, NULL) == 0);
+    CHECK(run_stage(ctx, bpath, "test_join_stats1.csv", 1, &b, NULL) == 0);
+    CHECK(run_stage(ctx, bpath, "test_join_stats2.csv", 2, NULL, NULL) == 0);
+    /* with an index loaded before (publish's): the same statistics, and the
+     * index still the caller's once the stage is gone */
+    gf_join_index *ix = NULL;
+    gf_join_opts lo = {.path = bpath};
+    CHECK(gf_join_index_load(ctx, &lo, &ix) == GF_OK);
+    CHECK(run_stage(ctx, bpath, "test_join_stats3.csv", 2, NULL, ix) == 0);
+    CHECK(ix && gf_join_locate(ix, 1.5, 43.5) >= 0 && !strcmp(gf_join_commune_code(ix, gf_join_locate(ix, 1.5, 43.5)), "31001"));
+    gf_join_index_destroy(ix);
+    char *s3 = slurp("test_join_stats3.csv");
     if (!b) return;
     /* fields 3..6: commune_geo, commune_geo_nom, join_status, join_distance_m */
     CHECK_STR(col(b, 5, 0), "match");
@@ -382,6 +392,7 @@ static void test_stage(gf_ctx *ctx, const char *bpath)
     gf_batch_destroy(b);
     char *s1 = slurp("test_join_stats1.csv"), *s2 = slurp("test_join_stats2.csv");
     CHECK(s1 && s2 && !strcmp(s1, s2));
+    CHECK(s1 && s3 && !strcmp(s1, s3));
     if (s1) {
         CHECK(strstr(s1, "\n31001,A,2,1,0.5000,0,0,0,1\n") != NULL);
         CHECK(strstr(s1, "\n31002,B,1,1,1.0000,1,0,0,1\n") != NULL);
@@ -390,6 +401,8 @@ static void test_stage(gf_ctx *ctx, const char *bpath)
     }
     free(s1);
     free(s2);
+    free(s3);
+    remove("test_join_stats3.csv");
     remove("test_join_stats1.csv");
     remove("test_join_stats2.csv");
 }
