@@ -88,6 +88,12 @@ typedef struct gf_sink_vt {
     void (*abort)(void *st);
     void (*destroy)(void *st);
     gf_status (*publish)(void *st, gf_ctx *ctx); /* optional (last: positional initialisers stay valid) */
+    /* Optional: called on every sink that has it before any finish(), to
+     * start finishing work that touches nothing shared (no GDAL dataset,
+     * no other sink's state) on a thread of the sink's own; its finish()
+     * waits for that work. Such sinks are finished after the others, which
+     * their work overlaps; abort() waits for it too. */
+    gf_status (*start_finish)(void *st, gf_ctx *ctx);
 } gf_sink_vt;
 
 typedef struct gf_run_stats {

@@ -357,11 +357,15 @@ gf_status gf_pipeline_run(gf_pipeline *p, gf_run_stats *stats)
     /* two-phase commit: every output written and closed, then all renamed;
      * a cancellation up to the first rename discards them all */
     for (int i = 0; i < p->nsinks && st == GF_OK; i++)
-        if (p->sinks[i].vt->finish) {
-            uint64_t t = prof_begin(p);
-            st = p->sinks[i].vt->finish(p->sinks[i].st, p->ctx);
-            prof_end(p, &p->prof[1 + p->nstages + i], t, NULL);
-        }
+        if (p->sinks[i].vt->start_finish) st = p->sinks[i].vt->start_finish(p->sinks[i].st, p->ctx);
+    /* the sinks finishing in the background last: the others overlap them */
+    for (int bg = 0; bg < 2; bg++)
+        for (int i = 0; i < p->nsinks && st == GF_OK; i++)
+            if (p->sinks[i].vt->finish && (p->sinks[i].vt->start_finish != NULL) == bg) {
+                uint64_t t = prof_begin(p);
+                st = p->sinks[i].vt->finish(p->sinks[i].st, p->ctx);
+                prof_end(p, &p->prof[1 + p->nstages + i], t, NULL);
+            }
     if (st == GF_OK && is_cancelled(p)) st = cancelled_err(p->ctx);
     for (int i = 0; i < p->nstages && st == GF_OK; i++)
         if (p->stages[i].vt->publish) st = p->stages[i].vt->publish(p->stages[i].st, p->ctx);

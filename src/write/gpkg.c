@@ -369,19 +369,71 @@ static double since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
 }
 
-static gf_status finish_inner(gf_gpkg *g, gf_ctx *ctx)
+/* 1. by hand: the last pages of the rows and rejects, the R-tree. Our
+ * own file and memory only (no SQLite handle, no GDAL): it may run on a
+ * thread of its own while the other sinks finish. */
+static gf_status finish_pages(gf_gpkg *g, gf_ctx *ctx)
 {
     gf_status st;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* 1. by hand: the last pages of the rows and rejects, the R-tree */
     if ((st = gf_sqlbt_finish(ctx, &g->bt_main)) || (st = gf_sqlbt_finish(ctx, &g->bt_rej))) return st;
     if ((st = gpkg_rtree_write(g, ctx))) return st;
     free(g->ents);
     g->ents = NULL;
     g->file_open = 0;
-    if ((st = gf_sqlfile_close(ctx, &g->file))) return st;
-    double t_rtree = since(&t0);
+    st = gf_sqlfile_close(ctx, &g->file);
+    g->bg_s = since(&t0);
+    return st;
+}
+
+static void *finish_bg(void *arg)
+{
+    gf_gpkg *g = arg;
+    g->bg_st = finish_pages(g, g->bg_ctx);
+    return NULL;
+}
+
+/* Starts step 1 on a thread when the run has more than one: on 2 cores
+ * the R-tree of 1M rows (0.15-0.25 s) overlaps the tiles' finish instead
+ * of preceding it. */
+static gf_status start_finish(void *stv, gf_ctx *ctx)
+{
+    gf_gpkg *g = stv;
+    int threads = g->o.threads > 0 ? g->o.threads : gf_ncpus();
+    if (threads < 2 || gf_ctx_fork(ctx, &g->bg_ctx) != GF_OK) return GF_OK; /* step 1 in finish() */
+    if (pthread_create(&g->bg, NULL, finish_bg, g) != 0) {
+        gf_ctx_destroy(g->bg_ctx);
+        g->bg_ctx = NULL;
+        return GF_OK;
+    }
+    g->bg_running = 1;
+    return GF_OK;
+}
+
+/* Waits for step 1's thread; its error, if any, into ctx. */
+static gf_status join_bg(gf_gpkg *g, gf_ctx *ctx)
+{
+    if (!g->bg_running) return GF_OK;
+    pthread_join(g->bg, NULL);
+    g->bg_running = 0;
+    gf_status st = g->bg_st;
+    if (st && ctx) gf_ctx_take_error(ctx, g->bg_ctx);
+    gf_ctx_destroy(g->bg_ctx);
+    g->bg_ctx = NULL;
+    return st;
+}
+
+static gf_status finish_inner(gf_gpkg *g, gf_ctx *ctx)
+{
+    gf_status st;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int bg = g->bg_running;
+    if ((st = bg ? join_bg(g, ctx) : finish_pages(g, ctx))) return st;
+    double t_rtree = g->bg_s;
+    if (bg) clock_gettime(CLOCK_MONOTONIC, &t0); /* what follows, from here */
+    else t_rtree = since(&t0);
 
     /* 2. SQLite again: extent, AUTOINCREMENT sequences, staged rejects, extra layers */
     if ((st = open_db(g, ctx)) || (st = gpkg_exec(g, ctx, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN"))) return st;
@@ -420,6 +472,7 @@ static gf_status finish(void *stv, gf_ctx *ctx)
 static void sink_abort(void *stv)
 {
     gf_gpkg *g = stv;
+    join_bg(g, NULL);
     close_db(g);
     if (g->file_open) gf_sqlfile_discard(&g->file);
     g->file_open = 0;
@@ -458,4 +511,5 @@ const gf_sink_vt gf_gpkg_sink_vt = {
     .publish = publish,
     .abort = sink_abort,
     .destroy = destroy,
+    .start_finish = start_finish,
 };

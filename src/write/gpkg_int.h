@@ -11,6 +11,7 @@
 
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "core/gdalerr.h"
@@ -64,6 +65,13 @@ typedef struct gf_gpkg {
     int *heap, nheap;            /* merge of the runs */
     uint64_t nspilled;
     gf_gdal_errs ge; /* GDAL error scope of begin() and finish() (CRS definitions, extra layers) */
+    /* the pages and the R-tree, finished on a thread of their own from
+     * start_finish() to finish() (see gpkg.c) */
+    pthread_t bg;
+    int bg_running;
+    gf_ctx *bg_ctx;
+    gf_status bg_st;
+    double bg_s;
 } gf_gpkg;
 
 /* ---- gpkg_meta.c: SQLite helpers, binary header, metadata, DDL ---------- */

@@ -74,7 +74,41 @@ static gf_status sk_commit(void *st, gf_ctx *c, const gf_batch *b, const gf_buf 
 }
 static gf_status sk_finish(void *st, gf_ctx *c) { (void)c; ((sink *)st)->finished = 1; return GF_OK; }
 static void sk_abort(void *st) { ((sink *)st)->aborted = 1; }
-static const gf_sink_vt sink_vt = {"t", sk_begin, sk_encode, sk_commit, sk_finish, sk_abort, NULL, NULL};
+static const gf_sink_vt sink_vt = {"t", sk_begin, sk_encode, sk_commit, sk_finish, sk_abort, NULL, NULL, NULL};
+
+/* Finishing order: a sink with start_finish() (its work in the background)
+ * is started before any finish() and finished after the sinks without. */
+static int fin_clock;
+typedef struct osink { int started, finished, fail; } osink;
+static gf_status os_begin(void *st, gf_ctx *c, const gf_schema *s, int n) { (void)st; (void)c; (void)s; (void)n; return GF_OK; }
+static gf_status os_commit(void *st, gf_ctx *c, const gf_batch *b, const gf_buf *e) { (void)st; (void)c; (void)b; (void)e; return GF_OK; }
+static gf_status os_finish(void *st, gf_ctx *c)
+{
+    osink *k = st;
+    k->finished = ++fin_clock;
+    return k->fail ? gf_ctx_err(c, GF_ERR_IO, "finish failed") : GF_OK;
+}
+static gf_status os_start(void *st, gf_ctx *c) { (void)c; ((osink *)st)->started = ++fin_clock; return GF_OK; }
+static void os_abort(void *st) { (void)st; }
+static const gf_sink_vt osink_fg = {.name = "fg", .begin = os_begin, .commit = os_commit, .finish = os_finish, .abort = os_abort};
+static const gf_sink_vt osink_bg = {.name = "bg", .begin = os_begin, .commit = os_commit, .finish = os_finish, .abort = os_abort,
+                                    .start_finish = os_start};
+static gf_status run_order(gf_ctx *ctx, osink *bg, osink *fg1, osink *fg2)
+{
+    gf_pipeline *p;
+    gf_pipeline_opts o = {.threads = 2, .batch_rows = 64};
+    gf_pipeline_create(ctx, &o, &p);
+    src *sr = calloc(1, sizeof *sr);
+    sr->total = 1000;
+    gf_pipeline_set_source(p, &src_vt, sr, &schema, free);
+    gf_pipeline_add_sink(p, &osink_bg, bg); /* sink 0: the main output, finishing in the background */
+    gf_pipeline_add_sink(p, &osink_fg, fg1);
+    gf_pipeline_add_sink(p, &osink_fg, fg2);
+    fin_clock = 0;
+    gf_status st = gf_pipeline_run(p, NULL);
+    gf_pipeline_destroy(p);
+    return st;
+}
 
 static gf_status run(int threads, size_t batch, uint64_t total, uint64_t fail_at, uint64_t fail_commit, sink *k,
                      gf_run_stats *s, gf_ctx *ctx)
@@ -113,6 +147,15 @@ int main(void)
     CHECK(s1.rejected == s4.rejected && s1.rejected > 0);
     CHECK(k1.finished && !k1.aborted);
     CHECK(last_stage.ended == 1 && last_stage.aborted == 0);
+
+    /* start_finish(): bg started first, then fg1, fg2 finished, then bg */
+    osink bg = {0}, fg1 = {0}, fg2 = {0};
+    CHECK(run_order(ctx, &bg, &fg1, &fg2) == GF_OK);
+    CHECK(bg.started == 1 && fg1.finished == 2 && fg2.finished == 3 && bg.finished == 4);
+    /* a failed finish() before it: bg's finish() never runs (abort() waits) */
+    bg = (osink){0}; fg1 = (osink){.fail = 1}; fg2 = (osink){0};
+    CHECK(run_order(ctx, &bg, &fg1, &fg2) == GF_ERR_IO);
+    CHECK(bg.started == 1 && fg1.finished == 2 && !fg2.finished && !bg.finished);
 
     /* empty input */
     CHECK(run(3, 100, 0, 0, 0, &k1, &s1, ctx) == GF_OK);
