@@ -43,7 +43,7 @@ sanitize:
 # (convert's workers, the tiles' pool, the gzip read-ahead of cli.ingest) and geoflux serve (its request
 # threads, the archive references). tests/tsan.supp says why each
 # third-party suppression is there.
-TSAN_TESTS ?= ^(unit\.|cli\.(convert|ingest|tiles|serve|validate_threads)$$)
+TSAN_TESTS ?= ^(unit\.|cli\.(convert|ingest|tiles|multi_output|serve|validate_threads)$$)
 tsan:
 	@tools/setup.sh test
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGF_TSAN=ON >/dev/null
