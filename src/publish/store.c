@@ -593,6 +593,11 @@ gf_status pb_store_commit(gf_ctx *ctx, pb_store *s)
 {
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) return sqlerr(ctx, s, "commit");
     s->in_tx = 0;
+    /* the run's pages into the database file now, before the SITE and
+     * its map files are written: the checkpoint's sync then waits for
+     * little else (at close, after them, it took 0.17 s on the publish
+     * bench's re-run); a checkpoint that cannot run now runs at close */
+    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return GF_OK;
 }
 
