@@ -31,6 +31,9 @@ TMO=${GF_PEER_TIMEOUT:-600}
 for c in ogr2ogr /usr/lib/postgresql/15/bin/initdb; do
   command -v "$c" >/dev/null || { echo "pipeline.sh: $c missing (apt-get install gdal-bin postgresql-15-postgis-3)" >&2; exit 2; }
 done
+# PostgreSQL without PostGIS would only fail once the other chains ran
+[ -f /usr/share/postgresql/15/extension/postgis.control ] ||
+  { echo "pipeline.sh: PostGIS missing (apt-get install postgresql-15-postgis-3)" >&2; exit 2; }
 /usr/bin/python3 -c "import geopandas, rtree" 2>/dev/null || { echo "pipeline.sh: apt-get install python3-geopandas python3-rtree" >&2; exit 2; }
 O=$(realpath -m bench/out/pipeline); rm -rf "$O"; mkdir -p "$O"
 rows=$(($(wc -l < "$IN") - 1))
