@@ -210,10 +210,10 @@ long pb_peak_mb(void);
  * written, and the map files built, on engine's workers (NULL: on the
  * calling thread, and threads of the map job's own). communes: o->communes
  * loaded (NULL: loaded by the map job when o->communes is set). at: the
- * run's date (YYYY-MM-DDTHH:MM:SSZ), the time the files that carry one
+ * run's date in seconds since 1970, the time the files that carry one
  * record. */
 gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, const gf_join_index *communes,
-                        pb_store *s, int64_t run, const char *report, const char *at);
+                        pb_store *s, int64_t run, const char *report, long long at);
 /* The publication number SITE holds (0: none or not a geoflux SITE, -1: a
  * directory holding other data). */
 int64_t pb_site_run(const char *site);

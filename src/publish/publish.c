@@ -19,6 +19,7 @@
 #include "geoflux/job.h"
 #include "geoflux/join.h"
 #include "geoflux/validate.h"
+#include "geoflux/write.h"
 #include "publish/pub_int.h"
 #include "validate/rules.h"
 #include "write/csv.h"
@@ -159,20 +160,19 @@ static gf_status load_perimeter(gf_ctx *ctx, const char *spec, perimeter *pm)
 
 /* ---- the run's date ------------------------------------------------------------- */
 
-static gf_status run_date(gf_ctx *ctx, const char *at, char out[64])
+/* The run's date as written in the report and the store (out) and as
+ * seconds since 1970 (*epoch: the GeoPackage's last_change): --at, else
+ * now or SOURCE_DATE_EPOCH (gf_output_time(), the writers' own rule). */
+static gf_status run_date(gf_ctx *ctx, const char *at, char out[64], long long *epoch)
 {
     if (!at) {
-        time_t t = time(NULL);
-        const char *sde = getenv("SOURCE_DATE_EPOCH");
-        if (sde && *sde) {
-            char *end;
-            long long v = strtoll(sde, &end, 10);
-            if (*end || v < 0) return gf_ctx_err(ctx, GF_ERR_ARG, "SOURCE_DATE_EPOCH '%s' is not a number of seconds", sde);
-            t = (time_t)v;
-        }
+        time_t t;
+        gf_status st = gf_output_time(ctx, &t);
+        if (st) return st;
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(out, 64, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        *epoch = (long long)t;
         return GF_OK;
     }
     int y, mo, d, h = 0, mi = 0, s = 0, n = 0;
@@ -184,6 +184,8 @@ static gf_status run_date(gf_ctx *ctx, const char *at, char out[64])
     if (ok) ok = y >= 1900 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 61;
     if (!ok) return gf_ctx_err(ctx, GF_ERR_ARG, "--at '%s': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)", at);
     snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s};
+    *epoch = (long long)timegm(&tm);
     return GF_OK;
 }
 
@@ -919,7 +921,8 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     if (o.max_deletion < 0) o.max_deletion = 0.8;
     if (o.warn_deletion > o.max_deletion) o.warn_deletion = o.max_deletion;
     char at[64];
-    if ((st = run_date(ctx, o.at, at))) return st;
+    long long at_epoch = 0;
+    if ((st = run_date(ctx, o.at, at, &at_epoch))) return st;
     int64_t site_run = pb_site_run(o.site);
     if (site_run < 0)
         return gf_ctx_err(ctx, GF_ERR_OUTPUT,
@@ -1318,7 +1321,7 @@ gf_status gf_publish_run(gf_ctx *ctx, const gf_publish_opts *oin, gf_publish_sum
     if (run && run != site_run) {
         /* the boundaries' index served the harmonising and the checks; the
          * map files' convert job joins with it too (not loaded twice) */
-        st = pb_site_build(ctx, &o, engine, communes, store, run, stored ? sum->report_json : last_report, at);
+        st = pb_site_build(ctx, &o, engine, communes, store, run, stored ? sum->report_json : last_report, at_epoch);
         if (!st) sum->site_rebuilt = 1;
         if (!st) STEP("%s rebuilt", o.site);
     }

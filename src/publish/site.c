@@ -650,7 +650,7 @@ static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir
  * its GeoPackage and its PMTiles, in one pass, with the side layers
  * xl[0..nxl). */
 static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_build *b, const gf_join_index *communes,
-                             const char *at, const char *gpkg, const char *tiles, const gf_extra_layer *xl, int nxl)
+                             long long at, const char *gpkg, const char *tiles, const gf_extra_layer *xl, int nxl)
 {
     gf_ctx *jc;
     const char *more[1] = {tiles};
@@ -687,13 +687,7 @@ static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_b
     co.prevalidated = 1; /* the store's rows passed the reference rules */
     /* the GeoPackage's last_change: the run's date (--at), so that a
      * rebuild of the same publication gives the same bytes */
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (sscanf(at, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        co.time = (long long)timegm(&tm);
-    }
+    co.time = at;
     co.extra_layers = xl;
     co.nextra_layers = nxl;
     /* the run keeps the store's rows and its report meanwhile: the tile sort
@@ -716,7 +710,7 @@ static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_b
 }
 
 gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine, const gf_join_index *communes,
-                        pb_store *s, int64_t run, const char *report, const char *at)
+                        pb_store *s, int64_t run, const char *report, long long at)
 {
     char dir[4096], path[4200];
     if (strlen(o->site) > 4000) return gf_ctx_err(ctx, GF_ERR_ARG, "-o: path too long");

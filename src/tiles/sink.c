@@ -260,7 +260,7 @@ static uint64_t est_bytes(const gf_trec *r, int nsel) { return 40 + 6 * (uint64_
 /* Adds a record to its maxzoom tile's counts (the rows of a BAL come by
  * commune: most go to the tile of the record before). Past the slots the
  * budget gives (an eighth of it), the counts are dropped. */
-static gf_status count_tile(gf_tiles *t, gf_ctx *ctx, const gf_trec *r)
+static void count_tile(gf_tiles *t, const gf_trec *r)
 {
     uint64_t k = gf_tile_of_key(r->key, t->maxz) + 1;
     size_t i = t->rtlast;
@@ -273,8 +273,7 @@ static gf_status count_tile(gf_tiles *t, gf_ctx *ctx, const gf_trec *r)
                 t->rt = NULL;
                 t->rtn = t->rtcap = t->rtlast = 0;
                 t->rt_off = 1;
-                (void)ctx;
-                return GF_OK;
+                return;
             }
             for (size_t j = 0; j < t->rtcap; j++) {
                 if (!t->rt[j].tile1) continue;
@@ -293,7 +292,6 @@ static gf_status count_tile(gf_tiles *t, gf_ctx *ctx, const gf_trec *r)
     }
     t->rt[i].est += est_bytes(r, t->nsel);
     t->rt[i].bytes += GF_TREC_HDR + r->plen;
-    return GF_OK;
 }
 
 static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf *enc)
@@ -313,7 +311,7 @@ static gf_status commit(void *stv, gf_ctx *ctx, const gf_batch *b, const gf_buf 
         if (r.y > t->maxy) t->maxy = r.y;
         size_t len = GF_TREC_HDR + r.plen;
         if ((st = gf_xsort_add(t->xs, ctx, p + pos, len))) return st;
-        if (!t->rt_off && (st = count_tile(t, ctx, &r))) return st;
+        if (!t->rt_off) count_tile(t, &r);
         pos += len;
     }
     (void)b;

@@ -71,7 +71,7 @@ typedef struct gf_gpkg {
     int bg_running;
     gf_ctx *bg_ctx;
     gf_status bg_st;
-    double bg_s;
+    double pages_s; /* step 1's seconds, for the log */
 } gf_gpkg;
 
 /* ---- gpkg_meta.c: SQLite helpers, binary header, metadata, DDL ---------- */

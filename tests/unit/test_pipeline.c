@@ -79,7 +79,7 @@ static const gf_sink_vt sink_vt = {"t", sk_begin, sk_encode, sk_commit, sk_finis
 /* Finishing order: a sink with start_finish() (its work in the background)
  * is started before any finish() and finished after the sinks without. */
 static int fin_clock;
-typedef struct osink { int started, finished, fail; } osink;
+typedef struct osink { int started, finished, fail, aborted; } osink;
 static gf_status os_begin(void *st, gf_ctx *c, const gf_schema *s, int n) { (void)st; (void)c; (void)s; (void)n; return GF_OK; }
 static gf_status os_commit(void *st, gf_ctx *c, const gf_batch *b, const gf_buf *e) { (void)st; (void)c; (void)b; (void)e; return GF_OK; }
 static gf_status os_finish(void *st, gf_ctx *c)
@@ -89,7 +89,7 @@ static gf_status os_finish(void *st, gf_ctx *c)
     return k->fail ? gf_ctx_err(c, GF_ERR_IO, "finish failed") : GF_OK;
 }
 static gf_status os_start(void *st, gf_ctx *c) { (void)c; ((osink *)st)->started = ++fin_clock; return GF_OK; }
-static void os_abort(void *st) { (void)st; }
+static void os_abort(void *st) { ((osink *)st)->aborted = 1; }
 static const gf_sink_vt osink_fg = {.name = "fg", .begin = os_begin, .commit = os_commit, .finish = os_finish, .abort = os_abort};
 static const gf_sink_vt osink_bg = {.name = "bg", .begin = os_begin, .commit = os_commit, .finish = os_finish, .abort = os_abort,
                                     .start_finish = os_start};
@@ -151,11 +151,11 @@ int main(void)
     /* start_finish(): bg started first, then fg1, fg2 finished, then bg */
     osink bg = {0}, fg1 = {0}, fg2 = {0};
     CHECK(run_order(ctx, &bg, &fg1, &fg2) == GF_OK);
-    CHECK(bg.started == 1 && fg1.finished == 2 && fg2.finished == 3 && bg.finished == 4);
+    CHECK(bg.started == 1 && fg1.finished == 2 && fg2.finished == 3 && bg.finished == 4 && !bg.aborted);
     /* a failed finish() before it: bg's finish() never runs (abort() waits) */
     bg = (osink){0}; fg1 = (osink){.fail = 1}; fg2 = (osink){0};
     CHECK(run_order(ctx, &bg, &fg1, &fg2) == GF_ERR_IO);
-    CHECK(bg.started == 1 && fg1.finished == 2 && !fg2.finished && !bg.finished);
+    CHECK(bg.started == 1 && fg1.finished == 2 && !fg2.finished && !bg.finished && bg.aborted);
 
     /* empty input */
     CHECK(run(3, 100, 0, 0, 0, &k1, &s1, ctx) == GF_OK);
