@@ -30,8 +30,9 @@ extern "C" {
  * (GDAL 3.6's validate_gpkg.py misreads the empty-geometry flag, so empty
  * points would fail it). Output CRS: opts->epsg, else
  * opts->srs_wkt, else EPSG:4326. R-tree: bulk-loaded, its boxes in memory
- * up to opts->max_memory / 64 features (default 4M), beyond that sorted in
- * runs spilled to opts->tmpdir (else next to the output) and merged.
+ * up to opts->max_memory / 64 features (default 4M), beyond that every box
+ * goes to an external sort whose runs spill to opts->tmpdir (else next to
+ * the output).
  * opts->inputs name the `source` of each row of the rejects table (else
  * its input index). Strings in opts are borrowed until the sink is
  * destroyed. On success *st is the state for gf_gpkg_sink_vt

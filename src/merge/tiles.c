@@ -33,7 +33,7 @@
 #include "geoflux/tiles.h"
 #include "merge/merge_int.h"
 #include "tiles/archive.h"
-#include "tiles/extsort.h"
+#include "tiles/trec.h"
 #include "tiles/mvt.h"
 #include "tiles/tilemath.h"
 #include "tiles/tileio.h"
@@ -814,7 +814,7 @@ static gf_status rethin(gf_ctx *ctx, const gf_merge_opts *o, mt_in *in, int n, c
     uint32_t kmap[256];
     int shift = 20 - maxz;
     uint64_t maxrank = shift >= 32 ? UINT64_MAX : (1ull << (2 * shift)) - 1;
-    if ((st = gf_xsort_create(ctx, (size_t)64 << 20, o->tmpdir, o->output, &xs))) goto out;
+    if ((st = gf_trec_sort_create(ctx, (size_t)64 << 20, o->tmpdir, o->output, &xs))) goto out;
     for (size_t e = 0; e < list->n && !th->why;) {
         size_t g = e;
         while (g < list->n && list->e[g].id == list->e[e].id) g++;
@@ -912,7 +912,7 @@ static gf_status rethin(gf_ctx *ctx, const gf_merge_opts *o, mt_in *in, int n, c
     uint64_t want = 1;
     rec.len = 0;
     int s2 = 2 * shift;
-    while ((st = gf_xsort_next(xs, ctx, &r)) == GF_OK) {
+    while ((st = gf_trec_next(xs, ctx, &r)) == GF_OK) {
         if (r.key != want++) { th->why = "feature ids that are not 1..N (not one tiles run's each)"; st = GF_OK; goto out; }
         uint64_t key = gf_hilbert_xy2d(32, r.x, r.y);
         key = (s2 >= 64 ? 0 : key >> s2 << s2) | r.idx;

@@ -14,7 +14,7 @@
 #include "core/sort.h"
 #include "geoflux/tiles.h"
 #include "tiles/archive.h"
-#include "tiles/extsort.h"
+#include "tiles/trec.h"
 #include "tiles/mvt.h"
 #include "tiles/poly.h"
 #include "tiles/tilemath.h"
@@ -195,7 +195,7 @@ static gf_status begin(void *stv, gf_ctx *ctx, const gf_schema *schema, int nwor
     t->batch_bytes = enc / 16 > ((size_t)32 << 20) ? ((size_t)32 << 20) : enc / 16;
     t->tile_max = enc / 4;
     t->rtmax = t->budget / 8 / sizeof *t->rt;
-    if ((st = gf_xsort_create(ctx, t->budget / 2, t->o.tmpdir, t->path, &t->xs))) return st;
+    if ((st = gf_trec_sort_create(ctx, t->budget / 2, t->o.tmpdir, t->path, &t->xs))) return st;
     if (t->pmtiles) st = gf_pmtiles_create(ctx, t->path, t->o.tmpdir, &t->ar);
     else st = gf_mbtiles_create(ctx, t->path, &t->ar);
     (void)nworkers;
@@ -367,7 +367,7 @@ static gf_status choose_rates(gf_tiles *t, gf_ctx *ctx)
         if ((st = gf_xsort_rewind(t->xs, ctx))) return st;
         gf_trec r;
         uint64_t top = UINT64_MAX, topacc = 0; /* records of the current maxzoom tile */
-        while ((st = gf_xsort_next(t->xs, ctx, &r)) == GF_OK) {
+        while ((st = gf_trec_next(t->xs, ctx, &r)) == GF_OK) {
             uint64_t e = est_bytes(&r, t->nsel), tz = gf_tile_of_key(r.key, t->maxz);
             if (tz != top) { top = tz; topacc = 0; }
             topacc += GF_TREC_HDR + r.plen;
@@ -780,10 +780,10 @@ static gf_status build_zoom(gf_tiles *t, gf_ctx *ctx, int z, FILE *in, FILE **ne
     uint64_t pendtile = UINT64_MAX, orphtile = UINT64_MAX;
     int has_pend = 0;
     uint8_t cv[16];
-    gf_trec r;
+    gf_trec r = {0};
     for (;;) {
         uint32_t count = 1;
-        st = in ? rr_next(&rr, ctx, &r, &count) : gf_xsort_next(t->xs, ctx, &r);
+        st = in ? rr_next(&rr, ctx, &r, &count) : gf_trec_next(t->xs, ctx, &r);
         if (st) break;
         uint64_t tile = gf_tile_of_key(r.key, z);
         if (!cur || tile != curtile) {

@@ -321,9 +321,9 @@ static gf_status note_row(gf_gpkg *g, gf_ctx *ctx, const gf_batch *b, size_t r, 
     if (y < g->miny) g->miny = y;
     if (y > g->maxy) g->maxy = y;
     g->npos++;
-    if (g->nents == g->ents_max) {
-        gf_status st = gpkg_rtree_spill(g, ctx);
-        if (st) return st;
+    if (g->xs || g->nents == g->ents_max) {
+        rt_ent e = {.id = fid, .b = {f_down(x), f_up(x), f_down(y), f_up(y)}};
+        return gpkg_rtree_spill(g, ctx, &e);
     }
     if (g->nents == g->entcap) {
         size_t cap = g->entcap ? g->entcap * 2 : 1 << 16;
@@ -379,8 +379,6 @@ static gf_status finish_pages(gf_gpkg *g, gf_ctx *ctx)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((st = gf_sqlbt_finish(ctx, &g->bt_main)) || (st = gf_sqlbt_finish(ctx, &g->bt_rej))) return st;
     if ((st = gpkg_rtree_write(g, ctx))) return st;
-    free(g->ents);
-    g->ents = NULL;
     g->file_open = 0;
     st = gf_sqlfile_close(ctx, &g->file);
     g->pages_s = since(&t0);
@@ -491,8 +489,7 @@ static void destroy(void *stv)
     gf_sqlbt_free(&g->bt_rej);
     free(g->rec);
     free(g->rejbuf);
-    free(g->ents);
-    gpkg_runs_free(g);
+    gpkg_rtree_free(g);
     gf_atomic_free(&g->out);
     free(g->path);
     free(g);

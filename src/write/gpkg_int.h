@@ -56,14 +56,12 @@ typedef struct gf_gpkg {
     gf_sqlrec rec_rej;
     uint8_t *rejbuf;
     size_t rejcap;
-    /* boxes of the main table, gathered at commit for the R-tree; every
-     * ents_max of them are sorted and spilled as a run (gpkg_rtree_spill) */
+    /* boxes of the main table, gathered at commit for the R-tree: in ents
+     * up to ents_max of them, past it every one in the external sort xs
+     * (gpkg_rtree_spill) */
     rt_ent *ents;
     size_t nents, entcap, ents_max;
-    struct rt_run *runs;
-    int nruns, runs_fd, leaf_fd; /* two scratch files once a run was spilled */
-    int *heap, nheap;            /* merge of the runs */
-    uint64_t nspilled;
+    struct gf_xsort *xs;
     gf_gdal_errs ge; /* GDAL error scope of begin() and finish() (CRS definitions, extra layers) */
     /* the pages and the R-tree, finished on a thread of their own from
      * start_finish() to finish() (see gpkg.c) */
@@ -112,11 +110,11 @@ void gpkg_unique_name(char names[][96], int n, const char *want, char *out);
 gf_status gpkg_import_layer(gf_gpkg *g, gf_ctx *ctx, const gf_extra_layer *xl);
 
 /* ---- gpkg_rtree.c: the main table's R-tree -------------------------------- */
-/* sorts the boxes kept so far and appends them to the scratch runs (past the memory budget) */
-gf_status gpkg_rtree_spill(gf_gpkg *g, gf_ctx *ctx);
-/* writes the main table's R-tree shadow tables from the boxes (in memory, or the runs); frees the runs */
+/* adds box e past the memory budget (the first call moves the boxes kept so far to the external sort) */
+gf_status gpkg_rtree_spill(gf_gpkg *g, gf_ctx *ctx, const rt_ent *e);
+/* writes the main table's R-tree shadow tables from the boxes (in memory, or the sort); frees them */
 gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx);
-/* frees the runs and closes their scratch files; safe when there are none */
-void gpkg_runs_free(gf_gpkg *g);
+/* frees the boxes and the sort; safe when there are none */
+void gpkg_rtree_free(gf_gpkg *g);
 
 #endif

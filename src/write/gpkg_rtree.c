@@ -19,6 +19,7 @@
 
 #include "core/hilbert.h"
 #include "core/sort.h"
+#include "core/xsort.h"
 #include "write/gpkg_int.h"
 
 /* ---- R-tree ---------------------------------------------------------------
@@ -30,8 +31,8 @@
  * _rowid) are written in the module's node format with the same
  * hand-written b-trees as the rows. Memory: 24 bytes per feature kept at
  * commit, up to 64 at finish(); past the budget (--max-memory / 64, else
- * GPKG_RTREE_MAX features) the boxes are sorted and spilled as runs and
- * merged at the end (see rtree_spill). tests/cli/gpkg.sh checks both ways
+ * GPKG_RTREE_MAX features) the boxes go to the external sort (see
+ * gpkg_rtree_spill). tests/cli/gpkg.sh checks both ways
  * with rtreecheck(), the validator and spatial filters against brute
  * force. */
 
@@ -51,193 +52,58 @@ static void put_be(unsigned char *p, uint64_t v, int n)
     for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
 }
 
-/* ---- past the memory budget: sorted runs on disk ---------------------------
- * Every ents_max boxes, the buffer is sorted along a Hilbert curve over a
+/* ---- past the memory budget: the external sort ----------------------------
+ * Once ents_max boxes are kept, they and every box after them go to the
+ * external sort (core/xsort.h) as records keyed on a Hilbert curve over a
  * fixed domain (the extent is not known yet: the CRS's, 32 bits per axis,
- * so about 1 cm in degrees or 3 cm in metres) and written to an unlinked
- * scratch file. At finish() the runs are merged twice (leaf boxes first,
- * since the module wants the root as node 1 and the leaves last; then the
- * leaves themselves), and _rowid is written run by run: runs hold
- * consecutive fids, so one run's fid -> leaf table fits the same budget. */
+ * so about 1 cm in degrees or 3 cm in metres), then the feature id. At
+ * finish() the sort is read twice (leaf boxes first, since the module
+ * wants the root as node 1 and the leaves last; then the leaves
+ * themselves), and _rowid, wanted in fid order, comes from a second sort
+ * of (fid, leaf) pairs filled by the first pass. Each sort takes 24 bytes
+ * per box of ents_max: with the radix sort's scratch, the boxes moved to
+ * the sort (24 bytes each) or the second sort, the R-tree stays within its
+ * budget of ents_max * 64 bytes. */
 
-typedef struct rt_rec { uint64_t key; uint32_t fid; float b[4]; } rt_rec;
+typedef struct rt_rec { uint64_t key, fid; float b[4]; } rt_rec;   /* 32 bytes, no padding */
+typedef struct rt_leaf { uint64_t fid, leaf; } rt_leaf;             /* the _rowid sort's records */
 
-#define RUN_BUF 1024 /* records (and leaf ids) buffered per run while merging */
+static size_t sort_budget(const gf_gpkg *g) { return g->ents_max * 24; }
 
-/* A run: records [off, off + n) of the runs file, sorted; its leaf ids go
- * to the same positions of the leaf file. Two scratch files in all,
- * whatever the number of runs. */
-typedef struct rt_run {
-    uint64_t off, n, pos;    /* pos: next record to read */
-    uint32_t fmin, fmax;
-    rt_rec *buf;
-    size_t bn, bi;
-    uint32_t *lbuf;
-    size_t ln;
-    uint64_t lpos;           /* leaf ids written so far */
-    rt_rec head;
-    int has;
-} rt_run;
-
-static gf_status pio(gf_gpkg *g, gf_ctx *ctx, int wr, int fd, void *p, size_t n, uint64_t off)
+static gf_status spill_one(gf_gpkg *g, gf_ctx *ctx, const rt_ent *e)
 {
-    int e = gf_pio(fd, wr, p, n, off);
-    return e ? gf_ctx_err(ctx, GF_ERR_IO, "%s: R-tree scratch file: %s", g->path, strerror(e)) : GF_OK;
-}
-
-/* Sorts the buffered boxes and appends them to the runs file as one more run. */
-gf_status gpkg_rtree_spill(gf_gpkg *g, gf_ctx *ctx)
-{
-    if (!g->nents) return GF_OK;
-    gf_status st;
-    if (!g->nruns && ((st = gf_scratch_open(ctx, g->o.tmpdir, g->path, &g->runs_fd)) ||
-                      (st = gf_scratch_open(ctx, g->o.tmpdir, g->path, &g->leaf_fd))))
-        return st;
-    rt_run *nr = realloc(g->runs, (size_t)(g->nruns + 1) * sizeof *nr);
-    if (!nr) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    g->runs = nr;
-    rt_run *run = memset(&g->runs[g->nruns++], 0, sizeof *run);
-    run->off = g->nspilled;
-    run->n = g->nents;
-    run->fmin = (uint32_t)g->ents[0].id;
-    run->fmax = (uint32_t)g->ents[g->nents - 1].id;
-    if (g->ents[g->nents - 1].id > UINT32_MAX)
-        return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: more than 4 billion features", g->path);
     /* the CRS's domain: degrees, else metres within +-2^26 */
     const double dom[4] = {g->o.srs_geographic ? -180 : -67108864.0, g->o.srs_geographic ? 180 : 67108864.0,
                            g->o.srs_geographic ? -90 : -67108864.0, g->o.srs_geographic ? 90 : 67108864.0};
-    /* a run needs 64-bit keys (the CRS's whole domain), so the box index
-     * travels beside its key */
-    uint64_t *pk = malloc(g->nents * sizeof *pk);
-    uint32_t *pi = malloc(g->nents * sizeof *pi);
-    rt_rec *out = malloc(RUN_BUF * sizeof *out);
-    if (!pk || !pi || !out) { free(pk); free(pi); free(out); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    for (size_t i = 0; i < g->nents; i++) { pk[i] = centre_key(&g->ents[i], 32, dom); pi[i] = (uint32_t)i; }
-    if ((st = gf_radix_sort_u64(ctx, pk, pi, g->nents, 0))) { free(pk); free(pi); free(out); return st; }
-    for (size_t i = 0; i < g->nents && !st; i += RUN_BUF) {
-        size_t k = g->nents - i < RUN_BUF ? g->nents - i : RUN_BUF;
-        for (size_t j = 0; j < k; j++) {
-            const rt_ent *e = &g->ents[pi[i + j]];
-            memset(&out[j], 0, sizeof out[j]); /* padding too: same scratch bytes every run */
-            out[j].key = pk[i + j];
-            out[j].fid = (uint32_t)e->id;
-            memcpy(out[j].b, e->b, sizeof e->b);
-        }
-        st = pio(g, ctx, 1, g->runs_fd, out, k * sizeof *out, (run->off + i) * sizeof *out);
+    if (e->id > UINT32_MAX) return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: more than 4 billion features", g->path);
+    rt_rec r = {.key = centre_key(e, 32, dom), .fid = (uint64_t)e->id};
+    memcpy(r.b, e->b, sizeof r.b);
+    return gf_xsort_add(g->xs, ctx, (const uint8_t *)&r, sizeof r);
+}
+
+/* Adds box e past the budget; the first call moves the boxes kept so far
+ * to the sort and frees them. */
+gf_status gpkg_rtree_spill(gf_gpkg *g, gf_ctx *ctx, const rt_ent *e)
+{
+    gf_status st;
+    if (!g->xs) {
+        if ((st = gf_xsort_create(ctx, sort_budget(g), g->o.tmpdir, g->path, sizeof(rt_rec), NULL, &g->xs))) return st;
+        for (size_t i = 0; i < g->nents; i++)
+            if ((st = spill_one(g, ctx, &g->ents[i]))) return st;
+        free(g->ents);
+        g->ents = NULL;
+        g->nents = g->entcap = 0;
     }
-    free(pk);
-    free(pi);
-    free(out);
-    g->nspilled += g->nents;
-    g->nents = 0;
-    return st;
+    return spill_one(g, ctx, e);
 }
 
-static gf_status run_read(gf_gpkg *g, gf_ctx *ctx, rt_run *r)
+void gpkg_rtree_free(gf_gpkg *g)
 {
-    if (r->bi == r->bn) {
-        r->bn = r->n - r->pos < RUN_BUF ? (size_t)(r->n - r->pos) : RUN_BUF;
-        r->bi = 0;
-        if (!r->bn) { r->has = 0; return GF_OK; }
-        if (!r->buf && !(r->buf = malloc(RUN_BUF * sizeof *r->buf))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-        gf_status st = pio(g, ctx, 0, g->runs_fd, r->buf, r->bn * sizeof *r->buf, (r->off + r->pos) * sizeof *r->buf);
-        if (st) return st;
-        r->pos += r->bn;
-    }
-    r->head = r->buf[r->bi++];
-    r->has = 1;
-    return GF_OK;
-}
-
-static int run_less(const rt_run *a, const rt_run *b)
-{
-    return a->head.key < b->head.key || (a->head.key == b->head.key && a->head.fid < b->head.fid);
-}
-
-/* The merge keeps a binary min-heap of the runs that still have records. */
-static void heap_down(gf_gpkg *g, int i)
-{
-    for (;;) {
-        int l = 2 * i + 1, r = l + 1, m = i;
-        if (l < g->nheap && run_less(&g->runs[g->heap[l]], &g->runs[g->heap[m]])) m = l;
-        if (r < g->nheap && run_less(&g->runs[g->heap[r]], &g->runs[g->heap[m]])) m = r;
-        if (m == i) return;
-        int t = g->heap[i]; g->heap[i] = g->heap[m]; g->heap[m] = t;
-        i = m;
-    }
-}
-
-static gf_status runs_rewind(gf_gpkg *g, gf_ctx *ctx)
-{
-    if (!g->heap && !(g->heap = malloc((size_t)g->nruns * sizeof *g->heap))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    g->nheap = 0;
-    for (int i = 0; i < g->nruns; i++) {
-        rt_run *r = &g->runs[i];
-        r->pos = 0;
-        r->bn = r->bi = 0;
-        gf_status st = run_read(g, ctx, r);
-        if (st) return st;
-        if (r->has) g->heap[g->nheap++] = i;
-    }
-    for (int i = g->nheap / 2 - 1; i >= 0; i--) heap_down(g, i);
-    return GF_OK;
-}
-
-/* Next record of the merge in (key, fid) order: 1 with *out and its run, 0 at the end or on error (*st). */
-static int runs_next(gf_gpkg *g, gf_ctx *ctx, rt_rec *out, int *which, gf_status *st)
-{
-    *st = GF_OK;
-    if (!g->nheap) return 0;
-    int i = g->heap[0];
-    rt_run *r = &g->runs[i];
-    *out = r->head;
-    *which = i;
-    if ((*st = run_read(g, ctx, r))) return 0;
-    if (!r->has) g->heap[0] = g->heap[--g->nheap];
-    heap_down(g, 0);
-    return 1;
-}
-
-/* Leaf ids of a run, in its record order, buffered. */
-static gf_status leaf_put(gf_gpkg *g, gf_ctx *ctx, rt_run *r, uint32_t leaf)
-{
-    if (!r->lbuf && !(r->lbuf = malloc(RUN_BUF * sizeof *r->lbuf))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    r->lbuf[r->ln++] = leaf;
-    if (r->ln < RUN_BUF) return GF_OK;
-    gf_status st = pio(g, ctx, 1, g->leaf_fd, r->lbuf, r->ln * sizeof *r->lbuf, (r->off + r->lpos) * sizeof *r->lbuf);
-    r->lpos += r->ln;
-    r->ln = 0;
-    return st;
-}
-
-static gf_status leaf_flush(gf_gpkg *g, gf_ctx *ctx)
-{
-    for (int i = 0; i < g->nruns; i++) {
-        rt_run *r = &g->runs[i];
-        if (!r->ln) continue;
-        gf_status st = pio(g, ctx, 1, g->leaf_fd, r->lbuf, r->ln * sizeof *r->lbuf, (r->off + r->lpos) * sizeof *r->lbuf);
-        if (st) return st;
-        r->lpos += r->ln;
-        r->ln = 0;
-    }
-    return GF_OK;
-}
-
-void gpkg_runs_free(gf_gpkg *g)
-{
-    for (int i = 0; i < g->nruns; i++) {
-        free(g->runs[i].buf);
-        free(g->runs[i].lbuf);
-    }
-    if (g->nruns) {
-        close(g->runs_fd);
-        close(g->leaf_fd);
-    }
-    free(g->runs);
-    free(g->heap);
-    g->runs = NULL;
-    g->heap = NULL;
-    g->nruns = g->nheap = 0;
+    gf_xsort_destroy(g->xs);
+    g->xs = NULL;
+    free(g->ents);
+    g->ents = NULL;
+    g->nents = g->entcap = 0;
 }
 
 /* Cell i of an rtree node: id, then the box as big-endian float32s. */
@@ -267,19 +133,18 @@ static gf_status add_rec(gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlre
     return gf_sqlbt_add(ctx, t, rowid, buf, n);
 }
 
-/* The boxes in R-tree order: the sorted in-memory array, or the merge of
- * the spilled runs. */
+/* The boxes in R-tree order: the sorted in-memory array, or the sort's
+ * merge. */
 typedef struct rt_iter { gf_gpkg *g; const uint64_t *key; size_t i, n; } rt_iter;
 
 static gf_status it_rewind(rt_iter *it, gf_ctx *ctx)
 {
     it->i = 0;
-    return it->key ? GF_OK : runs_rewind(it->g, ctx);
+    return it->key ? GF_OK : gf_xsort_rewind(it->g->xs, ctx);
 }
 
-/* 1 and the next box (feature id, box, run it came from, -1 in memory);
- * 0 at the end or on error (*st). */
-static int it_next(rt_iter *it, gf_ctx *ctx, int64_t *id, float b[4], int *run, gf_status *st)
+/* 1 and the next box (feature id, box); 0 at the end or on error (*st). */
+static int it_next(rt_iter *it, gf_ctx *ctx, int64_t *id, float b[4], gf_status *st)
 {
     *st = GF_OK;
     if (it->key) {
@@ -287,43 +152,19 @@ static int it_next(rt_iter *it, gf_ctx *ctx, int64_t *id, float b[4], int *run, 
         const rt_ent *e = &it->g->ents[it->key[it->i++] & 0xffffffffu];
         *id = e->id;
         memcpy(b, e->b, sizeof e->b);
-        *run = -1;
         return 1;
     }
+    const uint8_t *p;
+    size_t len;
     rt_rec r;
-    if (!runs_next(it->g, ctx, &r, run, st)) return 0;
-    *id = r.fid;
+    if ((*st = gf_xsort_next(it->g->xs, ctx, &p, &len))) {
+        if (*st == GF_DONE) *st = GF_OK;
+        return 0;
+    }
+    memcpy(&r, p, sizeof r);
+    *id = (int64_t)r.fid;
     memcpy(b, r.b, sizeof r.b);
     return 1;
-}
-
-/* _rowid rows of one spilled run: its fids are consecutive, so a table
- * indexed by fid - fmin (the run's size at most) puts them in order. */
-static gf_status rowid_run(gf_gpkg *g, gf_ctx *ctx, rt_run *r, gf_sqlbt *br, uint8_t *buf)
-{
-    uint32_t span = r->fmax - r->fmin + 1;
-    uint32_t *leaf = calloc(span, sizeof *leaf), *lb = malloc(RUN_BUF * sizeof *lb);
-    rt_rec *rb = malloc(RUN_BUF * sizeof *rb);
-    gf_status st = leaf && lb && rb ? GF_OK : gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
-    for (uint64_t k = 0; k < r->n && !st; k += RUN_BUF) {
-        size_t c = r->n - k < RUN_BUF ? (size_t)(r->n - k) : RUN_BUF;
-        if ((st = pio(g, ctx, 0, g->runs_fd, rb, c * sizeof *rb, (r->off + k) * sizeof *rb)) ||
-            (st = pio(g, ctx, 0, g->leaf_fd, lb, c * sizeof *lb, (r->off + k) * sizeof *lb)))
-            break;
-        for (size_t j = 0; j < c; j++) leaf[rb[j].fid - r->fmin] = lb[j];
-    }
-    gf_sqlrec rec;
-    for (uint32_t i = 0; i < span && !st; i++) {
-        if (!leaf[i]) continue;
-        gf_sqlrec_reset(&rec, g->file.fmt4);
-        gf_sqlrec_null(&rec);
-        gf_sqlrec_int(&rec, leaf[i]);
-        st = add_rec(ctx, br, (int64_t)r->fmin + i, &rec, buf);
-    }
-    free(leaf);
-    free(lb);
-    free(rb);
-    return st;
 }
 
 gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx)
@@ -338,13 +179,14 @@ gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx)
     uint8_t *blob = calloc(1, (size_t)g->nodesz), *buf = malloc((size_t)g->nodesz + 64);
     gf_sqlbt bn = {0}, bp = {0}, br = {0};
     gf_sqlrec rec;
+    gf_xsort *rows = NULL; /* (fid, leaf) pairs, past the budget */
     rt_iter it = {.g = g};
     int top = 0;
     size_t n;
     if (!blob || !buf) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-    if (g->nruns) { /* past the budget: the rest joins the runs on disk */
-        if ((st = gpkg_rtree_spill(g, ctx))) goto out;
-        n = g->nspilled;
+    if (g->xs) { /* past the budget */
+        n = (size_t)gf_xsort_count(g->xs);
+        if ((st = gf_xsort_create(ctx, sort_budget(g), g->o.tmpdir, g->path, sizeof(rt_leaf), NULL, &rows))) goto out;
     } else {
         n = g->nents;
         if (n == 0) goto out; /* the empty root written by CREATE VIRTUAL TABLE is right */
@@ -381,17 +223,18 @@ gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx)
     {
         int64_t id;
         float b[4];
-        int run;
-        for (size_t i = 0; it_next(&it, ctx, &id, b, &run, &st); i++) {
+        for (size_t i = 0; it_next(&it, ctx, &id, b, &st); i++) {
             uint32_t leaf = (uint32_t)(base[0] + (int64_t)(i / m));
             box_add(box[0][i / m], b);
-            if (run < 0) {
+            if (!rows) {
                 leafof[id - 1] = leaf;
-            } else if ((st = leaf_put(g, ctx, &g->runs[run], leaf))) {
-                goto out;
+                continue;
             }
+            /* leaves come in order: the sort takes its radix path */
+            rt_leaf rl = {.fid = (uint64_t)id, .leaf = leaf};
+            if ((st = gf_xsort_add(rows, ctx, (const uint8_t *)&rl, sizeof rl))) goto out;
         }
-        if (st || (g->nruns && (st = leaf_flush(g, ctx)))) goto out;
+        if (st) goto out;
     }
     for (int L = 1; L <= top; L++)
         for (size_t i = 0; i < nn[L - 1]; i++) box_add(box[L][i / m], box[L - 1][i]);
@@ -412,8 +255,7 @@ gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx)
                 if (L > 0) { node_cell(blob, i, base[L - 1] + (int64_t)(k * m + i), box[L - 1][k * m + i]); continue; }
                 int64_t id;
                 float b[4];
-                int run;
-                if (!it_next(&it, ctx, &id, b, &run, &st)) {
+                if (!it_next(&it, ctx, &id, b, &st)) {
                     if (!st) st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: R-tree: boxes went missing", g->path);
                     break;
                 }
@@ -443,12 +285,23 @@ gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx)
             gf_sqlrec_int(&rec, leafof[fid - 1]);
             st = add_rec(ctx, &br, (int64_t)fid, &rec, buf);
         }
-    } else {
-        for (int r = 0; r < g->nruns && !st; r++) st = rowid_run(g, ctx, &g->runs[r], &br, buf);
+    } else if (rows && !st && !(st = gf_xsort_rewind(rows, ctx))) {
+        const uint8_t *p;
+        size_t len;
+        while (!st && (st = gf_xsort_next(rows, ctx, &p, &len)) == GF_OK) {
+            rt_leaf rl;
+            memcpy(&rl, p, sizeof rl);
+            gf_sqlrec_reset(&rec, g->file.fmt4);
+            gf_sqlrec_null(&rec);
+            gf_sqlrec_int(&rec, (int64_t)rl.leaf);
+            st = add_rec(ctx, &br, (int64_t)rl.fid, &rec, buf);
+        }
+        if (st == GF_DONE) st = GF_OK;
     }
     if (!st && !(st = gf_sqlbt_finish(ctx, &bn)) && !(st = gf_sqlbt_finish(ctx, &bp))) st = gf_sqlbt_finish(ctx, &br);
-    if (!st && g->nruns)
-        gf_ctx_log(ctx, GF_LOG_INFO, "%s: R-tree of %zu features from %d sorted runs on disk", g->path, n, g->nruns);
+    if (!st && g->xs)
+        gf_ctx_log(ctx, GF_LOG_INFO, "%s: R-tree of %zu features from %d sorted runs on disk", g->path, n,
+                   gf_xsort_runs_spilled(g->xs));
 out:
     gf_sqlbt_free(&bn);
     gf_sqlbt_free(&bp);
@@ -458,6 +311,7 @@ out:
     free(leafof);
     free(blob);
     free(buf);
-    gpkg_runs_free(g);
+    gf_xsort_destroy(rows);
+    gpkg_rtree_free(g);
     return st;
 }

@@ -8,7 +8,7 @@
 #include "gf_test.h"
 #include "geoflux/ctx.h"
 #include "geoflux/tiles.h"
-#include "tiles/extsort.h"
+#include "tiles/trec.h"
 #include "tiles/mvt.h"
 #include "tiles/tilemath.h"
 
@@ -166,7 +166,7 @@ static void test_extsort(void)
     gf_ctx_create(&ctx);
     gf_xsort *x = NULL;
     /* the budget is clamped to a minimum; 20000 records of ~60 bytes spill */
-    CHECK(gf_xsort_create(ctx, 1, NULL, "/tmp/gf-test-xsort", &x) == GF_OK);
+    CHECK(gf_trec_sort_create(ctx, 1, NULL, "/tmp/gf-test-xsort", &x) == GF_OK);
     uint8_t rec[GF_TREC_HDR + 64];
     uint64_t n = 20000;
     for (uint64_t i = 0; i < n; i++) {
@@ -182,7 +182,7 @@ static void test_extsort(void)
         gf_trec r;
         uint64_t cnt = 0, pk = 0, pi = 0, bad = 0;
         gf_status st;
-        while ((st = gf_xsort_next(x, ctx, &r)) == GF_OK) {
+        while ((st = gf_trec_next(x, ctx, &r)) == GF_OK) {
             if (cnt && (r.key < pk || (r.key == pk && r.idx <= pi))) bad++;
             if (r.plen != r.idx % 37 || r.x != (uint32_t)r.idx) bad++;
             for (uint32_t k = 0; k < r.plen; k++) bad += r.payload[k] != (uint8_t)(r.idx & 0xff);

@@ -4,13 +4,17 @@
  * values carried with the keys tell), for every lo_bit; invalid lo_bit
  * is refused and leaves the keys alone. gf_radix_sort_rec() likewise on
  * records of several layouts (key first, key last), every byte of each
- * record travelling with its key. */
+ * record travelling with its key. The external sort (src/core/xsort.c) on
+ * fixed-size records, past its budget (runs spilled and merged in a
+ * cascade), idx given in order (radix path) and out of order (qsort path):
+ * every record comes back once, in (key, idx) order, whole, twice. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gf_test.h"
 #include "core/sort.h"
+#include "core/xsort.h"
 #include "geoflux/ctx.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -95,6 +99,47 @@ static void one_rec(gf_ctx *ctx, size_t n, int shape, size_t w, size_t kw)
     free(ref);
 }
 
+/* 32-byte records: key, idx, then two words derived from them */
+static void one_xsort(gf_ctx *ctx, size_t n, int idx_ordered)
+{
+    gf_xsort *x = NULL;
+    CHECK(gf_xsort_create(ctx, 1, NULL, "/tmp/gf-test-xsort-fixed", 32, NULL, &x) == GF_OK);
+    if (!x) return;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r[4];
+        r[0] = next() % (n / 4 + 1); /* many equal keys: idx breaks ties */
+        r[1] = idx_ordered ? i : next() % (n * 4);
+        r[2] = r[0] * 31 + r[1];
+        r[3] = ~r[1];
+        CHECK(gf_xsort_add(x, ctx, (const uint8_t *)r, sizeof r) == GF_OK);
+    }
+    CHECK(gf_xsort_count(x) == n);
+    if (n > 20000) CHECK(gf_xsort_runs_spilled(x) > 8); /* a cascade merged some (fan-in 8 at this budget) */
+    for (int pass = 0; pass < 2; pass++) {
+        CHECK(gf_xsort_rewind(x, ctx) == GF_OK);
+        const uint8_t *p;
+        size_t len, cnt = 0, bad = 0;
+        uint64_t pk = 0, pi = 0;
+        gf_status st;
+        while ((st = gf_xsort_next(x, ctx, &p, &len)) == GF_OK) {
+            uint64_t r[4];
+            memcpy(r, p, sizeof r);
+            if (len != 32 || r[2] != r[0] * 31 + r[1] || r[3] != ~r[1]) bad++;
+            if (cnt && (r[0] < pk || (r[0] == pk && r[1] < pi))) bad++;
+            pk = r[0];
+            pi = r[1];
+            cnt++;
+        }
+        CHECK(st == GF_DONE);
+        CHECK(cnt == n);
+        if (bad) fprintf(stderr, "xsort n=%zu ordered=%d pass %d: %zu bad\n", n, idx_ordered, pass, bad);
+        CHECK(bad == 0);
+    }
+    uint8_t small[8] = {0};
+    CHECK(gf_xsort_add(x, ctx, small, sizeof small) == GF_ERR_INTERNAL); /* shorter than the header */
+    gf_xsort_destroy(x);
+}
+
 int main(void)
 {
     gf_ctx *ctx = NULL;
@@ -126,6 +171,13 @@ int main(void)
     uint64_t k2[2] = {2, 1};
     CHECK(gf_radix_sort_u64(ctx, k2, NULL, 2, 64) == GF_ERR_INTERNAL && k2[0] == 2 && k2[1] == 1);
     CHECK(gf_radix_sort_u64(ctx, k2, NULL, 2, -1) == GF_ERR_INTERNAL && k2[0] == 2);
+    static const size_t xn[] = {0, 1, 5, 3000, 100000};
+    for (size_t i = 0; i < sizeof xn / sizeof xn[0]; i++) {
+        one_xsort(ctx, xn[i], 1);
+        one_xsort(ctx, xn[i], 0);
+    }
+    gf_xsort *bad = NULL;
+    CHECK(gf_xsort_create(ctx, 1 << 20, NULL, "/tmp/gf-test-xsort-fixed", 8, NULL, &bad) == GF_ERR_INTERNAL && !bad);
     gf_ctx_destroy(ctx);
     GF_TEST_END();
 }

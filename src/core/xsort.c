@@ -1,4 +1,4 @@
-/* External sort of tile records (see extsort.h).
+/* External sort of records under a memory budget (see xsort.h).
  *
  * Memory: the in-memory run is one block whose capacity never passes the
  * budget (unless a single record is larger): records grow from its front,
@@ -16,8 +16,7 @@
 #include <unistd.h>
 
 #include "core/sort.h"
-#include "tiles/archive.h"
-#include "tiles/extsort.h"
+#include "core/xsort.h"
 #include "geoflux/write.h"
 
 typedef struct xs_ent { uint64_t key, idx, off; } xs_ent;
@@ -29,18 +28,24 @@ typedef struct xs_run {
     size_t pos;         /* next entry (in-memory run) */
     int has;            /* head is valid */
     int level;          /* 0: spilled from memory; n + 1: merged from level-n runs */
-    gf_trec head;
+    uint64_t key, idx;  /* the head's sort key */
+    const uint8_t *head;
+    size_t hlen;
+    int rank;           /* breaks ties between runs: the in-memory run, then the runs in order */
 } xs_run;
 
 struct gf_xsort {
     size_t budget;
+    size_t hdr;         /* bytes that give a record's length */
+    gf_xsort_len_fn reclen;
     int fanin;          /* most spilled runs read at once */
     char *tmpdir, *path;
     uint8_t *mem;       /* records at [0, alen), entries at [cap - nent * sizeof(xs_ent), cap) */
     size_t alen, cap, nent;
     xs_run *runs;
     int nruns;          /* spilled runs, by non-increasing level */
-    int lo;             /* merge_next() reads runs[lo..nruns) */
+    xs_run **heap;      /* the runs being merged that have a head, a min-heap */
+    int nheap, heapcap;
     int nspills;        /* runs ever spilled (cascade merges included) */
     int sealed;
     int idx_unordered;  /* an entry came with a lower index than the one before */
@@ -51,10 +56,16 @@ struct gf_xsort {
 
 static xs_ent *ents(gf_xsort *x) { return (xs_ent *)(void *)(x->mem + x->cap) - x->nent; }
 
-gf_status gf_xsort_create(gf_ctx *ctx, size_t budget, const char *tmpdir, const char *path, gf_xsort **out)
+static size_t rec_len(const gf_xsort *x, const uint8_t *p) { return x->reclen ? x->reclen(p) : x->hdr; }
+
+gf_status gf_xsort_create(gf_ctx *ctx, size_t budget, const char *tmpdir, const char *path, size_t hdr,
+                          gf_xsort_len_fn reclen, gf_xsort **out)
 {
+    if (hdr < 16) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "external sort: a record header of %zu bytes", hdr);
     gf_xsort *x = calloc(1, sizeof *x);
     if (!x) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+    x->hdr = hdr;
+    x->reclen = reclen;
     x->budget = budget < (64u << 10) ? (64u << 10) : budget; /* a floor keeps the run count sane */
     x->budget &= ~(size_t)7;
     /* each open run costs a stdio buffer and a record buffer (~8 KB) */
@@ -84,6 +95,7 @@ void gf_xsort_destroy(gf_xsort *x)
     if (!x) return;
     for (int i = 0; i < x->nruns; i++) run_close(&x->runs[i]);
     free(x->runs);
+    free(x->heap);
     free(x->mem);
     free(x->tmpdir);
     free(x->path);
@@ -97,8 +109,8 @@ static int cmp_ent(const void *a, const void *b)
     return p->idx < q->idx ? -1 : p->idx > q->idx;
 }
 
-/* Entries added in index order (the tile writer's, stamped at commit)
- * need only a stable sort on the key: the radix sort, where qsort() took
+/* Entries added in index order (the tile writer's, stamped at commit;
+ * the R-tree's boxes, by feature id) need only a stable sort on the key: the radix sort, where qsort() took
  * 0.08 s per 400k-entry run, in the pipeline's commit, which every worker
  * waits for. The entries grow down from the block's end, the newest
  * first: reversed before, so that equal keys keep index order. Others get
@@ -151,7 +163,8 @@ static gf_status add_run(gf_xsort *x, gf_ctx *ctx, FILE *f, int level)
 }
 
 static gf_status run_advance(gf_xsort *x, gf_ctx *ctx, xs_run *r);
-static gf_status merge_next(gf_xsort *x, gf_ctx *ctx, gf_trec *out);
+static gf_status merge_next(gf_xsort *x, gf_ctx *ctx, const uint8_t **out, size_t *len);
+static gf_status heap_build(gf_xsort *x, gf_ctx *ctx, int with_mem, int lo);
 
 /* Merges runs[lo..nruns) into one run of the next level. */
 static gf_status merge_tail(gf_xsort *x, gf_ctx *ctx, int lo)
@@ -164,17 +177,13 @@ static gf_status merge_tail(gf_xsort *x, gf_ctx *ctx, int lo)
         if (fseek(r->f, 0, SEEK_SET) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: seek: %s", strerror(errno));
         if ((st = run_advance(x, ctx, r))) return st;
     }
-    x->mem_run.has = 0;
-    x->last = NULL;
-    x->lo = lo;
-    if ((st = run_file(x, ctx, &f))) { x->lo = 0; return st; }
-    gf_trec r;
-    while ((st = merge_next(x, ctx, &r)) == GF_OK) {
-        uint8_t h[GF_TREC_HDR];
-        gf_trec_put_hdr(h, r.key, r.idx, r.x, r.y, r.plen);
-        if ((st = put_rec(ctx, f, h, sizeof h)) || (st = put_rec(ctx, f, r.payload, r.plen))) break;
-    }
-    x->lo = 0;
+    if ((st = heap_build(x, ctx, 0, lo))) return st;
+    if ((st = run_file(x, ctx, &f))) return st;
+    const uint8_t *p;
+    size_t len;
+    while ((st = merge_next(x, ctx, &p, &len)) == GF_OK)
+        if ((st = put_rec(ctx, f, p, len))) break;
+    x->nheap = 0;
     x->last = NULL;
     if (st != GF_DONE) { fclose(f); return st; }
     for (int i = lo; i < x->nruns; i++) run_close(&x->runs[i]);
@@ -203,9 +212,7 @@ static gf_status spill(gf_xsort *x, gf_ctx *ctx)
     const xs_ent *e = ents(x);
     for (size_t i = 0; i < x->nent; i++) {
         const uint8_t *p = x->mem + e[i].off;
-        uint32_t plen;
-        memcpy(&plen, p + 24, 4);
-        if ((st = put_rec(ctx, f, p, GF_TREC_HDR + (size_t)plen))) { fclose(f); return st; }
+        if ((st = put_rec(ctx, f, p, rec_len(x, p)))) { fclose(f); return st; }
     }
     if ((st = add_run(x, ctx, f, 0))) return st;
     x->alen = 0;
@@ -215,7 +222,8 @@ static gf_status spill(gf_xsort *x, gf_ctx *ctx)
 
 gf_status gf_xsort_add(gf_xsort *x, gf_ctx *ctx, const uint8_t *rec, size_t len)
 {
-    if (x->sealed) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "tile sort: record added after the merge began");
+    if (x->sealed) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "external sort: record added after the merge began");
+    if (len < x->hdr) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "external sort: a record of %zu bytes", len);
     gf_status st;
     const size_t es = sizeof(xs_ent);
     if (x->nent && x->alen + len + (x->nent + 1) * es > x->budget && (st = spill(x, ctx))) return st;
@@ -226,7 +234,7 @@ gf_status gf_xsort_add(gf_xsort *x, gf_ctx *ctx, const uint8_t *rec, size_t len)
         if (nc > x->budget) nc = need > x->budget ? need : x->budget; /* one record larger than the budget */
         nc = (nc + 7) & ~(size_t)7;
         uint8_t *m = realloc(x->mem, nc);
-        if (!m) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory (tile sort; lower --max-memory)");
+        if (!m) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory (external sort; lower --max-memory)");
         /* the entries stay at the end of the block */
         memmove(m + nc - x->nent * es, m + x->cap - x->nent * es, x->nent * es);
         x->mem = m;
@@ -244,32 +252,46 @@ gf_status gf_xsort_add(gf_xsort *x, gf_ctx *ctx, const uint8_t *rec, size_t len)
     return GF_OK;
 }
 
+static void set_head(xs_run *r, const uint8_t *p, size_t len)
+{
+    memcpy(&r->key, p, 8);
+    memcpy(&r->idx, p + 8, 8);
+    r->head = p;
+    r->hlen = len;
+    r->has = 1;
+}
+
 static gf_status run_advance(gf_xsort *x, gf_ctx *ctx, xs_run *r)
 {
     if (!r->f) {
         if (r->pos >= x->nent) { r->has = 0; return GF_OK; }
-        gf_trec_get(x->mem + ents(x)[r->pos++].off, &r->head);
-        r->has = 1;
+        const uint8_t *p = x->mem + ents(x)[r->pos++].off;
+        set_head(r, p, rec_len(x, p));
         return GF_OK;
     }
-    uint8_t h[GF_TREC_HDR];
-    size_t got = fread(h, 1, GF_TREC_HDR, r->f);
-    if (got == 0 && feof(r->f)) { r->has = 0; return GF_OK; }
-    if (got != GF_TREC_HDR) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: short read");
-    uint32_t plen;
-    memcpy(&plen, h + 24, 4);
-    if (GF_TREC_HDR + (size_t)plen > r->bufcap) {
+    if (x->hdr > r->bufcap) {
         size_t nc = r->bufcap ? r->bufcap : 256;
-        while (nc < GF_TREC_HDR + (size_t)plen) nc *= 2;
+        while (nc < x->hdr) nc *= 2;
         uint8_t *b = realloc(r->buf, nc);
         if (!b) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
         r->buf = b;
         r->bufcap = nc;
     }
-    memcpy(r->buf, h, GF_TREC_HDR);
-    if (plen && fread(r->buf + GF_TREC_HDR, 1, plen, r->f) != plen) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: short read");
-    gf_trec_get(r->buf, &r->head);
-    r->has = 1;
+    size_t got = fread(r->buf, 1, x->hdr, r->f);
+    if (got == 0 && feof(r->f)) { r->has = 0; return GF_OK; }
+    if (got != x->hdr) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: short read");
+    size_t len = rec_len(x, r->buf);
+    if (len > r->bufcap) {
+        size_t nc = r->bufcap;
+        while (nc < len) nc *= 2;
+        uint8_t *b = realloc(r->buf, nc);
+        if (!b) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        r->buf = b;
+        r->bufcap = nc;
+    }
+    if (len > x->hdr && fread(r->buf + x->hdr, 1, len - x->hdr, r->f) != len - x->hdr)
+        return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: short read");
+    set_head(r, r->buf, len);
     return GF_OK;
 }
 
@@ -286,34 +308,79 @@ gf_status gf_xsort_rewind(gf_xsort *x, gf_ctx *ctx)
         if ((st = run_advance(x, ctx, r))) return st;
     }
     x->mem_run.pos = 0;
-    x->last = NULL;
-    return run_advance(x, ctx, &x->mem_run);
+    if ((st = run_advance(x, ctx, &x->mem_run))) return st;
+    return heap_build(x, ctx, 1, 0);
 }
 
-/* Linear scan of the run heads: a few runs per level, and a single run,
- * the common case, needs no comparison at all. The record returned last
- * stays valid until the next call, so its run advances lazily. */
-static gf_status merge_next(gf_xsort *x, gf_ctx *ctx, gf_trec *out)
+static int run_less(const xs_run *a, const xs_run *b)
+{
+    if (a->key != b->key) return a->key < b->key;
+    if (a->idx != b->idx) return a->idx < b->idx;
+    return a->rank < b->rank;
+}
+
+static void heap_down(gf_xsort *x, int i)
+{
+    xs_run **h = x->heap;
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < x->nheap && run_less(h[l], h[m])) m = l;
+        if (r < x->nheap && run_less(h[r], h[m])) m = r;
+        if (m == i) return;
+        xs_run *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* The heap of the runs to merge that have a head: the in-memory run
+ * (with_mem) and runs[lo..nruns). Their heads are read. */
+static gf_status heap_build(gf_xsort *x, gf_ctx *ctx, int with_mem, int lo)
+{
+    int need = x->nruns - lo + 1;
+    if (need > x->heapcap) {
+        xs_run **h = realloc(x->heap, (size_t)need * sizeof *h);
+        if (!h) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+        x->heap = h;
+        x->heapcap = need;
+    }
+    x->nheap = 0;
+    x->last = NULL;
+    x->mem_run.rank = 0;
+    if (with_mem && x->mem_run.has) x->heap[x->nheap++] = &x->mem_run;
+    for (int i = lo; i < x->nruns; i++) {
+        x->runs[i].rank = i + 1;
+        if (x->runs[i].has) x->heap[x->nheap++] = &x->runs[i];
+    }
+    for (int i = x->nheap / 2 - 1; i >= 0; i--) heap_down(x, i);
+    return GF_OK;
+}
+
+/* A binary heap of the run heads (a single run, the common case, needs no
+ * comparison at all). The record returned last stays valid until the next
+ * call, so its run, the heap's top, advances lazily. */
+static gf_status merge_next(gf_xsort *x, gf_ctx *ctx, const uint8_t **out, size_t *len)
 {
     gf_status st;
     if (x->last) {
         if ((st = run_advance(x, ctx, x->last))) return st;
+        if (!x->last->has) x->heap[0] = x->heap[--x->nheap];
         x->last = NULL;
+        heap_down(x, 0);
     }
-    xs_run *best = x->mem_run.has ? &x->mem_run : NULL;
-    for (int i = x->lo; i < x->nruns; i++) {
-        xs_run *r = &x->runs[i];
-        if (!r->has) continue;
-        if (!best || r->head.key < best->head.key || (r->head.key == best->head.key && r->head.idx < best->head.idx))
-            best = r;
-    }
-    if (!best) return GF_DONE;
+    if (!x->nheap) return GF_DONE;
+    xs_run *best = x->heap[0];
     *out = best->head;
+    *len = best->hlen;
     x->last = best;
     return GF_OK;
 }
 
-gf_status gf_xsort_next(gf_xsort *x, gf_ctx *ctx, gf_trec *out) { return merge_next(x, ctx, out); }
+gf_status gf_xsort_next(gf_xsort *x, gf_ctx *ctx, const uint8_t **rec, size_t *len)
+{
+    return merge_next(x, ctx, rec, len);
+}
 
 uint64_t gf_xsort_count(const gf_xsort *x) { return x->count; }
 int gf_xsort_runs_spilled(const gf_xsort *x) { return x->nspills; }
