@@ -1,9 +1,14 @@
 /* GDAL error capture (see gdalerr.h). */
+#include <pthread.h>
 #include <stdio.h>
 
 #include <cpl_error.h>
+#include <gdal.h>
 
 #include "core/gdalerr.h"
+
+static pthread_once_t register_once = PTHREAD_ONCE_INIT;
+void gf_gdal_register(void) { pthread_once(&register_once, GDALAllRegister); }
 
 static void handler(CPLErr level, CPLErrorNum num, const char *msg)
 {

@@ -24,6 +24,12 @@ typedef struct gf_gdal_errs {
     char first[512];  /* the first of them, "" when none */
 } gf_gdal_errs;
 
+/* Registers GDAL's drivers, once per process. GDALAllRegister() itself is
+ * not safe to call while another thread is in it (it rewrites a
+ * process-wide string: ThreadSanitizer saw two jobs' joins do it at once),
+ * so the library calls this, never GDALAllRegister(). */
+void gf_gdal_register(void);
+
 /* Starts capturing on this thread. e is borrowed until gf_gdal_leave(). */
 void gf_gdal_enter(gf_gdal_errs *e, gf_ctx *ctx);
 /* Stops capturing: the enclosing scope (or GDAL's default) is active again. */

@@ -28,7 +28,7 @@ static const gf_format *out_format(const gf_convert_opts *o, int i, gf_format *s
 
 gf_status gf_convert_check(gf_ctx *ctx, const gf_convert_opts *o)
 {
-    gf_job_init(); /* the format table may ask GDAL for a driver */
+    gf_gdal_register(); /* the format table may ask GDAL for a driver */
     if (o->ninputs <= 0 || !o->inputs) return gf_ctx_err(ctx, GF_ERR_ARG, "no input file");
     if (!o->output) return gf_ctx_err(ctx, GF_ERR_ARG, "no output (-o FILE)");
     if (o->nmore_outputs < 0 || (o->nmore_outputs && !o->more_outputs) || nouts(o) > GF_CONVERT_MAX_OUTPUTS)

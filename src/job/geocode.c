@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/gdalerr.h"
 #include "geoflux/equipment.h"
 #include "job/job_int.h"
 
@@ -132,7 +133,7 @@ static gf_status build(gf_job *j, const gf_geocode_job_opts *o)
 gf_status gf_job_geocode(gf_ctx *ctx, const gf_geocode_job_opts *o, gf_job **out)
 {
     *out = NULL;
-    gf_job_init();
+    gf_gdal_register();
     gf_status st = gf_geocode_job_check(ctx, o);
     if (st) return st;
     gf_job *j = calloc(1, sizeof *j);
@@ -160,7 +161,7 @@ void gf_job_geocode_info(const gf_job *j, gf_geocode_info *out)
 
 gf_status gf_job_index_build(gf_ctx *ctx, const gf_index_job_opts *o, gf_gc_stats *stats)
 {
-    gf_job_init();
+    gf_gdal_register();
     if (!o->output) return gf_ctx_err(ctx, GF_ERR_ARG, "no output");
     if (o->ninputs <= 0 || !o->inputs) return gf_ctx_err(ctx, GF_ERR_ARG, "no input file");
     gf_status st = GF_OK;

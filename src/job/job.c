@@ -1,7 +1,6 @@
 /* What every job shares: checks made before any work, the run with its
  * progress and cancellation, destruction. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +10,6 @@
 #include <gdal.h>
 
 #include "job/job_int.h"
-
-/* GDAL's drivers, registered once per process before any job uses GDAL:
- * the modules call GDALAllRegister() themselves, which is cheap and safe
- * once registration is done, but two first registrations at the same time
- * race inside GDAL (ThreadSanitizer, jobs built on several threads). */
-static pthread_once_t gdal_once = PTHREAD_ONCE_INIT;
-void gf_job_init(void) { pthread_once(&gdal_once, GDALAllRegister); }
 
 gf_status gf_job_check_input(gf_ctx *ctx, const char *path)
 {

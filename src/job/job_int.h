@@ -31,8 +31,6 @@ struct gf_job {
     double ix_seconds;
 };
 
-/* Process-wide set-up every job builder calls first (GDAL's drivers). */
-void gf_job_init(void);
 /* Runs j->p once on e: progress, cancellation, the log flushed, and the
  * run's identity read = written + rejected checked. */
 gf_status gf_job_run_pipeline(gf_job *j, gf_engine *e, gf_run_stats *stats);

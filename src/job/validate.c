@@ -1,5 +1,6 @@
 /* The validate job (`geoflux validate`): each input on its own with the
  * reference validator's rules, reported as soon as it is done. */
+#include "core/gdalerr.h"
 #include "job/job_int.h"
 
 gf_status gf_validate_job_check(gf_ctx *ctx, const gf_validate_job_opts *o)
@@ -12,7 +13,7 @@ gf_status gf_validate_job_check(gf_ctx *ctx, const gf_validate_job_opts *o)
 
 gf_status gf_job_validate(gf_ctx *ctx, const gf_validate_job_opts *o)
 {
-    gf_job_init();
+    gf_gdal_register();
     gf_status st = gf_validate_job_check(ctx, o);
     if (st) return st;
     gf_validate_file_opts fo = {.profile = o->profile, .csv = o->csv};

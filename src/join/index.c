@@ -146,7 +146,7 @@ static gf_status load_features(gf_ctx *ctx, const gf_join_opts *o, gf_join_index
 {
     GEOSContextHandle_t h = gf_ctx_geos(ctx);
     if (!h) return gf_ctx_err(ctx, GF_ERR_GEOS, "join: cannot start GEOS");
-    GDALAllRegister();
+    gf_gdal_register();
     gf_gdal_errs ge;
     gf_gdal_enter(&ge, ctx);
     gf_status st = GF_OK;

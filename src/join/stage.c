@@ -425,7 +425,7 @@ static gf_status write_geojson(gf_ctx *ctx, const jx_stage *j, const jx_totals *
     /* GDAL writes it by name and its GeoJSON driver refuses to replace a
      * file: the random name stays reserved only for this short window */
     unlink(tmp);
-    GDALAllRegister();
+    gf_gdal_register();
     gf_gdal_errs ge;
     gf_gdal_enter(&ge, ctx);
     GDALDriverH drv = GDALGetDriverByName("GeoJSON");

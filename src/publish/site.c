@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
+#include "core/gdalerr.h"
 #include "geoflux/bal.h"
 #include "geoflux/job.h"
 #include "geoflux/web.h"
@@ -717,7 +718,7 @@ gf_status pb_site_build(gf_ctx *ctx, const gf_publish_opts *o, gf_engine *engine
     /* beside SITE: the exchange is a rename within one file system */
     snprintf(dir, sizeof dir, "%s.geoflux-new", o->site);
     pb_rmtree(dir);
-    gf_job_init(); /* GDAL's drivers: a run with nothing new to read has made no job yet */
+    gf_gdal_register(); /* GDAL's drivers: a run with nothing new to read has made no job yet */
     struct timespec t0; /* the steps' times, logged with -v: from the start of the build */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     gf_status st;

@@ -150,7 +150,7 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
     s->maxx = s->maxy = -INFINITY;
     gf_status st = GF_OK;
     if (!s->h || !s->layers) { gf_poly_destroy(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
-    GDALAllRegister();
+    gf_gdal_register();
     gf_gdal_errs ge;
     gf_gdal_enter(&ge, ctx);
     OGRSpatialReferenceH wgs = OSRNewSpatialReference(NULL);

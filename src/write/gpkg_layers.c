@@ -87,7 +87,7 @@ gf_status gpkg_import_layer(gf_gpkg *g, gf_ctx *ctx, const gf_extra_layer *xl)
         return gf_ctx_err(ctx, GF_ERR_ARG, "%s: extra layer without a name or path", g->path);
     if (gpkg_table_exists(g->db, xl->name))
         return gf_ctx_err(ctx, GF_ERR_ARG, "%s: a table called '%s' already exists", g->path, xl->name);
-    GDALAllRegister();
+    gf_gdal_register();
     GDALDatasetH ds = xl->dataset ? xl->dataset : GDALOpenEx(xl->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (!ds)
         return gf_ctx_err(ctx, GF_ERR_GDAL, "%s: cannot open layer '%s': %s", xl->path, xl->name,

@@ -50,7 +50,7 @@ typedef struct gf_ogr {
 
 int gf_ogr_driver_ok(const char *name)
 {
-    GDALAllRegister();
+    gf_gdal_register();
     GDALDriverH d = GDALGetDriverByName(name);
     if (!d) return 0;
     return GDALGetMetadataItem(d, GDAL_DCAP_VECTOR, NULL) != NULL && GDALGetMetadataItem(d, GDAL_DCAP_CREATE, NULL) != NULL;
