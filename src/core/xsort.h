@@ -37,6 +37,11 @@ void gf_xsort_destroy(gf_xsort *x);
  * idx order sort fastest (a stable radix sort on the key alone). */
 gf_status gf_xsort_add(gf_xsort *x, gf_ctx *ctx, const uint8_t *rec, size_t len);
 
+/* Once records were spilled: spills the in-memory run too and frees its
+ * block, so that the passes hold only the runs' read buffers (the R-tree
+ * needs the memory for its second sort). No record may be added after. */
+gf_status gf_xsort_release(gf_xsort *x, gf_ctx *ctx);
+
 /* Starts (or restarts) a merged pass over every record added so far;
  * no record may be added after the first rewind. */
 gf_status gf_xsort_rewind(gf_xsort *x, gf_ctx *ctx);

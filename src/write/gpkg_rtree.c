@@ -60,15 +60,16 @@ static void put_be(unsigned char *p, uint64_t v, int n)
  * finish() the sort is read twice (leaf boxes first, since the module
  * wants the root as node 1 and the leaves last; then the leaves
  * themselves), and _rowid, wanted in fid order, comes from a second sort
- * of (fid, leaf) pairs filled by the first pass. Each sort takes 24 bytes
- * per box of ents_max: with the radix sort's scratch, the boxes moved to
- * the sort (24 bytes each) or the second sort, the R-tree stays within its
- * budget of ents_max * 64 bytes. */
+ * of (fid, leaf) pairs filled by the first pass. Each sort takes 32 bytes
+ * per box of ents_max, its sorting scratch included; the first one's
+ * memory is released (its last run spilled) before the second starts, so
+ * the R-tree stays within its budget of ents_max * 64 bytes, the moment
+ * the kept boxes (24 bytes each) move to the sort included. */
 
 typedef struct rt_rec { uint64_t key, fid; float b[4]; } rt_rec;   /* 32 bytes, no padding */
 typedef struct rt_leaf { uint64_t fid, leaf; } rt_leaf;             /* the _rowid sort's records */
 
-static size_t sort_budget(const gf_gpkg *g) { return g->ents_max * 24; }
+static size_t sort_budget(const gf_gpkg *g) { return g->ents_max * 32; }
 
 static gf_status spill_one(gf_gpkg *g, gf_ctx *ctx, const rt_ent *e)
 {
@@ -186,7 +187,7 @@ gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx)
     if (!blob || !buf) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
     if (g->xs) { /* past the budget */
         n = (size_t)gf_xsort_count(g->xs);
-        if ((st = gf_xsort_create(ctx, sort_budget(g), g->o.tmpdir, g->path, sizeof(rt_leaf), NULL, &rows))) goto out;
+        if ((st = gf_xsort_release(g->xs, ctx)) || (st = gf_xsort_create(ctx, sort_budget(g), g->o.tmpdir, g->path, sizeof(rt_leaf), NULL, &rows))) goto out;
     } else {
         n = g->nents;
         if (n == 0) goto out; /* the empty root written by CREATE VIRTUAL TABLE is right */

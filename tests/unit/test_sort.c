@@ -7,7 +7,8 @@
  * record travelling with its key. The external sort (src/core/xsort.c) on
  * fixed-size records, past its budget (runs spilled and merged in a
  * cascade), idx given in order (radix path) and out of order (qsort path):
- * every record comes back once, in (key, idx) order, whole, twice. */
+ * every record comes back once, in (key, idx) order, whole, twice, also
+ * after the in-memory run was released to disk. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,14 @@ static void one_xsort(gf_ctx *ctx, size_t n, int idx_ordered)
         CHECK(gf_xsort_add(x, ctx, (const uint8_t *)r, sizeof r) == GF_OK);
     }
     CHECK(gf_xsort_count(x) == n);
-    if (n > 20000) CHECK(gf_xsort_runs_spilled(x) > 8); /* a cascade merged some (fan-in 8 at this budget) */
+    if (n > 20000) {
+        CHECK(gf_xsort_runs_spilled(x) > 8); /* a cascade merged some (fan-in 8 at this budget) */
+        if (idx_ordered) { /* the in-memory run goes to disk too: same records back */
+            int before = gf_xsort_runs_spilled(x);
+            CHECK(gf_xsort_release(x, ctx) == GF_OK);
+            CHECK(gf_xsort_runs_spilled(x) > before);
+        }
+    }
     for (int pass = 0; pass < 2; pass++) {
         CHECK(gf_xsort_rewind(x, ctx) == GF_OK);
         const uint8_t *p;
