@@ -30,6 +30,10 @@ gf_status gf_buf_reserve(gf_buf *b, size_t extra);
 gf_status gf_buf_append(gf_buf *b, const void *p, size_t n);
 gf_status gf_buf_printf(gf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gf_buf_free(gf_buf *b);
+/* Gives back the capacity past b->len (none left when empty): for a buffer
+ * kept long after it was filled, one per commune say, where the 4 KB a
+ * buffer starts with would add up. */
+void gf_buf_fit(gf_buf *b);
 /* Appends p[0..n) as a JSON string, quotes included, with '"', '\\' and
  * control characters escaped (bytes >= 0x80 are copied: UTF-8 stays as is).
  * GF_ERR_NOMEM when the buffer cannot grow. */

@@ -55,6 +55,19 @@ void gf_buf_free(gf_buf *b)
     b->len = b->cap = 0;
 }
 
+void gf_buf_fit(gf_buf *b)
+{
+    if (!b || b->len == b->cap) return;
+    if (!b->len) {
+        gf_buf_free(b);
+        return;
+    }
+    char *np = realloc(b->p, b->len);
+    if (!np) return; /* the larger block stays, as good */
+    b->p = np;
+    b->cap = b->len;
+}
+
 /* The one JSON string escaper (GeoJSON writer, tile metadata, the CLI's
  * JSON summaries): quotes, backslashes and control characters.
  * Hand-written word at a time (core/swar.h): a byte loop with three tests

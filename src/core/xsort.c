@@ -68,7 +68,7 @@ struct gf_xsort {
     int nheap, heapcap;
     int nspills;        /* runs ever spilled (cascade merges included) */
     int sealed;
-    int idx_unordered;  /* an entry came with a lower index than the one before */
+    int idx_unordered;  /* a record of the in-memory run came with a lower index than the one before */
     uint64_t count;
     xs_run mem_run;
     xs_run *last;       /* run whose head was returned last */
@@ -140,13 +140,14 @@ static int cmp_ent(const void *a, const void *b)
     return p->idx < q->idx ? -1 : p->idx > q->idx;
 }
 
-/* Entries added in index order (the tile writer's, stamped at commit;
- * the R-tree's boxes, by feature id) need only a stable sort on the key: the radix sort, where qsort() took
- * 0.08 s per 400k-entry run, in the pipeline's commit, which every worker
- * waits for. The entries grow down from the block's end, the newest
- * first: reversed before, so that equal keys keep index order. Others get
- * qsort() on (key, index); it takes no NULL array, even with no element
- * (an archive without points has none). */
+/* A run whose records came in index order (the tile writer's, stamped at
+ * commit; the R-tree's boxes, by feature id) needs only a stable sort on
+ * the key: the radix sort, where qsort() took 0.08 s per 400k-entry run,
+ * in the pipeline's commit, which every worker waits for. The entries grow
+ * down from the block's end, the newest first: reversed before, so that
+ * equal keys keep index order. Others get qsort() on (key, index); it
+ * takes no NULL array, even with no element (an archive without points
+ * has none). */
 static gf_status sort_ents(gf_xsort *x, gf_ctx *ctx)
 {
     if (x->nent < 2) return GF_OK;
@@ -292,6 +293,7 @@ static gf_status spill(gf_xsort *x, gf_ctx *ctx)
     if ((st = add_run(x, ctx, &w, 0))) return st;
     x->alen = 0;
     x->nent = 0;
+    x->idx_unordered = 0; /* each run is sorted on its own */
     return cascade(x, ctx);
 }
 

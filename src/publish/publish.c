@@ -224,6 +224,7 @@ static gf_status codes_put(const codes *c, gf_buf *out)
     out->len = 0;
     gf_status st = GF_OK;
     for (int i = 0; i < c->n && !st; i++) st = gf_buf_printf(out, "%s\t%llu\n", c->v[i].code, (unsigned long long)c->v[i].n);
+    gf_buf_fit(out); /* three lists per commune, kept until the report */
     return st;
 }
 

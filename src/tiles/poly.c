@@ -230,6 +230,7 @@ gf_status gf_poly_load(gf_ctx *ctx, const gf_extra_layer *layers, int nl, int mi
                     bad = put_value(&pl_buf, k, v, gf_mvt_value_string_hdr(sl, v), sv, sl);
                 }
             }
+            gf_buf_fit(&pl_buf); /* one per commune, kept until the end */
             q->payload = (uint8_t *)pl_buf.p;
             q->plen = pl_buf.len;
             OGR_F_Destroy(f);
