@@ -205,6 +205,9 @@ gf_status pb_equip_site(gf_ctx *ctx, pb_store *s, const char *dir);
 struct timespec;
 double pb_since(const struct timespec *t0);
 long pb_peak_mb(void);
+/* Gives the memory the C library holds free (the arenas of the workers
+ * of the step that ended) back to the system, before the next step. */
+void pb_trim(void);
 /* Rebuilds the SITE from the store's publication (run `run`, its report)
  * beside o->site and exchanges it with o->site; each commune's files are
  * written, and the map files built, on engine's workers (NULL: on the

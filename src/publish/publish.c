@@ -24,9 +24,11 @@
 #include "validate/rules.h"
 #include "write/csv.h"
 
+/* The end of a step: its time and the peak so far in the log (-v), the
+ * memory its workers freed given back before the next step starts. */
 #define STEP(what, ...) do { gf_ctx_log(ctx, GF_LOG_INFO, "publish: " what " (%.2f s, peak %ld MB)", __VA_ARGS__, \
                                         pb_since(&t0), pb_peak_mb()); \
-                             clock_gettime(CLOCK_MONOTONIC, &t0); } while (0)
+                             pb_trim(); clock_gettime(CLOCK_MONOTONIC, &t0); } while (0)
 /* Rows per harmonise + validate job (see step 1). */
 #define PB_JOB_ROWS 200000
 #define OOM(ctx) gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory")

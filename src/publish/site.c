@@ -11,6 +11,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +92,13 @@ long pb_peak_mb(void)
         if (!strncmp(line, "VmHWM:", 6)) kb = strtol(line + 6, NULL, 10);
     if (f) fclose(f);
     return kb / 1024;
+}
+
+void pb_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 void pb_test_kill(const char *point)
