@@ -49,7 +49,7 @@ typedef struct xs_run {
 } xs_run;
 
 /* A run being written. */
-typedef struct xs_wr { int fd; uint8_t *buf; size_t len; } xs_wr;
+typedef struct xs_wr { int fd; uint8_t *buf; size_t len; const char *path; } xs_wr;
 
 struct gf_xsort {
     size_t budget;
@@ -176,7 +176,7 @@ static gf_status wr_flush(gf_ctx *ctx, xs_wr *w)
         ssize_t n = write(w->fd, w->buf + done, w->len - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0)
-            return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: write failed (disk full? use --tmpdir): %s",
+            return gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: write failed (disk full? use --tmpdir): %s", w->path,
                               n < 0 ? strerror(errno) : "no space written");
         done += (size_t)n;
     }
@@ -187,6 +187,7 @@ static gf_status wr_flush(gf_ctx *ctx, xs_wr *w)
 static gf_status wr_open(gf_xsort *x, gf_ctx *ctx, xs_wr *w)
 {
     w->len = 0;
+    w->path = x->path;
     if (!(w->buf = malloc(WR_BUF))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     gf_status st = gf_scratch_open(ctx, x->tmpdir, x->path, &w->fd);
     if (st) { free(w->buf); w->buf = NULL; }
@@ -361,7 +362,7 @@ static void set_head(xs_run *r, const uint8_t *p, size_t len)
 
 /* Makes at least want bytes of a file run available at r->buf + r->bpos
  * (fewer at the end of the file): 1, 0 at the end, -1 on error. */
-static int run_fill(gf_ctx *ctx, xs_run *r, size_t want, gf_status *st)
+static int run_fill(const gf_xsort *x, gf_ctx *ctx, xs_run *r, size_t want, gf_status *st)
 {
     if (r->blen - r->bpos >= want) return 1;
     if (r->bpos) { /* the records handed out before are done with */
@@ -380,7 +381,7 @@ static int run_fill(gf_ctx *ctx, xs_run *r, size_t want, gf_status *st)
     while (r->blen < want && !r->eof) {
         ssize_t n = read(r->fd, r->buf + r->blen, r->bcap - r->blen);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) { *st = gf_ctx_err(ctx, GF_ERR_IO, "scratch file: read failed: %s", strerror(errno)); return -1; }
+        if (n < 0) { *st = gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: read failed: %s", x->path, strerror(errno)); return -1; }
         if (n == 0) r->eof = 1;
         r->blen += (size_t)n;
     }
@@ -396,16 +397,16 @@ static gf_status run_advance(gf_xsort *x, gf_ctx *ctx, xs_run *r)
         return GF_OK;
     }
     gf_status st = GF_OK;
-    int got = run_fill(ctx, r, x->hdr, &st);
+    int got = run_fill(x, ctx, r, x->hdr, &st);
     if (got < 0) return st;
     if (!got) {
-        if (r->blen > r->bpos) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: short read");
+        if (r->blen > r->bpos) return gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: short read", x->path);
         r->has = 0;
         return GF_OK;
     }
     size_t len = rec_len(x, r->buf + r->bpos);
-    if ((got = run_fill(ctx, r, len, &st)) < 0) return st;
-    if (!got) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: short read");
+    if ((got = run_fill(x, ctx, r, len, &st)) < 0) return st;
+    if (!got) return gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: short read", x->path);
     set_head(r, r->buf + r->bpos, len);
     r->bpos += len;
     return GF_OK;
@@ -414,7 +415,7 @@ static gf_status run_advance(gf_xsort *x, gf_ctx *ctx, xs_run *r)
 /* Positions a file run at its first record. */
 static gf_status run_start(gf_xsort *x, gf_ctx *ctx, xs_run *r)
 {
-    if (lseek(r->fd, 0, SEEK_SET) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: seek: %s", strerror(errno));
+    if (lseek(r->fd, 0, SEEK_SET) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: seek: %s", x->path, strerror(errno));
     r->bpos = r->blen = 0;
     r->eof = 0;
     return run_advance(x, ctx, r);

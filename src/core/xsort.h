@@ -27,7 +27,8 @@ typedef size_t (*gf_xsort_len_fn)(const uint8_t *hdr);
 
 /* budget: bytes for the in-memory run (records and their index entries,
  * 24 bytes a record). hdr >= 16; reclen NULL: every record is hdr bytes.
- * Scratch files go to tmpdir, or beside path when tmpdir is NULL. Caller
+ * Scratch files go to tmpdir, or beside path when tmpdir is NULL; errors
+ * name path (the output the sort serves, not the scratch file). Caller
  * frees with gf_xsort_destroy(). */
 gf_status gf_xsort_create(gf_ctx *ctx, size_t budget, const char *tmpdir, const char *path, size_t hdr,
                           gf_xsort_len_fn reclen, gf_xsort **out);

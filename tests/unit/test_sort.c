@@ -8,10 +8,13 @@
  * fixed-size records, past its budget (runs spilled and merged in a
  * cascade), idx given in order (radix path) and out of order (qsort path):
  * every record comes back once, in (key, idx) order, whole, twice, also
- * after the in-memory run was released to disk. */
+ * after the in-memory run was released to disk; a scratch write that fails
+ * is an I/O error naming the output. */
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "gf_test.h"
 #include "core/sort.h"
@@ -148,6 +151,30 @@ static void one_xsort(gf_ctx *ctx, size_t n, int idx_ordered)
     gf_xsort_destroy(x);
 }
 
+/* A scratch write that fails (the file size limit stands in for a full
+ * disk) is an I/O error naming the output the sort serves. */
+static void xsort_write_fails(gf_ctx *ctx)
+{
+    struct rlimit old;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = {.rlim_cur = 4096, .rlim_max = old.rlim_max};
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    gf_xsort *x = NULL;
+    CHECK(gf_xsort_create(ctx, 1, NULL, "/tmp/gf-test-out.gpkg", 32, NULL, &x) == GF_OK);
+    gf_status st = GF_OK;
+    for (uint64_t i = 0; i < 100000 && st == GF_OK; i++) {
+        uint64_t r[4] = {i * 7 % 1000, i, 0, 0};
+        st = gf_xsort_add(x, ctx, (const uint8_t *)r, sizeof r);
+    }
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    CHECK(st == GF_ERR_IO);
+    const char *msg = gf_ctx_errmsg(ctx);
+    CHECK(strstr(msg, "/tmp/gf-test-out.gpkg: scratch file: write failed") != NULL);
+    gf_xsort_destroy(x);
+}
+
 int main(void)
 {
     gf_ctx *ctx = NULL;
@@ -184,6 +211,7 @@ int main(void)
         one_xsort(ctx, xn[i], 1);
         one_xsort(ctx, xn[i], 0);
     }
+    xsort_write_fails(ctx);
     gf_xsort *bad = NULL;
     CHECK(gf_xsort_create(ctx, 1 << 20, NULL, "/tmp/gf-test-xsort-fixed", 8, NULL, &bad) == GF_ERR_INTERNAL && !bad);
     gf_ctx_destroy(ctx);
