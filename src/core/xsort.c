@@ -11,14 +11,13 @@
  * the merge reads at most (fanin - 1) runs per level, levels growing with
  * the log of the input, and every record is rewritten once per level.
  *
- * Scratch I/O is done here with plain read()/write() on buffers of our
- * own rather than stdio: a record read from a run is handed out where it
- * lies in the run's buffer (no copy), and a run is written in large
- * blocks (the R-tree of 1M features past its budget took 0.26 s with
- * per-record fread()/fwrite() calls, 0.18 s this way). A run's buffer is RUN_BUF bytes (more for a
- * longer record), and fanin is sized so that the buffers of the runs read
- * at once take at most a quarter of the budget. */
-#include <errno.h>
+ * Scratch I/O is done on buffers of our own through gf_pio() rather than
+ * stdio: a record read from a run is handed out where it lies in the
+ * run's buffer (no copy), and a run is written in large blocks (the R-tree
+ * of 1M features past its budget took 0.26 s with per-record
+ * fread()/fwrite() calls, 0.18 s this way). A run's buffer is RUN_BUF
+ * bytes (more for a longer record), and fanin is sized so that the
+ * buffers of the runs read at once take at most a quarter of the budget. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "core/sort.h"
 #include "core/xsort.h"
 #include "geoflux/write.h"
+#include "write/ofile.h"
 
 #define RUN_BUF ((size_t)32 << 10) /* read buffer of a spilled run */
 #define WR_BUF ((size_t)256 << 10)  /* write buffer of the run being spilled or merged */
@@ -36,20 +36,19 @@ typedef struct xs_ent { uint64_t key, idx, off; } xs_ent;
 
 typedef struct xs_run {
     int fd;             /* spilled run, or -1 for the in-memory run */
+    uint64_t size, off; /* file runs: bytes in the file, and read so far */
     uint8_t *buf;       /* read buffer (file runs): bytes [bpos, blen) not yet handed out */
     size_t bcap, bpos, blen;
-    int eof;
     size_t pos;         /* next entry (in-memory run) */
     int has;            /* head is valid */
     int level;          /* 0: spilled from memory; n + 1: merged from level-n runs */
     uint64_t key, idx;  /* the head's sort key */
     const uint8_t *head;
     size_t hlen;
-    int rank;           /* breaks ties between runs: the in-memory run, then the runs in order */
 } xs_run;
 
 /* A run being written. */
-typedef struct xs_wr { int fd; uint8_t *buf; size_t len; const char *path; } xs_wr;
+typedef struct xs_wr { int fd; uint8_t *buf; size_t len; uint64_t off; const char *path; } xs_wr;
 
 struct gf_xsort {
     size_t budget;
@@ -169,24 +168,26 @@ static gf_status sort_ents(gf_xsort *x, gf_ctx *ctx)
     return GF_OK;
 }
 
+/* Writes p[0..n) at the end of the run being written. */
+static gf_status wr_raw(gf_ctx *ctx, xs_wr *w, const void *p, size_t n)
+{
+    int e = gf_pio(w->fd, 1, (void *)p, n, w->off);
+    if (e) return gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: write failed (disk full? use --tmpdir): %s", w->path, strerror(e));
+    w->off += n;
+    return GF_OK;
+}
+
 static gf_status wr_flush(gf_ctx *ctx, xs_wr *w)
 {
-    size_t done = 0;
-    while (done < w->len) {
-        ssize_t n = write(w->fd, w->buf + done, w->len - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0)
-            return gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: write failed (disk full? use --tmpdir): %s", w->path,
-                              n < 0 ? strerror(errno) : "no space written");
-        done += (size_t)n;
-    }
+    gf_status st = wr_raw(ctx, w, w->buf, w->len);
     w->len = 0;
-    return GF_OK;
+    return st;
 }
 
 static gf_status wr_open(gf_xsort *x, gf_ctx *ctx, xs_wr *w)
 {
     w->len = 0;
+    w->off = 0;
     w->path = x->path;
     if (!(w->buf = malloc(WR_BUF))) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     gf_status st = gf_scratch_open(ctx, x->tmpdir, x->path, &w->fd);
@@ -206,14 +207,7 @@ static gf_status put_rec(gf_ctx *ctx, xs_wr *w, const uint8_t *p, size_t n)
     gf_status st;
     if (w->len + n > WR_BUF) {
         if ((st = wr_flush(ctx, w))) return st;
-        if (n > WR_BUF) { /* a record longer than the buffer goes straight out */
-            uint8_t *keep = w->buf;
-            w->buf = (uint8_t *)p;
-            w->len = n;
-            st = wr_flush(ctx, w);
-            w->buf = keep;
-            return st;
-        }
+        if (n > WR_BUF) return wr_raw(ctx, w, p, n); /* longer than the buffer: straight out */
     }
     memcpy(w->buf + w->len, p, n);
     w->len += n;
@@ -232,6 +226,7 @@ static gf_status add_run(gf_xsort *x, gf_ctx *ctx, xs_wr *w, int level)
     x->runs = nr;
     memset(&x->runs[x->nruns], 0, sizeof *nr);
     x->runs[x->nruns].fd = w->fd;
+    x->runs[x->nruns].size = w->off;
     x->runs[x->nruns++].level = level;
     x->nspills++;
     return GF_OK;
@@ -360,14 +355,18 @@ static void set_head(xs_run *r, const uint8_t *p, size_t len)
     r->has = 1;
 }
 
-/* Makes at least want bytes of a file run available at r->buf + r->bpos
- * (fewer at the end of the file): 1, 0 at the end, -1 on error. */
+/* Makes want bytes of a file run available at r->buf + r->bpos: 1, 0 when
+ * the run has fewer left (nothing is allocated for them: a length read
+ * from a damaged file cannot ask for more than the file holds), -1 on
+ * error. */
 static int run_fill(const gf_xsort *x, gf_ctx *ctx, xs_run *r, size_t want, gf_status *st)
 {
-    if (r->blen - r->bpos >= want) return 1;
+    size_t have = r->blen - r->bpos;
+    if (have >= want) return 1;
+    if (want - have > r->size - r->off) return 0;
     if (r->bpos) { /* the records handed out before are done with */
-        memmove(r->buf, r->buf + r->bpos, r->blen - r->bpos);
-        r->blen -= r->bpos;
+        memmove(r->buf, r->buf + r->bpos, have);
+        r->blen = have;
         r->bpos = 0;
     }
     if (want > r->bcap) {
@@ -378,14 +377,13 @@ static int run_fill(const gf_xsort *x, gf_ctx *ctx, xs_run *r, size_t want, gf_s
         r->buf = b;
         r->bcap = nc;
     }
-    while (r->blen < want && !r->eof) {
-        ssize_t n = read(r->fd, r->buf + r->blen, r->bcap - r->blen);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) { *st = gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: read failed: %s", x->path, strerror(errno)); return -1; }
-        if (n == 0) r->eof = 1;
-        r->blen += (size_t)n;
-    }
-    return r->blen >= want;
+    size_t n = r->bcap - r->blen;
+    if (n > r->size - r->off) n = (size_t)(r->size - r->off);
+    int e = gf_pio(r->fd, 0, r->buf + r->blen, n, r->off);
+    if (e) { *st = gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: read failed: %s", x->path, strerror(e)); return -1; }
+    r->blen += n;
+    r->off += n;
+    return 1;
 }
 
 static gf_status run_advance(gf_xsort *x, gf_ctx *ctx, xs_run *r)
@@ -415,9 +413,8 @@ static gf_status run_advance(gf_xsort *x, gf_ctx *ctx, xs_run *r)
 /* Positions a file run at its first record. */
 static gf_status run_start(gf_xsort *x, gf_ctx *ctx, xs_run *r)
 {
-    if (lseek(r->fd, 0, SEEK_SET) != 0) return gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: seek: %s", x->path, strerror(errno));
+    r->off = 0;
     r->bpos = r->blen = 0;
-    r->eof = 0;
     return run_advance(x, ctx, r);
 }
 
@@ -447,11 +444,12 @@ gf_status gf_xsort_rewind(gf_xsort *x, gf_ctx *ctx)
     return heap_build(x, ctx, 1, 0);
 }
 
-static int run_less(const xs_run *a, const xs_run *b)
+/* Ties between runs go to the in-memory run, then to the runs in order. */
+static int run_less(const gf_xsort *x, const xs_run *a, const xs_run *b)
 {
     if (a->key != b->key) return a->key < b->key;
     if (a->idx != b->idx) return a->idx < b->idx;
-    return a->rank < b->rank;
+    return a == &x->mem_run || (b != &x->mem_run && a < b);
 }
 
 static void heap_down(gf_xsort *x, int i)
@@ -459,8 +457,8 @@ static void heap_down(gf_xsort *x, int i)
     xs_run **h = x->heap;
     for (;;) {
         int l = 2 * i + 1, r = l + 1, m = i;
-        if (l < x->nheap && run_less(h[l], h[m])) m = l;
-        if (r < x->nheap && run_less(h[r], h[m])) m = r;
+        if (l < x->nheap && run_less(x, h[l], h[m])) m = l;
+        if (r < x->nheap && run_less(x, h[r], h[m])) m = r;
         if (m == i) return;
         xs_run *t = h[i];
         h[i] = h[m];
@@ -482,12 +480,9 @@ static gf_status heap_build(gf_xsort *x, gf_ctx *ctx, int with_mem, int lo)
     }
     x->nheap = 0;
     x->last = NULL;
-    x->mem_run.rank = 0;
     if (with_mem && x->mem_run.has) x->heap[x->nheap++] = &x->mem_run;
-    for (int i = lo; i < x->nruns; i++) {
-        x->runs[i].rank = i + 1;
+    for (int i = lo; i < x->nruns; i++)
         if (x->runs[i].has) x->heap[x->nheap++] = &x->runs[i];
-    }
     for (int i = x->nheap / 2 - 1; i >= 0; i--) heap_down(x, i);
     return GF_OK;
 }
