@@ -1,7 +1,9 @@
 /* Unit tests of the tile building blocks: varints and zigzag, MVT command
  * integers and encoded bytes, tile math (Hilbert/PMTiles ids checked
  * against values from the pmtiles npm package), polygon winding, the
- * external sort under a tiny budget, and invalid inputs. */
+ * external sort under a tiny budget, the gzip levels of a tile, and invalid
+ * inputs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,9 @@
 #include "tiles/trec.h"
 #include "tiles/mvt.h"
 #include "tiles/tilemath.h"
+#include "tiles/tileio.h"
+
+#include <libdeflate.h>
 
 static void test_varint(void)
 {
@@ -201,6 +206,57 @@ static void test_extsort(void)
     gf_ctx_destroy(ctx);
 }
 
+/* Level 1 of some address-like text: what gf_tile_gzip() starts from. */
+static size_t gzip1_len(const uint8_t *p, size_t n)
+{
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
+    size_t bound = libdeflate_gzip_compress_bound(c, n);
+    uint8_t *o = malloc(bound);
+    size_t len = o ? libdeflate_gzip_compress(c, p, n, o, bound) : 0;
+    free(o);
+    libdeflate_free_compressor(c);
+    return len;
+}
+
+/* A tile is gzipped at level 1, and redone at level 12 only when level 1
+ * left it near GF_TILES_MAX_BYTES: a tile far over the ceiling (a maxzoom
+ * tile too dense to thin) keeps level 1, which no level would bring under
+ * it; both inflate back to the tile. */
+static void test_tile_gzip(void)
+{
+    size_t big = (size_t)8 << 20, n = 0;
+    uint8_t *raw = malloc(big);
+    CHECK(raw != NULL);
+    if (!raw) return;
+    static const char *words[] = {"rue", "de", "la", "avenue", "chemin", "place", "Toulouse", "Montauban",
+                                  "bis", "ter", "31555", "82121", "lieu-dit", "impasse", "des", "Pyrenees"};
+    uint64_t s = 42;
+    while (n + 32 < big) {
+        s = s * 6364136223846793005u + 1442695040888963407u;
+        n += (size_t)snprintf((char *)raw + n, 32, "%s %u;", words[(s >> 33) % 16], (unsigned)((s >> 20) % 9973));
+    }
+    size_t l1_all = gzip1_len(raw, n);
+    struct { double target; int redone; } cases[] = {{0.5, 0}, {1.0, 1}, {2.5, 0}};
+    gf_buf out = {0}, back = {0};
+    struct libdeflate_compressor *c = NULL;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        size_t len = (size_t)((double)n * cases[k].target * GF_TILES_MAX_BYTES / (double)l1_all);
+        size_t l1 = gzip1_len(raw, len);
+        /* the case is where it is meant to be against the window (3/4, 4/3] */
+        if (cases[k].redone) CHECK(l1 > GF_TILES_MAX_BYTES * 3 / 4 && l1 <= GF_TILES_MAX_BYTES * 4 / 3);
+        else CHECK(l1 <= GF_TILES_MAX_BYTES * 3 / 4 || l1 > GF_TILES_MAX_BYTES * 4 / 3);
+        CHECK(gf_tile_gzip(&c, raw, len, &out) == GF_OK);
+        if (cases[k].redone) CHECK(out.len < l1);
+        else CHECK(out.len == l1);
+        CHECK(gf_tile_inflate((const uint8_t *)out.p, out.len, len, &back) == GF_OK);
+        CHECK(back.len == len && memcmp(back.p, raw, len) == 0);
+    }
+    gf_tile_gzip_free(c);
+    gf_buf_free(&out);
+    gf_buf_free(&back);
+    free(raw);
+}
+
 static void test_open_invalid(void)
 {
     gf_ctx *ctx = NULL;
@@ -233,6 +289,7 @@ int main(int argc, char **argv)
     test_mvt_point();
     test_mvt_polygon();
     test_extsort();
+    test_tile_gzip();
     test_open_invalid();
     GF_TEST_END();
 }
