@@ -4,9 +4,10 @@
  * is trusted; the loader then checks every count, offset and index the file
  * holds, so that a crafted file with a good checksum is refused too.
  *
- * Private to index.c, and to the programs that craft index files on
- * purpose: the loader's unit test and the fuzz target that mutates real
- * index files (and re-seals them so that mutations get past the CRC). */
+ * Private to gcfile.c (which writes and loads it) and freeze.c, and to the
+ * programs that craft index files on purpose: the loader's unit test and the
+ * fuzz target that mutates real index files (and re-seals them so that
+ * mutations get past the CRC). */
 #ifndef GF_GEOCODE_GCFILE_H
 #define GF_GEOCODE_GCFILE_H
 
