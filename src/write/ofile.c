@@ -10,7 +10,6 @@
 #include "write/ofile.h"
 
 #define NBUF 4
-#define OFILE_BUF (4u << 20)
 
 struct gf_awriter {
     pthread_t th;
@@ -159,7 +158,13 @@ int gf_awriter_close(gf_awriter *w)
 
 gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o)
 {
+    return gf_ofile_open_cap(ctx, path, GF_OFILE_BUF, o);
+}
+
+gf_status gf_ofile_open_cap(gf_ctx *ctx, const char *path, size_t cap, gf_ofile *o)
+{
     memset(o, 0, sizeof *o);
+    o->cap = cap;
     o->a.fd = -1;
     if (!strcmp(path, "-")) {
         gf_ofile_open_stream(o, stdout, "standard output");
@@ -168,7 +173,7 @@ gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o)
     gf_status st = gf_atomic_create(ctx, path, 0, &o->a);
     if (st) return st;
     o->opened = 1;
-    st = gf_awriter_open(ctx, o->a.tmp, o->a.fd, OFILE_BUF, &o->w);
+    st = gf_awriter_open(ctx, o->a.tmp, o->a.fd, cap, &o->w);
     if (st) gf_ofile_discard(o);
     return st;
 }
@@ -191,12 +196,12 @@ gf_status gf_ofile_write(gf_ctx *ctx, gf_ofile *o, const void *p, size_t n)
     const uint8_t *s = p;
     while (n) {
         if (!o->cur && !(o->cur = gf_awriter_buf(o->w, ctx, o->a.path))) return GF_ERR_IO;
-        size_t room = OFILE_BUF - o->len, k = n < room ? n : room;
+        size_t room = o->cap - o->len, k = n < room ? n : room;
         memcpy(o->cur + o->len, s, k);
         o->len += k;
         s += k;
         n -= k;
-        if (o->len == OFILE_BUF) {
+        if (o->len == o->cap) {
             gf_awriter_put(o->w, o->off, o->len);
             o->off += o->len;
             o->len = 0;

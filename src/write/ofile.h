@@ -50,11 +50,20 @@ typedef struct gf_ofile {
     gf_awriter *w;
     uint8_t *cur;   /* buffer being filled */
     size_t len;     /* bytes in it */
+    size_t cap;     /* its size: GF_OFILE_BUF, or gf_ofile_open_cap()'s */
     uint64_t off;   /* file offset of cur */
 } gf_ofile;
 
+/* The writer's buffer size of an output (four of them, touched page by
+ * page as the output grows). */
+#define GF_OFILE_BUF ((size_t)4 << 20)
+
 /* Opens path for writing ("-": standard output). GF_ERR_IO with the path. */
 gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o);
+/* The same with buffers of cap bytes (a multiple of 4096), for an output
+ * that stays small, such as the rejects: four 4 MB buffers would take up to
+ * 16 MB of memory for it, a little more with every row it gets. */
+gf_status gf_ofile_open_cap(gf_ctx *ctx, const char *path, size_t cap, gf_ofile *o);
 /* Writes into an open stream (borrowed: flushed by gf_ofile_close(), never
  * closed; nothing to publish), as for standard output; name is for messages. */
 void gf_ofile_open_stream(gf_ofile *o, FILE *f, const char *name);

@@ -44,7 +44,10 @@ gf_status gf_rejects_open(gf_ctx *ctx, const char *path, const char *const *inpu
 static gf_status open_file(gf_rj *r, gf_ctx *ctx)
 {
     static const char head[] = "source;line;reason;raw\n";
-    gf_status st = gf_ofile_open(ctx, r->path, &r->f);
+    /* rejects are few (one row in a thousand of a national extract): small
+     * buffers, or the default ones' untouched pages fill as rows come, and
+     * the run's memory grows with its length */
+    gf_status st = gf_ofile_open_cap(ctx, r->path, (size_t)256 << 10, &r->f);
     if (!st) st = gf_ofile_write(ctx, &r->f, head, sizeof head - 1);
     return st;
 }
