@@ -34,6 +34,12 @@ typedef struct gf_publish_opts {
     double warn_deletion;       /* < 0: 0.2 */
     double max_deletion;        /* < 0: 0.8 */
     uint64_t max_size;          /* bytes; 0: 512 MiB */
+    /* Bytes the run's indexes and sorts may hold at once, the steps being
+     * one after the other: the validation's file-wide tables while the
+     * communes are checked, then the map files' GeoPackage R-tree and tile
+     * sort, which spill to disk past it. 0: 256 MiB for the tables (the
+     * validation's default) and 128 MiB for the map files. */
+    size_t max_memory;
     int threads;                /* <= 0: all cores */
 } gf_publish_opts;
 #define GF_PUBLISH_OPTS_INIT {.min_valid = -1, .warn_deletion = -1, .max_deletion = -1}

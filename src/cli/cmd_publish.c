@@ -43,6 +43,11 @@ static void help(FILE *f)
         "      --max-deletion SHARE refuse a revision removing more (default 0.8)\n"
         "      --prefer PRODUCER    the producer that wins when two send one commune\n"
         "      --max-size SIZE      larger files are rejected (default 512M)\n"
+        "      --max-memory SIZE    what the run's indexes and sorts may hold in memory at\n"
+        "                           once: the validation's file-wide tables while the\n"
+        "                           communes are checked, then the map files' R-tree and\n"
+        "                           tile sort, which spill to disk past it (default: 256M\n"
+        "                           for the tables, 128M for the map files)\n"
         "      --summary json       print the run's report (report.json) on standard output\n"
         "  -j, --threads N          worker threads (default: all cores)\n"
         "  -q, --quiet              no counts on standard error\n"
@@ -55,7 +60,7 @@ static void help(FILE *f)
 
 int gf_cmd_publish(int argc, char **argv)
 {
-    enum { O_STORE = 256, O_PERIM, O_COMMUNES, O_MANIFEST, O_AT, O_MINV, O_WARND, O_MAXD, O_PREFER, O_MAXSIZE, O_SUMMARY };
+    enum { O_STORE = 256, O_PERIM, O_COMMUNES, O_MANIFEST, O_AT, O_MINV, O_WARND, O_MAXD, O_PREFER, O_MAXSIZE, O_MAXMEM, O_SUMMARY };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'},        {"store", required_argument, 0, O_STORE},
         {"perimeter", required_argument, 0, O_PERIM}, {"communes", required_argument, 0, O_COMMUNES},
@@ -63,6 +68,7 @@ int gf_cmd_publish(int argc, char **argv)
         {"min-valid", required_argument, 0, O_MINV},  {"warn-deletion", required_argument, 0, O_WARND},
         {"max-deletion", required_argument, 0, O_MAXD}, {"prefer", required_argument, 0, O_PREFER},
         {"max-size", required_argument, 0, O_MAXSIZE}, {"summary", required_argument, 0, O_SUMMARY},
+        {"max-memory", required_argument, 0, O_MAXMEM},
         {"threads", required_argument, 0, 'j'},       {"quiet", no_argument, 0, 'q'},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
@@ -88,6 +94,7 @@ int gf_cmd_publish(int argc, char **argv)
         case O_WARND: bad = gf_cli_num("--warn-deletion", optarg, 0, 1, &o.warn_deletion); break;
         case O_MAXD: bad = gf_cli_num("--max-deletion", optarg, 0, 1, &o.max_deletion); break;
         case O_MAXSIZE: bad = gf_cli_size("--max-size", optarg, &maxsize); break;
+        case O_MAXMEM: bad = gf_cli_size("--max-memory", optarg, &o.max_memory); break;
         case O_SUMMARY:
             if (strcmp(optarg, "json")) return gf_cli_usage("publish", "--summary '%s': expected json", optarg);
             json = 1;

@@ -701,6 +701,7 @@ static gf_status run_parts(gf_ctx *ctx, gf_engine *engine, const gf_publish_opts
     co.rejects = rej;
     co.overwrite = 1;
     co.threads = o->threads;
+    co.max_memory = o->max_memory; /* the validation's tables; 0: its default */
     harm_sink hs = {.set = set, .todo = todo, .ntodo = ntodo, .reps = reps};
     co.harmonise = 1;
     co.harm.communes = communes;

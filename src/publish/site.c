@@ -701,9 +701,10 @@ static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_b
     co.time = at;
     co.extra_layers = xl;
     co.nextra_layers = nxl;
-    /* the run keeps the store's rows and its report meanwhile: the tile sort
-     * and the R-tree get 64 MB each, less than convert's default */
-    co.max_memory = (size_t)128 << 20;
+    /* the run keeps the store's rows and its report meanwhile: by default
+     * the tile sort and the R-tree get 64 MB each, less than convert's
+     * default; --max-memory is theirs to share */
+    co.max_memory = o->max_memory ? o->max_memory : (size_t)128 << 20;
     /* the map's properties (the tiles' only): what a popup shows, not the whole BAL */
     co.attributes = "cle_interop,numero,suffixe,voie_nom,lieudit_complement_nom,commune_insee,commune_nom,"
                     "position,certification_commune,date_der_maj";
