@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GeoPackage output: the 1M-row extract -> .gpkg, in one run:
 #   geoflux (native writer: SQLite directly, bulk-loaded R-tree),
-#   geoflux -f GPKG (same pipeline, GDAL's GPKG driver as the sink),
+#   geoflux -f ogr:GPKG (same pipeline, GDAL's GPKG driver as the sink;
+#   -f GPKG names geoflux's own writer),
 #   ogr2ogr -f GPKG with the recommended bulk options (-gt unlimited,
 #   OGR_SQLITE_SYNCHRONOUS=OFF), reading the same CSV with GDAL's CSV driver.
 # Seconds and peak RSS from /usr/bin/time; the outputs' feature counts are
@@ -26,7 +27,7 @@ row() {
 row "geoflux convert -> .geojsonl (pipeline floor)" "$(t "$GF" convert "$IN" -o "$O/floor.geojsonl" -q)" floor "$O/floor.geojsonl" floor
 row "geoflux convert -> .gpkg (native, all cores)" "$(t "$GF" convert "$IN" -o "$O/gf.gpkg" -q)" gf "$O/gf.gpkg" addresses
 row "geoflux convert -> .gpkg (native, -j 1)" "$(t "$GF" convert "$IN" -o "$O/gf1.gpkg" -q -j 1)" gf1 "$O/gf1.gpkg" addresses
-row "geoflux convert -f GPKG (GDAL driver as sink)" "$(t "$GF" convert "$IN" -o "$O/gf-gdal.gpkg" -f GPKG -q)" gfgdal "$O/gf-gdal.gpkg" addresses
+row "geoflux convert -f ogr:GPKG (GDAL driver as sink)" "$(t "$GF" convert "$IN" -o "$O/gf-gdal.gpkg" -f ogr:GPKG -q)" gfgdal "$O/gf-gdal.gpkg" addresses
 row "ogr2ogr -f GPKG -gt unlimited, SYNCHRONOUS OFF" "$(t ogr2ogr -f GPKG -gt unlimited --config OGR_SQLITE_SYNCHRONOUS OFF \
   "$O/ogr.gpkg" "$IN" -oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat -oo AUTODETECT_TYPE=YES -a_srs EPSG:4326 \
   -nln addresses)" ogr "$O/ogr.gpkg" addresses
