@@ -742,12 +742,16 @@ static gf_status check_densest(const gf_tiles *t, gf_ctx *ctx)
     /* tile_max is a quarter of the encoder's half of the budget */
     uint64_t mb = 1u << 20, want = (t->densest_bytes * 8 * shares + mb - 1) / mb * mb;
     size_str(need, sizeof need, want);
+    /* the other shares may be a GeoPackage's R-tree, another tile output or
+     * the validation's tables (job/convert.c): the message says how much is
+     * this output's, not whose the rest is */
+    char part[48] = "";
+    if (shares > 1) snprintf(part, sizeof part, " (this output's share: 1/%llu of it)", (unsigned long long)shares);
     return gf_ctx_err(ctx, GF_ERR_ARG,
                       "tile %d/%u/%u: its points take %s, over the %s one tile may take with --max-memory %s%s%s; "
                       "every point is kept at the maximum zoom, so this tile cannot be thinned: give --max-memory %s "
                       "or more, or a higher --maxzoom to cut dense areas into smaller tiles",
-                      t->maxz, tx, ty, got, lim, bud, t->o.max_memory ? "" : " (the default)",
-                      shares > 1 ? " (shared by the run's tile and GeoPackage outputs)" : "", need);
+                      t->maxz, tx, ty, got, lim, bud, t->o.max_memory ? "" : " (the default)", part, need);
 }
 
 /* One zoom: reads the sorted points kept at z (all of them at maxzoom, from

@@ -28,6 +28,9 @@ ok "[ $rc -eq 2 ]" "too dense a tile: exit $rc, expected 2: $(cat "$OUT/err1")"
 ok "grep -q 'tile 10/[0-9]*/[0-9]*: its points take [0-9]* MB, over the 4 MB one tile may take with --max-memory 16 MB' $OUT/err1" \
    "message names the tile and the budget: $(cat "$OUT/err1")"
 ok "grep -q 'give --max-memory [0-9]* MB or more' $OUT/err1" "message says which budget would do"
+# one tile output, rows validated: the tiles get half of the budget, the
+# validation's file-wide tables the other half
+ok "grep -q \"(this output's share: 1/2 of it)\" $OUT/err1" "message says the tiles' share of the budget"
 ok "[ ! -e $OUT/refused.pmtiles ]" "no output after a refusal"
 ok "! ls -a $OUT | grep -q 'tmp-'" "no temporary file left after a refusal"
 need=$(sed -n 's/.*give --max-memory \([0-9]*\) MB.*/\1/p' "$OUT/err1")
