@@ -41,12 +41,12 @@ ok "[ \$(err -o z.geojsonl -o z.shp.unknownext) -eq 2 ] && [ ! -e z.geojsonl ]" 
 "$GF" tiles $IN -o t.pmtiles -o t.gpkg > /dev/null 2> e.txt; rc=$?
 ok "[ $rc -eq 2 ] && grep -q 't.gpkg' e.txt" "geoflux tiles: every output must be an archive ($(head -1 e.txt))"
 # a failure at the end of one output discards them all: the tiles refuse a
-# maximum-zoom tile too dense for their share of --max-memory (32M for two
-# heavy outputs: 16M each, as tiles_memory.sh's refusal), once the NDJSON
-# and the GeoPackage are written
+# maximum-zoom tile too dense for their share of --max-memory (32M split in
+# three: the GeoPackage, the tiles and the validation's tables), once the
+# NDJSON and the GeoPackage are written
 python3 "$SRC/bench/gen_bal.py" --rows 40000 -o dense.csv --seed 7 || echo "FAIL: gen_bal.py"
 "$GF" convert dense.csv -o f.geojsonl -o f.gpkg -o f.pmtiles --maxzoom 10 --max-memory 32M > /dev/null 2> e.txt; rc=$?
-ok "[ $rc -eq 2 ] && grep -q 'with --max-memory 32 MB (shared' e.txt" "one output refused at its end: exit 2, the message speaks of the whole budget ($(grep error e.txt | head -1))"
+ok "[ $rc -eq 2 ] && grep -q \"with --max-memory 32 MB (this output's share: 1/3 of it)\" e.txt" "one output refused at its end: exit 2, the message speaks of the whole budget and the tiles' share ($(grep error e.txt | head -1))"
 need=$(sed -n 's/.*give --max-memory \([0-9]*\) MB.*/\1/p' e.txt)
 "$GF" convert dense.csv -o g.geojsonl -o g.pmtiles -o g.gpkg --maxzoom 10 --max-memory ${need:-0}M -q 2> e2.txt
 ok "[ \$? -eq 0 ] && [ -s g.pmtiles ]" "the --max-memory the message gives (${need:-none} MB) holds it"
