@@ -34,7 +34,7 @@ struct gf_gc_builder {
 };
 
 /* *p grown (doubling from 1024) to hold need elements of elt bytes:
- * 0, or -1 when out of memory (*p unchanged). */
+ * 0, or -1 when out of memory or past 2^31 elements (*p unchanged). */
 int gc_grow(void **p, uint32_t *cap, uint32_t need, size_t elt);
 /* s[0..n) appended NUL-terminated to the string pool, its offset in *off
  * (0, the empty string, when n is 0): 0, or -1 when out of memory or past

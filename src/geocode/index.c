@@ -25,7 +25,10 @@ int gc_grow(void **p, uint32_t *cap, uint32_t need, size_t elt)
 {
     if (need <= *cap) return 0;
     uint32_t nc = *cap ? *cap : 1024;
-    while (nc < need) nc *= 2;
+    while (nc < need) {
+        if (nc > UINT32_MAX / 2) return -1; /* doubling would wrap to 0 and never reach need */
+        nc *= 2;
+    }
     void *np = realloc(*p, (size_t)nc * elt);
     if (!np) return -1;
     *p = np;

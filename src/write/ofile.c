@@ -164,6 +164,8 @@ gf_status gf_ofile_open(gf_ctx *ctx, const char *path, gf_ofile *o)
 gf_status gf_ofile_open_cap(gf_ctx *ctx, const char *path, size_t cap, gf_ofile *o)
 {
     memset(o, 0, sizeof *o);
+    /* a caller's constant; 0 would make gf_ofile_write() loop on empty buffers */
+    if (cap < 4096 || cap % 4096) return gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: output buffer of %zu bytes", path, cap);
     o->cap = cap;
     o->a.fd = -1;
     if (!strcmp(path, "-")) {
