@@ -97,10 +97,20 @@ if [ -x /usr/bin/time ] && ! ldd "$GF" | grep -qE "libasan|libtsan"; then
   # buffers (16 MB, ofile.c; 2k rows touch a few pages of them) more than 2k
   /usr/bin/python3 "$SRC/bench/gen_bal.py" --rows 300000 -o "$OUT/bal300k.csv"
   head -2001 "$OUT/bal300k.csv" > "$OUT/bal2k.csv"
+  # A peak depends on timing too: how many pages of the write-behind buffers
+  # a run touches depends on how far the disk lags, and which arena a worker
+  # frees into depends on scheduling (CI saw -j 8 at 10.2 % over -j 1 once,
+  # on a loaded machine). Each figure is the least of three runs: growth that
+  # the design puts in with -j shows in every run, so it shows in the least.
   for j in 1 8; do
-    /usr/bin/time -f %M -o "$OUT/rss_j$j" "$GF" convert "$OUT/bal300k.csv" -o "$OUT/j$j.geojsonl" -q -j $j
+    best=
+    for k in 1 2 3; do
+      /usr/bin/time -f %M -o "$OUT/rss_j$j" "$GF" convert "$OUT/bal300k.csv" -o "$OUT/j$j.geojsonl" -q -j $j --overwrite
+      r=$(tail -1 "$OUT/rss_j$j")
+      if [ -z "$best" ] || [ "$r" -lt "$best" ]; then best=$r; fi
+    done
+    eval "j$j=\$best"
   done
-  j1=$(tail -1 "$OUT/rss_j1"); j8=$(tail -1 "$OUT/rss_j8")
   ok '[ $((j8 * 10)) -le $((j1 * 11)) ] && [ $((j1 * 10)) -le $((j8 * 11)) ]' "peak RSS -j 1 ${j1} KB, -j 8 ${j8} KB: within 10 %"
   ok 'cmp -s "$OUT/j1.geojsonl" "$OUT/j8.geojsonl"' "300k BAL rows: -j 1 and -j 8 give the same bytes"
   /usr/bin/time -f %M -o "$OUT/rss_b2k" "$GF" convert "$OUT/bal2k.csv" -o "$OUT/b2k.geojsonl" -q -j 8 --max-memory 16M
