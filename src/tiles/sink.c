@@ -35,7 +35,14 @@
  * tiles we could make (tests/cli/tiles_memory.sh); in the worst case one
  * such tile is encoded while the next one is filled: 2 E/16 + 3.5 E/4 < E.
  * A larger tile (only at maxzoom, where no point may be dropped) is
- * refused with a message rather than allowed to grow the process. */
+ * refused with a message rather than allowed to grow the process.
+ * With several encoding threads the same holds for all of them together:
+ * a worker reserves its tile's scratch (1.5 times the records, which are
+ * in the arena already) from one capacity of 3 E/8, the scratch of the
+ * largest tile, and waits while the others' reservations leave too little
+ * (enc_reserve()); between tiles the workers keep E/16 of buffers between
+ * them (shrink_worker()). Which thread encodes a tile never changes its
+ * bytes, so waiting changes only the time. */
 #define GF_TILES_MIN_ENCODER ((size_t)16 << 20)
 #define GF_TILES_MAX_POOL 64 /* threads of the tile pool, whatever --threads says */
 
@@ -100,6 +107,9 @@ typedef struct gf_tiles {
     uint32_t *plist;
     size_t npl, plcap;
     tworker *w;
+    size_t keep_bytes;  /* buffers one worker keeps between tiles: E/16 over the workers */
+    size_t scratch_cap, scratch_held; /* enc_reserve(): 3 E/8, and the reservations held (under mu) */
+    pthread_cond_t cv_mem;            /* a reservation was given back */
     tbatch enc;         /* being encoded by the pool when enc_busy */
     int enc_busy;
     /* The pool: nstarted threads created once in finish(), woken for each
@@ -403,15 +413,37 @@ static gf_status choose_rates(gf_tiles *t, gf_ctx *ctx)
  * the run. */
 static void shrink_worker(const gf_tiles *t, tworker *w)
 {
-    if (w->pts.feats.cap + w->pts.vals.cap > t->batch_bytes) {
-        gf_mvt_layer_free(&w->pts);
-        memset(&w->pts, 0, sizeof w->pts);
-    }
-    if (w->raw.cap > t->batch_bytes) gf_buf_free(&w->raw);
-    if (w->gz.cap > t->batch_bytes) gf_buf_free(&w->gz);
+    if (w->pts.feats.cap + w->pts.vals.cap + w->raw.cap + w->gz.cap <= t->keep_bytes) return;
+    gf_mvt_layer_free(&w->pts);
+    memset(&w->pts, 0, sizeof w->pts);
+    gf_buf_free(&w->raw);
+    gf_buf_free(&w->gz);
 }
 
-static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
+/* Takes `need` bytes of the encoders' scratch capacity, waiting while the
+ * other workers hold too much of it; a worker whose reservation is the
+ * only one goes on whatever its size (none is over the capacity: the
+ * records of a tile are at most E/4), so no worker waits for nothing. One
+ * thread (no pool) reserves nothing: it is alone. */
+static void enc_reserve(gf_tiles *t, size_t need)
+{
+    if (!t->nstarted) return;
+    pthread_mutex_lock(&t->mu);
+    while (t->scratch_held > 0 && t->scratch_held + need > t->scratch_cap) pthread_cond_wait(&t->cv_mem, &t->mu);
+    t->scratch_held += need;
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void enc_release(gf_tiles *t, size_t need)
+{
+    if (!t->nstarted) return;
+    pthread_mutex_lock(&t->mu);
+    t->scratch_held -= need;
+    pthread_cond_broadcast(&t->cv_mem);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static gf_status worker_tile_reserved(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
 {
     gf_status st;
     int z = b->z;
@@ -459,8 +491,17 @@ static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
     if (!(j->out.p = malloc(w->gz.len ? w->gz.len : 1))) return GF_ERR_NOMEM;
     memcpy(j->out.p, w->gz.p, w->gz.len);
     j->out.len = j->out.cap = w->gz.len;
-    shrink_worker(t, w);
     return GF_OK;
+}
+
+static gf_status worker_tile(gf_tiles *t, const tbatch *b, tworker *w, tjob *j)
+{
+    size_t need = j->len + j->len / 2;
+    enc_reserve(t, need);
+    gf_status st = worker_tile_reserved(t, b, w, j);
+    shrink_worker(t, w); /* before the release: what it keeps is within keep_bytes */
+    enc_release(t, need);
+    return st;
 }
 
 typedef struct warg { gf_tiles *t; tworker *w; } warg;
@@ -503,6 +544,7 @@ static void pool_start(gf_tiles *t)
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv_work, NULL);
     pthread_cond_init(&t->cv_done, NULL);
+    pthread_cond_init(&t->cv_mem, NULL);
     t->pool_init = 1;
     for (int i = 0; i < t->nthreads && t->nthreads > 1; i++) {
         t->wargs[i] = (warg){t, &t->w[i]};
@@ -533,6 +575,7 @@ static void pool_stop(gf_tiles *t)
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv_work);
     pthread_cond_destroy(&t->cv_done);
+    pthread_cond_destroy(&t->cv_mem);
     t->pool_init = 0;
 }
 
@@ -910,6 +953,12 @@ static gf_status finish(void *stv, gf_ctx *ctx)
     for (int i = 0; i <= t->nthreads; i++)
         if ((st = gf_ctx_fork(ctx, &t->w[i].ctx))) return gf_ctx_err(ctx, st, "cannot create a worker context");
     pool_start(t);
+    /* the workers that encode: the pool's and the finishing thread's, or
+     * the finishing thread alone (see drain() and flush()) */
+    int nenc = t->nstarted ? t->nstarted + 1 : 1;
+    size_t enc = t->tile_max * 4;
+    t->keep_bytes = t->batch_bytes / (size_t)nenc;
+    t->scratch_cap = enc / 8 * 3;
     FILE *in = NULL;
     for (int z = t->maxz; z >= t->minz; z--) {
         FILE *next = NULL;

@@ -36,9 +36,9 @@ gf_status gf_tile_inflate(const uint8_t *p, size_t n, size_t max, gf_buf *out);
 
 /* Gzips one tile into out (replacing its contents) as every geoflux tile is
  * compressed: libdeflate level 1 (the MVT of the 1M-row publication, 211 MB:
- * 1.17 s against zlib level 1's 2.67 s, and 2 % smaller), redone at level 12
+ * 1.17 s against zlib level 1's 2.67 s, and 2 % smaller), redone at level 6
  * when the result is near GF_TILES_MAX_BYTES (from 3/4 to 4/3 of it: past
- * that, level 12 does not bring it under); the same bytes every run (no
+ * that, no level brings it under); the same bytes every run (no
  * time stamp in the gzip header). c: a caller's compressor reused across
  * tiles (*c NULL the first time: allocated here; the caller frees it with
  * gf_tile_gzip_free()), or NULL for one of this call. GF_ERR_NOMEM or

@@ -63,6 +63,20 @@ else
     ok "[ $extra -le $mb ]" "tiles at --max-memory ${mb}M took $extra MB above the GeoJSON-lines run"
     ok "cmp -s $OUT/big.pmtiles $OUT/m$mb.pmtiles" "same tiles at --max-memory ${mb}M"
   done
+  # 3. many threads on tiles near the 500 KB ceiling (maxzoom 11: a dozen
+  # tiles of 340-550 KB gzip): every encoding thread's scratch, and the
+  # compressor that redoes a tile near the ceiling, within the budget too.
+  # Before the encoders shared one reservation (sink.c, enc_reserve()) and
+  # the redo took level 6's 670 KB compressor instead of level 12's 9 MB,
+  # -j 8 took 43 MB above its GeoJSON-lines run here.
+  base8=$(peak "$GF" convert "$OUT/spread.csv" -o "$OUT/base8.geojsonl" -q -j 8)
+  "$GF" convert "$OUT/spread.csv" -o "$OUT/z11j1.pmtiles" --maxzoom 11 --max-memory 24M -q -j 1
+  rss=$(peak "$GF" convert "$OUT/spread.csv" -o "$OUT/z11j8.pmtiles" --maxzoom 11 --max-memory 24M -q -j 8)
+  ok "[ \$(cat $OUT/rc) -eq 0 ]" "maxzoom 11, -j 8, --max-memory 24M"
+  extra=$(( (rss - base8) / 1024 ))
+  echo "peak RSS -j 8: GeoJSON lines $((base8 / 1024)) MB, tiles to maxzoom 11 at --max-memory 24M $((rss / 1024)) MB (+$extra MB)"
+  ok "[ $extra -le 24 ]" "maxzoom 11 at -j 8 took $extra MB above the GeoJSON-lines run, over its 24M"
+  ok "cmp -s $OUT/z11j1.pmtiles $OUT/z11j8.pmtiles" "maxzoom 11: -j 1 and -j 8 give the same tiles"
 fi
 
 gf_test_end

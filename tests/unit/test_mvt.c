@@ -218,7 +218,7 @@ static size_t gzip1_len(const uint8_t *p, size_t n)
     return len;
 }
 
-/* A tile is gzipped at level 1, and redone at level 12 only when level 1
+/* A tile is gzipped at level 1, and redone at level 6 only when level 1
  * left it near GF_TILES_MAX_BYTES: a tile far over the ceiling (a maxzoom
  * tile too dense to thin) keeps level 1, which no level would bring under
  * it; both inflate back to the tile. */
