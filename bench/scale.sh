@@ -13,7 +13,11 @@
 #           one file of several GB; a run that publishes nothing fails the
 #           bench)
 # Prints seconds, peak RSS, µs per row, and each run against the 1M run:
-# time per row (linear means 1.00) and peak RSS.
+# time per row (linear means 1.00) and peak RSS; for publish, also the peak
+# of its streaming steps (read, split, harmonise, validate, store: what
+# -v logs at "revisions stored"), apart from the map step's GeoPackage and
+# tiles, whose R-tree and sort fill their own --max-memory (128M) as the
+# rows grow.
 # Usage: bench/scale.sh [N]   (GF: the binary; GF_SCALE_SIZES="a b c" other sizes; GF_SCALE_JOBS="ndjson three
 # publish" the jobs run; needs about 45 GB of disk at 26M:
 # the extract is kept in bench/out/scale, each run's outputs are removed after it)
@@ -39,6 +43,7 @@ t() { rm -rf "$O/run"; mkdir -p "$O/run"
   [ $rc -le 1 ] || { echo "!!! failed ($rc): $*" >&2; tail -5 "$O/stderr" >&2; exit 1; }
   grep -E "^geoflux: (rows|communes|read)" "$O/stderr" | sed "s/^geoflux:/   /" >> "$O/summaries.txt" || true
   rm -rf "$O/run"; tail -1 "$O/time"; }
+base_pre=
 printf "%-11s %-44s %9s %9s %8s %15s %10s\n" rows job seconds "peak MB" "µs/row" "time/row vs ${sizes[0]}" "RSS vs ${sizes[0]}"
 declare -A base_s base_kb
 : > "$O/summaries.txt"
@@ -61,7 +66,7 @@ for n in "${sizes[@]}"; do
                     -o "$O/run/a.pmtiles" --max-memory 1G --tmpdir "$O/run" -q) ;;
       publish) label="publish (empty store)"
               r=$(t "$GF" publish "$IN" --store "$O/run/store.db" -o "$O/run/site" --perimeter "$B" \
-                    --communes "$B" --at 2026-12-01 --max-size 1024G)
+                    --communes "$B" --at 2026-12-01 --max-size 1024G -v)
               grep -q "communes: published [1-9]" "$O/stderr" || { echo "!!! publish published nothing:" \
                 "$(grep -m1 'communes:' "$O/stderr")" >&2; exit 1; } ;;
     *) echo "GF_SCALE_JOBS: unknown job '$job' (ndjson, three, publish)" >&2; exit 2 ;;
@@ -71,6 +76,13 @@ for n in "${sizes[@]}"; do
     printf "%-11s %-44s %9.2f %9d %8.2f %15.2f %10.2f\n" "$n" "$label" "$s" "$((kb / 1024))" \
       "$(echo "$s * 1000000 / $n" | bc -l)" \
       "$(echo "($s / $n) / (${base_s[$job]} / ${sizes[0]})" | bc -l)" "$(echo "$kb / ${base_kb[$job]}" | bc -l)"
+    if [ "$job" = publish ]; then
+      pre=$(sed -n 's/.*revisions stored (.*peak \([0-9]*\) MB).*/\1/p' "$O/stderr")
+      [ -n "$pre" ] || { echo "!!! publish -v logged no 'revisions stored' step" >&2; exit 1; }
+      [ -z "${base_pre:-}" ] && base_pre=$pre
+      printf "%-11s %-44s %9s %9d %8s %15s %10.2f\n" "" "  its streaming steps (before the map step)" "" "$pre" "" "" \
+        "$(echo "$pre / $base_pre" | bc -l)"
+    fi
   done
 done
 echo "runs' own summaries (in order):"; cat "$O/summaries.txt"
