@@ -271,6 +271,15 @@ static const char *input_name(const gf_gpkg *g, uint32_t src, char *tmp, size_t 
 
 static gf_status commit_rejects(gf_gpkg *g, gf_ctx *ctx, const gf_batch *b)
 {
+    if (!g->rejf) {
+        int fd;
+        gf_status st = gf_scratch_open(ctx, g->o.tmpdir, g->path, &fd);
+        if (st) return st;
+        if (!(g->rejf = fdopen(fd, "w+b"))) {
+            close(fd);
+            return gf_ctx_err(ctx, GF_ERR_IO, "%s: rejects scratch file: %s", g->path, strerror(errno));
+        }
+    }
     /* input order, as in the rejects CSV (stages reject at different times) */
     size_t *ord = malloc(b->nrej * sizeof *ord);
     if (!ord) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
@@ -304,9 +313,36 @@ static gf_status commit_rejects(gf_gpkg *g, gf_ctx *ctx, const gf_batch *b)
             g->rejcap = n;
         }
         gf_sqlrec_write(rec, g->rejbuf);
-        st = gf_sqlbt_add(ctx, &g->bt_rej, (int64_t)++g->nrej, g->rejbuf, n);
+        uint32_t n32 = (uint32_t)n;
+        if (fwrite(&n32, 4, 1, g->rejf) != 1 || fwrite(g->rejbuf, 1, n, g->rejf) != n)
+            st = gf_ctx_err(ctx, GF_ERR_IO, "%s: rejects scratch file: write failed (disk full? use --tmpdir)", g->path);
+        g->nrej++;
     }
     free(ord);
+    return st;
+}
+
+/* The rejects kept in the scratch file, into their table after the rows. */
+static gf_status add_rejects(gf_gpkg *g, gf_ctx *ctx)
+{
+    if (!g->rejf) return GF_OK;
+    if (fflush(g->rejf) != 0 || fseek(g->rejf, 0, SEEK_SET) != 0)
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: rejects scratch file: %s", g->path, strerror(errno));
+    gf_status st = GF_OK;
+    for (uint64_t k = 1; k <= g->nrej && !st; k++) {
+        uint32_t n;
+        if (fread(&n, 4, 1, g->rejf) != 1) return gf_ctx_err(ctx, GF_ERR_IO, "%s: rejects scratch file: short read", g->path);
+        if (n > g->rejcap) {
+            uint8_t *nb = realloc(g->rejbuf, n);
+            if (!nb) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
+            g->rejbuf = nb;
+            g->rejcap = n;
+        }
+        if (fread(g->rejbuf, 1, n, g->rejf) != n) return gf_ctx_err(ctx, GF_ERR_IO, "%s: rejects scratch file: short read", g->path);
+        st = gf_sqlbt_add(ctx, &g->bt_rej, (int64_t)k, g->rejbuf, n);
+    }
+    fclose(g->rejf);
+    g->rejf = NULL;
     return st;
 }
 
@@ -377,7 +413,8 @@ static gf_status finish_pages(gf_gpkg *g, gf_ctx *ctx)
     gf_status st;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((st = gf_sqlbt_finish(ctx, &g->bt_main)) || (st = gf_sqlbt_finish(ctx, &g->bt_rej))) return st;
+    if ((st = gf_sqlbt_finish(ctx, &g->bt_main)) || (st = add_rejects(g, ctx)) || (st = gf_sqlbt_finish(ctx, &g->bt_rej)))
+        return st;
     if ((st = gpkg_rtree_write(g, ctx))) return st;
     g->file_open = 0;
     st = gf_sqlfile_close(ctx, &g->file);
@@ -470,6 +507,8 @@ static void sink_abort(void *stv)
     close_db(g);
     if (g->file_open) gf_sqlfile_discard(&g->file);
     g->file_open = 0;
+    if (g->rejf) fclose(g->rejf);
+    g->rejf = NULL;
     gf_atomic_discard(&g->out);
 }
 

@@ -56,6 +56,10 @@ typedef struct gf_gpkg {
     gf_sqlrec rec_rej;
     uint8_t *rejbuf;
     size_t rejcap;
+    /* the rejects' records (u32 length, bytes) until finish_pages() adds
+     * them after the rows: the pages of the two tables then do not
+     * interleave as the batches come, whose size follows --threads */
+    FILE *rejf;
     /* boxes of the main table, gathered at commit for the R-tree: in ents
      * up to ents_max of them, past it every one in the external sort xs
      * (gpkg_rtree_spill) */

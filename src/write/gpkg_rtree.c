@@ -32,19 +32,24 @@
  * hand-written b-trees as the rows. Memory: 24 bytes per feature kept at
  * commit, up to 64 at finish(); past the budget (--max-memory / 64, else
  * GPKG_RTREE_MAX features) the boxes go to the external sort (see
- * gpkg_rtree_spill). tests/cli/gpkg.sh checks both ways
- * with rtreecheck(), the validator and spatial filters against brute
- * force. */
+ * gpkg_rtree_spill). Both ways order the boxes by the same key (a Hilbert
+ * curve over the CRS's domain, then the feature id), so the file is the
+ * same bytes whether the R-tree spilled or not, whatever --max-memory.
+ * tests/cli/gpkg.sh checks both ways with rtreecheck(), the validator,
+ * spatial filters against brute force, and cmp. */
 
-/* Hilbert key of a box centre over dom (minx, maxx, miny, maxy) on a
- * 2^bits grid per axis (bits: 16 or 32). */
-static uint64_t centre_key(const rt_ent *e, int bits, const double dom[4])
+/* Hilbert key of a box centre over the CRS's domain (the extent is not
+ * known before the last row: degrees, else metres within +-2^26) on a
+ * 2^32 grid per axis, so about 1 cm in degrees or 3 cm in metres. */
+static uint64_t centre_key(const gf_gpkg *g, const rt_ent *e)
 {
-    const double q = bits == 32 ? 4294967295.0 : 65535.0;
+    const double dom[4] = {g->o.srs_geographic ? -180 : -67108864.0, g->o.srs_geographic ? 180 : 67108864.0,
+                           g->o.srs_geographic ? -90 : -67108864.0, g->o.srs_geographic ? 90 : 67108864.0};
+    const double q = 4294967295.0;
     const double sx = dom[1] > dom[0] ? q / (dom[1] - dom[0]) : 0, sy = dom[3] > dom[2] ? q / (dom[3] - dom[2]) : 0;
     double fx = (((double)e->b[0] + e->b[1]) / 2 - dom[0]) * sx, fy = (((double)e->b[2] + e->b[3]) / 2 - dom[2]) * sy;
     uint32_t hx = fx <= 0 ? 0 : fx >= q ? (uint32_t)q : (uint32_t)fx, hy = fy <= 0 ? 0 : fy >= q ? (uint32_t)q : (uint32_t)fy;
-    return gf_hilbert_xy2d(bits, hx, hy);
+    return gf_hilbert_xy2d(32, hx, hy);
 }
 
 static void put_be(unsigned char *p, uint64_t v, int n)
@@ -54,9 +59,8 @@ static void put_be(unsigned char *p, uint64_t v, int n)
 
 /* ---- past the memory budget: the external sort ----------------------------
  * Once ents_max boxes are kept, they and every box after them go to the
- * external sort (core/xsort.h) as records keyed on a Hilbert curve over a
- * fixed domain (the extent is not known yet: the CRS's, 32 bits per axis,
- * so about 1 cm in degrees or 3 cm in metres), then the feature id. At
+ * external sort (core/xsort.h) as records keyed on centre_key(), then the
+ * feature id. At
  * finish() the sort is read twice (leaf boxes first, since the module
  * wants the root as node 1 and the leaves last; then the leaves
  * themselves), and _rowid, wanted in fid order, comes from a second sort
@@ -73,11 +77,8 @@ static size_t sort_budget(const gf_gpkg *g) { return g->ents_max * 32; }
 
 static gf_status spill_one(gf_gpkg *g, gf_ctx *ctx, const rt_ent *e)
 {
-    /* the CRS's domain: degrees, else metres within +-2^26 */
-    const double dom[4] = {g->o.srs_geographic ? -180 : -67108864.0, g->o.srs_geographic ? 180 : 67108864.0,
-                           g->o.srs_geographic ? -90 : -67108864.0, g->o.srs_geographic ? 90 : 67108864.0};
     if (e->id > UINT32_MAX) return gf_ctx_err(ctx, GF_ERR_UNSUPPORTED, "%s: more than 4 billion features", g->path);
-    rt_rec r = {.key = centre_key(e, 32, dom), .fid = (uint64_t)e->id};
+    rt_rec r = {.key = centre_key(g, e), .fid = (uint64_t)e->id};
     memcpy(r.b, e->b, sizeof r.b);
     return gf_xsort_add(g->xs, ctx, (const uint8_t *)&r, sizeof r);
 }
@@ -136,21 +137,21 @@ static gf_status add_rec(gf_ctx *ctx, gf_sqlbt *t, int64_t rowid, const gf_sqlre
 
 /* The boxes in R-tree order: the sorted in-memory array, or the sort's
  * merge. */
-typedef struct rt_iter { gf_gpkg *g; const uint64_t *key; size_t i, n; } rt_iter;
+typedef struct rt_iter { gf_gpkg *g; const uint32_t *ord; size_t i, n; } rt_iter;
 
 static gf_status it_rewind(rt_iter *it, gf_ctx *ctx)
 {
     it->i = 0;
-    return it->key ? GF_OK : gf_xsort_rewind(it->g->xs, ctx);
+    return it->ord ? GF_OK : gf_xsort_rewind(it->g->xs, ctx);
 }
 
 /* 1 and the next box (feature id, box); 0 at the end or on error (*st). */
 static int it_next(rt_iter *it, gf_ctx *ctx, int64_t *id, float b[4], gf_status *st)
 {
     *st = GF_OK;
-    if (it->key) {
+    if (it->ord) {
         if (it->i >= it->n) return 0;
-        const rt_ent *e = &it->g->ents[it->key[it->i++] & 0xffffffffu];
+        const rt_ent *e = &it->g->ents[it->ord[it->i++]];
         *id = e->id;
         memcpy(b, e->b, sizeof e->b);
         return 1;
@@ -173,7 +174,7 @@ gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx)
     const size_t m = (size_t)(g->nodesz - 4) / 24;
     gf_status st = GF_OK;
     uint64_t *key = NULL;
-    uint32_t *leafof = NULL;
+    uint32_t *ord = NULL, *leafof = NULL;
     float (*box[40])[4] = {0};
     size_t nn[40] = {0};
     int64_t base[40] = {0};
@@ -191,16 +192,21 @@ gf_status gpkg_rtree_write(gf_gpkg *g, gf_ctx *ctx)
     } else {
         n = g->nents;
         if (n == 0) goto out; /* the empty root written by CREATE VIRTUAL TABLE is right */
-        /* Hilbert order of the box centres over the layer's extent; ties keep fid order */
-        const double ext[4] = {g->minx, g->maxx, g->miny, g->maxy};
+        /* the spilled order: centre_key(), ties in fid order (the boxes
+         * are kept in fid order and the sort is stable); 24 bytes a
+         * feature with the sort's scratch copies */
         key = malloc(n * sizeof *key);
+        ord = malloc(n * sizeof *ord);
         leafof = calloc(g->nrows, sizeof *leafof);
-        if (!key || !leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
-        /* the 32-bit key and the box index in one u64 (16 bytes a feature
-         * with the sort's scratch copy): only the key bits are sorted */
-        for (size_t i = 0; i < n; i++) key[i] = centre_key(&g->ents[i], 16, ext) << 32 | i;
-        if ((st = gf_radix_sort_u64(ctx, key, NULL, n, 32))) goto out;
-        it.key = key;
+        if (!key || !ord || !leafof) { st = gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); goto out; }
+        for (size_t i = 0; i < n; i++) {
+            key[i] = centre_key(g, &g->ents[i]);
+            ord[i] = (uint32_t)i;
+        }
+        if ((st = gf_radix_sort_u64(ctx, key, ord, n, 0))) goto out;
+        free(key);
+        key = NULL;
+        it.ord = ord;
         it.n = n;
     }
 
@@ -309,6 +315,7 @@ out:
     gf_sqlbt_free(&br);
     for (int L = 0; L < 40; L++) free(box[L]);
     free(key);
+    free(ord);
     free(leafof);
     free(blob);
     free(buf);

@@ -197,6 +197,15 @@ rm -f "$OUT"/.killed.gpkg.tmp-* "$OUT/feed"
 SOURCE_DATE_EPOCH=1700000000 "$GF" convert "$S"/bal/*.csv "$S/ban/adresses-54.csv.gz" -o "$OUT/j1.gpkg" -j 1 -q
 SOURCE_DATE_EPOCH=1700000000 "$GF" convert "$S"/bal/*.csv "$S/ban/adresses-54.csv.gz" -o "$OUT/j3.gpkg" -j 3 -q
 ok 'cmp -s "$OUT/j1.gpkg" "$OUT/j3.gpkg"' "-j 1 and -j 3 give the same bytes"
+# the same bytes whatever the batches (their size follows -j: the rejects'
+# pages once came between the rows' as each batch committed) and whatever
+# the budget (the R-tree spilled keeps the order it has in memory): 30k
+# rows, some rejected, over a 64K budget at -j 4
+/usr/bin/python3 "$SRC/tools/gen_extract.py" --rows 30000 -o "$OUT/synth.csv" --seed 5 2>/dev/null
+SOURCE_DATE_EPOCH=1700000000 "$GF" convert "$OUT/synth.csv" -o "$OUT/s1.gpkg" -j 1 -q
+SOURCE_DATE_EPOCH=1700000000 "$GF" convert "$OUT/synth.csv" -o "$OUT/s4.gpkg" -j 4 --max-memory 64K -v 2> "$OUT/s4.log"
+ok 'grep -q "sorted runs on disk" "$OUT/s4.log" && [ "$(probe "$OUT/s4.gpkg" x sql "SELECT count(*) FROM rejects")" -gt 0 ]' "30k rows at -j 4, 64K: the R-tree spilled, rows rejected"
+ok 'cmp -s "$OUT/s1.gpkg" "$OUT/s4.gpkg"' "30k rows: -j 1 in memory and -j 4 spilled give the same bytes"
 
 # 6. other formats through GDAL
 "$GF" convert "$S"/bal/*.csv -o "$OUT/a.fgb" --summary json -q > "$OUT/fgb.json"; rc=$?
