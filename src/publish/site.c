@@ -660,10 +660,29 @@ static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir
  * the .gz again cost its inflation, 0.5 s of CPU on the 1M-row bench) to
  * its GeoPackage and its PMTiles, in one pass, with the side layers
  * xl[0..nxl). */
+/* What the map job logs about its two outputs reaches the run's log (-v:
+ * their sizes, the R-tree and the tile sort spilled or not; the tiles over
+ * the ceiling as warnings), named as the SITE will hold them, not in the
+ * working directory; its lines about each commune's file do not. */
+typedef struct map_log { gf_ctx *ctx; const char *site, *gpkg, *tiles; } map_log;
+
+static void map_log_fn(void *user, gf_log_level level, const char *msg)
+{
+    const map_log *m = user;
+    size_t ng = strlen(m->gpkg), nt = strlen(m->tiles);
+    if (!strncmp(msg, m->gpkg, ng))
+        gf_ctx_log(m->ctx, level, "publish: %s/adresses.gpkg%s", m->site, msg + ng);
+    else if (!strncmp(msg, m->tiles, nt))
+        gf_ctx_log(m->ctx, level, "publish: %s/adresses.pmtiles%s", m->site, msg + nt);
+    else if (!strncmp(msg, "tiles: ", 7) || !strncmp(msg, "tile ", 5))
+        gf_ctx_log(m->ctx, level, "publish: %s/adresses.pmtiles: %s", m->site, msg);
+}
+
 static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_build *b, const gf_join_index *communes,
                              long long at, const char *gpkg, const char *tiles, const gf_extra_layer *xl, int nxl)
 {
     gf_ctx *jc;
+    map_log ml = {ctx, o->site, gpkg, tiles};
     const char *more[1] = {tiles};
     char **inputs = calloc((size_t)b->ncommunes, sizeof *inputs);
     int n = 0;
@@ -684,7 +703,7 @@ static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_b
         return st == GF_ERR_INTERNAL ? gf_ctx_err(ctx, st, "publish: the SITE's manifest lists %d of %d communes", n, b->ncommunes)
                                      : gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     }
-    gf_ctx_set_log(jc, NULL, NULL, GF_LOG_ERROR + 1);
+    gf_ctx_set_log(jc, map_log_fn, &ml, GF_LOG_INFO);
     gf_convert_opts co = GF_CONVERT_OPTS_INIT;
     co.inputs = (const char **)inputs;
     co.ninputs = n;
