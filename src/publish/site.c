@@ -664,25 +664,31 @@ static gf_status gpkg_add_rejects(gf_ctx *ctx, const char *gpkg, const char *dir
  * their sizes, the R-tree and the tile sort spilled or not; the tiles over
  * the ceiling as warnings), named as the SITE will hold them, not in the
  * working directory; its lines about each commune's file do not. */
-typedef struct map_log { gf_ctx *ctx; const char *site, *gpkg, *tiles; } map_log;
+typedef struct map_log { gf_ctx *ctx; const char *site, *dir; } map_log;
 
 static void map_log_fn(void *user, gf_log_level level, const char *msg)
 {
     const map_log *m = user;
-    size_t ng = strlen(m->gpkg), nt = strlen(m->tiles);
-    if (!strncmp(msg, m->gpkg, ng))
-        gf_ctx_log(m->ctx, level, "publish: %s/adresses.gpkg%s", m->site, msg + ng);
-    else if (!strncmp(msg, m->tiles, nt))
-        gf_ctx_log(m->ctx, level, "publish: %s/adresses.pmtiles%s", m->site, msg + nt);
-    else if (!strncmp(msg, "tiles: ", 7) || !strncmp(msg, "tile ", 5))
-        gf_ctx_log(m->ctx, level, "publish: %s/adresses.pmtiles: %s", m->site, msg);
+    size_t nd = strlen(m->dir);
+    int tiles = !strncmp(msg, "tiles: ", 7) || !strncmp(msg, "tile ", 5);
+    if (!tiles && (strncmp(msg, m->dir, nd) || (strncmp(msg + nd, "/adresses.gpkg", 14) && strncmp(msg + nd, "/adresses.pmtiles", 17))))
+        return;
+    gf_buf b = {0};
+    gf_buf_printf(&b, "publish: %s", tiles ? "" : m->site);
+    if (tiles) gf_buf_printf(&b, "%s/adresses.pmtiles: ", m->site);
+    else msg += nd;
+    for (const char *p; (p = strstr(msg, m->dir)); msg = p + nd) /* an extra layer's file: the SITE's */
+        gf_buf_printf(&b, "%.*s%s", (int)(p - msg), msg, m->site);
+    gf_buf_printf(&b, "%s", msg);
+    if (b.p) gf_ctx_log(m->ctx, level, "%.*s", (int)b.len, b.p);
+    gf_buf_free(&b);
 }
 
 static gf_status convert_map(gf_ctx *ctx, const gf_publish_opts *o, const site_build *b, const gf_join_index *communes,
                              long long at, const char *gpkg, const char *tiles, const gf_extra_layer *xl, int nxl)
 {
     gf_ctx *jc;
-    map_log ml = {ctx, o->site, gpkg, tiles};
+    map_log ml = {ctx, o->site, b->dir};
     const char *more[1] = {tiles};
     char **inputs = calloc((size_t)b->ncommunes, sizeof *inputs);
     int n = 0;

@@ -273,6 +273,7 @@ for d in def small; do
   mm=(); [ $d = small ] && mm=(--max-memory 64K)
   mkdir -p $M/$d && cp -r $M/src $M/perimeter.txt $M/$d/
   (cd $M/$d && SOURCE_DATE_EPOCH=1764547200 "$GF" publish src --store store.db -o site --perimeter perimeter.txt \
+     --communes "$SRC/data/samples/boundaries/communes-54-meurthe-et-moselle.geojson" \
      --prefer corps-nuds --at 2026-12-01 -v "${mm[@]}" 2> ../$d.err)
   (cd $M/$d && find site -type f | sort | xargs md5sum) > $M/$d.md5
   sqlite3 $M/$d/site/adresses.gpkg "select * from addresses order by fid" | md5sum > $M/$d.rows
@@ -281,6 +282,7 @@ done
 ok "cmp -s $M/def.md5 $M/small.md5 && grep -q adresses.gpkg $M/def.md5" "--max-memory 64K: every file byte-identical, the GeoPackage and the PMTiles built from spilled sorts included"
 ok "cmp -s $M/def.rows $M/small.rows && grep -qx ok $M/small.rtree && grep -qx ok $M/def.rtree" "--max-memory 64K: the GeoPackage's features identical, its spilled R-tree valid ($(cat $M/small.rtree))"
 ok "grep -q 'R-tree of [0-9]* features from [0-9]* sorted runs on disk' $M/small.err && ! grep -q 'sorted runs on disk' $M/def.err" "--max-memory 64K acts: the R-tree was built from the external sort"
+ok "grep -q 'site/adresses.gpkg: layer communes: [0-9]* features from site/communes.geojson' $M/small.err && ! grep -q geoflux-new $M/small.err $M/def.err" "-v: the map files' lines name the SITE's files, never the working directory ($(grep -m1 'layer communes' $M/small.err))"
 "$GF" publish $W/src --store $OUT/s.db -o $OUT/site-x --max-memory 0 2> $OUT/mm.err; rc=$?
 ok "[ $rc -eq 2 ] && grep -q 'max-memory' $OUT/mm.err" "--max-memory 0: usage error ($rc)"
 
