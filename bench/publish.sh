@@ -19,7 +19,7 @@ run() {  # NAME AT: one run, its figures
     --perimeter 31 --communes "$B" --at "$2" -v > /dev/null 2> "$O/$1.log" || [ $? -eq 1 ]
   read -r wall user sys kb < <(tail -1 "$O/$1.time")
   printf "%-34s %8.2f s wall %8.2f s CPU %6d MB peak   %s\n" "$1" "$wall" "$(echo "$user + $sys" | bc -l)" $((kb / 1024)) \
-    "$(grep -o 'communes: .*' "$O/$1.log")"
+    "$(sed -n 's/^geoflux: \(communes: .*\)/\1/p' "$O/$1.log")"
   grep -o 'publish: .*' "$O/$1.log" | sed 's/^/    /'
 }
 echo "publish: $(ls "$O/sources" | wc -l) submissions, $(cat "$O"/sources/*/*.csv | wc -l) lines, $(nproc) cores"
