@@ -198,6 +198,9 @@ void gf_atomic_cleanup_signal(void);
 /* An unlinked scratch file (gone on close, even after a crash) in tmpdir,
  * or next to path when tmpdir is NULL. GF_ERR_IO naming the place. */
 gf_status gf_scratch_open(gf_ctx *ctx, const char *tmpdir, const char *path, int *fd);
+/* The same as a stdio stream open for writing and reading back, with a
+ * buffer of buf bytes (0: stdio's own). */
+gf_status gf_scratch_fopen(gf_ctx *ctx, const char *tmpdir, const char *path, size_t buf, FILE **out);
 
 /* The folder that holds path: everything before its last '/', "/" for a
  * file at the root, "." when path has no '/'. Caller frees; NULL when out

@@ -745,13 +745,7 @@ static gf_status rr_next(rreader *r, gf_ctx *ctx, gf_trec *out, uint32_t *count)
 
 static gf_status scratch_file(gf_tiles *t, gf_ctx *ctx, FILE **out)
 {
-    int fd;
-    gf_status st = gf_scratch_open(ctx, t->o.tmpdir, t->path, &fd);
-    if (st) return st;
-    *out = fdopen(fd, "w+b");
-    if (!*out) { close(fd); return gf_ctx_err(ctx, GF_ERR_IO, "scratch file: %s", strerror(errno)); }
-    setvbuf(*out, NULL, _IOFBF, 1 << 20);
-    return GF_OK;
+    return gf_scratch_fopen(ctx, t->o.tmpdir, t->path, (size_t)1 << 20, out);
 }
 
 /* A survivor for the next zoom: the record, then its point count. */

@@ -346,6 +346,20 @@ gf_status gf_scratch_open(gf_ctx *ctx, const char *tmpdir, const char *path, int
     return GF_OK;
 }
 
+gf_status gf_scratch_fopen(gf_ctx *ctx, const char *tmpdir, const char *path, size_t buf, FILE **out)
+{
+    int fd;
+    gf_status st = gf_scratch_open(ctx, tmpdir, path, &fd);
+    if (st) return st;
+    if (!(*out = fdopen(fd, "w+b"))) {
+        int e = errno;
+        close(fd);
+        return gf_ctx_err(ctx, GF_ERR_IO, "%s: scratch file: %s", path ? path : ".", strerror(e));
+    }
+    if (buf) setvbuf(*out, NULL, _IOFBF, buf);
+    return GF_OK;
+}
+
 /* ---- outputs that are inputs, or each other ------------------------------- */
 
 typedef struct path_id {

@@ -272,13 +272,8 @@ static const char *input_name(const gf_gpkg *g, uint32_t src, char *tmp, size_t 
 static gf_status commit_rejects(gf_gpkg *g, gf_ctx *ctx, const gf_batch *b)
 {
     if (!g->rejf) {
-        int fd;
-        gf_status st = gf_scratch_open(ctx, g->o.tmpdir, g->path, &fd);
+        gf_status st = gf_scratch_fopen(ctx, g->o.tmpdir, g->path, 0, &g->rejf);
         if (st) return st;
-        if (!(g->rejf = fdopen(fd, "w+b"))) {
-            close(fd);
-            return gf_ctx_err(ctx, GF_ERR_IO, "%s: rejects scratch file: %s", g->path, strerror(errno));
-        }
     }
     /* input order, as in the rejects CSV (stages reject at different times) */
     size_t *ord = malloc(b->nrej * sizeof *ord);
@@ -314,7 +309,9 @@ static gf_status commit_rejects(gf_gpkg *g, gf_ctx *ctx, const gf_batch *b)
         }
         gf_sqlrec_write(rec, g->rejbuf);
         uint32_t n32 = (uint32_t)n;
-        if (fwrite(&n32, 4, 1, g->rejf) != 1 || fwrite(g->rejbuf, 1, n, g->rejf) != n)
+        if (n > UINT32_MAX) /* a reject's raw line is bounded far below, by the reader */
+            st = gf_ctx_err(ctx, GF_ERR_INTERNAL, "%s: a reject of %zu bytes", g->path, n);
+        else if (fwrite(&n32, 4, 1, g->rejf) != 1 || fwrite(g->rejbuf, 1, n, g->rejf) != n)
             st = gf_ctx_err(ctx, GF_ERR_IO, "%s: rejects scratch file: write failed (disk full? use --tmpdir)", g->path);
         g->nrej++;
     }
