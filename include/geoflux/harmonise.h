@@ -41,7 +41,7 @@ typedef enum gf_repair_code {
     GF_REPAIR_CERTIFICATION,      /* oui/non, true/false, vrai/faux, yes/no, o/n (any case) -> 1/0 */
     GF_REPAIR_DECIMAL_COMMA,      /* 1,4523 -> 1.4523 in x, y, long, lat */
     GF_REPAIR_LONLAT_SWAPPED,     /* long and lat exchanged (the swapped point is in the commune) */
-    GF_REPAIR_LONLAT_FROM_XY,     /* long/lat computed from x/y in the detected CRS */
+    GF_REPAIR_LONLAT_FROM_XY,     /* long/lat computed from x/y in the given (s_srs) or detected CRS */
     GF_REPAIR_COUNT
 } gf_repair_code;
 
@@ -136,6 +136,12 @@ typedef struct gf_harmonise_opts {
      * falls inside the row's commune and the given one does not. NULL: no
      * swap is ever repaired. */
     const gf_join_index *communes;
+    /* The CRS of x/y as the user gave it (--s-srs: EPSG:27572, WKT, a PROJ
+     * string...; resolved at create, refused there when PROJ does not know
+     * it): long/lat missing beside x/y are computed from x/y in it. NULL:
+     * in the CRS detected per row (Lambert-93, CC42-CC50, the overseas
+     * legal CRS), and not at all when none fits: never guessed. */
+    const char *s_srs;
     /* Entries listed per input; 0: 10000. Counts are exact whatever the cap. */
     size_t max_listed;
     /* Called once, at the stage's end(), on the run's thread, when the run

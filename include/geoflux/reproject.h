@@ -65,6 +65,15 @@ extern const gf_stage_vt gf_reproject_stage_vt;
 gf_status gf_xy_detect_lonlat(gf_ctx *wctx, double x, double y, const char *insee, size_t insee_len, double *lon,
                               double *lat, int *epsg);
 
+/* x/y in the CRS s_srs (the user's --s-srs as gf_crs_resolve() resolved
+ * it: gf_crs_info's id, else its wkt; the reproject stage hands PROJ the
+ * same) to WGS84, with the transformation of the calling worker's
+ * context wctx (its cache, shared with the reproject stage's workers).
+ * Returns GF_OK with *lon, *lat; GF_DONE when x/y are not finite or land
+ * outside longitude/latitude ranges (*lon and *lat NaN); GF_ERR_PROJ
+ * (message in wctx) when PROJ cannot build the transformation. */
+gf_status gf_xy_to_lonlat(gf_ctx *wctx, const char *s_srs, double x, double y, double *lon, double *lat);
+
 /* The legal CRS (EPSG code) for a commune INSEE code: 2154 in metropolitan
  * France, 5490 Antilles, 2972 Guyane, 2975 Réunion, 4471 Mayotte, 4467
  * Saint-Pierre-et-Miquelon...; 0 when unknown. */

@@ -80,6 +80,10 @@ typedef struct hstage {
     size_t nhe;
     hpool hpool;
     int aborted;
+    char *s_srs;        /* o.s_srs resolved (its code, else its WKT), as the
+                           reproject stage hands it to PROJ; NULL: x/y's CRS
+                           is detected per row */
+    char s_label[80];   /* its code or name, in a repair's "before" */
 } hstage;
 
 /* ---- small containers ---- */
@@ -157,6 +161,7 @@ static void destroy(void *st)
     free(s->in);
     free(s->he);
     free(s->hpool.p);
+    free(s->s_srs);
     free(s);
 }
 
@@ -167,6 +172,16 @@ gf_status gf_harmonise_create(gf_ctx *ctx, const gf_harmonise_opts *opts, const 
     if (!s) return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory");
     if (opts) s->o = *opts;
     if (!s->o.max_listed) s->o.max_listed = 10000;
+    if (s->o.s_srs) {
+        gf_crs_info ci;
+        gf_status st = gf_crs_resolve(ctx, s->o.s_srs, &ci);
+        if (st) { destroy(s); return st; }
+        s->s_srs = strdup(ci.id[0] ? ci.id : ci.wkt ? ci.wkt : "");
+        snprintf(s->s_label, sizeof s->s_label, "%s", gf_crs_label(&ci));
+        gf_crs_info_free(&ci);
+        if (!s->s_srs) { destroy(s); return gf_ctx_err(ctx, GF_ERR_NOMEM, "out of memory"); }
+        s->o.s_srs = s->s_srs;
+    }
     s->reader = reader;
     s->ninputs = gf_reader_count(reader);
     s->in = calloc((size_t)(s->ninputs ? s->ninputs : 1), sizeof *s->in);
@@ -320,8 +335,11 @@ static gf_status lonlat(hstage *s, gf_ctx *wctx, gf_batch *b, size_t row, const 
     if (plo || pla) return GF_OK; /* one of the two: nothing certain */
     const char *px = val(b, GF_A_X, row, &nx), *py = val(b, GF_A_Y, row, &ny);
     if (!parse_num(px, nx, &x) || !parse_num(py, ny, &y)) return GF_OK;
-    int epsg;
-    gf_status st = gf_xy_detect_lonlat(wctx, x, y, commune[0] ? commune : NULL, commune[0] ? 5 : 0, &lo, &la, &epsg);
+    /* in the CRS the user gave, else in the one x/y's ranges and the
+     * commune designate (none fits: nothing is guessed) */
+    int epsg = 0;
+    gf_status st = s->s_srs ? gf_xy_to_lonlat(wctx, s->s_srs, x, y, &lo, &la)
+                            : gf_xy_detect_lonlat(wctx, x, y, commune[0] ? commune : NULL, commune[0] ? 5 : 0, &lo, &la, &epsg);
     if (st == GF_DONE) return GF_OK;
     if (st) return st;
     char tlo[32], tla[32];
@@ -329,8 +347,10 @@ static gf_status lonlat(hstage *s, gf_ctx *wctx, gf_batch *b, size_t row, const 
     int an = snprintf(after, sizeof after, "%s;%s", tlo, tla);
     /* before: where they come from (the CRS and x;y), long/lat being
      * empty; written now, while px and py still point into the arena */
-    snprintf(before, sizeof before, "EPSG:%d %.*s;%.*s", epsg, (int)(nx > 60 ? 60 : nx), px,
-             (int)(ny > 60 ? 60 : ny), py);
+    char crs[80];
+    if (s->s_srs) snprintf(crs, sizeof crs, "%s", s->s_label);
+    else snprintf(crs, sizeof crs, "EPSG:%d", epsg);
+    snprintf(before, sizeof before, "%s %.*s;%.*s", crs, (int)(nx > 60 ? 60 : nx), px, (int)(ny > 60 ? 60 : ny), py);
     if ((st = gf_batch_set_str(b, GF_A_LONG, row, tlo, (size_t)l1)) ||
         (st = gf_batch_set_str(b, GF_A_LAT, row, tla, (size_t)l2)))
         return st;

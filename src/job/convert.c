@@ -240,6 +240,7 @@ static gf_status build(gf_job *j)
     if (o->harmonise) {
         gf_harmonise_opts ho = o->harm;
         if (!ho.communes) ho.communes = gf_join_stage_index(js);
+        if (!ho.s_srs) ho.s_srs = o->s_srs; /* long/lat from x/y in the CRS given for them */
         if ((st = gf_harmonise_create(ctx, &ho, j->reader, &hs)) ||
             (st = gf_pipeline_add_stage(j->p, &gf_harmonise_stage_vt, hs))) {
             gf_harmonise_stage_vt.destroy(hs);

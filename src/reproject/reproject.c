@@ -465,6 +465,22 @@ gf_status gf_xy_detect_lonlat(gf_ctx *wctx, double x, double y, const char *inse
     return st;
 }
 
+gf_status gf_xy_to_lonlat(gf_ctx *wctx, const char *s_srs, double x, double y, double *lon, double *lat)
+{
+    *lon = *lat = NAN;
+    if (!isfinite(x) || !isfinite(y)) return GF_DONE;
+    unsigned owned = 0;
+    PJ *pj = worker_pj(wctx, s_srs, "EPSG:4326", &owned, 1);
+    if (!pj) return gf_ctx_err(wctx, GF_ERR_PROJ, "no transformation from %s to EPSG:4326", s_srs);
+    double lo = x, la = y;
+    proj_trans_generic(pj, PJ_FWD, &lo, sizeof lo, 1, &la, sizeof la, 1, NULL, 0, 0, NULL, 0, 0);
+    if (owned) proj_destroy(pj); /* the cache could not keep it */
+    if (!isfinite(lo) || !isfinite(la) || fabs(lo) > 180 || fabs(la) > 90) return GF_DONE;
+    *lon = lo;
+    *lat = la;
+    return GF_OK;
+}
+
 /* A new anchor for candidate c at (x, y); invalid when PROJ fails there. */
 static void lin_anchor(gf_ctx *ctx, gf_rp_worker *w, int c, double x, double y)
 {

@@ -57,6 +57,17 @@ PY
 }
 ok "near '$D/cc44-out.csv' '$SOUAL'" "CC44 x/y only: long/lat within 1 m of the original"
 
+# x/y only in a CRS detection does not try (NTF Lambert II etendu, EPSG:27572;
+# the coordinates are the Soual rows' long/lat projected by gdaltransform):
+# rejected, nothing guessed; with --s-srs long/lat come from x/y in it
+awk -F';' 'BEGIN{OFS=";"} NR==1{print;next}
+    NR==2{$9="582498.68";$10="1839351.66"} NR==3{$9="582207.36";$10="1839202.63"} {$11="";$12="";print}' "$SOUAL" > "$D/lii.csv"
+"$GF" convert "$D/lii.csv" -o "$D/lii-raw.csv" --to-bal 1.4 --harmonise -q --summary json > "$D/lii-raw.json" 2>/dev/null
+ok "[ \$(json '$D/lii-raw.json' 'd[\"rejected\"]') -eq 2 ] && [ \"\$(json '$D/lii-raw.json' 'd[\"repairs\"]')\" = '{}' ]" "Lambert II x/y only, no --s-srs: no CRS guessed, rows rejected"
+"$GF" convert "$D/lii.csv" -o "$D/lii-out.csv" --to-bal 1.4 --harmonise --s-srs EPSG:27572 --summary json > "$D/lii.json" 2> "$D/lii.err"
+ok "[ \$(json '$D/lii.json' 'd[\"written\"]') -eq 2 ] && [ \$(json '$D/lii.json' 'd[\"repairs\"][\"repair.lonlat_from_xy\"]') -eq 2 ]" "Lambert II x/y only, --s-srs EPSG:27572: both rows written, long/lat computed"
+ok "near '$D/lii-out.csv' '$SOUAL'" "Lambert II x/y only, --s-srs: long/lat within 1 m of the original"
+
 # swapped long/lat: repaired only with the boundaries
 awk -F';' 'BEGIN{OFS=";"} NR==1{print;next} {t=$11;$11=$12;$12=t;print}' "$SOUAL" > "$D/swap.csv"
 "$GF" convert "$D/swap.csv" -o "$D/swap-out.csv" --to-bal 1.4 --harmonise --communes "$TARN" -q --summary json > "$D/swap.json"

@@ -2,6 +2,7 @@
  * garbage that must stay garbage), then the stage in a convert job: the
  * repairs made, the result sorted and capped, the same at 1 and 4
  * threads, and the header aliases. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +176,7 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-static int run_job(const char *in, int threads, size_t max_listed, got *g, gf_run_stats *s)
+static int run_job(const char *in, int threads, size_t max_listed, const char *s_srs, got *g, gf_run_stats *s)
 {
     gf_ctx *ctx = NULL;
     if (gf_ctx_create(&ctx)) return -1;
@@ -190,6 +191,7 @@ static int run_job(const char *in, int threads, size_t max_listed, got *g, gf_ru
     co.overwrite = 1;
     co.threads = threads;
     co.harmonise = 1;
+    co.s_srs = s_srs;
     co.harm = (gf_harmonise_opts){.max_listed = max_listed, .on_done = on_done, .user = g};
     gf_job *j = NULL;
     gf_status st = gf_job_convert(ctx, &co, &j);
@@ -217,8 +219,8 @@ static void test_stage(void)
     write_file(in, text);
     got g1 = {0}, g4 = {0};
     gf_run_stats s1, s4;
-    CHECK(run_job(in, 1, 50, &g1, &s1) == 0);
-    CHECK(run_job(in, 4, 50, &g4, &s4) == 0);
+    CHECK(run_job(in, 1, 50, NULL, &g1, &s1) == 0);
+    CHECK(run_job(in, 4, 50, NULL, &g4, &s4) == 0);
     CHECK(g1.calls == 1 && g4.calls == 1);
     CHECK(s1.read == 301 && s1.written == 300 && s1.rejected == 1); /* hier and peut-être cannot be repaired */
     CHECK(g1.total[GF_REPAIR_DATE_FR] == 300);
@@ -249,10 +251,29 @@ static void test_stage(void)
     write_file(in, text);
     got g = {0};
     gf_run_stats s;
-    CHECK(run_job(in, 1, 0, &g, &s) == 0);
+    CHECK(run_job(in, 1, 0, NULL, &g, &s) == 0);
     CHECK(g.total[GF_REPAIR_LONLAT_FROM_XY] == 1);
     CHECK(s.written == 1 && s.rejected == 1); /* no position at all: nothing to compute */
     CHECK(strstr(g.text, ":repair.lonlat_from_xy:long,lat:EPSG:3944 1628923.02370024;3151042.93249989>2.1202907;43.5559286\n") != NULL);
+
+    /* x/y only in NTF Lambert II etendu (the same point, by gdaltransform):
+     * no range of the detection fits, so nothing is guessed and the row is
+     * rejected; given with s_srs (--s-srs, a bare code too), x/y are read
+     * in it and the repair names it */
+    n = (size_t)snprintf(text, sizeof text,
+        "cle_interop;voie_nom;numero;commune_insee;commune_nom;position;x;y;long;lat;source;date_der_maj\n"
+        "81289_0049_00043;Avenue de Mazamet;43;81289;Soual;entrée;582498.68;1839351.66;;;Commune;2020-04-02\n");
+    write_file(in, text);
+    got gd = {0}, gs = {0};
+    CHECK(run_job(in, 1, 0, NULL, &gd, &s) == 0);
+    CHECK(gd.total[GF_REPAIR_LONLAT_FROM_XY] == 0 && s.written == 0 && s.rejected == 1);
+    CHECK(run_job(in, 2, 0, "27572", &gs, &s) == 0);
+    CHECK(gs.total[GF_REPAIR_LONLAT_FROM_XY] == 1 && s.written == 1 && s.rejected == 0);
+    CHECK(strstr(gs.text, ":repair.lonlat_from_xy:long,lat:EPSG:27572 582498.68;1839351.66>2.12029") != NULL);
+    double lo = 0, la = 0;
+    const char *p = strstr(gs.text, "1839351.66>");
+    CHECK(p && sscanf(p + 11, "%lf;%lf", &lo, &la) == 2);
+    CHECK(fabs(lo - 2.1202907) < 2e-5 && fabs(la - 43.5559286) < 2e-5); /* ~1.5 m */
 }
 
 int main(void)
