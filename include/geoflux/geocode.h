@@ -167,7 +167,8 @@ typedef struct gf_gc_result {
     double distance;          /* reverse: metres to the query point */
     int64_t housenumber;      /* -1 when none */
     char suffix[16];          /* "bis", "a", ... or "" */
-    const char *id;           /* cle_interop of the address ("" when none) */
+    const char *id;           /* cle_interop of the address; a street's or place's up to the number
+                                 ("35047_0380"); "" when none */
     const char *name;         /* "12 bis Rue de la Paix", or the street / place / commune name */
     const char *street;       /* street or place name ("" for municipality) */
     const char *postcode;     /* "" when unknown */

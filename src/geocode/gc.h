@@ -88,6 +88,7 @@ struct gf_gc_scratch {
     uint32_t *touched; size_t ntouched, touched_cap;
     int slot;                               /* the result being filled */
     char name[GF_GC_MAX_RESULTS][256];      /* "12 bis Rue X" of each result */
+    char sid[GF_GC_MAX_RESULTS][48];        /* a street result's id ("35047_0380") */
 };
 
 /* ---- text (norm.c) ---- */

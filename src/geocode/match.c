@@ -602,6 +602,26 @@ static void fill_street(const gf_gc_index *ix, uint32_t s, gf_gc_result *r)
     r->oldcitycode = gc_str(ix, sp->oldcitycode);
 }
 
+/* A street or place result's id, as the national service gives one: its
+ * addresses' cle_interop up to the number ("35047_0380" of
+ * "35047_0380_00062"), from its first address, in the scratch's buffer of
+ * the result being filled. "" for a lieu-dit (its addresses are other
+ * streets'), a street without addresses, or ids of another form (the
+ * legacy BAN's "ADRNIVX_..."). */
+static void street_id(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t s, gf_gc_result *r)
+{
+    const gc_street *sp = &ix->streets[s];
+    r->id = "";
+    if (sp->kind == GC_K_LIEUDIT || sp->naddr == 0) return;
+    const char *c = gc_str(ix, gc_street_addr(ix, sp, 0)->cle);
+    const char *u1 = strchr(c, '_'), *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+    if (!u2 || u1 == c || u2 == u1 + 1 || (size_t)(u2 - c) >= sizeof scr->sid[0]) return;
+    char *o = scr->sid[scr->slot];
+    memcpy(o, c, (size_t)(u2 - c));
+    o[u2 - c] = 0;
+    r->id = o;
+}
+
 static void set_pos(gf_gc_result *r, int32_t lon, int32_t lat)
 {
     r->lon = lon / GC_E7;
@@ -749,6 +769,7 @@ static double street_result(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t 
         r->type = sp->kind ? GF_GC_LOCALITY : GF_GC_STREET;
         set_pos(r, sp->lon, sp->lat);
         r->name = r->street;
+        street_id(ix, scr, s, r);
         f = num >= 0 && sp->naddr ? 0.8 : num >= 0 ? 0.9 : 1.0;
     }
     return f;
@@ -1444,6 +1465,7 @@ static void rev_fill(const gf_gc_index *ix, gf_gc_scratch *scr, const rev_hit *h
         if (ix->streets[s].lon != INT32_MIN) set_pos(r, ix->streets[s].lon, ix->streets[s].lat);
         else set_pos(r, ilo, ila);
         r->name = r->street;
+        street_id(ix, scr, s, r);
     }
 }
 

@@ -131,7 +131,7 @@ ok 'grep -q "^Ecole Jules Tricault|housenumber|35047_0480_00010|ok|false|" "$OUT
 ok 'grep -q "^Salle de Boissousel|housenumber|35047_0060_00022|ok||" "$OUT/eq.txt"' "no postcode: commune by name"
 ok 'grep -q "^Médiathèque|housenumber|35047_0166_00009|ok|true|" "$OUT/eq.txt"' "lost accent; own coordinates 1.3 km away flagged"
 ok 'grep -q "^Maison du Vert Buisson|housenumber|35047_0787_00012|ok||" "$OUT/eq.txt"' "Pl. abbreviation"
-ok 'grep -q "^Cimetière du Manoir|" "$OUT/eq.txt" && grep "^Cimetière du Manoir|" "$OUT/eq.txt" | grep -Eq "\|(locality|street)\|\|ok\|"' "99999 = no number: the place"
+ok 'grep -q "^Cimetière du Manoir|" "$OUT/eq.txt" && grep "^Cimetière du Manoir|" "$OUT/eq.txt" | grep -Eq "\|(locality|street)\|35047_b291\|ok\|"' "99999 = no number: the place, its id the street's (cle_interop up to the number)"
 f=$(py "
 import csv
 r=[r for r in csv.DictReader(open('$OUT/eq.csv', encoding='utf-8')) if r['EQUIP_NOM']=='Médiathèque'][0]

@@ -89,7 +89,7 @@ for r,f in zip(rows,(\"$OUT/search.json\",\"$OUT/search2.json\")):
     assert r[\"result_label\"]==p[\"label\"] and abs(float(r[\"result_score\"])-p[\"score\"])<1e-4, (r,p)
     assert abs(float(r[\"result_x\"])-p[\"x\"])<0.02 and abs(float(r[\"result_y\"])-p[\"y\"])<0.02, (r,p)
 "' "/search answers what geoflux geocode's CSV says (label, score, x, y)"
-ok '[ "$(curl -s "$B/search?q=rue+des+acacias+bruz&type=street" | py "import json,sys; print(json.load(sys.stdin)[\"features\"][0][\"properties\"][\"type\"])")" = street ]' "/search type=street"
+ok '[ "$(curl -s "$B/search?q=rue+des+acacias+bruz&type=street" | py "import json,sys; p=json.load(sys.stdin)[\"features\"][0][\"properties\"]; print(p[\"type\"], p[\"id\"])")" = "street 35047_0001" ]' "/search type=street: the street, its id as the national service's (cle_interop up to the number)"
 
 # --- 400 answers ------------------------------------------------------------
 for q in "q=ab" "q=%2Fabc" "q=rue+des+acacias&type=house" "q=rue+des+acacias&limit=0" "q=rue+des+acacias&limit=21" \
