@@ -122,7 +122,13 @@ typedef struct gf_gc_query {
  * whole index the commune confidence is 0.9. Cost is bounded: a prefix
  * looks at GC_PREFIX_SCAN (256) names at most per commune, the first in
  * alphabetical order, so a prefix of one or two letters gives some of the
- * streets it could complete to, not the best of all of them. */
+ * streets it could complete to, not the best of all of them.
+ * Without prefix, a query that names no commune (no city, postcode or
+ * citycode, in q or apart) and has no bias looks the same way in the whole
+ * index for the streets whose name is the street words, whole ("rue des
+ * acacias": also the Rue des Acacias Prolongée, scored lower), confidence
+ * 0.9. Either way, candidates of equal score with no commune named rank by
+ * their commune's importance. */
 
 /* The bias (has_bias) works like addok's proximity, on the ranking only:
  * candidate streets are ordered by text score x (0.9 + 0.1 x proximity),
@@ -182,7 +188,8 @@ typedef struct gf_gc_result {
     double importance;        /* [0,1], the commune's weight: log10(1 + its addresses) / 5.2, capped at 1
                                  (about 160,000 addresses). The national service derives it from the
                                  commune's population; no population table is among geoflux's inputs,
-                                 so the address count stands in for it. Not part of score. */
+                                 so the address count stands in for it. Not part of score;
+                                 orders homonyms when no commune is named. */
 } gf_gc_result;
 
 /* Per-worker buffers. Caller frees with gf_gc_scratch_destroy(). */

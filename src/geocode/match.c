@@ -855,18 +855,29 @@ static int names_around(const gf_gc_index *ix, const ccand *cs, int ncs, const c
 /* Autocompletion: the streets whose name starts with the street words t[0..nt)
  * (normalised, the last one as typed: "pa" is not to be expanded as an
  * abbreviation), in the candidate communes, or anywhere when there are none
- * (confidence 0.9), into L (see gf_gc_query.prefix). */
-static void prefix_cands(const gf_gc_index *ix, const tok *t, int nt, const ccand *cs, int ncs, scand *L, int *nl)
+ * (confidence 0.9), into L (see gf_gc_query.prefix). whole: every word is
+ * complete (no autocompletion, no commune named): all are normalised, and a
+ * name must go on after them with a new word or end ("rue des acacias":
+ * the Rue des Acacias and the Rue des Acacias Prolongée, not the Rue des
+ * Acaciasses). */
+static void prefix_cands(const gf_gc_index *ix, const tok *t, int nt, const ccand *cs, int ncs, int whole, scand *L,
+                         int *nl)
 {
-    const tok *lw = &t[nt - 1];
-    size_t wl;
-    if (!gc_word(lw->p, (size_t)lw->len, &wl)) return; /* an article: a whole word */
     char P[512];
-    size_t pl = norm_toks(t, 0, nt - 1, P, sizeof P);
-    if (pl + 1 + (size_t)lw->len + 1 >= sizeof P) return;
-    if (pl) P[pl++] = ' ';
-    memcpy(P + pl, lw->p, (size_t)lw->len);
-    pl += (size_t)lw->len;
+    size_t pl;
+    if (whole) {
+        pl = norm_toks(t, 0, nt, P, sizeof P);
+    } else {
+        const tok *lw = &t[nt - 1];
+        size_t wl;
+        if (!gc_word(lw->p, (size_t)lw->len, &wl)) return; /* an article: a whole word */
+        pl = norm_toks(t, 0, nt - 1, P, sizeof P);
+        if (pl + 1 + (size_t)lw->len + 1 >= sizeof P) return;
+        if (pl) P[pl++] = ' ';
+        memcpy(P + pl, lw->p, (size_t)lw->len);
+        pl += (size_t)lw->len;
+    }
+    if (!pl || pl >= sizeof P) return;
     P[pl] = 0;
     const char *ty = NULL, *rest = P;
     size_t tyl = 0, rl = pl;
@@ -884,12 +895,31 @@ static void prefix_cands(const gf_gc_index *ix, const tok *t, int nt, const ccan
         int n = gc_prefix_streets(ix, ncs ? cs[i].c : GC_NONE, ty, tyl, rest, rl, found, GC_PREFIX_SCAN);
         for (int k = 0; k < n; k++) {
             const gc_street *sp = &ix->streets[found[k]];
+            if (whole) { /* the name after the words: a new word or its end */
+                const char *nm = gc_str(ix, sp->nname);
+                char after = ty && !ncs ? nm[pl] : (sp->tstart <= sp->nlen ? nm + sp->tstart : nm)[rl];
+                if (after && after != ' ') continue;
+            }
             size_t ul = sp->nlen > sp->tstart ? (size_t)(sp->nlen - sp->tstart) : 1;
             double sim = 0.7 + 0.3 * (double)rl / (double)ul;
             if (sim > 1) sim = 1;
             push_cand(L, nl, found[k], sim, sim * conf);
         }
     }
+}
+
+/* Candidates of equal value in the order of their communes' address counts
+ * (the importance of gf_gc_result), largest first, then street number:
+ * stable, so the order does not depend on how they were found. */
+static void homonyms_by_importance(const gf_gc_index *ix, scand *L, int nl)
+{
+    for (int i = 1; i < nl; i++)
+        for (int j = i; j > 0 && L[j].v == L[j - 1].v; j--) {
+            uint32_t a = ix->communes[ix->streets[L[j].s].commune].naddr;
+            uint32_t b = ix->communes[ix->streets[L[j - 1].s].commune].naddr;
+            if (a < b || (a == b && L[j].s > L[j - 1].s)) break;
+            scand sw = L[j]; L[j] = L[j - 1]; L[j - 1] = sw;
+        }
 }
 
 /* The communes of named[0..n) where nname is not a place or lieu-dit
@@ -1204,7 +1234,12 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
     /* autocomplete: the last word, when it is the street's, may be unfinished */
     int pfx = q->prefix && nt > 0 && street_end == nt && t[nt - 1].kind == T_WORD && q->qlen > 0 &&
               q->q[q->qlen - 1] != ' ' && !(t[nt - 1].p[0] >= '0' && t[nt - 1].p[0] <= '9');
-    if (ncs == 0 && !pfx) return GF_OK; /* not found */
+    /* no commune named nor asked for (no city, postcode or citycode, in the
+     * text or apart: one that is given but unknown is not looked past):
+     * the streets of that whole name anywhere, as the national service
+     * answers "rue des acacias" */
+    int glob = !pfx && ncs == 0 && !cnl && !pcl && !(q->citycode && q->citycodelen) && street_end > 0;
+    if (ncs == 0 && !pfx && !glob) return GF_OK; /* not found */
     /* 5. street */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) num = -1;
     sq_t sq;
@@ -1254,7 +1289,11 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             break;
         }
     }
-    if (pfx) prefix_cands(ix, t, nt, cs, ncs, L, &nl);
+    if (pfx || glob) prefix_cands(ix, t, pfx ? nt : street_end, cs, ncs, glob, L, &nl);
+    /* the same name in several communes, none named: the larger commune's
+     * first, as the national service ranks them by importance (the score
+     * stays the text's; score_next, equal, says another is as good) */
+    if (ncs == 0) homonyms_by_importance(ix, L, nl);
     /* a street or locality filter keeps those kinds only */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) {
         int k = 0;

@@ -90,6 +90,8 @@ for r,f in zip(rows,(\"$OUT/search.json\",\"$OUT/search2.json\")):
     assert abs(float(r[\"result_x\"])-p[\"x\"])<0.02 and abs(float(r[\"result_y\"])-p[\"y\"])<0.02, (r,p)
 "' "/search answers what geoflux geocode's CSV says (label, score, x, y)"
 ok '[ "$(curl -s "$B/search?q=rue+des+acacias+bruz&type=street" | py "import json,sys; p=json.load(sys.stdin)[\"features\"][0][\"properties\"]; print(p[\"type\"], p[\"id\"])")" = "street 35047_0001" ]' "/search type=street: the street, its id as the national service's (cle_interop up to the number)"
+ok '[ "$(curl -s "$B/search?q=2+rue+des+acacias&autocomplete=0" | py "import json,sys; f=json.load(sys.stdin)[\"features\"]; print(f[0][\"properties\"][\"id\"] if f else \"-\")")" = 35047_0001_00002 ]' "/search autocomplete=0 naming no commune: the street's whole name anywhere"
+ok '[ "$(curl -s "$B/search?q=2+rue+des+acacias+lyon&autocomplete=0" | py "import json,sys; p=json.load(sys.stdin)[\"features\"][0][\"properties\"]; print(p[\"type\"], p[\"citycode\"])")" = "municipality 69123" ] && [ "$(curl -s "$B/search?q=2+rue+des+acacias&postcode=69003&autocomplete=0" | py "import json,sys; p=json.load(sys.stdin)[\"features\"][0][\"properties\"]; print(p[\"type\"], p[\"citycode\"])")" = "municipality 69383" ] && [ "$(curl -s "$B/search?q=2+rue+des+acaci&autocomplete=0" | py "import json,sys; print(len(json.load(sys.stdin)[\"features\"]))")" = 0 ]' "/search autocomplete=0: a commune named (Lyon, 69003) is not looked past for Bruz's street, an unfinished word is not completed"
 
 # --- 400 answers ------------------------------------------------------------
 for q in "q=ab" "q=%2Fabc" "q=rue+des+acacias&type=house" "q=rue+des+acacias&limit=0" "q=rue+des+acacias&limit=21" \
