@@ -124,11 +124,13 @@ typedef struct gf_gc_query {
  * alphabetical order, so a prefix of one or two letters gives some of the
  * streets it could complete to, not the best of all of them.
  * Without prefix, a query that names no commune (no city, postcode or
- * citycode, in q or apart) and has no bias looks the same way in the whole
+ * citycode, in q or apart; with a bias, no commune within 10 km of it)
+ * looks the same way in the whole
  * index for the streets whose name is the street words, whole ("rue des
  * acacias": also the Rue des Acacias Prolongée, scored lower), confidence
- * 0.9. Either way, candidates of equal score with no commune named rank by
- * their commune's importance. */
+ * 0.9, looking at up to 8192 names (every homonym of a common name in a
+ * national index). Either way, candidates of equal score with no commune
+ * named rank by their commune's importance. */
 
 /* The bias (has_bias) works like addok's proximity, on the ranking only:
  * candidate streets are ordered by text score x (0.9 + 0.1 x proximity),

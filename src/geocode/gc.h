@@ -167,13 +167,18 @@ static inline const gc_addr *gc_street_addr(const gf_gc_index *ix, const gc_stre
 }
 
 /* ---- prefix search (prefix.c) ---- */
-/* Most streets of a sorted range a prefix lookup looks at (its cost bound). */
+/* Most streets of a sorted range a prefix lookup looks at (its cost bound,
+ * per keystroke of an autocompletion). */
 #define GC_PREFIX_SCAN 256
+/* The same bound for a whole name looked for in the whole index (a query
+ * naming no commune): every homonym of a common name ("rue de la gare"),
+ * so that the most important commune's is among them. */
+#define GC_WHOLE_SCAN 8192
 typedef struct gc_prefix gc_prefix;
 /* Streets (with a position) whose normalised name starts with p[0..pl) and
  * whose leading street type is type[0..typel) (typel 0: after any type, or
  * none), in commune (GC_NONE: any), into out[0..max), in alphabetical
- * order; at most GC_PREFIX_SCAN names are looked at. Returns how many, -1
+ * order; at most max names are looked at. Returns how many, -1
  * when the tables could not be allocated. Thread-safe. */
 int gc_prefix_streets(const gf_gc_index *ix, uint32_t commune, const char *type, size_t typel, const char *p,
                       size_t pl, uint32_t *out, int max);

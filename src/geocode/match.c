@@ -406,7 +406,20 @@ static double skeleton_sim(const gf_gc_index *ix, const gc_street *sp, const qsk
 
 #define NSC 8
 /* Keeps the NSC best candidates by v = sim * commune confidence, one entry per street. */
-static void push_cand(scand *L, int *n, uint32_t s, double sim, double v)
+/* 1 when candidate (v, s) ranks before L[i]: a higher value, then, with
+ * ix (no commune named: homonyms of any commune), the commune with more
+ * addresses (its importance), then the lower street number. */
+static int ranks_before(const gf_gc_index *ix, const scand *L, int i, uint32_t s, double v)
+{
+    if (L[i].v != v) return L[i].v < v;
+    if (ix) {
+        uint32_t a = ix->communes[ix->streets[s].commune].naddr, b = ix->communes[ix->streets[L[i].s].commune].naddr;
+        if (a != b) return a > b;
+    }
+    return L[i].s > s;
+}
+
+static void push_cand_by(const gf_gc_index *ix, scand *L, int *n, uint32_t s, double sim, double v)
 {
     for (int i = 0; i < *n; i++)
         if (L[i].s == s) {
@@ -416,13 +429,15 @@ static void push_cand(scand *L, int *n, uint32_t s, double sim, double v)
             break;
         }
     int pos = *n;
-    while (pos > 0 && (L[pos - 1].v < v || (L[pos - 1].v == v && L[pos - 1].s > s))) pos--;
+    while (pos > 0 && ranks_before(ix, L, pos - 1, s, v)) pos--;
     if (pos >= NSC) return;
     int last = *n < NSC ? *n : NSC - 1;
     for (int k = last; k > pos; k--) L[k] = L[k - 1];
     L[pos] = (scand){s, sim, v};
     if (*n < NSC) (*n)++;
 }
+
+static void push_cand(scand *L, int *n, uint32_t s, double sim, double v) { push_cand_by(NULL, L, n, s, sim, v); }
 
 /* Streets of commune c close to S, by trigram candidates, into L. */
 static void fuzzy_streets(const gf_gc_index *ix, gf_gc_scratch *scr, uint32_t c, double conf, const char *S, size_t sl,
@@ -889,10 +904,13 @@ static void prefix_cands(const gf_gc_index *ix, const tok *t, int nt, const ccan
         rl = pl - tyl - 1;
     }
     if (!rl) return;
-    uint32_t found[GC_PREFIX_SCAN];
+    /* a whole name in the whole index: all its homonyms (up to
+     * GC_WHOLE_SCAN), ranked by their communes' importance */
+    uint32_t found[GC_WHOLE_SCAN];
+    int scan = whole && !ncs ? GC_WHOLE_SCAN : GC_PREFIX_SCAN;
     for (int i = 0; i < (ncs ? ncs : 1); i++) {
         double conf = ncs ? cs[i].conf : 0.9;
-        int n = gc_prefix_streets(ix, ncs ? cs[i].c : GC_NONE, ty, tyl, rest, rl, found, GC_PREFIX_SCAN);
+        int n = gc_prefix_streets(ix, ncs ? cs[i].c : GC_NONE, ty, tyl, rest, rl, found, scan);
         for (int k = 0; k < n; k++) {
             const gc_street *sp = &ix->streets[found[k]];
             if (whole) { /* the name after the words: a new word or its end */
@@ -903,23 +921,9 @@ static void prefix_cands(const gf_gc_index *ix, const tok *t, int nt, const ccan
             size_t ul = sp->nlen > sp->tstart ? (size_t)(sp->nlen - sp->tstart) : 1;
             double sim = 0.7 + 0.3 * (double)rl / (double)ul;
             if (sim > 1) sim = 1;
-            push_cand(L, nl, found[k], sim, sim * conf);
+            push_cand_by(ncs ? NULL : ix, L, nl, found[k], sim, sim * conf);
         }
     }
-}
-
-/* Candidates of equal value in the order of their communes' address counts
- * (the importance of gf_gc_result), largest first, then street number:
- * stable, so the order does not depend on how they were found. */
-static void homonyms_by_importance(const gf_gc_index *ix, scand *L, int nl)
-{
-    for (int i = 1; i < nl; i++)
-        for (int j = i; j > 0 && L[j].v == L[j - 1].v; j--) {
-            uint32_t a = ix->communes[ix->streets[L[j].s].commune].naddr;
-            uint32_t b = ix->communes[ix->streets[L[j - 1].s].commune].naddr;
-            if (a < b || (a == b && L[j].s > L[j - 1].s)) break;
-            scand sw = L[j]; L[j] = L[j - 1]; L[j - 1] = sw;
-        }
 }
 
 /* The communes of named[0..n) where nname is not a place or lieu-dit
@@ -1289,11 +1293,11 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
             break;
         }
     }
+    /* with no commune named, the same name in several communes ranks the
+     * larger commune's first, as the national service ranks them by
+     * importance (the score stays the text's; score_next, equal, says
+     * another is as good) */
     if (pfx || glob) prefix_cands(ix, t, pfx ? nt : street_end, cs, ncs, glob, L, &nl);
-    /* the same name in several communes, none named: the larger commune's
-     * first, as the national service ranks them by importance (the score
-     * stays the text's; score_next, equal, says another is as good) */
-    if (ncs == 0) homonyms_by_importance(ix, L, nl);
     /* a street or locality filter keeps those kinds only */
     if (q->type == GF_GC_STREET || q->type == GF_GC_LOCALITY) {
         int k = 0;

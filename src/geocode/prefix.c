@@ -150,7 +150,7 @@ int gc_prefix_streets(const gf_gc_index *cix, uint32_t commune, const char *type
         else hi = m;
     }
     int n = 0;
-    for (uint32_t i = lo, scanned = 0; i < t->n && scanned < GC_PREFIX_SCAN && n < max; i++, scanned++) {
+    for (uint32_t i = lo, scanned = 0; i < t->n && scanned < (uint32_t)max; i++, scanned++) {
         uint32_t s = a[i];
         if (key_cmp(ix, s, global_typed, commune, key, kl) != 0) break;
         const gc_street *sp = &ix->streets[s];

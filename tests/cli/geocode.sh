@@ -274,5 +274,24 @@ ok '[ $rc -eq 2 ] && "$GF" reverse --index "$OUT/bruz.idx" "$OUT/pts.csv" -o "$O
 "$GF" index build "$OUT/bal.csv" -o "$OUT/bal.csv" -q 2>/dev/null; rc=$?
 ok '[ $rc -eq 2 ] && [ "$(md5sum < "$OUT/bal.csv")" = "$b0" ]' "index build -o INPUT refused"
 
+# a street's whole name with no commune: every homonym is looked at, not
+# the first 256 in name order (autocompletion's bound per keystroke): the
+# Rue de la Gare of 400 communes of one address each, and of Cazac (31593,
+# the last in order) with 29; the larger commune's answers, score_next as high
+/usr/bin/python3 - "$S/boundaries/communes-31-haute-garonne.geojson" "$OUT/gare.csv" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+codes = sorted((f["properties"]["code"], f["properties"]["nom"]) for f in d["features"])
+big = codes[-1]
+with open(sys.argv[2], "w", encoding="utf-8") as w:
+    w.write("id;nom_voie;id_fantoir;numero;rep;code_insee;code_post;alias;nom_ld;nom_afnor;libelle_acheminement;x;y;lon;lat;nom_commune\n")
+    for k, (c, n) in enumerate(codes[:400] + [big]):
+        for num in (range(1, 30) if (c, n) == big else [1]):
+            w.write("%s_0010_%05d;Rue de la Gare;0010;%d;;%s;31000;;;RUE DE LA GARE;X;;;%.6f;43.5;%s\n" % (c, num, num, c, 1.0 + k * 0.001, n))
+PY
+printf 'adresse\n1 rue de la gare\nrue de la gare\n' > "$OUT/gare-q.csv"
+"$GF" geocode --addresses "$OUT/gare.csv" "$OUT/gare-q.csv" -o "$OUT/gare-out.csv" -q --columns adresse
+ok '[ "$(rows "$OUT/gare-out.csv" "result_id,result_citycode,result_score,result_score_next" | tr "\n" " ")" = "31593_0010_00001|31593|0.9|0.9 31593_0010|31593|0.9|0.9 " ]' "no commune: the whole name among 401 homonyms, the largest commune's ($(rows "$OUT/gare-out.csv" "result_id,result_citycode,result_score,result_score_next" | tr "\n" " "))"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
