@@ -1046,10 +1046,13 @@ static gf_status search(const gf_gc_index *ix, gf_gc_scratch *scr, const gf_gc_q
         }
     }
     /* 2. postcode in the text: the last 5-digit word that is not the first
-     * (a leading one is a house number); the words after it name the city */
+     * (a leading one is a house number), or the only word ("35170": its
+     * communes, as the national service answers); the words after it name
+     * the city */
     int pci = -1;
     for (int i = nt - 1; i >= 1; i--)
         if (t[i].kind == T_WORD && t[i].len == 5 && is_digits(t[i].p, 5)) { pci = i; break; }
+    if (nt == 1 && t[0].kind == T_WORD && t[0].len == 5 && is_digits(t[0].p, 5)) pci = 0;
     int city_from = -1;
     if (pci >= 0) {
         t[pci].kind = T_PC;
