@@ -493,9 +493,23 @@ int main(int argc, char **argv)
                 CHECK_STR(rs[0].name, pq[i].name);
                 CHECK(rs[0].score > 0.5 && rs[0].score <= 1);
             }
-            sq.prefix = 0; /* no commune: nothing found without completion (with one, the fuzzy match may) */
+            sq.prefix = 0; /* no commune, an unfinished word: nothing found without completion (with one, the fuzzy match may) */
             CHECK(gf_gc_search(ix, s, &sq, rs, 5, &n) == GF_OK);
             if (!pq[i].pc) CHECK(n == 0);
+        }
+        /* whole words naming no commune: the name looked for in the whole
+         * index (abbreviations expanded); a name that goes on after them
+         * scores lower; a word is never completed */
+        {
+            gf_gc_query wq = {.q = "8 bd louis pasteur", .qlen = 18};
+            CHECK(gf_gc_search(ix, s, &wq, rs, 5, &n) == GF_OK && n >= 1);
+            double whole = n >= 1 ? rs[0].score : 0;
+            if (n >= 1) CHECK_STR(rs[0].name, "8 Boulevard Louis Pasteur");
+            wq = (gf_gc_query){.q = "8 bd louis", .qlen = 10};
+            CHECK(gf_gc_search(ix, s, &wq, rs, 5, &n) == GF_OK && n >= 1);
+            if (n >= 1) CHECK(!strcmp(rs[0].name, "8 Boulevard Louis Pasteur") && rs[0].score < whole);
+            wq = (gf_gc_query){.q = "8 bd louis pasteu", .qlen = 17};
+            CHECK(gf_gc_search(ix, s, &wq, rs, 5, &n) == GF_OK && n == 0);
         }
         /* a blank typed after the last word: a whole word */
         gf_gc_query sq = {.q = "8 bd louis pa ", .qlen = 14, .prefix = 1};
