@@ -65,6 +65,12 @@ typedef struct gf_serve_kv {
 } gf_serve_kv;
 
 #define GF_SERVE_MAX_DETAIL 8
+#define GF_SERVE_MAX_TERR 32
+/* A territory of /completion's terr: a span of a gf_serve_kv value. */
+typedef struct gf_serve_terr {
+    const char *p;
+    size_t n;
+} gf_serve_terr;
 /* The parameters of /search, /reverse or /completion, read and checked the
  * way the Géoplateforme does (api/params of gpf-geocodeur): values trimmed,
  * empty means absent, unknown parameters ignored, every bad parameter one
@@ -76,9 +82,19 @@ typedef struct gf_serve_params {
     int autocomplete;   /* search: default 1, the service's: query.prefix (the last word may be unfinished) */
     int has_point;      /* reverse: lon and lat given */
     double lon, lat;
+    /* completion: terr, the territories its answers must lie in, as the
+     * service takes them (comma-separated METROPOLE, DOMTOM, department
+     * codes 31, 2A, 971, INSEE codes 31555); nterr 0: anywhere */
+    int nterr;
+    gf_serve_terr terr[GF_SERVE_MAX_TERR];
     int ndetail;        /* > 0: the request is refused, detail[] says why (400) */
     char detail[GF_SERVE_MAX_DETAIL][160];
 } gf_serve_params;
+
+/* 1 when a result of commune citycode lies in one of p's territories (or p
+ * names none). The whole city's code (75056, 69123, 13055) holds its
+ * arrondissements. */
+int gf_serve_terr_match(const gf_serve_params *p, const char *citycode);
 
 /* kind is GF_ROUTE_SEARCH, GF_ROUTE_REVERSE or GF_ROUTE_COMPLETION.
  * GF_OK with out->ndetail == 0: the request can be answered; GF_ERR_PARSE

@@ -250,6 +250,49 @@ static int all_digits(const char *v, size_t n)
     return 1;
 }
 
+/* A department code: 01-95 (not 20), 2A or 2B (either case), or 971-976. */
+static int dept_ok(const char *t, size_t n)
+{
+    if (n == 2 && t[0] == '2' && (t[1] == 'A' || t[1] == 'B' || t[1] == 'a' || t[1] == 'b')) return 1;
+    if (n == 2)
+        return all_digits(t, 2) && !(t[0] == '2' && t[1] == '0') && !(t[0] == '0' && t[1] == '0') && !(t[0] == '9' && t[1] >= '7');
+    return n == 3 && t[0] == '9' && t[1] == '7' && t[2] >= '1' && t[2] <= '6';
+}
+
+/* One territory of terr: METROPOLE, DOMTOM, a department or an INSEE code. */
+static int terr_ok(const char *t, size_t n)
+{
+    if (seg_eq(t, n, "METROPOLE") || seg_eq(t, n, "DOMTOM")) return 1;
+    if (n == 5) return ((t[0] == '9' && t[1] == '7') ? dept_ok(t, 3) : dept_ok(t, 2)) && all_digits(t + 2, 3);
+    return dept_ok(t, n);
+}
+
+/* The whole city's INSEE code for an arrondissement's, else NULL. */
+static const char *whole_city(const char *c)
+{
+    if (!strncmp(c, "751", 3) && c[3] && c[4] && !c[5]) return "75056";
+    if (!strncmp(c, "6938", 4) && c[4] && !c[5]) return "69123";
+    if (!strncmp(c, "132", 3) && c[3] && c[4] && !c[5]) return "13055";
+    return NULL;
+}
+
+int gf_serve_terr_match(const gf_serve_params *p, const char *citycode)
+{
+    if (!p || p->nterr == 0) return 1;
+    if (!citycode || strlen(citycode) != 5) return 0;
+    int dom = citycode[0] == '9' && citycode[1] == '7';
+    const char *city = whole_city(citycode);
+    for (int i = 0; i < p->nterr; i++) {
+        const char *t = p->terr[i].p;
+        size_t n = p->terr[i].n;
+        if (seg_eq(t, n, "METROPOLE") ? !dom : seg_eq(t, n, "DOMTOM") ? dom
+            : n == 5 ? (!strncasecmp(t, citycode, 5) || (city && !memcmp(t, city, 5)))
+                     : !strncasecmp(t, citycode, n))
+            return 1;
+    }
+    return 0;
+}
+
 gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv, size_t n, gf_serve_params *p)
 {
     if (!p || (n && !kv)) return GF_ERR_ARG;
@@ -289,6 +332,27 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
                 if (lo < -180 || lo > 180) detail(p, "lonlat: lon must be a float between -180 and 180");
                 else if (la < -90 || la > 90) detail(p, "lonlat: lat must be a float between -90 and 90");
                 else { p->query.has_bias = 1; p->query.lon = lo; p->query.lat = la; }
+            }
+        }
+        if ((v = get(kv, n, "terr", &l))) {
+            for (size_t i = 0; i <= l;) {
+                size_t j = i;
+                while (j < l && v[j] != ',') j++;
+                const char *t = v + i;
+                size_t tl = j - i;
+                while (tl && isspace((unsigned char)*t)) { t++; tl--; }
+                while (tl && isspace((unsigned char)t[tl - 1])) tl--;
+                if (!terr_ok(t, tl)) {
+                    detail(p, "terr: unexpected value '%s' (METROPOLE, DOMTOM, department or INSEE codes)",
+                           show(t, tl, sh, sizeof sh));
+                    break;
+                }
+                if (p->nterr == GF_SERVE_MAX_TERR) {
+                    detail(p, "terr: at most %d territories", GF_SERVE_MAX_TERR);
+                    break;
+                }
+                p->terr[p->nterr++] = (gf_serve_terr){t, tl};
+                i = j + 1;
             }
         }
         p->query.prefix = 1; /* a search box's text: its last word is being typed */

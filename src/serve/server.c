@@ -322,7 +322,14 @@ static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_rout
         st = gf_gc_reverse_n(h->ix, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, p.query.type, res, p.limit, &n);
         if (!st) st = gf_serve_json_features(&b, w->ctx, w->legal, res, n, 1);
     } else {
-        st = gf_gc_search(h->ix, w->scr, &p.query, res, p.limit, &n);
+        /* terr: the answers in those territories, from the matcher's longest list */
+        st = gf_gc_search(h->ix, w->scr, &p.query, res, p.nterr ? GF_GC_MAX_RESULTS : p.limit, &n);
+        if (!st && p.nterr) {
+            int k = 0;
+            for (int i = 0; i < n && k < p.limit; i++)
+                if (gf_serve_terr_match(&p, res[i].citycode)) res[k++] = res[i];
+            n = k;
+        }
         if (!st)
             st = kind == GF_ROUTE_COMPLETION ? gf_serve_json_completion(&b, res, n)
                                              : gf_serve_json_features(&b, w->ctx, w->legal, res, n, 0);
@@ -357,7 +364,8 @@ static const char capabilities[] =
     "{\"name\":\"type\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}}]},"
     "{\"id\":\"completion\",\"description\":\"autocompletion\",\"url\":\"/completion\",\"methods\":[\"GET\"],\"parameters\":["
     "{\"name\":\"text\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
-    "{\"name\":\"maximumResponses\",\"in\":\"query\",\"required\":false,\"default\":10,\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":15}}]}],"
+    "{\"name\":\"maximumResponses\",\"in\":\"query\",\"required\":false,\"default\":10,\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":15}},"
+    "{\"name\":\"terr\",\"in\":\"query\",\"required\":false,\"description\":\"METROPOLE, DOMTOM, department or INSEE codes, comma-separated\",\"schema\":{\"type\":\"string\"}}]}],"
     "\"indexes\":[{\"id\":\"address\",\"description\":\"addresses (BAL/BAN) of the loaded index\"}]}";
 
 static const char openapi[] =
@@ -383,7 +391,8 @@ static const char openapi[] =
     "\"responses\":{\"200\":{\"description\":\"GeoCodeJSON FeatureCollection, with distance in metres\"},\"400\":{\"description\":\"bad parameters\"}}}},"
     "\"/completion\":{\"get\":{\"summary\":\"autocompletion\",\"parameters\":["
     "{\"name\":\"text\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
-    "{\"name\":\"maximumResponses\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":15,\"default\":10}}],"
+    "{\"name\":\"maximumResponses\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":15,\"default\":10}},"
+    "{\"name\":\"terr\",\"in\":\"query\",\"description\":\"METROPOLE, DOMTOM, department or INSEE codes, comma-separated\",\"schema\":{\"type\":\"string\"}}],"
     "\"responses\":{\"200\":{\"description\":\"{status, results}\"}}}},"
     "\"/tiles/{name}/{z}/{x}/{y}.mvt\":{\"get\":{\"summary\":\"a vector tile (gzip)\",\"parameters\":["
     "{\"name\":\"name\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"

@@ -135,6 +135,25 @@ static void test_params(void)
     CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, comp2, 4, &p) == GF_ERR_PARSE && p.ndetail == 3 && p.limit == 10);
     CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, NULL, 0, &p) == GF_ERR_PARSE);
     CHECK_STR(p.detail[0], "text: required param");
+    /* completion's terr: territories the answers must lie in */
+    const gf_serve_kv terr[] = {KV("text", "rue des acacias"), KV("terr", "35, 2a,97411,75056")};
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr, 2, &p) == GF_OK && p.nterr == 4);
+    CHECK(gf_serve_terr_match(&p, "35047") && gf_serve_terr_match(&p, "2A004") && gf_serve_terr_match(&p, "97411"));
+    CHECK(gf_serve_terr_match(&p, "75115") && !gf_serve_terr_match(&p, "69383") && !gf_serve_terr_match(&p, "97412"));
+    CHECK(!gf_serve_terr_match(&p, "31555") && !gf_serve_terr_match(&p, ""));
+    const gf_serve_kv terr2[] = {KV("text", "rue des acacias"), KV("terr", "METROPOLE")};
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr2, 2, &p) == GF_OK && p.nterr == 1);
+    CHECK(gf_serve_terr_match(&p, "31555") && !gf_serve_terr_match(&p, "97411"));
+    const gf_serve_kv terr3[] = {KV("text", "rue des acacias"), KV("terr", "DOMTOM")};
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr3, 2, &p) == GF_OK);
+    CHECK(!gf_serve_terr_match(&p, "31555") && gf_serve_terr_match(&p, "97411"));
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr3, 1, &p) == GF_OK && p.nterr == 0 && gf_serve_terr_match(&p, "97411"));
+    static const char *const badterr[] = {"Occitanie", "20", "97", "977", "3", "31555x", "35,,31", "0A001"};
+    for (size_t i = 0; i < sizeof badterr / sizeof badterr[0]; i++) {
+        const gf_serve_kv tb[] = {KV("text", "rue des acacias"), {"terr", badterr[i], strlen(badterr[i])}};
+        CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, tb, 2, &p) == GF_ERR_PARSE && p.ndetail == 1);
+        CHECK(!strncmp(p.detail[0], "terr: unexpected value", 22));
+    }
     /* invalid calls */
     CHECK(gf_serve_parse_params(GF_ROUTE_TILE, q, 1, &p) == GF_ERR_ARG);
     CHECK(gf_serve_parse_params(GF_ROUTE_SEARCH, NULL, 1, &p) == GF_ERR_ARG);
