@@ -84,17 +84,26 @@ typedef struct gf_serve_params {
     double lon, lat;
     /* completion: terr, the territories its answers must lie in, as the
      * service takes them (comma-separated METROPOLE, DOMTOM, department
-     * codes 31, 2A, 971, INSEE codes 31555); nterr 0: anywhere */
+     * codes 31, 2A, 971, five digits: a postcode or an INSEE code); nterr
+     * 0: anywhere */
     int nterr;
     gf_serve_terr terr[GF_SERVE_MAX_TERR];
+    /* completion: bbox xmin,ymin,xmax,ymax (WGS84; the service's example
+     * gives the corners in either order): the answers inside */
+    int has_bbox;
+    double bbox[4];
+    int streetaddress;  /* completion: its type asks for StreetAddress (default) */
     int ndetail;        /* > 0: the request is refused, detail[] says why (400) */
     char detail[GF_SERVE_MAX_DETAIL][160];
 } gf_serve_params;
 
-/* 1 when a result of commune citycode lies in one of p's territories (or p
- * names none). The whole city's code (75056, 69123, 13055) holds its
+/* 1 when a result of commune citycode and postcode (may be NULL) lies in
+ * one of p's territories (or p names none). Five digits match the postcode
+ * or the INSEE code; the whole city's code (75056, 69123, 13055) holds its
  * arrondissements. */
-int gf_serve_terr_match(const gf_serve_params *p, const char *citycode);
+int gf_serve_terr_match(const gf_serve_params *p, const char *citycode, const char *postcode);
+/* 1 when (lon, lat) lies in p's bbox, or p has none. */
+int gf_serve_bbox_match(const gf_serve_params *p, double lon, double lat);
 
 /* kind is GF_ROUTE_SEARCH, GF_ROUTE_REVERSE or GF_ROUTE_COMPLETION.
  * GF_OK with out->ndetail == 0: the request can be answered; GF_ERR_PARSE

@@ -250,21 +250,23 @@ static int all_digits(const char *v, size_t n)
     return 1;
 }
 
-/* A department code: 01-95 (not 20), 2A or 2B (either case), or 971-976. */
+/* A department code of the COG, as the service checks terr: 01-95 but 20,
+ * 2A, 2B, 971-974, 976. */
 static int dept_ok(const char *t, size_t n)
 {
-    if (n == 2 && t[0] == '2' && (t[1] == 'A' || t[1] == 'B' || t[1] == 'a' || t[1] == 'b')) return 1;
+    if (n == 2 && t[0] == '2' && (t[1] == 'A' || t[1] == 'B')) return 1;
     if (n == 2)
-        return all_digits(t, 2) && !(t[0] == '2' && t[1] == '0') && !(t[0] == '0' && t[1] == '0') && !(t[0] == '9' && t[1] >= '7');
-    return n == 3 && t[0] == '9' && t[1] == '7' && t[2] >= '1' && t[2] <= '6';
+        return all_digits(t, 2) && !(t[0] == '2' && t[1] == '0') && !(t[0] == '0' && t[1] == '0') && !(t[0] == '9' && t[1] >= '6');
+    return n == 3 && t[0] == '9' && t[1] == '7' && t[2] >= '1' && t[2] <= '6' && t[2] != '5';
 }
 
-/* One territory of terr: METROPOLE, DOMTOM, a department or an INSEE code. */
+/* One territory of terr, as the service takes it: METROPOLE, DOMTOM, a
+ * department code, or five digits (a commune's postcode, or its INSEE
+ * code: the service's documentation has said both). */
 static int terr_ok(const char *t, size_t n)
 {
     if (seg_eq(t, n, "METROPOLE") || seg_eq(t, n, "DOMTOM")) return 1;
-    if (n == 5) return ((t[0] == '9' && t[1] == '7') ? dept_ok(t, 3) : dept_ok(t, 2)) && all_digits(t + 2, 3);
-    return dept_ok(t, n);
+    return (n == 5 && all_digits(t, 5)) || dept_ok(t, n);
 }
 
 /* The whole city's INSEE code for an arrondissement's, else NULL. */
@@ -276,7 +278,7 @@ static const char *whole_city(const char *c)
     return NULL;
 }
 
-int gf_serve_terr_match(const gf_serve_params *p, const char *citycode)
+int gf_serve_terr_match(const gf_serve_params *p, const char *citycode, const char *postcode)
 {
     if (!p || p->nterr == 0) return 1;
     if (!citycode || strlen(citycode) != 5) return 0;
@@ -285,12 +287,22 @@ int gf_serve_terr_match(const gf_serve_params *p, const char *citycode)
     for (int i = 0; i < p->nterr; i++) {
         const char *t = p->terr[i].p;
         size_t n = p->terr[i].n;
-        if (seg_eq(t, n, "METROPOLE") ? !dom : seg_eq(t, n, "DOMTOM") ? dom
-            : n == 5 ? (!strncasecmp(t, citycode, 5) || (city && !memcmp(t, city, 5)))
-                     : !strncasecmp(t, citycode, n))
+        if (seg_eq(t, n, "METROPOLE") ? !dom
+            : seg_eq(t, n, "DOMTOM")  ? dom
+            : n == 5                  ? (!memcmp(t, citycode, 5) || (city && !memcmp(t, city, 5)) ||
+                                         (postcode && !strncmp(t, postcode, 5) && strlen(postcode) == 5))
+                                      : !memcmp(t, citycode, n))
             return 1;
     }
     return 0;
+}
+
+int gf_serve_bbox_match(const gf_serve_params *p, double lon, double lat)
+{
+    if (!p || !p->has_bbox) return 1;
+    double x0 = p->bbox[0] < p->bbox[2] ? p->bbox[0] : p->bbox[2], x1 = p->bbox[0] < p->bbox[2] ? p->bbox[2] : p->bbox[0];
+    double y0 = p->bbox[1] < p->bbox[3] ? p->bbox[1] : p->bbox[3], y1 = p->bbox[1] < p->bbox[3] ? p->bbox[3] : p->bbox[1];
+    return lon >= x0 && lon <= x1 && lat >= y0 && lat <= y1;
 }
 
 gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv, size_t n, gf_serve_params *p)
@@ -310,8 +322,11 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
         const char *mr = "maximumResponses";
         if (!(v = get(kv, n, mr, &l))) v = get(kv, n, mr = "maxResponses", &l);
         if (v) get_int(p, mr, v, l, 1, 15, "Param limit must be an integer between 1 and 15", &p->limit);
+        p->streetaddress = 1;
         if ((v = get(kv, n, "type", &l))) {
-            /* comma-separated PositionOfInterest, StreetAddress */
+            /* comma-separated PositionOfInterest, StreetAddress: the index
+             * holds addresses only, so PositionOfInterest alone answers none */
+            p->streetaddress = 0;
             for (size_t i = 0; i <= l;) {
                 size_t j = i;
                 while (j < l && v[j] != ',') j++;
@@ -319,6 +334,7 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
                     detail(p, "type: unexpected value '%s'", show(v + i, j - i, sh, sizeof sh));
                     break;
                 }
+                if (seg_eq(v + i, j - i, "StreetAddress")) p->streetaddress = 1;
                 i = j + 1;
             }
         }
@@ -343,8 +359,8 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
                 while (tl && isspace((unsigned char)*t)) { t++; tl--; }
                 while (tl && isspace((unsigned char)t[tl - 1])) tl--;
                 if (!terr_ok(t, tl)) {
-                    detail(p, "terr: unexpected value '%s' (METROPOLE, DOMTOM, department or INSEE codes)",
-                           show(t, tl, sh, sizeof sh));
+                    detail(p, "terr: Unexpected value(s) for param terr ('%s': METROPOLE, DOMTOM, a department "
+                           "code or five digits)", show(t, tl, sh, sizeof sh));
                     break;
                 }
                 if (p->nterr == GF_SERVE_MAX_TERR) {
@@ -353,6 +369,33 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
                 }
                 p->terr[p->nterr++] = (gf_serve_terr){t, tl};
                 i = j + 1;
+            }
+        }
+        if ((v = get(kv, n, "bbox", &l))) {
+            /* xmin,ymin,xmax,ymax (WGS84): the answers inside */
+            double b[4];
+            static const char *const nm[4] = {"xmin", "ymin", "xmax", "ymax"};
+            size_t i = 0;
+            int k = 0, ok = 1;
+            for (; k < 4 && ok; k++) {
+                size_t j = i;
+                while (j < l && v[j] != ',') j++;
+                if ((k < 3) != (j < l)) { ok = 0; break; }
+                ok = get_float(p, "bbox", v + i, j - i, &b[k]);
+                i = j + 1;
+            }
+            if (k < 4 && ok) ok = 0;
+            if (!ok && p->ndetail == 0) detail(p, "bbox: bbox must be in the format \"xmin,ymin,xmax,ymax\"");
+            for (k = 0; ok && k < 4; k++) {
+                double lim = k % 2 ? 90 : 180;
+                if (b[k] < -lim || b[k] > lim) {
+                    detail(p, "bbox: %s must be a float between %g and %g", nm[k], -lim, lim);
+                    ok = 0;
+                }
+            }
+            if (ok) {
+                p->has_bbox = 1;
+                memcpy(p->bbox, b, sizeof b);
             }
         }
         p->query.prefix = 1; /* a search box's text: its last word is being typed */

@@ -322,12 +322,19 @@ static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_rout
         st = gf_gc_reverse_n(h->ix, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, p.query.type, res, p.limit, &n);
         if (!st) st = gf_serve_json_features(&b, w->ctx, w->legal, res, n, 1);
     } else {
-        /* terr: the answers in those territories, from the matcher's longest list */
-        st = gf_gc_search(h->ix, w->scr, &p.query, res, p.nterr ? GF_GC_MAX_RESULTS : p.limit, &n);
-        if (!st && p.nterr) {
+        /* terr, bbox: the answers in those territories and that box, from
+         * the matcher's longest list */
+        int filter = p.nterr || p.has_bbox;
+        /* completion's type=PositionOfInterest alone: the index has no POI */
+        st = kind == GF_ROUTE_COMPLETION && !p.streetaddress
+                 ? GF_OK
+                 : gf_gc_search(h->ix, w->scr, &p.query, res, filter ? GF_GC_MAX_RESULTS : p.limit, &n);
+        if (!st && filter) {
             int k = 0;
             for (int i = 0; i < n && k < p.limit; i++)
-                if (gf_serve_terr_match(&p, res[i].citycode)) res[k++] = res[i];
+                if (gf_serve_terr_match(&p, res[i].citycode, res[i].postcode) &&
+                    gf_serve_bbox_match(&p, res[i].lon, res[i].lat))
+                    res[k++] = res[i];
             n = k;
         }
         if (!st)
@@ -365,7 +372,8 @@ static const char capabilities[] =
     "{\"id\":\"completion\",\"description\":\"autocompletion\",\"url\":\"/completion\",\"methods\":[\"GET\"],\"parameters\":["
     "{\"name\":\"text\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"maximumResponses\",\"in\":\"query\",\"required\":false,\"default\":10,\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":15}},"
-    "{\"name\":\"terr\",\"in\":\"query\",\"required\":false,\"description\":\"METROPOLE, DOMTOM, department or INSEE codes, comma-separated\",\"schema\":{\"type\":\"string\"}}]}],"
+    "{\"name\":\"terr\",\"in\":\"query\",\"required\":false,\"description\":\"METROPOLE, DOMTOM, department codes, postcodes or INSEE codes, comma-separated\",\"schema\":{\"type\":\"string\"}},"
+    "{\"name\":\"bbox\",\"in\":\"query\",\"required\":false,\"description\":\"xmin,ymin,xmax,ymax (WGS84)\",\"schema\":{\"type\":\"string\"}}]}],"
     "\"indexes\":[{\"id\":\"address\",\"description\":\"addresses (BAL/BAN) of the loaded index\"}]}";
 
 static const char openapi[] =
@@ -392,7 +400,8 @@ static const char openapi[] =
     "\"/completion\":{\"get\":{\"summary\":\"autocompletion\",\"parameters\":["
     "{\"name\":\"text\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"maximumResponses\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":15,\"default\":10}},"
-    "{\"name\":\"terr\",\"in\":\"query\",\"description\":\"METROPOLE, DOMTOM, department or INSEE codes, comma-separated\",\"schema\":{\"type\":\"string\"}}],"
+    "{\"name\":\"terr\",\"in\":\"query\",\"description\":\"METROPOLE, DOMTOM, department codes, postcodes or INSEE codes, comma-separated\",\"schema\":{\"type\":\"string\"}},"
+    "{\"name\":\"bbox\",\"in\":\"query\",\"description\":\"xmin,ymin,xmax,ymax (WGS84)\",\"schema\":{\"type\":\"string\"}}],"
     "\"responses\":{\"200\":{\"description\":\"{status, results}\"}}}},"
     "\"/tiles/{name}/{z}/{x}/{y}.mvt\":{\"get\":{\"summary\":\"a vector tile (gzip)\",\"parameters\":["
     "{\"name\":\"name\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"

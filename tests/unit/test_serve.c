@@ -129,30 +129,50 @@ static void test_params(void)
     /* completion: the service's maximumResponses, maxResponses accepted too */
     const gf_serve_kv comp[] = {KV("text", "10 ru"), KV("maxResponses", "3"), KV("lonlat", "2.3,48.8"),
                                 KV("type", "StreetAddress,PositionOfInterest")};
-    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, comp, 4, &p) == GF_OK && p.limit == 3 && p.query.has_bias);
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, comp, 4, &p) == GF_OK && p.limit == 3 && p.query.has_bias &&
+          p.streetaddress);
+    const gf_serve_kv poi[] = {KV("text", "10 ru"), KV("type", "PositionOfInterest")};
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, poi, 2, &p) == GF_OK && !p.streetaddress);
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, poi, 1, &p) == GF_OK && p.streetaddress);
     const gf_serve_kv comp2[] = {KV("text", "10 ru"), KV("maximumResponses", "16"), KV("lonlat", "2.3"),
                                  KV("type", "Poi")};
     CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, comp2, 4, &p) == GF_ERR_PARSE && p.ndetail == 3 && p.limit == 10);
     CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, NULL, 0, &p) == GF_ERR_PARSE);
     CHECK_STR(p.detail[0], "text: required param");
     /* completion's terr: territories the answers must lie in */
-    const gf_serve_kv terr[] = {KV("text", "rue des acacias"), KV("terr", "35, 2a,97411,75056")};
-    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr, 2, &p) == GF_OK && p.nterr == 4);
-    CHECK(gf_serve_terr_match(&p, "35047") && gf_serve_terr_match(&p, "2A004") && gf_serve_terr_match(&p, "97411"));
-    CHECK(gf_serve_terr_match(&p, "75115") && !gf_serve_terr_match(&p, "69383") && !gf_serve_terr_match(&p, "97412"));
-    CHECK(!gf_serve_terr_match(&p, "31555") && !gf_serve_terr_match(&p, ""));
+    const gf_serve_kv terr[] = {KV("text", "rue des acacias"), KV("terr", "35, 2A,97411,75056,31000")};
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr, 2, &p) == GF_OK && p.nterr == 5);
+    CHECK(gf_serve_terr_match(&p, "35047", "35170") && gf_serve_terr_match(&p, "2A004", NULL) &&
+          gf_serve_terr_match(&p, "97411", ""));
+    CHECK(gf_serve_terr_match(&p, "75115", "75015") && !gf_serve_terr_match(&p, "69383", "69003") &&
+          !gf_serve_terr_match(&p, "97412", NULL));
+    CHECK(gf_serve_terr_match(&p, "31555", "31000") && !gf_serve_terr_match(&p, "31555", "31500") &&
+          !gf_serve_terr_match(&p, "", "31000"));
     const gf_serve_kv terr2[] = {KV("text", "rue des acacias"), KV("terr", "METROPOLE")};
     CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr2, 2, &p) == GF_OK && p.nterr == 1);
-    CHECK(gf_serve_terr_match(&p, "31555") && !gf_serve_terr_match(&p, "97411"));
+    CHECK(gf_serve_terr_match(&p, "31555", NULL) && !gf_serve_terr_match(&p, "97411", NULL));
     const gf_serve_kv terr3[] = {KV("text", "rue des acacias"), KV("terr", "DOMTOM")};
     CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr3, 2, &p) == GF_OK);
-    CHECK(!gf_serve_terr_match(&p, "31555") && gf_serve_terr_match(&p, "97411"));
-    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr3, 1, &p) == GF_OK && p.nterr == 0 && gf_serve_terr_match(&p, "97411"));
-    static const char *const badterr[] = {"Occitanie", "20", "97", "977", "3", "31555x", "35,,31", "0A001"};
+    CHECK(!gf_serve_terr_match(&p, "31555", NULL) && gf_serve_terr_match(&p, "97411", NULL));
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr3, 1, &p) == GF_OK && p.nterr == 0 &&
+          gf_serve_terr_match(&p, "97411", NULL));
+    /* completion's bbox: the answers inside, corners in either order */
+    const gf_serve_kv bb[] = {KV("text", "rue des acacias"), KV("bbox", "-1.8,48.0,-1.7,48.1")};
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, bb, 2, &p) == GF_OK && p.has_bbox);
+    CHECK(gf_serve_bbox_match(&p, -1.745, 48.027) && !gf_serve_bbox_match(&p, 1.44, 43.6));
+    const gf_serve_kv bb2[] = {KV("text", "rue des acacias"), KV("bbox", "-1.7,48.1,-1.8,48.0")};
+    CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, bb2, 2, &p) == GF_OK && gf_serve_bbox_match(&p, -1.745, 48.027));
+    static const char *const badbb[] = {"1,2,3", "1,2,3,4,5", "a,2,3,4", "-181,0,0,0", "0,91,0,0", ",,,"};
+    for (size_t i = 0; i < sizeof badbb / sizeof badbb[0]; i++) {
+        const gf_serve_kv tb[] = {KV("text", "rue des acacias"), {"bbox", badbb[i], strlen(badbb[i])}};
+        CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, tb, 2, &p) == GF_ERR_PARSE && p.ndetail == 1 && !p.has_bbox);
+        CHECK(!strncmp(p.detail[0], "bbox: ", 6));
+    }
+    static const char *const badterr[] = {"Occitanie", "20", "97", "975", "977", "2a", "3", "31555x", "35,,31", "2A004"};
     for (size_t i = 0; i < sizeof badterr / sizeof badterr[0]; i++) {
         const gf_serve_kv tb[] = {KV("text", "rue des acacias"), {"terr", badterr[i], strlen(badterr[i])}};
         CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, tb, 2, &p) == GF_ERR_PARSE && p.ndetail == 1);
-        CHECK(!strncmp(p.detail[0], "terr: unexpected value", 22));
+        CHECK(!strncmp(p.detail[0], "terr: Unexpected value(s) for param terr", 40));
     }
     /* invalid calls */
     CHECK(gf_serve_parse_params(GF_ROUTE_TILE, q, 1, &p) == GF_ERR_ARG);
