@@ -102,6 +102,10 @@ typedef struct gf_serve_params {
  * or the INSEE code; the whole city's code (75056, 69123, 13055) holds its
  * arrondissements. */
 int gf_serve_terr_match(const gf_serve_params *p, const char *citycode, const char *postcode);
+/* /reverse's filters: 1 when r has p's postcode, citycode (the whole
+ * city's code holds its arrondissements) and city (names compared
+ * normalised), those p gives. */
+int gf_serve_reverse_match(const gf_serve_params *p, const gf_gc_result *r);
 /* 1 when (lon, lat) lies in p's bbox, or p has none. */
 int gf_serve_bbox_match(const gf_serve_params *p, double lon, double lat);
 

@@ -305,6 +305,26 @@ int gf_serve_bbox_match(const gf_serve_params *p, double lon, double lat)
     return lon >= x0 && lon <= x1 && lat >= y0 && lat <= y1;
 }
 
+int gf_serve_reverse_match(const gf_serve_params *p, const gf_gc_result *r)
+{
+    if (!p || !r) return 0;
+    const gf_gc_query *q = &p->query;
+    if (q->postcodelen && (strlen(r->postcode) != q->postcodelen || memcmp(r->postcode, q->postcode, q->postcodelen)))
+        return 0;
+    if (q->citycodelen) {
+        const char *city = whole_city(r->citycode);
+        if (!((strlen(r->citycode) == q->citycodelen && !memcmp(r->citycode, q->citycode, q->citycodelen)) ||
+              (city && q->citycodelen == 5 && !memcmp(city, q->citycode, 5))))
+            return 0;
+    }
+    if (q->citylen) {
+        char a[256], b[256];
+        size_t al = gf_gc_normalize(q->city, q->citylen, a, sizeof a), bl = gf_gc_normalize(r->city, strlen(r->city), b, sizeof b);
+        if (al != bl || memcmp(a, b, al)) return 0;
+    }
+    return 1;
+}
+
 gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv, size_t n, gf_serve_params *p)
 {
     if (!p || (n && !kv)) return GF_ERR_ARG;
@@ -451,6 +471,11 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
                                                  all_digits(v + 2, 3)));
         if (!ok) detail(p, "citycode: Param citycode is invalid");
         else { p->query.citycode = v; p->query.citycodelen = l; }
+    }
+    if ((v = get(kv, n, "city", &l))) {
+        /* a commune's name: /search looks in it, /reverse keeps its answers */
+        if (utf8_chars(v, l) > 50) detail(p, "city: must contain between 1 and 50 chars");
+        else { p->query.city = v; p->query.citylen = l; }
     }
     if ((v = get(kv, n, "autocomplete", &l))) get_bool(p, "autocomplete", v, l, &p->autocomplete);
     if (lon_given != lat_given) detail(p, "lon/lat must be present together if defined");

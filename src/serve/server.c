@@ -319,7 +319,16 @@ static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_rout
     gf_status st;
     if (kind == GF_ROUTE_REVERSE) {
         /* the limit nearest within GF_GC_REVERSE_MAX_M, as `geoflux reverse` */
-        st = gf_gc_reverse_n(h->ix, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, p.query.type, res, p.limit, &n);
+        /* postcode, citycode, city: kept among the longest list of the nearest */
+        int filter = p.query.postcodelen || p.query.citycodelen || p.query.citylen;
+        st = gf_gc_reverse_n(h->ix, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, p.query.type, res,
+                             filter ? GF_GC_MAX_RESULTS : p.limit, &n);
+        if (!st && filter) {
+            int k = 0;
+            for (int i = 0; i < n && k < p.limit; i++)
+                if (gf_serve_reverse_match(&p, &res[i])) res[k++] = res[i];
+            n = k;
+        }
         if (!st) st = gf_serve_json_features(&b, w->ctx, w->legal, res, n, 1);
     } else {
         /* terr, bbox: the answers in those territories and that box, from
@@ -363,12 +372,16 @@ static const char capabilities[] =
     "{\"name\":\"type\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}},"
     "{\"name\":\"postcode\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"citycode\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\"}},"
+    "{\"name\":\"city\",\"in\":\"query\",\"required\":false,\"description\":\"a commune's name\",\"schema\":{\"type\":\"string\",\"maxLength\":50}},"
     "{\"name\":\"autocomplete\",\"in\":\"query\",\"required\":false,\"default\":true,\"schema\":{\"type\":\"boolean\"}}]},"
     "{\"id\":\"reverse\",\"description\":\"reverse geocoding: the nearest addresses within 500 m\",\"url\":\"/reverse\",\"methods\":[\"GET\"],\"parameters\":["
     "{\"name\":\"lon\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
     "{\"name\":\"lat\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
     "{\"name\":\"limit\",\"in\":\"query\",\"required\":false,\"default\":5,\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":20}},"
-    "{\"name\":\"type\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}}]},"
+    "{\"name\":\"type\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}},"
+    "{\"name\":\"postcode\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\"}},"
+    "{\"name\":\"citycode\",\"in\":\"query\",\"required\":false,\"schema\":{\"type\":\"string\"}},"
+    "{\"name\":\"city\",\"in\":\"query\",\"required\":false,\"description\":\"a commune's name\",\"schema\":{\"type\":\"string\",\"maxLength\":50}}]},"
     "{\"id\":\"completion\",\"description\":\"autocompletion\",\"url\":\"/completion\",\"methods\":[\"GET\"],\"parameters\":["
     "{\"name\":\"text\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"maximumResponses\",\"in\":\"query\",\"required\":false,\"default\":10,\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":15}},"
@@ -389,13 +402,17 @@ static const char openapi[] =
     "{\"name\":\"type\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}},"
     "{\"name\":\"postcode\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"pattern\":\"^\\\\d{5}$\"}},"
     "{\"name\":\"citycode\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"pattern\":\"^(\\\\d{5}|\\\\d[AB]\\\\d{3})$\"}},"
+    "{\"name\":\"city\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"maxLength\":50}},"
     "{\"name\":\"autocomplete\",\"in\":\"query\",\"schema\":{\"type\":\"boolean\",\"default\":true}}],"
     "\"responses\":{\"200\":{\"description\":\"GeoCodeJSON FeatureCollection\"},\"400\":{\"description\":\"bad parameters\"}}}},"
     "\"/reverse\":{\"get\":{\"summary\":\"reverse geocoding\",\"parameters\":["
     "{\"name\":\"lon\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
     "{\"name\":\"lat\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"number\"}},"
     "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":20,\"default\":5}},"
-    "{\"name\":\"type\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}}],"
+    "{\"name\":\"type\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"housenumber\",\"street\",\"locality\",\"municipality\"]}},"
+    "{\"name\":\"postcode\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"pattern\":\"^\\\\d{5}$\"}},"
+    "{\"name\":\"citycode\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"pattern\":\"^(\\\\d{5}|\\\\d[AB]\\\\d{3})$\"}},"
+    "{\"name\":\"city\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"maxLength\":50}}],"
     "\"responses\":{\"200\":{\"description\":\"GeoCodeJSON FeatureCollection, with distance in metres\"},\"400\":{\"description\":\"bad parameters\"}}}},"
     "\"/completion\":{\"get\":{\"summary\":\"autocompletion\",\"parameters\":["
     "{\"name\":\"text\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"}},"

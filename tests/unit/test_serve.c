@@ -156,6 +156,20 @@ static void test_params(void)
     CHECK(!gf_serve_terr_match(&p, "31555", NULL) && gf_serve_terr_match(&p, "97411", NULL));
     CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, terr3, 1, &p) == GF_OK && p.nterr == 0 &&
           gf_serve_terr_match(&p, "97411", NULL));
+    /* /reverse's filters */
+    const gf_serve_kv rf[] = {KV("lon", "-1.7"), KV("lat", "48.0"), KV("postcode", "75015"), KV("citycode", "75056"),
+                              KV("city", "paris")};
+    CHECK(gf_serve_parse_params(GF_ROUTE_REVERSE, rf, 5, &p) == GF_OK);
+    gf_gc_result rr;
+    gf_gc_result_clear(&rr);
+    rr.postcode = "75015"; rr.citycode = "75115"; rr.city = "Paris";
+    CHECK(gf_serve_reverse_match(&p, &rr));
+    rr.postcode = "75016";
+    CHECK(!gf_serve_reverse_match(&p, &rr));
+    rr.postcode = "75015"; rr.city = "Lyon";
+    CHECK(!gf_serve_reverse_match(&p, &rr));
+    rr.city = "Paris"; rr.citycode = "69383";
+    CHECK(!gf_serve_reverse_match(&p, &rr));
     /* completion's bbox: the answers inside, corners in either order */
     const gf_serve_kv bb[] = {KV("text", "rue des acacias"), KV("bbox", "-1.8,48.0,-1.7,48.1")};
     CHECK(gf_serve_parse_params(GF_ROUTE_COMPLETION, bb, 2, &p) == GF_OK && p.has_bbox);
