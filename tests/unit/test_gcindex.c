@@ -298,6 +298,9 @@ int main(int argc, char **argv)
             exercise(&full);
             CHECK(gc_find_insee(&full, "99999", 5) == GC_NONE && gc_find_cname(&full, "nulle part", 10) == GC_NONE &&
                   gc_find_street(&full, 0, "rue inconnue", 12) == GC_NONE);
+            /* the copy's own lazily built prefix tables (a query naming no
+             * commune searched the whole index): the copy is not destroyed */
+            gc_prefix_free(atomic_load(&full.prefix));
             free(one);
             gf_gc_index_destroy(ix);
         }
