@@ -1,6 +1,7 @@
 /* Prefix search of street names, for autocompletion (/completion, and
  * /search?autocomplete=1): "8 bd louis pa" finds the Boulevard Louis Pasteur
- * while the last word is still being typed.
+ * while the last word is still being typed; and for a whole name looked for
+ * in the whole index when a query names no commune.
  *
  * Three arrays of street numbers sorted by name, so that a prefix is one
  * binary search and a scan of a contiguous range: by the whole normalised
@@ -8,17 +9,19 @@
  * by the name after its street type ("louis pasteur": a query without one),
  * and by commune then the name after its type (a query whose commune is
  * known). They are not in the index file (its format stays as it is, and
- * `geoflux geocode` never pays for them): they are built from the index on
- * the first prefix query, 12 bytes a street, and shared by every thread from
+ * a run whose queries all name their commune never pays for them): they are
+ * built from the index on the first such query, 12 bytes a street, and
+ * shared by every thread from
  * then on (published with a compare-and-swap: a thread that loses the race
  * frees its copy).
  *
- * The scan of a range stops after GC_PREFIX_SCAN streets: a prefix of one
- * or two letters ("rue a") matches thousands of streets in a large index,
- * and only the first GC_PREFIX_SCAN in alphabetical order are candidates.
- * A request's cost is thus bounded whatever the prefix (a binary search and
- * at most GC_PREFIX_SCAN comparisons per candidate commune); the answer to
- * a very short prefix improves as letters are typed, as a search box's do. */
+ * The scan of a range stops after the caller's bound (GC_PREFIX_SCAN
+ * streets for autocompletion): a prefix of one or two letters ("rue a")
+ * matches thousands of streets in a large index, and only the first
+ * GC_PREFIX_SCAN in alphabetical order are candidates. A request's cost is
+ * thus bounded whatever the prefix (a binary search and at most that many
+ * comparisons per candidate commune); the answer to a very short prefix
+ * improves as letters are typed, as a search box's do. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>

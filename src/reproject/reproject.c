@@ -471,7 +471,9 @@ gf_status gf_xy_to_lonlat(gf_ctx *wctx, const char *s_srs, double x, double y, d
     if (!isfinite(x) || !isfinite(y)) return GF_DONE;
     unsigned owned = 0;
     PJ *pj = worker_pj(wctx, s_srs, "EPSG:4326", &owned, 1);
-    if (!pj) return gf_ctx_err(wctx, GF_ERR_PROJ, "no transformation from %s to EPSG:4326", s_srs);
+    if (!pj) /* s_srs is a WKT when the CRS has no code: its start names it */
+        return gf_ctx_err(wctx, GF_ERR_PROJ, "no transformation from %.80s%s to EPSG:4326", s_srs,
+                          strlen(s_srs) > 80 ? "..." : "");
     double lo = x, la = y;
     proj_trans_generic(pj, PJ_FWD, &lo, sizeof lo, 1, &la, sizeof la, 1, NULL, 0, 0, NULL, 0, 0);
     if (owned) proj_destroy(pj); /* the cache could not keep it */

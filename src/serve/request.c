@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "geoflux/serve.h"
+#include "geocode/gc.h" /* gc_arrondissement_citycode() */
 
 /* ---- routing ------------------------------------------------------------- */
 
@@ -250,6 +251,19 @@ static int all_digits(const char *v, size_t n)
     return 1;
 }
 
+/* The next item of a comma-separated value v[0..l) from *i (start at 0):
+ * *it, *itn (possibly empty); 0 once past the last item. */
+static int next_item(const char *v, size_t l, size_t *i, const char **it, size_t *itn)
+{
+    if (*i > l) return 0;
+    size_t j = *i;
+    while (j < l && v[j] != ',') j++;
+    *it = v + *i;
+    *itn = j - *i;
+    *i = j + 1;
+    return 1;
+}
+
 /* A department code of the COG, as the service checks terr: 01-95 but 20,
  * 2A, 2B, 971-974, 976. */
 static int dept_ok(const char *t, size_t n)
@@ -269,21 +283,12 @@ static int terr_ok(const char *t, size_t n)
     return (n == 5 && all_digits(t, 5)) || dept_ok(t, n);
 }
 
-/* The whole city's INSEE code for an arrondissement's, else NULL. */
-static const char *whole_city(const char *c)
-{
-    if (!strncmp(c, "751", 3) && c[3] && c[4] && !c[5]) return "75056";
-    if (!strncmp(c, "6938", 4) && c[4] && !c[5]) return "69123";
-    if (!strncmp(c, "132", 3) && c[3] && c[4] && !c[5]) return "13055";
-    return NULL;
-}
-
 int gf_serve_terr_match(const gf_serve_params *p, const char *citycode, const char *postcode)
 {
     if (!p || p->nterr == 0) return 1;
     if (!citycode || strlen(citycode) != 5) return 0;
     int dom = citycode[0] == '9' && citycode[1] == '7';
-    const char *city = whole_city(citycode);
+    const char *city = gc_arrondissement_citycode(citycode);
     for (int i = 0; i < p->nterr; i++) {
         const char *t = p->terr[i].p;
         size_t n = p->terr[i].n;
@@ -312,7 +317,7 @@ int gf_serve_reverse_match(const gf_serve_params *p, const gf_gc_result *r)
     if (q->postcodelen && (strlen(r->postcode) != q->postcodelen || memcmp(r->postcode, q->postcode, q->postcodelen)))
         return 0;
     if (q->citycodelen) {
-        const char *city = whole_city(r->citycode);
+        const char *city = gc_arrondissement_citycode(r->citycode);
         if (!((strlen(r->citycode) == q->citycodelen && !memcmp(r->citycode, q->citycode, q->citycodelen)) ||
               (city && q->citycodelen == 5 && !memcmp(city, q->citycode, 5))))
             return 0;
@@ -347,15 +352,14 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
             /* comma-separated PositionOfInterest, StreetAddress: the index
              * holds addresses only, so PositionOfInterest alone answers none */
             p->streetaddress = 0;
-            for (size_t i = 0; i <= l;) {
-                size_t j = i;
-                while (j < l && v[j] != ',') j++;
-                if (j > i && !seg_eq(v + i, j - i, "PositionOfInterest") && !seg_eq(v + i, j - i, "StreetAddress")) {
-                    detail(p, "type: unexpected value '%s'", show(v + i, j - i, sh, sizeof sh));
+            const char *t;
+            size_t tl;
+            for (size_t i = 0; next_item(v, l, &i, &t, &tl);) {
+                if (tl && !seg_eq(t, tl, "PositionOfInterest") && !seg_eq(t, tl, "StreetAddress")) {
+                    detail(p, "type: unexpected value '%s'", show(t, tl, sh, sizeof sh));
                     break;
                 }
-                if (seg_eq(v + i, j - i, "StreetAddress")) p->streetaddress = 1;
-                i = j + 1;
+                if (seg_eq(t, tl, "StreetAddress")) p->streetaddress = 1;
             }
         }
         if ((v = get(kv, n, "lonlat", &l))) {
@@ -371,11 +375,9 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
             }
         }
         if ((v = get(kv, n, "terr", &l))) {
-            for (size_t i = 0; i <= l;) {
-                size_t j = i;
-                while (j < l && v[j] != ',') j++;
-                const char *t = v + i;
-                size_t tl = j - i;
+            const char *t;
+            size_t tl;
+            for (size_t i = 0; next_item(v, l, &i, &t, &tl);) {
                 while (tl && isspace((unsigned char)*t)) { t++; tl--; }
                 while (tl && isspace((unsigned char)t[tl - 1])) tl--;
                 if (!terr_ok(t, tl)) {
@@ -388,24 +390,19 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
                     break;
                 }
                 p->terr[p->nterr++] = (gf_serve_terr){t, tl};
-                i = j + 1;
             }
         }
         if ((v = get(kv, n, "bbox", &l))) {
             /* xmin,ymin,xmax,ymax (WGS84): the answers inside */
             double b[4];
             static const char *const nm[4] = {"xmin", "ymin", "xmax", "ymax"};
-            size_t i = 0;
-            int k = 0, ok = 1;
-            for (; k < 4 && ok; k++) {
-                size_t j = i;
-                while (j < l && v[j] != ',') j++;
-                if ((k < 3) != (j < l)) { ok = 0; break; }
-                ok = get_float(p, "bbox", v + i, j - i, &b[k]);
-                i = j + 1;
-            }
-            if (k < 4 && ok) ok = 0;
-            if (!ok && p->ndetail == 0) detail(p, "bbox: bbox must be in the format \"xmin,ymin,xmax,ymax\"");
+            const char *t;
+            size_t tl, i = 0;
+            int k = 0, ok = 1, nd = p->ndetail;
+            while (ok && next_item(v, l, &i, &t, &tl)) ok = k < 4 && get_float(p, "bbox", t, tl, &b[k++]);
+            ok = ok && k == 4;
+            /* four numbers, or its own message when one of them is not a number */
+            if (!ok && p->ndetail == nd) detail(p, "bbox: bbox must be in the format \"xmin,ymin,xmax,ymax\"");
             for (k = 0; ok && k < 4; k++) {
                 double lim = k % 2 ? 90 : 180;
                 if (b[k] < -lim || b[k] > lim) {
@@ -426,16 +423,15 @@ gf_status gf_serve_parse_params(gf_serve_route_kind kind, const gf_serve_kv *kv,
     p->autocomplete = 1;
     if ((v = get(kv, n, "index", &l))) {
         /* the service's indexes are address, poi and parcel; only address is here */
-        for (size_t i = 0; i <= l;) {
-            size_t j = i;
-            while (j < l && v[j] != ',') j++;
-            if (j > i && !seg_eq(v + i, j - i, "address")) {
-                if (seg_eq(v + i, j - i, "poi") || seg_eq(v + i, j - i, "parcel"))
-                    detail(p, "index: '%.*s' is not served here (only address)", (int)(j - i), v + i);
-                else detail(p, "index: unexpected value '%s'", show(v + i, j - i, sh, sizeof sh));
+        const char *t;
+        size_t tl;
+        for (size_t i = 0; next_item(v, l, &i, &t, &tl);) {
+            if (tl && !seg_eq(t, tl, "address")) {
+                if (seg_eq(t, tl, "poi") || seg_eq(t, tl, "parcel"))
+                    detail(p, "index: '%.*s' is not served here (only address)", (int)tl, t);
+                else detail(p, "index: unexpected value '%s'", show(t, tl, sh, sizeof sh));
                 break;
             }
-            i = j + 1;
         }
     }
     if ((v = get(kv, n, "q", &l))) {

@@ -300,6 +300,20 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
+/* The first p->limit of res[0..n) that pass the route's filters (/reverse:
+ * postcode, citycode, city; /completion: terr, bbox), moved to the front
+ * in order; returns how many. */
+static int keep_matching(gf_serve_route_kind kind, const gf_serve_params *p, gf_gc_result *res, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n && k < p->limit; i++)
+        if (kind == GF_ROUTE_REVERSE ? gf_serve_reverse_match(p, &res[i])
+                                     : gf_serve_terr_match(p, res[i].citycode, res[i].postcode) &&
+                                           gf_serve_bbox_match(p, res[i].lon, res[i].lat))
+            res[k++] = res[i];
+    return k;
+}
+
 static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_route_kind kind)
 {
     args a = {.n = 0};
@@ -323,12 +337,7 @@ static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_rout
         int filter = p.query.postcodelen || p.query.citycodelen || p.query.citylen;
         st = gf_gc_reverse_n(h->ix, w->scr, p.lon, p.lat, GF_GC_REVERSE_MAX_M, p.query.type, res,
                              filter ? GF_GC_MAX_RESULTS : p.limit, &n);
-        if (!st && filter) {
-            int k = 0;
-            for (int i = 0; i < n && k < p.limit; i++)
-                if (gf_serve_reverse_match(&p, &res[i])) res[k++] = res[i];
-            n = k;
-        }
+        if (!st && filter) n = keep_matching(kind, &p, res, n);
         if (!st) st = gf_serve_json_features(&b, w->ctx, w->legal, res, n, 1);
     } else {
         /* terr, bbox: the answers in those territories and that box, from
@@ -338,14 +347,7 @@ static enum MHD_Result api(gf_server *s, struct MHD_Connection *c, gf_serve_rout
         st = kind == GF_ROUTE_COMPLETION && !p.streetaddress
                  ? GF_OK
                  : gf_gc_search(h->ix, w->scr, &p.query, res, filter ? GF_GC_MAX_RESULTS : p.limit, &n);
-        if (!st && filter) {
-            int k = 0;
-            for (int i = 0; i < n && k < p.limit; i++)
-                if (gf_serve_terr_match(&p, res[i].citycode, res[i].postcode) &&
-                    gf_serve_bbox_match(&p, res[i].lon, res[i].lat))
-                    res[k++] = res[i];
-            n = k;
-        }
+        if (!st && filter) n = keep_matching(kind, &p, res, n);
         if (!st)
             st = kind == GF_ROUTE_COMPLETION ? gf_serve_json_completion(&b, res, n)
                                              : gf_serve_json_features(&b, w->ctx, w->legal, res, n, 0);
